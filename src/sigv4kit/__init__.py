@@ -1,0 +1,66 @@
+"""sigv4kit: AWS Signature Version 4 and SigV4a -- sign, verify and explain.
+
+The public names are imported lazily: ``import sigv4kit`` costs almost
+nothing, and a SigV4-only user never loads ``cryptography``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_EXPORTS: dict[str, str] = {
+    "Credentials": "sigv4kit.credentials",
+    "SigningConfig": "sigv4kit.config",
+    "Signer": "sigv4kit.signer",
+    "SignedRequest": "sigv4kit.signer",
+    "CanonicalRequest": "sigv4kit.canonical",
+    "canonical_request_for_target": "sigv4kit.canonical",
+    "SigV4Error": "sigv4kit.errors",
+    "SigningError": "sigv4kit.errors",
+    "SignatureError": "sigv4kit.errors",
+    "SignatureDoesNotMatch": "sigv4kit.errors",
+    "CredentialsError": "sigv4kit.errors",
+}
+
+__all__ = [
+    "CanonicalRequest",
+    "Credentials",
+    "CredentialsError",
+    "SigV4Error",
+    "SignatureDoesNotMatch",
+    "SignatureError",
+    "SignedRequest",
+    "Signer",
+    "SigningConfig",
+    "SigningError",
+    "canonical_request_for_target",
+]
+
+if TYPE_CHECKING:
+    from .canonical import CanonicalRequest, canonical_request_for_target
+    from .config import SigningConfig
+    from .credentials import Credentials
+    from .errors import (
+        CredentialsError,
+        SignatureDoesNotMatch,
+        SignatureError,
+        SigningError,
+        SigV4Error,
+    )
+    from .signer import SignedRequest, Signer
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'sigv4kit' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -1,0 +1,421 @@
+"""Canonicalization: the one place where SigV4's encoding rules live.
+
+Signer and verifier both call this module, so they cannot disagree.
+
+Two layers:
+
+* **Wire form** (:func:`wire_path`, :func:`wire_query`, :func:`split_url`):
+  turn a URL a person typed into a request target an HTTP client can send
+  unchanged: spaces, non-ASCII and other bytes that are not allowed in a
+  request target are percent-encoded, valid escapes are kept.  The signer
+  signs exactly this, and hands it back as ``signed.url``.
+* **Canonical form** (:func:`canonical_uri`, :func:`canonical_query`,
+  :func:`canonical_headers`, :func:`canonical_request_for_target`): what the
+  server computes from the target it received, verbatim.
+
+Rules (AWS "Create a canonical request for Signature Version 4"):
+
+* URI: every byte but ``A-Za-z0-9-_.~`` and ``/`` percent-encoded with
+  uppercase hex.  Ordinary services encode the wire path once more ("double
+  encoding": ``%20`` is signed as ``%2520``) after removing dot segments and
+  empty segments; S3 decodes the wire path and encodes it once, and never
+  normalizes (``a//b`` and ``a/./b`` are distinct keys).
+* Query: each name and value decoded (a raw ``+`` is a space, as in form
+  encoding) and re-encoded, then sorted by encoded name, then value.
+* Headers: lowercase names, values trimmed with runs of spaces/tabs collapsed,
+  repeated names joined with ``,`` in order, sorted by name.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
+
+from .errors import SigningError
+
+__all__ = [
+    "EMPTY_SHA256",
+    "CanonicalRequest",
+    "HeaderInput",
+    "canonical_headers",
+    "canonical_query",
+    "canonical_request_for_target",
+    "canonical_uri",
+    "header_pairs",
+    "normalize_path",
+    "split_url",
+    "trim_value",
+    "uri_encode",
+    "wire_path",
+    "wire_query",
+]
+
+EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
+
+# --------------------------------------------------------------------------
+# Character classes
+# --------------------------------------------------------------------------
+_UNRESERVED = "A-Za-z0-9\\-._~"
+# Already canonical: nothing to decode or encode.
+_PLAIN_PATH = re.compile(f"[{_UNRESERVED}/]*")
+_PLAIN_QUERY = re.compile(f"[{_UNRESERVED}=&]*")
+# pchar without '%' (RFC 3986): unreserved, sub-delims, ':' and '@', plus '/'.
+_PATH_WIRE_OK = re.compile(f"[{_UNRESERVED}!$&'()*+,;=:@/]*")
+# Query adds '?' to the path set.
+_QUERY_WIRE_OK = re.compile(f"[{_UNRESERVED}!$&'()*+,;=:@/?]*")
+_VALID_ESCAPE = re.compile("%[0-9A-Fa-f]{2}")
+_WS_RUN = re.compile("[ \t]+")
+_TOKEN = re.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+")
+_BAD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+_URL = re.compile(
+    r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?\Z", re.DOTALL
+)
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+
+
+def uri_encode(text: str, safe: str = "") -> str:
+    """Percent-encode ``text`` (UTF-8) except ``A-Za-z0-9-_.~`` and ``safe``."""
+    return quote(text, safe=safe)
+
+
+# --------------------------------------------------------------------------
+# Wire form
+# --------------------------------------------------------------------------
+def _wire_encode(text: str, ok: re.Pattern[str], extra_unsafe: str) -> str:
+    """Encode what may not appear in a request target; keep valid escapes."""
+    out: list[str] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        c = text[i]
+        if c == "%":
+            if _VALID_ESCAPE.match(text, i):
+                out.append(text[i : i + 3])
+                i += 3
+                continue
+            out.append("%25")
+        elif c in extra_unsafe or not ok.fullmatch(c):
+            out.append(quote(c, safe=""))
+        else:
+            out.append(c)
+        i += 1
+    return "".join(out)
+
+
+def wire_path(path: str, *, plus_is_space: bool = False) -> str:
+    """Make ``path`` valid in a request target.
+
+    With ``plus_is_space`` (S3), a raw ``+`` is sent as ``%2B``: the server
+    would read a raw ``+`` as a space, and users who type ``+`` mean a plus.
+    """
+    if not path:
+        return "/"
+    if "%" not in path and _PATH_WIRE_OK.fullmatch(path) and not (plus_is_space and "+" in path):
+        return path
+    return _wire_encode(path, _PATH_WIRE_OK, "+" if plus_is_space else "")
+
+
+def wire_query(query: str) -> str:
+    """Make ``query`` valid in a request target (a space becomes ``%20``)."""
+    if "%" not in query and _QUERY_WIRE_OK.fullmatch(query):
+        return query
+    return _wire_encode(query, _QUERY_WIRE_OK, "")
+
+
+def split_url(url: str, *, plus_is_space: bool = False) -> tuple[str, str, str, str, str]:
+    """Split an absolute URL into its wire form.
+
+    Returns ``(scheme, netloc, host_header, path, query)``: ``netloc`` is what
+    goes in the URL, ``host_header`` the value of ``Host`` (lowercase, default
+    port dropped, IPv6 bracketed), ``path`` and ``query`` are wire-valid.
+    User info and the fragment are dropped: neither is sent to the server.
+    """
+    if not isinstance(url, str):
+        raise SigningError(f"url must be a string, got {type(url).__name__}")
+    m = _URL.match(url)
+    if m is None:
+        raise SigningError(
+            f"cannot parse URL {url!r}: expected an absolute URL such as "
+            "'https://bucket.s3.amazonaws.com/key?x=1'"
+        )
+    scheme, authority, path, query = m.group(1).lower(), m.group(2), m.group(3), m.group(4)
+    if "@" in authority:
+        authority = authority.rpartition("@")[2]
+    if not authority:
+        raise SigningError(f"URL {url!r} has no host")
+    host, port = _split_host_port(authority, url)
+    netloc = host if not port else f"{host}:{port}"
+    host_header = host if (not port or _DEFAULT_PORTS.get(scheme) == port) else netloc
+    return (
+        scheme,
+        netloc,
+        host_header,
+        wire_path(path, plus_is_space=plus_is_space),
+        wire_query(query) if query else "",
+    )
+
+
+def _split_host_port(authority: str, url: str) -> tuple[str, str]:
+    if authority.startswith("["):
+        end = authority.find("]")
+        if end < 0:
+            raise SigningError(f"URL {url!r} has an unterminated IPv6 address")
+        host = authority[: end + 1].lower()
+        rest = authority[end + 1 :]
+        if rest and not rest.startswith(":"):
+            raise SigningError(f"URL {url!r} has junk after the IPv6 address")
+        port = rest[1:]
+    else:
+        host, _, port = authority.partition(":")
+        if not host.isascii():
+            try:
+                host = host.encode("idna").decode("ascii")
+            except UnicodeError as exc:
+                raise SigningError(f"URL {url!r} has an invalid host name: {exc}") from None
+        host = host.lower()
+        if not host or not re.fullmatch(r"[a-z0-9\-._~!$&'()*+,;=%]+", host):
+            raise SigningError(f"URL {url!r} has an invalid host name {host!r}")
+    if port and not port.isdigit():
+        raise SigningError(f"URL {url!r} has a non-numeric port {port!r}")
+    return host, port
+
+
+# --------------------------------------------------------------------------
+# Canonical URI and query
+# --------------------------------------------------------------------------
+def normalize_path(path: str) -> str:
+    """Remove ``.``/``..`` and empty segments, as botocore and aws-c-auth do.
+
+    A trailing ``/`` stays only when the input ends with ``/``: ``/a/b/..``
+    becomes ``/a``.
+    """
+    out: list[str] = []
+    for seg in path.split("/"):
+        if not seg or seg == ".":
+            continue
+        if seg == "..":
+            if out:
+                out.pop()
+        else:
+            out.append(seg)
+    if not out:
+        return "/"
+    result = "/" + "/".join(out)
+    return result + "/" if path.endswith("/") else result
+
+
+def canonical_uri(
+    path: str,
+    *,
+    double_encode: bool,
+    normalize: bool,
+    plus_is_space: bool = False,
+) -> str:
+    """The canonical URI of a request-target path taken verbatim."""
+    if not path:
+        return "/"
+    if normalize and ("//" in path or "/." in path or not path.startswith("/")):
+        path = normalize_path(path)
+    if _PLAIN_PATH.fullmatch(path):
+        return path
+    if double_encode:
+        return quote(path, safe="/")
+    if plus_is_space and "+" in path:
+        path = path.replace("+", " ")
+    return quote_from_bytes(unquote_to_bytes(path), safe="/")
+
+
+def _decode_encode(part: str) -> str:
+    return quote_from_bytes(unquote_to_bytes(part.replace("+", " ")), safe="")
+
+
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    """Decode-and-re-encode each parameter; order as on the wire.
+
+    Empty pieces (``a=1&&b=2``) are skipped; a parameter without ``=`` has an
+    empty value.
+    """
+    pairs: list[tuple[str, str]] = []
+    plain = _PLAIN_QUERY.fullmatch(query) is not None
+    for part in query.split("&"):
+        if not part:
+            continue
+        name, _, value = part.partition("=")
+        if not plain:
+            name = _decode_encode(name)
+            value = _decode_encode(value)
+        pairs.append((name, value))
+    return pairs
+
+
+def canonical_query(query: str, extra: Iterable[tuple[str, str]] = ()) -> str:
+    """The canonical query string of a wire query, plus already-encoded ``extra``."""
+    pairs = query_pairs(query) if query else []
+    if extra:
+        pairs.extend(extra)
+    if not pairs:
+        return ""
+    pairs.sort()
+    return "&".join([f"{k}={v}" for k, v in pairs])
+
+
+# --------------------------------------------------------------------------
+# Headers
+# --------------------------------------------------------------------------
+_name_cache: dict[str, str] = {}
+
+
+def _lower_name(name: str) -> str:
+    """Lowercase a header name after checking it is an HTTP token."""
+    lname = _name_cache.get(name)
+    if lname is not None:
+        return lname
+    if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+        raise SigningError(
+            f"invalid header name {name!r}: header names are letters, digits and "
+            "!#$%&'*+-.^_`|~ only (no spaces or colons)"
+        )
+    lname = name.lower()
+    if len(_name_cache) < 4096:
+        _name_cache[name] = lname
+    return lname
+
+
+def check_header_value(name: str, value: str) -> str:
+    if not isinstance(value, str):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return str(value)
+        raise SigningError(f"header {name!r} has a {type(value).__name__} value; use a string")
+    if _BAD_VALUE.search(value):
+        raise SigningError(
+            f"header {name!r} contains a line break or control character; a header value "
+            "must be one line (CR/LF would let it inject other headers)"
+        )
+    return value
+
+
+def header_pairs(headers: HeaderInput) -> list[tuple[str, str]]:
+    """Headers as a list of validated ``(name, value)`` pairs, order kept."""
+    if headers is None:
+        return []
+    items: Iterable[tuple[str, str]]
+    if isinstance(headers, Mapping):
+        items = headers.items()
+    elif isinstance(headers, (str, bytes)):
+        raise SigningError("headers must be a mapping or a list of (name, value) pairs")
+    else:
+        items = headers
+    out: list[tuple[str, str]] = []
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise SigningError(f"headers must be (name, value) pairs; got {item!r}") from None
+        _lower_name(name)
+        out.append((name, check_header_value(name, value)))
+    return out
+
+
+def trim_value(value: str) -> str:
+    """Trim and collapse runs of spaces and tabs (AWS "Trimall")."""
+    if "\t" in value or "  " in value:
+        value = _WS_RUN.sub(" ", value)
+    return value.strip(" ")
+
+
+def canonical_headers(
+    pairs: Iterable[tuple[str, str]],
+    include: frozenset[str] | None,
+    skip: frozenset[str],
+) -> tuple[str, str]:
+    """Return ``(canonical_headers_block, signed_headers)``.
+
+    ``include`` (if given) lists exactly which lowercase names to sign;
+    otherwise everything but ``skip`` is signed.
+    """
+    grouped: dict[str, list[str]] = {}
+    for name, value in pairs:
+        lname = _lower_name(name)
+        if include is not None:
+            if lname not in include:
+                continue
+        elif lname in skip:
+            continue
+        v = trim_value(value)
+        lst = grouped.get(lname)
+        if lst is None:
+            grouped[lname] = [v]
+        else:
+            lst.append(v)
+    names = sorted(grouped)
+    block = "".join([f"{n}:{','.join(grouped[n])}\n" for n in names])
+    return block, ";".join(names)
+
+
+# --------------------------------------------------------------------------
+# The canonical request
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CanonicalRequest:
+    """A canonical request, part by part; ``str()`` is the exact text signed."""
+
+    method: str
+    uri: str
+    query: str
+    headers: str  # the canonical headers block, each line ending in "\n"
+    signed_headers: str
+    payload_hash: str
+
+    @property
+    def text(self) -> str:
+        return (
+            f"{self.method}\n{self.uri}\n{self.query}\n{self.headers}\n"
+            f"{self.signed_headers}\n{self.payload_hash}"
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def canonical_request_for_target(
+    method: str,
+    target: str,
+    headers: HeaderInput,
+    payload_hash: str,
+    *,
+    double_uri_encode: bool = True,
+    normalize_path: bool = True,
+    plus_in_path_is_space: bool = False,
+    signed_headers: Iterable[str] | None = None,
+    skipped_headers: frozenset[str] = frozenset(),
+    extra_query: Iterable[tuple[str, str]] = (),
+) -> CanonicalRequest:
+    """Canonicalize a request target exactly as it arrived.
+
+    This is the verifier's route and the one for raw targets such as
+    ``/example space/``: nothing is made wire-valid first, every byte of
+    ``target`` is encoded as the rules say.  ``signed_headers`` names the
+    headers to include (as the ``SignedHeaders`` of a received request does);
+    without it every header but ``skipped_headers`` is included.
+    """
+    path, _, query = target.partition("?")
+    path = path.partition("#")[0]
+    include = None if signed_headers is None else frozenset(h.lower() for h in signed_headers)
+    block, signed = canonical_headers(header_pairs(headers), include, skipped_headers)
+    return CanonicalRequest(
+        method=method,
+        uri=canonical_uri(
+            path,
+            double_encode=double_uri_encode,
+            normalize=normalize_path,
+            plus_is_space=plus_in_path_is_space,
+        ),
+        query=canonical_query(query, extra_query),
+        headers=block,
+        signed_headers=signed,
+        payload_hash=payload_hash,
+    )

@@ -1,0 +1,265 @@
+"""Signing settings as data.
+
+Where botocore has a class per variant (``SigV4Auth``, ``S3SigV4Auth``,
+``S3SigV4QueryAuth``...), sigv4kit has one frozen :class:`SigningConfig`.
+Service differences come from one table, :data:`SERVICE_DEFAULTS`, and every
+entry can be overridden per signer.  Nothing else in the package asks
+``if service == "s3"``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from .errors import SigningError
+
+__all__ = [
+    "ALGORITHM_V4",
+    "ALGORITHM_V4A",
+    "DEFAULT_SKIPPED_HEADERS",
+    "PAYLOAD_MODES",
+    "SERVICE_DEFAULTS",
+    "ServiceDefaults",
+    "SigningConfig",
+]
+
+ALGORITHM_V4 = "AWS4-HMAC-SHA256"
+ALGORITHM_V4A = "AWS4-ECDSA-P256-SHA256"
+
+# Headers never signed unless named explicitly in ``signed_headers``:
+# hop-by-hop headers (a proxy may change or drop them), ``expect`` (clients add
+# and drop it around 100-continue), ``user-agent`` and ``x-amzn-trace-id``
+# (rewritten by proxies and tracing layers).  botocore skips the same ones.
+DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
+    {
+        "authorization",
+        "connection",
+        "expect",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "user-agent",
+        "x-amzn-trace-id",
+    }
+)
+
+#: Payload modes accepted by ``payload=``; a 64-hex string is also accepted
+#: (a precomputed SHA-256 of the body).
+PAYLOAD_MODES: frozenset[str] = frozenset(
+    {
+        "signed",
+        "unsigned",
+        "streaming",
+        "streaming-trailer",
+        "streaming-unsigned-trailer",
+    }
+)
+
+CHECKSUM_ALGORITHMS: frozenset[str] = frozenset({"crc32", "crc32c", "crc64nvme", "sha1", "sha256"})
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceDefaults:
+    """How one service canonicalizes and what it expects from a signer.
+
+    Attributes:
+        double_uri_encode: encode the (already encoded) wire path once more.
+            Every service but S3 does; S3 decodes the key and encodes it once.
+        normalize_path: remove ``.``/``..`` segments and collapse ``//``.  S3
+            must not: ``a//b`` and ``a/./b`` are distinct, legal object keys.
+        content_sha256_header: send and sign ``X-Amz-Content-SHA256``.  S3
+            requires it on every header-signed request.
+        presign_unsigned_payload: presigned URLs sign ``UNSIGNED-PAYLOAD``
+            (S3), instead of the hash of the body (everyone else).
+        plus_in_path_is_space: the server reads a raw ``+`` in the path as a
+            space (S3 does), so a signer sends a literal plus as ``%2B``.
+        max_skew_seconds: the clock-skew window a verifier applies by default
+            (S3: 15 minutes; other services: 5 minutes).
+    """
+
+    double_uri_encode: bool = True
+    normalize_path: bool = True
+    content_sha256_header: bool = False
+    presign_unsigned_payload: bool = False
+    plus_in_path_is_space: bool = False
+    max_skew_seconds: int = 300
+
+
+_S3_LIKE = ServiceDefaults(
+    double_uri_encode=False,
+    normalize_path=False,
+    content_sha256_header=True,
+    presign_unsigned_payload=True,
+    plus_in_path_is_space=True,
+    max_skew_seconds=900,
+)
+
+#: The one table of per-service behaviour.  Unknown services get the generic
+#: defaults (``SERVICE_DEFAULTS[""]``).
+SERVICE_DEFAULTS: dict[str, ServiceDefaults] = {
+    "": ServiceDefaults(),
+    "s3": _S3_LIKE,
+    "s3express": _S3_LIKE,
+    "s3-outposts": _S3_LIKE,
+    "s3-object-lambda": _S3_LIKE,
+}
+
+
+def service_defaults(service: str) -> ServiceDefaults:
+    return SERVICE_DEFAULTS.get(service, SERVICE_DEFAULTS[""])
+
+
+def _check_scope_part(name: str, value: str) -> str:
+    if not isinstance(value, str) or not value:
+        raise SigningError(f"{name} must be a non-empty string, e.g. 'us-east-1' / 's3'")
+    if not value.isascii() or any(c in value for c in "/ \t\r\n") or not value.isprintable():
+        raise SigningError(f"{name} {value!r} must be ASCII without '/', spaces or line breaks")
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class SigningConfig:
+    """Every setting a signature depends on, resolved (no ``None`` left).
+
+    Build one with :meth:`SigningConfig.for_service`; derive variants with
+    :func:`dataclasses.replace`.
+    """
+
+    region: str
+    service: str
+    algorithm: str = ALGORITHM_V4
+    region_set: tuple[str, ...] = ()
+    double_uri_encode: bool = True
+    normalize_path: bool = True
+    content_sha256_header: bool = False
+    presign_unsigned_payload: bool = False
+    plus_in_path_is_space: bool = False
+    sign_session_token: bool = True
+    signed_headers: frozenset[str] | None = None
+    skipped_headers: frozenset[str] = DEFAULT_SKIPPED_HEADERS
+    payload: str = "signed"
+    checksum: str | None = None
+    chunk_size: int = 65536
+
+    @property
+    def is_v4a(self) -> bool:
+        return self.algorithm == ALGORITHM_V4A
+
+    @classmethod
+    def for_service(
+        cls,
+        region: str,
+        service: str,
+        *,
+        algorithm: str = "sigv4",
+        region_set: Collection[str] | None = None,
+        double_uri_encode: bool | None = None,
+        normalize_path: bool | None = None,
+        content_sha256_header: bool | None = None,
+        presign_unsigned_payload: bool | None = None,
+        plus_in_path_is_space: bool | None = None,
+        sign_session_token: bool = True,
+        signed_headers: Collection[str] | None = None,
+        skipped_headers: Collection[str] | None = None,
+        payload: str = "signed",
+        checksum: str | None = None,
+        chunk_size: int = 65536,
+    ) -> SigningConfig:
+        """Resolve the service's defaults and the caller's overrides."""
+        service = _check_scope_part("service", service)
+        alg = _algorithm_id(algorithm)
+        if alg == ALGORITHM_V4A:
+            if region_set is None:
+                region_set = [region] if region else []
+            if isinstance(region_set, str):
+                region_set = [r.strip() for r in region_set.split(",")]
+            rs = tuple(region_set)
+            if not rs:
+                raise SigningError(
+                    "SigV4a needs a region_set, e.g. ['us-east-1', 'us-west-2'] or ['*']"
+                )
+            for r in rs:
+                _check_scope_part("region_set entry", r)
+                if "," in r:
+                    raise SigningError(f"region_set entry {r!r} must not contain ','")
+            region = region or rs[0]
+        else:
+            if region_set:
+                raise SigningError("region_set is only used with algorithm='sigv4a'")
+            rs = ()
+            region = _check_scope_part("region", region)
+        d = service_defaults(service)
+        if signed_headers is not None:
+            if isinstance(signed_headers, str):
+                raise SigningError("signed_headers must be a collection of names, not one string")
+            sh: frozenset[str] | None = frozenset(h.strip().lower() for h in signed_headers)
+        else:
+            sh = None
+        skipped = (
+            DEFAULT_SKIPPED_HEADERS
+            if skipped_headers is None
+            else frozenset(h.lower() for h in skipped_headers)
+        )
+        check_payload(payload)
+        if checksum is not None and checksum not in CHECKSUM_ALGORITHMS:
+            raise SigningError(
+                f"checksum {checksum!r} is not supported; use one of {sorted(CHECKSUM_ALGORITHMS)}"
+            )
+        if not isinstance(chunk_size, int) or chunk_size < 8192:
+            raise SigningError("chunk_size must be an integer of at least 8192 bytes (8 KiB)")
+        return cls(
+            region=region,
+            service=service,
+            algorithm=alg,
+            region_set=rs,
+            double_uri_encode=d.double_uri_encode
+            if double_uri_encode is None
+            else double_uri_encode,
+            normalize_path=d.normalize_path if normalize_path is None else normalize_path,
+            content_sha256_header=(
+                d.content_sha256_header if content_sha256_header is None else content_sha256_header
+            ),
+            presign_unsigned_payload=(
+                d.presign_unsigned_payload
+                if presign_unsigned_payload is None
+                else presign_unsigned_payload
+            ),
+            plus_in_path_is_space=(
+                d.plus_in_path_is_space if plus_in_path_is_space is None else plus_in_path_is_space
+            ),
+            sign_session_token=sign_session_token,
+            signed_headers=sh,
+            skipped_headers=skipped,
+            payload=payload,
+            checksum=checksum,
+            chunk_size=chunk_size,
+        )
+
+
+def _algorithm_id(algorithm: str) -> str:
+    a = algorithm.lower() if isinstance(algorithm, str) else ""
+    if a in ("sigv4", "v4", ALGORITHM_V4.lower()):
+        return ALGORITHM_V4
+    if a in ("sigv4a", "v4a", ALGORITHM_V4A.lower()):
+        return ALGORITHM_V4A
+    raise SigningError(f"algorithm must be 'sigv4' or 'sigv4a', got {algorithm!r}")
+
+
+def check_payload(payload: str) -> str:
+    """Validate a ``payload=`` value; returns it unchanged."""
+    if payload in PAYLOAD_MODES:
+        return payload
+    if isinstance(payload, str) and _HEX64.fullmatch(payload):
+        return payload
+    raise SigningError(
+        f"payload must be one of {sorted(PAYLOAD_MODES)} or a 64-character lowercase hex "
+        f"SHA-256 of the body, got {payload!r}"
+    )

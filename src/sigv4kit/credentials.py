@@ -1,0 +1,65 @@
+"""Credentials: the one value object that holds a secret.
+
+The secret and the session token are kept out of ``repr``/``str`` so that a
+``Credentials`` object can be logged, put in an exception or printed in a
+debugger without leaking anything.  Providers (environment, profile files,
+``credential_process``) live in :mod:`sigv4kit.providers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .errors import SigningError
+
+__all__ = ["Credentials"]
+
+
+def _redact(value: str | None) -> str:
+    return "None" if value is None else "'***'"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An access key pair and an optional session token.
+
+    ``expiration`` (aware datetime) is set by providers of temporary
+    credentials so refreshing wrappers know when to fetch new ones.
+    """
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str | None = field(default=None, repr=False)
+    expiration: datetime | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        akid = self.access_key_id
+        if not isinstance(akid, str) or not akid:
+            raise SigningError("access_key_id must be a non-empty string")
+        if not akid.isascii() or not akid.isprintable() or any(c in akid for c in " /,="):
+            # The key id is embedded in "Credential=AKID/date/region/...": a
+            # slash, comma, '=' or space there makes the header unparseable.
+            raise SigningError(
+                "access_key_id must be printable ASCII without spaces, '/', ',' or '=' "
+                f"(got {akid!r}); check that the key id and secret are not swapped"
+            )
+        if not isinstance(self.secret_access_key, str) or not self.secret_access_key:
+            raise SigningError("secret_access_key must be a non-empty string")
+        token = self.session_token
+        if token is not None:
+            if not isinstance(token, str):
+                raise SigningError("session_token must be a string or None")
+            if "\r" in token or "\n" in token:
+                raise SigningError("session_token contains a line break; copy it again in one line")
+        if self.expiration is not None and self.expiration.tzinfo is None:
+            raise SigningError("expiration must be a timezone-aware datetime")
+
+    def __repr__(self) -> str:
+        exp = "" if self.expiration is None else f", expiration={self.expiration.isoformat()!r}"
+        return (
+            f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***', "
+            f"session_token={_redact(self.session_token)}{exp})"
+        )
+
+    __str__ = __repr__

@@ -1,0 +1,226 @@
+"""One exception hierarchy for the whole package.
+
+Two branches, after h11's LocalProtocolError / RemoteProtocolError split:
+
+* :class:`SigningError` -- *our caller* gave us something we cannot sign
+  (a header name with a space, a naive timestamp, an expiry of ten days).
+  It is also a :class:`ValueError`, so generic ``except ValueError`` code keeps
+  working.
+* :class:`SignatureError` -- *a remote party* sent a request that does not
+  verify.  Each subclass is one cause and carries the S3 error ``code`` and HTTP
+  ``status`` a server should answer with, plus the evidence (canonical request,
+  string to sign) that lets the client see what the server computed.
+
+No message built here ever contains a secret key or a derived key: errors are
+logged, printed and sent over the wire, so they only ever carry public values.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+from xml.sax.saxutils import escape as _xml_escape
+
+__all__ = [
+    "AccessDenied",
+    "AuthorizationHeaderMalformed",
+    "AuthorizationQueryParametersError",
+    "BadDigest",
+    "CredentialsError",
+    "EntityTooLarge",
+    "ExpiredToken",
+    "IncompleteBody",
+    "InvalidAccessKeyId",
+    "InvalidArgument",
+    "InvalidRequest",
+    "InvalidToken",
+    "MissingSecurityHeader",
+    "RequestTimeTooSkewed",
+    "SigV4Error",
+    "SignatureDoesNotMatch",
+    "SignatureError",
+    "SigningError",
+    "XAmzContentSHA256Mismatch",
+]
+
+
+class SigV4Error(Exception):
+    """Base class of every error raised by sigv4kit."""
+
+
+class SigningError(SigV4Error, ValueError):
+    """The input to a signing call is invalid; the message says how to fix it."""
+
+
+class CredentialsError(SigV4Error):
+    """Credentials could not be found, parsed or refreshed."""
+
+
+def _hex_bytes(text: str) -> str:
+    # S3 renders the *Bytes fields as space-separated two-digit hex.
+    return " ".join(f"{b:02x}" for b in text.encode("utf-8"))
+
+
+class SignatureError(SigV4Error):
+    """A request failed verification.
+
+    ``code`` and ``status`` are what S3 answers for this cause; ``to_xml()``
+    renders S3's ``<Error>`` document so an S3-compatible server can send it
+    unchanged.  ``details`` holds the extra elements S3 adds for the cause
+    (for example ``RequestTime`` and ``ServerTime``); they are public values.
+    """
+
+    code: ClassVar[str] = "AccessDenied"
+    status: ClassVar[int] = 403
+    default_message: ClassVar[str] = "Access Denied"
+
+    def __init__(
+        self,
+        message: str | None = None,
+        *,
+        canonical_request: str | None = None,
+        string_to_sign: str | None = None,
+        signature_provided: str | None = None,
+        access_key_id: str | None = None,
+        details: dict[str, str] | None = None,
+    ) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+        self.canonical_request = canonical_request
+        self.string_to_sign = string_to_sign
+        self.signature_provided = signature_provided
+        self.access_key_id = access_key_id
+        self.details: dict[str, str] = dict(details or {})
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+    def fields(self, *, include_debug: bool = True) -> list[tuple[str, str]]:
+        """The ``<Error>`` child elements, in S3's order."""
+        out: list[tuple[str, str]] = [("Code", self.code), ("Message", self.message)]
+        if self.access_key_id is not None:
+            out.append(("AWSAccessKeyId", self.access_key_id))
+        if include_debug:
+            if self.string_to_sign is not None:
+                out.append(("StringToSign", self.string_to_sign))
+            if self.signature_provided is not None:
+                out.append(("SignatureProvided", self.signature_provided))
+            if self.string_to_sign is not None:
+                out.append(("StringToSignBytes", _hex_bytes(self.string_to_sign)))
+            if self.canonical_request is not None:
+                out.append(("CanonicalRequest", self.canonical_request))
+                out.append(("CanonicalRequestBytes", _hex_bytes(self.canonical_request)))
+        out.extend(self.details.items())
+        return out
+
+    def to_xml(self, *, include_debug: bool = True, request_id: str | None = None) -> str:
+        """S3's error document.
+
+        ``include_debug=False`` drops the canonical request and string to sign,
+        for operators who do not want to reveal how they canonicalize.
+        """
+        parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<Error>']
+        fields = self.fields(include_debug=include_debug)
+        if request_id is not None:
+            fields.append(("RequestId", request_id))
+        for name, value in fields:
+            parts.append(f"<{name}>{_xml_escape(value)}</{name}>")
+        parts.append("</Error>")
+        return "".join(parts)
+
+
+class SignatureDoesNotMatch(SignatureError):
+    code = "SignatureDoesNotMatch"
+    status = 403
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your key and signing method."
+    )
+
+
+class AccessDenied(SignatureError):
+    code = "AccessDenied"
+    status = 403
+    default_message = "Access Denied"
+
+
+class InvalidAccessKeyId(SignatureError):
+    code = "InvalidAccessKeyId"
+    status = 403
+    default_message = "The AWS Access Key Id you provided does not exist in our records."
+
+
+class RequestTimeTooSkewed(SignatureError):
+    code = "RequestTimeTooSkewed"
+    status = 403
+    default_message = "The difference between the request time and the current time is too large."
+
+
+class AuthorizationHeaderMalformed(SignatureError):
+    code = "AuthorizationHeaderMalformed"
+    status = 400
+    default_message = "The authorization header is malformed."
+
+
+class AuthorizationQueryParametersError(SignatureError):
+    code = "AuthorizationQueryParametersError"
+    status = 400
+    default_message = (
+        "Query-string authentication version 4 requires the X-Amz-Algorithm, X-Amz-Credential, "
+        "X-Amz-Signature, X-Amz-Date, X-Amz-SignedHeaders, and X-Amz-Expires parameters."
+    )
+
+
+class InvalidToken(SignatureError):
+    code = "InvalidToken"
+    status = 400
+    default_message = "The provided token is malformed or otherwise invalid."
+
+
+class ExpiredToken(SignatureError):
+    code = "ExpiredToken"
+    status = 400
+    default_message = "The provided token has expired."
+
+
+class XAmzContentSHA256Mismatch(SignatureError):
+    code = "XAmzContentSHA256Mismatch"
+    status = 400
+    default_message = "The provided 'x-amz-content-sha256' header does not match what was computed."
+
+
+class BadDigest(SignatureError):
+    code = "BadDigest"
+    status = 400
+    default_message = "The checksum you specified did not match what we received."
+
+
+class IncompleteBody(SignatureError):
+    code = "IncompleteBody"
+    status = 400
+    default_message = (
+        "You did not provide the number of bytes specified by the Content-Length HTTP header."
+    )
+
+
+class EntityTooLarge(SignatureError):
+    code = "EntityTooLarge"
+    status = 400
+    default_message = "Your proposed upload exceeds the maximum allowed size."
+
+
+class MissingSecurityHeader(SignatureError):
+    code = "MissingSecurityHeader"
+    status = 400
+    default_message = "Your request is missing a required header."
+
+
+class InvalidArgument(SignatureError):
+    code = "InvalidArgument"
+    status = 400
+    default_message = "Invalid Argument"
+
+
+class InvalidRequest(SignatureError):
+    code = "InvalidRequest"
+    status = 400
+    default_message = "Invalid Request"

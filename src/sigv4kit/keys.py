@@ -1,0 +1,101 @@
+"""SigV4 signing keys: derived once per (secret, date, region, service).
+
+The derivation is four chained HMAC-SHA256 steps::
+
+    kDate    = HMAC("AWS4" + secret, yyyymmdd)
+    kRegion  = HMAC(kDate, region)
+    kService = HMAC(kRegion, service)
+    kSigning = HMAC(kService, "aws4_request")
+
+A signer re-uses ``kSigning`` for every request of the day, so the result is
+cached.  The cached object also keeps the two SHA-256 states of HMAC (key XOR
+ipad, key XOR opad) already absorbed: a signature then costs two hash
+``copy()``s instead of a fresh HMAC setup, roughly halving the cost of the
+one HMAC each request needs.
+
+Thread safety: the cache is a plain dict.  Under the GIL ``dict.get`` and
+item assignment are atomic; two threads racing on a miss both derive the same
+key and one assignment wins, which is harmless.  ``hashlib`` objects lock
+themselves during ``copy()``.  No lock is taken on the hot path.
+
+Key material never appears in a ``repr`` or message.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+
+__all__ = ["HmacKey", "derive_signing_key", "key_chain_description", "signing_key"]
+
+_TRANS_5C = bytes((x ^ 0x5C) for x in range(256))
+_TRANS_36 = bytes((x ^ 0x36) for x in range(256))
+_sha256 = hashlib.sha256
+
+
+class HmacKey:
+    """HMAC-SHA256 with a fixed key, its pad states precomputed."""
+
+    __slots__ = ("_inner", "_outer")
+
+    def __init__(self, key: bytes) -> None:
+        if len(key) > 64:
+            key = _sha256(key).digest()
+        key = key.ljust(64, b"\0")
+        self._inner = _sha256(key.translate(_TRANS_36))
+        self._outer = _sha256(key.translate(_TRANS_5C))
+
+    def digest(self, msg: bytes) -> bytes:
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def hexdigest(self, msg: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()
+
+    def __repr__(self) -> str:
+        return "<HmacKey (key material hidden)>"
+
+
+def derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    """The raw SigV4 signing key (kSigning).  Prefer :func:`signing_key`."""
+    k = hmac.digest(("AWS4" + secret).encode("utf-8"), date.encode("ascii"), "sha256")
+    k = hmac.digest(k, region.encode("utf-8"), "sha256")
+    k = hmac.digest(k, service.encode("utf-8"), "sha256")
+    return hmac.digest(k, b"aws4_request", "sha256")
+
+
+_CACHE: dict[tuple[str, str, str, str], HmacKey] = {}
+_CACHE_MAX = 1024
+
+
+def signing_key(secret: str, date: str, region: str, service: str) -> HmacKey:
+    """The cached :class:`HmacKey` for one secret, day, region and service."""
+    cache_key = (secret, date, region, service)
+    key = _CACHE.get(cache_key)
+    if key is None:
+        key = HmacKey(derive_signing_key(secret, date, region, service))
+        if len(_CACHE) >= _CACHE_MAX:
+            # Days roll over and secrets rotate: rather than an LRU's
+            # bookkeeping on every hit, drop everything now and then.
+            _CACHE.clear()
+        _CACHE[cache_key] = key
+    return key
+
+
+def key_chain_description(date: str, region: str, service: str) -> list[str]:
+    """The derivation steps by name, for explanations; never key material."""
+    return [
+        'kSecret  = "AWS4" + <secret access key>',
+        f'kDate    = HMAC-SHA256(kSecret, "{date}")',
+        f'kRegion  = HMAC-SHA256(kDate, "{region}")',
+        f'kService = HMAC-SHA256(kRegion, "{service}")',
+        'kSigning = HMAC-SHA256(kService, "aws4_request")',
+        "signature = hex(HMAC-SHA256(kSigning, string_to_sign))",
+    ]

@@ -1,0 +1,815 @@
+"""The Signer: header signing and presigned URLs.
+
+``Signer.sign`` wires the pure stages together::
+
+    URL --wire form--> canonical request --sha256--> string to sign --key--> signature
+
+and returns a :class:`SignedRequest` that shows every stage and says exactly
+what to send.  The request you send is the request that was signed: the
+URL is made wire-valid *before* it is canonicalized, and ``signed.url`` is
+that wire URL.
+
+The hot path is written for speed (this is the cost users pay per request):
+plain functions, no per-request dataclasses, one regex per part only when a
+fast check says it is needed, and a signing key whose HMAC pad states are
+cached (see :mod:`sigv4kit.keys`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any, BinaryIO, cast
+
+from . import canonical as _c
+from .config import ALGORITHM_V4A, SigningConfig, check_payload
+from .credentials import Credentials
+from .errors import SigningError
+from .keys import key_chain_description, signing_key
+
+__all__ = ["HeaderList", "SignedRequest", "Signer", "format_amz_date", "parse_timestamp"]
+
+_sha256 = hashlib.sha256
+_EMPTY = _c.EMPTY_SHA256
+_UNSIGNED = "UNSIGNED-PAYLOAD"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
+_METHOD = re.compile(r"[A-Z][A-Z\-_]*")
+_STREAMING_MODES = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
+_PRESIGN_PARAMS = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-region-set",
+    }
+)
+MAX_PRESIGN_EXPIRES = 604800  # 7 days: S3 rejects longer presigned URLs
+_READ_SIZE = 1 << 20
+
+
+class HeaderList(list[tuple[str, str]]):
+    """A list of ``(name, value)`` pairs with case-insensitive lookups.
+
+    It stays a list (order and repeated names matter for signing) but offers
+    ``get`` and ``as_dict`` for the common cases.
+    """
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        lname = name.lower()
+        for n, v in reversed(self):
+            if n.lower() == lname:
+                return v
+        return default
+
+    def get_all(self, name: str) -> list[str]:
+        lname = name.lower()
+        return [v for n, v in self if n.lower() == lname]
+
+    def as_dict(self) -> dict[str, str]:
+        """A dict for clients that take one; repeated names are joined with ``, ``."""
+        out: dict[str, str] = {}
+        lower: dict[str, str] = {}
+        for n, v in self:
+            key = lower.setdefault(n.lower(), n)
+            out[key] = f"{out[key]}, {v}" if key in out else v
+        return out
+
+
+# --------------------------------------------------------------------------
+# Time
+# --------------------------------------------------------------------------
+_now_cache: tuple[int, str] = (-1, "")
+_checked_dates: dict[str, bool] = {}
+
+
+def format_amz_date(dt: datetime) -> str:
+    """``YYYYMMDDTHHMMSSZ`` for an aware datetime."""
+    if dt.tzinfo is None:
+        raise SigningError(
+            "timestamp is a naive datetime; pass an aware one, e.g. "
+            "datetime.now(timezone.utc), so the signature cannot silently use local time"
+        )
+    return dt.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+
+
+def _now_amz() -> str:
+    global _now_cache
+    t = int(time.time())
+    cached = _now_cache
+    if cached[0] == t:
+        return cached[1]
+    s = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
+    _now_cache = (t, s)
+    return s
+
+
+def parse_timestamp(timestamp: str | datetime | float | None) -> str:
+    """Any accepted timestamp form as an amz-date string.
+
+    Accepted: ``None`` (now), ``"20130524T000000Z"``, an ISO 8601 string with
+    ``Z`` or an offset, an aware ``datetime``, or POSIX seconds.
+    """
+    if timestamp is None:
+        return _now_amz()
+    if isinstance(timestamp, str):
+        if _checked_dates.get(timestamp):
+            return timestamp
+        if _AMZ_DATE.fullmatch(timestamp):
+            try:
+                datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
+            except ValueError:
+                raise SigningError(
+                    f"timestamp {timestamp!r} is not a valid date and time"
+                ) from None
+            if len(_checked_dates) < 1024:
+                _checked_dates[timestamp] = True
+            return timestamp
+        text = timestamp.strip()
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise SigningError(
+                f"cannot parse timestamp {timestamp!r}: use '20130524T000000Z', "
+                "'2013-05-24T00:00:00Z' or an aware datetime"
+            ) from None
+        if dt.tzinfo is None:
+            raise SigningError(
+                f"timestamp {timestamp!r} has no time zone; add 'Z' or an offset such as '+00:00'"
+            )
+        return format_amz_date(dt)
+    if isinstance(timestamp, datetime):
+        return format_amz_date(timestamp)
+    if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+        return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(timestamp))
+    raise SigningError(
+        f"timestamp must be None, a string, an aware datetime or POSIX seconds, "
+        f"not {type(timestamp).__name__}"
+    )
+
+
+def _check_method(method: str) -> str:
+    if not isinstance(method, str):
+        raise SigningError(f"method must be a string such as 'GET', not {type(method).__name__}")
+    m = method.upper()
+    if not _METHOD.fullmatch(m):
+        raise SigningError(
+            f"{method!r} is not an HTTP method; use GET, PUT, POST, HEAD, DELETE, PATCH, ..."
+        )
+    return m
+
+
+# --------------------------------------------------------------------------
+# Payload hashing
+# --------------------------------------------------------------------------
+def _hash_body(body: object) -> str:
+    """SHA-256 hex of a body, streaming files and iterables in pieces."""
+    if body is None:
+        return _EMPTY
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        return _sha256(body).hexdigest() if len(body) else _EMPTY
+    if isinstance(body, str):
+        return _sha256(body.encode("utf-8")).hexdigest() if body else _EMPTY
+    read = getattr(body, "read", None)
+    if read is not None:
+        return _hash_file(cast("BinaryIO", body))
+    if isinstance(body, Iterable):
+        if iter(body) is body:
+            raise SigningError(
+                "the body is a one-shot iterator: hashing it would consume it before it is "
+                "sent. Use payload='unsigned' (UNSIGNED-PAYLOAD), a streaming mode "
+                "(payload='streaming'), a precomputed SHA-256, or pass a list/bytes"
+            )
+        h = _sha256()
+        for piece in body:
+            h.update(_as_bytes(piece))
+        return h.hexdigest()
+    raise SigningError(
+        f"cannot sign a body of type {type(body).__name__}: use bytes, str, a binary file "
+        "or an iterable of bytes"
+    )
+
+
+def _as_bytes(piece: object) -> bytes:
+    if isinstance(piece, bytes):
+        return piece
+    if isinstance(piece, (bytearray, memoryview)):
+        return bytes(piece)
+    if isinstance(piece, str):
+        return piece.encode("utf-8")
+    raise SigningError(f"body pieces must be bytes, got {type(piece).__name__}")
+
+
+def _hash_file(f: BinaryIO) -> str:
+    seekable = False
+    try:
+        seekable = bool(f.seekable())
+    except (AttributeError, OSError, ValueError):
+        seekable = False
+    if not seekable:
+        raise SigningError(
+            "the body is a non-seekable stream: hashing it would consume it before it is sent. "
+            "Use payload='unsigned', a streaming mode (payload='streaming'), or a precomputed "
+            "SHA-256 of the content"
+        )
+    start = f.tell()
+    h = _sha256()
+    try:
+        while True:
+            chunk = f.read(_READ_SIZE)
+            if not chunk:
+                break
+            if isinstance(chunk, str):
+                raise SigningError("the body file is open in text mode; open it with 'rb'")
+            h.update(chunk)
+    finally:
+        f.seek(start)
+    return h.hexdigest()
+
+
+def _payload_literal(mode: str, body: object) -> str:
+    if mode == "signed":
+        return _hash_body(body)
+    if mode == "unsigned":
+        return _UNSIGNED
+    return mode  # a precomputed hash (validated by check_payload)
+
+
+# --------------------------------------------------------------------------
+# Result
+# --------------------------------------------------------------------------
+class SignedRequest:
+    """Everything about one signature: what to send and how it was computed.
+
+    Attributes:
+        method, url: the request line to send (``url`` is the wire URL).
+        headers: every header to send, original and added, in order.
+        body: the body to send (for streaming payloads, an iterator of the
+            aws-chunked encoding).
+        canonical_request, string_to_sign, signature, authorization,
+        credential_scope, signed_headers, payload_hash, amz_date,
+        algorithm: each stage, as text.
+    """
+
+    __slots__ = (
+        "_parts",
+        "algorithm",
+        "amz_date",
+        "authorization",
+        "body",
+        "canonical_request",
+        "credential_scope",
+        "headers",
+        "method",
+        "payload_hash",
+        "region",
+        "region_set",
+        "service",
+        "signature",
+        "signed_headers",
+        "string_to_sign",
+        "url",
+    )
+
+    def __init__(
+        self,
+        method: str,
+        url: str,
+        headers: HeaderList,
+        body: Any,
+        canonical_request: str,
+        string_to_sign: str,
+        signature: str,
+        authorization: str | None,
+        credential_scope: str,
+        signed_headers: str,
+        payload_hash: str,
+        amz_date: str,
+        algorithm: str,
+        region: str,
+        service: str,
+        region_set: tuple[str, ...],
+        parts: tuple[str, str, str, str],
+    ) -> None:
+        self.method = method
+        self.url = url
+        self.headers = headers
+        self.body = body
+        self.canonical_request = canonical_request
+        self.string_to_sign = string_to_sign
+        self.signature = signature
+        self.authorization = authorization
+        self.credential_scope = credential_scope
+        self.signed_headers = signed_headers
+        self.payload_hash = payload_hash
+        self.amz_date = amz_date
+        self.algorithm = algorithm
+        self.region = region
+        self.service = service
+        self.region_set = region_set
+        self._parts = parts
+
+    @property
+    def canonical(self) -> _c.CanonicalRequest:
+        """The canonical request split into its parts."""
+        uri, query, block, _ = self._parts
+        return _c.CanonicalRequest(
+            method=self.method,
+            uri=uri,
+            query=query,
+            headers=block,
+            signed_headers=self.signed_headers,
+            payload_hash=self.payload_hash,
+        )
+
+    @property
+    def canonical_request_hash(self) -> str:
+        return self.string_to_sign.rpartition("\n")[2]
+
+    @property
+    def key_chain(self) -> list[str]:
+        """How the signing key was derived, by name only (no key material)."""
+        if self.algorithm == ALGORITHM_V4A:
+            return [
+                'private key = NIST SP 800-108 KDF(HMAC-SHA256, "AWS4A" + <secret access key>, '
+                '"AWS4-ECDSA-P256-SHA256", access key id) -> P-256 scalar',
+                "signature = hex(DER(ECDSA-P256(private key, SHA-256(string_to_sign))))",
+            ]
+        return key_chain_description(self.amz_date[:8], self.region, self.service)
+
+    def __repr__(self) -> str:
+        return (
+            f"SignedRequest(method={self.method!r}, url={self.url!r}, "
+            f"signed_headers={self.signed_headers!r}, signature={self.signature!r})"
+        )
+
+
+# --------------------------------------------------------------------------
+# Signer
+# --------------------------------------------------------------------------
+CredentialSource = Credentials | Callable[[], Credentials]
+
+
+class Signer:
+    """Signs requests for one region (or region set) and service.
+
+    Args:
+        credentials: a :class:`Credentials`, or a zero-argument callable that
+            returns one (a provider; it is called for every request, so it
+            can refresh expiring credentials).
+        region, service: the credential scope, e.g. ``"us-east-1"``, ``"s3"``.
+        algorithm: ``"sigv4"`` (default) or ``"sigv4a"``.
+        region_set: SigV4a only: the regions the signature is valid in, e.g.
+            ``["us-east-1", "us-west-2"]`` or ``["*"]`` (default: ``[region]``).
+        double_uri_encode, normalize_path, content_sha256_header: ``None``
+            takes the service's default from :data:`sigv4kit.config.SERVICE_DEFAULTS`.
+        sign_session_token: ``False`` adds ``X-Amz-Security-Token`` after
+            signing (some services, e.g. IoT websockets, want it unsigned).
+        signed_headers: sign exactly these header names (plus the ones the
+            protocol requires) instead of every header but the skip list.
+        payload: ``"signed"``, ``"unsigned"``, a streaming mode, or a 64-hex
+            precomputed SHA-256; can also be given per call.
+        checksum, chunk_size: for the streaming payload modes.
+    """
+
+    __slots__ = ("_credentials", "_static", "config")
+
+    def __init__(
+        self,
+        credentials: CredentialSource,
+        region: str = "",
+        service: str = "",
+        *,
+        algorithm: str = "sigv4",
+        region_set: Collection[str] | None = None,
+        double_uri_encode: bool | None = None,
+        normalize_path: bool | None = None,
+        content_sha256_header: bool | None = None,
+        sign_session_token: bool = True,
+        signed_headers: Collection[str] | None = None,
+        skipped_headers: Collection[str] | None = None,
+        payload: str = "signed",
+        checksum: str | None = None,
+        chunk_size: int = 65536,
+        config: SigningConfig | None = None,
+    ) -> None:
+        if isinstance(credentials, Credentials):
+            self._static: Credentials | None = credentials
+        elif callable(credentials):
+            self._static = None
+        else:
+            raise SigningError(
+                "credentials must be a sigv4kit.Credentials or a callable returning one"
+            )
+        self._credentials = credentials
+        if config is not None:
+            self.config = config
+        else:
+            self.config = SigningConfig.for_service(
+                region,
+                service,
+                algorithm=algorithm,
+                region_set=region_set,
+                double_uri_encode=double_uri_encode,
+                normalize_path=normalize_path,
+                content_sha256_header=content_sha256_header,
+                sign_session_token=sign_session_token,
+                signed_headers=signed_headers,
+                skipped_headers=skipped_headers,
+                payload=payload,
+                checksum=checksum,
+                chunk_size=chunk_size,
+            )
+
+    def __repr__(self) -> str:
+        c = self.config
+        where = ",".join(c.region_set) if c.is_v4a else c.region
+        return f"Signer(region={where!r}, service={c.service!r}, algorithm={c.algorithm!r})"
+
+    # -- credentials --------------------------------------------------------
+    def credentials(self) -> Credentials:
+        """The credentials the next signature will use."""
+        if self._static is not None:
+            return self._static
+        creds = cast("Callable[[], Credentials]", self._credentials)()
+        if not isinstance(creds, Credentials):
+            raise SigningError("the credentials provider did not return a sigv4kit.Credentials")
+        return creds
+
+    # -- signing primitives -------------------------------------------------
+    def _scope(self, date8: str) -> str:
+        c = self.config
+        if c.is_v4a:
+            return f"{date8}/{c.service}/aws4_request"
+        return f"{date8}/{c.region}/{c.service}/aws4_request"
+
+    def _signature_fn(self, creds: Credentials, date8: str) -> Callable[[bytes], str]:
+        """string-to-sign bytes -> hex signature, for this key and day."""
+        c = self.config
+        if c.is_v4a:
+            from .v4a import sign_v4a
+
+            akid, secret = creds.access_key_id, creds.secret_access_key
+
+            def sign(sts: bytes) -> str:
+                return sign_v4a(akid, secret, sts)
+
+            return sign
+        return signing_key(creds.secret_access_key, date8, c.region, c.service).hexdigest
+
+    # -- header signing -----------------------------------------------------
+    def sign(
+        self,
+        method: str,
+        url: str,
+        headers: _c.HeaderInput = None,
+        body: object = None,
+        timestamp: str | datetime | float | None = None,
+        *,
+        payload: str | None = None,
+    ) -> SignedRequest:
+        """Sign a request with the ``Authorization`` header.
+
+        Args:
+            method: the HTTP method.
+            url: an absolute URL; it is made wire-valid first (see
+                ``signed.url``).
+            headers: a mapping or a list of ``(name, value)`` pairs.
+            body: bytes, str, a binary file, an iterable of bytes, or None.
+                Files and iterables are hashed in pieces, never read whole;
+                a seekable file is put back where it was.
+            timestamp: None (now), an amz-date or ISO 8601 string, an aware
+                datetime, or POSIX seconds.
+            payload: overrides the signer's payload mode for this call.
+        """
+        c = self.config
+        method = _check_method(method)
+        amz = parse_timestamp(timestamp)
+        date8 = amz[:8]
+        creds = self.credentials()
+        scheme, netloc, host, wpath, wquery = _c.split_url(
+            url, plus_is_space=c.plus_in_path_is_space
+        )
+        pairs = _c.header_pairs(headers)
+
+        mode = c.payload if payload is None else check_payload(payload)
+        user_sha: str | None = None
+        has_host = False
+        for name, value in pairs:
+            ln = name.lower()
+            if ln == "x-amz-content-sha256":
+                user_sha = value.strip()
+            elif ln == "host":
+                has_host = True
+        if payload is None and user_sha is not None and mode == "signed":
+            # Like curl and the JS SDK: a caller-set X-Amz-Content-SHA256
+            # says what the payload hash is.
+            if user_sha == _UNSIGNED:
+                mode = "unsigned"
+            elif _HEX64.fullmatch(user_sha):
+                mode = user_sha
+            else:
+                raise SigningError(
+                    f"X-Amz-Content-SHA256 header {user_sha!r} is neither a SHA-256 hex digest "
+                    "nor UNSIGNED-PAYLOAD; for streaming uploads use payload='streaming...'"
+                )
+
+        unsigned: frozenset[str] = frozenset()
+        plan: Any = None
+        if mode in _STREAMING_MODES:
+            from .streaming import prepare_streaming  # type: ignore[import-not-found,unused-ignore]
+
+            plan = prepare_streaming(
+                mode,
+                body,
+                headers=pairs,
+                algorithm=c.algorithm,
+                chunk_size=c.chunk_size,
+                checksum=c.checksum,
+            )
+            payload_hash = plan.payload_hash
+            pairs = _c.header_pairs(plan.headers)
+            unsigned = plan.unsigned
+            send_sha = True
+        else:
+            payload_hash = _payload_literal(mode, body)
+            send_sha = c.content_sha256_header or user_sha is not None
+
+        token = creds.session_token
+        controlled = {"authorization", "x-amz-date"}
+        if token is not None:
+            controlled.add("x-amz-security-token")
+        if send_sha:
+            controlled.add("x-amz-content-sha256")
+        if c.is_v4a:
+            controlled.add("x-amz-region-set")
+
+        out = HeaderList()
+        if not has_host:
+            out.append(("Host", host))
+        for pair in pairs:
+            if pair[0].lower() not in controlled:
+                out.append(pair)
+        out.append(("X-Amz-Date", amz))
+        if c.is_v4a:
+            out.append(("X-Amz-Region-Set", ",".join(c.region_set)))
+        if token is not None and c.sign_session_token:
+            out.append(("X-Amz-Security-Token", token))
+        if send_sha:
+            out.append(("X-Amz-Content-SHA256", payload_hash))
+
+        include = self._include(out, token, send_sha)
+        skip = c.skipped_headers | unsigned if unsigned else c.skipped_headers
+        block, signed_names = _c.canonical_headers(out, include, skip)
+        curi = _c.canonical_uri(
+            wpath,
+            double_encode=c.double_uri_encode,
+            normalize=c.normalize_path,
+            plus_is_space=c.plus_in_path_is_space,
+        )
+        cquery = _c.canonical_query(wquery) if wquery else ""
+        creq = f"{method}\n{curi}\n{cquery}\n{block}\n{signed_names}\n{payload_hash}"
+        scope = self._scope(date8)
+        sts = f"{c.algorithm}\n{amz}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
+        sign = self._signature_fn(creds, date8)
+        signature = sign(sts.encode())
+        auth = (
+            f"{c.algorithm} Credential={creds.access_key_id}/{scope}, "
+            f"SignedHeaders={signed_names}, Signature={signature}"
+        )
+        out.append(("Authorization", auth))
+        if token is not None and not c.sign_session_token:
+            out.append(("X-Amz-Security-Token", token))
+
+        send_body: Any = body
+        if plan is not None:
+            send_body = plan.encode(seed_signature=signature, amz_date=amz, scope=scope, sign=sign)
+        elif isinstance(body, str):
+            send_body = body.encode("utf-8")
+
+        wire_url = (
+            f"{scheme}://{netloc}{wpath}?{wquery}" if wquery else f"{scheme}://{netloc}{wpath}"
+        )
+        return SignedRequest(
+            method,
+            wire_url,
+            out,
+            send_body,
+            creq,
+            sts,
+            signature,
+            auth,
+            scope,
+            signed_names,
+            payload_hash,
+            amz,
+            c.algorithm,
+            c.region,
+            c.service,
+            c.region_set,
+            (curi, cquery, block, wquery),
+        )
+
+    def _include(
+        self, out: Iterable[tuple[str, str]], token: str | None, send_sha: bool
+    ) -> frozenset[str] | None:
+        """The exact header names to sign when the caller listed them."""
+        wanted = self.config.signed_headers
+        if wanted is None:
+            return None
+        present = {n.lower() for n, _ in out}
+        missing = sorted(wanted - present)
+        if missing:
+            raise SigningError(
+                f"signed_headers names {', '.join(missing)} but the request has no such "
+                "header; add the header or remove it from signed_headers"
+            )
+        required = {"host", "x-amz-date"}
+        if token is not None and self.config.sign_session_token:
+            required.add("x-amz-security-token")
+        if send_sha:
+            required.add("x-amz-content-sha256")
+        if self.config.is_v4a:
+            required.add("x-amz-region-set")
+        return wanted | required
+
+    def sign_canonical_request(
+        self, canonical_request: str, amz_date: str, credentials: Credentials | None = None
+    ) -> tuple[str, str]:
+        """``(string_to_sign, signature)`` for a canonical request built elsewhere.
+
+        This is the second half of signing, for canonical requests made by
+        :func:`sigv4kit.canonical.canonical_request_for_target` (raw request
+        targets, verification, the calculator).
+        """
+        c = self.config
+        creds = credentials or self.credentials()
+        date8 = amz_date[:8]
+        scope = self._scope(date8)
+        sts = (
+            f"{c.algorithm}\n{amz_date}\n{scope}\n{_sha256(canonical_request.encode()).hexdigest()}"
+        )
+        return sts, self._signature_fn(creds, date8)(sts.encode())
+
+    def presign_params(
+        self, credentials: Credentials, amz_date: str, expires: int, signed_headers: str
+    ) -> list[tuple[str, str]]:
+        """The ``X-Amz-*`` query parameters of a presigned URL, URI-encoded,
+        without ``X-Amz-Signature``, in the order they are sent."""
+        c = self.config
+        q = _c.uri_encode
+        scope = self._scope(amz_date[:8])
+        params: list[tuple[str, str]] = [
+            ("X-Amz-Algorithm", c.algorithm),
+            ("X-Amz-Credential", q(f"{credentials.access_key_id}/{scope}")),
+            ("X-Amz-Date", amz_date),
+            ("X-Amz-Expires", str(expires)),
+            ("X-Amz-SignedHeaders", q(signed_headers)),
+        ]
+        if c.is_v4a:
+            params.append(("X-Amz-Region-Set", q(",".join(c.region_set))))
+        token = credentials.session_token
+        if token is not None and c.sign_session_token:
+            params.append(("X-Amz-Security-Token", q(token)))
+        return params
+
+    # -- presigned URLs -----------------------------------------------------
+    def presign(
+        self,
+        method: str,
+        url: str,
+        headers: _c.HeaderInput = None,
+        expires: int = 3600,
+        timestamp: str | datetime | float | None = None,
+        *,
+        body: object = None,
+        payload: str | None = None,
+    ) -> str:
+        """A presigned URL (query-string authentication).
+
+        Headers given here are signed (``X-Amz-SignedHeaders``) and must be
+        sent with the URL.  ``expires`` is in seconds, 1 to 604800 (7 days).
+        """
+        return self.presign_request(
+            method, url, headers, expires, timestamp, body=body, payload=payload
+        ).url
+
+    def presign_request(
+        self,
+        method: str,
+        url: str,
+        headers: _c.HeaderInput = None,
+        expires: int | timedelta = 3600,
+        timestamp: str | datetime | float | None = None,
+        *,
+        body: object = None,
+        payload: str | None = None,
+    ) -> SignedRequest:
+        """Like :meth:`presign`, but returns the whole :class:`SignedRequest`."""
+        c = self.config
+        if isinstance(expires, timedelta):
+            expires = int(expires.total_seconds())
+        if (
+            not isinstance(expires, int)
+            or isinstance(expires, bool)
+            or not 1 <= expires <= MAX_PRESIGN_EXPIRES
+        ):
+            raise SigningError(
+                f"expires must be a whole number of seconds from 1 to {MAX_PRESIGN_EXPIRES} "
+                f"(7 days), got {expires!r}"
+            )
+        method = _check_method(method)
+        amz = parse_timestamp(timestamp)
+        date8 = amz[:8]
+        creds = self.credentials()
+        scheme, netloc, host, wpath, wquery = _c.split_url(
+            url, plus_is_space=c.plus_in_path_is_space
+        )
+        if wquery:
+            for part in wquery.split("&"):
+                name = part.partition("=")[0]
+                if name.lower() in _PRESIGN_PARAMS:
+                    raise SigningError(
+                        f"the URL already carries the presign parameter {name!r}; pass the "
+                        "URL without X-Amz-* authentication parameters"
+                    )
+        pairs = _c.header_pairs(headers)
+        if payload is not None:
+            mode = check_payload(payload)
+        else:
+            mode = "unsigned" if c.presign_unsigned_payload else "signed"
+        if mode in _STREAMING_MODES:
+            raise SigningError("streaming payloads cannot be presigned; use header signing")
+        payload_hash = _payload_literal(mode, body)
+
+        out = HeaderList()
+        if not any(n.lower() == "host" for n, _ in pairs):
+            out.append(("Host", host))
+        for pair in pairs:
+            if pair[0].lower() not in ("authorization", "x-amz-date"):
+                out.append(pair)
+        include = self._include(out, None, False)
+        block, signed_names = _c.canonical_headers(out, include, c.skipped_headers)
+
+        scope = self._scope(date8)
+        params = self.presign_params(creds, amz, expires, signed_names)
+        token = creds.session_token
+        curi = _c.canonical_uri(
+            wpath,
+            double_encode=c.double_uri_encode,
+            normalize=c.normalize_path,
+            plus_is_space=c.plus_in_path_is_space,
+        )
+        cquery = _c.canonical_query(wquery, params)
+        creq = f"{method}\n{curi}\n{cquery}\n{block}\n{signed_names}\n{payload_hash}"
+        sts = f"{c.algorithm}\n{amz}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
+        signature = self._signature_fn(creds, date8)(sts.encode())
+        if token is not None and not c.sign_session_token:
+            params.append(("X-Amz-Security-Token", _c.uri_encode(token)))
+        params.append(("X-Amz-Signature", signature))
+        auth_query = "&".join([f"{k}={v}" for k, v in params])
+        full_query = f"{wquery}&{auth_query}" if wquery else auth_query
+        wire_url = f"{scheme}://{netloc}{wpath}?{full_query}"
+        send_body = body.encode("utf-8") if isinstance(body, str) else body
+        return SignedRequest(
+            method,
+            wire_url,
+            out,
+            send_body,
+            creq,
+            sts,
+            signature,
+            None,
+            scope,
+            signed_names,
+            payload_hash,
+            amz,
+            c.algorithm,
+            c.region,
+            c.service,
+            c.region_set,
+            (curi, cquery, block, full_query),
+        )
+
+
+def iter_file(f: BinaryIO, size: int = _READ_SIZE) -> Iterator[bytes]:
+    """Read a binary file in pieces (helper for adapters and the CLI)."""
+    while True:
+        chunk = f.read(size)
+        if not chunk:
+            return
+        yield chunk
+
+
+def headers_from(obj: Mapping[str, str] | Iterable[tuple[str, str]]) -> HeaderList:
+    """A :class:`HeaderList` from a mapping or pairs, validated."""
+    return HeaderList(_c.header_pairs(obj))
