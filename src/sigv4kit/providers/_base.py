@@ -1,0 +1,125 @@
+"""The provider protocol and the two helpers that resolve a credentials source.
+
+Kept apart from the concrete providers so the Signer and the client adapters
+can import the protocol without pulling in subprocess or file parsing.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Protocol, TypeAlias, runtime_checkable
+
+from ..credentials import Credentials
+from ..errors import CredentialsError
+
+__all__ = [
+    "AsyncCredentialProvider",
+    "CredentialProvider",
+    "CredentialsNotFoundError",
+    "CredentialsSource",
+    "Provider",
+    "aresolve_credentials",
+    "resolve_credentials",
+]
+
+
+@runtime_checkable
+class CredentialProvider(Protocol):
+    """Anything that returns current credentials when called with no arguments."""
+
+    def __call__(self) -> Credentials: ...
+
+
+@runtime_checkable
+class AsyncCredentialProvider(Protocol):
+    """A provider that can also be awaited without blocking the event loop."""
+
+    def __call__(self) -> Credentials: ...
+
+    async def aget(self) -> Credentials: ...
+
+
+CredentialsSource: TypeAlias = Credentials | CredentialProvider
+
+
+class CredentialsNotFoundError(CredentialsError):
+    """No provider had credentials.
+
+    ``places`` lists every place that was looked at, with the reason each one
+    gave nothing, so a user can see at once which variable or file to fix.
+    """
+
+    def __init__(self, places: Sequence[str], *, hint: str | None = None) -> None:
+        self.places: list[str] = list(places)
+        lines = ["No AWS credentials found. Looked in:"]
+        lines.extend(f"  {i}. {place}" for i, place in enumerate(self.places, 1))
+        lines.append(
+            hint
+            or "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, "
+            "or pass Credentials(...) explicitly."
+        )
+        super().__init__("\n".join(lines))
+
+
+class Provider(abc.ABC):
+    """Base class of sigv4kit's providers.
+
+    ``__call__`` may block (files, subprocesses, botocore); ``aget`` never
+    blocks the running event loop: by default it runs ``__call__`` in a worker
+    thread.  Providers whose lookup is cheap override ``aget`` to skip the
+    thread hop.
+    """
+
+    @abc.abstractmethod
+    def __call__(self) -> Credentials:
+        """Return current credentials or raise :class:`CredentialsError`."""
+
+    async def aget(self) -> Credentials:
+        import asyncio
+
+        return await asyncio.to_thread(self)
+
+    def describe(self) -> str:
+        """One line naming where this provider looks (for error messages)."""
+        return type(self).__name__
+
+
+def _check(value: object, source: object) -> Credentials:
+    if not isinstance(value, Credentials):
+        raise CredentialsError(
+            f"credentials provider {source!r} returned {type(value).__name__}, "
+            "expected sigv4kit.Credentials"
+        )
+    return value
+
+
+def resolve_credentials(source: CredentialsSource) -> Credentials:
+    """Credentials from either a ``Credentials`` value or a provider callable."""
+    if isinstance(source, Credentials):
+        return source
+    if not callable(source):
+        raise CredentialsError(
+            f"expected Credentials or a zero-argument provider, got {type(source).__name__}"
+        )
+    return _check(source(), source)
+
+
+async def aresolve_credentials(source: CredentialsSource) -> Credentials:
+    """Like :func:`resolve_credentials`, without blocking the event loop.
+
+    A provider with ``aget`` is awaited; a plain callable runs in a worker
+    thread, because it may read files or run a process.
+    """
+    if isinstance(source, Credentials):
+        return source
+    aget = getattr(source, "aget", None)
+    if aget is not None:
+        return _check(await aget(), source)
+    if not callable(source):
+        raise CredentialsError(
+            f"expected Credentials or a zero-argument provider, got {type(source).__name__}"
+        )
+    import asyncio
+
+    return _check(await asyncio.to_thread(source), source)
