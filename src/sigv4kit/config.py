@@ -31,10 +31,12 @@ ALGORITHM_V4A = "AWS4-ECDSA-P256-SHA256"
 # Headers never signed unless named explicitly in ``signed_headers``:
 # hop-by-hop headers (a proxy may change or drop them), ``expect`` (clients add
 # and drop it around 100-continue), ``user-agent`` and ``x-amzn-trace-id``
-# (rewritten by proxies and tracing layers).  botocore skips the same ones.
+# and the W3C trace-context headers (rewritten by proxies and tracing layers).
+# botocore skips the same ones.
 DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
     {
         "authorization",
+        "baggage",
         "connection",
         "expect",
         "keep-alive",
@@ -42,6 +44,8 @@ DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
         "proxy-authorization",
         "te",
         "trailer",
+        "traceparent",
+        "tracestate",
         "transfer-encoding",
         "upgrade",
         "user-agent",
