@@ -1,0 +1,590 @@
+"""Signed event streams: the message chain AWS defines, both ends.
+
+After the initial HTTP request is signed (its ``X-Amz-Content-SHA256`` is
+``STREAMING-AWS4-HMAC-SHA256-EVENTS``), every event message the client sends
+is wrapped in an *envelope*: a message whose payload is the encoded inner
+message and whose only headers are
+
+* ``:date`` -- a timestamp, the signing time of this message;
+* ``:chunk-signature`` -- 32 bytes, the binary SigV4 signature of::
+
+      AWS4-HMAC-SHA256-PAYLOAD
+      <YYYYMMDDTHHMMSSZ of :date>
+      <YYYYMMDD>/<region>/<service>/aws4_request
+      <hex signature of the previous message (the request's, for the first)>
+      <hex SHA-256 of the encoded :date header>
+      <hex SHA-256 of the payload (the encoded inner message)>
+
+  signed with the ordinary SigV4 key of the ``:date``'s day.
+
+The stream ends with an envelope whose payload is empty.  Because each
+string to sign names the previous signature, the messages form a chain: a
+receiver that checks every link detects any message changed, dropped,
+replayed or reordered, and the empty final message detects truncation.
+
+Sources, all in agreement and checked byte for byte by the tests:
+smithy-rs ``aws-sigv4/src/event_stream.rs``, smithy-typescript
+``signature-v4`` ``signEvent``/``signMessage``, aws-c-auth ``test_event_signing.c``.
+
+Details the sources leave implicit, decided here:
+
+* **Sub-second dates.**  The string to sign carries whole seconds; the
+  ``:date`` header carries milliseconds.  smithy-rs truncates the time to
+  the second before writing both; the JS SDK writes the milliseconds into
+  the header.  Both verify, because the receiver hashes the ``:date``
+  header it received.  :class:`MessageSigner` truncates by default and
+  keeps milliseconds with ``keep_milliseconds=True``; the verifier accepts
+  either.
+* **Envelope header order.**  The JS SDK writes ``:date`` first, smithy-rs
+  ``:chunk-signature`` first.  The order is not signed; we write the JS
+  order and accept both.
+* **SigV4a.**  No SDK defines an ECDSA form of event signing: aws-c-auth
+  refuses ``AWS_ST_HTTP_REQUEST_EVENT`` with any algorithm but SigV4
+  ("Event signing is only supported for Sigv4"), smithy-rs's
+  ``event_stream::sign_message`` takes only v4 parameters, and
+  smithy-typescript's ``SignatureV4a`` has no ``signMessage``.  There is no
+  ``AWS4-ECDSA-P256-SHA256-PAYLOAD`` string to sign to agree with, so we
+  refuse SigV4a here rather than invent one (see ``docs/eventstream.md``).
+
+The signer and verifier are pure state machines (bytes and times in, bytes
+and messages out): call them from threads or from ``async`` code alike.  The
+only clock read is the ``None`` default of a time argument.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
+
+from ..config import ALGORITHM_V4, service_defaults
+from ..credentials import Credentials
+from ..errors import SigningError
+from ..keys import HmacKey, signing_key
+from ._codec import (
+    MAX_HEADERS_SIZE,
+    MAX_MESSAGE_SIZE,
+    EventSignatureDoesNotMatch,
+    EventStreamError,
+    EventTimeTooSkewed,
+    HeaderType,
+    IncompleteEventStream,
+    MalformedEventStream,
+    Message,
+    MessageDecoder,
+    datetime_to_millis,
+    decode_message,
+    encode_message,
+    frame,
+    millis_to_datetime,
+)
+
+if TYPE_CHECKING:
+    from ..signer import SignedRequest, Signer
+
+__all__ = [
+    "EVENT_ALGORITHM",
+    "STREAMING_EVENTS_PAYLOAD",
+    "EventStreamVerifier",
+    "MessageSigner",
+    "VerifiedMessage",
+    "encode_date_header",
+    "string_to_sign",
+]
+
+#: First line of every event string to sign.
+EVENT_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
+#: The ``X-Amz-Content-SHA256`` of the initial request of a signed event stream.
+STREAMING_EVENTS_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
+
+_sha256 = hashlib.sha256
+_I64 = (1 << 63) - 1
+_DATE_PREFIX = b"\x05:date\x08"  # name length, name, type 8 (timestamp)
+_SIG_PREFIX = b"\x10:chunk-signature\x06\x00\x20"  # name length, name, type 6, u16 32
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_AMZ = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_ENVELOPE_OVERHEAD = 16 + len(_DATE_PREFIX) + 8 + len(_SIG_PREFIX) + 32
+
+
+def encode_date_header(millis: int) -> bytes:
+    """The encoded ``:date`` header whose SHA-256 goes into the string to sign."""
+    return _DATE_PREFIX + millis.to_bytes(8, "big", signed=True)
+
+
+def _amz_date(millis: int) -> str:
+    secs = millis // 1000
+    try:
+        dt = _EPOCH + timedelta(seconds=secs)
+    except OverflowError:
+        raise SigningError(
+            f"time {millis} ms is outside the years 1-9999 a SigV4 date can name"
+        ) from None
+    return f"{dt.year:04d}{dt.month:02d}{dt.day:02d}T{dt.hour:02d}{dt.minute:02d}{dt.second:02d}Z"
+
+
+def string_to_sign(
+    amz_date: str, scope: str, prior_signature: str, date_header: bytes, payload: bytes
+) -> str:
+    """The event string to sign, from its parts.
+
+    ``date_header`` is the *encoded* ``:date`` header (see
+    :func:`encode_date_header`); ``payload`` is the envelope's payload, the
+    encoded inner message (empty for the end-of-stream message).
+    """
+    return (
+        f"{EVENT_ALGORITHM}\n{amz_date}\n{scope}\n{prior_signature}\n"
+        f"{_sha256(date_header).hexdigest()}\n{_sha256(payload).hexdigest()}"
+    )
+
+
+def _to_millis(timestamp: datetime | str | float | None) -> int:
+    """Epoch milliseconds for any accepted time form; ``None`` reads the clock."""
+    if timestamp is None:
+        return time.time_ns() // 1_000_000
+    if isinstance(timestamp, datetime):
+        return datetime_to_millis(timestamp)
+    if isinstance(timestamp, str):
+        m = _AMZ.fullmatch(timestamp)
+        try:
+            if m:
+                y, mo, d, h, mi, se = (int(g) for g in m.groups())
+                dt = datetime(y, mo, d, h, mi, se, tzinfo=timezone.utc)
+            else:
+                text = timestamp.strip()
+                if text[-1:] in ("Z", "z"):
+                    text = text[:-1] + "+00:00"
+                dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise SigningError(
+                f"cannot parse timestamp {timestamp!r}: use '20130524T000000Z', "
+                "'2013-05-24T00:00:00.123Z' or an aware datetime"
+            ) from None
+        if dt.tzinfo is None:
+            raise SigningError(f"timestamp {timestamp!r} has no time zone; add 'Z'")
+        return datetime_to_millis(dt)
+    if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
+        return int(timestamp * 1000) if isinstance(timestamp, float) else timestamp * 1000
+    raise SigningError(
+        "timestamp must be None (now), an aware datetime, a '20130524T000000Z' string or "
+        f"POSIX seconds, not {type(timestamp).__name__}"
+    )
+
+
+def _check_scope_part(what: str, value: object) -> str:
+    if not isinstance(value, str) or not value or "/" in value or not value.isprintable():
+        raise SigningError(f"{what} must be a non-empty string without '/', got {value!r}")
+    return value
+
+
+def _check_seed(seed: object) -> str:
+    if not isinstance(seed, str) or not _HEX64.fullmatch(seed):
+        raise SigningError(
+            "seed_signature must be the 64 lowercase hex digits of the initial request's "
+            f"SigV4 signature (the Signature= of its Authorization header), got {seed!r}"
+        )
+    return seed
+
+
+class _Keys:
+    """The SigV4 key of the current day, re-derived when a message crosses
+    midnight (a stream can outlive a day; each message's scope is its own
+    ``:date``'s day)."""
+
+    __slots__ = ("_date8", "_key", "_region", "_secret", "_service")
+
+    def __init__(self, secret: str, region: str, service: str) -> None:
+        self._secret = secret
+        self._region = region
+        self._service = service
+        self._date8 = ""
+        self._key: HmacKey | None = None
+
+    def scope_and_key(self, date8: str) -> tuple[str, HmacKey]:
+        key = self._key
+        if date8 != self._date8 or key is None:
+            key = self._key = signing_key(self._secret, date8, self._region, self._service)
+            self._date8 = date8
+        return f"{date8}/{self._region}/{self._service}/aws4_request", key
+
+    def __repr__(self) -> str:
+        return "<_Keys (key material hidden)>"
+
+
+# --------------------------------------------------------------------------
+# Signing
+# --------------------------------------------------------------------------
+class MessageSigner:
+    """Signs the messages of one outgoing event stream, in order.
+
+    Each call wraps a message in its signed envelope, returns the bytes to
+    send, and moves the chain on; :meth:`end` signs the empty message that
+    closes the stream.  Build it from the signed initial request with
+    :meth:`for_request`, or from its parts.
+
+    Args:
+        credentials: the credentials that signed the initial request.
+        region, service: its credential scope.
+        seed_signature: its hex SigV4 signature.
+        keep_milliseconds: write the time's milliseconds into ``:date`` (as
+            the JS SDK does) instead of truncating to the second (as
+            smithy-rs and aws-c-auth do).  Both verify.
+    """
+
+    __slots__ = (
+        "_finished",
+        "_keep_ms",
+        "_keys",
+        "_prior",
+        "last_string_to_sign",
+        "region",
+        "service",
+    )
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        region: str,
+        service: str,
+        seed_signature: str,
+        *,
+        keep_milliseconds: bool = False,
+    ) -> None:
+        if not isinstance(credentials, Credentials):
+            raise SigningError("credentials must be a sigv4kit.Credentials")
+        self.region = _check_scope_part("region", region)
+        self.service = _check_scope_part("service", service)
+        self._keys = _Keys(credentials.secret_access_key, region, service)
+        self._prior = _check_seed(seed_signature)
+        self._keep_ms = bool(keep_milliseconds)
+        self._finished = False
+        #: The string to sign of the latest message, for debugging.
+        self.last_string_to_sign: str | None = None
+
+    @classmethod
+    def for_request(
+        cls,
+        signer: Signer,
+        signed: SignedRequest,
+        *,
+        keep_milliseconds: bool = False,
+    ) -> MessageSigner:
+        """The message signer that continues ``signed``, made by ``signer``."""
+        if signed.algorithm != ALGORITHM_V4:
+            raise SigningError(
+                "event-stream messages can only be signed with SigV4: no SDK or service "
+                "defines a SigV4a (ECDSA) event signature. Sign the initial request with "
+                "algorithm='sigv4'."
+            )
+        return cls(
+            signer.credentials(),
+            signed.region,
+            signed.service,
+            signed.signature,
+            keep_milliseconds=keep_milliseconds,
+        )
+
+    @property
+    def prior_signature(self) -> str:
+        """The hex signature the next message will chain from."""
+        return self._prior
+
+    @property
+    def finished(self) -> bool:
+        """True once :meth:`end` has signed the closing message."""
+        return self._finished
+
+    def sign(self, message: Message, timestamp: datetime | str | float | None = None) -> bytes:
+        """The envelope for ``message``, encoded, ready to send.
+
+        ``timestamp`` is this message's signing time (``None``: now).
+        """
+        if not isinstance(message, Message):
+            raise SigningError(
+                f"sign() takes a Message, not {type(message).__name__}; use sign_payload() "
+                "for bytes that are already encoded"
+            )
+        inner = encode_message(message, max_message_size=MAX_MESSAGE_SIZE - _ENVELOPE_OVERHEAD)
+        return self._sign(inner, timestamp)
+
+    def sign_payload(
+        self, payload: bytes, timestamp: datetime | str | float | None = None
+    ) -> bytes:
+        """The envelope for a payload that is already encoded (normally an
+        encoded message; aws-c-auth's tests sign arbitrary bytes)."""
+        if not isinstance(payload, (bytes, bytearray, memoryview)):
+            raise SigningError(f"payload must be bytes, not {type(payload).__name__}")
+        payload = bytes(payload)
+        if not payload:
+            raise SigningError(
+                "an empty payload is the end-of-stream message; call end() to send it"
+            )
+        if len(payload) > MAX_MESSAGE_SIZE - _ENVELOPE_OVERHEAD:
+            raise SigningError(
+                f"payload of {len(payload)} bytes does not fit in a 16 MiB signed message"
+            )
+        return self._sign(payload, timestamp)
+
+    def end(self, timestamp: datetime | str | float | None = None) -> bytes:
+        """The signed empty message that ends the stream; the last call."""
+        return self._sign(b"", timestamp)
+
+    def _sign(self, payload: bytes, timestamp: datetime | str | float | None) -> bytes:
+        if self._finished:
+            raise SigningError("the stream already ended (end() was called); start a new one")
+        ms = _to_millis(timestamp)
+        if not self._keep_ms:
+            ms -= ms % 1000
+        if not -_I64 <= ms <= _I64:
+            raise SigningError("timestamp is outside the range of an event-stream timestamp")
+        amz = _amz_date(ms)
+        scope, key = self._keys.scope_and_key(amz[:8])
+        date_header = _DATE_PREFIX + ms.to_bytes(8, "big", signed=True)
+        sts = string_to_sign(amz, scope, self._prior, date_header, payload)
+        sig = key.digest(sts.encode("ascii"))
+        self._prior = sig.hex()
+        self.last_string_to_sign = sts
+        if not payload:
+            self._finished = True
+        return frame(date_header + _SIG_PREFIX + sig, payload)
+
+    def __repr__(self) -> str:
+        return (
+            f"MessageSigner(region={self.region!r}, service={self.service!r}, "
+            f"prior_signature={self._prior!r}, finished={self._finished})"
+        )
+
+
+# --------------------------------------------------------------------------
+# Verifying
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class VerifiedMessage:
+    """One message whose envelope verified.
+
+    ``message`` is the decoded inner message (``None`` when the verifier was
+    built with ``decode_payload=False``); ``payload`` is its raw bytes;
+    ``timestamp`` the envelope's ``:date``; ``signature`` its hex signature;
+    ``index`` its position in the stream, from 1.
+    """
+
+    message: Message | None
+    payload: bytes
+    timestamp: datetime
+    signature: str
+    index: int
+
+
+class EventStreamVerifier:
+    """Checks a received signed event stream, envelope by envelope.
+
+    Feed it the raw bytes of the request body (:meth:`feed`) or envelopes a
+    framing layer already split (:meth:`verify_envelope`).  An inner message
+    is returned only after its envelope verified: its chain link, its
+    signature and its ``:date`` (within ``max_skew`` of ``now``).  Call
+    :meth:`close` when the body ends: a stream without its signed empty
+    message was cut short.
+
+    After any failure the verifier stays failed and re-raises the error: the
+    chain is broken, nothing later can be trusted.
+
+    Args:
+        credentials: the sender's credentials, or just its secret key.
+        region, service: the scope of the initial request.
+        seed_signature: the initial request's (verified) signature.
+        max_skew: seconds or a timedelta; default: the service's request
+            skew from :data:`sigv4kit.config.SERVICE_DEFAULTS`.
+        decode_payload: decode each payload as an event-stream message.
+        max_message_size, max_headers_size: limits for envelopes and inner
+            messages alike.
+    """
+
+    __slots__ = (
+        "_count",
+        "_decode",
+        "_decoder",
+        "_error",
+        "_finished",
+        "_keys",
+        "_limits",
+        "_max_skew_ms",
+        "_prior",
+        "region",
+        "service",
+    )
+
+    def __init__(
+        self,
+        credentials: Credentials | str,
+        region: str,
+        service: str,
+        seed_signature: str,
+        *,
+        max_skew: float | timedelta | None = None,
+        decode_payload: bool = True,
+        max_message_size: int = MAX_MESSAGE_SIZE,
+        max_headers_size: int = MAX_HEADERS_SIZE,
+    ) -> None:
+        if isinstance(credentials, Credentials):
+            secret = credentials.secret_access_key
+        elif isinstance(credentials, str) and credentials:
+            secret = credentials
+        else:
+            raise SigningError("credentials must be a sigv4kit.Credentials or a secret key str")
+        self.region = _check_scope_part("region", region)
+        self.service = _check_scope_part("service", service)
+        self._keys = _Keys(secret, region, service)
+        self._prior = _check_seed(seed_signature)
+        if max_skew is None:
+            max_skew = service_defaults(service).max_skew_seconds
+        if isinstance(max_skew, timedelta):
+            max_skew = max_skew.total_seconds()
+        if not isinstance(max_skew, (int, float)) or isinstance(max_skew, bool) or max_skew < 0:
+            raise SigningError("max_skew must be a non-negative number of seconds or a timedelta")
+        self._max_skew_ms = int(max_skew * 1000)
+        self._decode = bool(decode_payload)
+        self._limits = (max_message_size, max_headers_size)
+        self._decoder = MessageDecoder(
+            max_message_size=max_message_size, max_headers_size=max_headers_size
+        )
+        self._count = 0
+        self._finished = False
+        self._error: EventStreamError | None = None
+
+    @property
+    def finished(self) -> bool:
+        """True once the signed end-of-stream message verified."""
+        return self._finished
+
+    @property
+    def prior_signature(self) -> str:
+        return self._prior
+
+    def feed(
+        self, data: bytes | bytearray | memoryview, *, now: datetime | None = None
+    ) -> list[VerifiedMessage]:
+        """Add received body bytes; return the messages they complete and
+        that verified, in order."""
+        if self._error is not None:
+            raise self._error
+        try:
+            envelopes = self._decoder.feed(data)
+        except EventStreamError as exc:
+            self._error = exc
+            raise
+        out: list[VerifiedMessage] = []
+        for env in envelopes:
+            verified = self.verify_envelope(env, now=now)
+            if verified is not None:
+                out.append(verified)
+        return out
+
+    def verify_envelope(
+        self, envelope: Message, *, now: datetime | None = None
+    ) -> VerifiedMessage | None:
+        """Verify the next envelope of the stream; ``None`` for the end message."""
+        if self._error is not None:
+            raise self._error
+        try:
+            return self._verify(envelope, now)
+        except EventStreamError as exc:
+            self._error = exc
+            raise
+
+    def close(self) -> None:
+        """Declare the end of the body; raises unless the stream ended properly."""
+        if self._error is not None:
+            raise self._error
+        try:
+            self._decoder.close()
+        except EventStreamError as exc:
+            self._error = exc
+            raise
+        if not self._finished:
+            exc2 = IncompleteEventStream(
+                f"the stream ended after {self._count} messages without its signed "
+                "end-of-stream (empty) message; it may have been truncated"
+            )
+            self._error = exc2
+            raise exc2
+
+    def _verify(self, env: Message, now: datetime | None) -> VerifiedMessage | None:
+        self._count += 1
+        where = f"message {self._count}"
+        if self._finished:
+            raise MalformedEventStream(f"{where} arrived after the end-of-stream message")
+        date_ms: int | None = None
+        provided: bytes | None = None
+        for name, value in env.headers:
+            v = value.value
+            if name == ":date" and date_ms is None and value.type is HeaderType.TIMESTAMP:
+                assert isinstance(v, int)
+                date_ms = v
+            elif name == ":chunk-signature" and provided is None and isinstance(v, bytes):
+                if len(v) != 32:
+                    raise MalformedEventStream(
+                        f"{where}: ':chunk-signature' is {len(v)} bytes; a SigV4 signature is 32"
+                    )
+                provided = v
+            else:
+                raise MalformedEventStream(
+                    f"{where}: a signed envelope has exactly a ':date' timestamp and a "
+                    f"32-byte ':chunk-signature'; found {name!r} ({value.type.value})"
+                )
+        if date_ms is None or provided is None:
+            missing = ":date" if date_ms is None else ":chunk-signature"
+            raise MalformedEventStream(f"{where}: the signed envelope has no {missing!r} header")
+        signed_at = millis_to_datetime(date_ms)
+        if signed_at is None or not 0 <= date_ms // 1000 <= 253402300799:
+            raise MalformedEventStream(f"{where}: ':date' {date_ms} ms is not a usable time")
+        amz = _amz_date(date_ms)
+        scope, key = self._keys.scope_and_key(amz[:8])
+        payload = env.payload
+        sts = string_to_sign(
+            amz, scope, self._prior, _DATE_PREFIX + date_ms.to_bytes(8, "big", signed=True), payload
+        )
+        expected = key.digest(sts.encode("ascii"))
+        provided_hex = provided.hex()
+        if not hmac.compare_digest(expected, provided):
+            raise EventSignatureDoesNotMatch(
+                f"{where}: the ':chunk-signature' does not match (the message was changed, or "
+                "one before it was dropped, replayed or reordered)",
+                string_to_sign=sts,
+                signature_provided=provided_hex,
+            )
+        now_ms = time.time_ns() // 1_000_000 if now is None else datetime_to_millis(now)
+        if abs(now_ms - date_ms) > self._max_skew_ms:
+            raise EventTimeTooSkewed(
+                f"{where}: its ':date' is {abs(now_ms - date_ms) / 1000:.3f} s from the server "
+                f"time; at most {self._max_skew_ms / 1000:g} s is allowed",
+                details={
+                    "RequestTime": amz,
+                    "ServerTime": _amz_date(now_ms),
+                    "MaxAllowedSkewMilliseconds": str(self._max_skew_ms),
+                },
+            )
+        self._prior = provided_hex
+        if not payload:
+            self._finished = True
+            return None
+        inner: Message | None = None
+        if self._decode:
+            try:
+                inner = decode_message(
+                    payload, max_message_size=self._limits[0], max_headers_size=self._limits[1]
+                )
+            except EventStreamError as exc:
+                raise MalformedEventStream(
+                    f"{where}: the signed payload is not a valid message: {exc.message}"
+                ) from None
+        return VerifiedMessage(inner, payload, signed_at, provided_hex, self._count)
+
+    def __repr__(self) -> str:
+        return (
+            f"EventStreamVerifier(region={self.region!r}, service={self.service!r}, "
+            f"messages={self._count}, finished={self._finished})"
+        )
