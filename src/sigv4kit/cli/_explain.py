@@ -1,0 +1,256 @@
+"""Turn a signature into an explanation: every stage, labelled, as data.
+
+One function builds the explanation (a JSON-ready dict) from a
+:class:`~sigv4kit.signer.SignedRequest`; the command prints it as text or
+JSON and the calculator sends it to the page, so the three always agree.
+Raw HTTP requests (a file or a paste) are signed through the verbatim-target
+route, as a server would canonicalize them, so a request target holding raw
+spaces or UTF-8 is explained exactly as it would arrive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any
+
+from ..canonical import canonical_request_for_target
+from ..credentials import Credentials
+from ..errors import SigningError
+from ..rawhttp import RawRequest
+from ..signer import HeaderList, SignedRequest, Signer, parse_timestamp
+
+__all__ = [
+    "REDACTED",
+    "explain",
+    "parse_authorization",
+    "redact_token",
+    "sign_raw_request",
+]
+
+REDACTED = "<session token hidden; --show-token prints it>"
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+_AUTH = re.compile(
+    r"\s*(?P<alg>AWS4-[A-Z0-9-]+)\s+Credential=(?P<cred>[^,\s]+)\s*,\s*"
+    r"SignedHeaders=(?P<sh>[^,\s]+)\s*,\s*Signature=(?P<sig>[0-9a-fA-F*]+)\s*\Z"
+)
+
+
+def parse_authorization(value: str) -> dict[str, str] | None:
+    """The parts of a SigV4/SigV4a ``Authorization`` value, or None.
+
+    Returns ``algorithm``, ``access_key_id``, ``scope``, ``signed_headers``
+    and ``signature``.
+    """
+    m = _AUTH.match(value)
+    if m is None:
+        return None
+    akid, _, scope = m.group("cred").partition("/")
+    return {
+        "algorithm": m.group("alg"),
+        "access_key_id": akid,
+        "scope": scope,
+        "signed_headers": m.group("sh"),
+        "signature": m.group("sig"),
+    }
+
+
+def sign_raw_request(
+    raw: RawRequest,
+    signer: Signer,
+    timestamp: str | None = None,
+) -> SignedRequest:
+    """Sign a request exactly as it would arrive on the wire.
+
+    The request target is canonicalized verbatim (no wire-encoding first), so
+    this is what a server computes for these bytes.  An ``Authorization``
+    header already present is replaced; an ``X-Amz-Date`` header gives the
+    timestamp unless ``timestamp`` is passed.
+    """
+    c = signer.config
+    creds = signer.credentials()
+    host = raw.header("host")
+    if not host:
+        raise SigningError(
+            "the request has no Host header; add 'Host: example.amazonaws.com' below the "
+            "request line"
+        )
+    if raw.target.startswith(("http://", "https://")):
+        raise SigningError(
+            "the request line holds an absolute URL; write it in origin form "
+            "('GET /path?query HTTP/1.1') with a Host header"
+        )
+    given_date = raw.header("x-amz-date")
+    amz = parse_timestamp(timestamp if timestamp is not None else given_date)
+    token = creds.session_token
+    controlled = {"authorization", "x-amz-date"}
+    if c.is_v4a:
+        controlled.add("x-amz-region-set")
+    if token is not None:
+        controlled.add("x-amz-security-token")
+    headers = HeaderList()
+    date_done = False
+    for name, value in raw.headers:
+        lname = name.lower()
+        if lname == "x-amz-date" and not date_done:
+            headers.append((name, amz))
+            date_done = True
+            continue
+        if lname in controlled:
+            continue
+        headers.append((name, value))
+    if not date_done:
+        headers.append(("X-Amz-Date", amz))
+    if c.is_v4a:
+        headers.append(("X-Amz-Region-Set", ",".join(c.region_set)))
+    if token is not None and c.sign_session_token:
+        headers.append(("X-Amz-Security-Token", token))
+    given_sha = raw.header("x-amz-content-sha256")
+    if given_sha is not None:
+        payload_hash = given_sha.strip()
+    else:
+        payload_hash = hashlib.sha256(raw.body).hexdigest()
+        if c.content_sha256_header:
+            headers.append(("X-Amz-Content-SHA256", payload_hash))
+    signed_names: list[str] | None = None
+    if c.signed_headers is not None:
+        required = {"host", "x-amz-date"}
+        if token is not None and c.sign_session_token:
+            required.add("x-amz-security-token")
+        if c.is_v4a:
+            required.add("x-amz-region-set")
+        if given_sha is not None or c.content_sha256_header:
+            required.add("x-amz-content-sha256")
+        wanted = set(c.signed_headers) | required
+        present = {n.lower() for n, _ in headers}
+        missing = sorted(wanted - present)
+        if missing:
+            raise SigningError(
+                f"signed headers name {', '.join(missing)} but the request has no such header"
+            )
+        signed_names = sorted(wanted)
+    cr = canonical_request_for_target(
+        raw.method,
+        raw.target,
+        headers,
+        payload_hash,
+        double_uri_encode=c.double_uri_encode,
+        normalize_path=c.normalize_path,
+        plus_in_path_is_space=c.plus_in_path_is_space,
+        signed_headers=signed_names,
+        skipped_headers=c.skipped_headers,
+    )
+    sts, signature = signer.sign_canonical_request(cr.text, amz, creds)
+    scope = sts.split("\n")[2]
+    auth = (
+        f"{c.algorithm} Credential={creds.access_key_id}/{scope}, "
+        f"SignedHeaders={cr.signed_headers}, Signature={signature}"
+    )
+    headers.append(("Authorization", auth))
+    if token is not None and not c.sign_session_token:
+        headers.append(("X-Amz-Security-Token", token))
+    scheme = "https"
+    return SignedRequest(
+        raw.method,
+        f"{scheme}://{host.strip()}{raw.target}",
+        headers,
+        raw.body,
+        cr.text,
+        sts,
+        signature,
+        auth,
+        scope,
+        cr.signed_headers,
+        payload_hash,
+        amz,
+        c.algorithm,
+        c.region,
+        c.service,
+        c.region_set,
+        (cr.uri, cr.query, cr.headers, raw.query),
+    )
+
+
+def redact_token(text: str, token: str | None) -> str:
+    """``text`` with the session token (plain or URI-encoded) replaced."""
+    if not token:
+        return text
+    from urllib.parse import quote
+
+    for form in {token, quote(token, safe=""), quote(token, safe="/")}:
+        text = text.replace(form, REDACTED)
+    return text
+
+
+def explain(
+    signed: SignedRequest,
+    *,
+    credentials: Credentials | None = None,
+    show_token: bool = False,
+    presigned: bool = False,
+    provided_signature: str | None = None,
+) -> dict[str, Any]:
+    """Every stage of ``signed`` as a JSON-ready dict.
+
+    The keys ``canonical_request``, ``string_to_sign``, ``signature``,
+    ``authorization`` and ``headers`` are those of ``sign --json``; the rest
+    label the parts.  The session token is replaced by a placeholder unless
+    ``show_token``; secret and derived keys are never part of a signature's
+    record, so they cannot appear here.
+    """
+    token = credentials.session_token if credentials is not None and not show_token else None
+    cr = signed.canonical
+    sts_lines = signed.string_to_sign.split("\n")
+    header_lines = [line for line in cr.headers.split("\n") if line]
+    out: dict[str, Any] = {
+        "method": signed.method,
+        "url": redact_token(signed.url, token),
+        "algorithm": signed.algorithm,
+        "amz_date": signed.amz_date,
+        "credential_scope": signed.credential_scope,
+        "scope": _scope_parts(signed),
+        "canonical_request": redact_token(signed.canonical_request, token),
+        "canonical_request_parts": {
+            "method": cr.method,
+            "canonical_uri": cr.uri,
+            "canonical_query": redact_token(cr.query, token),
+            "canonical_headers": [redact_token(line, token) for line in header_lines],
+            "signed_headers": cr.signed_headers,
+            "payload_hash": cr.payload_hash,
+        },
+        "canonical_request_sha256": signed.canonical_request_hash,
+        "string_to_sign": signed.string_to_sign,
+        "string_to_sign_parts": {
+            "algorithm": sts_lines[0],
+            "request_date": sts_lines[1],
+            "credential_scope": sts_lines[2],
+            "canonical_request_sha256": sts_lines[3],
+        },
+        "key_chain": signed.key_chain,
+        "signature": signed.signature,
+        "authorization": signed.authorization,
+        "signed_headers": signed.signed_headers,
+        "payload_hash": signed.payload_hash,
+        "headers": [[n, redact_token(v, token)] for n, v in signed.headers],
+        "presigned": presigned,
+    }
+    if signed.region_set:
+        out["region_set"] = list(signed.region_set)
+    if token is not None:
+        out["session_token_redacted"] = True
+    if provided_signature is not None:
+        out["provided_signature"] = provided_signature
+        out["signature_matches"] = provided_signature.rstrip("*") == signed.signature
+    return out
+
+
+def _scope_parts(signed: SignedRequest) -> dict[str, Any]:
+    parts = signed.credential_scope.split("/")
+    if len(parts) == 4:
+        return {"date": parts[0], "region": parts[1], "service": parts[2], "terminator": parts[3]}
+    return {
+        "date": parts[0],
+        "region_set": list(signed.region_set),
+        "service": parts[1] if len(parts) > 1 else "",
+        "terminator": parts[-1],
+    }

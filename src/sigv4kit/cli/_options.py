@@ -1,0 +1,309 @@
+"""The request flags shared by ``sign``, ``explain``, ``request`` and ``diagnose``.
+
+DESIGN.md fixes the names (``-H``, ``-d``, ``--data-file``, ``--region``,
+``--service``, ``--timestamp``, ``--sigv4a``, ``--region-set``, and the
+credential flags); this module declares them once and turns them into a
+:class:`~sigv4kit.Signer`, the header list and the body.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import IO, Any, TypeVar
+
+import click
+
+from ..credentials import Credentials
+from ..errors import SigningError
+from ..signer import Signer
+from ._creds import find_credentials
+
+__all__ = [
+    "Body",
+    "RequestOptions",
+    "credential_options",
+    "open_body",
+    "parse_header",
+    "request_options",
+    "signing_options",
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _apply(options: list[Callable[[F], F]], f: F) -> F:
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def credential_options(f: F) -> F:
+    """--access-key/--secret-key/--session-token/--profile."""
+    return _apply(
+        [
+            click.option(
+                "--access-key",
+                metavar="AKID",
+                help="Access key id (default: AWS_ACCESS_KEY_ID, then the profile files).",
+            ),
+            click.option(
+                "--secret-key",
+                metavar="SECRET",
+                help="Secret access key (prefer AWS_SECRET_ACCESS_KEY: flags show in `ps`).",
+            ),
+            click.option(
+                "--session-token",
+                metavar="TOKEN",
+                help="Session token for temporary credentials (default: AWS_SESSION_TOKEN).",
+            ),
+            click.option(
+                "--profile",
+                metavar="NAME",
+                help="AWS profile to read credentials (and region) from.",
+            ),
+        ],
+        f,
+    )
+
+
+def signing_options(f: F) -> F:
+    """Scope, algorithm and the canonicalization overrides."""
+    return _apply(
+        [
+            click.option("--region", metavar="R", help="Region of the credential scope."),
+            click.option("--service", metavar="S", help="Service of the credential scope."),
+            click.option(
+                "--timestamp",
+                metavar="T",
+                help="Signing time, e.g. 20130524T000000Z or 2013-05-24T00:00:00Z (default: now).",
+            ),
+            click.option("--sigv4a", is_flag=True, help="Sign with SigV4a (ECDSA P-256)."),
+            click.option(
+                "--region-set",
+                metavar="R1,R2",
+                help="SigV4a regions the signature is valid in (default: --region; '*' = all).",
+            ),
+            click.option(
+                "--unsigned-payload",
+                is_flag=True,
+                help="Sign UNSIGNED-PAYLOAD instead of the body's SHA-256.",
+            ),
+            click.option(
+                "--payload-hash",
+                metavar="HEX",
+                help="Sign this precomputed SHA-256 of the body.",
+            ),
+            click.option(
+                "--signed-headers",
+                metavar="NAMES",
+                help="Sign exactly these headers (comma-separated), plus the required ones.",
+            ),
+            click.option(
+                "--normalize-path/--no-normalize-path",
+                default=None,
+                help="Remove dot segments and '//' (default: per service; S3 does not).",
+            ),
+            click.option(
+                "--double-encode/--single-encode",
+                default=None,
+                help="Encode the path twice (every service) or once (S3) (default: per service).",
+            ),
+            click.option(
+                "--content-sha256/--no-content-sha256",
+                default=None,
+                help="Send and sign X-Amz-Content-SHA256 (default: S3 yes, others no).",
+            ),
+            click.option(
+                "--unsigned-session-token",
+                is_flag=True,
+                help="Add X-Amz-Security-Token after signing instead of signing it.",
+            ),
+        ],
+        f,
+    )
+
+
+def request_options(f: F) -> F:
+    """-H, -d and --data-file."""
+    return _apply(
+        [
+            click.option(
+                "-H",
+                "--header",
+                "headers",
+                multiple=True,
+                metavar="'Name: value'",
+                help="A request header; repeat for more.",
+            ),
+            click.option(
+                "-d",
+                "--data",
+                metavar="DATA",
+                help="Request body as text; '@FILE' reads FILE (streamed), as curl does.",
+            ),
+            click.option(
+                "--data-file",
+                metavar="PATH",
+                help="Request body from a file, streamed ('-' = standard input).",
+            ),
+        ],
+        f,
+    )
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    """``'Name: value'`` -> ``('Name', 'value')``; ``'Name:'`` is an empty value."""
+    name, colon, value = text.partition(":")
+    if not colon or not name.strip():
+        raise click.BadParameter(
+            f"{text!r} is not a header; write it as 'Name: value'", param_hint="-H"
+        )
+    if name != name.strip():
+        raise click.BadParameter(
+            f"header name {name!r} has surrounding spaces; write 'Name: value'", param_hint="-H"
+        )
+    return name, value.strip(" \t")
+
+
+@dataclass
+class Body:
+    """A request body: bytes in memory, or an open file streamed in pieces."""
+
+    data: bytes | None = None
+    file: IO[bytes] | None = None
+    path: str | None = None
+    size: int | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.data is not None or self.file is not None
+
+    @property
+    def seekable(self) -> bool:
+        if self.file is None:
+            return True
+        try:
+            return bool(self.file.seekable())
+        except (OSError, ValueError):
+            return False
+
+    def for_signer(self) -> object:
+        return self.file if self.file is not None else self.data
+
+    def sha256_streaming(self) -> str:
+        """Hash a one-shot stream (stdin) without keeping it: for ``sign`` only."""
+        assert self.file is not None
+        h = hashlib.sha256()
+        while True:
+            chunk = self.file.read(1 << 20)
+            if not chunk:
+                return h.hexdigest()
+            h.update(chunk)
+
+    def close(self) -> None:
+        if self.file is not None and self.file is not sys.stdin.buffer:
+            self.file.close()
+
+
+def open_body(data: str | None, data_file: str | None) -> Body:
+    """The body from ``-d`` / ``--data-file`` (files are opened, never read whole)."""
+    if data is not None and data_file is not None:
+        raise click.UsageError("use either -d/--data or --data-file, not both")
+    path: str | None = data_file
+    if data is not None:
+        if not data.startswith("@"):
+            raw = data.encode("utf-8")
+            return Body(data=raw, size=len(raw))
+        path = data[1:]
+    if path is None:
+        return Body()
+    if path == "-":
+        return Body(file=sys.stdin.buffer, path="-")
+    try:
+        f = open(path, "rb")  # closed by Body.close
+    except OSError as exc:
+        raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}") from None
+    import os
+
+    size = os.fstat(f.fileno()).st_size
+    return Body(file=f, path=path, size=size)
+
+
+@dataclass
+class RequestOptions:
+    """Everything the shared flags say, resolved."""
+
+    region: str | None
+    service: str | None
+    timestamp: str | None
+    sigv4a: bool
+    region_set: str | None
+    unsigned_payload: bool
+    payload_hash: str | None
+    signed_headers: str | None
+    normalize_path: bool | None
+    double_encode: bool | None
+    content_sha256: bool | None
+    unsigned_session_token: bool
+    access_key: str | None
+    secret_key: str | None
+    session_token: str | None
+    profile: str | None
+
+    @classmethod
+    def from_kwargs(cls, kw: dict[str, Any]) -> RequestOptions:
+        names = cls.__dataclass_fields__
+        return cls(**{k: kw.pop(k) for k in list(kw) if k in names})
+
+    def credentials(self) -> Credentials:
+        return find_credentials(self.access_key, self.secret_key, self.session_token, self.profile)
+
+    def payload(self) -> str | None:
+        if self.unsigned_payload and self.payload_hash:
+            raise click.UsageError("use either --unsigned-payload or --payload-hash, not both")
+        if self.unsigned_payload:
+            return "unsigned"
+        if self.payload_hash:
+            return self.payload_hash.strip().lower()
+        return None
+
+    def signer(
+        self,
+        credentials: Credentials,
+        region: str | None = None,
+        service: str | None = None,
+        payload: str | None = None,
+    ) -> Signer:
+        region = region or self.region
+        service = service or self.service
+        if not service:
+            raise click.UsageError("--service is required (e.g. --service s3)")
+        region_set: list[str] | None = None
+        if self.region_set:
+            if not self.sigv4a:
+                raise click.UsageError("--region-set is for SigV4a; add --sigv4a")
+            region_set = [r.strip() for r in self.region_set.split(",") if r.strip()]
+        if not region and not region_set:
+            raise click.UsageError("--region is required (e.g. --region us-east-1)")
+        signed_headers = None
+        if self.signed_headers:
+            signed_headers = [h.strip() for h in self.signed_headers.split(",") if h.strip()]
+        try:
+            return Signer(
+                credentials,
+                region or "",
+                service,
+                algorithm="sigv4a" if self.sigv4a else "sigv4",
+                region_set=region_set,
+                double_uri_encode=self.double_encode,
+                normalize_path=self.normalize_path,
+                content_sha256_header=self.content_sha256,
+                sign_session_token=not self.unsigned_session_token,
+                signed_headers=signed_headers,
+                payload=payload or "signed",
+            )
+        except SigningError as exc:
+            raise click.UsageError(str(exc)) from None

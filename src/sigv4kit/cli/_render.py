@@ -1,0 +1,125 @@
+"""Readable output: titled sections, labelled parts, colours on a terminal.
+
+``click.echo`` strips the colour codes when the output is not a terminal, so
+piped output is plain text; ``NO_COLOR`` turns colours off everywhere.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import click
+
+__all__ = ["PART_COLOURS", "color_wanted", "render_explanation", "section", "style"]
+
+# One colour per part, the same in every section (and in the calculator).
+PART_COLOURS = {
+    "method": "magenta",
+    "canonical_uri": "blue",
+    "canonical_query": "cyan",
+    "canonical_headers": "green",
+    "signed_headers": "yellow",
+    "payload_hash": "red",
+    "algorithm": "magenta",
+    "request_date": "blue",
+    "credential_scope": "green",
+    "canonical_request_sha256": "red",
+}
+
+
+def color_wanted() -> bool | None:
+    """None lets click decide (terminal or not); NO_COLOR forces plain."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    return None
+
+
+def style(text: str, fg: str | None = None, bold: bool = False, dim: bool = False) -> str:
+    return click.style(text, fg=fg, bold=bold, dim=dim)
+
+
+def section(title: str, body: str | list[str], *, err: bool = False) -> None:
+    """A bold title, an underline and an indented body."""
+    color = color_wanted()
+    click.echo(style(title, fg="bright_white", bold=True), err=err, color=color)
+    click.echo(style("-" * len(title), dim=True), err=err, color=color)
+    lines = body.split("\n") if isinstance(body, str) else body
+    for line in lines:
+        click.echo(f"  {line}" if line else "", err=err, color=color)
+    click.echo("", err=err)
+
+
+def _labelled(rows: list[tuple[str, str, str]]) -> list[str]:
+    width = max(len(label) for label, _, _ in rows)
+    return [
+        f"{style(label.ljust(width), dim=True)}  {style(value, fg=fg)}" for label, value, fg in rows
+    ]
+
+
+def render_explanation(data: dict[str, Any], *, full: bool) -> None:
+    """Print an explanation (see :func:`sigv4kit.cli._explain.explain`).
+
+    ``full`` adds the labelled parts, the scope and the key chain (explain);
+    without it only the stages ``sign`` prints are shown.
+    """
+    color = color_wanted()
+    crp = data["canonical_request_parts"]
+    if full:
+        rows = [
+            ("HTTP method", crp["method"], PART_COLOURS["method"]),
+            ("canonical URI", crp["canonical_uri"], PART_COLOURS["canonical_uri"]),
+            (
+                "canonical query",
+                crp["canonical_query"] or "(empty)",
+                PART_COLOURS["canonical_query"],
+            ),
+        ]
+        for i, line in enumerate(crp["canonical_headers"]):
+            rows.append(
+                ("canonical headers" if i == 0 else "", line, PART_COLOURS["canonical_headers"])
+            )
+        rows.append(("signed headers", crp["signed_headers"], PART_COLOURS["signed_headers"]))
+        rows.append(("payload hash", crp["payload_hash"], PART_COLOURS["payload_hash"]))
+        section("Canonical request, part by part", _labelled(rows))
+    section("Canonical request", data["canonical_request"])
+    if full:
+        sp = data["string_to_sign_parts"]
+        section(
+            "String to sign, part by part",
+            _labelled(
+                [
+                    ("algorithm", sp["algorithm"], PART_COLOURS["algorithm"]),
+                    ("request date", sp["request_date"], PART_COLOURS["request_date"]),
+                    ("credential scope", sp["credential_scope"], PART_COLOURS["credential_scope"]),
+                    (
+                        "SHA-256 of canonical request",
+                        sp["canonical_request_sha256"],
+                        PART_COLOURS["canonical_request_sha256"],
+                    ),
+                ]
+            ),
+        )
+    section("String to sign", data["string_to_sign"])
+    if full:
+        scope = data["scope"]
+        section("Credential scope", _labelled([(k, str(v), "green") for k, v in scope.items()]))
+        section("Signing key chain (names only, never key material)", data["key_chain"])
+    section("Signature", style(data["signature"], fg="yellow", bold=True))
+    if "signature_matches" in data:
+        verdict = (
+            style("matches the request's signature", fg="green")
+            if data["signature_matches"]
+            else style(f"differs from the request's {data['provided_signature']}", fg="red")
+        )
+        click.echo(f"  {verdict}\n", color=color)
+    if data.get("authorization"):
+        section("Authorization header", data["authorization"])
+    if data.get("presigned"):
+        section("Presigned URL", data["url"])
+    section("Headers to send", [f"{style(n, fg='cyan')}: {v}" for n, v in data["headers"]])
+    if data.get("session_token_redacted"):
+        click.echo(
+            style("The session token is hidden above; --show-token prints it.", dim=True),
+            color=color,
+        )
