@@ -559,3 +559,18 @@ assert 'cryptography' in sys.modules
 """
     r = _run(code)
     assert r.returncode == 0, r.stderr
+
+
+# --------------------------------------------------------------------------
+# The benchmark stays runnable (its own correctness checks and the
+# no-derivation-per-request check run in quick mode).
+# --------------------------------------------------------------------------
+def test_benchmark_smoke() -> None:
+    bench = Path(__file__).parent.parent / "benchmarks" / "bench_v4a.py"
+    r = subprocess.run(
+        [sys.executable, str(bench), "--quick"],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "derivations during timed signing" in r.stdout
+    assert "awscrt V4a prebuilt" in r.stdout
