@@ -152,6 +152,7 @@ messages = st.builds(
 )
 
 
+@settings(deadline=None)
 @given(messages)
 def test_round_trip(message: Message) -> None:
     data = encode_message(message)
@@ -162,6 +163,7 @@ def test_round_trip(message: Message) -> None:
     assert struct.unpack(">I", data[-4:])[0] == zlib.crc32(data[:-4])
 
 
+@settings(deadline=None)
 @given(st.lists(messages, min_size=1, max_size=5), st.data())
 def test_incremental_decoder_any_split(msgs: list[Message], data: st.DataObject) -> None:
     stream = b"".join(encode_message(m) for m in msgs)
@@ -192,7 +194,7 @@ def test_incremental_decoder_byte_by_byte() -> None:
 # --------------------------------------------------------------------------
 # Garbage and corruption: typed errors only
 # --------------------------------------------------------------------------
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=200))
 def test_garbage_gives_only_typed_errors(data: bytes) -> None:
     try:
@@ -207,7 +209,7 @@ def test_garbage_gives_only_typed_errors(data: bytes) -> None:
         pass
 
 
-@settings(max_examples=300)
+@settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=120), st.binary(max_size=60))
 def test_garbage_with_a_valid_prelude_gives_only_typed_errors(
     header_block: bytes, payload: bytes
