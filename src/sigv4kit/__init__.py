@@ -7,7 +7,10 @@ nothing, and a SigV4-only user never loads ``cryptography``.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
+
+# Not `from typing import TYPE_CHECKING`: importing typing costs milliseconds,
+# and `import sigv4kit` should cost almost nothing.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -40,6 +43,8 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from .canonical import CanonicalRequest, canonical_request_for_target
     from .config import SigningConfig
     from .credentials import Credentials

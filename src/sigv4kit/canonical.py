@@ -320,6 +320,62 @@ def header_pairs(headers: HeaderInput) -> list[tuple[str, str]]:
     return out
 
 
+def lowered_pairs(headers: HeaderInput) -> list[tuple[str, str, str]]:
+    """Validated ``(name, lowercase name, value)`` triples, order kept.
+
+    The signer's hot path: one pass that validates and lowercases, with the
+    regex checks skipped for names already seen and for printable values.
+    """
+    if headers is None:
+        return []
+    items: Iterable[tuple[str, str]]
+    if isinstance(headers, Mapping):
+        items = headers.items()
+    elif isinstance(headers, (str, bytes)):
+        raise SigningError("headers must be a mapping or a list of (name, value) pairs")
+    else:
+        items = headers
+    cache = _name_cache
+    out: list[tuple[str, str, str]] = []
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise SigningError(f"headers must be (name, value) pairs; got {item!r}") from None
+        lname = cache.get(name) if name.__class__ is str else None
+        if lname is None:
+            lname = _lower_name(name)
+        if value.__class__ is not str or not value.isprintable():
+            value = check_header_value(name, value)
+        out.append((name, lname, value))
+    return out
+
+
+def canonical_block(items: list[tuple[str, str]]) -> tuple[str, str]:
+    """``(canonical headers block, signed headers)`` from ``(lowercase name, value)``
+    pairs that are already filtered; repeated names keep their order."""
+    items.sort(key=_first)  # stable: values of a repeated name keep their order
+    lines: list[str] = []
+    names: list[str] = []
+    prev = ""
+    for name, value in items:
+        if "\t" in value or "  " in value:
+            value = _WS_RUN.sub(" ", value)
+        value = value.strip(" ")
+        if name == prev:
+            lines[-1] = f"{lines[-1]},{value}"
+        else:
+            lines.append(f"{name}:{value}")
+            names.append(name)
+            prev = name
+    lines.append("")
+    return "\n".join(lines), ";".join(names)
+
+
+def _first(item: tuple[str, str]) -> str:
+    return item[0]
+
+
 def trim_value(value: str) -> str:
     """Trim and collapse runs of spaces and tabs (AWS "Trimall")."""
     if "\t" in value or "  " in value:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .errors import SigningError
 
@@ -153,9 +153,11 @@ class SigningConfig:
     checksum: str | None = None
     chunk_size: int = 65536
 
-    @property
-    def is_v4a(self) -> bool:
-        return self.algorithm == ALGORITHM_V4A
+    is_v4a: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        # A plain attribute, not a property: it is read on every signature.
+        object.__setattr__(self, "is_v4a", self.algorithm == ALGORITHM_V4A)
 
     @classmethod
     def for_service(

@@ -18,7 +18,6 @@ logged, printed and sent over the wire, so they only ever carry public values.
 from __future__ import annotations
 
 from typing import ClassVar
-from xml.sax.saxutils import escape as _xml_escape
 
 __all__ = [
     "AccessDenied",
@@ -53,6 +52,11 @@ class SigningError(SigV4Error, ValueError):
 
 class CredentialsError(SigV4Error):
     """Credentials could not be found, parsed or refreshed."""
+
+
+def _xml_escape(text: str) -> str:
+    # xml.sax.saxutils would pull in urllib.request, http.client and ssl.
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _hex_bytes(text: str) -> str:

@@ -244,6 +244,47 @@ def _payload_literal(mode: str, body: object) -> str:
     return mode  # a precomputed hash (validated by check_payload)
 
 
+_METHODS = {m: m for m in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")}
+_URL_MEMO_SIZE = 512
+_CONTROLLED: dict[tuple[bool, bool, bool], frozenset[str]] = {}
+
+
+def _controlled(token: bool, send_sha: bool, v4a: bool) -> frozenset[str]:
+    """Headers the signer sets itself; a caller's copies are replaced."""
+    key = (token, send_sha, v4a)
+    got = _CONTROLLED.get(key)
+    if got is None:
+        names = {"authorization", "x-amz-date"}
+        if token:
+            names.add("x-amz-security-token")
+        if send_sha:
+            names.add("x-amz-content-sha256")
+        if v4a:
+            names.add("x-amz-region-set")
+        got = _CONTROLLED[key] = frozenset(names)
+    return got
+
+
+class _ParsedUrl:
+    __slots__ = ("cquery", "curi", "host", "origin", "path", "query")
+
+    def __init__(
+        self, origin: str, host: str, path: str, query: str, curi: str, cquery: str
+    ) -> None:
+        self.origin = origin
+        self.host = host
+        self.path = path
+        self.query = query
+        self.curi = curi
+        self.cquery = cquery
+
+    @property
+    def url(self) -> str:
+        return (
+            f"{self.origin}{self.path}?{self.query}" if self.query else f"{self.origin}{self.path}"
+        )
+
+
 # --------------------------------------------------------------------------
 # Result
 # --------------------------------------------------------------------------
@@ -381,7 +422,7 @@ class Signer:
         checksum, chunk_size: for the streaming payload modes.
     """
 
-    __slots__ = ("_credentials", "_static", "config")
+    __slots__ = ("_credentials", "_key", "_scope_memo", "_static", "_urls", "config")
 
     def __init__(
         self,
@@ -411,6 +452,9 @@ class Signer:
                 "credentials must be a sigv4kit.Credentials or a callable returning one"
             )
         self._credentials = credentials
+        self._urls: dict[str, _ParsedUrl] = {}
+        self._key: tuple[str, str, Callable[[bytes], str]] | None = None
+        self._scope_memo: tuple[str, str] = ("", "")
         if config is not None:
             self.config = config
         else:
@@ -447,10 +491,16 @@ class Signer:
 
     # -- signing primitives -------------------------------------------------
     def _scope(self, date8: str) -> str:
+        cached = self._scope_memo
+        if cached[0] == date8:
+            return cached[1]
         c = self.config
         if c.is_v4a:
-            return f"{date8}/{c.service}/aws4_request"
-        return f"{date8}/{c.region}/{c.service}/aws4_request"
+            scope = f"{date8}/{c.service}/aws4_request"
+        else:
+            scope = f"{date8}/{c.region}/{c.service}/aws4_request"
+        self._scope_memo = (date8, scope)
+        return scope
 
     def _signature_fn(self, creds: Credentials, date8: str) -> Callable[[bytes], str]:
         """string-to-sign bytes -> hex signature, for this key and day."""
@@ -464,7 +514,12 @@ class Signer:
                 return sign_v4a(akid, secret, sts)
 
             return sign
-        return signing_key(creds.secret_access_key, date8, c.region, c.service).hexdigest
+        k = self._key
+        if k is not None and k[1] == date8 and k[0] is creds.secret_access_key:
+            return k[2]
+        fn = signing_key(creds.secret_access_key, date8, c.region, c.service).hexdigest
+        self._key = (creds.secret_access_key, date8, fn)
+        return fn
 
     # -- header signing -----------------------------------------------------
     def sign(
@@ -492,25 +547,21 @@ class Signer:
             payload: overrides the signer's payload mode for this call.
         """
         c = self.config
-        method = _check_method(method)
-        amz = parse_timestamp(timestamp)
-        date8 = amz[:8]
-        creds = self.credentials()
-        scheme, netloc, host, wpath, wquery = _c.split_url(
-            url, plus_is_space=c.plus_in_path_is_space
-        )
-        pairs = _c.header_pairs(headers)
+        method = _METHODS.get(method) or _check_method(method)
+        amz = _now_amz() if timestamp is None else parse_timestamp(timestamp)
+        creds = self._static or self.credentials()
+        u = self._url(url)
+        triples = _c.lowered_pairs(headers)
 
         mode = c.payload if payload is None else check_payload(payload)
         user_sha: str | None = None
         has_host = False
-        for name, value in pairs:
-            ln = name.lower()
-            if ln == "x-amz-content-sha256":
-                user_sha = value.strip()
-            elif ln == "host":
+        for _, ln, value in triples:
+            if ln == "host":
                 has_host = True
-        if payload is None and user_sha is not None and mode == "signed":
+            elif ln == "x-amz-content-sha256":
+                user_sha = value.strip()
+        if user_sha is not None and payload is None and mode == "signed":
             # Like curl and the JS SDK: a caller-set X-Amz-Content-SHA256
             # says what the payload hash is.
             if user_sha == _UNSIGNED:
@@ -523,7 +574,7 @@ class Signer:
                     "nor UNSIGNED-PAYLOAD; for streaming uploads use payload='streaming...'"
                 )
 
-        unsigned: frozenset[str] = frozenset()
+        skip = c.skipped_headers
         plan: Any = None
         if mode in _STREAMING_MODES:
             from .streaming import prepare_streaming  # type: ignore[import-not-found,unused-ignore]
@@ -531,53 +582,52 @@ class Signer:
             plan = prepare_streaming(
                 mode,
                 body,
-                headers=pairs,
+                headers=[(n, v) for n, _, v in triples],
                 algorithm=c.algorithm,
                 chunk_size=c.chunk_size,
                 checksum=c.checksum,
             )
             payload_hash = plan.payload_hash
-            pairs = _c.header_pairs(plan.headers)
-            unsigned = plan.unsigned
+            triples = _c.lowered_pairs(plan.headers)
+            if plan.unsigned:
+                skip = skip | plan.unsigned
             send_sha = True
         else:
             payload_hash = _payload_literal(mode, body)
             send_sha = c.content_sha256_header or user_sha is not None
 
         token = creds.session_token
-        controlled = {"authorization", "x-amz-date"}
-        if token is not None:
-            controlled.add("x-amz-security-token")
-        if send_sha:
-            controlled.add("x-amz-content-sha256")
-        if c.is_v4a:
-            controlled.add("x-amz-region-set")
-
+        controlled = _controlled(token is not None, send_sha, c.is_v4a)
         out = HeaderList()
+        items: list[tuple[str, str]] = []
         if not has_host:
-            out.append(("Host", host))
-        for pair in pairs:
-            if pair[0].lower() not in controlled:
-                out.append(pair)
+            out.append(("Host", u.host))
+            items.append(("host", u.host))
+        for name, ln, value in triples:
+            if ln not in controlled:
+                out.append((name, value))
+                items.append((ln, value))
         out.append(("X-Amz-Date", amz))
+        items.append(("x-amz-date", amz))
         if c.is_v4a:
-            out.append(("X-Amz-Region-Set", ",".join(c.region_set)))
+            rs = ",".join(c.region_set)
+            out.append(("X-Amz-Region-Set", rs))
+            items.append(("x-amz-region-set", rs))
         if token is not None and c.sign_session_token:
             out.append(("X-Amz-Security-Token", token))
+            items.append(("x-amz-security-token", token))
         if send_sha:
             out.append(("X-Amz-Content-SHA256", payload_hash))
+            items.append(("x-amz-content-sha256", payload_hash))
 
-        include = self._include(out, token, send_sha)
-        skip = c.skipped_headers | unsigned if unsigned else c.skipped_headers
-        block, signed_names = _c.canonical_headers(out, include, skip)
-        curi = _c.canonical_uri(
-            wpath,
-            double_encode=c.double_uri_encode,
-            normalize=c.normalize_path,
-            plus_is_space=c.plus_in_path_is_space,
-        )
-        cquery = _c.canonical_query(wquery) if wquery else ""
-        creq = f"{method}\n{curi}\n{cquery}\n{block}\n{signed_names}\n{payload_hash}"
+        include = self._include(items, token, send_sha)
+        if include is not None:
+            items = [it for it in items if it[0] in include]
+        else:
+            items = [it for it in items if it[0] not in skip]
+        block, signed_names = _c.canonical_block(items)
+        creq = f"{method}\n{u.curi}\n{u.cquery}\n{block}\n{signed_names}\n{payload_hash}"
+        date8 = amz[:8]
         scope = self._scope(date8)
         sts = f"{c.algorithm}\n{amz}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
         sign = self._signature_fn(creds, date8)
@@ -596,12 +646,9 @@ class Signer:
         elif isinstance(body, str):
             send_body = body.encode("utf-8")
 
-        wire_url = (
-            f"{scheme}://{netloc}{wpath}?{wquery}" if wquery else f"{scheme}://{netloc}{wpath}"
-        )
         return SignedRequest(
             method,
-            wire_url,
+            u.url,
             out,
             send_body,
             creq,
@@ -616,8 +663,40 @@ class Signer:
             c.region,
             c.service,
             c.region_set,
-            (curi, cquery, block, wquery),
+            (u.curi, u.cquery, block, u.query),
         )
+
+    def _url(self, url: str) -> _ParsedUrl:
+        """The wire and canonical forms of a URL, memoized per signer.
+
+        Canonicalizing a URL is a pure function of the URL and this signer's
+        settings, so the result is kept in a small bounded dict (CPython's
+        ``urlsplit`` keeps a similar cache).  Cleared when full rather than
+        LRU-managed, so a hit costs one dict lookup.
+        """
+        u = self._urls.get(url)
+        if u is None:
+            c = self.config
+            scheme, netloc, host, wpath, wquery = _c.split_url(
+                url, plus_is_space=c.plus_in_path_is_space
+            )
+            u = _ParsedUrl(
+                f"{scheme}://{netloc}",
+                host,
+                wpath,
+                wquery,
+                _c.canonical_uri(
+                    wpath,
+                    double_encode=c.double_uri_encode,
+                    normalize=c.normalize_path,
+                    plus_is_space=c.plus_in_path_is_space,
+                ),
+                _c.canonical_query(wquery) if wquery else "",
+            )
+            if len(self._urls) >= _URL_MEMO_SIZE:
+                self._urls.clear()
+            self._urls[url] = u
+        return u
 
     def _include(
         self, out: Iterable[tuple[str, str]], token: str | None, send_sha: bool
@@ -666,20 +745,19 @@ class Signer:
         """The ``X-Amz-*`` query parameters of a presigned URL, URI-encoded,
         without ``X-Amz-Signature``, in the order they are sent."""
         c = self.config
-        q = _c.uri_encode
         scope = self._scope(amz_date[:8])
         params: list[tuple[str, str]] = [
             ("X-Amz-Algorithm", c.algorithm),
-            ("X-Amz-Credential", q(f"{credentials.access_key_id}/{scope}")),
+            ("X-Amz-Credential", _encode_param(f"{credentials.access_key_id}/{scope}")),
             ("X-Amz-Date", amz_date),
             ("X-Amz-Expires", str(expires)),
-            ("X-Amz-SignedHeaders", q(signed_headers)),
+            ("X-Amz-SignedHeaders", _encode_param(signed_headers)),
         ]
         if c.is_v4a:
-            params.append(("X-Amz-Region-Set", q(",".join(c.region_set))))
+            params.append(("X-Amz-Region-Set", _encode_param(",".join(c.region_set))))
         token = credentials.session_token
         if token is not None and c.sign_session_token:
-            params.append(("X-Amz-Security-Token", q(token)))
+            params.append(("X-Amz-Security-Token", _encode_param(token)))
         return params
 
     # -- presigned URLs -----------------------------------------------------
@@ -727,14 +805,13 @@ class Signer:
                 f"expires must be a whole number of seconds from 1 to {MAX_PRESIGN_EXPIRES} "
                 f"(7 days), got {expires!r}"
             )
-        method = _check_method(method)
-        amz = parse_timestamp(timestamp)
+        method = _METHODS.get(method) or _check_method(method)
+        amz = _now_amz() if timestamp is None else parse_timestamp(timestamp)
         date8 = amz[:8]
-        creds = self.credentials()
-        scheme, netloc, host, wpath, wquery = _c.split_url(
-            url, plus_is_space=c.plus_in_path_is_space
-        )
-        if wquery:
+        creds = self._static or self.credentials()
+        u = self._url(url)
+        wquery = u.query
+        if wquery and "x-amz-" in wquery.lower():
             for part in wquery.split("&"):
                 name = part.partition("=")[0]
                 if name.lower() in _PRESIGN_PARAMS:
@@ -742,7 +819,7 @@ class Signer:
                         f"the URL already carries the presign parameter {name!r}; pass the "
                         "URL without X-Amz-* authentication parameters"
                     )
-        pairs = _c.header_pairs(headers)
+        triples = _c.lowered_pairs(headers)
         if payload is not None:
             mode = check_payload(payload)
         else:
@@ -752,25 +829,27 @@ class Signer:
         payload_hash = _payload_literal(mode, body)
 
         out = HeaderList()
-        if not any(n.lower() == "host" for n, _ in pairs):
-            out.append(("Host", host))
-        for pair in pairs:
-            if pair[0].lower() not in ("authorization", "x-amz-date"):
-                out.append(pair)
-        include = self._include(out, None, False)
-        block, signed_names = _c.canonical_headers(out, include, c.skipped_headers)
+        items: list[tuple[str, str]] = []
+        if not any(t[1] == "host" for t in triples):
+            out.append(("Host", u.host))
+            items.append(("host", u.host))
+        for name, ln, value in triples:
+            if ln != "authorization" and ln != "x-amz-date":
+                out.append((name, value))
+                items.append((ln, value))
+        include = self._include(items, None, False)
+        if include is not None:
+            items = [it for it in items if it[0] in include]
+        else:
+            skip = c.skipped_headers
+            items = [it for it in items if it[0] not in skip]
+        block, signed_names = _c.canonical_block(items)
 
         scope = self._scope(date8)
         params = self.presign_params(creds, amz, expires, signed_names)
         token = creds.session_token
-        curi = _c.canonical_uri(
-            wpath,
-            double_encode=c.double_uri_encode,
-            normalize=c.normalize_path,
-            plus_is_space=c.plus_in_path_is_space,
-        )
-        cquery = _c.canonical_query(wquery, params)
-        creq = f"{method}\n{curi}\n{cquery}\n{block}\n{signed_names}\n{payload_hash}"
+        cquery = _c.canonical_query(wquery, params) if wquery else _sorted_query(params)
+        creq = f"{method}\n{u.curi}\n{cquery}\n{block}\n{signed_names}\n{payload_hash}"
         sts = f"{c.algorithm}\n{amz}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
         signature = self._signature_fn(creds, date8)(sts.encode())
         if token is not None and not c.sign_session_token:
@@ -778,7 +857,7 @@ class Signer:
         params.append(("X-Amz-Signature", signature))
         auth_query = "&".join([f"{k}={v}" for k, v in params])
         full_query = f"{wquery}&{auth_query}" if wquery else auth_query
-        wire_url = f"{scheme}://{netloc}{wpath}?{full_query}"
+        wire_url = f"{u.origin}{u.path}?{full_query}"
         send_body = body.encode("utf-8") if isinstance(body, str) else body
         return SignedRequest(
             method,
@@ -797,8 +876,26 @@ class Signer:
             c.region,
             c.service,
             c.region_set,
-            (curi, cquery, block, full_query),
+            (u.curi, cquery, block, full_query),
         )
+
+
+_PARAM_MEMO: dict[str, str] = {}
+
+
+def _encode_param(value: str) -> str:
+    """URI-encode a query value; the few values a signer repeats are memoized."""
+    got = _PARAM_MEMO.get(value)
+    if got is None:
+        got = _c.uri_encode(value)
+        if len(_PARAM_MEMO) >= 1024:
+            _PARAM_MEMO.clear()
+        _PARAM_MEMO[value] = got
+    return got
+
+
+def _sorted_query(params: list[tuple[str, str]]) -> str:
+    return "&".join([f"{k}={v}" for k, v in sorted(params)])
 
 
 def iter_file(f: BinaryIO, size: int = _READ_SIZE) -> Iterator[bytes]:
