@@ -232,6 +232,15 @@ def test_time_forms_agree() -> None:
     assert len(outs) == 1
 
 
+def test_float_seconds_keep_their_milliseconds() -> None:
+    # 531881.521 * 1000 is 531881520.99999994 in binary floating point.
+    ms = MessageSigner(CREDS, "us-east-1", "transcribe", SEED, keep_milliseconds=True)
+    env = decode_message(ms.sign(Message(None, b"x"), 531881.521))
+    assert env.get(":date") == HeaderValue.timestamp(531881521)
+    with pytest.raises(SigningError, match="usable"):
+        ms.sign(Message(None, b"x"), float("nan"))
+
+
 def test_stream_across_midnight_uses_each_days_scope() -> None:
     late = datetime(2015, 8, 30, 23, 59, 59, tzinfo=UTC)
     ms = MessageSigner(CREDS, "us-east-1", "transcribe", SEED)

@@ -167,8 +167,15 @@ def _to_millis(timestamp: datetime | str | float | None) -> int:
         if dt.tzinfo is None:
             raise SigningError(f"timestamp {timestamp!r} has no time zone; add 'Z'")
         return datetime_to_millis(dt)
-    if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
-        return int(timestamp * 1000) if isinstance(timestamp, float) else timestamp * 1000
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        return timestamp * 1000
+    if isinstance(timestamp, float):
+        # Via datetime, which rounds to the microsecond: int(x * 1000) would
+        # turn 531881.521 into ...520 ms.
+        try:
+            return datetime_to_millis(datetime.fromtimestamp(timestamp, timezone.utc))
+        except (OverflowError, OSError, ValueError):
+            raise SigningError(f"timestamp {timestamp!r} is not a usable POSIX time") from None
     raise SigningError(
         "timestamp must be None (now), an aware datetime, a '20130524T000000Z' string or "
         f"POSIX seconds, not {type(timestamp).__name__}"
