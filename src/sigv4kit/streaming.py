@@ -520,6 +520,11 @@ class _Source:
         self.used = True
 
     def pieces(self, size: int) -> Iterator[bytes | memoryview]:
+        if self.kind == "aiter":
+            raise SigningError(
+                "the body is an async iterable: iterate the encoded body with `async for` "
+                "(httpx.AsyncClient, aiohttp)"
+            )
         self._claim()
         body = self.body
         if self.kind == "bytes":
@@ -535,14 +540,9 @@ class _Source:
                 if not piece:
                     break
                 yield _as_bytes(piece)
-        elif self.kind == "iter":
+        else:
             for piece in body:  # type: ignore[attr-defined]
                 yield _as_bytes(piece)
-        else:
-            raise SigningError(
-                "the body is an async iterable: iterate the encoded body with `async for` "
-                "(httpx.AsyncClient, aiohttp)"
-            )
 
     async def apieces(self, size: int) -> AsyncIterator[bytes | memoryview]:
         if self.kind != "aiter":
@@ -897,9 +897,9 @@ _FINAL_CRLF = 3
 _TRAILER = 4
 _DONE = 5
 
-_SIZE_RE = re.compile(rb"[0-9A-Fa-f]{1,16}")
-_SIG_V4_RE = re.compile(rb"[0-9a-fA-F]{64}")
-_SIG_V4A_RE = re.compile(rb"[0-9a-fA-F]{2,144}\**")
+_SIZE_RE = re.compile(rb"0|[1-9a-f][0-9a-f]{0,15}")
+_SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
+_SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
@@ -1134,7 +1134,10 @@ class ChunkDecoder:
             self._trailer_line(line)
 
     def _chunk_header(self, line: bytes) -> None:
-        line = line.rstrip(b" \t")
+        # The framing is parsed strictly (lowercase hex, no leading zeros, no
+        # stray whitespace or extensions), as every known client writes it:
+        # then an encoded body has one spelling, and changing any byte of it
+        # is detected.
         if self.signed:
             size_hex, sep, ext = line.partition(_CHUNK_SIG)
             if not sep:
@@ -1142,14 +1145,18 @@ class ChunkDecoder:
                     f"chunk header {line[:80]!r} has no ';chunk-signature='; expected "
                     "'<hex size>;chunk-signature=<signature>'"
                 )
-            if not self._sig_re.fullmatch(ext):
-                raise IncompleteBody(f"chunk signature {ext[:160]!r} is not a hex signature")
-            sig = ext.decode("ascii").rstrip(_V4A_PAD).lower()
+            if len(ext) > 144 or not self._sig_re.fullmatch(ext):
+                raise IncompleteBody(
+                    f"chunk signature {ext[:160]!r} is not a lowercase hex signature"
+                )
+            sig = ext.decode("ascii").rstrip(_V4A_PAD)
         else:
-            size_hex, _, _ext = line.partition(b";")
+            size_hex = line
             sig = ""
         if not _SIZE_RE.fullmatch(size_hex):
-            raise IncompleteBody(f"chunk size {size_hex[:40]!r} is not a hexadecimal number")
+            raise IncompleteBody(
+                f"chunk size {size_hex[:40]!r} is not a lowercase hexadecimal number"
+            )
         size = int(size_hex, 16)
         if size > self.max_chunk_size:
             raise InvalidChunkSizeError(
@@ -1214,18 +1221,25 @@ class ChunkDecoder:
         except UnicodeDecodeError:
             raise MalformedTrailerError("a trailer line is not ASCII") from None
         name, sep, value = text.partition(":")
-        name = name.strip().lower()
-        if not sep or not _TOKEN_RE.fullmatch(name):
-            raise MalformedTrailerError(f"trailer line {text[:80]!r} is not 'name:value'")
-        value = value.strip()
+        if (
+            not sep
+            or not _TOKEN_RE.fullmatch(name)
+            or name != name.lower()
+            or value != value.strip(" \t")
+        ):
+            raise MalformedTrailerError(
+                f"trailer line {text[:80]!r} is not 'name:value' with a lowercase name"
+            )
         if name == _TRAILER_SIG_NAME:
             if not self.signed:
                 raise MalformedTrailerError(
                     f"{_TRAILER_SIG_NAME} in an unsigned-payload trailer"
                 )
-            if not self._sig_re.fullmatch(value.encode()):
-                raise MalformedTrailerError(f"{_TRAILER_SIG_NAME} {value[:160]!r} is not hex")
-            self._trailer_sig = value.rstrip(_V4A_PAD).lower()
+            if len(value) > 144 or not self._sig_re.fullmatch(value.encode()):
+                raise MalformedTrailerError(
+                    f"{_TRAILER_SIG_NAME} {value[:160]!r} is not a lowercase hex signature"
+                )
+            self._trailer_sig = value.rstrip(_V4A_PAD)
             return
         if name not in self.trailer_names:
             raise MalformedTrailerError(
