@@ -1,0 +1,1565 @@
+"""The Verifier: check a received request's SigV4 or SigV4a signature.
+
+Verification walks the signer's road backwards: parse what arrived (the
+``Authorization`` header, the presign query parameters, a browser POST form
+or the seed of an aws-chunked body), rebuild the canonical request from the
+received request target *verbatim* with the very function the signer uses
+(:func:`sigv4kit.canonical.canonical_request_for_target`), sign it with the
+stored secret and compare in constant time.
+
+Why the order of checks is what it is:
+
+* Everything that costs nothing and needs no secret comes first (syntax,
+  algorithm, credential scope, dates, clock skew, expiry, which headers are
+  signed), so a malformed or stale request never reaches the credential
+  lookup, which may be a database call.
+* The signature is checked before the payload hash and before the session
+  token: a forger learns nothing about either.
+* A body is never read whole into memory.  When the declared payload hash is
+  a SHA-256, data is released to the application as it streams, and the
+  *last* piece is held back until the hash has been checked, so an
+  application that waits for the end of the body never sees a body whose hash
+  failed.  aws-chunked bodies release a chunk only after its signature
+  verified (:mod:`sigv4kit.streaming`).
+
+Errors are the classes of :mod:`sigv4kit.errors`, with S3's codes, statuses
+and messages.  Secrets never appear in them; a session token never appears
+in a message, and is redacted in the debug canonical request unless the
+operator asks otherwise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import inspect
+import tempfile
+import time
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Iterator,
+    Mapping,
+)
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
+from fnmatch import fnmatchcase
+from typing import Any, BinaryIO, ClassVar, cast
+from urllib.parse import quote, unquote
+
+from . import canonical as _c
+from .config import ALGORITHM_V4, ALGORITHM_V4A, service_defaults
+from .credentials import Credentials
+from .errors import (
+    AccessDenied,
+    AuthorizationHeaderMalformed,
+    AuthorizationQueryParametersError,
+    IncompleteBody,
+    InvalidAccessKeyId,
+    InvalidArgument,
+    InvalidRequest,
+    InvalidToken,
+    SignatureDoesNotMatch,
+    SignatureError,
+    SigningError,
+    XAmzContentSHA256Mismatch,
+)
+from .keys import signing_key
+
+__all__ = [
+    "MAX_PRESIGN_EXPIRES",
+    "CredentialLookup",
+    "MissingAuthentication",
+    "Scope",
+    "VerifiedRequest",
+    "Verifier",
+]
+
+_sha256 = hashlib.sha256
+_compare = hmac.compare_digest
+_EMPTY = _c.EMPTY_SHA256
+MAX_PRESIGN_EXPIRES = 604800
+_READ_SIZE = 1 << 16
+_SPOOL_MEMORY = 1 << 20
+
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+#: x-amz-content-sha256 value -> (auth_type, algorithm it belongs to or None)
+_STREAMING: dict[str, tuple[str, str | None]] = {
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": ("streaming", ALGORITHM_V4),
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": ("streaming-trailer", ALGORITHM_V4),
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD": ("streaming", ALGORITHM_V4A),
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER": ("streaming-trailer", ALGORITHM_V4A),
+    "STREAMING-UNSIGNED-PAYLOAD-TRAILER": ("streaming-unsigned-trailer", None),
+}
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+_SHA256_VALUES_MESSAGE = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
+    "or a valid sha256 value."
+)
+
+# x-amz-* headers that may be sent unsigned: each is bound to the signature by
+# other means.  x-amz-date is in the string to sign; x-amz-content-sha256 is
+# the last line of the canonical request; x-amz-security-token is checked
+# against the credential store (clients such as IoT add it after signing, the
+# suite's post-sts-header-after case).  Every other x-amz-* header must be
+# signed, as S3 requires.
+_UNSIGNED_AMZ_OK = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
+
+_PRESIGN_NAMES = {
+    "x-amz-algorithm": "X-Amz-Algorithm",
+    "x-amz-credential": "X-Amz-Credential",
+    "x-amz-date": "X-Amz-Date",
+    "x-amz-expires": "X-Amz-Expires",
+    "x-amz-signedheaders": "X-Amz-SignedHeaders",
+    "x-amz-signature": "X-Amz-Signature",
+    "x-amz-security-token": "X-Amz-Security-Token",
+    "x-amz-region-set": "X-Amz-Region-Set",
+    "x-amz-content-sha256": "X-Amz-Content-Sha256",
+}
+_PRESIGN_REQUIRED = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Signature",
+    "X-Amz-Date",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Expires",
+)
+_NOT_SIGNED_MESSAGE = "There were headers present in the request which were not signed"
+_CREDENTIAL_FORMAT = '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"'
+_CREDENTIAL_FORMAT_V4A = '"<YOUR-AKID>/YYYYMMDD/SERVICE/aws4_request"'
+_REDACTED = "<redacted>"
+
+#: A credential lookup returns a secret (str), a :class:`Credentials` (secret
+#: and the session token the request must carry), a SigV4a public key, a
+#: ``(secret or public key, session token)`` pair, or None for unknown keys.
+CredentialValue = Any
+CredentialLookup = (
+    Mapping[str, CredentialValue]
+    | Callable[[str], CredentialValue]
+    | Callable[[str], Awaitable[CredentialValue]]
+)
+TokenCheck = Callable[[str, str], Any]
+
+
+class MissingAuthentication(AccessDenied):
+    """The request carries no signature at all (anonymous).
+
+    A subclass of :class:`AccessDenied` (what S3 answers), so that a server
+    that allows anonymous requests can catch exactly this case.
+    """
+
+    default_message = (
+        "Access Denied: the request is not signed (no Authorization header, no "
+        "X-Amz-Signature query parameter and no POST policy form)"
+    )
+
+
+# --------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """The credential scope a request was signed for.
+
+    ``region`` is ``None`` for SigV4a, which signs for ``region_set``.
+    """
+
+    date: str
+    region: str | None
+    service: str
+    region_set: tuple[str, ...] | None = None
+    terminal: str = "aws4_request"
+
+    def __str__(self) -> str:
+        if self.region is None:
+            return f"{self.date}/{self.service}/{self.terminal}"
+        return f"{self.date}/{self.region}/{self.service}/{self.terminal}"
+
+
+@dataclass(slots=True)
+class VerifiedRequest:
+    """Who signed what, and the verified body.
+
+    Attributes:
+        access_key_id: the signer's access key id.
+        algorithm: ``AWS4-HMAC-SHA256`` or ``AWS4-ECDSA-P256-SHA256``.
+        auth_type: ``"header"``, ``"presigned"``, ``"post"``, ``"streaming"``,
+            ``"streaming-trailer"`` or ``"streaming-unsigned-trailer"``.
+        scope: the credential scope.
+        signed_headers: the lowercase names of the signed headers.
+        amz_date: the request time as ``YYYYMMDDTHHMMSSZ``.
+        payload_hash: the payload hash of the canonical request
+            (a SHA-256, ``UNSIGNED-PAYLOAD`` or a ``STREAMING-...`` value).
+        has_session_token: the request carried a session token (checked).
+        body: the verified, decoded body: an iterator of bytes (an async
+            iterator when an async body was given to ``averify``).  Iterate
+            it to the end: the last piece is released only after the payload
+            hash (or the final chunk signature) has been checked, otherwise
+            a :class:`~sigv4kit.errors.SignatureError` is raised.
+        form: the POST form fields (``auth_type == "post"``), else None.
+        expires: the presigned URL's lifetime in seconds, else None.
+    """
+
+    access_key_id: str
+    algorithm: str
+    auth_type: str
+    scope: Scope
+    signed_headers: tuple[str, ...]
+    amz_date: str
+    payload_hash: str
+    has_session_token: bool
+    body: Iterator[bytes] | AsyncIterator[bytes]
+    signature: str = field(repr=False, default="")
+    form: dict[str, str] | None = None
+    expires: int | None = None
+
+    @property
+    def request_time(self) -> datetime:
+        return datetime.strptime(self.amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+
+    def read(self) -> bytes:
+        """The whole verified body (for small bodies; raises on failure)."""
+        if not isinstance(self.body, Iterator):
+            raise SigningError("the body is asynchronous; use 'await ok.aread()'")
+        return b"".join(self.body)
+
+    async def aread(self) -> bytes:
+        """The whole verified body, for a sync or an async body."""
+        if isinstance(self.body, Iterator):
+            return b"".join(self.body)
+        return b"".join([piece async for piece in self.body])
+
+
+# --------------------------------------------------------------------------
+# Request parsing helpers
+# --------------------------------------------------------------------------
+def _to_str(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        raw = bytes(value)
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw.decode("latin-1")
+    raise SigningError(f"header names and values must be str or bytes, not {type(value).__name__}")
+
+
+def _header_items(headers: object) -> list[tuple[str, str]]:
+    """The received headers as ``(name, value)`` str pairs, order kept."""
+    if headers is None:
+        return []
+    items: Iterable[Any]
+    multi = getattr(headers, "multi_items", None)  # starlette Headers keeps repeats here
+    if callable(multi):
+        items = multi()
+    elif isinstance(headers, Mapping):
+        items = headers.items()
+    elif isinstance(headers, (str, bytes)):
+        raise SigningError("headers must be a mapping or a list of (name, value) pairs")
+    else:
+        items = cast("Iterable[Any]", headers)
+    out: list[tuple[str, str]] = []
+    for item in items:
+        try:
+            name, value = item
+        except (TypeError, ValueError):
+            raise SigningError(f"headers must be (name, value) pairs; got {item!r}") from None
+        if name.__class__ is not str or value.__class__ is not str:
+            name, value = _to_str(name), _to_str(value)
+        out.append((name, value))
+    return out
+
+
+def _split_target(target: str) -> tuple[str, str | None]:
+    """``(origin-form target, host from an absolute URL or None)``."""
+    if not isinstance(target, str):
+        target = _to_str(target)
+    if target.startswith("/"):
+        return target, None
+    scheme, sep, rest = target.partition("://")
+    if not sep or not scheme or "/" in scheme:
+        if target == "*":
+            return "/", None
+        raise InvalidRequest(f"cannot read the request target {target[:200]!r}")
+    slash = len(rest)
+    for ch in "/?":
+        i = rest.find(ch)
+        if 0 <= i < slash:
+            slash = i
+    authority, path = rest[:slash], rest[slash:]
+    if "@" in authority:
+        authority = authority.rpartition("@")[2]
+    host = authority.lower()
+    default = {"http": ":80", "https": ":443"}.get(scheme.lower())
+    if default and host.endswith(default):
+        host = host[: -len(default)]
+    if not path.startswith("/"):
+        path = "/" + path
+    return path, host
+
+
+_date_cache: dict[str, int] = {}
+
+
+def _amz_epoch(value: str) -> int | None:
+    """POSIX seconds of a ``YYYYMMDDTHHMMSSZ`` string, None if malformed."""
+    t = _date_cache.get(value)
+    if t is not None:
+        return t
+    if (
+        len(value) != 16
+        or value[8] != "T"
+        or value[15] != "Z"
+        or not value[:8].isdigit()
+        or not value[9:15].isdigit()
+        or not value.isascii()
+    ):
+        return None
+    try:
+        dt = datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return None
+    t = int(dt.timestamp())
+    if len(_date_cache) >= 4096:
+        _date_cache.clear()
+    _date_cache[value] = t
+    return t
+
+
+def _http_date(value: str) -> tuple[str, int] | None:
+    """``(amz date, epoch)`` of an RFC 1123 ``Date`` header, None if malformed."""
+    try:
+        dt = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if dt is None:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    dt = dt.astimezone(timezone.utc)
+    return dt.strftime("%Y%m%dT%H%M%SZ"), int(dt.timestamp())
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _now_epoch(now: datetime | float | None) -> float:
+    if now is None:
+        return time.time()
+    if isinstance(now, datetime):
+        if now.tzinfo is None:
+            raise SigningError(
+                "now is a naive datetime; pass an aware one, e.g. datetime.now(timezone.utc)"
+            )
+        return now.timestamp()
+    if isinstance(now, (int, float)) and not isinstance(now, bool):
+        return float(now)
+    raise SigningError(f"now must be an aware datetime or None, not {type(now).__name__}")
+
+
+def _is_sha256(value: str) -> bool:
+    return len(value) == 64 and _HEXDIGITS.issuperset(value)
+
+
+# --------------------------------------------------------------------------
+# Authorization header and presign query parsing
+# --------------------------------------------------------------------------
+def _header_malformed(detail: str, region: str | None = None) -> AuthorizationHeaderMalformed:
+    details = {"Region": region} if region else None
+    return AuthorizationHeaderMalformed(
+        f"The authorization header is malformed; {detail}", details=details
+    )
+
+
+def _parse_authorization(value: str) -> tuple[str, str, str, str]:
+    """``(algorithm, credential, signed_headers, signature)``.
+
+    Tolerates no space after the commas (minio-go and s3cmd send that) and
+    runs of spaces; the three components may come in any order, as S3 allows.
+    """
+    alg, sp, rest = value.strip().partition(" ")
+    if not sp:
+        raise _header_malformed(
+            "the authorization header requires three components: Credential, SignedHeaders, "
+            "and Signature."
+        )
+    credential = signed = signature = None
+    for part in rest.split(","):
+        name, eq, val = part.strip().partition("=")
+        if not eq:
+            if not part.strip():
+                continue
+            raise _header_malformed(f'the authorization component "{part.strip()}" is malformed.')
+        if name == "Credential" and credential is None:
+            credential = val
+        elif name == "SignedHeaders" and signed is None:
+            signed = val
+        elif name == "Signature" and signature is None:
+            signature = val
+        else:
+            raise _header_malformed(f'the authorization component "{part.strip()}" is malformed.')
+    if credential is None or signed is None or signature is None:
+        raise _header_malformed(
+            "the authorization header requires three components: Credential, SignedHeaders, "
+            "and Signature."
+        )
+    return alg, credential, signed, signature
+
+
+@dataclass(slots=True)
+class _Auth:
+    """What a request claims: parsed, not yet trusted."""
+
+    kind: str  # "header" | "presigned" | "post"
+    algorithm: str
+    access_key_id: str
+    scope: Scope
+    scope_text: str
+    signed_headers: list[str]
+    signed_headers_text: str
+    signature: str
+    amz_date: str
+    epoch: int
+    token: str | None
+    expires: int | None = None
+    # presigned: the request target without X-Amz-Signature (and a variant
+    # without an unsigned X-Amz-Security-Token)
+    target: str = ""
+    target_no_token: str | None = None
+    form: dict[str, str] | None = None
+    policy: str | None = None
+    region_set_text: str | None = None
+
+
+# --------------------------------------------------------------------------
+# Credential values
+# --------------------------------------------------------------------------
+@dataclass(slots=True)
+class _Key:
+    secret: str | None
+    public_key: Any
+    token: str | None
+
+
+def _key_from(value: object) -> _Key | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return _Key(value, None, None)
+    if isinstance(value, Credentials):
+        return _Key(value.secret_access_key, None, value.session_token)
+    if isinstance(value, tuple) and len(value) == 2:
+        inner = _key_from(value[0])
+        if inner is None:
+            return None
+        token = value[1]
+        if token is not None and not isinstance(token, str):
+            raise SigningError("a credential lookup's session token must be a str or None")
+        inner.token = token
+        return inner
+    if hasattr(value, "public_numbers") and hasattr(value, "verify"):
+        return _Key(None, value, None)
+    raise SigningError(
+        "a credential lookup must return a secret (str), a sigv4kit.Credentials, a SigV4a "
+        f"public key, a (secret, session_token) pair or None; got {type(value).__name__}"
+    )
+
+
+# --------------------------------------------------------------------------
+# Body checking (sans-IO)
+# --------------------------------------------------------------------------
+class _PayloadCheck:
+    """Releases body data as it comes, holding back the last piece.
+
+    ``feed(piece)`` returns what may be released now; ``finish()`` checks the
+    payload hash and the byte count and returns the held-back rest, or
+    raises.  With ``expected=None`` nothing is hashed (UNSIGNED-PAYLOAD).
+    """
+
+    __slots__ = ("_count", "_declared", "_expected", "_hash", "_held")
+
+    def __init__(self, expected: str | None, declared_length: int | None) -> None:
+        self._expected = expected.lower() if expected is not None else None
+        self._hash = _sha256() if expected is not None else None
+        self._held = b""
+        self._count = 0
+        self._declared = declared_length
+
+    def feed(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        self._count += len(data)
+        if self._declared is not None and self._count > self._declared:
+            raise IncompleteBody(
+                f"The request body is longer than its Content-Length ({self._declared})."
+            )
+        if self._hash is None:
+            return data
+        self._hash.update(data)
+        out, self._held = self._held, data
+        return out
+
+    def finish(self) -> bytes:
+        if self._declared is not None and self._count != self._declared:
+            raise IncompleteBody(
+                details={"ExpectedLength": str(self._declared), "ReceivedLength": str(self._count)}
+            )
+        if self._hash is not None:
+            computed = self._hash.hexdigest()
+            if not _compare(computed, cast("str", self._expected)):
+                raise _sha_mismatch(cast("str", self._expected), computed)
+        out, self._held = self._held, b""
+        return out
+
+
+def _sha_mismatch(claimed: str, computed: str) -> XAmzContentSHA256Mismatch:
+    return XAmzContentSHA256Mismatch(
+        details={
+            "ClientComputedContentSHA256": claimed,
+            "S3ComputedContentSHA256": computed,
+        }
+    )
+
+
+def _piece(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    raise SigningError(f"body pieces must be bytes, got {type(data).__name__}")
+
+
+def _sync_source(body: object) -> Iterator[bytes] | None:
+    """Body as an iterator of bytes; None when the body is async."""
+    if body is None:
+        return iter(())
+    if isinstance(body, (bytes, bytearray, memoryview, str)):
+        data = _piece(body)
+        return iter((data,)) if data else iter(())
+    read = getattr(body, "read", None)
+    if read is not None and not inspect.iscoroutinefunction(read):
+        return _read_file(cast("BinaryIO", body))
+    if isinstance(body, AsyncIterable) and not isinstance(body, Iterable):
+        return None
+    if isinstance(body, Iterable):
+        return (_piece(p) for p in body)
+    if read is not None:
+        return None
+    raise SigningError(
+        f"cannot read a body of type {type(body).__name__}: use bytes, a binary file, an "
+        "iterable of bytes (or an async iterable with averify)"
+    )
+
+
+def _read_file(f: BinaryIO) -> Iterator[bytes]:
+    while True:
+        chunk = f.read(_READ_SIZE)
+        if not chunk:
+            return
+        yield _piece(chunk)
+
+
+async def _async_source(body: object) -> AsyncIterator[bytes]:
+    read = getattr(body, "read", None)
+    if read is not None and inspect.iscoroutinefunction(read):
+        while True:
+            chunk = await read(_READ_SIZE)
+            if not chunk:
+                return
+            yield _piece(chunk)
+    async for piece in cast("AsyncIterable[Any]", body):
+        yield _piece(piece)
+
+
+class _Decoder:
+    """Anything with ``feed(bytes) -> bytes`` and ``finish() -> bytes``."""
+
+    def feed(self, data: bytes) -> bytes:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+    def finish(self) -> bytes:  # pragma: no cover - protocol
+        raise NotImplementedError
+
+
+def _run_sync(source: Iterator[bytes], check: Any) -> Iterator[bytes]:
+    for piece in source:
+        out = check.feed(piece)
+        if out:
+            yield out
+    out = check.finish()
+    if out:
+        yield out
+
+
+async def _run_async(source: AsyncIterator[bytes], check: Any) -> AsyncIterator[bytes]:
+    async for piece in source:
+        out = check.feed(piece)
+        if out:
+            yield out
+    out = check.finish()
+    if out:
+        yield out
+
+
+def _spool_hash(source: Iterator[bytes]) -> tuple[str, Any]:
+    """Hash a one-shot body into a spool (memory, then disk): ``(hex, file)``."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
+    h = _sha256()
+    for piece in source:
+        h.update(piece)
+        spool.write(piece)
+    spool.seek(0)
+    return h.hexdigest(), spool
+
+
+class _SpoolReader(Iterator[bytes]):
+    """Reads a spooled body back; closes (and deletes) the spool at the end,
+    on :meth:`close`, or when dropped unread (a failed verification)."""
+
+    __slots__ = ("_spool",)
+
+    def __init__(self, spool: Any) -> None:
+        self._spool = spool
+
+    def __next__(self) -> bytes:
+        spool = self._spool
+        if spool is None:
+            raise StopIteration
+        chunk: bytes = spool.read(_READ_SIZE)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _iter_spool(spool: Any) -> _SpoolReader:
+    return _SpoolReader(spool)
+
+
+# --------------------------------------------------------------------------
+# The Verifier
+# --------------------------------------------------------------------------
+class Verifier:
+    """Verifies SigV4 and SigV4a requests for one region and service.
+
+    Args:
+        credentials: a mapping from access key id to the secret (str), a
+            :class:`~sigv4kit.Credentials` (its session token, if any, must be
+            the one the request carries), a SigV4a public key (see
+            :func:`sigv4kit.v4a.load_public_key`) or a ``(secret, token)``
+            pair; or a callable ``lookup(access_key_id)`` returning one of
+            these or None (unknown key).  An async callable needs
+            :meth:`averify`.
+        region, service: what requests must be scoped to.  SigV4a requests
+            must name ``region`` (or ``*``) in their region set.
+        double_uri_encode, normalize_path, plus_in_path_is_space: None takes
+            the service's defaults (:data:`sigv4kit.config.SERVICE_DEFAULTS`).
+        max_skew: the allowed clock difference (seconds or timedelta); None
+            takes the service default (S3: 15 minutes, others: 5 minutes).
+        token_check: ``check(access_key_id, token)`` for requests that carry
+            a session token; return False (or raise ``InvalidToken`` /
+            ``ExpiredToken``) to reject.  May be async with :meth:`averify`.
+        include_debug: put the canonical request and string to sign on
+            ``SignatureDoesNotMatch`` (S3 does; turn off to reveal nothing).
+        show_token: leave the session token in the debug canonical request
+            (it is redacted by default).
+        require_content_sha256: reject header-signed requests that lack
+            ``x-amz-content-sha256`` (S3 does).  Default False: the body is
+            hashed instead, as MinIO and non-S3 services do.
+        algorithms: the accepted algorithms (``"sigv4"``, ``"sigv4a"``).
+        max_auth_length: longest Authorization header / query accepted.
+        max_signed_headers: most names accepted in SignedHeaders.
+    """
+
+    __slots__ = (
+        "_algorithms",
+        "_async_lookup",
+        "_lookup",
+        "_mapping",
+        "double_uri_encode",
+        "include_debug",
+        "max_auth_length",
+        "max_signed_headers",
+        "max_skew",
+        "normalize_path",
+        "plus_in_path_is_space",
+        "presign_unsigned_payload",
+        "region",
+        "require_content_sha256",
+        "service",
+        "show_token",
+        "token_check",
+    )
+
+    def __init__(
+        self,
+        credentials: CredentialLookup,
+        region: str = "",
+        service: str = "",
+        *,
+        double_uri_encode: bool | None = None,
+        normalize_path: bool | None = None,
+        plus_in_path_is_space: bool | None = None,
+        max_skew: float | timedelta | None = None,
+        token_check: TokenCheck | None = None,
+        include_debug: bool = True,
+        show_token: bool = False,
+        require_content_sha256: bool = False,
+        algorithms: Iterable[str] = ("sigv4", "sigv4a"),
+        max_auth_length: int = 16384,
+        max_signed_headers: int = 100,
+    ) -> None:
+        if not isinstance(region, str) or not region:
+            raise SigningError("region must be a non-empty string, e.g. 'us-east-1'")
+        if not isinstance(service, str) or not service:
+            raise SigningError("service must be a non-empty string, e.g. 's3'")
+        if isinstance(credentials, Mapping):
+            self._mapping: Mapping[str, Any] | None = credentials
+            self._lookup: Callable[[str], Any] | None = None
+            self._async_lookup = False
+        elif callable(credentials):
+            self._mapping = None
+            self._lookup = credentials
+            self._async_lookup = inspect.iscoroutinefunction(credentials) or (
+                inspect.iscoroutinefunction(getattr(credentials, "__call__", None))  # noqa: B004
+            )
+        else:
+            raise SigningError(
+                "credentials must be a mapping of access key id -> secret or a callable lookup"
+            )
+        d = service_defaults(service)
+        self.region = region
+        self.service = service
+        self.double_uri_encode = (
+            d.double_uri_encode if double_uri_encode is None else bool(double_uri_encode)
+        )
+        self.normalize_path = d.normalize_path if normalize_path is None else bool(normalize_path)
+        self.plus_in_path_is_space = (
+            d.plus_in_path_is_space if plus_in_path_is_space is None else plus_in_path_is_space
+        )
+        self.presign_unsigned_payload = d.presign_unsigned_payload
+        if max_skew is None:
+            skew = float(d.max_skew_seconds)
+        elif isinstance(max_skew, timedelta):
+            skew = max_skew.total_seconds()
+        elif isinstance(max_skew, (int, float)) and not isinstance(max_skew, bool):
+            skew = float(max_skew)
+        else:
+            raise SigningError("max_skew must be seconds (a number) or a timedelta")
+        if skew < 0:
+            raise SigningError("max_skew must not be negative")
+        self.max_skew = skew
+        self.token_check = token_check
+        self.include_debug = include_debug
+        self.show_token = show_token
+        self.require_content_sha256 = require_content_sha256
+        algs: set[str] = set()
+        for a in algorithms:
+            la = a.lower()
+            if la in ("sigv4", "v4", ALGORITHM_V4.lower()):
+                algs.add(ALGORITHM_V4)
+            elif la in ("sigv4a", "v4a", ALGORITHM_V4A.lower()):
+                algs.add(ALGORITHM_V4A)
+            else:
+                raise SigningError(f"unknown algorithm {a!r}; use 'sigv4' or 'sigv4a'")
+        if not algs:
+            raise SigningError("algorithms must name at least one of 'sigv4', 'sigv4a'")
+        self._algorithms = frozenset(algs)
+        self.max_auth_length = max_auth_length
+        self.max_signed_headers = max_signed_headers
+
+    def __repr__(self) -> str:
+        return (
+            f"Verifier(region={self.region!r}, service={self.service!r}, "
+            f"max_skew={self.max_skew:g})"
+        )
+
+    # -- public API ---------------------------------------------------------
+    def verify(
+        self,
+        method: str,
+        target: str,
+        headers: object,
+        body: object = None,
+        now: datetime | float | None = None,
+    ) -> VerifiedRequest:
+        """Verify a request, or raise a :class:`~sigv4kit.errors.SignatureError`.
+
+        Args:
+            method: the request method as received.
+            target: the request target as received (``/path?query``,
+                verbatim) or an absolute URL.
+            headers: a mapping or a list of ``(name, value)`` pairs (str or
+                bytes); repeated names allowed.
+            body: bytes, str, a binary file, an iterable of bytes, or None.
+                Streams are never read whole; see ``VerifiedRequest.body``.
+            now: the server's current time (aware datetime); None reads the
+                clock.
+        """
+        if self._async_lookup:
+            raise SigningError(
+                "the credential lookup is async; call 'await verifier.averify(...)' instead"
+            )
+        state = self._begin(method, target, headers, body, now)
+        try:
+            if state.auth.kind == "post":
+                raise SigningError("POST policy requests are not supported yet")
+            value = self._lookup_sync(state.auth.access_key_id)
+            key = self._key(state, value)
+            ok = self._finish(state, key, sync=True)
+            if state.auth.token is not None and self.token_check is not None:
+                result = self.token_check(state.auth.access_key_id, state.auth.token)
+                if inspect.isawaitable(result):
+                    _close(result)
+                    raise SigningError(
+                        "token_check is async; call 'await verifier.averify(...)' instead"
+                    )
+                self._token_result(result)
+        except BaseException:
+            state.discard()
+            raise
+        return ok
+
+    async def averify(
+        self,
+        method: str,
+        target: str,
+        headers: object,
+        body: object = None,
+        now: datetime | float | None = None,
+    ) -> VerifiedRequest:
+        """Like :meth:`verify`; the lookup and token check may be async, and
+        ``body`` may be an async iterable (``ok.body`` is then async too)."""
+        state = self._begin(method, target, headers, body, now)
+        try:
+            if state.auth.kind == "post":
+                raise SigningError("POST policy requests are not supported yet")
+            value = self._call_lookup(state.auth.access_key_id)
+            if inspect.isawaitable(value):
+                value = await value
+            key = self._key(state, value)
+            if state.needs_body_hash and state.source is None:
+                # The signature covers the hash of an async body: spool it first.
+                digest, spooled = await _aspool(cast("AsyncIterator[bytes]", state.async_source))
+                state.payload_hash = digest
+                state.source = spooled
+                state.async_source = None
+            ok = self._finish(state, key, sync=state.async_source is None)
+            if state.auth.token is not None and self.token_check is not None:
+                result = self.token_check(state.auth.access_key_id, state.auth.token)
+                if inspect.isawaitable(result):
+                    result = await result
+                self._token_result(result)
+        except BaseException:
+            state.discard()
+            raise
+        return ok
+
+    # -- credentials --------------------------------------------------------
+    def _call_lookup(self, akid: str) -> Any:
+        if self._mapping is not None:
+            return self._mapping.get(akid)
+        return cast("Callable[[str], Any]", self._lookup)(akid)
+
+    def _lookup_sync(self, akid: str) -> Any:
+        value = self._call_lookup(akid)
+        if inspect.isawaitable(value):
+            _close(value)
+            raise SigningError(
+                "the credential lookup returned an awaitable; call "
+                "'await verifier.averify(...)' instead"
+            )
+        return value
+
+    def _key(self, state: _State, value: Any) -> _Key:
+        key = _key_from(value)
+        if key is None:
+            raise InvalidAccessKeyId(access_key_id=state.auth.access_key_id)
+        return key
+
+    @staticmethod
+    def _token_result(result: Any) -> None:
+        if result is False or result is None:
+            raise InvalidToken()
+
+    # -- phase 1: parse and check everything that needs no secret -----------
+    def _begin(
+        self,
+        method: str,
+        target: str,
+        headers: object,
+        body: object,
+        now: datetime | float | None,
+    ) -> _State:
+        if not isinstance(method, str):
+            method = _to_str(method)
+        path_target, url_host = _split_target(target)
+        pairs = _header_items(headers)
+        hmap: dict[str, str] = {}
+        for name, value in pairs:
+            ln = name.lower()
+            prev = hmap.get(ln)
+            hmap[ln] = value if prev is None else f"{prev},{value}"
+        if url_host is not None and "host" not in hmap:
+            pairs.append(("Host", url_host))
+            hmap["host"] = url_host
+        now_epoch = _now_epoch(now)
+
+        authorization = hmap.get("authorization")
+        query = path_target.partition("?")[2]
+        has_query_auth = (
+            bool(query)
+            and ("X-Amz-" in query or "x-amz-" in query.lower())
+            and _query_has_auth(query)
+        )
+        if authorization is not None and not authorization.startswith("AWS4-"):
+            if authorization.startswith("AWS ") or authorization.startswith("AWS\t"):
+                raise InvalidRequest(
+                    "The authorization mechanism you have provided is not supported. "
+                    "Please use AWS4-HMAC-SHA256."
+                )
+        if authorization is not None and has_query_auth:
+            raise InvalidArgument(
+                "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, "
+                "Signature query string parameter or the Authorization header should be "
+                "specified",
+                details={"ArgumentName": "Authorization", "ArgumentValue": "null"},
+            )
+        if authorization is not None:
+            auth = self._header_auth(authorization, hmap)
+            self._check_time_header(auth, hmap, now_epoch)
+        elif has_query_auth:
+            auth = self._query_auth(path_target, hmap)
+            self._check_time_presigned(auth, now_epoch)
+        else:
+            ctype = hmap.get("content-type", "")
+            if method.upper() == "POST" and ctype.lower().startswith("multipart/form-data"):
+                raise SigningError("POST policy requests are not supported yet")
+            raise MissingAuthentication()
+
+        signed_set = auth.signed_headers
+        if len(signed_set) > self.max_signed_headers:
+            raise (
+                _header_malformed("too many signed headers.")
+                if auth.kind == "header"
+                else AuthorizationQueryParametersError("Too many signed headers.")
+            )
+        if "host" not in signed_set:
+            raise AccessDenied(_NOT_SIGNED_MESSAGE, details={"HeadersNotSigned": "host"})
+        # Every x-amz-* header sent must be signed.
+        unsigned = [
+            n
+            for n in hmap
+            if n.startswith("x-amz-") and n not in _UNSIGNED_AMZ_OK and n not in signed_set
+        ]
+        if unsigned:
+            raise AccessDenied(
+                _NOT_SIGNED_MESSAGE, details={"HeadersNotSigned": ", ".join(sorted(unsigned))}
+            )
+        # Signed headers must be present; re-synthesize the ones proxies and
+        # servers drop, as MinIO does.
+        missing = [n for n in signed_set if n not in hmap]
+        if missing:
+            for n in missing:
+                if n == "expect":
+                    pairs.append(("expect", "100-continue"))
+                    hmap["expect"] = "100-continue"
+                elif n == "content-length" and isinstance(body, (bytes, bytearray)):
+                    pairs.append(("content-length", str(len(body))))
+                    hmap["content-length"] = str(len(body))
+                else:
+                    raise _signature_mismatch_plain(
+                        auth,
+                        f"The request signature we calculated does not match the signature you "
+                        f"provided: the signed header {n!r} is not in the request.",
+                    )
+
+        # SigV4a: the region set must include our region.
+        if auth.algorithm == ALGORITHM_V4A:
+            self._check_region_set(auth, hmap, path_target)
+
+        # Payload.
+        state = _State(auth, method, path_target, pairs, hmap, now_epoch)
+        self._payload(state, body)
+        return state
+
+    # -- Authorization header -------------------------------------------------
+    def _header_auth(self, authorization: str, hmap: dict[str, str]) -> _Auth:
+        if len(authorization) > self.max_auth_length:
+            raise _header_malformed(
+                f"the authorization header is longer than {self.max_auth_length} characters."
+            )
+        alg, credential, signed_text, signature = _parse_authorization(authorization)
+        if alg not in self._algorithms:
+            raise InvalidRequest(
+                "The authorization mechanism you have provided is not supported. Please use "
+                + " or ".join(sorted(self._algorithms))
+                + "."
+            )
+        akid, scope = self._parse_credential(credential, alg, query=False)
+        # Request time: X-Amz-Date, else Date (RFC 1123).
+        amz = hmap.get("x-amz-date")
+        if amz is not None:
+            epoch = _amz_epoch(amz.strip())
+            amz = amz.strip()
+        else:
+            date = hmap.get("date")
+            parsed = _http_date(date) if date is not None else None
+            if parsed is None:
+                epoch = None
+            else:
+                amz, epoch = parsed
+        if amz is None or epoch is None:
+            raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
+        if scope.date != amz[:8]:
+            raise _header_malformed(
+                f'Invalid credential date "{scope.date}". This date is not the same as '
+                f'X-Amz-Date: "{amz[:8]}".'
+            )
+        signed_list = signed_text.split(";")
+        if not signed_text or any(not n for n in signed_list):
+            raise _header_malformed(
+                f'the authorization component "SignedHeaders={signed_text}" is malformed.'
+            )
+        token = hmap.get("x-amz-security-token")
+        return _Auth(
+            kind="header",
+            algorithm=alg,
+            access_key_id=akid,
+            scope=scope,
+            scope_text=credential[len(akid) + 1 :],
+            signed_headers=signed_list,
+            signed_headers_text=signed_text,
+            signature=signature,
+            amz_date=amz,
+            epoch=epoch,
+            token=token,
+        )
+
+    _cred_cache: ClassVar[dict[tuple[str, str, bool], tuple[str, Scope]]] = {}
+
+    def _parse_credential(self, credential: str, alg: str, *, query: bool) -> tuple[str, Scope]:
+        cache_key = (credential, alg, query)
+        hit = self._cred_cache.get(cache_key)
+        if (
+            hit is not None
+            and (hit[1].region is None or hit[1].region == self.region)
+            and (hit[1].service == self.service)
+        ):
+            return hit
+        v4a = alg == ALGORITHM_V4A
+        parts = credential.split("/")
+        want = 4 if v4a else 5
+        fmt = _CREDENTIAL_FORMAT_V4A if v4a else _CREDENTIAL_FORMAT
+
+        def malformed(detail: str, region: str | None = None) -> SignatureError:
+            if query:
+                return AuthorizationQueryParametersError(
+                    f"Error parsing the X-Amz-Credential parameter; {detail}",
+                    details={"Region": region} if region else None,
+                )
+            return _header_malformed(detail, region)
+
+        if len(parts) != want or not parts[0]:
+            raise malformed(f"the Credential is mal-formed; expecting {fmt}.")
+        akid, date = parts[0], parts[1]
+        service, terminal = parts[-2], parts[-1]
+        region = None if v4a else parts[2]
+        if len(date) != 8 or not date.isdigit() or not date.isascii():
+            raise malformed(
+                f'incorrect date format "{date}". This date in the credential must '
+                'be in the format "yyyyMMdd".'
+            )
+        if region is not None and region != self.region:
+            raise malformed(
+                f"the region '{region}' is wrong; expecting '{self.region}'", self.region
+            )
+        if service != self.service:
+            raise malformed(
+                f'incorrect service "{service}". This endpoint belongs to "{self.service}".'
+            )
+        if terminal != "aws4_request":
+            raise malformed(f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".')
+        result = (akid, Scope(date, region, service))
+        if len(self._cred_cache) >= 1024:
+            self._cred_cache.clear()
+        self._cred_cache[cache_key] = result
+        return result
+
+    def _check_time_header(self, auth: _Auth, hmap: dict[str, str], now: float) -> None:
+        if abs(now - auth.epoch) > self.max_skew:
+            raw = hmap.get("x-amz-date") or hmap.get("date") or auth.amz_date
+            raise _skewed(raw.strip(), now, self.max_skew)
+
+    # -- presigned query ------------------------------------------------------
+    def _query_auth(self, target: str, hmap: dict[str, str]) -> _Auth:
+        path, _, query = target.partition("?")
+        if len(query) > self.max_auth_length + 8192:
+            raise AuthorizationQueryParametersError(
+                f"The query string is longer than {self.max_auth_length + 8192} characters."
+            )
+        params: dict[str, str] = {}
+        keep: list[str] = []
+        keep_no_token: list[str] = []
+        for piece in query.split("&"):
+            raw_name, _, raw_value = piece.partition("=")
+            lname = raw_name.lower()
+            canon = _PRESIGN_NAMES.get(lname)
+            if canon is None and "%" in raw_name:
+                canon = _PRESIGN_NAMES.get(unquote(raw_name).lower())
+            if canon is not None:
+                if canon in params:
+                    raise AuthorizationQueryParametersError(
+                        f"The {canon} query parameter appears more than once."
+                    )
+                params[canon] = unquote(raw_value.replace("+", " "))
+                if canon == "X-Amz-Signature":
+                    continue
+                keep.append(piece)
+                if canon != "X-Amz-Security-Token":
+                    keep_no_token.append(piece)
+            else:
+                keep.append(piece)
+                keep_no_token.append(piece)
+        missing = [p for p in _PRESIGN_REQUIRED if p not in params]
+        if missing:
+            raise AuthorizationQueryParametersError()
+        alg = params["X-Amz-Algorithm"]
+        if alg not in self._algorithms:
+            raise AuthorizationQueryParametersError(
+                "X-Amz-Algorithm only supports "
+                + " and ".join(f'"{a}"' for a in sorted(self._algorithms))
+            )
+        credential = params["X-Amz-Credential"]
+        akid, scope = self._parse_credential(credential, alg, query=True)
+        amz = params["X-Amz-Date"]
+        epoch = _amz_epoch(amz)
+        if epoch is None:
+            raise AuthorizationQueryParametersError(
+                "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+            )
+        if scope.date != amz[:8]:
+            raise AuthorizationQueryParametersError(
+                f'Invalid credential date "{scope.date}". This date is not the same as '
+                f'X-Amz-Date: "{amz[:8]}".'
+            )
+        exp_text = params["X-Amz-Expires"]
+        if not exp_text.isdigit() or not exp_text.isascii():
+            if exp_text.startswith("-") and exp_text[1:].isdigit():
+                raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
+            raise AuthorizationQueryParametersError("X-Amz-Expires should be a number")
+        expires = int(exp_text)
+        if expires > MAX_PRESIGN_EXPIRES:
+            raise AuthorizationQueryParametersError(
+                "X-Amz-Expires must be less than a week (in seconds) that is, the given "
+                "X-Amz-Expires must be less than 604800 seconds"
+            )
+        if expires < 1:
+            raise AuthorizationQueryParametersError("X-Amz-Expires must be at least 1 second")
+        signed_text = params["X-Amz-SignedHeaders"]
+        signed_list = signed_text.split(";")
+        if not signed_text or any(not n for n in signed_list):
+            raise AuthorizationQueryParametersError(
+                f'The X-Amz-SignedHeaders parameter "{signed_text}" is malformed.'
+            )
+        token = params.get("X-Amz-Security-Token")
+        new_target = path + "?" + "&".join(keep) if keep else path
+        no_token: str | None = None
+        if token is not None:
+            no_token = path + "?" + "&".join(keep_no_token) if keep_no_token else path
+        return _Auth(
+            kind="presigned",
+            algorithm=alg,
+            access_key_id=akid,
+            scope=scope,
+            scope_text=credential[len(akid) + 1 :],
+            signed_headers=signed_list,
+            signed_headers_text=signed_text,
+            signature=params["X-Amz-Signature"],
+            amz_date=amz,
+            epoch=epoch,
+            token=token,
+            expires=expires,
+            target=new_target,
+            target_no_token=no_token,
+            form=None,
+            region_set_text=params.get("X-Amz-Region-Set"),
+        )
+
+    def _check_time_presigned(self, auth: _Auth, now: float) -> None:
+        if auth.epoch - now > self.max_skew:
+            raise AccessDenied(
+                "Request is not valid yet",
+                details={"X-Amz-Date": auth.amz_date, "ServerTime": _iso(now)},
+            )
+        assert auth.expires is not None
+        if now > auth.epoch + auth.expires:
+            raise AccessDenied(
+                "Request has expired",
+                details={
+                    "X-Amz-Expires": str(auth.expires),
+                    "Expires": _iso(auth.epoch + auth.expires),
+                    "ServerTime": _iso(now),
+                },
+            )
+
+    # -- SigV4a ---------------------------------------------------------------
+    def _check_region_set(self, auth: _Auth, hmap: dict[str, str], target: str) -> None:
+        if auth.kind == "presigned":
+            text = auth.region_set_text
+            if text is None:
+                raise AuthorizationQueryParametersError(
+                    "SigV4a presigned requests require the X-Amz-Region-Set parameter."
+                )
+        else:
+            text = hmap.get("x-amz-region-set")
+            if text is None:
+                raise _header_malformed("SigV4a requests require the X-Amz-Region-Set header.")
+        regions = tuple(r.strip() for r in text.split(",") if r.strip())
+        auth.scope = Scope(auth.scope.date, None, auth.scope.service, regions)
+        for r in regions:
+            if r == "*" or r == self.region or ("*" in r and fnmatchcase(self.region, r)):
+                return
+        msg = (
+            f"the region set '{','.join(regions)}' does not include this endpoint's region "
+            f"'{self.region}'"
+        )
+        if auth.kind == "presigned":
+            raise AuthorizationQueryParametersError(
+                f"Error parsing the X-Amz-Region-Set parameter; {msg}",
+                details={"Region": self.region},
+            )
+        raise _header_malformed(msg, self.region)
+
+    # -- payload ------------------------------------------------------------
+    def _payload(self, state: _State, body: object) -> None:
+        auth = state.auth
+        hmap = state.hmap
+        claimed = hmap.get("x-amz-content-sha256")
+        if auth.kind == "presigned":
+            q = _query_value(state.target, "X-Amz-Content-Sha256")
+            if q is not None:
+                claimed = q
+        if claimed is not None:
+            claimed = claimed.strip()
+        declared: int | None = None
+        cl = hmap.get("content-length")
+        if cl is not None:
+            cl = cl.strip()
+            if not cl.isdigit():
+                raise InvalidArgument(
+                    f"Content-Length {cl[:40]!r} is not a number",
+                    details={"ArgumentName": "Content-Length", "ArgumentValue": cl[:40]},
+                )
+            declared = int(cl)
+        state.declared_length = declared
+
+        if claimed is None:
+            if auth.kind == "presigned" and self.presign_unsigned_payload:
+                state.payload_hash = UNSIGNED_PAYLOAD
+                state.check_hash = None
+            elif auth.kind == "header" and self.require_content_sha256:
+                raise InvalidRequest(
+                    "Missing required header for this request: x-amz-content-sha256"
+                )
+            else:
+                # The signature covers the hash of the body itself.
+                state.needs_body_hash = True
+        elif claimed == UNSIGNED_PAYLOAD:
+            state.payload_hash = claimed
+            state.check_hash = None
+        elif claimed in _STREAMING:
+            kind, alg = _STREAMING[claimed]
+            if auth.kind != "header":
+                raise InvalidArgument(
+                    "Streaming (aws-chunked) payloads need a header-signed request",
+                    details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+                )
+            if alg is not None and alg != auth.algorithm:
+                raise InvalidArgument(
+                    f"x-amz-content-sha256 {claimed} does not match the signing algorithm "
+                    f"{auth.algorithm}",
+                    details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+                )
+            state.payload_hash = claimed
+            state.streaming = kind
+        elif _is_sha256(claimed):
+            state.payload_hash = claimed
+            state.check_hash = claimed
+        else:
+            raise InvalidArgument(
+                _SHA256_VALUES_MESSAGE,
+                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed[:100]},
+            )
+
+        if isinstance(body, (bytes, bytearray, memoryview, str)) or body is None:
+            data = _piece(body) if body is not None else b""
+            state.body_bytes = data
+            if state.needs_body_hash:
+                state.payload_hash = _sha256(data).hexdigest() if data else _EMPTY
+            return
+        source = _sync_source(body)
+        if source is None:
+            state.async_source = _async_source(body)
+            return
+        if state.needs_body_hash:
+            read = getattr(body, "read", None)
+            seekable = False
+            if read is not None:
+                try:
+                    seekable = bool(cast("BinaryIO", body).seekable())
+                except (AttributeError, OSError, ValueError):
+                    seekable = False
+            if seekable:
+                f = cast("BinaryIO", body)
+                start = f.tell()
+                h = _sha256()
+                for piece in _read_file(f):
+                    h.update(piece)
+                f.seek(start)
+                state.payload_hash = h.hexdigest()
+                state.source = _read_file(f)
+            else:
+                digest, spool = _spool_hash(source)
+                state.payload_hash = digest
+                state.source = _iter_spool(spool)
+            return
+        state.source = source
+
+    # -- phase 2: signature ---------------------------------------------------
+    def _finish(self, state: _State, key: _Key, *, sync: bool) -> VerifiedRequest:
+        auth = state.auth
+        if state.needs_body_hash and state.payload_hash is None:
+            digest, spool = _spool_hash(cast("Iterator[bytes]", state.source))
+            state.payload_hash = digest
+            state.source = _iter_spool(spool)
+        payload_hash = cast("str", state.payload_hash)
+        target = auth.target if auth.kind == "presigned" else state.target
+        creq, sts, ok = self._check_signature(state, key, target, payload_hash)
+        if not ok and auth.target_no_token is not None:
+            # The session token may have been added after signing (IoT style).
+            _, _, ok = self._check_signature(state, key, auth.target_no_token, payload_hash)
+        if not ok:
+            raise self._mismatch(auth, creq, sts)
+
+        # Session token expected by the credential store.
+        if key.token is not None:
+            if auth.token is None:
+                raise InvalidToken(
+                    "The request must carry the session token of this access key "
+                    "(X-Amz-Security-Token)."
+                )
+            if not _compare(key.token.encode("utf-8"), auth.token.encode("utf-8")):
+                raise InvalidToken()
+
+        body: Iterator[bytes] | AsyncIterator[bytes]
+        if state.streaming is not None:
+            decoder = self._streaming_decoder(state, key)
+            if state.body_bytes is not None:
+                body = _run_sync(iter((state.body_bytes,)), decoder)
+            elif state.source is not None:
+                body = _run_sync(state.source, decoder)
+            else:
+                body = _run_async(cast("AsyncIterator[bytes]", state.async_source), decoder)
+            auth_type = state.streaming
+        else:
+            check = _PayloadCheck(state.check_hash, state.declared_length)
+            if state.body_bytes is not None:
+                # Eager: the whole body is here, so check it now.
+                data = state.body_bytes
+                check.feed(data)
+                check.finish()
+                body = iter((data,)) if data else iter(())
+            elif state.source is not None:
+                body = _run_sync(state.source, check)
+            else:
+                body = _run_async(cast("AsyncIterator[bytes]", state.async_source), check)
+            auth_type = auth.kind
+        if sync and not isinstance(body, Iterator):
+            raise SigningError("an async body needs 'await verifier.averify(...)'")
+        return VerifiedRequest(
+            access_key_id=auth.access_key_id,
+            algorithm=auth.algorithm,
+            auth_type=auth_type,
+            scope=auth.scope,
+            signed_headers=tuple(auth.signed_headers),
+            amz_date=auth.amz_date,
+            payload_hash=payload_hash,
+            has_session_token=auth.token is not None,
+            body=body,
+            signature=auth.signature,
+            form=auth.form,
+            expires=auth.expires,
+        )
+
+    def _check_signature(
+        self, state: _State, key: _Key, target: str, payload_hash: str
+    ) -> tuple[str, str, bool]:
+        auth = state.auth
+        try:
+            cr = _c.canonical_request_for_target(
+                state.method,
+                target,
+                state.pairs,
+                payload_hash,
+                double_uri_encode=self.double_uri_encode,
+                normalize_path=self.normalize_path,
+                plus_in_path_is_space=self.plus_in_path_is_space,
+                signed_headers=auth.signed_headers,
+            )
+        except SigningError as exc:
+            raise InvalidRequest(f"Cannot canonicalize the request: {exc}") from None
+        creq = cr.text
+        if cr.signed_headers != auth.signed_headers_text:
+            # The client listed names unsorted, in upper case or twice: its
+            # canonical request cannot be this one.
+            sts = (
+                f"{auth.algorithm}\n{auth.amz_date}\n{auth.scope_text}\n"
+                + _sha256(creq.encode("utf-8")).hexdigest()
+            )
+            return creq, sts, False
+        sts = (
+            f"{auth.algorithm}\n{auth.amz_date}\n{auth.scope_text}\n"
+            + _sha256(creq.encode("utf-8")).hexdigest()
+        )
+        return creq, sts, self._signature_ok(auth, key, sts)
+
+    def _signature_ok(self, auth: _Auth, key: _Key, sts: str) -> bool:
+        provided = auth.signature
+        if auth.algorithm == ALGORITHM_V4A:
+            from .v4a import public_key_for, verify_v4a
+
+            pub = key.public_key
+            if pub is None:
+                pub = public_key_for(auth.access_key_id, cast("str", key.secret))
+            return verify_v4a(pub, sts.encode("utf-8"), provided)
+        if key.secret is None:
+            raise AccessDenied(
+                "Only a SigV4a public key is stored for this access key; SigV4 "
+                "(AWS4-HMAC-SHA256) requests cannot be verified with it."
+            )
+        scope = auth.scope
+        expected = signing_key(
+            key.secret, scope.date, cast("str", scope.region), scope.service
+        ).hexdigest(sts.encode("utf-8"))
+        return _compare(expected.encode(), provided.encode("utf-8", "replace"))
+
+    def _mismatch(self, auth: _Auth, creq: str, sts: str) -> SignatureDoesNotMatch:
+        if not self.include_debug:
+            return SignatureDoesNotMatch(access_key_id=auth.access_key_id)
+        if auth.token is not None and not self.show_token:
+            creq = creq.replace(auth.token, _REDACTED)
+            creq = creq.replace(quote(auth.token, safe=""), _REDACTED)
+        return SignatureDoesNotMatch(
+            canonical_request=creq,
+            string_to_sign=sts,
+            signature_provided=auth.signature,
+            access_key_id=auth.access_key_id,
+        )
+
+    def _streaming_decoder(self, state: _State, key: _Key) -> Any:
+        raise SigningError("aws-chunked streaming bodies are not supported yet")
+
+
+@dataclass(slots=True)
+class _State:
+    auth: _Auth
+    method: str
+    target: str
+    pairs: list[tuple[str, str]]
+    hmap: dict[str, str]
+    now: float
+    payload_hash: str | None = None
+    check_hash: str | None = None
+    needs_body_hash: bool = False
+    streaming: str | None = None
+    declared_length: int | None = None
+    body_bytes: bytes | None = None
+    source: Iterator[bytes] | None = None
+    async_source: AsyncIterator[bytes] | None = None
+
+    def discard(self) -> None:
+        """Release a spooled body after a failed verification."""
+        close = getattr(self.source, "close", None)
+        if callable(close):
+            close()
+
+
+def _query_has_auth(query: str) -> bool:
+    for piece in query.split("&"):
+        name = piece.partition("=")[0]
+        if "%" in name:
+            name = unquote(name)
+        if name.lower() in ("x-amz-algorithm", "x-amz-signature", "x-amz-credential"):
+            return True
+    return False
+
+
+def _query_value(target: str, name: str) -> str | None:
+    query = target.partition("?")[2]
+    if not query:
+        return None
+    lname = name.lower()
+    for piece in query.split("&"):
+        n, _, v = piece.partition("=")
+        if unquote(n).lower() == lname:
+            return unquote(v.replace("+", " "))
+    return None
+
+
+def _skewed(raw: str, now: float, skew: float) -> SignatureError:
+    from .errors import RequestTimeTooSkewed
+
+    return RequestTimeTooSkewed(
+        details={
+            "RequestTime": raw,
+            "ServerTime": _iso(now),
+            "MaxAllowedSkewMilliseconds": str(int(skew * 1000)),
+        }
+    )
+
+
+def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatch:
+    return SignatureDoesNotMatch(message, access_key_id=auth.access_key_id)
+
+
+def _close(awaitable: object) -> None:
+    close = getattr(awaitable, "close", None)
+    if callable(close):
+        close()
+
+
+async def _aspool(source: AsyncIterator[bytes]) -> tuple[str, Iterator[bytes]]:
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
+    h = _sha256()
+    async for piece in source:
+        h.update(piece)
+        spool.write(piece)
+    spool.seek(0)
+    return h.hexdigest(), _iter_spool(spool)
