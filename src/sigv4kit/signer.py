@@ -87,6 +87,7 @@ class HeaderList(list[tuple[str, str]]):
 # Time
 # --------------------------------------------------------------------------
 _now_cache: tuple[int, str] = (-1, "")
+_MAX_EPOCH = 253402300800  # 10000-01-01T00:00:00Z
 _checked_dates: dict[str, bool] = {}
 
 
@@ -97,7 +98,11 @@ def format_amz_date(dt: datetime) -> str:
             "timestamp is a naive datetime; pass an aware one, e.g. "
             "datetime.now(timezone.utc), so the signature cannot silently use local time"
         )
-    return dt.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    u = dt.astimezone(timezone.utc)
+    if not 1 <= u.year <= 9999:  # pragma: no cover - datetime itself enforces this
+        raise SigningError(f"timestamp {dt!r} is out of range")
+    # Formatted by hand: strftime's %Y does not zero-pad years before 1000 everywhere.
+    return f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}Z"
 
 
 def _now_amz() -> str:
@@ -150,7 +155,9 @@ def parse_timestamp(timestamp: str | datetime | float | None) -> str:
     if isinstance(timestamp, datetime):
         return format_amz_date(timestamp)
     if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
-        return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(timestamp))
+        if not 0 <= timestamp < _MAX_EPOCH:
+            raise SigningError(f"timestamp {timestamp!r} is outside 1970..9999 in POSIX seconds")
+        return format_amz_date(datetime.fromtimestamp(timestamp, timezone.utc))
     raise SigningError(
         f"timestamp must be None, a string, an aware datetime or POSIX seconds, "
         f"not {type(timestamp).__name__}"
