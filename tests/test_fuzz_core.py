@@ -51,7 +51,7 @@ def test_sign_only_typed_errors(url: str, headers: list[tuple[str, str]], method
             continue
         # whatever was accepted is sendable: one line, ASCII URL
         assert signed.url.isascii() and " " not in signed.url
-        for name, value in signed.headers:
+        for _name, value in signed.headers:
             assert "\r" not in value and "\n" not in value
 
 
