@@ -206,7 +206,12 @@ def test_session_token_signed_or_after() -> None:
     url = Signer(creds, "us-east-1", "s3").presign(
         "GET", "https://b.s3.amazonaws.com/k", timestamp=TS
     )
-    assert "X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=" in url
+    assert "&X-Amz-Security-Token=TOKEN%2F%2B%3D&" in url
+    after_url = Signer(creds, "us-east-1", "s3", sign_session_token=False).presign(
+        "GET", "https://b.s3.amazonaws.com/k", timestamp=TS
+    )
+    assert after_url.count("X-Amz-Security-Token=") == 1
+    assert "X-Amz-Security-Token=TOKEN%2F%2B%3D&X-Amz-Signature=" in after_url
 
 
 # -- presign -----------------------------------------------------------------------

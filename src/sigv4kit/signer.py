@@ -750,21 +750,23 @@ class Signer:
         self, credentials: Credentials, amz_date: str, expires: int, signed_headers: str
     ) -> list[tuple[str, str]]:
         """The ``X-Amz-*`` query parameters of a presigned URL, URI-encoded,
-        without ``X-Amz-Signature``, in the order they are sent."""
+        without ``X-Amz-Signature``, in the order they are sent (sorted)."""
         c = self.config
         scope = self._scope(amz_date[:8])
+        # Built in sorted (canonical) order, which is also the order sent:
+        # then one joined string serves both the canonical query and the URL.
         params: list[tuple[str, str]] = [
             ("X-Amz-Algorithm", c.algorithm),
             ("X-Amz-Credential", _encode_param(f"{credentials.access_key_id}/{scope}")),
             ("X-Amz-Date", amz_date),
             ("X-Amz-Expires", str(expires)),
-            ("X-Amz-SignedHeaders", _encode_param(signed_headers)),
         ]
         if c.is_v4a:
             params.append(("X-Amz-Region-Set", _encode_param(",".join(c.region_set))))
         token = credentials.session_token
         if token is not None and c.sign_session_token:
             params.append(("X-Amz-Security-Token", _encode_param(token)))
+        params.append(("X-Amz-SignedHeaders", _encode_param(signed_headers)))
         return params
 
     # -- presigned URLs -----------------------------------------------------
@@ -826,7 +828,6 @@ class Signer:
                         f"the URL already carries the presign parameter {name!r}; pass the "
                         "URL without X-Amz-* authentication parameters"
                     )
-        triples = _c.lowered_pairs(headers)
         if payload is not None:
             mode = check_payload(payload)
         else:
@@ -836,33 +837,39 @@ class Signer:
         payload_hash = _payload_literal(mode, body)
 
         out = HeaderList()
-        items: list[tuple[str, str]] = []
-        if not any(t[1] == "host" for t in triples):
+        if headers is None and c.signed_headers is None:
+            # The common presign: nothing but host is signed.
             out.append(("Host", u.host))
-            items.append(("host", u.host))
-        for name, ln, value in triples:
-            if ln != "authorization" and ln != "x-amz-date":
-                out.append((name, value))
-                items.append((ln, value))
-        include = self._include(items, None, False)
-        if include is not None:
-            items = [it for it in items if it[0] in include]
+            block, signed_names = f"host:{u.host}\n", "host"
         else:
-            skip = c.skipped_headers
-            items = [it for it in items if it[0] not in skip]
-        block, signed_names = _c.canonical_block(items)
+            triples = _c.lowered_pairs(headers)
+            items: list[tuple[str, str]] = []
+            if not any(t[1] == "host" for t in triples):
+                out.append(("Host", u.host))
+                items.append(("host", u.host))
+            for name, ln, value in triples:
+                if ln != "authorization" and ln != "x-amz-date":
+                    out.append((name, value))
+                    items.append((ln, value))
+            include = self._include(items, None, False)
+            if include is not None:
+                items = [it for it in items if it[0] in include]
+            else:
+                skip = c.skipped_headers
+                items = [it for it in items if it[0] not in skip]
+            block, signed_names = _c.canonical_block(items)
 
         scope = self._scope(date8)
         params = self.presign_params(creds, amz, expires, signed_names)
         token = creds.session_token
-        cquery = _c.canonical_query(wquery, params) if wquery else _sorted_query(params)
+        auth_query = "&".join([f"{k}={v}" for k, v in params])
+        cquery = _c.canonical_query(wquery, params) if wquery else auth_query
         creq = f"{method}\n{u.curi}\n{cquery}\n{block}\n{signed_names}\n{payload_hash}"
         sts = f"{c.algorithm}\n{amz}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
         signature = self._signature_fn(creds, date8)(sts.encode())
         if token is not None and not c.sign_session_token:
-            params.append(("X-Amz-Security-Token", _c.uri_encode(token)))
-        params.append(("X-Amz-Signature", signature))
-        auth_query = "&".join([f"{k}={v}" for k, v in params])
+            auth_query = f"{auth_query}&X-Amz-Security-Token={_c.uri_encode(token)}"
+        auth_query = f"{auth_query}&X-Amz-Signature={signature}"
         full_query = f"{wquery}&{auth_query}" if wquery else auth_query
         wire_url = f"{u.origin}{u.path}?{full_query}"
         send_body = body.encode("utf-8") if isinstance(body, str) else body
@@ -899,10 +906,6 @@ def _encode_param(value: str) -> str:
             _PARAM_MEMO.clear()
         _PARAM_MEMO[value] = got
     return got
-
-
-def _sorted_query(params: list[tuple[str, str]]) -> str:
-    return "&".join([f"{k}={v}" for k, v in sorted(params)])
 
 
 def iter_file(f: BinaryIO, size: int = _READ_SIZE) -> Iterator[bytes]:
