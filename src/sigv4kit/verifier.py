@@ -204,6 +204,9 @@ class VerifiedRequest:
             a :class:`~sigv4kit.errors.SignatureError` is raised.
         form: the POST form fields (``auth_type == "post"``), else None.
         expires: the presigned URL's lifetime in seconds, else None.
+        trailers: the verified trailing headers of an aws-chunked body
+            (e.g. ``x-amz-checksum-crc32``), filled in once ``body`` was
+            read to the end.
     """
 
     access_key_id: str
@@ -218,6 +221,7 @@ class VerifiedRequest:
     signature: str = field(repr=False, default="")
     form: dict[str, str] | None = None
     expires: int | None = None
+    trailers: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def request_time(self) -> datetime:
@@ -1381,14 +1385,18 @@ class Verifier:
         body: Iterator[bytes] | AsyncIterator[bytes]
         if state.streaming is not None:
             decoder = self._streaming_decoder(state, key)
+            trailers = decoder.trailers
             if state.body_bytes is not None:
-                body = _run_sync(iter((state.body_bytes,)), decoder)
+                # Eager: decode and verify the whole body now.
+                pieces = list(_run_sync(iter((state.body_bytes,)), decoder))
+                body = iter(pieces)
             elif state.source is not None:
                 body = _run_sync(state.source, decoder)
             else:
                 body = _run_async(cast("AsyncIterator[bytes]", state.async_source), decoder)
             auth_type = state.streaming
         else:
+            trailers = []
             check = _PayloadCheck(state.check_hash, state.declared_length)
             if state.body_bytes is not None:
                 # Eager: the whole body is here, so check it now.
@@ -1416,6 +1424,7 @@ class Verifier:
             signature=auth.signature,
             form=auth.form,
             expires=auth.expires,
+            trailers=trailers,
         )
 
     def _check_signature(
@@ -1483,8 +1492,63 @@ class Verifier:
             access_key_id=auth.access_key_id,
         )
 
-    def _streaming_decoder(self, state: _State, key: _Key) -> Any:
-        raise SigningError("aws-chunked streaming bodies are not supported yet")
+    def _streaming_decoder(self, state: _State, key: _Key) -> _ChunkedCheck:
+        from .streaming import decoder_from_headers
+
+        auth = state.auth
+        sign: Callable[[bytes], str] | None = None
+        verify: Callable[[bytes, str], bool] | None = None
+        if auth.algorithm == ALGORITHM_V4A:
+            from .v4a import public_key_for, verify_v4a
+
+            pub = key.public_key
+            if pub is None:
+                pub = public_key_for(auth.access_key_id, cast("str", key.secret))
+
+            def verify(sts: bytes, sig: str) -> bool:
+                return verify_v4a(pub, sts, sig)
+
+        else:
+            scope = auth.scope
+            sign = signing_key(
+                cast("str", key.secret), scope.date, cast("str", scope.region), scope.service
+            ).hexdigest
+        decoder = decoder_from_headers(
+            state.pairs,
+            seed_signature=auth.signature,
+            amz_date=auth.amz_date,
+            scope=auth.scope_text,
+            sign=sign,
+            verify=verify,
+        )
+        return _ChunkedCheck(decoder, state.declared_length)
+
+
+class _ChunkedCheck:
+    """The aws-chunked decoder behind a byte count, holding back the last
+    decoded piece until the body proved complete (final chunk, trailer
+    signature and checksum)."""
+
+    __slots__ = ("_count", "_decoder", "_held", "trailers")
+
+    def __init__(self, decoder: Any, declared_length: int | None) -> None:
+        self._decoder = decoder
+        self._count = _PayloadCheck(None, declared_length)
+        self._held = b""
+        self.trailers: list[tuple[str, str]] = []
+
+    def feed(self, data: bytes) -> bytes:
+        decoded: bytes = self._decoder.feed(self._count.feed(data))
+        if not decoded:
+            return b""
+        out, self._held = self._held, decoded
+        return out
+
+    def finish(self) -> bytes:
+        self._count.finish()
+        self.trailers[:] = self._decoder.finish()
+        out, self._held = self._held, b""
+        return out
 
 
 @dataclass(slots=True)
