@@ -167,7 +167,7 @@ def _chain_ours(
     ms = MessageSigner(CREDS, region, service, seed, keep_milliseconds=keep_ms)
     out = []
     for item, when in items:
-        t = when / 1000
+        t = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=when)
         if isinstance(item, Message):
             env = ms.sign(item, t)
         elif item:

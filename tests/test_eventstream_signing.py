@@ -237,6 +237,8 @@ def test_float_seconds_keep_their_milliseconds() -> None:
     ms = MessageSigner(CREDS, "us-east-1", "transcribe", SEED, keep_milliseconds=True)
     env = decode_message(ms.sign(Message(None, b"x"), 531881.521))
     assert env.get(":date") == HeaderValue.timestamp(531881521)
+    env = decode_message(ms.sign(Message(None, b"x"), 14083101555.581))
+    assert env.get(":date") == HeaderValue.timestamp(14083101555581)
     with pytest.raises(SigningError, match="usable"):
         ms.sign(Message(None, b"x"), float("nan"))
 
@@ -421,6 +423,17 @@ def test_malformed_envelopes(headers: list[tuple[str, object]], why: str) -> Non
         v.feed(_envelope(headers, b"x"), now=T0)
     with pytest.raises(MalformedEventStream):  # stays failed
         v.feed(b"", now=T0)
+
+
+def test_a_bad_now_loses_no_data() -> None:
+    stream = b"".join(make_stream(THREE))
+    v = verifier()
+    with pytest.raises(SigningError, match="naive"):
+        v.feed(stream, now=datetime(2015, 8, 30, 12, 36))
+    with pytest.raises(SigningError, match="aware datetime"):
+        v.feed(stream, now="20150830T123600Z")  # type: ignore[arg-type]
+    assert [m.message for m in v.feed(stream, now=T0)] == THREE
+    v.close()
 
 
 def test_signed_payload_that_is_not_a_message() -> None:

@@ -422,9 +422,20 @@ def _encode_value(v: HeaderValue) -> bytes:
 def encode_headers(headers: Iterable[tuple[str, HeaderValue]]) -> bytes:
     """The encoded header block (what the prelude's headers length counts)."""
     parts: list[bytes] = []
+    add = parts.append
+    pack16 = _U16.pack
     for name, value in headers:
         raw = name.encode("utf-8")
-        parts.append(bytes((len(raw),)) + raw + _encode_value(value))
+        add(bytes((len(raw),)))
+        add(raw)
+        x = value.value
+        if isinstance(x, str):  # the common case, inlined
+            xb = x.encode("utf-8")
+            add(b"\x07")
+            add(pack16(len(xb)))
+            add(xb)
+        else:
+            add(_encode_value(value))
     return b"".join(parts)
 
 
@@ -477,56 +488,43 @@ _INT_TYPES = {
 }
 
 
-def _decode_headers(
-    mv: memoryview, start: int, end: int, where: str
-) -> tuple[tuple[str, HeaderValue], ...]:
+def _decode_headers(blk: bytes, where: str) -> tuple[tuple[str, HeaderValue], ...]:
+    # ``blk`` is the header block alone (a copy): slicing bytes is cheaper
+    # than slicing a memoryview for the few dozen bytes headers usually are.
     out: list[tuple[str, HeaderValue]] = []
-    i = start
+    end = len(blk)
+    i = 0
     new = object.__new__
     setattr_ = object.__setattr__
     while i < end:
-        nlen = mv[i]
+        nlen = blk[i]
         i += 1
         if nlen == 0:
             raise MalformedEventStream(f"{where}: a header has an empty name")
         if i + nlen + 1 > end:
             raise MalformedEventStream(f"{where}: a header name runs past the header block")
         try:
-            name = str(mv[i : i + nlen], "utf-8")
+            name = blk[i : i + nlen].decode("utf-8")
         except UnicodeDecodeError:
             raise MalformedEventStream(f"{where}: a header name is not valid UTF-8") from None
         i += nlen
-        code = mv[i]
+        code = blk[i]
         i += 1
         t: HeaderType
         value: HeaderPython
-        if code <= 1:
-            t, value = HeaderType.BOOLEAN, code == 0
-        elif code in _FIXED_SIZE:
-            size = _FIXED_SIZE[code]
-            if i + size > end:
-                raise MalformedEventStream(
-                    f"{where}: the value of header {name!r} runs past the header block"
-                )
-            chunk = mv[i : i + size]
-            i += size
-            if code == 9:
-                t, value = HeaderType.UUID, _uuid.UUID(bytes=bytes(chunk))
-            else:
-                t, value = _INT_TYPES[code], int.from_bytes(chunk, "big", signed=True)
-        elif code in (6, 7):
+        if code == 7 or code == 6:
             if i + 2 > end:
                 raise MalformedEventStream(
                     f"{where}: the length of header {name!r} runs past the header block"
                 )
-            vlen = (mv[i] << 8) | mv[i + 1]
+            vlen = (blk[i] << 8) | blk[i + 1]
             i += 2
             if i + vlen > end:
                 raise MalformedEventStream(
                     f"{where}: the value of header {name!r} ({vlen} bytes) runs past the "
                     "header block"
                 )
-            raw = bytes(mv[i : i + vlen])
+            raw = blk[i : i + vlen]
             i += vlen
             if code == 6:
                 t, value = HeaderType.BINARY, raw
@@ -538,6 +536,20 @@ def _decode_headers(
                         f"{where}: the value of string header {name!r} is not valid UTF-8"
                     ) from None
                 t = HeaderType.STRING
+        elif code <= 1:
+            t, value = HeaderType.BOOLEAN, code == 0
+        elif code in _FIXED_SIZE:
+            size = _FIXED_SIZE[code]
+            if i + size > end:
+                raise MalformedEventStream(
+                    f"{where}: the value of header {name!r} runs past the header block"
+                )
+            chunk = blk[i : i + size]
+            i += size
+            if code == 9:
+                t, value = HeaderType.UUID, _uuid.UUID(bytes=chunk)
+            else:
+                t, value = _INT_TYPES[code], int.from_bytes(chunk, "big", signed=True)
         else:
             raise MalformedEventStream(f"{where}: header {name!r} has unknown type {code}")
         hv = new(HeaderValue)
@@ -579,7 +591,7 @@ def _decode_frame(mv: memoryview, off: int, total: int, hlen: int, where: str) -
     if crc32(mv[off : end - 4]) != mcrc:
         raise MalformedEventStream(f"{where}: message CRC mismatch (the frame is corrupt)")
     hstart = off + _PRELUDE_LEN
-    headers = _decode_headers(mv, hstart, hstart + hlen, where)
+    headers = _decode_headers(bytes(mv[hstart : hstart + hlen]), where) if hlen else ()
     return Message._trusted(headers, bytes(mv[hstart + hlen : end - 4]))
 
 

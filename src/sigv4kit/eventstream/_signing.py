@@ -116,15 +116,28 @@ def encode_date_header(millis: int) -> bytes:
     return _DATE_PREFIX + millis.to_bytes(8, "big", signed=True)
 
 
+_DAYS: dict[int, str] = {}
+
+
 def _amz_date(millis: int) -> str:
-    secs = millis // 1000
-    try:
-        dt = _EPOCH + timedelta(seconds=secs)
-    except OverflowError:
-        raise SigningError(
-            f"time {millis} ms is outside the years 1-9999 a SigV4 date can name"
-        ) from None
-    return f"{dt.year:04d}{dt.month:02d}{dt.day:02d}T{dt.hour:02d}{dt.minute:02d}{dt.second:02d}Z"
+    # A stream's messages share a day: format the day once, the time of day
+    # with integer arithmetic (strftime costs more than the HMAC).
+    day, tod = divmod(millis // 1000, 86400)
+    date8 = _DAYS.get(day)
+    if date8 is None:
+        try:
+            d = _EPOCH + timedelta(days=day)
+        except OverflowError:
+            raise SigningError(
+                f"time {millis} ms is outside the years 1-9999 a SigV4 date can name"
+            ) from None
+        date8 = f"{d.year:04d}{d.month:02d}{d.day:02d}"
+        if len(_DAYS) >= 4096:
+            _DAYS.clear()
+        _DAYS[day] = date8
+    hours, rest = divmod(tod, 3600)
+    minutes, seconds = divmod(rest, 60)
+    return f"{date8}T{hours:02d}{minutes:02d}{seconds:02d}Z"
 
 
 def string_to_sign(
@@ -170,11 +183,11 @@ def _to_millis(timestamp: datetime | str | float | None) -> int:
     if isinstance(timestamp, int) and not isinstance(timestamp, bool):
         return timestamp * 1000
     if isinstance(timestamp, float):
-        # Via datetime, which rounds to the microsecond: int(x * 1000) would
-        # turn 531881.521 into ...520 ms.
+        # Rounded to the nearest millisecond: 531881.521 is 531881.52099999...
+        # in binary, and truncating would sign 531881520 ms.
         try:
-            return datetime_to_millis(datetime.fromtimestamp(timestamp, timezone.utc))
-        except (OverflowError, OSError, ValueError):
+            return round(timestamp * 1000)
+        except (OverflowError, ValueError):
             raise SigningError(f"timestamp {timestamp!r} is not a usable POSIX time") from None
     raise SigningError(
         "timestamp must be None (now), an aware datetime, a '20130524T000000Z' string or "
@@ -386,6 +399,14 @@ class VerifiedMessage:
     index: int
 
 
+def _now_ms(now: datetime | None) -> int:
+    if now is None:
+        return time.time_ns() // 1_000_000
+    if not isinstance(now, datetime):
+        raise SigningError(f"now must be an aware datetime or None, not {type(now).__name__}")
+    return datetime_to_millis(now)
+
+
 class EventStreamVerifier:
     """Checks a received signed event stream, envelope by envelope.
 
@@ -478,6 +499,7 @@ class EventStreamVerifier:
         that verified, in order."""
         if self._error is not None:
             raise self._error
+        now_ms = _now_ms(now)  # before consuming data: a bad `now` must not lose bytes
         try:
             envelopes = self._decoder.feed(data)
         except EventStreamError as exc:
@@ -485,7 +507,11 @@ class EventStreamVerifier:
             raise
         out: list[VerifiedMessage] = []
         for env in envelopes:
-            verified = self.verify_envelope(env, now=now)
+            try:
+                verified = self._verify(env, now_ms)
+            except EventStreamError as exc:
+                self._error = exc
+                raise
             if verified is not None:
                 out.append(verified)
         return out
@@ -497,7 +523,7 @@ class EventStreamVerifier:
         if self._error is not None:
             raise self._error
         try:
-            return self._verify(envelope, now)
+            return self._verify(envelope, _now_ms(now))
         except EventStreamError as exc:
             self._error = exc
             raise
@@ -519,7 +545,7 @@ class EventStreamVerifier:
             self._error = exc2
             raise exc2
 
-    def _verify(self, env: Message, now: datetime | None) -> VerifiedMessage | None:
+    def _verify(self, env: Message, now_ms: int) -> VerifiedMessage | None:
         self._count += 1
         where = f"message {self._count}"
         if self._finished:
@@ -563,7 +589,6 @@ class EventStreamVerifier:
                 string_to_sign=sts,
                 signature_provided=provided_hex,
             )
-        now_ms = time.time_ns() // 1_000_000 if now is None else datetime_to_millis(now)
         if abs(now_ms - date_ms) > self._max_skew_ms:
             raise EventTimeTooSkewed(
                 f"{where}: its ':date' is {abs(now_ms - date_ms) / 1000:.3f} s from the server "
