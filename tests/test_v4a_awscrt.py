@@ -58,10 +58,17 @@ _text = st.text(
     max_size=12,
 )
 # Sub-delimiters a client may leave raw in a query (RFC 3986) and which both
-# signers percent-encode.  Raw '+' and '=' inside values are left out: see
-# test_documented_differences.
-_raw_query_text = st.text(alphabet=string.ascii_letters + string.digits + "-._~!$'()*,;:@/?",
+# signers percent-encode.  Raw '+' and '=' inside values are left out (see
+# test_documented_differences), and so is ':' (awscrt's URI parser rejects
+# a query such as "k=:/").
+_raw_query_text = st.text(alphabet=string.ascii_letters + string.digits + "-._~!$'()*,;@/?",
                           max_size=10)
+
+
+def _not_auth_param(key: str) -> bool:
+    # Both signers refuse to sign a request that already carries X-Amz-Date,
+    # X-Amz-Signature... (awscrt even in header mode).
+    return not key.lower().startswith("x-amz-")
 
 
 @st.composite
@@ -89,16 +96,18 @@ def _path(draw: st.DrawFn, s3: bool) -> str:
 @st.composite
 def _query(draw: st.DrawFn) -> str:
     parts = []
+    key_text = _text.filter(_not_auth_param)
+    raw_key = _raw_query_text.filter(_not_auth_param)
     for _ in range(draw(st.integers(0, 5))):
         how = draw(st.sampled_from(["encoded", "raw", "bare", "empty"]))
         if how == "encoded":
-            parts.append(f"{quote(draw(_text), safe='')}={quote(draw(_text), safe='')}")
+            parts.append(f"{quote(draw(key_text), safe='')}={quote(draw(_text), safe='')}")
         elif how == "raw":
-            parts.append(f"{draw(_raw_query_text) or 'k'}={draw(_raw_query_text)}")
+            parts.append(f"{draw(raw_key) or 'k'}={draw(_raw_query_text)}")
         elif how == "bare":
-            parts.append(draw(_raw_query_text) or "flag")
+            parts.append(draw(raw_key) or "flag")
         else:
-            parts.append(f"{quote(draw(_text), safe='') or 'e'}=")
+            parts.append(f"{quote(draw(key_text), safe='') or 'e'}=")
     if draw(st.booleans()) and parts:
         parts.append(parts[0])  # a repeated parameter
     return "&".join(parts)
