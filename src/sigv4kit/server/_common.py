@@ -1,0 +1,171 @@
+"""What the ASGI and WSGI middleware share: reading the request, shaping the answer.
+
+Both adapters do the same three things around :class:`~sigv4kit.verifier.Verifier`:
+
+1. turn the server's view of the request into what the verifier wants --
+   the request target *as received* (a server that re-encodes the path
+   would make every signature over an unusual key fail), the headers as
+   sent (bytes, so UTF-8 metadata survives) and the body as a stream;
+2. tell the application what it now gets: the decoded length of an
+   aws-chunked upload in place of the framed one, and ``aws-chunked`` gone
+   from ``Content-Encoding`` (S3 strips it too before storing the object);
+3. turn a :class:`~sigv4kit.errors.SignatureError` into S3's XML error
+   document with the right status.
+
+Nothing here imports an ASGI or WSGI framework.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, MutableMapping
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from ..errors import SignatureError
+
+__all__ = [
+    "SCOPE_KEY",
+    "Clock",
+    "MissingContentLength",
+    "RequestIdFactory",
+    "decoded_headers",
+    "error_document",
+    "has_body",
+    "new_request_id",
+    "verified_request",
+]
+
+#: Where the middleware puts the :class:`~sigv4kit.verifier.VerifiedRequest`:
+#: ``scope["sigv4kit"]`` (ASGI) and ``environ["sigv4kit"]`` (WSGI).
+SCOPE_KEY = "sigv4kit"
+
+#: ``() -> aware datetime``: the server's "now" (None reads the system clock).
+Clock = Callable[[], datetime]
+#: ``() -> str``: an id for ``x-amz-request-id`` and ``<RequestId>``.
+RequestIdFactory = Callable[[], str]
+
+# Characters left alone when a decoded path has to be re-encoded (no raw
+# target available): RFC 3986 pchar plus "/", as HTTP clients send them.
+_PATH_SAFE = "/!$&'()*+,;=:@~-._"
+
+
+class MissingContentLength(SignatureError):
+    """A body of unknown length reached a server that cannot delimit it.
+
+    Only the WSGI adapter raises it: a chunked request whose server does not
+    set ``wsgi.input_terminated`` has no way to find the body's end.
+    """
+
+    code = "MissingContentLength"
+    status = 411
+    default_message = "You must provide the Content-Length HTTP header."
+
+
+def new_request_id() -> str:
+    """A random id in S3's style (16 upper-case hex digits)."""
+    return secrets.token_hex(8).upper()
+
+
+def verified_request(scope_or_environ: MutableMapping[str, Any]) -> Any:
+    """The :class:`~sigv4kit.verifier.VerifiedRequest` the middleware stored, or None.
+
+    Works with an ASGI scope (``request.scope`` in Starlette/FastAPI) and a
+    WSGI environ (``request.environ`` in Flask), so application code need not
+    know which middleware ran.
+    """
+    return scope_or_environ.get(SCOPE_KEY)
+
+
+def quote_path(path: str) -> str:
+    """Re-encode a decoded path for servers that do not keep the raw target.
+
+    Only a fallback: the raw target (ASGI ``raw_path``, WSGI ``REQUEST_URI``
+    or ``RAW_URI``) is what the client signed; a re-encoded path matches it
+    for every path a client would encode the usual way.
+    """
+    return quote(path, safe=_PATH_SAFE)
+
+
+def has_body(content_length: str | bytes | None, transfer_encoding: str | bytes | None) -> bool:
+    """Whether the request announces a body (RFC 9112 section 6.3)."""
+    if transfer_encoding:
+        return True
+    if content_length is None:
+        return False
+    text = content_length.decode("latin-1") if isinstance(content_length, bytes) else content_length
+    return text.strip() not in ("", "0")
+
+
+def decoded_headers(
+    headers: Iterable[tuple[bytes, bytes]], payload_hash: str
+) -> list[tuple[bytes, bytes]] | None:
+    """The headers the application should see for an aws-chunked upload.
+
+    ``Content-Length`` becomes the decoded length (``x-amz-decoded-content-
+    length``) and ``aws-chunked`` leaves ``Content-Encoding``, so frameworks
+    that trust ``Content-Length`` (Werkzeug limits ``wsgi.input`` to it) read
+    the decoded body correctly.  Returns None when nothing changes.
+    """
+    if not payload_hash.startswith("STREAMING-"):
+        return None
+    items = list(headers)
+    decoded: bytes | None = None
+    for name, value in items:
+        if name.lower() == b"x-amz-decoded-content-length":
+            decoded = value.strip()
+    out: list[tuple[bytes, bytes]] = []
+    for name, value in items:
+        lname = name.lower()
+        if lname == b"content-length":
+            if decoded is not None:
+                out.append((name, decoded))
+            continue
+        if lname == b"content-encoding":
+            codings = [c.strip() for c in value.split(b",")]
+            kept = [c for c in codings if c and c.lower() != b"aws-chunked"]
+            if kept:
+                out.append((name, b",".join(kept)))
+            continue
+        out.append((name, value))
+    if decoded is not None and not any(n.lower() == b"content-length" for n, _ in items):
+        out.append((b"content-length", decoded))
+    return out
+
+
+def error_document(
+    error: SignatureError, *, request_id: str, method: str, resource: str
+) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """``(status, headers, body)`` of S3's answer to a failed verification.
+
+    ``x-amz-error-code`` repeats the code in a header, so that an answer to
+    ``HEAD`` (which has no body) still says what went wrong.  Whether the
+    debug fields (canonical request, string to sign) are in the document is
+    the verifier's ``include_debug`` choice: the error only carries them
+    when it was allowed to.
+    """
+    body = b""
+    if method != "HEAD":
+        xml = error.to_xml(request_id=request_id)
+        # S3 puts <Resource> after <Message>; the path is public information.
+        close = "</Message>"
+        at = xml.find(close)
+        if at >= 0 and resource:
+            from xml.sax.saxutils import escape
+
+            at += len(close)
+            xml = f"{xml[:at]}<Resource>{escape(resource)}</Resource>{xml[at:]}"
+        body = xml.encode("utf-8")
+    headers = [
+        (b"content-type", b"application/xml"),
+        (b"content-length", str(len(body)).encode("ascii")),
+        (b"x-amz-request-id", request_id.encode("ascii")),
+        (b"x-amz-error-code", error.code.encode("ascii")),
+    ]
+    return error.status, headers, body
+
+
+def resource_of(target: str) -> str:
+    """The path part of a request target, for ``<Resource>``."""
+    return target.split("?", 1)[0]

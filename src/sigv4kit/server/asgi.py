@@ -1,0 +1,259 @@
+"""ASGI middleware: verify SigV4/SigV4a before the application runs.
+
+::
+
+    from sigv4kit import Verifier
+    from sigv4kit.server.asgi import SigV4Middleware
+
+    verifier = Verifier({"AKIDEXAMPLE": "secret"}, region="us-east-1", service="s3")
+    app = SigV4Middleware(app, verifier)           # any ASGI app
+    # Starlette / FastAPI: app.add_middleware(SigV4Middleware, verifier=verifier)
+
+What the application gets:
+
+* only requests whose signature verified (others are answered with S3's XML
+  error document and status: 403 ``SignatureDoesNotMatch``, 403
+  ``RequestTimeTooSkewed``, 400 ``AuthorizationHeaderMalformed``, ...);
+* ``scope["sigv4kit"]``: the :class:`~sigv4kit.verifier.VerifiedRequest`
+  (``access_key_id``, ``scope``, ``signed_headers``, ``auth_type``,
+  ``form`` for POST uploads ...).  Read the body through ``receive`` as
+  usual, not through its ``body`` attribute, which the middleware drives;
+* the *decoded* body through ``receive``: an aws-chunked upload arrives as
+  its data, each chunk released only after its signature verified, with
+  ``Content-Length`` set to the decoded length.  Nothing is buffered: the
+  body flows from the server to the application piece by piece.
+
+A body whose check fails at its end (a SHA-256 that does not match, a bad
+final chunk signature, a short body) makes the last ``receive()`` raise the
+:class:`~sigv4kit.errors.SignatureError` instead of reporting the end of the
+body, so the application never sees a complete body that failed.  If the
+application has not started its response by then, the middleware answers
+with the error's XML document in place of whatever the application sends
+(a framework's 500 page included).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
+from typing import Any
+
+from ..errors import IncompleteBody, SignatureError
+from ._common import (
+    SCOPE_KEY,
+    Clock,
+    RequestIdFactory,
+    decoded_headers,
+    error_document,
+    has_body,
+    new_request_id,
+    quote_path,
+    resource_of,
+    verified_request,
+)
+
+__all__ = ["SCOPE_KEY", "SigV4Middleware", "verified_request"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+log = logging.getLogger("sigv4kit.server")
+
+_END: Message = {"type": "http.request", "body": b"", "more_body": False}
+
+
+def _target(scope: Scope) -> str:
+    raw = scope.get("raw_path")
+    path: str
+    if raw:
+        path = raw.decode("latin-1")
+    else:
+        path = quote_path(str(scope.get("root_path", "")) + str(scope.get("path", "/")))
+    query: bytes = scope.get("query_string", b"")
+    if query:
+        return f"{path}?{query.decode('latin-1')}"
+    return path
+
+
+async def _request_body(receive: Receive) -> AsyncIterator[bytes]:
+    """The raw request body, as the server delivers it."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise IncompleteBody("The client closed the connection before the body ended.")
+        data = message.get("body", b"")
+        if data:
+            yield data
+        if not message.get("more_body", False):
+            return
+
+
+class _Exchange:
+    """One request's body relay: feeds the verified body to the application."""
+
+    __slots__ = ("body", "done", "failed", "receive", "replied", "started")
+
+    def __init__(self, body: Iterator[bytes] | AsyncIterator[bytes], receive: Receive) -> None:
+        self.body = body
+        self.receive = receive
+        self.done = False
+        self.failed: SignatureError | None = None
+        self.started = False
+        self.replied = False
+
+    async def app_receive(self) -> Message:
+        if self.done:
+            # The body is over: what is left is the server's disconnect.
+            return await self.receive()
+        try:
+            if isinstance(self.body, Iterator):
+                piece = next(self.body)
+            else:
+                piece = await self.body.__anext__()
+        except (StopIteration, StopAsyncIteration):
+            self.done = True
+            return _END
+        except SignatureError as exc:
+            self.done = True
+            self.failed = exc
+            raise
+        return {"type": "http.request", "body": piece, "more_body": True}
+
+
+class SigV4Middleware:
+    """Verify every HTTP (and WebSocket handshake) request with ``verifier``.
+
+    Args:
+        app: the ASGI application to protect.
+        verifier: a :class:`~sigv4kit.verifier.Verifier`.  Its
+            ``include_debug`` decides whether ``SignatureDoesNotMatch``
+            documents carry the canonical request and string to sign.
+        clock: ``() -> aware datetime`` used as the server's "now"; None
+            reads the system clock.  Tests use it to replay requests later.
+        request_id: ``() -> str`` for ``x-amz-request-id`` on errors.
+
+    ``lifespan`` and other scope types pass through untouched.
+    """
+
+    __slots__ = ("_clock", "_request_id", "app", "verifier")
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        verifier: Any,
+        *,
+        clock: Clock | None = None,
+        request_id: RequestIdFactory = new_request_id,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self._clock = clock
+        self._request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"SigV4Middleware({self.app!r}, {self.verifier!r})"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":
+            await self.app(scope, receive, send)
+            return
+        method = scope.get("method", "GET") if kind == "http" else "GET"
+        target = _target(scope)
+        headers = scope["headers"]
+        length = coding = None
+        if kind == "http":
+            for name, value in headers:
+                if len(name) in (14, 17):
+                    lname = name.lower()
+                    if lname == b"content-length":
+                        length = value
+                    elif lname == b"transfer-encoding":
+                        coding = value
+        streamed = has_body(length, coding)
+        now = self._clock() if self._clock is not None else None
+        try:
+            ok = await self.verifier.averify(
+                method, target, headers, _request_body(receive) if streamed else b"", now
+            )
+        except SignatureError as exc:
+            await self._reject(scope, receive, send, exc, method, target, close=streamed)
+            return
+        scope = dict(scope)
+        scope[SCOPE_KEY] = ok
+        changed = decoded_headers(headers, ok.payload_hash)
+        if changed is not None:
+            scope["headers"] = changed
+        if not streamed:
+            await self.app(scope, receive, send)
+            return
+
+        exchange = _Exchange(ok.body, receive)
+
+        async def app_send(message: Message) -> None:
+            if exchange.failed is not None:
+                # The body failed its check: the error replaces whatever
+                # the application answers (it may be a framework's 500).
+                if message["type"] == "http.response.start" and not exchange.replied:
+                    exchange.replied = True
+                    await self._reject(
+                        scope, receive, send, exchange.failed, method, target, close=True
+                    )
+                return
+            if message["type"] == "http.response.start":
+                exchange.started = True
+            await send(message)
+
+        try:
+            await self.app(scope, exchange.app_receive, app_send)
+        except Exception:
+            if exchange.failed is None:
+                raise
+            # The application let the body's SignatureError (or what it made
+            # of it) escape: answer it if nobody has yet.
+        if exchange.failed is not None and not exchange.started and not exchange.replied:
+            exchange.replied = True
+            await self._reject(scope, receive, send, exchange.failed, method, target, close=True)
+
+    async def _reject(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        exc: SignatureError,
+        method: str,
+        target: str,
+        *,
+        close: bool = False,
+    ) -> None:
+        request_id = self._request_id()
+        log.info(
+            "sigv4 rejected %s %s: %s (access key %s, request id %s)",
+            method,
+            resource_of(target),
+            exc.code,
+            exc.access_key_id or "-",
+            request_id,
+        )
+        status, headers, body = error_document(
+            exc, request_id=request_id, method=method, resource=resource_of(target)
+        )
+        if close:
+            # The body was not (all) read.  A client that sent "Expect:
+            # 100-continue" never sends it now, and one that did would have
+            # it read as the next request: end the connection, as S3 does.
+            headers.append((b"connection", b"close"))
+        if scope["type"] == "websocket":
+            if "websocket.http.response" in scope.get("extensions", {}):
+                await send({"type": "websocket.http.response.start", "status": status,
+                            "headers": headers})
+                await send({"type": "websocket.http.response.body", "body": body})
+                return
+            await receive()  # websocket.connect
+            await send({"type": "websocket.close", "code": 1008, "reason": exc.code})
+            return
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})

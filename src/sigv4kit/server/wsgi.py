@@ -1,0 +1,367 @@
+"""WSGI middleware: verify SigV4/SigV4a before the application runs.
+
+::
+
+    from sigv4kit import Verifier
+    from sigv4kit.server.wsgi import SigV4Middleware
+
+    verifier = Verifier({"AKIDEXAMPLE": "secret"}, region="us-east-1", service="s3")
+    app.wsgi_app = SigV4Middleware(app.wsgi_app, verifier)      # Flask
+    # any WSGI callable: application = SigV4Middleware(application, verifier)
+
+What the application gets:
+
+* only requests whose signature verified (others are answered with S3's XML
+  error document and status);
+* ``environ["sigv4kit"]``: the :class:`~sigv4kit.verifier.VerifiedRequest`
+  (``access_key_id``, ``scope``, ``signed_headers``, ``auth_type``,
+  ``form`` ...); ``sigv4kit.server.verified_request(request.environ)``
+  reads it;
+* ``environ["wsgi.input"]``: the *decoded*, verified body, read as it
+  arrives (an aws-chunked upload's chunks are released only after their
+  signatures verified), with ``CONTENT_LENGTH`` set to the decoded length
+  so that frameworks which trust it (Werkzeug does) read all of it.
+
+A body whose check fails at its end makes the last ``read()`` raise the
+:class:`~sigv4kit.errors.SignatureError`; the middleware then answers with
+the error's XML document instead of the application's response (it holds
+the application's ``start_response`` until the first piece of the response
+body, as WSGI allows, so even a framework's 500 page is replaced).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from types import TracebackType
+from typing import Any, Protocol
+
+from ..errors import SignatureError
+from ._common import (
+    SCOPE_KEY,
+    Clock,
+    MissingContentLength,
+    RequestIdFactory,
+    decoded_headers,
+    error_document,
+    has_body,
+    new_request_id,
+    quote_path,
+    resource_of,
+    verified_request,
+)
+
+__all__ = ["SCOPE_KEY", "SigV4Middleware", "VerifiedInput", "verified_request"]
+
+log = logging.getLogger("sigv4kit.server")
+
+_READ_SIZE = 1 << 16
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+Environ = dict[str, Any]
+
+
+class StartResponse(Protocol):
+    def __call__(
+        self,
+        status: str,
+        headers: list[tuple[str, str]],
+        exc_info: ExcInfo | None = ...,
+        /,
+    ) -> Callable[[bytes], object]: ...
+
+
+WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
+
+_REASONS = {400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+            411: "Length Required", 413: "Payload Too Large", 501: "Not Implemented"}
+
+
+def _target(environ: Environ) -> str:
+    raw = environ.get("REQUEST_URI") or environ.get("RAW_URI")
+    if raw:
+        return str(raw)
+    # PEP 3333 strings are bytes decoded as latin-1: undo that, then re-encode.
+    path = (environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1")
+    target = quote_path(path.decode("utf-8", "surrogateescape"))
+    query = environ.get("QUERY_STRING", "")
+    return f"{target}?{query}" if query else target
+
+
+def _headers(environ: Environ) -> list[tuple[bytes, bytes]]:
+    out: list[tuple[bytes, bytes]] = []
+    for key, value in environ.items():
+        if key.startswith("HTTP_"):
+            name = key[5:].replace("_", "-").lower()
+        elif key == "CONTENT_TYPE" or key == "CONTENT_LENGTH":
+            if not value:
+                continue
+            name = key.replace("_", "-").lower()
+        else:
+            continue
+        out.append((name.encode("latin-1"), str(value).encode("latin-1")))
+    return out
+
+
+def _read_input(stream: Any, length: int | None) -> Iterator[bytes]:
+    """``wsgi.input`` in pieces: ``length`` bytes, or to EOF when it is None."""
+    left = length
+    while left is None or left > 0:
+        piece = stream.read(_READ_SIZE if left is None else min(_READ_SIZE, left))
+        if not piece:
+            return
+        if left is not None:
+            left -= len(piece)
+        yield piece
+
+
+class VerifiedInput:
+    """A read-only binary stream over the verified body (``wsgi.input``).
+
+    ``read()`` raises the :class:`~sigv4kit.errors.SignatureError` of a body
+    that fails its check, at the point where the check fails (the end, for a
+    payload hash; the bad chunk, for aws-chunked).
+    """
+
+    def __init__(self, body: Iterator[bytes]) -> None:
+        self._body = body
+        self._buffer = b""
+        self._eof = False
+        self.failed: SignatureError | None = None
+
+    def _next(self) -> bytes:
+        if self._eof:
+            return b""
+        try:
+            return next(self._body)
+        except StopIteration:
+            self._eof = True
+            return b""
+        except SignatureError as exc:
+            self._eof = True
+            self.failed = exc
+            raise
+
+    def read(self, size: int | None = -1) -> bytes:
+        if size is None or size < 0:
+            parts = [self._buffer]
+            self._buffer = b""
+            while piece := self._next():
+                parts.append(piece)
+            return b"".join(parts)
+        while len(self._buffer) < size:
+            piece = self._next()
+            if not piece:
+                break
+            self._buffer += piece
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    def read1(self, size: int = -1) -> bytes:
+        if not self._buffer:
+            self._buffer = self._next()
+        if size < 0:
+            size = len(self._buffer)
+        out, self._buffer = self._buffer[:size], self._buffer[size:]
+        return out
+
+    def readline(self, size: int | None = -1) -> bytes:
+        limit = -1 if size is None else size
+        while b"\n" not in self._buffer and (limit < 0 or len(self._buffer) < limit):
+            piece = self._next()
+            if not piece:
+                break
+            self._buffer += piece
+        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
+        if limit >= 0:
+            end = min(end, limit)
+        out, self._buffer = self._buffer[:end], self._buffer[end:]
+        return out
+
+    def readlines(self, hint: int = -1) -> list[bytes]:
+        lines = []
+        total = 0
+        while line := self.readline():
+            lines.append(line)
+            total += len(line)
+            if 0 < hint <= total:
+                break
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        while line := self.readline():
+            yield line
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._eof = True
+
+
+class SigV4Middleware:
+    """Verify every request with ``verifier`` before ``app`` sees it.
+
+    Args:
+        app: the WSGI application to protect.
+        verifier: a :class:`~sigv4kit.verifier.Verifier` (with a sync
+            credential lookup).
+        clock: ``() -> aware datetime`` used as the server's "now"; None
+            reads the system clock.
+        request_id: ``() -> str`` for ``x-amz-request-id`` on errors.
+    """
+
+    __slots__ = ("_clock", "_request_id", "app", "verifier")
+
+    def __init__(
+        self,
+        app: WSGIApp,
+        verifier: Any,
+        *,
+        clock: Clock | None = None,
+        request_id: RequestIdFactory = new_request_id,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self._clock = clock
+        self._request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"SigV4Middleware({self.app!r}, {self.verifier!r})"
+
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        target = _target(environ)
+        headers = _headers(environ)
+        length_text = environ.get("CONTENT_LENGTH") or None
+        chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower().endswith("chunked")
+        streamed = has_body(length_text, "chunked" if chunked else None)
+        now: datetime | None = self._clock() if self._clock is not None else None
+        body: Any = b""
+        try:
+            if streamed:
+                length: int | None = None
+                if chunked:
+                    if not environ.get("wsgi.input_terminated"):
+                        raise MissingContentLength(
+                            "This WSGI server does not delimit chunked request bodies "
+                            "(no wsgi.input_terminated); send Content-Length."
+                        )
+                elif str(length_text).strip().isdigit():
+                    length = int(str(length_text).strip())
+                else:
+                    raise MissingContentLength(f"Content-Length {length_text!r} is not a number.")
+                body = _read_input(environ["wsgi.input"], length)
+            ok = self.verifier.verify(method, target, headers, body, now)
+        except SignatureError as exc:
+            return self._reject(start_response, exc, method, target, close=streamed)
+
+        environ[SCOPE_KEY] = ok
+        changed = decoded_headers(headers, ok.payload_hash)
+        if changed is not None:
+            for name, value in changed:
+                if name == b"content-length":
+                    environ["CONTENT_LENGTH"] = value.decode("latin-1")
+            coding = [v for n, v in changed if n == b"content-encoding"]
+            if coding:
+                environ["HTTP_CONTENT_ENCODING"] = coding[0].decode("latin-1")
+            else:
+                environ.pop("HTTP_CONTENT_ENCODING", None)
+            if "CONTENT_LENGTH" in environ:
+                environ.pop("HTTP_TRANSFER_ENCODING", None)
+        if not streamed:
+            return self.app(environ, start_response)
+
+        stream = VerifiedInput(iter(ok.body))
+        environ["wsgi.input"] = stream
+        return self._relay(environ, start_response, stream, method, target)
+
+    def _relay(
+        self,
+        environ: Environ,
+        start_response: StartResponse,
+        stream: VerifiedInput,
+        method: str,
+        target: str,
+    ) -> Iterator[bytes]:
+        """Run the app, holding its ``start_response`` until its first body piece."""
+        held: list[Any] = []
+        sent = False
+
+        def hold(
+            status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+        ) -> Callable[[bytes], object]:
+            if exc_info is not None and sent:
+                raise exc_info[1].with_traceback(exc_info[2])
+            held[:] = [status, headers, exc_info]
+
+            def write(data: bytes) -> object:
+                return release()(data)
+
+            return write
+
+        def release() -> Callable[[bytes], object]:
+            nonlocal sent
+            sent = True
+            return start_response(held[0], held[1], held[2])
+
+        result: Iterable[bytes] | None = None
+        it: Iterator[bytes] = iter(())
+        try:
+            try:
+                result = self.app(environ, hold)
+                it = iter(result)
+                first = b""
+                for first in it:
+                    if first:
+                        break
+            except Exception:
+                if stream.failed is None:
+                    raise
+                first = b""
+            if stream.failed is not None:
+                if not sent:
+                    yield from self._reject(
+                        start_response, stream.failed, method, target, close=True
+                    )
+                return
+            if not sent:
+                release()
+            if first:
+                yield first
+            yield from it
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+
+    def _reject(
+        self,
+        start_response: StartResponse,
+        exc: SignatureError,
+        method: str,
+        target: str,
+        *,
+        close: bool = False,
+    ) -> list[bytes]:
+        request_id = self._request_id()
+        log.info(
+            "sigv4 rejected %s %s: %s (access key %s, request id %s)",
+            method,
+            resource_of(target),
+            exc.code,
+            exc.access_key_id or "-",
+            request_id,
+        )
+        status, headers, body = error_document(
+            exc, request_id=request_id, method=method, resource=resource_of(target)
+        )
+        # "Connection: close" when the body was not read is hop-by-hop, which
+        # WSGI applications may not set: the server decides (and Werkzeug,
+        # gunicorn and mod_wsgi drain or close on their own).
+        del close
+        start_response(
+            f"{status} {_REASONS.get(status, 'Error')}",
+            [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
+        )
+        return [body]
