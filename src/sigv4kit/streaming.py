@@ -113,6 +113,7 @@ _V4A_PAD = "*"
 _CHUNK_SIG = b";chunk-signature="
 _TRAILER_SIG_NAME = "x-amz-trailer-signature"
 _CRLF = b"\r\n"
+_sha256 = hashlib.sha256
 
 SignFn = Callable[[bytes], str]
 """string-to-sign bytes -> hex signature (HMAC for SigV4, ECDSA for SigV4a)."""
@@ -310,6 +311,7 @@ class ChunkEncoder:
         self.bytes_in = 0
         self._pending = bytearray()
         self._finished = False
+        self._full_head = b"%x;chunk-signature=" % self.chunk_size
 
     @property
     def signature(self) -> str:
@@ -389,12 +391,32 @@ class ChunkEncoder:
     def encode_chunk(self, chunk: bytes | memoryview) -> bytes:
         """Frame exactly one chunk (``len(chunk) == chunk_size``) as one ``bytes``.
 
-        The fast path of :class:`AwsChunkedBody`: no buffering, one copy.
+        The hot path of :class:`AwsChunkedBody`: no buffering, one copy, as
+        few interpreted steps as possible (it runs once per 64 KiB, beside a
+        ~40 us SHA-256).
         """
-        if self._pending or len(chunk) != self.chunk_size:
+        n = self.chunk_size
+        if self._pending or len(chunk) != n or self._finished:
             return self.send(chunk)
-        self._count(len(chunk))
-        return b"".join(self._frame(chunk))
+        self.bytes_in += n
+        if self.decoded_length is not None and self.bytes_in > self.decoded_length:
+            self.bytes_in -= n
+            self._count(n)  # raises the explanatory error
+        if self._checksum is not None:
+            self._checksum.update(chunk)
+        if not self.signed:
+            return b"".join((b"%x\r\n" % n, chunk, _CRLF))
+        assert self._sign is not None
+        sig = self._sign(
+            self._payload_prefix
+            + self._prev.encode("ascii")
+            + self._empty_mid
+            + _sha256(chunk).hexdigest().encode("ascii")
+        )
+        self._prev = sig
+        if self._width != 64:
+            sig = sig.ljust(self._width, _V4A_PAD)
+        return b"".join((self._full_head, sig.encode("ascii"), _CRLF, chunk, _CRLF))
 
     def finish(self, trailers: Iterable[tuple[str, str]] = ()) -> bytes:
         """Frame the remaining data, the final chunk and the trailer section.
