@@ -68,6 +68,16 @@ def test_query_canonicalization() -> None:
     assert signed.url.endswith("?b=2&a=2&a=1&acl&c=&x=a+b&y=%3D&select-type=2&select=")
 
 
+def test_raw_equals_inside_a_query_value_is_data() -> None:
+    for url, want in [
+        ("https://h.example.com/?a=b=c", "a=b%3Dc"),
+        ("https://h.example.com/?a==", "a=%3D"),
+        ("https://h.example.com/?x=1&token=abc==", "token=abc%3D%3D&x=1"),
+        ("https://h.example.com/?t=a%20b=c", "t=a%20b%3Dc"),
+    ]:
+        assert api().sign("GET", url, timestamp=TS).canonical.query == want
+
+
 def test_query_unicode_and_reserved_are_encoded_once() -> None:
     signed = api().sign("GET", "https://h.example.com/?q=é €&graph=urn:uuid:1*", timestamp=TS)
     assert signed.url == "https://h.example.com/?q=%C3%A9%20%E2%82%AC&graph=urn:uuid:1*"

@@ -248,6 +248,9 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
         if not plain:
             name = _decode_encode(name)
             value = _decode_encode(value)
+        elif "=" in value:
+            # "a=b=c": only the first '=' separates; the rest is data.
+            value = value.replace("=", "%3D")
         pairs.append((name, value))
     return pairs
 

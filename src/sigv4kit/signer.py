@@ -460,7 +460,7 @@ class Signer:
             )
         self._credentials = credentials
         self._urls: dict[str, _ParsedUrl] = {}
-        self._key: tuple[str, str, Callable[[bytes], str]] | None = None
+        self._key: tuple[Credentials, str, Callable[[bytes], str]] | None = None
         self._scope_memo: tuple[str, str] = ("", "")
         if config is not None:
             self.config = config
@@ -512,6 +512,9 @@ class Signer:
     def _signature_fn(self, creds: Credentials, date8: str) -> Callable[[bytes], str]:
         """string-to-sign bytes -> hex signature, for this key and day."""
         c = self.config
+        k = self._key
+        if k is not None and k[1] == date8 and k[0] is creds:
+            return k[2]
         if c.is_v4a:
             from .v4a import sign_v4a
 
@@ -520,12 +523,13 @@ class Signer:
             def sign(sts: bytes) -> str:
                 return sign_v4a(akid, secret, sts)
 
+            # The SigV4a key does not depend on the day, but the memo slot
+            # is shared with SigV4 and keyed on it; a new day re-creates this
+            # closure only (the private key itself is cached in v4a).
+            self._key = (creds, date8, sign)
             return sign
-        k = self._key
-        if k is not None and k[1] == date8 and k[0] is creds.secret_access_key:
-            return k[2]
         fn = signing_key(creds.secret_access_key, date8, c.region, c.service).hexdigest
-        self._key = (creds.secret_access_key, date8, fn)
+        self._key = (creds, date8, fn)
         return fn
 
     # -- header signing -----------------------------------------------------
