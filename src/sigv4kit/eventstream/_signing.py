@@ -85,6 +85,7 @@ from ._codec import (
 
 if TYPE_CHECKING:
     from ..signer import SignedRequest, Signer
+    from ..verifier import VerifiedRequest
 
 __all__ = [
     "EVENT_ALGORITHM",
@@ -482,6 +483,40 @@ class EventStreamVerifier:
         self._count = 0
         self._finished = False
         self._error: EventStreamError | None = None
+
+    @classmethod
+    def for_request(
+        cls,
+        verified: VerifiedRequest,
+        credentials: Credentials | str,
+        *,
+        max_skew: float | timedelta | None = None,
+        decode_payload: bool = True,
+        max_message_size: int = MAX_MESSAGE_SIZE,
+        max_headers_size: int = MAX_HEADERS_SIZE,
+    ) -> EventStreamVerifier:
+        """The verifier for the body of a request :class:`~sigv4kit.Verifier`
+        accepted: its signature seeds the chain, its scope is the scope.
+
+        ``credentials`` is the secret of ``verified.access_key_id`` (the one
+        your credential lookup returned for it).
+        """
+        region = verified.scope.region
+        if verified.algorithm != ALGORITHM_V4 or region is None:
+            raise SigningError(
+                "this request was signed with SigV4a; event-stream messages are only defined "
+                "for SigV4, so its body cannot be verified as a signed event stream"
+            )
+        return cls(
+            credentials,
+            region,
+            verified.scope.service,
+            verified.signature,
+            max_skew=max_skew,
+            decode_payload=decode_payload,
+            max_message_size=max_message_size,
+            max_headers_size=max_headers_size,
+        )
 
     @property
     def finished(self) -> bool:
