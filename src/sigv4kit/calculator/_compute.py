@@ -1,0 +1,248 @@
+"""The calculator's one computation: form fields in, every stage out.
+
+Plain data both ways (a dict of strings from the page, a JSON-ready dict
+back) so the loopback server stays a thin shell and this can be tested
+without a browser.  Bad input never raises: each problem comes back as a
+message attached to the field that caused it, for the page to show inline.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from ..cli._diagnose import ClientView, diagnose, parse_error_body
+from ..cli._explain import explain
+from ..credentials import Credentials
+from ..errors import SigV4Error
+from ..signer import SignedRequest, Signer, parse_timestamp
+
+__all__ = ["FIELDS", "compute"]
+
+#: The form fields the page sends (all strings).
+FIELDS = (
+    "access_key",
+    "secret_key",
+    "session_token",
+    "region",
+    "service",
+    "method",
+    "url",
+    "headers",
+    "payload",
+    "timestamp",
+    "algorithm",
+    "region_set",
+    "mode",
+    "expires",
+    "signed_headers",
+    "unsigned_payload",
+    "error_body",
+)
+
+
+class _FieldError(Exception):
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+def _headers(text: str) -> list[tuple[str, str]]:
+    out: list[tuple[str, str]] = []
+    for lineno, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
+        if not line.strip():
+            continue
+        if line[0] in " \t" and out:
+            # A folded line continues the previous header, as in raw HTTP.
+            name, value = out[-1]
+            out[-1] = (name, f"{value} {line.strip()}")
+            continue
+        name, colon, value = line.partition(":")
+        if not colon or not name.strip():
+            raise _FieldError("headers", f"line {lineno}: write headers as 'Name: value'")
+        if name != name.strip():
+            raise _FieldError("headers", f"line {lineno}: no spaces around the header name")
+        out.append((name, value.strip(" \t")))
+    return out
+
+
+def _url(url: str, headers: list[tuple[str, str]]) -> str:
+    url = url.strip()
+    if not url:
+        raise _FieldError("url", "enter a URL, or a path such as /test.txt with a Host header")
+    if url.startswith("/"):
+        host = next((v for n, v in headers if n.lower() == "host"), None)
+        if not host:
+            raise _FieldError(
+                "headers",
+                "missing host: a path needs a 'Host: ...' header (or give a full URL)",
+            )
+        return f"https://{host.strip()}{url}"
+    if "://" not in url:
+        raise _FieldError("url", "the URL needs a scheme: https://host/path")
+    return url
+
+
+def _field_for(message: str) -> str:
+    m = message.lower()
+    for key, field in (
+        ("timestamp", "timestamp"),
+        ("signed_headers", "signed_headers"),
+        ("signed header", "signed_headers"),
+        ("header", "headers"),
+        ("url", "url"),
+        ("host", "url"),
+        ("region_set", "region_set"),
+        ("region", "region"),
+        ("service", "service"),
+        ("access_key", "access_key"),
+        ("secret", "secret_key"),
+        ("session_token", "session_token"),
+        ("expires", "expires"),
+        ("method", "method"),
+        ("payload", "payload"),
+    ):
+        if key in m:
+            return field
+    return "general"
+
+
+def curl_command(signed: SignedRequest, *, presigned: bool, payload: bytes) -> str:
+    """A curl command that sends exactly the signed request."""
+    parts = ["curl"]
+    if signed.method != "GET" or (payload and not presigned):
+        if signed.method == "HEAD":
+            parts.append("--head")
+        else:
+            parts += ["-X", signed.method]
+    parts.append(shlex.quote(signed.url))
+    for name, value in signed.headers:
+        if name.lower() == "host":
+            continue  # curl sends the URL's host itself
+        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    if payload:
+        parts += ["--data-binary", shlex.quote(payload.decode("utf-8", "replace"))]
+    return " \\\n  ".join(_pairs(parts))
+
+
+def _pairs(parts: list[str]) -> list[str]:
+    """Keep each flag on one line with its value."""
+    lines: list[str] = []
+    i = 0
+    while i < len(parts):
+        if parts[i].startswith("-") and i + 1 < len(parts) and parts[i] != "--head":
+            lines.append(f"{parts[i]} {parts[i + 1]}")
+            i += 2
+        else:
+            if lines and i == 1:
+                lines[-1] += f" {parts[i]}"
+            else:
+                lines.append(parts[i])
+            i += 1
+    return lines
+
+
+def compute(form: dict[str, Any]) -> dict[str, Any]:
+    """Sign what the form describes; return every stage or field errors."""
+    f = {k: str(form.get(k) or "") for k in FIELDS}
+    try:
+        return _compute(f)
+    except _FieldError as exc:
+        return {"ok": False, "errors": [{"field": exc.field, "message": exc.message}]}
+    except SigV4Error as exc:
+        msg = str(exc)
+        return {"ok": False, "errors": [{"field": _field_for(msg), "message": msg}]}
+
+
+def _compute(f: dict[str, str]) -> dict[str, Any]:
+    errors: list[dict[str, str]] = []
+    akid = f["access_key"].strip()
+    secret = f["secret_key"]
+    if not akid:
+        errors.append({"field": "access_key", "message": "enter an access key id"})
+    if not secret:
+        errors.append({"field": "secret_key", "message": "enter the secret access key"})
+    if errors:
+        return {"ok": False, "errors": errors}
+    try:
+        creds = Credentials(akid, secret, f["session_token"].strip() or None)
+    except SigV4Error as exc:
+        field = "secret_key" if "secret" in str(exc) else _field_for(str(exc))
+        if "access_key" in str(exc):
+            field = "access_key"
+        raise _FieldError(field, str(exc)) from None
+    timestamp: str | None = f["timestamp"].strip() or None
+    if timestamp is not None:
+        try:
+            timestamp = parse_timestamp(timestamp)
+        except SigV4Error as exc:
+            raise _FieldError(
+                "timestamp",
+                f"malformed timestamp: {exc}. Use 20130524T000000Z or 2013-05-24T00:00:00Z",
+            ) from None
+    headers = _headers(f["headers"])
+    url = _url(f["url"], headers)
+    method = (f["method"].strip() or "GET").upper()
+    v4a = f["algorithm"].lower() in ("sigv4a", "aws4-ecdsa-p256-sha256")
+    region_set = [r.strip() for r in f["region_set"].split(",") if r.strip()] if v4a else None
+    signed_headers = [h.strip() for h in f["signed_headers"].split(",") if h.strip()] or None
+    if signed_headers:
+        present = {n.lower() for n, _ in headers} | {"host"}
+        missing = [
+            h
+            for h in signed_headers
+            if h.lower() not in present and not h.lower().startswith("x-amz-")
+        ]
+        if missing:
+            raise _FieldError(
+                "signed_headers",
+                f"signed header {', '.join(missing)} is not present: add it under Headers "
+                "or remove it here",
+            )
+    if not f["service"].strip():
+        raise _FieldError("service", "enter the service, e.g. s3")
+    if not f["region"].strip() and not region_set:
+        raise _FieldError("region", "enter the region, e.g. us-east-1")
+    try:
+        signer = Signer(
+            creds,
+            f["region"].strip(),
+            f["service"].strip(),
+            algorithm="sigv4a" if v4a else "sigv4",
+            region_set=region_set,
+            signed_headers=signed_headers,
+        )
+    except SigV4Error as exc:
+        raise _FieldError(_field_for(str(exc)), str(exc)) from None
+    payload = f["payload"].encode("utf-8")
+    presign = f["mode"] == "presign"
+    payload_mode = "unsigned" if f["unsigned_payload"] in ("1", "true", "on") else None
+    if presign:
+        try:
+            expires = int(f["expires"].strip() or "3600")
+        except ValueError:
+            raise _FieldError("expires", "expiry is a whole number of seconds") from None
+        if not 1 <= expires <= 604800:
+            raise _FieldError("expires", "expiry must be 1 to 604800 seconds (7 days)")
+        signed = signer.presign_request(
+            method,
+            url,
+            headers,
+            expires=expires,
+            timestamp=timestamp,
+            body=payload,
+            payload=payload_mode,
+        )
+    else:
+        signed = signer.sign(
+            method, url, headers, body=payload, timestamp=timestamp, payload=payload_mode
+        )
+    result = explain(signed, credentials=creds, show_token=True, presigned=presign)
+    result["curl"] = curl_command(signed, presigned=presign, payload=payload)
+    out: dict[str, Any] = {"ok": True, "errors": [], "result": result}
+    if f["error_body"].strip():
+        server = parse_error_body(f["error_body"])
+        d = diagnose(server, ClientView(signed.canonical_request, signed.string_to_sign))
+        out["diagnosis"] = d.as_dict()
+    return out

@@ -1,0 +1,205 @@
+"""Send a signed request with the standard library, byte for byte as signed.
+
+``http.client`` is used directly, not a higher-level client, because the
+request must go out exactly as it was signed: the request target verbatim
+(no re-encoding), no ``Host``/``Accept-Encoding``/``User-Agent`` added
+behind our back, the body streamed from the file in pieces.  Only
+``Content-Length`` (or chunked transfer coding when the length is unknown)
+is added, unsigned, as every HTTP stack does.
+"""
+
+from __future__ import annotations
+
+import http.client
+import ssl
+import sys
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+__all__ = ["Response", "send"]
+
+PROGRESS_MIN = 1 << 20  # progress bars only for transfers over 1 MiB
+_PIECE = 1 << 16
+_KEEP_ERROR_BODY = 1 << 20
+
+
+@dataclass
+class Response:
+    status: int
+    reason: str
+    version: str
+    headers: list[tuple[str, str]]
+    error_body: bytes = b""  # the start of the body of an error response
+    bytes_received: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _split(url: str) -> tuple[str, str, int | None, str]:
+    scheme, _, rest = url.partition("://")
+    slash = rest.find("/")
+    qmark = rest.find("?")
+    cut = min(i for i in (slash, qmark, len(rest)) if i >= 0)
+    authority, target = rest[:cut], rest[cut:] or "/"
+    if target.startswith("?"):
+        target = "/" + target
+    if authority.startswith("["):
+        end = authority.index("]")
+        host = authority[1:end]
+        port_s = authority[end + 2 :] if authority[end + 1 : end + 2] == ":" else ""
+    else:
+        host, _, port_s = authority.partition(":")
+    return scheme.lower(), host, int(port_s) if port_s else None, target
+
+
+def _pieces(body: object) -> Iterator[bytes]:
+    if body is None:
+        return
+    if isinstance(body, (bytes, bytearray, memoryview)):
+        for i in range(0, len(body), _PIECE):
+            yield bytes(body[i : i + _PIECE])
+        return
+    read = getattr(body, "read", None)
+    if read is not None:
+        while True:
+            chunk = read(_PIECE)
+            if not chunk:
+                return
+            yield chunk
+        return
+    if isinstance(body, Iterable):
+        for chunk in body:
+            if chunk:
+                yield bytes(chunk)
+        return
+    raise TypeError(f"cannot send a body of type {type(body).__name__}")
+
+
+Progress = Callable[[str, int | None], Any]
+
+
+def send(
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: object,
+    *,
+    body_size: int | None,
+    out: IO[bytes] | None,
+    timeout: float = 60.0,
+    insecure: bool = False,
+    cacert: str | None = None,
+    progress: Progress | None = None,
+    before_body: Callable[[Response], None] | None = None,
+) -> Response:
+    """Send the request; stream the response body into ``out``.
+
+    ``progress(label, total)`` returns a context manager with ``update(n)``
+    (``click.progressbar``), or is None for silence.  ``before_body`` is
+    called with the status and headers before the body is written (for
+    ``-i``).
+    """
+    scheme, host, port, target = _split(url)
+    conn: http.client.HTTPConnection
+    if scheme == "https":
+        ctx = ssl.create_default_context(cafile=cacert)
+        if insecure:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        conn = http.client.HTTPSConnection(host, port, timeout=timeout, context=ctx)
+    elif scheme == "http":
+        conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    else:
+        raise ValueError(f"unsupported URL scheme {scheme!r}; use http or https")
+    try:
+        conn.putrequest(method, target, skip_host=True, skip_accept_encoding=True)
+        names = {n.lower() for n, _ in headers}
+        for name, value in headers:
+            conn.putheader(name, value)
+        chunked = False
+        if body is not None:
+            if "content-length" not in names and "transfer-encoding" not in names:
+                if body_size is not None:
+                    conn.putheader("Content-Length", str(body_size))
+                else:
+                    conn.putheader("Transfer-Encoding", "chunked")
+                    chunked = True
+        elif method.upper() in ("PUT", "POST", "PATCH") and "content-length" not in names:
+            conn.putheader("Content-Length", "0")
+        conn.endheaders()
+        if body is not None:
+            total = body_size
+            for name, value in headers:
+                if name.lower() == "content-length" and value.strip().isdigit():
+                    total = int(value)
+            bar = progress("upload", total) if progress and (total or 0) > PROGRESS_MIN else None
+            _write_body(conn, _pieces(body), chunked, bar)
+        resp = conn.getresponse()
+        result = Response(
+            resp.status,
+            resp.reason,
+            "HTTP/1.1" if resp.version == 11 else "HTTP/1.0",
+            list(resp.getheaders()),
+        )
+        if before_body is not None:
+            before_body(result)
+        length = resp.getheader("content-length")
+        total_in = int(length) if length and length.isdigit() else None
+        bar = (
+            progress("download", total_in)
+            if progress and (total_in or 0) > PROGRESS_MIN and method.upper() != "HEAD"
+            else None
+        )
+        _read_body(resp, result, out, bar)
+        return result
+    finally:
+        conn.close()
+
+
+def _write_body(
+    conn: http.client.HTTPConnection, pieces: Iterator[bytes], chunked: bool, bar: Any
+) -> None:
+    if bar is not None:
+        with bar as b:
+            for piece in pieces:
+                conn.send(f"{len(piece):X}\r\n".encode() + piece + b"\r\n" if chunked else piece)
+                b.update(len(piece))
+    else:
+        for piece in pieces:
+            conn.send(f"{len(piece):X}\r\n".encode() + piece + b"\r\n" if chunked else piece)
+    if chunked:
+        conn.send(b"0\r\n\r\n")
+
+
+def _read_body(
+    resp: http.client.HTTPResponse, result: Response, out: IO[bytes] | None, bar: Any
+) -> None:
+    keep = result.status >= 400
+
+    def pump(update: Callable[[int], Any] | None) -> None:
+        while True:
+            chunk = resp.read(_PIECE)
+            if not chunk:
+                return
+            result.bytes_received += len(chunk)
+            if keep and len(result.error_body) < _KEEP_ERROR_BODY:
+                result.error_body += chunk[: _KEEP_ERROR_BODY - len(result.error_body)]
+            if out is not None:
+                out.write(chunk)
+            if update is not None:
+                update(len(chunk))
+
+    if bar is not None:
+        with bar as b:
+            pump(b.update)
+    else:
+        pump(None)
+    if out is not None:
+        out.flush()
+
+
+def stderr_is_tty() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
