@@ -427,6 +427,23 @@ def test_malformed_envelopes(headers: list[tuple[str, object]], why: str) -> Non
         v.feed(b"", now=T0)
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=300), st.integers(0, 4), st.data())
+def test_verifier_on_garbage_gives_only_typed_errors(
+    garbage: bytes, keep: int, data: st.DataObject
+) -> None:
+    # Valid envelopes, then garbage spliced in anywhere: only EventStreamError.
+    stream = b"".join(make_stream(THREE)[:keep])
+    at = data.draw(st.integers(0, len(stream)))
+    v = verifier()
+    try:
+        v.feed(stream[:at] + garbage + stream[at:], now=T0)
+        v.close()
+    except EventStreamError:
+        return
+    assert not garbage  # nothing else may pass
+
+
 def test_a_bad_now_loses_no_data() -> None:
     stream = b"".join(make_stream(THREE))
     v = verifier()

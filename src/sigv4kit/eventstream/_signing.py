@@ -247,6 +247,9 @@ class MessageSigner:
     closes the stream.  Build it from the signed initial request with
     :meth:`for_request`, or from its parts.
 
+    It never blocks, so ``async`` code calls it directly.  It holds the
+    chain, so one stream has one signer, used by one task at a time.
+
     Args:
         credentials: the credentials that signed the initial request.
         region, service: its credential scope.
