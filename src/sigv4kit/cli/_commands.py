@@ -474,6 +474,7 @@ def explain_cmd(
                         _headers(headers),
                         expires=expires,
                         timestamp=opts.timestamp,
+                        body=body.for_signer(),
                         payload=opts.payload(),
                     )
                 else:
