@@ -153,15 +153,14 @@ class PresignedPost:
         return {"url": self.url, "fields": dict(self.fields)}
 
 
-def _default_url(bucket: str, region: str, endpoint_url: str | None) -> str:
+def _default_url(bucket: str, endpoint_url: str | None) -> str:
+    # botocore's choice: S3's global endpoint, virtual-hosted; path style for
+    # a dotted bucket (its name would break the TLS wildcard certificate).
     if endpoint_url:
         return f"{endpoint_url.rstrip('/')}/{bucket}"
-    if "." in bucket:  # a dotted bucket breaks the TLS wildcard: path style
-        host = "s3.amazonaws.com" if region == "us-east-1" else f"s3.{region}.amazonaws.com"
-        return f"https://{host}/{bucket}"
-    if region == "us-east-1":
-        return f"https://{bucket}.s3.amazonaws.com/"
-    return f"https://{bucket}.s3.{region}.amazonaws.com/"
+    if "." in bucket:
+        return f"https://s3.amazonaws.com/{bucket}"
+    return f"https://{bucket}.s3.amazonaws.com/"
 
 
 def presign_post(
@@ -240,7 +239,7 @@ def presign_post(
         policy_b64, credentials, date=date, region=region, service=service, algorithm=alg
     )
     return PresignedPost(
-        url=url or _default_url(bucket, region, endpoint_url),
+        url=url or _default_url(bucket, endpoint_url),
         fields=out,
         policy=policy,
         expiration=expiration,
