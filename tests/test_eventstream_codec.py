@@ -337,6 +337,7 @@ def test_every_type_at_its_limits_round_trips() -> None:
             ("strmax", "é" * 32767 + "x"),
             ("u", uuid.UUID(int=2**128 - 1)),
             ("n" * 255, "255-byte name"),
+            ("__proto__", "a name JS objects cannot hold"),
             ("dup", "first"),
             ("dup", "second"),
         ],

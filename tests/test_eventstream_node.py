@@ -96,7 +96,12 @@ header_values = st.one_of(
     st.text(max_size=40).map(HeaderValue.string),
     st.uuids().map(HeaderValue.uuid),
 )
-header_names = st.text(min_size=1, max_size=24).filter(lambda s: not _ARRAY_INDEX.fullmatch(s))
+# "__proto__" as a key sets a JS object's prototype, so the SDK's object-keyed
+# headers silently drop a header of that name (found by this test); the wire
+# format allows it and sigv4kit keeps it (see the codec tests).
+header_names = st.text(min_size=1, max_size=24).filter(
+    lambda s: not _ARRAY_INDEX.fullmatch(s) and s != "__proto__"
+)
 messages = st.builds(
     Message,
     st.dictionaries(header_names, header_values, max_size=8).map(lambda d: list(d.items())),
