@@ -62,6 +62,7 @@ PAYLOAD_MODES: frozenset[str] = frozenset(
         "streaming",
         "streaming-trailer",
         "streaming-unsigned-trailer",
+        "streaming-events",
     }
 )
 

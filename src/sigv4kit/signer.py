@@ -35,6 +35,7 @@ __all__ = ["HeaderList", "SignedRequest", "Signer", "format_amz_date", "parse_ti
 _sha256 = hashlib.sha256
 _EMPTY = _c.EMPTY_SHA256
 _UNSIGNED = "UNSIGNED-PAYLOAD"
+_EVENTS = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 _METHOD = re.compile(r"[A-Z][A-Z\-_]*")
@@ -424,8 +425,10 @@ class Signer:
             signing (some services, e.g. IoT websockets, want it unsigned).
         signed_headers: sign exactly these header names (plus the ones the
             protocol requires) instead of every header but the skip list.
-        payload: ``"signed"``, ``"unsigned"``, a streaming mode, or a 64-hex
-            precomputed SHA-256; can also be given per call.
+        payload: ``"signed"``, ``"unsigned"``, a streaming mode
+            (``"streaming"``, ``"streaming-trailer"``,
+            ``"streaming-unsigned-trailer"``, ``"streaming-events"``), or a
+            64-hex precomputed SHA-256; can also be given per call.
         checksum, chunk_size: for the streaming payload modes.
     """
 
@@ -602,6 +605,15 @@ class Signer:
             triples = _c.lowered_pairs(plan.headers)
             if plan.unsigned:
                 skip = skip | plan.unsigned
+            send_sha = True
+        elif mode == "streaming-events":
+            # Event streams (Transcribe, Lex...): the body is a chain of signed
+            # messages seeded by this signature; see sigv4kit.eventstream.
+            if c.is_v4a:
+                raise SigningError(
+                    "event streams are signed with SigV4 only (no SDK defines SigV4a for them)"
+                )
+            payload_hash = _EVENTS
             send_sha = True
         else:
             payload_hash = _payload_literal(mode, body)
@@ -836,7 +848,7 @@ class Signer:
             mode = check_payload(payload)
         else:
             mode = "unsigned" if c.presign_unsigned_payload else "signed"
-        if mode in _STREAMING_MODES:
+        if mode in _STREAMING_MODES or mode == "streaming-events":
             raise SigningError("streaming payloads cannot be presigned; use header signing")
         payload_hash = _payload_literal(mode, body)
 
