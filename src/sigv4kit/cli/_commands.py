@@ -899,7 +899,8 @@ def request(
                 if include:
                     head = [f"{resp.version} {resp.status} {resp.reason}"]
                     head += [f"{n}: {v}" for n, v in resp.headers]
-                    click.echo("\r\n".join(head) + "\r\n", nl=True)
+                    target.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace"))
+                    target.flush()
 
             try:
                 resp = send(
