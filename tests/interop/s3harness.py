@@ -164,3 +164,22 @@ def payload(size: int, seed: int = 1) -> bytes:
 
 def codes(entries: list[dict[str, Any]]) -> set[str]:
     return {e["code"] for e in entries if "code" in e}
+
+
+def run(
+    cmd: list[str], env: dict[str, str] | None = None, timeout: float = 120, **kw: Any
+) -> subprocess.CompletedProcess[str]:
+    """Run a client command; its output is kept for the assertion messages."""
+    return subprocess.run(
+        cmd, env=env, capture_output=True, text=True, timeout=timeout, check=False, **kw
+    )
+
+
+def sha256_file(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while block := f.read(1 << 20):
+            h.update(block)
+    return h.hexdigest()

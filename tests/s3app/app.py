@@ -242,12 +242,9 @@ class S3App:
             pass  # CreateBucketConfiguration: one region, nothing to configure
         if not _BUCKET_NAME.fullmatch(name):
             raise S3Error(400, "InvalidBucketName", "The specified bucket is not valid.")
-        if name in self.buckets:
-            raise S3Error(
-                409, "BucketAlreadyOwnedByYou", "Your previous request to create the named "
-                "bucket succeeded and you already own it.", f"/{name}"
-            )
-        self.buckets[name] = Bucket(name, time.time())
+        # us-east-1 answers 200 when you create a bucket you already own
+        # (rclone relies on it); the tests have one owner.
+        self.buckets.setdefault(name, Bucket(name, time.time()))
         await _respond(send, 200, b"", extra=[(b"location", f"/{name}".encode())])
 
     async def delete_bucket(self, send: Send, name: str) -> None:

@@ -165,14 +165,17 @@ class SigV4Middleware:
         target = _target(scope)
         headers = scope["headers"]
         length = coding = None
+        waiting = False
         if kind == "http":
             for name, value in headers:
-                if len(name) in (14, 17):
+                if len(name) in (6, 14, 17):
                     lname = name.lower()
                     if lname == b"content-length":
                         length = value
                     elif lname == b"transfer-encoding":
                         coding = value
+                    elif lname == b"expect":
+                        waiting = value.strip().lower() == b"100-continue"
         streamed = has_body(length, coding)
         now = self._clock() if self._clock is not None else None
         try:
@@ -180,7 +183,11 @@ class SigV4Middleware:
                 method, target, headers, _request_body(receive) if streamed else b"", now
             )
         except SignatureError as exc:
-            await self._reject(scope, receive, send, exc, method, target, close=streamed)
+            # A client waiting for "100 Continue" will not send the body now,
+            # and its next request would be read as that body: close, as S3
+            # does.  Other unread bodies are discarded by the server.
+            close = waiting and streamed
+            await self._reject(scope, receive, send, exc, method, target, close=close)
             return
         scope = dict(scope)
         scope[SCOPE_KEY] = ok
@@ -199,9 +206,7 @@ class SigV4Middleware:
                 # the application answers (it may be a framework's 500).
                 if message["type"] == "http.response.start" and not exchange.replied:
                     exchange.replied = True
-                    await self._reject(
-                        scope, receive, send, exchange.failed, method, target, close=True
-                    )
+                    await self._reject(scope, receive, send, exchange.failed, method, target)
                 return
             if message["type"] == "http.response.start":
                 exchange.started = True
@@ -216,7 +221,7 @@ class SigV4Middleware:
             # of it) escape: answer it if nobody has yet.
         if exchange.failed is not None and not exchange.started and not exchange.replied:
             exchange.replied = True
-            await self._reject(scope, receive, send, exchange.failed, method, target, close=True)
+            await self._reject(scope, receive, send, exchange.failed, method, target)
 
     async def _reject(
         self,
@@ -242,9 +247,6 @@ class SigV4Middleware:
             exc, request_id=request_id, method=method, resource=resource_of(target)
         )
         if close:
-            # The body was not (all) read.  A client that sent "Expect:
-            # 100-continue" never sends it now, and one that did would have
-            # it read as the next request: end the connection, as S3 does.
             headers.append((b"connection", b"close"))
         if scope["type"] == "websocket":
             if "websocket.http.response" in scope.get("extensions", {}):

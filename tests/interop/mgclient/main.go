@@ -2,13 +2,17 @@
 // sigv4kit's test S3 application. Over plain http, minio-go uploads with signed
 // aws-chunked bodies (STREAMING-AWS4-HMAC-SHA256-PAYLOAD) and no Content-Encoding.
 //
-// usage: mgclient HOST:PORT ACCESS SECRET BUCKET KEY SIZE
-// prints "ok <presigned GET URL>" or "error <S3 code> <message>" and exits 1.
+// usage: mgclient HOST:PORT ACCESS SECRET BUCKET KEY SIZE [put]
+// Without "put": make the bucket if needed, upload, download and compare,
+// list, presign. With "put": the upload alone (for the negative tests).
+// Prints "ok <objects listed> <sha256 of the data> <presigned GET URL>" or "error <S3 code> <message>"
+// and exits 1.
 package main
 
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"io"
 	"os"
@@ -36,6 +40,13 @@ func main() {
 	c, err := minio.New(a[0], &minio.Options{Creds: credentials.NewStaticV4(a[1], a[2], ""), Region: "us-east-1"})
 	if err != nil {
 		fail(err)
+	}
+	if len(a) > 6 && a[6] == "put" {
+		if _, err := c.PutObject(ctx, a[3], a[4], bytes.NewReader(data), int64(size), minio.PutObjectOptions{}); err != nil {
+			fail(err)
+		}
+		fmt.Println("ok")
+		return
 	}
 	if ok, err := c.BucketExists(ctx, a[3]); err != nil {
 		fail(err)
@@ -70,5 +81,5 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
-	fmt.Printf("ok %d %s\n", n, u)
+	fmt.Printf("ok %d %x %s\n", n, sha256.Sum256(data), u)
 }
