@@ -1024,7 +1024,3 @@ def completion(shell: str) -> None:
     if cls is None:  # pragma: no cover - the Choice above lists click's shells
         raise click.UsageError(f"no completion for {shell}")
     click.echo(cls(cli, {}, "sigv4kit", "_SIGV4KIT_COMPLETE").source())
-
-
-def _stdin_is_tty() -> bool:
-    return sys.stdin.isatty()
