@@ -351,3 +351,16 @@ def test_verify_reproduces_the_clients_mistake() -> None:
     assert "the client encoded the path twice" in result.output
     raw = _signed_raw(content_sha256_header=True, payload="unsigned")
     assert _verify(raw).exit_code == 0
+
+
+def test_sigv4a_request_verifies(store: _Store) -> None:
+    url = f"{_base(store)}/bucket/v4a.txt"
+    proc = _run(
+        ["request", "PUT", url, "-d", "multi-region", "--sigv4a", "--region-set",
+         "us-east-1,us-west-2", "--service", "s3", "--fail"]
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert store.objects["/bucket/v4a.txt"] == b"multi-region"
+    sent = dict((n.lower(), v) for n, v in store.seen[-1][2])
+    assert sent["authorization"].startswith("AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/")
+    assert sent["x-amz-region-set"] == "us-east-1,us-west-2"
