@@ -11,6 +11,7 @@ in logs and exception text.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Generator
 from pathlib import Path
@@ -18,6 +19,13 @@ from pathlib import Path
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
+
+# The default credential chain ends with botocore's EC2 instance-metadata
+# provider (169.254.169.254). Tests never talk to anything but 127.0.0.1, so it
+# is off for this process and every subprocess a test starts.
+os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
+for _var in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
+    os.environ.pop(_var, None)
 
 TEST_SECRETS = [
     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
