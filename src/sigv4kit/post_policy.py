@@ -45,11 +45,18 @@ from .errors import (
 from .keys import signing_key
 
 __all__ = [
+    "MAX_FIELDS_BYTES",
+    "MAX_PARTS",
+    "MAX_PART_HEADER_BYTES",
+    "MAX_POLICY_BYTES",
     "EntityTooSmall",
     "FilePart",
     "InvalidPolicyDocument",
     "MalformedPOSTRequest",
+    "MaxPostPreDataLengthExceeded",
+    "MultipartHeaderTooLong",
     "MultipartParser",
+    "PolicyTooLarge",
     "PostForm",
     "PresignedPost",
     "VerifiedPost",
@@ -64,6 +71,19 @@ _ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
 _EXEMPT = frozenset({"x-amz-signature", "file", "policy"})
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 _EXPIRATION = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z")
+_TOKEN_FIELD = "x-amz-security-token"
+_REDACTED = "<redacted>"
+
+#: Largest Base64 policy accepted by :func:`verify_post` (its signature is
+#: checked first, so only a key holder can make the server decode one).
+MAX_POLICY_BYTES = 64 * 1024
+#: Total size of the form fields before the file (S3 answers
+#: ``MaxPostPreDataLengthExceeded`` past its own limit).
+MAX_FIELDS_BYTES = 1024 * 1024
+#: Size of one part's header block.
+MAX_PART_HEADER_BYTES = 16 * 1024
+#: Number of parts (fields) before the file.
+MAX_PARTS = 1000
 
 
 class InvalidPolicyDocument(SignatureError):
@@ -88,6 +108,44 @@ class MalformedPOSTRequest(SignatureError):
     default_message: ClassVar[str] = (
         "The body of your POST request is not well-formed multipart/form-data."
     )
+
+
+class MaxPostPreDataLengthExceeded(MalformedPOSTRequest):
+    """The fields before the file are too large, or too many (S3's code).
+
+    A :class:`MalformedPOSTRequest` with S3's own code for this cause.
+    ``limit`` names the option that was exceeded (``max_fields_bytes`` or
+    ``max_parts``) and ``value`` its setting.
+    """
+
+    code: ClassVar[str] = "MaxPostPreDataLengthExceeded"
+    status: ClassVar[int] = 400
+    default_message: ClassVar[str] = (
+        "Your POST request fields preceding the upload file were too large."
+    )
+
+    def __init__(self, message: str | None = None, *, limit: str = "", value: int = 0) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class MultipartHeaderTooLong(MalformedPOSTRequest):
+    """One part's header block is longer than ``max_header_bytes``."""
+
+    def __init__(self, message: str | None = None, *, value: int = 0) -> None:
+        super().__init__(message)
+        self.limit = "max_header_bytes"
+        self.value = value
+
+
+class PolicyTooLarge(InvalidPolicyDocument):
+    """The Base64 policy is longer than ``max_policy_bytes``."""
+
+    def __init__(self, message: str | None = None, *, value: int = 0) -> None:
+        super().__init__(message)
+        self.limit = "max_policy_bytes"
+        self.value = value
 
 
 # --------------------------------------------------------------------------
@@ -144,8 +202,9 @@ class PresignedPost:
     """
 
     url: str
-    fields: dict[str, str]
-    policy: str
+    # Both hold the session token, if any: kept out of the repr.
+    fields: dict[str, str] = field(repr=False)
+    policy: str = field(repr=False)
     expiration: datetime
 
     def as_dict(self) -> dict[str, Any]:
@@ -269,6 +328,15 @@ class VerifiedPost:
     content_length_range: tuple[int, int] | None = None
     session_token: str | None = field(default=None, repr=False)
 
+    def __repr__(self) -> str:
+        # fields and policy carry the session token: names only.
+        return (
+            f"VerifiedPost(access_key_id={self.access_key_id!r}, algorithm={self.algorithm!r}, "
+            f"scope={self.scope!r}, key={self.key!r}, fields={sorted(self.fields)!r}, "
+            f"expiration={self.expiration.isoformat()!r}, "
+            f"content_length_range={self.content_length_range!r})"
+        )
+
     def check_content_length(self, size: int) -> None:
         rng = self.content_length_range
         if rng is None:
@@ -317,6 +385,9 @@ def _decode_policy(policy_b64: str) -> dict[str, Any]:
         doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except InvalidPolicyDocument:
         raise
+    except RecursionError:
+        # json nests by recursion: "[[[[..." deep enough exhausts the stack.
+        raise InvalidPolicyDocument("Invalid Policy: the policy is nested too deeply") from None
     except (binascii.Error, ValueError, UnicodeError):
         raise InvalidPolicyDocument(
             "Invalid Policy: the policy field is not Base64-encoded JSON"
@@ -328,16 +399,28 @@ def _decode_policy(policy_b64: str) -> dict[str, Any]:
     return doc
 
 
-def _cond_failed(cond: object) -> AccessDenied:
+def _show(cond: object, token: str | None) -> str:
+    """A condition for an error message: short, and without the session token
+    (messages end up in logs; the token must not)."""
+    try:
+        text = json.dumps(cond)
+    except (TypeError, ValueError, RecursionError):
+        text = "<condition>"
+    if token:
+        text = text.replace(json.dumps(token)[1:-1], _REDACTED).replace(token, _REDACTED)
+    return text if len(text) <= 300 else text[:300] + "..."
+
+
+def _cond_failed(cond: object, token: str | None) -> AccessDenied:
     return AccessDenied(
-        f"Invalid according to Policy: Policy Condition failed: {json.dumps(cond)}"
+        f"Invalid according to Policy: Policy Condition failed: {_show(cond, token)}"
     )
 
 
-def _field_name(ref: object, cond: object) -> str:
+def _field_name(ref: object, cond: object, token: str | None) -> str:
     if not isinstance(ref, str) or not ref.startswith("$") or len(ref) < 2:
         raise InvalidPolicyDocument(
-            f"Invalid Policy: condition {json.dumps(cond)} must name a field as '$name'"
+            f"Invalid Policy: condition {_show(cond, token)} must name a field as '$name'"
         )
     return ref[1:].lower()
 
@@ -352,6 +435,7 @@ def verify_post(
     service: str = "s3",
     filename: str | None = None,
     file_size: int | None = None,
+    max_policy_bytes: int = MAX_POLICY_BYTES,
 ) -> VerifiedPost:
     """Check a submitted POST form against its signed policy, as S3 does.
 
@@ -360,13 +444,17 @@ def verify_post(
     access key id to its secret (or is a lookup callable returning ``None``
     for unknown keys); SigV4a forms verify with the public key derived from
     that secret.  ``now`` is the current time (aware).  ``file_size``, when
-    known, is checked against ``content-length-range``.
+    known, is checked against ``content-length-range``.  A policy longer than
+    ``max_policy_bytes`` is refused (:class:`PolicyTooLarge`) before it is
+    hashed or decoded.
     """
     if now.tzinfo is None:
         raise SigningError("now must be a timezone-aware datetime")
     items = list(form.items()) if isinstance(form, Mapping) else list(form)
     fields: dict[str, str] = {}
     for name, value in items:
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise SigningError("POST form field names and values must be str")
         lname = name.lower()
         if lname in fields:
             raise InvalidArgument(f"POST form field {name!r} appears more than once")
@@ -408,10 +496,16 @@ def verify_post(
             f"x-amz-date {amz_date!r} must be YYYYMMDDTHHMMSSZ on the credential's date {date}"
         )
 
+    policy_b64 = fields["policy"]
+    if len(policy_b64) > max_policy_bytes:
+        raise PolicyTooLarge(
+            f"Invalid Policy: the policy is longer than {max_policy_bytes} bytes "
+            "(max_policy_bytes)",
+            value=max_policy_bytes,
+        )
     secret = credentials(akid) if callable(credentials) else credentials.get(akid)
     if not secret:
         raise InvalidAccessKeyId(access_key_id=akid)
-    policy_b64 = fields["policy"]
     provided = fields["x-amz-signature"]
     if alg == ALGORITHM_V4:
         expected = signing_key(secret, date, region, service).hexdigest(
@@ -433,6 +527,7 @@ def verify_post(
     if now >= expiration:
         raise AccessDenied("Invalid according to Policy: Policy expired.")
 
+    token = fields.get(_TOKEN_FIELD)
     covered: set[str] = set()
     length_range: tuple[int, int] | None = None
     for cond in doc["conditions"]:
@@ -447,7 +542,7 @@ def verify_post(
                     )
                 actual = bucket if lname == "bucket" else fields.get(lname)
                 if actual != value:
-                    raise _cond_failed(["eq", f"${name}", value])
+                    raise _cond_failed(["eq", f"${name}", value], token)
                 covered.add(lname)
         elif isinstance(cond, list) and cond and isinstance(cond[0], str):
             op = cond[0].lower()
@@ -456,7 +551,7 @@ def verify_post(
                     isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in cond[1:]
                 ):
                     raise InvalidPolicyDocument(
-                        f"Invalid Policy: {json.dumps(cond)} needs two non-negative integers"
+                        f"Invalid Policy: {_show(cond, token)} needs two non-negative integers"
                     )
                 if length_range is not None:
                     raise InvalidPolicyDocument(
@@ -466,19 +561,21 @@ def verify_post(
                 continue
             if op not in ("eq", "starts-with") or len(cond) != 3 or not isinstance(cond[2], str):
                 raise InvalidPolicyDocument(
-                    f"Invalid Policy: unknown or malformed condition {json.dumps(cond)}"
+                    f"Invalid Policy: unknown or malformed condition {_show(cond, token)}"
                 )
-            lname = _field_name(cond[1], cond)
+            lname = _field_name(cond[1], cond, token)
             actual = bucket if lname == "bucket" else fields.get(lname)
             if actual is None:
-                raise _cond_failed(cond)
+                raise _cond_failed(cond, token)
             if op == "eq" and actual != cond[2]:
-                raise _cond_failed(cond)
+                raise _cond_failed(cond, token)
             if op == "starts-with" and not actual.startswith(cond[2]):
-                raise _cond_failed(cond)
+                raise _cond_failed(cond, token)
             covered.add(lname)
         else:
-            raise InvalidPolicyDocument(f"Invalid Policy: malformed condition {json.dumps(cond)}")
+            raise InvalidPolicyDocument(
+                f"Invalid Policy: malformed condition {_show(cond, token)}"
+            )
 
     extra = [
         n for n in fields
@@ -576,7 +673,11 @@ class MultipartParser:
     """
 
     def __init__(
-        self, boundary: bytes, *, max_header_bytes: int = 16384, max_parts: int = 1000
+        self,
+        boundary: bytes,
+        *,
+        max_header_bytes: int = MAX_PART_HEADER_BYTES,
+        max_parts: int = MAX_PARTS,
     ) -> None:
         if not boundary:
             raise MalformedPOSTRequest("empty multipart boundary")
@@ -621,18 +722,22 @@ class MultipartParser:
                 del buf[:2]
                 self._state = _HEADERS
             elif st == _HEADERS:
-                i = buf.find(b"\r\n\r\n")
+                i = buf.find(b"\r\n\r\n", 0, self.max_header_bytes + 4)
                 if i < 0:
-                    if len(buf) > self.max_header_bytes:
-                        raise MalformedPOSTRequest("multipart part headers are too long")
+                    if len(buf) > self.max_header_bytes + 3:
+                        raise self._header_too_long()
                     return events
                 if i > self.max_header_bytes:
-                    raise MalformedPOSTRequest("multipart part headers are too long")
+                    raise self._header_too_long()
                 raw = bytes(buf[:i])
                 del buf[: i + 4]
                 self.parts += 1
                 if self.parts > self.max_parts:
-                    raise MalformedPOSTRequest(f"more than {self.max_parts} form fields")
+                    raise MaxPostPreDataLengthExceeded(
+                        f"more than {self.max_parts} form fields (max_parts)",
+                        limit="max_parts",
+                        value=self.max_parts,
+                    )
                 events.append(self._part_start(raw))
                 self._state = _BODY
             elif st == _BODY:
@@ -651,6 +756,13 @@ class MultipartParser:
             else:  # _END: the epilogue is ignored
                 buf.clear()
                 return events
+
+    def _header_too_long(self) -> MultipartHeaderTooLong:
+        return MultipartHeaderTooLong(
+            f"multipart part headers are too long (over {self.max_header_bytes} bytes, "
+            "max_header_bytes)",
+            value=self.max_header_bytes,
+        )
 
     def finish(self) -> None:
         if self._state != _END:
@@ -702,9 +814,9 @@ def read_post_form(
     content_type: str,
     *,
     read_size: int = 65536,
-    max_fields_bytes: int = 1024 * 1024,
-    max_header_bytes: int = 16384,
-    max_parts: int = 1000,
+    max_fields_bytes: int = MAX_FIELDS_BYTES,
+    max_header_bytes: int = MAX_PART_HEADER_BYTES,
+    max_parts: int = MAX_PARTS,
     max_file_bytes: int | None = None,
 ) -> PostForm:
     """Parse a POST upload body: the fields before the file, and the file as a stream.
@@ -755,8 +867,10 @@ def read_post_form(
         elif isinstance(e, PartData):
             total += len(e.data)
             if total > max_fields_bytes:
-                raise MalformedPOSTRequest(
-                    f"the form fields exceed {max_fields_bytes} bytes in total"
+                raise MaxPostPreDataLengthExceeded(
+                    f"the form fields exceed {max_fields_bytes} bytes in total (max_fields_bytes)",
+                    limit="max_fields_bytes",
+                    value=max_fields_bytes,
                 )
             value += e.data
         else:

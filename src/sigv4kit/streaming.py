@@ -73,9 +73,12 @@ __all__ = [
     "AwsChunkedBody",
     "ChunkDecoder",
     "ChunkEncoder",
+    "ChunkLineTooLongError",
+    "ChunkTooLargeError",
     "InvalidChunkSizeError",
     "MalformedTrailerError",
     "StreamingPlan",
+    "TooManyChunksError",
     "aiter_decoded",
     "decoder_from_headers",
     "encoded_length",
@@ -98,6 +101,13 @@ MIN_CHUNK_SIZE = 8192
 MAX_CHUNK_SIZE = 16 * 1024 * 1024
 MAX_LINE_LENGTH = 4096
 MAX_TRAILERS = 16
+#: Most chunks one body may have: 5 GiB (S3's largest single PUT) in 8 KiB
+#: chunks fits; a body of one-byte chunks (each a trip through the state
+#: machine) cannot keep a server busy much longer than that.
+MAX_CHUNKS = 1 << 20
+# X-Amz-Decoded-Content-Length: at most 19 digits, so int() is cheap and
+# never meets Python's 4300-digit conversion limit.
+_MAX_LENGTH_DIGITS = 19
 
 _MODES = ("streaming", "streaming-trailer", "streaming-unsigned-trailer")
 _LITERALS: dict[tuple[str, str], str] = {
@@ -129,6 +139,45 @@ class InvalidChunkSizeError(SignatureError):
     default_message: ClassVar[str] = (
         "Only the last chunk is allowed to have a size less than 8192 bytes"
     )
+
+
+class ChunkTooLargeError(InvalidChunkSizeError):
+    """A chunk declares more data than ``max_chunk_size`` allows.
+
+    Raised from the chunk header, before any of the chunk's data is read or
+    buffered.  ``limit`` is the limit that was exceeded.
+    """
+
+    default_message: ClassVar[str] = "The chunk is larger than this server accepts"
+
+    def __init__(self, message: str | None = None, *, limit: int = MAX_CHUNK_SIZE) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class TooManyChunksError(InvalidChunkSizeError):
+    """The body has more chunks than ``max_chunks`` allows."""
+
+    default_message: ClassVar[str] = "The aws-chunked body has more chunks than allowed"
+
+    def __init__(self, message: str | None = None, *, limit: int = MAX_CHUNKS) -> None:
+        super().__init__(message)
+        self.limit = limit
+
+
+class ChunkLineTooLongError(IncompleteBody):
+    """A chunk header or trailer line is longer than ``max_line_length``.
+
+    Raised as soon as the line outgrows the limit, without waiting for its
+    end: a client that never sends a line break cannot make the decoder
+    buffer more than ``max_line_length`` bytes.
+    """
+
+    default_message: ClassVar[str] = "A line of the aws-chunked framing is too long"
+
+    def __init__(self, message: str | None = None, *, limit: int = MAX_LINE_LENGTH) -> None:
+        super().__init__(message)
+        self.limit = limit
 
 
 class MalformedTrailerError(SignatureError):
@@ -963,7 +1012,16 @@ class ChunkDecoder:
         max_line_length: int = MAX_LINE_LENGTH,
         min_chunk_size: int = MIN_CHUNK_SIZE,
         max_trailers: int = MAX_TRAILERS,
+        max_chunks: int = MAX_CHUNKS,
     ) -> None:
+        for label, limit in (
+            ("max_chunk_size", max_chunk_size),
+            ("max_line_length", max_line_length),
+            ("max_trailers", max_trailers),
+            ("max_chunks", max_chunks),
+        ):
+            if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+                raise SigningError(f"{label} must be a positive integer, got {limit!r}")
         parsed = streaming_mode(payload_hash)
         if parsed is None:
             raise SigningError(f"{payload_hash!r} is not an aws-chunked payload literal")
@@ -1004,6 +1062,8 @@ class ChunkDecoder:
         self.max_line_length = max_line_length
         self.min_chunk_size = min_chunk_size if self.signed else 0
         self.max_trailers = max_trailers
+        self.max_chunks = max_chunks
+        self.chunks = 0
 
         self._state = _HEADER
         self._line = bytearray()
@@ -1114,12 +1174,12 @@ class ChunkDecoder:
                     if len(self._line) > self.max_line_length:
                         raise self._line_too_long()
                     break
+                if len(self._line) + end + 1 - pos > self.max_line_length:
+                    raise self._line_too_long()
                 self._line += mv[pos : end + 1]
                 pos = end + 1
                 line = bytes(self._line)
                 self._line.clear()
-                if len(line) > self.max_line_length:
-                    raise self._line_too_long()
                 if not line.endswith(_CRLF):
                     raise IncompleteBody(
                         "a line of the aws-chunked framing ends in a bare LF; lines end in CRLF"
@@ -1129,8 +1189,10 @@ class ChunkDecoder:
 
     def _line_too_long(self) -> SignatureError:
         what = "trailer line" if self._state == _TRAILER else "chunk header line"
-        return IncompleteBody(
-            f"{what} longer than {self.max_line_length} bytes; the aws-chunked framing is malformed"
+        return ChunkLineTooLongError(
+            f"{what} longer than {self.max_line_length} bytes (max_line_length); the "
+            "aws-chunked framing is malformed",
+            limit=self.max_line_length,
         )
 
     def _count(self, n: int) -> None:
@@ -1181,8 +1243,16 @@ class ChunkDecoder:
             )
         size = int(size_hex, 16)
         if size > self.max_chunk_size:
-            raise InvalidChunkSizeError(
-                f"chunk of {size} bytes is larger than the {self.max_chunk_size}-byte limit"
+            raise ChunkTooLargeError(
+                f"chunk of {size} bytes is larger than the {self.max_chunk_size}-byte limit "
+                "(max_chunk_size)",
+                limit=self.max_chunk_size,
+            )
+        self.chunks += 1
+        if self.chunks > self.max_chunks:
+            raise TooManyChunksError(
+                f"the aws-chunked body has more than {self.max_chunks} chunks (max_chunks)",
+                limit=self.max_chunks,
             )
         if size and self._small_seen:
             raise InvalidChunkSizeError(
@@ -1345,7 +1415,13 @@ def decoder_from_headers(
     if streaming_mode(sha) is None:
         raise InvalidRequest(f"x-amz-content-sha256 {sha!r} is not an aws-chunked payload")
     raw = values.get("x-amz-decoded-content-length")
-    if not raw or len(raw) != 1 or not raw[0].isdigit() or not raw[0].isascii():
+    if (
+        not raw
+        or len(raw) != 1
+        or not raw[0].isdigit()
+        or not raw[0].isascii()
+        or len(raw[0]) > _MAX_LENGTH_DIGITS
+    ):
         raise InvalidRequest(
             "an aws-chunked upload needs one numeric X-Amz-Decoded-Content-Length header"
         )
