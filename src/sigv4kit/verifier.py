@@ -43,6 +43,7 @@ from collections.abc import (
     Iterable,
     Iterator,
     Mapping,
+    Sequence,
 )
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -122,6 +123,7 @@ _PRESIGN_NAMES = {
     "x-amz-region-set": "X-Amz-Region-Set",
     "x-amz-content-sha256": "X-Amz-Content-Sha256",
 }
+_PRESIGN_EXACT = {v: v for v in _PRESIGN_NAMES.values()}
 _PRESIGN_REQUIRED = (
     "X-Amz-Algorithm",
     "X-Amz-Credential",
@@ -221,7 +223,7 @@ class VerifiedRequest:
     signature: str = field(repr=False, default="")
     form: dict[str, str] | None = None
     expires: int | None = None
-    trailers: list[tuple[str, str]] = field(default_factory=list)
+    trailers: Sequence[tuple[str, str]] = ()
 
     @property
     def request_time(self) -> datetime:
@@ -255,30 +257,62 @@ def _to_str(value: object) -> str:
     raise SigningError(f"header names and values must be str or bytes, not {type(value).__name__}")
 
 
-def _header_items(headers: object) -> list[tuple[str, str]]:
-    """The received headers as ``(name, value)`` str pairs, order kept."""
+_lname_cache: dict[str | bytes, str] = {}
+
+
+def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, str]]:
+    """``(lowercase pairs in order, lowercase name -> values joined by ',')``.
+
+    Names (str, or bytes as ASGI gives them) are lowercased through a
+    memo: servers see the same few header names over and over.
+    """
     if headers is None:
-        return []
-    items: Iterable[Any]
-    multi = getattr(headers, "multi_items", None)  # starlette Headers keeps repeats here
-    if callable(multi):
-        items = multi()
-    elif isinstance(headers, Mapping):
-        items = headers.items()
-    elif isinstance(headers, (str, bytes)):
-        raise SigningError("headers must be a mapping or a list of (name, value) pairs")
+        return [], {}
+    items: Any
+    if headers.__class__ is list:
+        items = headers
     else:
-        items = cast("Iterable[Any]", headers)
-    out: list[tuple[str, str]] = []
-    for item in items:
-        try:
-            name, value = item
-        except (TypeError, ValueError):
-            raise SigningError(f"headers must be (name, value) pairs; got {item!r}") from None
-        if name.__class__ is not str or value.__class__ is not str:
-            name, value = _to_str(name), _to_str(value)
-        out.append((name, value))
-    return out
+        multi = getattr(headers, "multi_items", None)  # starlette Headers keep repeats here
+        if callable(multi):
+            items = multi()
+        elif isinstance(headers, Mapping):
+            items = headers.items()
+        elif isinstance(headers, (str, bytes)):
+            raise SigningError("headers must be a mapping or a list of (name, value) pairs")
+        else:
+            items = list(cast("Iterable[Any]", headers))
+    cache = _lname_cache
+    try:
+        # Fast path: every name already memoized, values all str (or all
+        # bytes that are UTF-8).
+        lpairs = [(cache[n], v) for n, v in items if v.__class__ is str]
+        if len(lpairs) != len(items):
+            lpairs = [(cache[n], v.decode()) for n, v in items]
+    except (KeyError, ValueError, TypeError, AttributeError):
+        lpairs = []
+        append = lpairs.append
+        for item in items:
+            try:
+                name, value = item
+            except (TypeError, ValueError):
+                raise SigningError(f"headers must be (name, value) pairs; got {item!r}") from None
+            key = name
+            if name.__class__ is not str or value.__class__ is not str:
+                name, value = _to_str(name), _to_str(value)
+            ln = cache.get(key)
+            if ln is None:
+                ln = name.lower()
+                if len(cache) < 4096:
+                    cache[key] = ln
+            append((ln, value))
+    hmap = dict(lpairs)
+    if len(hmap) != len(lpairs):
+        # A repeated name: its values are joined with ',' in order.
+        hmap = {}
+        for ln, value in lpairs:
+            prev = hmap.get(ln)
+            hmap[ln] = value if prev is None else f"{prev},{value}"
+    return lpairs, hmap
 
 
 def _split_target(target: str) -> tuple[str, str | None]:
@@ -435,20 +469,42 @@ class _Auth:
     access_key_id: str
     scope: Scope
     scope_text: str
-    signed_headers: list[str]
+    signed_headers: tuple[str, ...]
+    signed_set: frozenset[str]
     signed_headers_text: str
     signature: str
     amz_date: str
     epoch: int
     token: str | None
+    # The request, as received.
+    method: str
+    target: str
+    pairs: list[tuple[str, str]]
+    hmap: dict[str, str]
     expires: int | None = None
     # presigned: the request target without X-Amz-Signature (and a variant
     # without an unsigned X-Amz-Security-Token)
-    target: str = ""
+    signed_target: str = ""
     target_no_token: str | None = None
     form: dict[str, str] | None = None
     policy: str | None = None
     region_set_text: str | None = None
+    query_sha256: str | None = None
+    # The payload, as _payload resolved it.
+    payload_hash: str | None = None
+    check_hash: str | None = None
+    needs_body_hash: bool = False
+    streaming: str | None = None
+    declared_length: int | None = None
+    body_bytes: bytes | None = None
+    source: Iterator[bytes] | None = None
+    async_source: AsyncIterator[bytes] | None = None
+
+    def discard(self) -> None:
+        """Release a spooled body after a failed verification."""
+        close = getattr(self.source, "close", None)
+        if callable(close):
+            close()
 
 
 # --------------------------------------------------------------------------
@@ -704,8 +760,12 @@ class Verifier:
     __slots__ = (
         "_algorithms",
         "_async_lookup",
+        "_auth_cache",
+        "_key_memo",
         "_lookup",
         "_mapping",
+        "_targets",
+        "_value_memo",
         "double_uri_encode",
         "include_debug",
         "max_auth_length",
@@ -795,6 +855,10 @@ class Verifier:
         if not algs:
             raise SigningError("algorithms must name at least one of 'sigv4', 'sigv4a'")
         self._algorithms = frozenset(algs)
+        self._targets: dict[str, tuple[str, str]] = {}
+        self._auth_cache: dict[str, tuple[Any, ...]] = {}
+        self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
+        self._value_memo: tuple[Any, str, _Key] | None = None
         self.max_auth_length = max_auth_length
         self.max_signed_headers = max_signed_headers
 
@@ -832,13 +896,17 @@ class Verifier:
             )
         state = self._begin(method, target, headers, body, now)
         try:
-            if state.auth.kind == "post":
+            if state.kind == "post":
                 raise SigningError("POST policy requests are not supported yet")
-            value = self._lookup_sync(state.auth.access_key_id)
+            mapping = self._mapping
+            if mapping is not None:
+                value = mapping.get(state.access_key_id)
+            else:
+                value = self._lookup_sync(state.access_key_id)
             key = self._key(state, value)
             ok = self._finish(state, key, sync=True)
-            if state.auth.token is not None and self.token_check is not None:
-                result = self.token_check(state.auth.access_key_id, state.auth.token)
+            if state.token is not None and self.token_check is not None:
+                result = self.token_check(state.access_key_id, state.token)
                 if inspect.isawaitable(result):
                     _close(result)
                     raise SigningError(
@@ -862,9 +930,9 @@ class Verifier:
         ``body`` may be an async iterable (``ok.body`` is then async too)."""
         state = self._begin(method, target, headers, body, now)
         try:
-            if state.auth.kind == "post":
+            if state.kind == "post":
                 raise SigningError("POST policy requests are not supported yet")
-            value = self._call_lookup(state.auth.access_key_id)
+            value = self._call_lookup(state.access_key_id)
             if inspect.isawaitable(value):
                 value = await value
             key = self._key(state, value)
@@ -875,8 +943,8 @@ class Verifier:
                 state.source = spooled
                 state.async_source = None
             ok = self._finish(state, key, sync=state.async_source is None)
-            if state.auth.token is not None and self.token_check is not None:
-                result = self.token_check(state.auth.access_key_id, state.auth.token)
+            if state.token is not None and self.token_check is not None:
+                result = self.token_check(state.access_key_id, state.token)
                 if inspect.isawaitable(result):
                     result = await result
                 self._token_result(result)
@@ -893,7 +961,7 @@ class Verifier:
 
     def _lookup_sync(self, akid: str) -> Any:
         value = self._call_lookup(akid)
-        if inspect.isawaitable(value):
+        if value.__class__ is not str and inspect.isawaitable(value):
             _close(value)
             raise SigningError(
                 "the credential lookup returned an awaitable; call "
@@ -901,10 +969,18 @@ class Verifier:
             )
         return value
 
-    def _key(self, state: _State, value: Any) -> _Key:
+    def _key(self, state: _Auth, value: Any) -> _Key:
+        # One-slot memo on the identity of the looked-up value: a mapping
+        # hands back the same object for the same key id every time.
+        # (The access key id is part of the memo: a SigV4a public key derived
+        # from a secret depends on it.)
+        memo = self._value_memo
+        if memo is not None and memo[0] is value and memo[1] == state.access_key_id:
+            return memo[2]
         key = _key_from(value)
         if key is None:
-            raise InvalidAccessKeyId(access_key_id=state.auth.access_key_id)
+            raise InvalidAccessKeyId(access_key_id=state.access_key_id)
+        self._value_memo = (value, state.access_key_id, key)
         return key
 
     @staticmethod
@@ -920,28 +996,22 @@ class Verifier:
         headers: object,
         body: object,
         now: datetime | float | None,
-    ) -> _State:
-        if not isinstance(method, str):
+    ) -> _Auth:
+        if method.__class__ is not str:
             method = _to_str(method)
-        path_target, url_host = _split_target(target)
-        pairs = _header_items(headers)
-        hmap: dict[str, str] = {}
-        for name, value in pairs:
-            ln = name.lower()
-            prev = hmap.get(ln)
-            hmap[ln] = value if prev is None else f"{prev},{value}"
+        if target.__class__ is str and target[:1] == "/":
+            path_target, url_host = target, None
+        else:
+            path_target, url_host = _split_target(target)
+        pairs, hmap = _index_headers(headers)
         if url_host is not None and "host" not in hmap:
-            pairs.append(("Host", url_host))
+            pairs.append(("host", url_host))
             hmap["host"] = url_host
-        now_epoch = _now_epoch(now)
+        now_epoch = time.time() if now is None else _now_epoch(now)
 
         authorization = hmap.get("authorization")
-        query = path_target.partition("?")[2]
-        has_query_auth = (
-            bool(query)
-            and ("X-Amz-" in query or "x-amz-" in query.lower())
-            and _query_has_auth(query)
-        )
+        qmark = path_target.find("?")
+        has_query_auth = qmark >= 0 and _query_has_auth(path_target[qmark + 1 :])
         if authorization is not None and not authorization.startswith("AWS4-"):
             if authorization.startswith("AWS ") or authorization.startswith("AWS\t"):
                 raise InvalidRequest(
@@ -956,10 +1026,10 @@ class Verifier:
                 details={"ArgumentName": "Authorization", "ArgumentValue": "null"},
             )
         if authorization is not None:
-            auth = self._header_auth(authorization, hmap)
+            auth = self._header_auth(authorization, method, path_target, pairs, hmap)
             self._check_time_header(auth, hmap, now_epoch)
         elif has_query_auth:
-            auth = self._query_auth(path_target, hmap)
+            auth = self._query_auth(method, path_target, pairs, hmap)
             self._check_time_presigned(auth, now_epoch)
         else:
             ctype = hmap.get("content-type", "")
@@ -967,8 +1037,8 @@ class Verifier:
                 raise SigningError("POST policy requests are not supported yet")
             raise MissingAuthentication()
 
-        signed_set = auth.signed_headers
-        if len(signed_set) > self.max_signed_headers:
+        signed_set = auth.signed_set
+        if len(auth.signed_headers) > self.max_signed_headers:
             raise (
                 _header_malformed("too many signed headers.")
                 if auth.kind == "header"
@@ -977,10 +1047,9 @@ class Verifier:
         if "host" not in signed_set:
             raise AccessDenied(_NOT_SIGNED_MESSAGE, details={"HeadersNotSigned": "host"})
         # Every x-amz-* header sent must be signed.
+        names = hmap.keys()
         unsigned = [
-            n
-            for n in hmap
-            if n.startswith("x-amz-") and n not in _UNSIGNED_AMZ_OK and n not in signed_set
+            n for n in names - signed_set if n.startswith("x-amz-") and n not in _UNSIGNED_AMZ_OK
         ]
         if unsigned:
             raise AccessDenied(
@@ -988,8 +1057,8 @@ class Verifier:
             )
         # Signed headers must be present; re-synthesize the ones proxies and
         # servers drop, as MinIO does.
-        missing = [n for n in signed_set if n not in hmap]
-        if missing:
+        if not signed_set <= names:
+            missing = [n for n in auth.signed_headers if n not in hmap]
             for n in missing:
                 if n == "expect":
                     pairs.append(("expect", "100-continue"))
@@ -1009,36 +1078,65 @@ class Verifier:
             self._check_region_set(auth, hmap, path_target)
 
         # Payload.
-        state = _State(auth, method, path_target, pairs, hmap, now_epoch)
-        self._payload(state, body)
-        return state
+        self._payload(auth, body)
+        return auth
 
     # -- Authorization header -------------------------------------------------
-    def _header_auth(self, authorization: str, hmap: dict[str, str]) -> _Auth:
+    def _header_auth(
+        self,
+        authorization: str,
+        method: str,
+        target: str,
+        pairs: list[tuple[str, str]],
+        hmap: dict[str, str],
+    ) -> _Auth:
         if len(authorization) > self.max_auth_length:
             raise _header_malformed(
                 f"the authorization header is longer than {self.max_auth_length} characters."
             )
-        alg, credential, signed_text, signature = _parse_authorization(authorization)
-        if alg not in self._algorithms:
-            raise InvalidRequest(
-                "The authorization mechanism you have provided is not supported. Please use "
-                + " or ".join(sorted(self._algorithms))
-                + "."
-            )
-        akid, scope = self._parse_credential(credential, alg, query=False)
+        # Clients repeat the same Authorization prefix (algorithm, credential,
+        # signed headers) request after request; only the signature changes.
+        # The validated prefix is memoized, so the hot path parses nothing.
+        cut = authorization.rfind("Signature=")
+        hit = None
+        if cut > 0:
+            signature = authorization[cut + 10 :]
+            if "," in signature or " " in signature:
+                cut = -1
+            else:
+                hit = self._auth_cache.get(authorization[:cut])
+        if hit is None:
+            alg, credential, signed_text, signature = _parse_authorization(authorization)
+            if alg not in self._algorithms:
+                raise InvalidRequest(
+                    "The authorization mechanism you have provided is not supported. Please use "
+                    + " or ".join(sorted(self._algorithms))
+                    + "."
+                )
+            akid, scope = self._parse_credential(credential, alg, query=False)
+            parsed = _signed_names(signed_text)
+            if parsed is None:
+                raise _header_malformed(
+                    f'the authorization component "SignedHeaders={signed_text}" is malformed.'
+                )
+            hit = (alg, akid, scope, credential[len(akid) + 1 :], *parsed, signed_text)
+            if cut > 0:
+                if len(self._auth_cache) >= 1024:
+                    self._auth_cache.clear()
+                self._auth_cache[authorization[:cut]] = hit
+        alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit
         # Request time: X-Amz-Date, else Date (RFC 1123).
         amz = hmap.get("x-amz-date")
         if amz is not None:
-            epoch = _amz_epoch(amz.strip())
             amz = amz.strip()
+            epoch = _amz_epoch(amz)
         else:
             date = hmap.get("date")
-            parsed = _http_date(date) if date is not None else None
-            if parsed is None:
+            from_date = _http_date(date) if date is not None else None
+            if from_date is None:
                 epoch = None
             else:
-                amz, epoch = parsed
+                amz, epoch = from_date
         if amz is None or epoch is None:
             raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
         if scope.date != amz[:8]:
@@ -1046,24 +1144,23 @@ class Verifier:
                 f'Invalid credential date "{scope.date}". This date is not the same as '
                 f'X-Amz-Date: "{amz[:8]}".'
             )
-        signed_list = signed_text.split(";")
-        if not signed_text or any(not n for n in signed_list):
-            raise _header_malformed(
-                f'the authorization component "SignedHeaders={signed_text}" is malformed.'
-            )
-        token = hmap.get("x-amz-security-token")
         return _Auth(
-            kind="header",
-            algorithm=alg,
-            access_key_id=akid,
-            scope=scope,
-            scope_text=credential[len(akid) + 1 :],
-            signed_headers=signed_list,
-            signed_headers_text=signed_text,
-            signature=signature,
-            amz_date=amz,
-            epoch=epoch,
-            token=token,
+            "header",
+            alg,
+            akid,
+            scope,
+            scope_text,
+            signed_list,
+            signed_set,
+            signed_text,
+            signature,
+            amz,
+            epoch,
+            hmap.get("x-amz-security-token"),
+            method,
+            target,
+            pairs,
+            hmap,
         )
 
     _cred_cache: ClassVar[dict[tuple[str, str, bool], tuple[str, Scope]]] = {}
@@ -1122,7 +1219,9 @@ class Verifier:
             raise _skewed(raw.strip(), now, self.max_skew)
 
     # -- presigned query ------------------------------------------------------
-    def _query_auth(self, target: str, hmap: dict[str, str]) -> _Auth:
+    def _query_auth(
+        self, method: str, target: str, pairs: list[tuple[str, str]], hmap: dict[str, str]
+    ) -> _Auth:
         path, _, query = target.partition("?")
         if len(query) > self.max_auth_length + 8192:
             raise AuthorizationQueryParametersError(
@@ -1131,18 +1230,20 @@ class Verifier:
         params: dict[str, str] = {}
         keep: list[str] = []
         keep_no_token: list[str] = []
+        exact = _PRESIGN_EXACT
         for piece in query.split("&"):
             raw_name, _, raw_value = piece.partition("=")
-            lname = raw_name.lower()
-            canon = _PRESIGN_NAMES.get(lname)
-            if canon is None and "%" in raw_name:
+            canon = exact.get(raw_name)
+            if canon is None and (raw_name[:6].lower() == "x-amz-" or "%" in raw_name):
                 canon = _PRESIGN_NAMES.get(unquote(raw_name).lower())
             if canon is not None:
                 if canon in params:
                     raise AuthorizationQueryParametersError(
                         f"The {canon} query parameter appears more than once."
                     )
-                params[canon] = unquote(raw_value.replace("+", " "))
+                if "%" in raw_value or "+" in raw_value:
+                    raw_value = unquote(raw_value.replace("+", " "))
+                params[canon] = raw_value
                 if canon == "X-Amz-Signature":
                     continue
                 keep.append(piece)
@@ -1187,33 +1288,40 @@ class Verifier:
         if expires < 1:
             raise AuthorizationQueryParametersError("X-Amz-Expires must be at least 1 second")
         signed_text = params["X-Amz-SignedHeaders"]
-        signed_list = signed_text.split(";")
-        if not signed_text or any(not n for n in signed_list):
+        parsed = _signed_names(signed_text)
+        if parsed is None:
             raise AuthorizationQueryParametersError(
                 f'The X-Amz-SignedHeaders parameter "{signed_text}" is malformed.'
             )
+        signed_list, signed_set = parsed
         token = params.get("X-Amz-Security-Token")
         new_target = path + "?" + "&".join(keep) if keep else path
         no_token: str | None = None
         if token is not None:
             no_token = path + "?" + "&".join(keep_no_token) if keep_no_token else path
         return _Auth(
-            kind="presigned",
-            algorithm=alg,
-            access_key_id=akid,
-            scope=scope,
-            scope_text=credential[len(akid) + 1 :],
-            signed_headers=signed_list,
-            signed_headers_text=signed_text,
-            signature=params["X-Amz-Signature"],
-            amz_date=amz,
-            epoch=epoch,
-            token=token,
+            "presigned",
+            alg,
+            akid,
+            scope,
+            credential[len(akid) + 1 :],
+            signed_list,
+            signed_set,
+            signed_text,
+            params["X-Amz-Signature"],
+            amz,
+            epoch,
+            token,
+            method,
+            target,
+            pairs,
+            hmap,
             expires=expires,
-            target=new_target,
+            signed_target=new_target,
             target_no_token=no_token,
             form=None,
             region_set_text=params.get("X-Amz-Region-Set"),
+            query_sha256=params.get("X-Amz-Content-Sha256"),
         )
 
     def _check_time_presigned(self, auth: _Auth, now: float) -> None:
@@ -1262,14 +1370,12 @@ class Verifier:
         raise _header_malformed(msg, self.region)
 
     # -- payload ------------------------------------------------------------
-    def _payload(self, state: _State, body: object) -> None:
-        auth = state.auth
+    def _payload(self, state: _Auth, body: object) -> None:
+        auth = state
         hmap = state.hmap
         claimed = hmap.get("x-amz-content-sha256")
-        if auth.kind == "presigned":
-            q = _query_value(state.target, "X-Amz-Content-Sha256")
-            if q is not None:
-                claimed = q
+        if auth.query_sha256 is not None:
+            claimed = auth.query_sha256
         if claimed is not None:
             claimed = claimed.strip()
         declared: int | None = None
@@ -1295,6 +1401,9 @@ class Verifier:
             else:
                 # The signature covers the hash of the body itself.
                 state.needs_body_hash = True
+        elif len(claimed) == 64 and _HEXDIGITS.issuperset(claimed):
+            state.payload_hash = claimed
+            state.check_hash = claimed
         elif claimed == UNSIGNED_PAYLOAD:
             state.payload_hash = claimed
             state.check_hash = None
@@ -1313,17 +1422,18 @@ class Verifier:
                 )
             state.payload_hash = claimed
             state.streaming = kind
-        elif _is_sha256(claimed):
-            state.payload_hash = claimed
-            state.check_hash = claimed
         else:
             raise InvalidArgument(
                 _SHA256_VALUES_MESSAGE,
                 details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed[:100]},
             )
 
-        if isinstance(body, (bytes, bytearray, memoryview, str)) or body is None:
-            data = _piece(body) if body is not None else b""
+        if (
+            body.__class__ is bytes
+            or body is None
+            or isinstance(body, (bytearray, memoryview, str))
+        ):
+            data = b"" if body is None else _piece(body)
             state.body_bytes = data
             if state.needs_body_hash:
                 state.payload_hash = _sha256(data).hexdigest() if data else _EMPTY
@@ -1357,14 +1467,14 @@ class Verifier:
         state.source = source
 
     # -- phase 2: signature ---------------------------------------------------
-    def _finish(self, state: _State, key: _Key, *, sync: bool) -> VerifiedRequest:
-        auth = state.auth
+    def _finish(self, state: _Auth, key: _Key, *, sync: bool) -> VerifiedRequest:
+        auth = state
         if state.needs_body_hash and state.payload_hash is None:
             digest, spool = _spool_hash(cast("Iterator[bytes]", state.source))
             state.payload_hash = digest
             state.source = _iter_spool(spool)
         payload_hash = cast("str", state.payload_hash)
-        target = auth.target if auth.kind == "presigned" else state.target
+        target = auth.signed_target if auth.kind == "presigned" else state.target
         creq, sts, ok = self._check_signature(state, key, target, payload_hash)
         if not ok and auth.target_no_token is not None:
             # The session token may have been added after signing (IoT style).
@@ -1385,7 +1495,7 @@ class Verifier:
         body: Iterator[bytes] | AsyncIterator[bytes]
         if state.streaming is not None:
             decoder = self._streaming_decoder(state, key)
-            trailers = decoder.trailers
+            trailers: Sequence[tuple[str, str]] = decoder.trailers
             if state.body_bytes is not None:
                 # Eager: decode and verify the whole body now.
                 pieces = list(_run_sync(iter((state.body_bytes,)), decoder))
@@ -1396,67 +1506,102 @@ class Verifier:
                 body = _run_async(cast("AsyncIterator[bytes]", state.async_source), decoder)
             auth_type = state.streaming
         else:
-            trailers = []
-            check = _PayloadCheck(state.check_hash, state.declared_length)
-            if state.body_bytes is not None:
+            trailers = ()
+            data = state.body_bytes
+            if data is not None:
                 # Eager: the whole body is here, so check it now.
-                data = state.body_bytes
-                check.feed(data)
-                check.finish()
+                declared = state.declared_length
+                if declared is not None and len(data) != declared:
+                    raise IncompleteBody(
+                        details={"ExpectedLength": str(declared), "ReceivedLength": str(len(data))}
+                    )
+                claimed = state.check_hash
+                if claimed is not None:
+                    computed = _sha256(data).hexdigest() if data else _EMPTY
+                    if not _compare(computed, claimed.lower()):
+                        raise _sha_mismatch(claimed, computed)
                 body = iter((data,)) if data else iter(())
-            elif state.source is not None:
-                body = _run_sync(state.source, check)
             else:
-                body = _run_async(cast("AsyncIterator[bytes]", state.async_source), check)
+                check = _PayloadCheck(state.check_hash, state.declared_length)
+                if state.source is not None:
+                    body = _run_sync(state.source, check)
+                else:
+                    body = _run_async(cast("AsyncIterator[bytes]", state.async_source), check)
             auth_type = auth.kind
-        if sync and not isinstance(body, Iterator):
+        if sync and state.async_source is not None:
             raise SigningError("an async body needs 'await verifier.averify(...)'")
         return VerifiedRequest(
-            access_key_id=auth.access_key_id,
-            algorithm=auth.algorithm,
-            auth_type=auth_type,
-            scope=auth.scope,
-            signed_headers=tuple(auth.signed_headers),
-            amz_date=auth.amz_date,
-            payload_hash=payload_hash,
-            has_session_token=auth.token is not None,
-            body=body,
-            signature=auth.signature,
-            form=auth.form,
-            expires=auth.expires,
-            trailers=trailers,
+            auth.access_key_id,
+            auth.algorithm,
+            auth_type,
+            auth.scope,
+            auth.signed_headers,
+            auth.amz_date,
+            payload_hash,
+            auth.token is not None,
+            body,
+            auth.signature,
+            auth.form,
+            auth.expires,
+            trailers,
         )
 
+    def _canonical_target(self, target: str) -> tuple[str, str]:
+        """``(canonical URI, canonical query)`` of a received target, memoized:
+        a pure function of the target and this verifier's settings."""
+        hit = self._targets.get(target)
+        if hit is not None:
+            return hit
+        path, _, query = target.partition("?")
+        path = path.partition("#")[0]
+        curi = _c.canonical_uri(
+            path,
+            double_encode=self.double_uri_encode,
+            normalize=self.normalize_path,
+            plus_is_space=self.plus_in_path_is_space,
+        )
+        result = (curi, _c.canonical_query(query) if query else "")
+        if len(self._targets) >= 1024:
+            self._targets.clear()
+        self._targets[target] = result
+        return result
+
     def _check_signature(
-        self, state: _State, key: _Key, target: str, payload_hash: str
+        self, state: _Auth, key: _Key, target: str, payload_hash: str
     ) -> tuple[str, str, bool]:
-        auth = state.auth
-        try:
-            cr = _c.canonical_request_for_target(
-                state.method,
-                target,
-                state.pairs,
-                payload_hash,
-                double_uri_encode=self.double_uri_encode,
-                normalize_path=self.normalize_path,
-                plus_in_path_is_space=self.plus_in_path_is_space,
-                signed_headers=auth.signed_headers,
-            )
-        except SigningError as exc:
-            raise InvalidRequest(f"Cannot canonicalize the request: {exc}") from None
-        creq = cr.text
-        if cr.signed_headers != auth.signed_headers_text:
-            # The client listed names unsorted, in upper case or twice: its
-            # canonical request cannot be this one.
-            sts = (
-                f"{auth.algorithm}\n{auth.amz_date}\n{auth.scope_text}\n"
-                + _sha256(creq.encode("utf-8")).hexdigest()
-            )
-            return creq, sts, False
+        """Rebuild the canonical request with :mod:`sigv4kit.canonical` (the
+        functions the Signer uses) and check the signature."""
+        auth = state
+        hit = self._targets.get(target)
+        curi, cquery = hit if hit is not None else self._canonical_target(target)
+        signed = auth.signed_set
+        # No value validation here: a value a signer refuses (a control
+        # character) simply cannot produce a matching signature.
+        items = [pair for pair in state.pairs if pair[0] in signed]
+        block, names = _c.canonical_block(items)
+        creq = f"{state.method}\n{curi}\n{cquery}\n{block}\n{names}\n{payload_hash}"
         sts = (
             f"{auth.algorithm}\n{auth.amz_date}\n{auth.scope_text}\n"
             + _sha256(creq.encode("utf-8")).hexdigest()
         )
+        if names != auth.signed_headers_text:
+            # The client listed names unsorted, in upper case or twice: its
+            # canonical request cannot be this one.
+            return creq, sts, False
+        secret = key.secret
+        if auth.algorithm == ALGORITHM_V4 and secret is not None:
+            memo = self._key_memo
+            if memo is not None and memo[0] is secret and memo[1] == auth.scope.date:
+                fn = memo[2]
+            else:
+                fn = self._hmac(secret, auth.scope)
+            return (
+                creq,
+                sts,
+                _compare(
+                    fn(sts.encode("utf-8")).encode(), auth.signature.encode("utf-8", "replace")
+                ),
+            )
         return creq, sts, self._signature_ok(auth, key, sts)
 
     def _signature_ok(self, auth: _Auth, key: _Key, sts: str) -> bool:
@@ -1466,18 +1611,28 @@ class Verifier:
 
             pub = key.public_key
             if pub is None:
-                pub = public_key_for(auth.access_key_id, cast("str", key.secret))
+                # Derived once and kept on the memoized key.
+                pub = key.public_key = public_key_for(auth.access_key_id, cast("str", key.secret))
             return verify_v4a(pub, sts.encode("utf-8"), provided)
         if key.secret is None:
             raise AccessDenied(
                 "Only a SigV4a public key is stored for this access key; SigV4 "
                 "(AWS4-HMAC-SHA256) requests cannot be verified with it."
             )
-        scope = auth.scope
-        expected = signing_key(
-            key.secret, scope.date, cast("str", scope.region), scope.service
-        ).hexdigest(sts.encode("utf-8"))
-        return _compare(expected.encode(), provided.encode("utf-8", "replace"))
+        return _compare(
+            self._hmac(key.secret, auth.scope)(sts.encode("utf-8")).encode(),
+            provided.encode("utf-8", "replace"),
+        )
+
+    def _hmac(self, secret: str, scope: Scope) -> Callable[[bytes], str]:
+        """The day's signing function; the last one is kept in a one-slot
+        memo, as the Signer does (consecutive requests share key and day)."""
+        memo = self._key_memo
+        if memo is not None and memo[0] is secret and memo[1] == scope.date:
+            return memo[2]
+        fn = signing_key(secret, scope.date, cast("str", scope.region), scope.service).hexdigest
+        self._key_memo = (secret, scope.date, fn)
+        return fn
 
     def _mismatch(self, auth: _Auth, creq: str, sts: str) -> SignatureDoesNotMatch:
         if not self.include_debug:
@@ -1492,10 +1647,10 @@ class Verifier:
             access_key_id=auth.access_key_id,
         )
 
-    def _streaming_decoder(self, state: _State, key: _Key) -> _ChunkedCheck:
+    def _streaming_decoder(self, state: _Auth, key: _Key) -> _ChunkedCheck:
         from .streaming import decoder_from_headers
 
-        auth = state.auth
+        auth = state
         sign: Callable[[bytes], str] | None = None
         verify: Callable[[bytes, str], bool] | None = None
         if auth.algorithm == ALGORITHM_V4A:
@@ -1503,7 +1658,8 @@ class Verifier:
 
             pub = key.public_key
             if pub is None:
-                pub = public_key_for(auth.access_key_id, cast("str", key.secret))
+                # Derived once and kept on the memoized key.
+                pub = key.public_key = public_key_for(auth.access_key_id, cast("str", key.secret))
 
             def verify(sts: bytes, sig: str) -> bool:
                 return verify_v4a(pub, sts, sig)
@@ -1551,31 +1707,28 @@ class _ChunkedCheck:
         return out
 
 
-@dataclass(slots=True)
-class _State:
-    auth: _Auth
-    method: str
-    target: str
-    pairs: list[tuple[str, str]]
-    hmap: dict[str, str]
-    now: float
-    payload_hash: str | None = None
-    check_hash: str | None = None
-    needs_body_hash: bool = False
-    streaming: str | None = None
-    declared_length: int | None = None
-    body_bytes: bytes | None = None
-    source: Iterator[bytes] | None = None
-    async_source: AsyncIterator[bytes] | None = None
+_signed_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
 
-    def discard(self) -> None:
-        """Release a spooled body after a failed verification."""
-        close = getattr(self.source, "close", None)
-        if callable(close):
-            close()
+
+def _signed_names(text: str) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    """The SignedHeaders list and set, None if malformed; memoized (clients
+    send the same few lists over and over)."""
+    hit = _signed_cache.get(text)
+    if hit is not None:
+        return hit
+    names = tuple(text.split(";"))
+    if not text or any(not n for n in names):
+        return None
+    result = (names, frozenset(names))
+    if len(_signed_cache) >= 1024:
+        _signed_cache.clear()
+    _signed_cache[text] = result
+    return result
 
 
 def _query_has_auth(query: str) -> bool:
+    if "X-Amz-" not in query and "x-amz-" not in query.lower():
+        return False
     for piece in query.split("&"):
         name = piece.partition("=")[0]
         if "%" in name:
@@ -1583,18 +1736,6 @@ def _query_has_auth(query: str) -> bool:
         if name.lower() in ("x-amz-algorithm", "x-amz-signature", "x-amz-credential"):
             return True
     return False
-
-
-def _query_value(target: str, name: str) -> str | None:
-    query = target.partition("?")[2]
-    if not query:
-        return None
-    lname = name.lower()
-    for piece in query.split("&"):
-        n, _, v = piece.partition("=")
-        if unquote(n).lower() == lname:
-            return unquote(v.replace("+", " "))
-    return None
 
 
 def _skewed(raw: str, now: float, skew: float) -> SignatureError:
