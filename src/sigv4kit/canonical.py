@@ -303,24 +303,7 @@ def check_header_value(name: str, value: str) -> str:
 
 def header_pairs(headers: HeaderInput) -> list[tuple[str, str]]:
     """Headers as a list of validated ``(name, value)`` pairs, order kept."""
-    if headers is None:
-        return []
-    items: Iterable[tuple[str, str]]
-    if isinstance(headers, Mapping):
-        items = headers.items()
-    elif isinstance(headers, (str, bytes)):
-        raise SigningError("headers must be a mapping or a list of (name, value) pairs")
-    else:
-        items = headers
-    out: list[tuple[str, str]] = []
-    for item in items:
-        try:
-            name, value = item
-        except (TypeError, ValueError):
-            raise SigningError(f"headers must be (name, value) pairs; got {item!r}") from None
-        _lower_name(name)
-        out.append((name, check_header_value(name, value)))
-    return out
+    return [(name, value) for name, _, value in lowered_pairs(headers)]
 
 
 def lowered_pairs(headers: HeaderInput) -> list[tuple[str, str, str]]:

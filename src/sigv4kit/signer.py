@@ -36,6 +36,16 @@ _sha256 = hashlib.sha256
 _EMPTY = _c.EMPTY_SHA256
 _UNSIGNED = "UNSIGNED-PAYLOAD"
 _EVENTS = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
+_PAYLOAD_LITERALS = frozenset(
+    {
+        _EVENTS,
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
+        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
+    }
+)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 _METHOD = re.compile(r"[A-Z][A-Z\-_]*")
@@ -560,11 +570,67 @@ class Signer:
                 datetime, or POSIX seconds.
             payload: overrides the signer's payload mode for this call.
         """
+        return self._sign(method, self._url(url), headers, body, timestamp, payload)
+
+    def sign_target(
+        self,
+        method: str,
+        target: str,
+        headers: _c.HeaderInput,
+        body: object = None,
+        timestamp: str | datetime | float | None = None,
+        *,
+        payload: str | None = None,
+        scheme: str = "https",
+    ) -> SignedRequest:
+        """Sign a request target exactly as given, without making it wire-valid.
+
+        The verbatim route: ``target`` (``/path?query``, raw spaces and UTF-8
+        allowed) is canonicalized byte for byte, as a server canonicalizes
+        what it received.  Use it to reproduce a request read from a file or a
+        capture; to *send* a request, prefer :meth:`sign`, whose URL is
+        always sendable.  The host comes from the ``Host`` header.
+        """
+        u = self._target(target, headers, scheme)
+        return self._sign(method, u, headers, body, timestamp, payload)
+
+    def _target(self, target: str, headers: _c.HeaderInput, scheme: str) -> _ParsedUrl:
+        """The canonical forms of a request target taken verbatim."""
+        c = self.config
+        host = None
+        for name, value in _c.header_pairs(headers):
+            if name.lower() == "host":
+                host = value.strip()
+        if not host:
+            raise SigningError("a request target needs a Host header to be signed")
+        path, _, query = target.partition("?")
+        return _ParsedUrl(
+            f"{scheme}://{host}",
+            host,
+            path,
+            query,
+            _c.canonical_uri(
+                path,
+                double_encode=c.double_uri_encode,
+                normalize=c.normalize_path,
+                plus_is_space=c.plus_in_path_is_space,
+            ),
+            _c.canonical_query(query) if query else "",
+        )
+
+    def _sign(
+        self,
+        method: str,
+        u: _ParsedUrl,
+        headers: _c.HeaderInput,
+        body: object,
+        timestamp: str | datetime | float | None,
+        payload: str | None,
+    ) -> SignedRequest:
         c = self.config
         method = _METHODS.get(method) or _check_method(method)
         amz = _now_amz() if timestamp is None else parse_timestamp(timestamp)
         creds = self._static or self.credentials()
-        u = self._url(url)
         triples = _c.lowered_pairs(headers)
 
         mode = c.payload if payload is None else check_payload(payload)
@@ -575,6 +641,7 @@ class Signer:
                 has_host = True
             elif ln == "x-amz-content-sha256":
                 user_sha = value.strip()
+        literal: str | None = None
         if user_sha is not None and payload is None and mode == "signed":
             # Like curl and the JS SDK: a caller-set X-Amz-Content-SHA256
             # says what the payload hash is.
@@ -582,15 +649,22 @@ class Signer:
                 mode = "unsigned"
             elif _HEX64.fullmatch(user_sha):
                 mode = user_sha
+            elif user_sha in _PAYLOAD_LITERALS:
+                # A body the caller encodes (or already encoded) itself.
+                literal = user_sha
             else:
                 raise SigningError(
-                    f"X-Amz-Content-SHA256 header {user_sha!r} is neither a SHA-256 hex digest "
-                    "nor UNSIGNED-PAYLOAD; for streaming uploads use payload='streaming...'"
+                    f"X-Amz-Content-SHA256 header {user_sha!r} is neither a SHA-256 hex digest, "
+                    "UNSIGNED-PAYLOAD nor a STREAMING-* value; to have sigv4kit encode a "
+                    "streaming upload use payload='streaming' (or a trailer mode)"
                 )
 
         skip = c.skipped_headers
         plan: Any = None
-        if mode in _STREAMING_MODES:
+        if literal is not None:
+            payload_hash = literal
+            send_sha = True
+        elif mode in _STREAMING_MODES:
             from .streaming import prepare_streaming  # type: ignore[import-not-found,unused-ignore]
 
             plan = prepare_streaming(
@@ -818,6 +892,34 @@ class Signer:
         payload: str | None = None,
     ) -> SignedRequest:
         """Like :meth:`presign`, but returns the whole :class:`SignedRequest`."""
+        return self._presign(method, self._url(url), headers, expires, timestamp, body, payload)
+
+    def presign_target(
+        self,
+        method: str,
+        target: str,
+        headers: _c.HeaderInput,
+        expires: int | timedelta = 3600,
+        timestamp: str | datetime | float | None = None,
+        *,
+        body: object = None,
+        payload: str | None = None,
+        scheme: str = "https",
+    ) -> SignedRequest:
+        """Presign a request target exactly as given (see :meth:`sign_target`)."""
+        u = self._target(target, headers, scheme)
+        return self._presign(method, u, headers, expires, timestamp, body, payload)
+
+    def _presign(
+        self,
+        method: str,
+        u: _ParsedUrl,
+        headers: _c.HeaderInput,
+        expires: int | timedelta,
+        timestamp: str | datetime | float | None,
+        body: object,
+        payload: str | None,
+    ) -> SignedRequest:
         c = self.config
         if isinstance(expires, timedelta):
             expires = int(expires.total_seconds())
@@ -834,7 +936,6 @@ class Signer:
         amz = _now_amz() if timestamp is None else parse_timestamp(timestamp)
         date8 = amz[:8]
         creds = self._static or self.credentials()
-        u = self._url(url)
         wquery = u.query
         if wquery and "x-amz-" in wquery.lower():
             for part in wquery.split("&"):

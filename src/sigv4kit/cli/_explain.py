@@ -10,15 +10,13 @@ spaces or UTF-8 is explained exactly as it would arrive.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from typing import Any
 
-from ..canonical import canonical_request_for_target
 from ..credentials import Credentials
 from ..errors import SigningError
 from ..rawhttp import RawRequest
-from ..signer import HeaderList, SignedRequest, Signer, parse_timestamp
+from ..signer import SignedRequest, Signer, parse_timestamp
 
 __all__ = [
     "REDACTED",
@@ -67,8 +65,6 @@ def sign_raw_request(
     header already present is replaced; an ``X-Amz-Date`` header gives the
     timestamp unless ``timestamp`` is passed.
     """
-    c = signer.config
-    creds = signer.credentials()
     host = raw.header("host")
     if not host:
         raise SigningError(
@@ -82,93 +78,7 @@ def sign_raw_request(
         )
     given_date = raw.header("x-amz-date")
     amz = parse_timestamp(timestamp if timestamp is not None else given_date)
-    token = creds.session_token
-    controlled = {"authorization", "x-amz-date"}
-    if c.is_v4a:
-        controlled.add("x-amz-region-set")
-    if token is not None:
-        controlled.add("x-amz-security-token")
-    headers = HeaderList()
-    date_done = False
-    for name, value in raw.headers:
-        lname = name.lower()
-        if lname == "x-amz-date" and not date_done:
-            headers.append((name, amz))
-            date_done = True
-            continue
-        if lname in controlled:
-            continue
-        headers.append((name, value))
-    if not date_done:
-        headers.append(("X-Amz-Date", amz))
-    if c.is_v4a:
-        headers.append(("X-Amz-Region-Set", ",".join(c.region_set)))
-    if token is not None and c.sign_session_token:
-        headers.append(("X-Amz-Security-Token", token))
-    given_sha = raw.header("x-amz-content-sha256")
-    if given_sha is not None:
-        payload_hash = given_sha.strip()
-    else:
-        payload_hash = hashlib.sha256(raw.body).hexdigest()
-        if c.content_sha256_header:
-            headers.append(("X-Amz-Content-SHA256", payload_hash))
-    signed_names: list[str] | None = None
-    if c.signed_headers is not None:
-        required = {"host", "x-amz-date"}
-        if token is not None and c.sign_session_token:
-            required.add("x-amz-security-token")
-        if c.is_v4a:
-            required.add("x-amz-region-set")
-        if given_sha is not None or c.content_sha256_header:
-            required.add("x-amz-content-sha256")
-        wanted = set(c.signed_headers) | required
-        present = {n.lower() for n, _ in headers}
-        missing = sorted(wanted - present)
-        if missing:
-            raise SigningError(
-                f"signed headers name {', '.join(missing)} but the request has no such header"
-            )
-        signed_names = sorted(wanted)
-    cr = canonical_request_for_target(
-        raw.method,
-        raw.target,
-        headers,
-        payload_hash,
-        double_uri_encode=c.double_uri_encode,
-        normalize_path=c.normalize_path,
-        plus_in_path_is_space=c.plus_in_path_is_space,
-        signed_headers=signed_names,
-        skipped_headers=c.skipped_headers,
-    )
-    sts, signature = signer.sign_canonical_request(cr.text, amz, creds)
-    scope = sts.split("\n")[2]
-    auth = (
-        f"{c.algorithm} Credential={creds.access_key_id}/{scope}, "
-        f"SignedHeaders={cr.signed_headers}, Signature={signature}"
-    )
-    headers.append(("Authorization", auth))
-    if token is not None and not c.sign_session_token:
-        headers.append(("X-Amz-Security-Token", token))
-    scheme = "https"
-    return SignedRequest(
-        raw.method,
-        f"{scheme}://{host.strip()}{raw.target}",
-        headers,
-        raw.body,
-        cr.text,
-        sts,
-        signature,
-        auth,
-        scope,
-        cr.signed_headers,
-        payload_hash,
-        amz,
-        c.algorithm,
-        c.region,
-        c.service,
-        c.region_set,
-        (cr.uri, cr.query, cr.headers, raw.query),
-    )
+    return signer.sign_target(raw.method, raw.target, raw.headers, raw.body, amz)
 
 
 def redact_token(text: str, token: str | None) -> str:
