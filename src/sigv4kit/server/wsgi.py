@@ -130,17 +130,19 @@ class VerifiedInput:
         self.failed: SignatureError | None = None
 
     def _next(self) -> bytes:
-        if self._eof:
-            return b""
-        try:
-            return next(self._body)
-        except StopIteration:
-            self._eof = True
-            return b""
-        except SignatureError as exc:
-            self._eof = True
-            self.failed = exc
-            raise
+        while not self._eof:
+            try:
+                piece = next(self._body)
+            except StopIteration:
+                self._eof = True
+                break
+            except SignatureError as exc:
+                self._eof = True
+                self.failed = exc
+                raise
+            if piece:
+                return piece
+        return b""
 
     def read(self, size: int | None = -1) -> bytes:
         if size is None or size < 0:
