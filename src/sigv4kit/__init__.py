@@ -19,6 +19,8 @@ _EXPORTS: dict[str, str] = {
     "SigningConfig": "sigv4kit.config",
     "Signer": "sigv4kit.signer",
     "SignedRequest": "sigv4kit.signer",
+    "Verifier": "sigv4kit.verifier",
+    "VerifiedRequest": "sigv4kit.verifier",
     "CanonicalRequest": "sigv4kit.canonical",
     "canonical_request_for_target": "sigv4kit.canonical",
     "SigV4Error": "sigv4kit.errors",
@@ -39,6 +41,8 @@ __all__ = [
     "Signer",
     "SigningConfig",
     "SigningError",
+    "VerifiedRequest",
+    "Verifier",
     "canonical_request_for_target",
 ]
 
@@ -56,6 +60,7 @@ if TYPE_CHECKING:
         SigV4Error,
     )
     from .signer import SignedRequest, Signer
+    from .verifier import VerifiedRequest, Verifier
 
 
 def __getattr__(name: str) -> Any:

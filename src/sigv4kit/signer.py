@@ -500,6 +500,15 @@ class Signer:
         return f"Signer(region={where!r}, service={c.service!r}, algorithm={c.algorithm!r})"
 
     # -- credentials --------------------------------------------------------
+    @property
+    def credentials_source(self) -> CredentialSource:
+        """What the signer was given: a :class:`Credentials` or a provider.
+
+        Async adapters use it to call a provider's ``aget()`` instead of
+        blocking the event loop.
+        """
+        return self._credentials
+
     def credentials(self) -> Credentials:
         """The credentials the next signature will use."""
         if self._static is not None:

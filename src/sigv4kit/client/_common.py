@@ -95,7 +95,7 @@ def _build_signer(
         signer = signer_or_credentials
         # The Signer keeps what it was given; async adapters resolve a provider
         # with aget() instead of calling it on the event loop.
-        return signer, getattr(signer, "_credentials", None)
+        return signer, signer.credentials_source
     if not service:
         raise SigningError("service is required when no Signer is given, e.g. service='s3'")
     source: object = signer_or_credentials
