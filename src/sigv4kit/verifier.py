@@ -723,6 +723,145 @@ def _iter_spool(spool: Any) -> _SpoolReader:
 
 
 # --------------------------------------------------------------------------
+# Browser POST forms (sans-IO over sigv4kit.post_policy's multipart parser)
+# --------------------------------------------------------------------------
+class _PostReader:
+    """Reads the form fields before the ``file`` part, then streams the file.
+
+    ``feed`` returns True once the file part starts (the fields are then
+    complete: S3 ignores fields after the file).  The file's data is
+    released only by :meth:`file_check`'s checker, which holds back the last
+    piece until ``content-length-range`` is satisfied.
+    """
+
+    def __init__(self, content_type: str) -> None:
+        from .post_policy import (
+            MAX_FIELDS_BYTES,
+            MultipartParser,
+            PartData,
+            PartEnd,
+            PartStart,
+            boundary_from_content_type,
+        )
+
+        self._parser = MultipartParser(boundary_from_content_type(content_type))
+        self._types = (PartStart, PartData, PartEnd)
+        self._max_fields = MAX_FIELDS_BYTES
+        self.fields: list[tuple[str, str]] = []
+        self.filename: str | None = None
+        self.filename_seen: bool | None = None
+        self._current: str | None = None
+        self._value = bytearray()
+        self._total = 0
+        self._pending: list[bytes] = []
+        self._in_file = False
+        self._file_done = False
+
+    def access_key_id(self) -> str:
+        for name, value in self.fields:
+            if name.lower() == "x-amz-credential":
+                return value.partition("/")[0]
+        raise InvalidArgument(
+            "Bucket POST must contain a field named 'x-amz-credential'.",
+            details={"ArgumentName": "x-amz-credential", "ArgumentValue": ""},
+        )
+
+    def feed(self, data: bytes) -> bool:
+        start, part_data, _end = self._types
+        for e in self._parser.feed(data):
+            if self._in_file:
+                self._file_event(e)
+                continue
+            if isinstance(e, start):
+                if e.name.lower() == "file":
+                    self._in_file = True
+                    self.filename_seen = True
+                    self.filename = e.filename
+                    continue
+                self._current = e.name
+                self._value.clear()
+            elif isinstance(e, part_data):
+                self._total += len(e.data)
+                if self._total > self._max_fields:
+                    from .post_policy import MaxPostPreDataLengthExceeded
+
+                    raise MaxPostPreDataLengthExceeded(
+                        f"the form fields exceed {self._max_fields} bytes in total",
+                        limit="max_fields_bytes",
+                        value=self._max_fields,
+                    )
+                self._value += e.data
+            else:
+                from .post_policy import MalformedPOSTRequest
+
+                try:
+                    self.fields.append((cast("str", self._current), self._value.decode("utf-8")))
+                except UnicodeDecodeError:
+                    raise MalformedPOSTRequest(
+                        f"form field {self._current!r} is not UTF-8"
+                    ) from None
+        return self._in_file
+
+    def end(self) -> None:
+        """The body ended before a file part."""
+        self._parser.finish()
+        self.filename_seen = False
+
+    def _file_event(self, e: object) -> None:
+        if self._file_done:
+            return
+        if isinstance(e, self._types[1]):
+            self._pending.append(cast("Any", e).data)
+        elif isinstance(e, self._types[2]):
+            self._file_done = True
+
+    def file_check(self, post: Any) -> _FileCheck:
+        return _FileCheck(self, post)
+
+
+class _FileCheck:
+    """feed/finish over the rest of a POST body: yields the file's data,
+    holding back the last piece until its size is within the policy."""
+
+    __slots__ = ("_held", "_post", "_reader", "_size")
+
+    def __init__(self, reader: _PostReader, post: Any) -> None:
+        self._reader = reader
+        self._post = post
+        self._held = b""
+        self._size = 0
+
+    def _take(self) -> bytes:
+        pending = self._reader._pending
+        if not pending:
+            return b""
+        data = b"".join(pending)
+        pending.clear()
+        self._size += len(data)
+        rng = self._post.content_length_range
+        if rng is not None and self._size > rng[1]:
+            self._post.check_content_length(self._size)
+        out, self._held = self._held, data
+        return out
+
+    def feed(self, data: bytes) -> bytes:
+        if not self._reader._file_done:
+            self._reader.feed(data)
+        return self._take()
+
+    def finish(self) -> bytes:
+        out = self._take()
+        if not self._reader._file_done:
+            from .post_policy import MalformedPOSTRequest
+
+            raise MalformedPOSTRequest("the file part is not terminated by a boundary")
+        self._post.check_content_length(self._size)
+        rest = self._held
+        self._held = b""
+        return out + rest
+
+
+# --------------------------------------------------------------------------
 # The Verifier
 # --------------------------------------------------------------------------
 class Verifier:
@@ -755,6 +894,8 @@ class Verifier:
         algorithms: the accepted algorithms (``"sigv4"``, ``"sigv4a"``).
         max_auth_length: longest Authorization header / query accepted.
         max_signed_headers: most names accepted in SignedHeaders.
+        post_bucket: ``bucket(target, host)`` for browser POST forms; by
+            default the first path segment, else the first label of Host.
     """
 
     __slots__ = (
@@ -773,6 +914,7 @@ class Verifier:
         "max_skew",
         "normalize_path",
         "plus_in_path_is_space",
+        "post_bucket",
         "presign_unsigned_payload",
         "region",
         "require_content_sha256",
@@ -798,6 +940,7 @@ class Verifier:
         algorithms: Iterable[str] = ("sigv4", "sigv4a"),
         max_auth_length: int = 16384,
         max_signed_headers: int = 100,
+        post_bucket: Callable[[str, str], str] | None = None,
     ) -> None:
         if not isinstance(region, str) or not region:
             raise SigningError("region must be a non-empty string, e.g. 'us-east-1'")
@@ -861,6 +1004,7 @@ class Verifier:
         self._value_memo: tuple[Any, str, _Key] | None = None
         self.max_auth_length = max_auth_length
         self.max_signed_headers = max_signed_headers
+        self.post_bucket = post_bucket
 
     def __repr__(self) -> str:
         return (
@@ -895,9 +1039,9 @@ class Verifier:
                 "the credential lookup is async; call 'await verifier.averify(...)' instead"
             )
         state = self._begin(method, target, headers, body, now)
+        if state.kind == "post":
+            return self._verify_post_sync(state, now)
         try:
-            if state.kind == "post":
-                raise SigningError("POST policy requests are not supported yet")
             mapping = self._mapping
             if mapping is not None:
                 value = mapping.get(state.access_key_id)
@@ -929,9 +1073,9 @@ class Verifier:
         """Like :meth:`verify`; the lookup and token check may be async, and
         ``body`` may be an async iterable (``ok.body`` is then async too)."""
         state = self._begin(method, target, headers, body, now)
+        if state.kind == "post":
+            return await self._verify_post_async(state, now)
         try:
-            if state.kind == "post":
-                raise SigningError("POST policy requests are not supported yet")
             value = self._call_lookup(state.access_key_id)
             if inspect.isawaitable(value):
                 value = await value
@@ -952,6 +1096,205 @@ class Verifier:
             state.discard()
             raise
         return ok
+
+    # -- browser POST (policy) ------------------------------------------------
+    def _post_state(
+        self,
+        method: str,
+        target: str,
+        pairs: list[tuple[str, str]],
+        hmap: dict[str, str],
+        body: object,
+    ) -> _Auth:
+        state = _Auth(
+            "post",
+            "",
+            "",
+            Scope("", None, ""),
+            "",
+            (),
+            frozenset(),
+            "",
+            "",
+            "",
+            0,
+            None,
+            method,
+            target,
+            pairs,
+            hmap,
+        )
+        if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
+            state.body_bytes = b"" if body is None else _piece(body)
+        else:
+            source = _sync_source(body)
+            if source is None:
+                state.async_source = _async_source(body)
+            else:
+                state.source = source
+        return state
+
+    def _verify_post_sync(self, state: _Auth, now: datetime | float | None) -> VerifiedRequest:
+        form = _PostReader(state.hmap.get("content-type", ""))
+        source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
+        assert source is not None
+        if state.async_source is not None:
+            raise SigningError("an async body needs 'await verifier.averify(...)'")
+        for piece in source:
+            if form.feed(piece):
+                break
+        else:
+            form.end()
+        akid = form.access_key_id()
+        value = self._lookup_sync(akid)
+        key = self._key(state, value)
+        post = self._check_post(state, key, form, now)
+        if post.session_token is not None and self.token_check is not None:
+            result = self.token_check(akid, post.session_token)
+            if inspect.isawaitable(result):
+                _close(result)
+                raise SigningError(
+                    "token_check is async; call 'await verifier.averify(...)' instead"
+                )
+            self._token_result(result)
+        return self._post_result(state, post, form, _run_sync(source, form.file_check(post)))
+
+    async def _verify_post_async(
+        self, state: _Auth, now: datetime | float | None
+    ) -> VerifiedRequest:
+        if state.async_source is None:
+            if self._async_lookup or (
+                self.token_check is not None and inspect.iscoroutinefunction(self.token_check)
+            ):
+                return await self._verify_post_async_over_sync(state, now)
+            return self._verify_post_sync(state, now)
+        form = _PostReader(state.hmap.get("content-type", ""))
+        source = state.async_source
+        async for piece in source:
+            if form.feed(piece):
+                break
+        else:
+            form.end()
+        post = await self._post_lookup_and_check(state, form, now)
+        return self._post_result(state, post, form, _run_async(source, form.file_check(post)))
+
+    async def _verify_post_async_over_sync(
+        self, state: _Auth, now: datetime | float | None
+    ) -> VerifiedRequest:
+        form = _PostReader(state.hmap.get("content-type", ""))
+        source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
+        assert source is not None
+        for piece in source:
+            if form.feed(piece):
+                break
+        else:
+            form.end()
+        post = await self._post_lookup_and_check(state, form, now)
+        return self._post_result(state, post, form, _run_sync(source, form.file_check(post)))
+
+    async def _post_lookup_and_check(
+        self, state: _Auth, form: _PostReader, now: datetime | float | None
+    ) -> Any:
+        akid = form.access_key_id()
+        value = self._call_lookup(akid)
+        if inspect.isawaitable(value):
+            value = await value
+        key = self._key(state, value)
+        post = self._check_post(state, key, form, now)
+        if post.session_token is not None and self.token_check is not None:
+            result = self.token_check(akid, post.session_token)
+            if inspect.isawaitable(result):
+                result = await result
+            self._token_result(result)
+        return post
+
+    def _check_post(
+        self, state: _Auth, key: _Key, form: _PostReader, now: datetime | float | None
+    ) -> Any:
+        from .post_policy import verify_post
+
+        if key.secret is None:
+            raise AccessDenied(
+                "Only a SigV4a public key is stored for this access key; browser POST "
+                "policies are verified with the secret."
+            )
+        if form.filename_seen is False:
+            raise InvalidArgument(
+                "POST requires exactly one file upload per request.",
+                details={"ArgumentName": "file", "ArgumentValue": "0"},
+            )
+        now_dt = datetime.fromtimestamp(
+            time.time() if now is None else _now_epoch(now), tz=timezone.utc
+        )
+        secret = key.secret
+        try:
+            post = verify_post(
+                form.fields,
+                bucket=self._post_bucket(state),
+                credentials=lambda _akid: secret,
+                region=self.region,
+                now=now_dt,
+                service=self.service,
+                filename=form.filename,
+            )
+        except SignatureDoesNotMatch as exc:
+            # The string to sign of a POST is the Base64 policy, which holds
+            # the session token when there is one: shown only if allowed.
+            has_token = any(n.lower() == "x-amz-security-token" for n, _ in form.fields)
+            if not self.include_debug or (has_token and not self.show_token):
+                raise SignatureDoesNotMatch(access_key_id=exc.access_key_id) from None
+            raise
+        if key.token is not None:
+            token = post.session_token
+            if token is None or not _compare(key.token.encode(), token.encode()):
+                raise InvalidToken()
+        return post
+
+    def _post_bucket(self, state: _Auth) -> str:
+        """The bucket a POST form is for: the first path segment (path-style
+        ``/bucket``), else the first label of Host (virtual-hosted style)."""
+        if self.post_bucket is not None:
+            return self.post_bucket(state.target, state.hmap.get("host", ""))
+        path = state.target.partition("?")[0]
+        first = path.lstrip("/").partition("/")[0]
+        if first:
+            return unquote(first)
+        host = state.hmap.get("host", "")
+        return host.partition(":")[0].partition(".")[0]
+
+    def _post_result(
+        self,
+        state: _Auth,
+        post: Any,
+        form: _PostReader,
+        body: Iterator[bytes] | AsyncIterator[bytes],
+    ) -> VerifiedRequest:
+        fields = dict(post.fields)
+        fields["key"] = post.key
+        date, _, rest = post.scope.partition("/")
+        parts = rest.split("/")
+        if post.algorithm == ALGORITHM_V4A:
+            rs = tuple(
+                r.strip() for r in fields.get("x-amz-region-set", "").split(",") if r.strip()
+            )
+            scope = Scope(date, None, parts[-2], rs)
+        else:
+            scope = Scope(date, parts[0], parts[-2])
+        return VerifiedRequest(
+            post.access_key_id,
+            post.algorithm,
+            "post",
+            scope,
+            (),
+            fields.get("x-amz-date", ""),
+            UNSIGNED_PAYLOAD,
+            post.session_token is not None,
+            body,
+            fields.get("x-amz-signature", ""),
+            fields,
+            None,
+            (),
+        )
 
     # -- credentials --------------------------------------------------------
     def _call_lookup(self, akid: str) -> Any:
@@ -1034,7 +1377,7 @@ class Verifier:
         else:
             ctype = hmap.get("content-type", "")
             if method.upper() == "POST" and ctype.lower().startswith("multipart/form-data"):
-                raise SigningError("POST policy requests are not supported yet")
+                return self._post_state(method, path_target, pairs, hmap, body)
             raise MissingAuthentication()
 
         signed_set = auth.signed_set
