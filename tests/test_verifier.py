@@ -773,3 +773,99 @@ def test_benchmark_runs() -> None:
         check=True,
     ).stdout
     assert "a S3 GET (header)" in out and "goal: verify <= 1.5x sign" in out
+
+
+# --------------------------------------------------------------------------
+# Hostile input: only typed errors
+# --------------------------------------------------------------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_PIECES = [
+    "AWS4-HMAC-SHA256",
+    "AWS4-ECDSA-P256-SHA256",
+    " ",
+    ",",
+    "=",
+    "/",
+    ";",
+    "Credential=",
+    "SignedHeaders=",
+    "Signature=",
+    "AKIDEXAMPLE",
+    "20130524",
+    "us-east-1",
+    "s3",
+    "aws4_request",
+    "host",
+    "x-amz-date",
+    "é",
+    "\t",
+    "0" * 64,
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES) | st.text(max_size=5), max_size=25).map("".join))
+def test_fuzz_authorization_header(auth: str) -> None:
+    headers = [
+        ("Host", "examplebucket.s3.amazonaws.com"),
+        ("X-Amz-Date", "20130524T000000Z"),
+        ("X-Amz-Content-SHA256", "UNSIGNED-PAYLOAD"),
+        ("Authorization", auth),
+    ]
+    with pytest.raises(SignatureError):
+        s3_verifier().verify("GET", "/test.txt", headers, now=NOW)
+
+
+_QPIECES = [
+    "X-Amz-Algorithm=AWS4-HMAC-SHA256",
+    "X-Amz-Credential=AKIDEXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request",
+    "X-Amz-Date=20130524T000000Z",
+    "X-Amz-Expires=",
+    "X-Amz-SignedHeaders=host",
+    "X-Amz-Signature=",
+    "X-Amz-Security-Token=",
+    "X-Amz-Region-Set=",
+    "x-amz-signature=",
+    "&",
+    "=",
+    "%",
+    "%2",
+    "+",
+    "9",
+    "-1",
+    "604801",
+]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_QPIECES) | st.text(max_size=4), max_size=20).map("".join))
+def test_fuzz_presigned_query(query: str) -> None:
+    try:
+        s3_verifier().verify(
+            "GET", "/test.txt?" + query, {"Host": "examplebucket.s3.amazonaws.com"}, now=NOW
+        )
+    except SignatureError:
+        pass
+    else:  # pragma: no cover - a forged query never verifies
+        raise AssertionError(f"accepted {query!r}")
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    date=st.text(max_size=30) | st.sampled_from(["Fri, 24 May 2013 00:00:00 GMT", "20130524"]),
+    sha=st.text(max_size=70),
+    length=st.text(max_size=5) | st.sampled_from(["²", "0", "-1", "٣"]),
+)
+def test_fuzz_date_sha_length(date: str, sha: str, length: str) -> None:
+    s = sign()
+    headers = [
+        (n, date if n == "X-Amz-Date" else sha if n == "X-Amz-Content-SHA256" else v)
+        for n, v in s.headers
+        if "\r" not in v
+    ] + [("Content-Length", length)]
+    try:
+        s3_verifier().verify("GET", "/test.txt", headers, b"", now=NOW).read()
+    except SignatureError:
+        pass

@@ -411,10 +411,6 @@ def _now_epoch(now: datetime | float | None) -> float:
     raise SigningError(f"now must be an aware datetime or None, not {type(now).__name__}")
 
 
-def _is_sha256(value: str) -> bool:
-    return len(value) == 64 and _HEXDIGITS.issuperset(value)
-
-
 # --------------------------------------------------------------------------
 # Authorization header and presign query parsing
 # --------------------------------------------------------------------------
@@ -647,16 +643,6 @@ async def _async_source(body: object) -> AsyncIterator[bytes]:
             yield _piece(chunk)
     async for piece in cast("AsyncIterable[Any]", body):
         yield _piece(piece)
-
-
-class _Decoder:
-    """Anything with ``feed(bytes) -> bytes`` and ``finish() -> bytes``."""
-
-    def feed(self, data: bytes) -> bytes:  # pragma: no cover - protocol
-        raise NotImplementedError
-
-    def finish(self) -> bytes:  # pragma: no cover - protocol
-        raise NotImplementedError
 
 
 def _run_sync(source: Iterator[bytes], check: Any) -> Iterator[bytes]:
@@ -1725,7 +1711,7 @@ class Verifier:
         cl = hmap.get("content-length")
         if cl is not None:
             cl = cl.strip()
-            if not cl.isdigit():
+            if not (cl.isdigit() and cl.isascii()):
                 raise InvalidArgument(
                     f"Content-Length {cl[:40]!r} is not a number",
                     details={"ArgumentName": "Content-Length", "ArgumentValue": cl[:40]},
