@@ -869,3 +869,22 @@ def test_fuzz_date_sha_length(date: str, sha: str, length: str) -> None:
         s3_verifier().verify("GET", "/test.txt", headers, b"", now=NOW).read()
     except SignatureError:
         pass
+
+
+def test_averify_bytes_body_needing_hash() -> None:
+    # A non-S3 request without x-amz-content-sha256: the signature covers the
+    # body's hash; averify with plain bytes (what middleware passes for small
+    # bodies) must hash them, not try to spool an async stream.
+    s = sign("POST", body=b"Action=x", service="sqs")
+    v = Verifier({AKID: SECRET}, "us-east-1", "sqs")
+
+    async def run(body: bytes) -> bytes:
+        ok = await v.averify("POST", target_of(s.url), list(s.headers), body, now=NOW)
+        return await ok.aread()
+
+    assert asyncio.run(run(b"Action=x")) == b"Action=x"
+    with pytest.raises(SignatureDoesNotMatch):
+        asyncio.run(run(b"Action=y"))
+    get = sign("GET", service="sqs")
+    ok = asyncio.run(v.averify("GET", target_of(get.url), list(get.headers), b"", now=NOW))
+    assert ok.read() == b""

@@ -1066,9 +1066,9 @@ class Verifier:
             if inspect.isawaitable(value):
                 value = await value
             key = self._key(state, value)
-            if state.needs_body_hash and state.source is None:
+            if state.needs_body_hash and state.async_source is not None:
                 # The signature covers the hash of an async body: spool it first.
-                digest, spooled = await _aspool(cast("AsyncIterator[bytes]", state.async_source))
+                digest, spooled = await _aspool(state.async_source)
                 state.payload_hash = digest
                 state.source = spooled
                 state.async_source = None
@@ -1149,11 +1149,7 @@ class Verifier:
         self, state: _Auth, now: datetime | float | None
     ) -> VerifiedRequest:
         if state.async_source is None:
-            if self._async_lookup or (
-                self.token_check is not None and inspect.iscoroutinefunction(self.token_check)
-            ):
-                return await self._verify_post_async_over_sync(state, now)
-            return self._verify_post_sync(state, now)
+            return await self._verify_post_async_over_sync(state, now)
         form = _PostReader(state.hmap.get("content-type", ""))
         source = state.async_source
         async for piece in source:
