@@ -168,11 +168,29 @@ def test_boto3_over_tls_streams_unsigned_payload_trailer(s3server: S3Server) -> 
     data = payload(200_000, seed=5)
     s3.put_object(Bucket="boto3-tls", Key="t.bin", Body=data)
     assert s3.get_object(Bucket="boto3-tls", Key="t.bin")["Body"].read() == data
-    s3.delete_object(Bucket="boto3-tls", Key="t.bin")
-    puts = [e for e in s3server.entries(mark) if e["method"] == "PUT" and e["path"] != "/boto3-tls"]
-    assert puts and puts[0]["status"] == 200, puts
-    assert puts[0]["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-    assert puts[0]["x-amz-trailer"] == "x-amz-checksum-crc32"
+    up = s3.create_multipart_upload(Bucket="boto3-tls", Key="mp")
+    part = s3.upload_part(
+        Bucket="boto3-tls", Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=data
+    )
+    s3.complete_multipart_upload(
+        Bucket="boto3-tls", Key="mp", UploadId=up["UploadId"],
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
+    )
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="boto3-tls")["Contents"]] == ["mp", "t.bin"]
+    url = s3.generate_presigned_url(
+        "get_object", Params={"Bucket": "boto3-tls", "Key": "mp"}, ExpiresIn=60
+    )
+    got = requests.get(url, verify=str(s3server.cert), timeout=30)
+    assert got.status_code == 200 and got.content == data
+    for key in ("t.bin", "mp"):
+        s3.delete_object(Bucket="boto3-tls", Key=key)
+    seen = s3server.entries(mark)
+    assert all(e["status"] < 300 for e in seen), [e for e in seen if e["status"] >= 300]
+    uploads = [e for e in seen if e["method"] == "PUT" and e["path"] != "/boto3-tls"]
+    assert len(uploads) == 2  # PutObject and UploadPart
+    for e in uploads:
+        assert e["x-amz-content-sha256"] == "STREAMING-UNSIGNED-PAYLOAD-TRAILER", e
+        assert e["x-amz-trailer"] == "x-amz-checksum-crc32"
 
     bad = client(s3server.https, secret=WRONG_SK, verify=str(s3server.cert))
     assert error_code(lambda: bad.put_object(Bucket="boto3-tls", Key="u", Body=data)) == (
