@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import IncompleteBody, SignatureError
 from ._common import (
@@ -51,6 +51,9 @@ from ._common import (
     resource_of,
     verified_request,
 )
+
+if TYPE_CHECKING:
+    from ..verifier import Verifier
 
 __all__ = ["SCOPE_KEY", "SigV4Middleware", "verified_request"]
 
@@ -143,7 +146,7 @@ class SigV4Middleware:
     def __init__(
         self,
         app: ASGIApp,
-        verifier: Any,
+        verifier: Verifier,
         *,
         clock: Clock | None = None,
         request_id: RequestIdFactory = new_request_id,

@@ -35,7 +35,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from ..errors import SignatureError
 from ._common import (
@@ -51,6 +51,9 @@ from ._common import (
     resource_of,
     verified_request,
 )
+
+if TYPE_CHECKING:
+    from ..verifier import Verifier
 
 __all__ = ["SCOPE_KEY", "SigV4Middleware", "VerifiedInput", "verified_request"]
 
@@ -218,7 +221,7 @@ class SigV4Middleware:
     def __init__(
         self,
         app: WSGIApp,
-        verifier: Any,
+        verifier: Verifier,
         *,
         clock: Clock | None = None,
         request_id: RequestIdFactory = new_request_id,
@@ -274,8 +277,10 @@ class SigV4Middleware:
         if not streamed:
             return self.app(environ, start_response)
 
-        stream = VerifiedInput(iter(ok.body))
+        stream = VerifiedInput(cast("Iterator[bytes]", ok.body))
         environ["wsgi.input"] = stream
+        # It ends with b"" at the body's end, whatever CONTENT_LENGTH says.
+        environ["wsgi.input_terminated"] = True
         return self._relay(environ, start_response, stream, method, target)
 
     def _relay(
