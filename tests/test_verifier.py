@@ -856,9 +856,10 @@ def test_fuzz_presigned_query(query: str) -> None:
 @given(
     date=st.text(max_size=30) | st.sampled_from(["Fri, 24 May 2013 00:00:00 GMT", "20130524"]),
     sha=st.text(max_size=70),
-    length=st.text(max_size=5) | st.sampled_from(["²", "0", "-1", "٣"]),
+    length=st.text(max_size=5) | st.sampled_from(["²", "0", "-1", "٣", "9" * 5000, "\ud800"]),
 )
 def test_fuzz_date_sha_length(date: str, sha: str, length: str) -> None:
+    # (hypothesis' text() includes lone surrogates, as a hostile decoder could)
     s = sign()
     headers = [
         (n, date if n == "X-Amz-Date" else sha if n == "X-Amz-Content-SHA256" else v)
@@ -888,3 +889,19 @@ def test_averify_bytes_body_needing_hash() -> None:
     get = sign("GET", service="sqs")
     ok = asyncio.run(v.averify("GET", target_of(get.url), list(get.headers), b"", now=NOW))
     assert ok.read() == b""
+
+
+@pytest.mark.parametrize("value", ["\ud800", "9" * 5000, "\x00", "a" * 20000])
+def test_hostile_values_in_signed_headers_and_token(value: str) -> None:
+    creds = Credentials(AKID, SECRET, "token")
+    s = sign(creds=creds, headers={"X-Amz-Meta-A": "1"})
+    for name in ("X-Amz-Meta-A", "X-Amz-Security-Token", "Host"):
+        headers = [(n, value if n == name else v) for n, v in s.headers]
+        with pytest.raises(SignatureError) as exc:
+            Verifier({AKID: creds}, "us-east-1", "s3").verify("GET", "/test.txt", headers, now=NOW)
+        exc.value.to_xml()  # renders: no lone surrogate reaches the XML
+    url = Signer(Credentials(AKID, SECRET), "us-east-1", "s3").presign("GET", URL, timestamp=NOW)
+    with pytest.raises(AuthorizationQueryParametersError):
+        s3_verifier().verify(
+            "GET", url.replace("X-Amz-Expires=3600", "X-Amz-Expires=" + "9" * 5000), {}, now=NOW
+        )

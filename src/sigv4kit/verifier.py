@@ -1228,7 +1228,9 @@ class Verifier:
             raise
         if key.token is not None:
             token = post.session_token
-            if token is None or not _compare(key.token.encode(), token.encode()):
+            if token is None or not _compare(
+                key.token.encode(), token.encode("utf-8", "surrogatepass")
+            ):
                 raise InvalidToken()
         return post
 
@@ -1600,7 +1602,12 @@ class Verifier:
                 f'X-Amz-Date: "{amz[:8]}".'
             )
         exp_text = params["X-Amz-Expires"]
-        if not exp_text.isdigit() or not exp_text.isascii():
+        if not exp_text.isdigit() or not exp_text.isascii() or len(exp_text) > 18:
+            if exp_text.isascii() and exp_text.isdigit():
+                raise AuthorizationQueryParametersError(
+                    "X-Amz-Expires must be less than a week (in seconds) that is, the given "
+                    "X-Amz-Expires must be less than 604800 seconds"
+                )
             if exp_text.startswith("-") and exp_text[1:].isdigit():
                 raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
             raise AuthorizationQueryParametersError("X-Amz-Expires should be a number")
@@ -1707,7 +1714,7 @@ class Verifier:
         cl = hmap.get("content-length")
         if cl is not None:
             cl = cl.strip()
-            if not (cl.isdigit() and cl.isascii()):
+            if not (cl.isdigit() and cl.isascii()) or len(cl) > 18:
                 raise InvalidArgument(
                     f"Content-Length {cl[:40]!r} is not a number",
                     details={"ArgumentName": "Content-Length", "ArgumentValue": cl[:40]},
@@ -1814,7 +1821,7 @@ class Verifier:
                     "The request must carry the session token of this access key "
                     "(X-Amz-Security-Token)."
                 )
-            if not _compare(key.token.encode("utf-8"), auth.token.encode("utf-8")):
+            if not _compare(key.token.encode("utf-8"), auth.token.encode("utf-8", "surrogatepass")):
                 raise InvalidToken()
 
         body: Iterator[bytes] | AsyncIterator[bytes]
@@ -1907,7 +1914,8 @@ class Verifier:
         creq = f"{state.method}\n{curi}\n{cquery}\n{block}\n{names}\n{payload_hash}"
         sts = (
             f"{auth.algorithm}\n{auth.amz_date}\n{auth.scope_text}\n"
-            + _sha256(creq.encode("utf-8")).hexdigest()
+            # surrogatepass: a lone surrogate (never signable) just mismatches.
+            + _sha256(creq.encode("utf-8", "surrogatepass")).hexdigest()
         )
         if names != auth.signed_headers_text:
             # The client listed names unsorted, in upper case or twice: its
@@ -1962,9 +1970,12 @@ class Verifier:
     def _mismatch(self, auth: _Auth, creq: str, sts: str) -> SignatureDoesNotMatch:
         if not self.include_debug:
             return SignatureDoesNotMatch(access_key_id=auth.access_key_id)
-        if auth.token is not None and not self.show_token:
-            creq = creq.replace(auth.token, _REDACTED)
-            creq = creq.replace(quote(auth.token, safe=""), _REDACTED)
+        token = auth.token
+        if token is not None and not self.show_token:
+            creq = creq.replace(token, _REDACTED)
+            creq = creq.replace(quote(token.encode("utf-8", "surrogatepass"), safe=""), _REDACTED)
+        # Debug text goes into XML and logs: no lone surrogates.
+        creq = creq.encode("utf-8", "replace").decode("utf-8")
         return SignatureDoesNotMatch(
             canonical_request=creq,
             string_to_sign=sts,
