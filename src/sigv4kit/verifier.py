@@ -3,8 +3,11 @@
 Verification walks the signer's road backwards: parse what arrived (the
 ``Authorization`` header, the presign query parameters, a browser POST form
 or the seed of an aws-chunked body), rebuild the canonical request from the
-received request target *verbatim* with the very function the signer uses
-(:func:`sigv4kit.canonical.canonical_request_for_target`), sign it with the
+received request target *verbatim* with the functions of
+:mod:`sigv4kit.canonical` the Signer's own hot path uses (``canonical_uri``,
+``canonical_query``, ``canonical_block``: the same composition as
+:func:`~sigv4kit.canonical.canonical_request_for_target`, whose output the
+tests compare against every suite's canonical request), sign it with the
 stored secret and compare in constant time.
 
 Why the order of checks is what it is:
