@@ -740,6 +740,22 @@ def test_rebuilt_canonical_request_is_the_suites(
         # tried includes it, the suite's does not.
         return
     assert exc.value.canonical_request == expected.read_text()
+    if kind == "header":
+        # ... and what canonical_request_for_target makes of the same request.
+        import hashlib
+
+        from sigv4kit.canonical import canonical_request_for_target
+
+        signed = exc.value.canonical_request.split("\n")[-2].split(";")
+        cr = canonical_request_for_target(
+            req.method,
+            req.target,
+            req.headers,
+            hashlib.sha256(req.body).hexdigest(),
+            normalize_path=ctx["normalize"],
+            signed_headers=signed,
+        )
+        assert cr.text == exc.value.canonical_request
     sts = case.folder / f"{kind}-string-to-sign.txt"
     assert exc.value.string_to_sign == sts.read_text()
 
