@@ -525,19 +525,13 @@ class S3App:
 
 
 def identity_of(scope: Scope) -> dict[str, Any]:
-    """What the middleware tells the application about the request's signer.
+    """What the middleware says about the request's signer (its documented scope key)."""
+    from sigv4kit.server import verified_request
 
-    Kept in one place so the application reads the middleware's documented
-    scope key and nothing else.
-    """
-    ident = scope.get("sigv4kit")
-    if ident is None:
+    ok = verified_request(scope)
+    if ok is None:
         return {}
-    out: dict[str, Any] = {
-        "access_key_id": getattr(ident, "access_key_id", ""),
-        "form": getattr(ident, "form", None) or getattr(ident, "form_fields", None),
-    }
-    return out
+    return {"access_key_id": ok.access_key_id, "form": ok.form}
 
 
 def _user_meta(headers: dict[str, str]) -> dict[str, str]:
