@@ -422,16 +422,14 @@ def test_expect_100_continue(uvicorn_echo: tuple[int, Echo], signed_expect: bool
     conn.close()
 
 
-# -- known verifier gap ----------------------------------------------------------
+# -- regression: a verifier bug this file first exposed ----------------------------
 async def test_header_signed_request_without_content_sha256_and_no_body() -> None:
     """A non-S3 style request (no x-amz-content-sha256, empty body) through averify.
 
-    Verifier.averify crashes with ``TypeError: 'async for' requires an object
-    with __aiter__ method, got NoneType`` when the body is bytes and the
-    request carries no x-amz-content-sha256: ``averify`` spools
-    ``state.async_source`` whenever ``needs_body_hash`` and ``state.source is
-    None``, but ``_payload`` already hashed the bytes body (``body_bytes``)
-    and left ``async_source`` None.  curl --aws-sigv4 sends such requests.
+    ``Verifier.averify`` used to crash here (``TypeError: 'async for' requires
+    an object with __aiter__``): it spooled the async body whenever the
+    signature covered the body's hash, though a bytes body had already been
+    hashed.  curl ``--aws-sigv4`` sends such requests.
     """
     s = signer(content_sha256_header=False)
     async with client(SigV4Middleware(Echo(), verifier())) as c:
