@@ -91,6 +91,7 @@ _READ_SIZE = 1 << 16
 _SPOOL_MEMORY = 1 << 20
 
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+EVENTS_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
 #: x-amz-content-sha256 value -> (auth_type, algorithm it belongs to or None)
 _STREAMING: dict[str, tuple[str, str | None]] = {
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": ("streaming", ALGORITHM_V4),
@@ -103,8 +104,8 @@ _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 _SHA256_VALUES_MESSAGE = (
     "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
     "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
-    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER "
-    "or a valid sha256 value."
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-EVENTS or a valid sha256 value."
 )
 
 # x-amz-* headers that may be sent unsigned: each is bound to the signature by
@@ -1740,6 +1741,17 @@ class Verifier:
             state.payload_hash = claimed
             state.check_hash = claimed
         elif claimed == UNSIGNED_PAYLOAD:
+            state.payload_hash = claimed
+            state.check_hash = None
+        elif claimed == EVENTS_PAYLOAD:
+            # An event stream: the body is a chain of signed messages that
+            # the application checks with sigv4kit.eventstream's
+            # EventStreamVerifier.for_request(ok, secret); it is passed on raw.
+            if auth.kind != "header" or auth.algorithm != ALGORITHM_V4:
+                raise InvalidArgument(
+                    "event streams need a SigV4 header-signed request",
+                    details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+                )
             state.payload_hash = claimed
             state.check_hash = None
         elif claimed in _STREAMING:
