@@ -183,6 +183,8 @@ def sign_policy(
     algorithm: str = "sigv4",
 ) -> str:
     """The hex signature of a Base64 policy: the policy text *is* the string to sign."""
+    if not isinstance(policy_b64, str) or not policy_b64.isascii():
+        raise SigningError("policy_b64 must be the Base64 text of the policy (ASCII)")
     if _algorithm(algorithm) == ALGORITHM_V4A:
         from .v4a import sign_v4a
 

@@ -55,11 +55,12 @@ def parse_expiration(text: str, *, what: str) -> datetime:
         )
     year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
     micro = int((m.group(7) or "0")[:6].ljust(6, "0"))
-    tz = timezone.utc
-    if m.group(9):
-        offset = timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
-        tz = timezone(-offset if m.group(9) == "-" else offset)
     try:
+        tz = timezone.utc
+        if m.group(9):
+            # timezone() refuses offsets of 24 hours or more ("+99:00").
+            offset = timedelta(hours=int(m.group(10)), minutes=int(m.group(11)))
+            tz = timezone(-offset if m.group(9) == "-" else offset)
         return datetime(year, month, day, hour, minute, second, micro, tzinfo=tz)
     except ValueError as exc:
         raise CredentialsError(f"{what}: expiration {text!r} is not a valid date ({exc})") from None

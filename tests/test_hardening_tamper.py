@@ -1,0 +1,435 @@
+"""Tamper matrix: every kind of signed request, every single-byte and single-field change.
+
+Requests are made by sigv4kit's own signers (``Signer.sign``,
+``Signer.presign``, ``presign_post``, the aws-chunked encoder), for SigV4 and
+SigV4a, with and without a session token.  From each one the mutations are
+*generated*:
+
+* every byte of every signed part changed (XOR 0x01: never a change that
+  canonicalization undoes, such as letter case in a header name): method,
+  request target (path and every query parameter, the presign parameters
+  included), every signed header name and value, the ``Authorization``
+  value, the session token, the body (positions sampled deterministically
+  when the body is large), every POST field and the policy, every byte of an
+  aws-chunked encoding (framing, data, chunk signatures, trailer);
+* every field removed, duplicated or replaced;
+* and, as the control, changes to what is *not* signed: unsigned headers
+  added, changed or removed, header order and name case, whitespace the
+  canonical form trims, query parameter order, the body of a presigned S3
+  URL (``UNSIGNED-PAYLOAD``), a POST's file and ``x-ignore-*`` fields, the
+  piece sizes a body arrives in.
+
+A change to a signed part must raise a :class:`~sigv4kit.errors.SignatureError`
+(from ``verify``, or while reading the body: no data of a rejected body is
+returned as complete); a change to an unsigned part must verify and return
+the original body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from fuzz.common import (
+    AKID,
+    HOST,
+    NOW,
+    REGION,
+    SECRET,
+    URL,
+    creds,
+    pieces,
+    scaled,
+    signer,
+    verifier,
+)
+from sigv4kit.errors import SignatureError, SigV4Error
+from sigv4kit.post_policy import presign_post, verify_post
+
+Headers = list[tuple[str, str]]
+
+
+@dataclass
+class Req:
+    method: str
+    target: str
+    headers: Headers
+    body: bytes = b""
+    piece: int = 4096
+
+    def copy(self, **kw: Any) -> Req:
+        d = {
+            "method": self.method,
+            "target": self.target,
+            "headers": list(self.headers),
+            "body": self.body,
+            "piece": self.piece,
+        }
+        d.update(kw)
+        return Req(**d)
+
+
+@dataclass
+class Tally:
+    kind: str
+    rejected: int = 0
+    accepted: int = 0
+    wrong: list[str] = field(default_factory=list)
+
+    def check(self, label: str, expect_ok: bool, run: Callable[[], bytes], want: bytes) -> None:
+        try:
+            got = run()
+        except SignatureError as exc:
+            if expect_ok:
+                self.wrong.append(f"{label}: rejected ({type(exc).__name__}: {exc.message[:80]})")
+            else:
+                self.rejected += 1
+            return
+        except SigV4Error as exc:  # a SigningError: not a verdict about the request
+            self.wrong.append(f"{label}: {type(exc).__name__}: {str(exc)[:80]}")
+            return
+        if not expect_ok:
+            self.wrong.append(f"{label}: accepted")
+        elif got != want:
+            self.wrong.append(f"{label}: accepted with other body data")
+        else:
+            self.accepted += 1
+
+    def done(self, min_rejected: int) -> None:
+        print(f"{self.kind}: {self.rejected} rejected, {self.accepted} accepted (unsigned parts)")
+        assert not self.wrong, f"{len(self.wrong)} wrong verdicts:\n" + "\n".join(self.wrong[:40])
+        assert self.rejected >= min_rejected and self.accepted > 0
+
+
+def flip(text: str, i: int) -> str:
+    return text[:i] + chr(ord(text[i]) ^ 1) + text[i + 1 :]
+
+
+def flip_bytes(data: bytes, i: int) -> bytes:
+    return data[:i] + bytes([data[i] ^ 1]) + data[i + 1 :]
+
+
+def positions(n: int, limit: int) -> list[int]:
+    """All positions, or a deterministic spread of ``limit`` of them
+    (both ends always included)."""
+    if n <= limit:
+        return list(range(n))
+    step = n / limit
+    return sorted({0, n - 1, *(int(i * step) for i in range(limit))})
+
+
+BODY_POSITIONS = scaled(64, 100000)
+
+
+def run_verify(v: Any, r: Req) -> Callable[[], bytes]:
+    def run() -> bytes:
+        ok = v.verify(r.method, r.target, r.headers, pieces(r.body, r.piece), now=NOW)
+        return bytes(ok.read())
+
+    return run
+
+
+# x-amz-* headers that may be sent unsigned (bound to the signature otherwise).
+_BOUND = {"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"}
+
+
+def _signed_names(r: Req) -> set[str]:
+    for n, v in r.headers:
+        if n.lower() == "authorization":
+            return set(v.split("SignedHeaders=", 1)[1].split(",", 1)[0].split(";"))
+    q = r.target.partition("?")[2]
+    for p in q.split("&"):
+        if p.startswith("X-Amz-SignedHeaders="):
+            return set(p.split("=", 1)[1].replace("%3B", ";").split(";"))
+    raise AssertionError("not a signed request")
+
+
+def _unsigned_ok(name: str, signed: set[str]) -> bool:
+    """May a header of this name be added or changed without a signature?"""
+    n = name.lower()
+    return n not in signed and not n.startswith("x-amz-") and n not in (
+        "authorization", "content-length", "transfer-encoding"
+    )
+
+
+def _droppable(name: str, signed: set[str]) -> bool:
+    """May the header be left out?  An unsigned Content-Length may: the
+    body delimits itself (aws-chunked), but a wrong value is still a lie."""
+    n = name.lower()
+    return _unsigned_ok(name, signed) or (n == "content-length" and n not in signed)
+
+
+def header_mutations(r: Req, *, body_signed: bool) -> Iterator[tuple[str, Req, bool]]:
+    """The generated mutations of a header-signed or presigned request."""
+    signed = _signed_names(r)
+    # Method.
+    for i in range(len(r.method)):
+        yield f"method[{i}]", r.copy(method=flip(r.method, i)), False
+    yield "method=POST", r.copy(method="POST" if r.method != "POST" else "PUT"), False
+    # Request target: every byte.
+    for i in range(len(r.target)):
+        yield f"target[{i}]={r.target[i]!r}", r.copy(target=flip(r.target, i)), False
+    path, _, query = r.target.partition("?")
+    if query:
+        params = query.split("&")
+        for i, p in enumerate(params):
+            rest = params[:i] + params[i + 1 :]
+            yield f"drop param {p[:30]}", r.copy(target=path + "?" + "&".join(rest)), False
+            yield f"dup param {p[:30]}", r.copy(target=r.target + "&" + p), False
+        yield "params reversed", r.copy(target=path + "?" + "&".join(reversed(params))), True
+    yield "extra query param", r.copy(target=r.target + ("&" if query else "?") + "x=1"), False
+    # Headers: every byte of names and values; remove; duplicate.
+    for idx, (name, value) in enumerate(r.headers):
+        lname = name.lower()
+        ok_unsigned = _unsigned_ok(name, signed)
+        for i in range(len(value)):
+            h = list(r.headers)
+            h[idx] = (name, flip(value, i))
+            yield f"{name}[{i}]", r.copy(headers=h), ok_unsigned
+        for i in range(len(name)):
+            new = flip(name, i)
+            h = list(r.headers)
+            h[idx] = (new, value)
+            # Renaming an unsigned header is fine unless the new name must be signed.
+            yield (f"name {name}[{i}]", r.copy(headers=h),
+                   _droppable(name, signed) and _unsigned_ok(new, signed))
+        h = r.headers[:idx] + r.headers[idx + 1 :]
+        expect = _droppable(name, signed) or (
+            lname == "x-amz-content-sha256" and not body_signed and lname not in signed
+        )
+        yield f"drop {name}", r.copy(headers=h), expect
+        yield f"dup {name}", r.copy(headers=[*r.headers, (name, value + "x")]), ok_unsigned
+        # Formatting canonicalization undoes: name case, surrounding blanks.
+        # (The session token's blanks: test_token_header_blanks below.)
+        if lname not in ("authorization", "x-amz-security-token"):
+            h = list(r.headers)
+            h[idx] = (name.upper(), f"  {value}\t")
+            yield f"case+blanks {name}", r.copy(headers=h), True
+    # Unsigned additions and order.
+    yield "add User-Agent", r.copy(headers=[*r.headers, ("User-Agent", "tamper/1.0")]), True
+    yield "add X-Forwarded-For", r.copy(headers=[*r.headers, ("X-Forwarded-For", "10.0.0.1")]), True
+    yield "add unsigned x-amz-meta", r.copy(headers=[*r.headers, ("x-amz-meta-a", "1")]), False
+    yield "headers reversed", r.copy(headers=list(reversed(r.headers))), True
+    auth = [(i, v) for i, (n, v) in enumerate(r.headers) if n.lower() == "authorization"]
+    if auth:
+        i, v = auth[0]
+        h = list(r.headers)
+        h[i] = ("Authorization", v.replace(", ", ","))
+        yield "authorization without spaces", r.copy(headers=h), True
+    # Body.
+    if r.body:
+        for i in positions(len(r.body), BODY_POSITIONS):
+            yield f"body[{i}]", r.copy(body=flip_bytes(r.body, i)), not body_signed
+        yield "body truncated", r.copy(body=r.body[:-1]), not body_signed
+        yield "body extended", r.copy(body=r.body + b"!"), not body_signed
+    yield "body in 1-byte pieces", r.copy(piece=1), True
+
+
+def _fix_length(r: Req) -> Req:
+    """Keep Content-Length true to the body (a server would)."""
+    h = [(n, str(len(r.body)) if n.lower() == "content-length" else v) for n, v in r.headers]
+    return r.copy(headers=h)
+
+
+KINDS = [
+    pytest.param("sigv4", False, id="sigv4"),
+    pytest.param("sigv4", True, id="sigv4-token"),
+    pytest.param("sigv4a", False, id="sigv4a"),
+    pytest.param("sigv4a", True, id="sigv4a-token"),
+]
+
+
+@pytest.mark.parametrize(("alg", "token"), KINDS)
+def test_header_signed(alg: str, token: bool) -> None:
+    body = bytes(range(256)) * 4
+    s = signer(alg, token=token).sign(
+        "PUT",
+        URL + "?tagging=&versionId=3%2F4",
+        [
+            ("Content-Type", "application/octet-stream"),
+            ("Content-Length", str(len(body))),
+            ("x-amz-meta-owner", "alice smith"),
+            ("Range", "bytes=0-9"),
+            ("User-Agent", "sigv4kit-tests"),
+        ],
+        body=body,
+        timestamp=NOW,
+    )
+    r = Req("PUT", s.url.split(HOST, 1)[1], list(s.headers), body)
+    v = verifier(token=token)
+    t = Tally(f"header {alg}{' token' if token else ''}")
+    t.check("original", True, run_verify(v, r), body)
+    for label, m, expect in header_mutations(r, body_signed=True):
+        t.check(label, expect, run_verify(v, m), body)
+    t.done(min_rejected=500)
+
+
+@pytest.mark.parametrize(("alg", "token"), KINDS)
+def test_presigned(alg: str, token: bool) -> None:
+    url = signer(alg, token=token).presign(
+        "GET", URL + "?response-content-type=text%2Fplain", headers={"X-Amz-Meta-Tag": "t1"},
+        expires=3600, timestamp=NOW,
+    )
+    body = b"presigned S3 URLs sign UNSIGNED-PAYLOAD"
+    r = Req("GET", url.split(HOST, 1)[1], [("Host", HOST), ("X-Amz-Meta-Tag", "t1")], body)
+    v = verifier(token=token)
+    t = Tally(f"presigned {alg}{' token' if token else ''}")
+    t.check("original", True, run_verify(v, r), body)
+    for label, m, expect in header_mutations(r, body_signed=False):
+        t.check(label, expect, run_verify(v, m), m.body)
+    t.done(min_rejected=300)
+
+
+# ---------------------------------------------------------------------------
+# aws-chunked streaming
+# ---------------------------------------------------------------------------
+MODES = ["streaming", "streaming-trailer", "streaming-unsigned-trailer"]
+
+
+@pytest.mark.parametrize("alg", ["sigv4", "sigv4a"])
+@pytest.mark.parametrize("mode", MODES)
+def test_streaming(alg: str, mode: str) -> None:
+    data = bytes(range(251)) * 90  # 22590 bytes: two 8 KiB chunks and a small one
+    s = signer(alg, payload=mode, chunk_size=8192,
+               checksum=None if mode == "streaming" else "crc32c").sign(
+        "PUT", URL, [("Content-Type", "text/plain")], body=data, timestamp=NOW
+    )
+    enc = b"".join(s.body)
+    r = Req("PUT", s.url.split(HOST, 1)[1], list(s.headers), enc, piece=1000)
+    v = verifier()
+    t = Tally(f"{mode} {alg}")
+    t.check("original", True, run_verify(v, r), data)
+    # Headers and target: as for any header-signed request (the body is
+    # protected by the chunk signatures / checksum, checked below).
+    for label, m, expect in header_mutations(r, body_signed=True):
+        if not label.startswith("body"):
+            t.check(label, expect, run_verify(v, m), data)
+    # The encoding: every byte of the framing (chunk headers with their
+    # signatures, CRLFs, final chunk, trailer) and a spread of data bytes.
+    framing = _framing_positions(enc)
+    data_spots = [i for i in positions(len(enc), scaled(120, 100000)) if i not in framing]
+    for i in sorted(framing | set(data_spots)):
+        m = r.copy(body=flip_bytes(enc, i))
+        t.check(f"encoded[{i}]={enc[i:i+1]!r}", False, _guarded(v, m, data), data)
+    for label, body in (("truncated", enc[:-1]), ("extended", enc + b"\r\n"),
+                        ("last chunk dropped", _drop_final(enc))):
+        t.check(label, False, _guarded(v, _fix_length(r.copy(body=body)), data), data)
+    for size in (1, 7, 8193, len(enc)):
+        t.check(f"pieces of {size}", True, run_verify(v, r.copy(piece=size)), data)
+    t.done(min_rejected=600)
+
+
+def _framing_positions(enc: bytes) -> set[int]:
+    """Byte positions of everything but chunk data."""
+    out: set[int] = set()
+    pos = 0
+    while pos < len(enc):
+        eol = enc.index(b"\r\n", pos)
+        line = enc[pos:eol]
+        out.update(range(pos, eol + 2))
+        size = int(line.split(b";")[0], 16) if line and b":" not in line else 0
+        pos = eol + 2
+        if size:
+            out.update(range(pos + size, pos + size + 2))
+            pos += size + 2
+    return out
+
+
+def _drop_final(enc: bytes) -> bytes:
+    i = enc.rfind(b"\r\n0")
+    return enc[: i + 2]
+
+
+def _guarded(v: Any, r: Req, data: bytes) -> Callable[[], bytes]:
+    """Verify and read; data released before the failure must be a prefix of
+    the signed data (nothing unverified is ever handed out)."""
+
+    def run() -> bytes:
+        ok = v.verify(r.method, r.target, r.headers, pieces(r.body, r.piece), now=NOW)
+        got = bytearray()
+        try:
+            for piece in ok.body:
+                got += piece
+        except SignatureError:
+            assert data.startswith(bytes(got)) or _unsigned_mode(r), "unverified data released"
+            assert len(got) < len(data), "the whole body was released before the failure"
+            raise
+        return bytes(got)
+
+    return run
+
+
+def _unsigned_mode(r: Req) -> bool:
+    return any(v == "STREAMING-UNSIGNED-PAYLOAD-TRAILER" for _, v in r.headers)
+
+
+# ---------------------------------------------------------------------------
+# Browser POST
+# ---------------------------------------------------------------------------
+@pytest.mark.parametrize(("alg", "token"), KINDS)
+def test_post_policy(alg: str, token: bool) -> None:
+    post = presign_post(
+        creds(token), "examplebucket", "user/alice/${filename}", region=REGION, timestamp=NOW,
+        algorithm=alg,
+        fields={"acl": "public-read", "Content-Type": "image/png", "x-amz-meta-tag": "t1"},
+        conditions=[{"acl": "public-read"}, {"Content-Type": "image/png"},
+                    {"x-amz-meta-tag": "t1"}, ["content-length-range", 1, 1000]],
+    )
+    fields = dict(post.fields)
+    prefix = "user/alice/"
+
+    def run(form: dict[str, str], size: int = 10) -> Callable[[], bytes]:
+        def go() -> bytes:
+            ok = verify_post(form, bucket="examplebucket", credentials={AKID: SECRET},
+                             region=REGION, now=NOW, filename="a.png", file_size=size)
+            return ok.key.encode()
+
+        return go
+
+    want = b"user/alice/a.png"
+    t = Tally(f"post {alg}{' token' if token else ''}")
+    t.check("original", True, run(fields), want)
+    for name, value in fields.items():
+        for i in range(len(value)):
+            form = {**fields, name: flip(value, i)}
+            # The key is bound by starts-with "user/alice/": past the prefix
+            # it is the uploader's choice.
+            expect = name == "key" and i >= len(prefix)
+            want_key = form["key"].replace("${filename}", "a.png").encode()
+            t.check(f"{name}[{i}]", expect, run(form), want_key)
+        for i in range(len(name)):
+            form = {k: v for k, v in fields.items() if k != name}
+            form[flip(name, i)] = value
+            t.check(f"name {name}[{i}]", False, run(form), want)
+        t.check(f"drop {name}", False, run({k: v for k, v in fields.items() if k != name}), want)
+        t.check(f"NAME {name}", True, run({**{k: v for k, v in fields.items() if k != name},
+                                           name.upper(): value}), want)
+    t.check("extra field", False, run({**fields, "x-amz-meta-other": "1"}), want)
+    t.check("x-ignore- field", True, run({**fields, "x-ignore-note": "anything"}), want)
+    t.check("reordered", True, run(dict(reversed(list(fields.items())))), want)
+    t.check("file too large", False, run(fields, size=1001), want)
+    t.check("file size in range", True, run(fields, size=1000), want)
+    t.done(min_rejected=300)
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="verifier.py compares the raw X-Amz-Security-Token value with the stored token; "
+    "HTTP optional whitespace around a header value is not part of it (the signature, over "
+    "the trimmed value, verifies). Fix: strip the token before comparing.",
+)
+def test_token_header_blanks() -> None:
+    s = signer(token=True).sign("GET", URL, timestamp=NOW)
+    headers = [(n, f"  {v}\t" if n.lower() == "x-amz-security-token" else v) for n, v in s.headers]
+    verifier(token=True).verify("GET", URL.split(HOST, 1)[1], headers, b"", now=NOW)
+
+
+def test_a_request_for_one_host_does_not_verify_for_another() -> None:
+    """Sanity for the matrix above: the verifier really is checking."""
+    s = signer().sign("GET", URL, timestamp=NOW)
+    headers = [(n, "other.example.com" if n.lower() == "host" else v) for n, v in s.headers]
+    with pytest.raises(SignatureError):
+        verifier().verify("GET", URL.split(HOST, 1)[1], headers, b"", now=NOW)
