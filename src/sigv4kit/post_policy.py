@@ -133,18 +133,20 @@ class MaxPostPreDataLengthExceeded(MalformedPOSTRequest):
 class MultipartHeaderTooLong(MalformedPOSTRequest):
     """One part's header block is longer than ``max_header_bytes``."""
 
+    limit = "max_header_bytes"
+
     def __init__(self, message: str | None = None, *, value: int = 0) -> None:
         super().__init__(message)
-        self.limit = "max_header_bytes"
         self.value = value
 
 
 class PolicyTooLarge(InvalidPolicyDocument):
     """The Base64 policy is longer than ``max_policy_bytes``."""
 
+    limit = "max_policy_bytes"
+
     def __init__(self, message: str | None = None, *, value: int = 0) -> None:
         super().__init__(message)
-        self.limit = "max_policy_bytes"
         self.value = value
 
 

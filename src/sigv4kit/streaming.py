@@ -145,14 +145,19 @@ class ChunkTooLargeError(InvalidChunkSizeError):
     """A chunk declares more data than ``max_chunk_size`` allows.
 
     Raised from the chunk header, before any of the chunk's data is read or
-    buffered.  ``limit`` is the limit that was exceeded.
+    buffered.
+
+    Every limit error of sigv4kit names its option in ``limit`` and carries
+    the option's setting in ``value``.
     """
 
     default_message: ClassVar[str] = "The chunk is larger than this server accepts"
 
-    def __init__(self, message: str | None = None, *, limit: int = MAX_CHUNK_SIZE) -> None:
+    limit = "max_chunk_size"
+
+    def __init__(self, message: str | None = None, *, value: int = MAX_CHUNK_SIZE) -> None:
         super().__init__(message)
-        self.limit = limit
+        self.value = value
 
 
 class TooManyChunksError(InvalidChunkSizeError):
@@ -160,9 +165,11 @@ class TooManyChunksError(InvalidChunkSizeError):
 
     default_message: ClassVar[str] = "The aws-chunked body has more chunks than allowed"
 
-    def __init__(self, message: str | None = None, *, limit: int = MAX_CHUNKS) -> None:
+    limit = "max_chunks"
+
+    def __init__(self, message: str | None = None, *, value: int = MAX_CHUNKS) -> None:
         super().__init__(message)
-        self.limit = limit
+        self.value = value
 
 
 class ChunkLineTooLongError(IncompleteBody):
@@ -175,9 +182,11 @@ class ChunkLineTooLongError(IncompleteBody):
 
     default_message: ClassVar[str] = "A line of the aws-chunked framing is too long"
 
-    def __init__(self, message: str | None = None, *, limit: int = MAX_LINE_LENGTH) -> None:
+    limit = "max_line_length"
+
+    def __init__(self, message: str | None = None, *, value: int = MAX_LINE_LENGTH) -> None:
         super().__init__(message)
-        self.limit = limit
+        self.value = value
 
 
 class MalformedTrailerError(SignatureError):
@@ -1192,7 +1201,7 @@ class ChunkDecoder:
         return ChunkLineTooLongError(
             f"{what} longer than {self.max_line_length} bytes (max_line_length); the "
             "aws-chunked framing is malformed",
-            limit=self.max_line_length,
+            value=self.max_line_length,
         )
 
     def _count(self, n: int) -> None:
@@ -1246,13 +1255,13 @@ class ChunkDecoder:
             raise ChunkTooLargeError(
                 f"chunk of {size} bytes is larger than the {self.max_chunk_size}-byte limit "
                 "(max_chunk_size)",
-                limit=self.max_chunk_size,
+                value=self.max_chunk_size,
             )
         self.chunks += 1
         if self.chunks > self.max_chunks:
             raise TooManyChunksError(
                 f"the aws-chunked body has more than {self.max_chunks} chunks (max_chunks)",
-                limit=self.max_chunks,
+                value=self.max_chunks,
             )
         if size and self._small_seen:
             raise InvalidChunkSizeError(

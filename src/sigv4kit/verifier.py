@@ -75,10 +75,19 @@ from .errors import (
 from .keys import signing_key
 
 __all__ = [
+    "MAX_AUTH_LENGTH",
+    "MAX_HEADER_LENGTH",
     "MAX_PRESIGN_EXPIRES",
+    "MAX_QUERY_LENGTH",
+    "MAX_SIGNED_HEADERS",
+    "AuthorizationHeaderTooLong",
     "CredentialLookup",
     "MissingAuthentication",
+    "QueryTooLong",
+    "RequestHeaderTooLong",
     "Scope",
+    "TooManySignedHeaders",
+    "TooManySignedHeadersInQuery",
     "VerifiedRequest",
     "Verifier",
 ]
@@ -164,6 +173,90 @@ class MissingAuthentication(AccessDenied):
         "Access Denied: the request is not signed (no Authorization header, no "
         "X-Amz-Signature query parameter and no POST policy form)"
     )
+
+
+# --------------------------------------------------------------------------
+# Limits: each has its own error, carrying the option name and its value
+# --------------------------------------------------------------------------
+#: Defaults of the Verifier's limits (see docs/security.md).
+MAX_AUTH_LENGTH = 16384
+MAX_QUERY_LENGTH = 24576
+MAX_SIGNED_HEADERS = 100
+MAX_HEADER_LENGTH = 16384
+
+
+class AuthorizationHeaderTooLong(AuthorizationHeaderMalformed):
+    """The ``Authorization`` header is longer than ``max_auth_length``."""
+
+    limit = "max_auth_length"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"The authorization header is malformed; it is longer than {value} characters "
+            "(max_auth_length)."
+        )
+        self.value = value
+
+
+class QueryTooLong(AuthorizationQueryParametersError):
+    """A presigned request's query string is longer than ``max_query_length``."""
+
+    limit = "max_query_length"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(f"The query string is longer than {value} characters (max_query_length).")
+        self.value = value
+
+
+class TooManySignedHeaders(AuthorizationHeaderMalformed):
+    """``SignedHeaders`` names more than ``max_signed_headers`` headers."""
+
+    limit = "max_signed_headers"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"The authorization header is malformed; SignedHeaders names more than {value} "
+            "headers (max_signed_headers)."
+        )
+        self.value = value
+
+
+class TooManySignedHeadersInQuery(AuthorizationQueryParametersError):
+    """``X-Amz-SignedHeaders`` names more than ``max_signed_headers`` headers."""
+
+    limit = "max_signed_headers"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"X-Amz-SignedHeaders names more than {value} headers (max_signed_headers)."
+        )
+        self.value = value
+
+
+class RequestHeaderTooLong(SignatureError):
+    """One header (name and value) is longer than ``max_header_length``.
+
+    S3's code for an oversized header section.  Checked first, before any
+    header is parsed.
+    """
+
+    code = "RequestHeaderSectionTooLarge"
+    status = 400
+    default_message = "Your request header section exceeds the maximum allowed size."
+    limit = "max_header_length"
+
+    def __init__(self, value: int, name: str) -> None:
+        super().__init__(
+            f"Your request header section exceeds the maximum allowed size: header "
+            f"{name[:40]!r} is longer than {value} characters (max_header_length)."
+        )
+        self.value = value
+
+
+def _positive(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise SigningError(f"{name} must be a positive integer, got {value!r}")
+    return value
 
 
 # --------------------------------------------------------------------------
@@ -397,6 +490,11 @@ def _http_date(value: str) -> tuple[str, int] | None:
     return dt.strftime("%Y%m%dT%H%M%SZ"), int(dt.timestamp())
 
 
+def _stripped(value: str | None) -> str | None:
+    # HTTP's optional whitespace around a value is not part of it.
+    return value if value is None else value.strip(" \t")
+
+
 def _iso(epoch: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
@@ -499,6 +597,9 @@ class _Auth:
     body_bytes: bytes | None = None
     source: Iterator[bytes] | None = None
     async_source: AsyncIterator[bytes] | None = None
+    # A seekable body file whose hash the signature covers: hashed in place
+    # (then rewound) once the access key is known.
+    body_file: BinaryIO | None = None
 
     def discard(self) -> None:
         """Release a spooled body after a failed verification."""
@@ -724,9 +825,8 @@ class _PostReader:
     piece until ``content-length-range`` is satisfied.
     """
 
-    def __init__(self, content_type: str) -> None:
+    def __init__(self, content_type: str, *, max_fields: int, max_parts: int) -> None:
         from .post_policy import (
-            MAX_FIELDS_BYTES,
             MultipartParser,
             PartData,
             PartEnd,
@@ -734,9 +834,11 @@ class _PostReader:
             boundary_from_content_type,
         )
 
-        self._parser = MultipartParser(boundary_from_content_type(content_type))
+        self._parser = MultipartParser(
+            boundary_from_content_type(content_type), max_parts=max_parts
+        )
         self._types = (PartStart, PartData, PartEnd)
-        self._max_fields = MAX_FIELDS_BYTES
+        self._max_fields = max_fields
         self.fields: list[tuple[str, str]] = []
         self.filename: str | None = None
         self.filename_seen: bool | None = None
@@ -756,9 +858,22 @@ class _PostReader:
             details={"ArgumentName": "x-amz-credential", "ArgumentValue": ""},
         )
 
+    def _events(self, data: bytes) -> list[Any]:
+        from .post_policy import MaxPostPreDataLengthExceeded
+
+        try:
+            return self._parser.feed(data)
+        except MaxPostPreDataLengthExceeded as exc:
+            # Named after the Verifier's option, not the parser's.
+            raise MaxPostPreDataLengthExceeded(
+                f"more than {exc.value} form fields (max_form_parts)",
+                limit="max_form_parts",
+                value=exc.value,
+            ) from None
+
     def feed(self, data: bytes) -> bool:
         start, part_data, _end = self._types
-        for e in self._parser.feed(data):
+        for e in self._events(data):
             if self._in_file:
                 self._file_event(e)
                 continue
@@ -776,8 +891,9 @@ class _PostReader:
                     from .post_policy import MaxPostPreDataLengthExceeded
 
                     raise MaxPostPreDataLengthExceeded(
-                        f"the form fields exceed {self._max_fields} bytes in total",
-                        limit="max_fields_bytes",
+                        f"the form fields exceed {self._max_fields} bytes in total "
+                        "(max_form_bytes)",
+                        limit="max_form_bytes",
                         value=self._max_fields,
                     )
                 self._value += e.data
@@ -882,8 +998,22 @@ class Verifier:
             ``x-amz-content-sha256`` (S3 does).  Default False: the body is
             hashed instead, as MinIO and non-S3 services do.
         algorithms: the accepted algorithms (``"sigv4"``, ``"sigv4a"``).
-        max_auth_length: longest Authorization header / query accepted.
-        max_signed_headers: most names accepted in SignedHeaders.
+        max_auth_length: longest ``Authorization`` header accepted
+            (:class:`AuthorizationHeaderTooLong`).
+        max_query_length: longest query string of a presigned request
+            (:class:`QueryTooLong`).
+        max_signed_headers: most names accepted in SignedHeaders
+            (:class:`TooManySignedHeaders`, :class:`TooManySignedHeadersInQuery`).
+        max_header_length: longest header, name and value
+            (:class:`RequestHeaderTooLong`), checked before anything else.
+        max_chunk_size, max_chunk_header_length, max_chunks: the aws-chunked
+            decoder's limits (:class:`~sigv4kit.streaming.ChunkTooLargeError`,
+            :class:`~sigv4kit.streaming.ChunkLineTooLongError`,
+            :class:`~sigv4kit.streaming.TooManyChunksError`).
+        max_policy_bytes, max_form_bytes, max_form_parts: browser POST limits:
+            the Base64 policy (:class:`~sigv4kit.post_policy.PolicyTooLarge`),
+            the fields before the file and their number
+            (:class:`~sigv4kit.post_policy.MaxPostPreDataLengthExceeded`).
         post_bucket: ``bucket(target, host)`` for browser POST forms; by
             default the first path segment, else the first label of Host.
     """
@@ -900,6 +1030,14 @@ class Verifier:
         "double_uri_encode",
         "include_debug",
         "max_auth_length",
+        "max_chunk_header_length",
+        "max_chunk_size",
+        "max_chunks",
+        "max_form_bytes",
+        "max_form_parts",
+        "max_header_length",
+        "max_policy_bytes",
+        "max_query_length",
         "max_signed_headers",
         "max_skew",
         "normalize_path",
@@ -928,9 +1066,17 @@ class Verifier:
         show_token: bool = False,
         require_content_sha256: bool = False,
         algorithms: Iterable[str] = ("sigv4", "sigv4a"),
-        max_auth_length: int = 16384,
-        max_signed_headers: int = 100,
+        max_auth_length: int = MAX_AUTH_LENGTH,
+        max_signed_headers: int = MAX_SIGNED_HEADERS,
         post_bucket: Callable[[str, str], str] | None = None,
+        max_query_length: int = MAX_QUERY_LENGTH,
+        max_header_length: int = MAX_HEADER_LENGTH,
+        max_chunk_size: int = 16 * 1024 * 1024,
+        max_chunk_header_length: int = 4096,
+        max_chunks: int = 1 << 20,
+        max_policy_bytes: int = 64 * 1024,
+        max_form_bytes: int = 1024 * 1024,
+        max_form_parts: int = 1000,
     ) -> None:
         if not isinstance(region, str) or not region:
             raise SigningError("region must be a non-empty string, e.g. 'us-east-1'")
@@ -992,8 +1138,16 @@ class Verifier:
         self._auth_cache: dict[str, tuple[Any, ...]] = {}
         self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
         self._value_memo: tuple[Any, str, _Key] | None = None
-        self.max_auth_length = max_auth_length
-        self.max_signed_headers = max_signed_headers
+        self.max_auth_length = _positive("max_auth_length", max_auth_length)
+        self.max_signed_headers = _positive("max_signed_headers", max_signed_headers)
+        self.max_query_length = _positive("max_query_length", max_query_length)
+        self.max_header_length = _positive("max_header_length", max_header_length)
+        self.max_chunk_size = _positive("max_chunk_size", max_chunk_size)
+        self.max_chunk_header_length = _positive("max_chunk_header_length", max_chunk_header_length)
+        self.max_chunks = _positive("max_chunks", max_chunks)
+        self.max_policy_bytes = _positive("max_policy_bytes", max_policy_bytes)
+        self.max_form_bytes = _positive("max_form_bytes", max_form_bytes)
+        self.max_form_parts = _positive("max_form_parts", max_form_parts)
         self.post_bucket = post_bucket
 
     def __repr__(self) -> str:
@@ -1124,8 +1278,15 @@ class Verifier:
                 state.source = source
         return state
 
+    def _post_reader(self, state: _Auth) -> _PostReader:
+        return _PostReader(
+            state.hmap.get("content-type", ""),
+            max_fields=self.max_form_bytes,
+            max_parts=self.max_form_parts,
+        )
+
     def _verify_post_sync(self, state: _Auth, now: datetime | float | None) -> VerifiedRequest:
-        form = _PostReader(state.hmap.get("content-type", ""))
+        form = self._post_reader(state)
         source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
         assert source is not None
         if state.async_source is not None:
@@ -1154,7 +1315,7 @@ class Verifier:
     ) -> VerifiedRequest:
         if state.async_source is None:
             return await self._verify_post_async_over_sync(state, now)
-        form = _PostReader(state.hmap.get("content-type", ""))
+        form = self._post_reader(state)
         source = state.async_source
         async for piece in source:
             if form.feed(piece):
@@ -1167,7 +1328,7 @@ class Verifier:
     async def _verify_post_async_over_sync(
         self, state: _Auth, now: datetime | float | None
     ) -> VerifiedRequest:
-        form = _PostReader(state.hmap.get("content-type", ""))
+        form = self._post_reader(state)
         source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
         assert source is not None
         for piece in source:
@@ -1222,6 +1383,7 @@ class Verifier:
                 now=now_dt,
                 service=self.service,
                 filename=form.filename,
+                max_policy_bytes=self.max_policy_bytes,
             )
         except SignatureDoesNotMatch as exc:
             # The string to sign of a POST is the Base64 policy, which holds
@@ -1335,6 +1497,10 @@ class Verifier:
         else:
             path_target, url_host = _split_target(target)
         pairs, hmap = _index_headers(headers)
+        limit = self.max_header_length
+        for ln, v in pairs:
+            if len(v) + len(ln) > limit:
+                raise RequestHeaderTooLong(limit, ln)
         if url_host is not None and "host" not in hmap:
             pairs.append(("host", url_host))
             hmap["host"] = url_host
@@ -1371,9 +1537,9 @@ class Verifier:
         signed_set = auth.signed_set
         if len(auth.signed_headers) > self.max_signed_headers:
             raise (
-                _header_malformed("too many signed headers.")
+                TooManySignedHeaders(self.max_signed_headers)
                 if auth.kind == "header"
-                else AuthorizationQueryParametersError("Too many signed headers.")
+                else TooManySignedHeadersInQuery(self.max_signed_headers)
             )
         if "host" not in signed_set:
             raise AccessDenied(_NOT_SIGNED_MESSAGE, details={"HeadersNotSigned": "host"})
@@ -1422,9 +1588,7 @@ class Verifier:
         hmap: dict[str, str],
     ) -> _Auth:
         if len(authorization) > self.max_auth_length:
-            raise _header_malformed(
-                f"the authorization header is longer than {self.max_auth_length} characters."
-            )
+            raise AuthorizationHeaderTooLong(self.max_auth_length)
         # Clients repeat the same Authorization prefix (algorithm, credential,
         # signed headers) request after request; only the signature changes.
         # The validated prefix is memoized, so the hot path parses nothing.
@@ -1487,7 +1651,7 @@ class Verifier:
             signature,
             amz,
             epoch,
-            hmap.get("x-amz-security-token"),
+            _stripped(hmap.get("x-amz-security-token")),
             method,
             target,
             pairs,
@@ -1554,10 +1718,8 @@ class Verifier:
         self, method: str, target: str, pairs: list[tuple[str, str]], hmap: dict[str, str]
     ) -> _Auth:
         path, _, query = target.partition("?")
-        if len(query) > self.max_auth_length + 8192:
-            raise AuthorizationQueryParametersError(
-                f"The query string is longer than {self.max_auth_length + 8192} characters."
-            )
+        if len(query) > self.max_query_length:
+            raise QueryTooLong(self.max_query_length)
         params: dict[str, str] = {}
         keep: list[str] = []
         keep_no_token: list[str] = []
@@ -1790,6 +1952,8 @@ class Verifier:
             state.async_source = _async_source(body)
             return
         if state.needs_body_hash:
+            # Hashed in _finish, once the access key is known: an unknown key
+            # must not make the server read (or spool) the body first.
             read = getattr(body, "read", None)
             seekable = False
             if read is not None:
@@ -1798,7 +1962,15 @@ class Verifier:
                 except (AttributeError, OSError, ValueError):
                     seekable = False
             if seekable:
-                f = cast("BinaryIO", body)
+                state.body_file = cast("BinaryIO", body)
+        state.source = source
+
+    # -- phase 2: signature ---------------------------------------------------
+    def _finish(self, state: _Auth, key: _Key, *, sync: bool) -> VerifiedRequest:
+        auth = state
+        if state.needs_body_hash and state.payload_hash is None:
+            f = state.body_file
+            if f is not None:
                 start = f.tell()
                 h = _sha256()
                 for piece in _read_file(f):
@@ -1807,19 +1979,9 @@ class Verifier:
                 state.payload_hash = h.hexdigest()
                 state.source = _read_file(f)
             else:
-                digest, spool = _spool_hash(source)
+                digest, spool = _spool_hash(cast("Iterator[bytes]", state.source))
                 state.payload_hash = digest
                 state.source = _iter_spool(spool)
-            return
-        state.source = source
-
-    # -- phase 2: signature ---------------------------------------------------
-    def _finish(self, state: _Auth, key: _Key, *, sync: bool) -> VerifiedRequest:
-        auth = state
-        if state.needs_body_hash and state.payload_hash is None:
-            digest, spool = _spool_hash(cast("Iterator[bytes]", state.source))
-            state.payload_hash = digest
-            state.source = _iter_spool(spool)
         payload_hash = cast("str", state.payload_hash)
         target = auth.signed_target if auth.kind == "presigned" else state.target
         creq, sts, ok = self._check_signature(state, key, target, payload_hash)
@@ -2027,6 +2189,9 @@ class Verifier:
             scope=auth.scope_text,
             sign=sign,
             verify=verify,
+            max_chunk_size=self.max_chunk_size,
+            max_line_length=self.max_chunk_header_length,
+            max_chunks=self.max_chunks,
         )
         return _ChunkedCheck(decoder, state.declared_length)
 
