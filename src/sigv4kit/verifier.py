@@ -182,7 +182,8 @@ class MissingAuthentication(AccessDenied):
 MAX_AUTH_LENGTH = 16384
 MAX_QUERY_LENGTH = 24576
 MAX_SIGNED_HEADERS = 100
-MAX_HEADER_LENGTH = 16384
+# Above max_auth_length, so an oversized Authorization header gets its own error.
+MAX_HEADER_LENGTH = 32768
 
 
 class AuthorizationHeaderTooLong(AuthorizationHeaderMalformed):

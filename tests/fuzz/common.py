@@ -64,18 +64,19 @@ def pieces(data: bytes, size: int) -> list[bytes]:
 
 
 class CountingBody:
-    """An iterable body of ``total`` bytes that counts what was read from it."""
+    """An iterable body of ``total`` bytes (``fill`` repeated) that counts
+    how much was taken from it in ``consumed``."""
 
-    def __init__(self, total: int, piece: int = 1 << 16) -> None:
+    def __init__(self, total: int, piece: int = 1 << 16, fill: bytes = b"\0") -> None:
         self.total = total
         self.piece = piece
-        self.read = 0
-        self._block = b"\0" * piece
+        self.consumed = 0
+        self._block = fill * piece
 
     def __iter__(self) -> Iterator[bytes]:
-        while self.read < self.total:
-            n = min(self.piece, self.total - self.read)
-            self.read += n
+        while self.consumed < self.total:
+            n = min(self.piece, self.total - self.consumed)
+            self.consumed += n
             yield self._block if n == self.piece else self._block[:n]
 
 
