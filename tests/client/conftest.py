@@ -314,7 +314,7 @@ class HttpxClient(Client):
         from sigv4kit.client.httpx import SigV4Auth
 
         self.auth = self.auth or SigV4Auth(*self.args, **self.kwargs)
-        with httpx.Client(auth=self.auth, timeout=120, follow_redirects=True) as c:
+        with httpx.Client(auth=self.auth, timeout=120) as c:
             with c.stream(method, url, content=body, headers=headers, params=params) as r:
                 data = _digest_or_body(r.iter_bytes(1 << 16), sha256)
                 return Result(r.status_code, dict(r.headers), data, len(r.history))
@@ -341,7 +341,7 @@ class HttpxAsyncClient(Client):
         self.auth = self.auth or SigV4Auth(*self.args, **self.kwargs)
 
         async def go() -> Result:
-            async with httpx.AsyncClient(auth=self.auth, timeout=120, follow_redirects=True) as c:
+            async with httpx.AsyncClient(auth=self.auth, timeout=120) as c:
                 async with c.stream(
                     method, url, content=_async_body(body), headers=headers, params=params
                 ) as r:

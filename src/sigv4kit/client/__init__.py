@@ -12,4 +12,9 @@ All three take a :class:`~sigv4kit.Signer`, or credentials (a
 ``Credentials`` value, a provider, or ``None`` for the default chain) plus
 ``region`` and ``service``; ``payload=`` picks hashed, ``UNSIGNED-PAYLOAD`` or
 aws-chunked streaming; clock skew is corrected from the server's answer.
+
+Redirects are followed hop by hop, each hop signed again for its own URL and
+method while it stays on the first request's origin (or one allowed by
+``redirect_hosts=``), and sent without any of our headers otherwise -- see
+:mod:`sigv4kit.client._common` and ``docs/clients.md``.
 """

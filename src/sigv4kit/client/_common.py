@@ -13,16 +13,43 @@ response's ``Date`` header (or S3's ``<ServerTime>``), keep the difference
 as an offset, re-sign the request once with ``now + offset`` and send it
 again.  Later requests through the same adapter are signed with the offset
 from the start, as the AWS SDKs do.
+
+Redirects
+---------
+A signature covers one method and one URL, so every redirect hop that is
+followed must be signed again for its own URL and method -- and credentials
+must not follow a redirect to someone else.  The rules, the same in the
+three adapters:
+
+* The *origin* of a URL is its scheme, host and port.  A hop to the origin of
+  the first request is signed again (S3 and gateways redirect within one
+  endpoint).
+* A hop to any other origin is sent *unsigned* -- the caller's own headers
+  and body, none of ``Authorization``, ``X-Amz-Date``,
+  ``X-Amz-Security-Token``, ``X-Amz-Content-SHA256`` or the aws-chunked
+  encoding -- unless ``redirect_hosts`` allows that origin (see
+  :class:`RedirectPolicy`).  An unsigned hop is what the HTTP library does
+  for any other auth, and it lets a redirect to a presigned URL work.
+* Once a hop went out unsigned, the rest of the chain stays unsigned: a
+  server we did not sign for cannot send us back to sign something of its
+  choosing.
+* 303 (and 301/302, as the client library decides) become a GET without a
+  body; 307 and 308 keep the method and the body, which must be rewindable
+  (bytes, a seekable file, a list of pieces).  A one-shot body (a
+  generator, a pipe) cannot be sent twice: the adapter raises
+  :class:`RedirectNotFollowed` (aiohttp raises its own
+  ``ClientPayloadError``) rather than send an empty or partial body.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..config import check_payload
 from ..credentials import Credentials
@@ -30,9 +57,17 @@ from ..errors import SigningError
 from ..signer import SignedRequest, Signer
 
 __all__ = [
+    "REDIRECT_STATUSES",
     "STREAMING_MODES",
     "AdapterCore",
+    "BodySource",
+    "RedirectHosts",
+    "RedirectNotFollowed",
+    "RedirectPolicy",
     "is_skew_error",
+    "origin",
+    "redirect_method",
+    "same_origin",
     "server_time",
 ]
 
@@ -51,6 +86,176 @@ _SERVER_TIME = re.compile(rb"<ServerTime>([^<]{10,40})</ServerTime>")
 SIGNING_HEADERS = frozenset(
     {"authorization", "x-amz-date", "x-amz-security-token", "x-amz-content-sha256"}
 )
+
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+
+#: ``redirect_hosts``: host names, ``*.suffix`` patterns and origins, or a
+#: callable ``(from_url, to_url) -> bool``.
+RedirectHosts = Collection[str] | Callable[[str, str], bool] | None
+
+
+class RedirectNotFollowed(SigningError):
+    """A redirect the adapter stopped at instead of sending a wrong request.
+
+    Raised when a 307/308 (or a 301/302 that keeps the method) must send the
+    body again but the body was a one-shot stream.  ``response`` is the
+    redirect response (its connection released), ``location`` where it
+    pointed.
+    """
+
+    def __init__(self, message: str, *, response: object = None, location: str | None = None):
+        super().__init__(message)
+        self.response = response
+        self.location = location
+
+
+def origin(url: str) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1  # never equal to a real port
+    if port is None:
+        port = _DEFAULT_PORTS.get(scheme)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def same_origin(a: str, b: str) -> bool:
+    return origin(a) == origin(b)
+
+
+class RedirectPolicy:
+    """Which redirect targets may receive a signed request.
+
+    The origin of the first request always may.  ``redirect_hosts`` adds:
+
+    * ``"host.example.com"`` -- that host, on any port, as long as the hop
+      does not go from ``https`` down to ``http``;
+    * ``"*.example.com"`` -- any subdomain of ``example.com`` (not
+      ``example.com`` itself), with the same no-downgrade rule;
+    * ``"https://host.example.com:8443"`` -- exactly that origin;
+    * or a callable ``(from_url, to_url) -> bool`` that decides alone.
+
+    An S3 307 to the bucket's regional endpoint, for instance, needs
+    ``redirect_hosts=["bucket.s3.us-west-2.amazonaws.com"]`` (the region of
+    the Signer must already be the bucket's).
+    """
+
+    def __init__(self, redirect_hosts: RedirectHosts = None) -> None:
+        self._check: Callable[[str, str], bool] | None = None
+        self._hosts: frozenset[str] = frozenset()
+        self._suffixes: tuple[str, ...] = ()
+        self._origins: frozenset[tuple[str, str, int | None]] = frozenset()
+        if redirect_hosts is None:
+            return
+        if callable(redirect_hosts):
+            self._check = redirect_hosts
+            return
+        if isinstance(redirect_hosts, (str, bytes)):
+            raise SigningError(
+                "redirect_hosts takes a list of hosts, not one string: "
+                f"use redirect_hosts=[{redirect_hosts!r}]"
+            )
+        hosts: set[str] = set()
+        suffixes: list[str] = []
+        origins: set[tuple[str, str, int | None]] = set()
+        for entry in redirect_hosts:
+            if not isinstance(entry, str) or not entry.strip():
+                raise SigningError(f"redirect_hosts entries must be host names, got {entry!r}")
+            text = entry.strip().lower()
+            if "://" in text:
+                parts = urlsplit(text)
+                if parts.path not in ("", "/") or parts.query or not parts.hostname:
+                    raise SigningError(
+                        f"redirect_hosts entry {entry!r}: an origin is scheme://host[:port], "
+                        "without a path"
+                    )
+                origins.add(origin(text))
+            elif text.startswith("*."):
+                suffixes.append(text[1:])
+            else:
+                if "/" in text or "*" in text:
+                    raise SigningError(
+                        f"redirect_hosts entry {entry!r}: use a host name, '*.domain' or "
+                        "scheme://host[:port]"
+                    )
+                hosts.add(text.strip("[]"))
+        self._hosts = frozenset(hosts)
+        self._suffixes = tuple(suffixes)
+        self._origins = frozenset(origins)
+
+    def __repr__(self) -> str:
+        if self._check is not None:
+            return f"RedirectPolicy({self._check!r})"
+        entries = sorted(self._hosts) + ["*" + s for s in self._suffixes]
+        entries += [f"{s}://{h}:{p}" for s, h, p in sorted(self._origins, key=str)]
+        return f"RedirectPolicy({entries!r})"
+
+    def may_sign(self, first_url: str, from_url: str, to_url: str) -> bool:
+        """Whether a hop from ``from_url`` to ``to_url`` may be signed."""
+        target = origin(to_url)
+        if target == origin(first_url):
+            return True
+        if self._check is not None:
+            return bool(self._check(from_url, to_url))
+        if target in self._origins:
+            return True
+        scheme, host, _ = target
+        if origin(first_url)[0] == "https" and scheme != "https":
+            return False
+        return host in self._hosts or any(
+            host.endswith(suffix) and len(host) > len(suffix) for suffix in self._suffixes
+        )
+
+
+def redirect_method(method: str, status: int) -> str:
+    """The method of the next hop, as requests and httpx choose it."""
+    if status in (302, 303) and method != "HEAD":
+        return "GET"
+    if status == 301 and method == "POST":
+        return "GET"
+    return method
+
+
+class BodySource:
+    """The caller's body, kept so a redirect or retry can send it again.
+
+    Bytes, str, lists and tuples are reused; a seekable file is rewound to
+    where it was when the request was first signed; anything else is
+    one-shot.
+    """
+
+    __slots__ = ("body", "position")
+
+    def __init__(self, body: object) -> None:
+        self.body = body
+        self.position: int | None = None
+        if body is None or isinstance(body, (bytes, bytearray, memoryview, str, list, tuple)):
+            return
+        try:
+            if body.seekable():  # type: ignore[attr-defined]
+                self.position = int(body.tell())  # type: ignore[attr-defined]
+        except (AttributeError, OSError, ValueError):
+            self.position = None
+
+    @property
+    def replayable(self) -> bool:
+        body = self.body
+        return (
+            body is None
+            or isinstance(body, (bytes, bytearray, memoryview, str, list, tuple))
+            or self.position is not None
+        )
+
+    def rewind(self) -> object:
+        """The body, ready to be read from its start again."""
+        if self.position is not None:
+            self.body.seek(self.position)  # type: ignore[attr-defined]
+        return self.body
 
 
 def is_skew_error(status: int, body: bytes) -> bool:
@@ -129,6 +334,9 @@ class AdapterCore:
             hashed in pieces, then rewound), ``"unsigned"`` sends
             ``UNSIGNED-PAYLOAD``, the streaming modes send aws-chunked.
         correct_clock_skew: learn the server's clock from skew errors.
+        redirect_hosts: other origins that redirects may be signed for
+            (see :class:`RedirectPolicy`); by default only the first
+            request's own origin.
         options: any other :class:`~sigv4kit.Signer` keyword argument.
     """
 
@@ -140,9 +348,11 @@ class AdapterCore:
         *,
         payload: str | None = None,
         correct_clock_skew: bool = True,
+        redirect_hosts: RedirectHosts = None,
         **options: Any,
     ) -> None:
         self.signer, self._source = _build_signer(signer_or_credentials, region, service, options)
+        self.redirects = RedirectPolicy(redirect_hosts)
         mode = self.signer.config.payload if payload is None else check_payload(payload)
         self.payload: str = mode
         self.correct_clock_skew = correct_clock_skew

@@ -10,14 +10,17 @@
         async with session.put(url, data=open("big.bin", "rb")) as resp: ...
 
 aiohttp calls the middleware for every request it sends, redirect hops
-included (each hop is a new request built from the caller's headers), so
-every hop is signed for its own URL.  The middleware:
+included (each hop is a new request built from the caller's headers and
+payload).  The middleware:
 
 * resolves credentials with the provider's ``aget`` (never blocking the
   loop);
 * for ``payload="signed"`` hashes the body by letting the payload write
   itself into a hash -- files are read a block at a time in a thread by
-  aiohttp, then re-read from the same position when sent;
+  aiohttp, then re-read from the same position when sent.  A payload that
+  cannot be read twice (an async iterable, a pipe, another response's
+  stream) raises :class:`~sigv4kit.errors.SigningError` before anything is
+  sent: use ``payload="unsigned"`` or a streaming mode;
 * for the streaming modes replaces the body with its aws-chunked encoding,
   pulling the original payload through a small bounded queue (two chunks in
   flight), and puts the original payload back after sending, so aiohttp can
@@ -25,6 +28,32 @@ every hop is signed for its own URL.  The middleware:
 * sets the signed URL with ``encoded=True`` so yarl sends it unchanged;
 * on ``RequestTimeTooSkewed`` learns the server's clock, re-signs and sends
   once more (replayable bodies only).
+
+Redirects
+---------
+aiohttp follows redirects itself (``allow_redirects``, ``max_redirects``,
+303 to GET, 307/308 with the same payload) and passes every hop through the
+middleware, so each hop is signed for its own URL and method.  What the
+middleware adds is where credentials may go: a hop to the first request's
+origin (scheme, host, port), or to one allowed by ``redirect_hosts``, is
+signed; a hop to any other origin passes through *unsigned* -- aiohttp
+built it from the caller's headers (without ``Authorization`` and
+cookies) and the caller's payload, none of ours -- and so does every later
+hop of that chain.  A 307/308 whose body was a one-shot stream makes
+aiohttp raise its own ``ClientPayloadError`` ("Cannot follow redirect with
+a consumed request body") rather than send it empty.
+
+A hop is recognised as one because the middleware saw its 3xx just before,
+in the same task (a context variable), and the hop belongs to the same
+``session.request()`` call: aiohttp keeps one timer object per call on each
+request (the private ``ClientRequest._timer``).  Without that attribute the
+hop is matched by its URL against the redirect's ``Location`` instead.
+
+The signed or encoded body is put on the request through its private
+``_body`` attribute: the public ``update_body()`` would close the caller's
+file, which the encoder is still reading and a redirect may replay, and
+``update_body_from_data()`` warns about it.  If ``_body`` stops working,
+the public method is used (its warning silenced).
 
 aiohttp before 3.12 has no client middlewares; ``SigV4Middleware`` raises
 a clear error there.
@@ -34,7 +63,10 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import warnings
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any, cast
 
 import aiohttp
@@ -45,7 +77,7 @@ from yarl import URL
 from ..credentials import Credentials
 from ..errors import SigningError
 from ..signer import Signer
-from ._common import AdapterCore
+from ._common import REDIRECT_STATUSES, AdapterCore, RedirectHosts
 
 __all__ = ["SigV4Middleware"]
 
@@ -106,10 +138,86 @@ def _is_one_shot(body: _payload.Payload) -> bool:
     return isinstance(body, _payload.AsyncIterablePayload) or body.consumed
 
 
+def _hashable(body: _payload.Payload) -> bool:
+    """Whether writing ``body`` into a hash leaves it able to be sent.
+
+    Bytes are; a file payload rewinds itself if it is seekable -- aiohttp
+    knows its size then.  A pipe, a stream or an async iterable has no size
+    and would be consumed by the hashing.
+    """
+    if isinstance(body, _payload.BytesPayload):
+        return True
+    return not _is_one_shot(body) and body.size is not None
+
+
+def _request_body(req: aiohttp.ClientRequest) -> _payload.Payload | None:
+    body = req.body  # public: the Payload, or b"" for none
+    return body if isinstance(body, _payload.Payload) else None
+
+
+#: Set False to use only public aiohttp API for bodies (tests exercise both).
+_PRIVATE_BODY = True
+
+
+def _set_body(req: aiohttp.ClientRequest, body: _payload.Payload | None) -> None:
+    """Put ``body`` on ``req`` without closing the payload it replaces."""
+    if _PRIVATE_BODY:
+        try:
+            req._body = body
+        except AttributeError:  # pragma: no cover - a future aiohttp with a read-only body
+            pass
+        else:
+            if _request_body(req) is body:
+                return
+    with warnings.catch_warnings():
+        # "unclosed resources": the caller's payload is closed by aiohttp
+        # when the whole call ends, which is what we want.
+        warnings.simplefilter("ignore", ResourceWarning)
+        req.update_body_from_data(body)
+
+
+def _call_marker(req: aiohttp.ClientRequest) -> object | None:
+    """An object aiohttp keeps per ``session.request()`` call, shared by its hops.
+
+    ``ClientRequest._timer`` is private; ``None`` makes hops match by URL.
+    """
+    return getattr(req, "_timer", None)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    """A redirect this middleware returned to aiohttp, which may follow it next."""
+
+    owner: SigV4Middleware
+    marker: object | None
+    location: URL | None
+    from_url: URL
+    first_url: URL
+    signed: bool
+
+
+_PENDING: ContextVar[_Pending | None] = ContextVar("sigv4kit_aiohttp_redirect", default=None)
+
+
+def _location(resp: aiohttp.ClientResponse, url: URL) -> URL | None:
+    raw = resp.headers.get("Location") or resp.headers.get("URI")
+    if raw is None:
+        return None
+    try:
+        loc = URL(raw)
+    except ValueError:
+        return None
+    if not loc.is_absolute():
+        loc = url.join(loc)
+    return loc.with_fragment(None)
+
+
 class SigV4Middleware:
     """aiohttp client middleware that signs every request with SigV4 or SigV4a.
 
-    Takes the same arguments as :class:`sigv4kit.client.requests.SigV4Auth`.
+    Takes the same arguments as :class:`sigv4kit.client.requests.SigV4Auth`
+    (``redirect_hosts`` included; aiohttp's own ``allow_redirects`` and
+    ``max_redirects`` decide whether and how far redirects are followed).
     """
 
     def __init__(
@@ -120,6 +228,7 @@ class SigV4Middleware:
         *,
         payload: str | None = None,
         correct_clock_skew: bool = True,
+        redirect_hosts: RedirectHosts = None,
         **options: Any,
     ) -> None:
         if not _supports_middlewares():
@@ -133,6 +242,7 @@ class SigV4Middleware:
             service,
             payload=payload,
             correct_clock_skew=correct_clock_skew,
+            redirect_hosts=redirect_hosts,
             **options,
         )
 
@@ -154,16 +264,24 @@ class SigV4Middleware:
         sign_body: object = None
         payload_mode: str | None = None
         if core.needs_body_hash and body is not None:
-            if _is_one_shot(body):
+            if not _hashable(body):
                 raise SigningError(
-                    "the body is a one-shot async iterable: hashing it would consume it before "
-                    "it is sent. Use payload='unsigned' or a streaming mode"
+                    "payload='signed' must hash the body before sending it, and this body is a "
+                    "one-shot stream (an async iterable, a pipe or another response's content): "
+                    "hashing it would consume it. Use payload='unsigned' (UNSIGNED-PAYLOAD), a "
+                    "streaming mode (payload='streaming'), a precomputed SHA-256 as payload=, or "
+                    "pass bytes or a seekable file"
                 )
             if isinstance(body, _payload.BytesPayload):
                 sign_body = await body.as_bytes()
             else:
                 writer = _HashWriter()
                 await body.write(cast("Any", writer))
+                if body.consumed:
+                    raise SigningError(
+                        "the body could not be rewound after hashing it; use payload='unsigned' "
+                        "or a streaming mode"
+                    )
                 payload_mode = writer.hash.hexdigest()
         elif core.streaming:
             if body is not None:
@@ -174,6 +292,10 @@ class SigV4Middleware:
                 headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
                 sign_body = _payload_pieces(body)
             else:
+                # No body (a GET after a 303, say): nothing to decode.
+                headers = [
+                    (n, v) for n, v in headers if n.lower() != "x-amz-decoded-content-length"
+                ]
                 sign_body = b""
         signed = core.sign(
             req.method,
@@ -185,21 +307,56 @@ class SigV4Middleware:
         )
         req.url = URL(signed.url, encoded=True)
         if core.streaming:
-            # Not update_body(): it would close the caller's payload (their
-            # file), which the encoder is reading and a redirect may replay.
-            req._body = _payload.AsyncIterablePayload(signed.body)
+            _set_body(req, _payload.AsyncIterablePayload(signed.body))
             req.chunked = None
         req.headers = CIMultiDict(signed.headers)
+
+    def _hop_of(self, req: aiohttp.ClientRequest) -> _Pending | None:
+        """The redirect ``req`` follows, if aiohttp built it from one we returned."""
+        pending = _PENDING.get()
+        if pending is None or pending.owner is not self:
+            return None
+        _PENDING.set(None)
+        marker = _call_marker(req)
+        if marker is not None or pending.marker is not None:
+            return pending if marker is pending.marker else None
+        return pending if pending.location == req.url.with_fragment(None) else None
 
     async def __call__(
         self,
         req: aiohttp.ClientRequest,
         handler: aiohttp.ClientHandlerType,
     ) -> aiohttp.ClientResponse:
+        hop = self._hop_of(req)
+        if hop is None:
+            first_url = req.url
+            sign = True
+        else:
+            first_url = hop.first_url
+            sign = hop.signed and self.core.redirects.may_sign(
+                str(first_url), str(hop.from_url), str(req.url)
+            )
+        if sign:
+            resp = await self._send_signed(req, handler)
+        else:
+            # aiohttp built this hop from the caller's headers and payload:
+            # nothing of ours to take off, nothing to add.
+            resp = await handler(req)
+        if resp.status in REDIRECT_STATUSES:
+            _PENDING.set(
+                _Pending(
+                    self, _call_marker(req), _location(resp, req.url), req.url, first_url, sign
+                )
+            )
+        return resp
+
+    async def _send_signed(
+        self, req: aiohttp.ClientRequest, handler: aiohttp.ClientHandlerType
+    ) -> aiohttp.ClientResponse:
         credentials = await self.core.acredentials()
         headers = list(req.headers.items())
         original_url = req.url
-        body = req._body if isinstance(req._body, _payload.Payload) else None
+        body = _request_body(req)
         replayable = body is None or not _is_one_shot(body)
         await self._apply(req, credentials, headers, body)
         try:
@@ -209,10 +366,10 @@ class SigV4Middleware:
                 if self.core.learn_skew(resp.status, resp.headers.get("Date"), data):
                     resp.release()
                     req.url = original_url
-                    req._body = body
+                    _set_body(req, body)
                     await self._apply(req, credentials, headers, body)
                     resp = await handler(req)
         finally:
-            # Give aiohttp its own payload back for a possible redirect replay.
-            req._body = body
+            # Give aiohttp the caller's payload back for a possible redirect replay.
+            _set_body(req, body)
         return resp

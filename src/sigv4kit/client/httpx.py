@@ -9,20 +9,56 @@
     httpx.Client(auth=auth).get(url)
     await httpx.AsyncClient(auth=auth).put(url, content=async_chunks())
 
-One :meth:`SigV4Auth.auth_flow` generator signs for both clients.  httpx
-follows redirects *inside* one auth step, re-sending our headers to the new
-location; when that location refuses the request (400/401/403) the flow
-signs the last hop for its own URL and method and sends it once more.
-``sync_auth_flow`` and ``async_auth_flow`` wrap the flow to do the two
-things that are I/O -- fetching credentials from a provider (awaited with
-``aget`` in async code, never blocking the loop) and reading the body of a
-400/401/403 answer to look for a clock-skew error.
+One :meth:`SigV4Auth.auth_flow` generator signs for both clients;
+``sync_auth_flow`` and ``async_auth_flow`` wrap it to do the things that
+are I/O -- fetching credentials from a provider (awaited with ``aget`` in
+async code, never blocking the loop), hashing a file (in a thread, in
+async code), and reading the body of a 400/401/403 answer to look for a
+clock-skew error.
 
-``requires_request_body`` is true only for ``payload="signed"``, the one
-mode that must hash the body before sending -- and even then a seekable
-file is hashed in pieces and rewound rather than read into memory;
-``"unsigned"`` and the streaming modes leave the body a stream (aws-chunked
-is encoded a chunk at a time, from sync or async iterators alike).
+Bodies
+------
+``payload="signed"`` must hash the body before sending it: in-memory
+content is hashed as is, a seekable file is hashed in pieces and rewound
+(never read into memory).  A one-shot stream -- a generator, an async
+iterator, a pipe -- would have to be held in memory whole to be hashed and
+then sent, so it raises :class:`~sigv4kit.errors.SigningError`: send it with
+``payload="unsigned"`` or a streaming mode (aws-chunked, encoded a chunk at
+a time from sync or async iterators alike), or give a precomputed SHA-256
+as ``payload=``.  Other stream types httpx builds (multipart forms) are
+read into memory with httpx's own ``request.read()`` as before.
+
+Telling a file or a generator apart needs the object inside httpx's
+``IteratorByteStream`` -- its private ``_stream`` attribute; httpx has no
+public way.  Without it, every non-memory body counts as one of "other
+stream types" above.
+
+Redirects
+---------
+A signature covers one URL and method, and httpx's own redirect following
+(``follow_redirects=True``) re-sends our headers without asking the auth
+again -- ``X-Amz-Security-Token`` included, to any origin (httpx strips
+only ``Authorization``).  So:
+
+* keep the client's ``follow_redirects=False`` (httpx's default): this auth
+  then follows redirects itself, from httpx's ``response.next_request``,
+  signing each hop to the first request's origin (or to an origin allowed
+  by ``redirect_hosts``) for its own URL and method, and sending a hop to
+  any other origin unsigned -- the caller's headers and body, none of ours,
+  for the rest of the chain.  httpx's ``max_redirects`` still applies.
+  ``SigV4Auth(follow_redirects=False)`` returns the 3xx instead, with a
+  ``next_request`` cleaned of our headers;
+* with a client that has ``follow_redirects=True``, register this auth's
+  event hooks -- ``event_hooks=auth.event_hooks`` (``Client``) or
+  ``auth.async_event_hooks`` (``AsyncClient``): the request hook sees each
+  hop httpx built and applies the same rules before it is sent.  Without
+  them the flow notices, after the fact, that httpx followed a redirect
+  with our headers, and raises :class:`~sigv4kit.errors.SigningError`.
+
+303 (302, and 301 after POST -- httpx decides) becomes a GET without a
+body; a hop that keeps the method sends the body again: memory content, or
+a seekable file rewound; a one-shot stream raises
+:class:`RedirectNotFollowed`.
 
 httpx removes ``.`` and ``..`` segments from URL paths when a request is
 built; the adapter signs the path httpx will send and checks, after
@@ -31,7 +67,7 @@ setting the signed URL, that httpx sends exactly that.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator
 from typing import Any
 
 import httpx
@@ -40,11 +76,14 @@ from ..credentials import Credentials
 from ..errors import SigningError
 from ..signer import Signer
 from ..streaming import AwsChunkedBody
-from ._common import AdapterCore
+from ._common import REDIRECT_STATUSES, AdapterCore, RedirectHosts, RedirectNotFollowed, same_origin
 
-__all__ = ["SigV4Auth"]
+__all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
 _ERROR_STATUSES = (400, 401, 403)
+_EXTENSION = "sigv4kit"  # request.extensions key; httpx copies extensions to redirect hops
+# Dropped when a redirect turns the request into a bodyless GET.
+_BODY_HEADERS = frozenset({"content-length", "transfer-encoding", "x-amz-decoded-content-length"})
 
 
 class _ChunkedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
@@ -55,7 +94,7 @@ class _ChunkedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._used = False
 
     def _fresh(self) -> AwsChunkedBody:
-        # httpx re-sends the same stream when it follows a 307/308 redirect.
+        # A transport retry sends the same stream again.
         if self._used:
             self._body = self._body.restart()
         self._used = True
@@ -69,38 +108,149 @@ class _ChunkedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
             yield piece
 
 
-def _seekable_file(request: httpx.Request) -> Any:
-    """The file behind ``content=open(...)``, when httpx streams one we can rewind.
+def _inner(stream: object) -> tuple[bool, object]:
+    """(found, the object httpx wraps): private ``_stream``, see the module docs."""
+    if isinstance(stream, (httpx.SyncByteStream, httpx.AsyncByteStream)) and hasattr(
+        stream, "_stream"
+    ):
+        return True, stream._stream
+    return False, None
 
-    httpx wraps it in an ``IteratorByteStream`` and reads it from the current
-    position; hashing it in pieces and seeking back beats reading 5 GiB into
-    memory just to hash it.
-    """
-    inner = getattr(request.stream, "_stream", None)
+
+def _seekable(obj: object) -> bool:
     try:
-        if inner is not None and hasattr(inner, "read") and inner.seekable():
-            return inner
+        return hasattr(obj, "read") and bool(obj.seekable())  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
-        pass
-    return None
+        return False
 
 
-def _body_for_signing(request: httpx.Request, streaming: bool) -> tuple[object, bool]:
-    """(body to give the Signer, whether it can be sent again)."""
-    stream = request.stream
-    if isinstance(stream, httpx.ByteStream):
-        # In memory already (content=bytes/str, data=, json=): cheap to reuse.
-        return request.read(), True
-    if streaming:
-        f = _seekable_file(request)
-        return (f, True) if f is not None else (stream, False)
-    return None, False
+class _Body:
+    """The caller's body, classified once so hops and retries can send it again.
+
+    kind: ``"memory"`` (bytes in hand), ``"file"`` (a seekable file, rewound
+    to ``position``), ``"iterable"`` (a list or tuple of pieces),
+    ``"one-shot"`` (generators, async iterators, pipes) or ``"other"``
+    (a stream type we cannot look into).
+    """
+
+    def __init__(self, request: httpx.Request) -> None:
+        stream = request.stream
+        self.stream = stream
+        self.data: bytes | None = None
+        self.inner: Any = None
+        self.position: int | None = None
+        self.remaining: int | None = None
+        if isinstance(stream, httpx.ByteStream):
+            self.kind = "memory"
+            self.data = request.read()
+            return
+        found, inner = _inner(stream)
+        if not found:
+            self.kind = "other"
+        elif _seekable(inner):
+            self.kind = "file"
+            self.inner = inner
+            self.position = int(inner.tell())  # type: ignore[attr-defined]
+            self.remaining = int(inner.seek(0, 2)) - self.position  # type: ignore[attr-defined]
+            inner.seek(self.position)  # type: ignore[attr-defined]
+        elif isinstance(inner, (bytes, bytearray, list, tuple)):
+            self.kind = "iterable"
+            self.inner = inner
+        else:
+            self.kind = "one-shot"
+
+    @property
+    def replayable(self) -> bool:
+        return self.kind in ("memory", "file", "iterable")
+
+    def rewind(self) -> Any:
+        if self.kind == "file":
+            self.inner.seek(self.position)
+        return self.inner
+
+    def for_hash(self) -> object:
+        """The body to give the Signer for ``payload="signed"``."""
+        if self.kind == "memory":
+            return self.data
+        if self.kind in ("file", "iterable"):
+            return self.rewind()
+        raise SigningError(
+            "payload='signed' must hash the body before sending it, and this body is a one-shot "
+            "stream (a generator, an async iterator or an unseekable file) or a stream type "
+            "sigv4kit cannot look into: hashing it would hold all of it in memory. Use "
+            "payload='unsigned' (UNSIGNED-PAYLOAD), a streaming "
+            "mode (payload='streaming'), a precomputed SHA-256 as payload=, or pass bytes or a "
+            "seekable file"
+        )
+
+    def for_stream(self) -> object:
+        """The body to give the Signer for a streaming mode (read while sending)."""
+        if self.kind == "memory":
+            return self.data
+        if self.kind in ("file", "iterable"):
+            return self.rewind()
+        return self.stream
+
+    def replay(self) -> httpx.SyncByteStream | httpx.AsyncByteStream:
+        """The caller's stream, from its start, for an unsigned hop or mode."""
+        if self.kind == "memory":
+            return httpx.ByteStream(self.data or b"")
+        self.rewind()
+        return self.stream
+
+
+class _State:
+    """One call through the auth: kept in ``request.extensions`` for the hooks."""
+
+    def __init__(self, request: httpx.Request, credentials: Credentials | None) -> None:
+        self.first_url = str(request.url)
+        self.body = _Body(request)
+        self.headers = list(request.headers.multi_items())
+        if self.body.remaining is not None:
+            # httpx sets Content-Length to the file's whole size even when it is
+            # positioned past its start; it sends (and we sign) the rest only.
+            remaining = str(self.body.remaining)
+            self.headers = [
+                (n, remaining if n.lower() == "content-length" else v) for n, v in self.headers
+            ]
+        self.credentials = credentials
+        self.body_sha256: str | None = None
+        self.chain_signed = True
+        self.current = request  # the request that was (or is about to be) sent
+        self.current_headers = self.headers  # its unsigned headers
+        self.current_has_body = True
+        self.current_signed = True
+        self.last_response: httpx.Response | None = None
+
+
+def _hop_headers(
+    state: _State, hop: httpx.Request, previous: httpx.Request, has_body: bool
+) -> list[tuple[str, str]]:
+    """The caller's headers, as httpx adapts them for a redirect hop."""
+    cross = not same_origin(str(previous.url), str(hop.url))
+    out: list[tuple[str, str]] = []
+    for name, value in state.headers:
+        low = name.lower()
+        if low == "cookie" or (not has_body and low in _BODY_HEADERS):
+            continue
+        if cross and low == "authorization":
+            continue
+        if low == "host":
+            value = hop.url.netloc.decode("ascii")
+        out.append((name, value))
+    out.extend(("Cookie", v) for v in hop.headers.get_list("cookie"))
+    return out
 
 
 class SigV4Auth(httpx.Auth):
     """``httpx.Auth`` that signs every request with SigV4 or SigV4a.
 
-    Takes the same arguments as :class:`sigv4kit.client.requests.SigV4Auth`.
+    Takes the arguments of :class:`sigv4kit.client.requests.SigV4Auth`
+    (``redirect_hosts`` included), and:
+
+    Args:
+        follow_redirects: follow redirects in the auth flow, signing each
+            hop (default ``True``); ``False`` returns the 3xx response.
     """
 
     def __init__(
@@ -111,6 +261,8 @@ class SigV4Auth(httpx.Auth):
         *,
         payload: str | None = None,
         correct_clock_skew: bool = True,
+        redirect_hosts: RedirectHosts = None,
+        follow_redirects: bool = True,
         **options: Any,
     ) -> None:
         self.core = AdapterCore(
@@ -119,9 +271,12 @@ class SigV4Auth(httpx.Auth):
             service,
             payload=payload,
             correct_clock_skew=correct_clock_skew,
+            redirect_hosts=redirect_hosts,
             **options,
         )
-        self.requires_request_body = self.core.needs_body_hash
+        self.follow_redirects = follow_redirects
+        # The wrappers below read bodies themselves (and never a one-shot one).
+        self.requires_request_body = False
 
     @property
     def signer(self) -> Signer:
@@ -130,38 +285,58 @@ class SigV4Auth(httpx.Auth):
     def __repr__(self) -> str:
         return f"SigV4Auth({self.core.signer!r}, payload={self.core.payload!r})"
 
-    # -- the shared, I/O-free flow --------------------------------------------
+    @property
+    def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """Hooks for an ``httpx.Client`` that has ``follow_redirects=True``."""
+        return {"request": [self._request_hook], "response": [self._response_hook]}
 
-    def _apply(self, request: httpx.Request, credentials: Credentials | None) -> bool:
-        """Sign ``request`` in place; returns whether it may be sent again."""
+    @property
+    def async_event_hooks(self) -> dict[str, list[Callable[..., Any]]]:
+        """Hooks for an ``httpx.AsyncClient`` that has ``follow_redirects=True``."""
+        return {"request": [self._arequest_hook], "response": [self._aresponse_hook]}
+
+    # -- signing (no I/O once the body was classified and hashed) ------------------
+
+    def _sign(
+        self,
+        request: httpx.Request,
+        state: _State,
+        headers: list[tuple[str, str]],
+        has_body: bool,
+        *,
+        fresh_body: bool,
+    ) -> None:
+        """Sign ``request`` in place; ``fresh_body`` sends the caller's body from its start."""
         core = self.core
-        headers = list(request.headers.multi_items())
-        if core.needs_body_hash:
-            body: object = _seekable_file(request)
-            replayable = body is not None
-            if body is None:
-                try:
-                    body = request.content
-                except httpx.RequestNotRead:
-                    body = request.read()
-                replayable = True
+        payload: str | None = None
+        body: object = None
+        if has_body and core.needs_body_hash:
+            if state.body_sha256 is not None:
+                payload = state.body_sha256  # the same body: do not read a file again
             else:
-                replayable = False  # httpx does not rewind it for a second send
-        elif core.streaming:
-            body, replayable = _body_for_signing(request, True)
-            length = request.headers.get("content-length")
+                body = state.body.for_hash()
+        elif has_body and core.streaming:
+            body = state.body.for_stream()
+            length = next((v for n, v in headers if n.lower() == "content-length"), None)
+            names = {n.lower() for n, _ in headers}
             if (
                 not isinstance(body, bytes)
                 and length is not None
-                and "x-amz-decoded-content-length" not in request.headers
+                and "x-amz-decoded-content-length" not in names
             ):
                 # httpx measured the file it will read: that is the decoded length.
-                headers.append(("X-Amz-Decoded-Content-Length", length))
                 headers = [(n, v) for n, v in headers if n.lower() != "content-length"]
-        else:
-            body = None
-            replayable = isinstance(request.stream, httpx.ByteStream)
-        signed = core.sign(request.method, str(request.url), headers, body, credentials=credentials)
+                headers.append(("X-Amz-Decoded-Content-Length", length))
+        signed = core.sign(
+            request.method,
+            str(request.url),
+            headers,
+            body,
+            credentials=state.credentials,
+            payload=payload,
+        )
+        if has_body and core.needs_body_hash:
+            state.body_sha256 = signed.payload_hash
         url = httpx.URL(signed.url)
         wanted = signed.url.split("://", 1)[1]
         wanted = wanted[wanted.find("/") :] if "/" in wanted else "/"
@@ -174,41 +349,103 @@ class SigV4Auth(httpx.Auth):
         request.headers = httpx.Headers(list(signed.headers))
         if core.streaming:
             request.stream = _ChunkedStream(signed.body)
-        return replayable
+        elif not has_body:
+            request.stream = httpx.ByteStream(b"")
+        elif fresh_body:
+            request.stream = state.body.replay()
+
+    def _prepare_hop(self, state: _State, hop: httpx.Request, previous: httpx.Request) -> None:
+        """Make the redirect request httpx built safe to send, signed or not."""
+        has_body = state.current_has_body and hop.method == previous.method
+        if has_body and not state.body.replayable:
+            response = state.last_response
+            raise RedirectNotFollowed(
+                f"a redirect asks for the request to be sent again, with its body, to {hop.url}; "
+                "the body is a one-shot stream (a generator, an async iterator or an unseekable "
+                "file) that was already sent. Pass bytes or a seekable file to let redirects be "
+                "followed, or SigV4Auth(follow_redirects=False) to get the redirect response",
+                response=response,
+                location=str(hop.url),
+            )
+        headers = _hop_headers(state, hop, previous, has_body)
+        trusted = state.chain_signed and self.core.redirects.may_sign(
+            state.first_url, str(previous.url), str(hop.url)
+        )
+        state.current = hop
+        state.current_headers = headers
+        state.current_has_body = has_body
+        state.current_signed = trusted
+        if trusted:
+            self._sign(hop, state, headers, has_body, fresh_body=True)
+            return
+        state.chain_signed = False
+        hop.headers = httpx.Headers(headers)
+        hop.stream = state.body.replay() if has_body else httpx.ByteStream(b"")
+
+    def _unsign(self, state: _State, hop: httpx.Request, previous: httpx.Request) -> None:
+        """Clean a ``next_request`` we do not follow: the caller's headers, no signature."""
+        has_body = state.current_has_body and hop.method == previous.method
+        hop.headers = httpx.Headers(_hop_headers(state, hop, previous, has_body))
+        if has_body:
+            # Never our aws-chunked stream; a spent one-shot stream makes httpx
+            # raise StreamConsumed if this request is sent.
+            hop.stream = state.body.replay() if state.body.replayable else state.body.stream
+
+    # -- the shared, I/O-free flow --------------------------------------------
 
     def _flow(
         self, request: httpx.Request, credentials: Credentials | None
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        original_headers = httpx.Headers(request.headers)
-        original_stream = request.stream
-        replayable = self._apply(request, credentials)
-        sent_stream = request.stream
-        response = yield request
-        if response.status_code not in _ERROR_STATUSES:
-            return
-        if response.history:
-            # httpx followed redirects inside this one auth step, re-using our
-            # headers; the last hop was refused, so sign it for its own URL.
-            hop = response.request
-            if hop.stream is sent_stream and sent_stream is not original_stream:
-                if not replayable:
+        state = _State(request, credentials)
+        if self.core.needs_body_hash:
+            state.body.for_hash()  # raises for one-shot streams before anything is sent
+        request.extensions = {**request.extensions, _EXTENSION: state}
+        self._sign(request, state, state.headers, True, fresh_body=False)
+        retried = False
+        while True:
+            response = yield state.current
+            state.last_response = response
+            if response.request is not state.current:
+                raise SigningError(
+                    "httpx followed a redirect by itself (the client has follow_redirects=True) "
+                    "and re-sent this request's signed headers, X-Amz-Security-Token included, "
+                    f"to {response.request.url} without re-signing. Use a client with "
+                    "follow_redirects=False (SigV4Auth follows redirects itself, signing each "
+                    "hop) or register the auth's hooks: httpx.Client(auth=auth, "
+                    "event_hooks=auth.event_hooks) / AsyncClient(..., "
+                    "event_hooks=auth.async_event_hooks)"
+                )
+            status = response.status_code
+            hop = response.next_request
+            if status in REDIRECT_STATUSES and hop is not None:
+                previous = state.current
+                if not self.follow_redirects:
+                    self._unsign(state, hop, previous)
                     return
-                hop.stream = original_stream
-            self._apply(hop, credentials)
-            yield hop
+                self._prepare_hop(state, hop, previous)
+                retried = False
+                continue
+            if (
+                status in _ERROR_STATUSES
+                and not retried
+                and state.current_signed
+                and (state.body.replayable or not state.current_has_body)
+            ):
+                try:
+                    body = response.content
+                except httpx.ResponseNotRead:
+                    body = b""
+                if self.core.learn_skew(status, response.headers.get("date"), body):
+                    retried = True
+                    self._sign(
+                        state.current,
+                        state,
+                        list(state.current_headers),
+                        state.current_has_body,
+                        fresh_body=True,
+                    )
+                    continue
             return
-        if not replayable:
-            return
-        try:
-            body = response.content
-        except httpx.ResponseNotRead:
-            body = b""
-        if not self.core.learn_skew(response.status_code, response.headers.get("date"), body):
-            return
-        request.headers = original_headers
-        request.stream = original_stream
-        self._apply(request, credentials)
-        yield request
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign for ``Client`` and ``AsyncClient`` alike (credentials from the Signer)."""
@@ -216,10 +453,19 @@ class SigV4Auth(httpx.Auth):
 
     # -- I/O wrappers -----------------------------------------------------------
 
+    def _must_read(self, request: httpx.Request) -> bool:
+        """A body of a stream type we cannot look into, to be hashed: read it (as httpx would)."""
+        if not self.core.needs_body_hash or isinstance(request.stream, httpx.ByteStream):
+            return False
+        return not _inner(request.stream)[0]
+
+    def _hashes_file(self, request: httpx.Request) -> bool:
+        return self.core.needs_body_hash and _seekable(_inner(request.stream)[1])
+
     def sync_auth_flow(
         self, request: httpx.Request
     ) -> Generator[httpx.Request, httpx.Response, None]:
-        if self.requires_request_body and _seekable_file(request) is None:
+        if self._must_read(request):
             request.read()
         flow = self._flow(request, None)
         request = next(flow)
@@ -235,17 +481,16 @@ class SigV4Auth(httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
-        if self.requires_request_body and _seekable_file(request) is None:
+        if self._must_read(request):
             await request.aread()
         credentials = await self.core.acredentials()
-        if self.requires_request_body and _seekable_file(request) is not None:
+        flow = self._flow(request, credentials)
+        if self._hashes_file(request):
             # Hashing a file reads it: do that in a thread, off the event loop.
             import asyncio
 
-            flow = self._flow(request, credentials)
             request = await asyncio.to_thread(next, flow)
         else:
-            flow = self._flow(request, credentials)
             request = next(flow)
         while True:
             response = yield request
@@ -255,3 +500,23 @@ class SigV4Auth(httpx.Auth):
                 request = flow.send(response)
             except StopIteration:
                 break
+
+    # -- event hooks, for clients with follow_redirects=True --------------------
+
+    def _request_hook(self, request: httpx.Request) -> None:
+        state = request.extensions.get(_EXTENSION)
+        if not isinstance(state, _State) or request is state.current:
+            return
+        # A redirect hop httpx built from the request we sent last.
+        self._prepare_hop(state, request, state.current)
+
+    def _response_hook(self, response: httpx.Response) -> None:
+        state = response.request.extensions.get(_EXTENSION)
+        if isinstance(state, _State):
+            state.last_response = response
+
+    async def _arequest_hook(self, request: httpx.Request) -> None:
+        self._request_hook(request)
+
+    async def _aresponse_hook(self, response: httpx.Response) -> None:
+        self._response_hook(response)

@@ -16,67 +16,158 @@ What it does to a prepared request:
   ``X-Amz-Content-SHA256``, ``Authorization``...) and leaves the others as
   they were;
 * ``payload="signed"`` hashes the body -- a file in pieces, then rewound;
-  ``"unsigned"`` sends ``UNSIGNED-PAYLOAD`` without touching the body; the
-  streaming modes replace the body with its aws-chunked encoding, read a
-  chunk at a time (``Content-Length`` is exact, so no HTTP chunking).
+  a generator or a pipe cannot be hashed without consuming it, so it raises
+  :class:`~sigv4kit.errors.SigningError` (use ``payload="unsigned"`` or a
+  streaming mode); ``"unsigned"`` sends ``UNSIGNED-PAYLOAD`` without
+  touching the body; the streaming modes replace the body with its
+  aws-chunked encoding, read a chunk at a time (``Content-Length`` is
+  exact, so no HTTP chunking).
 
-Redirects and retries: ``requests`` copies a prepared request to follow a
-redirect without asking the auth object again.  So, on a 3xx, the request is
-put back to its unsigned form (no stale signature or session token travels
-to the new location); if the new location then refuses the request (400,
-401, 403), it is signed for its own URL and method and sent once more --
-the pattern ``requests``' own digest auth uses.  A ``RequestTimeTooSkewed``
-answer re-signs once with the server's clock (see
-:mod:`sigv4kit.client._common`).  Bodies that cannot be replayed (generators)
-are not re-sent.
+Redirects
+---------
+``requests`` follows a redirect by copying the prepared request, without
+asking the auth object again: a copy would carry a stale signature, and
+``X-Amz-Security-Token`` to whatever host the redirect names.  So the
+adapter follows redirects itself, in a response hook, and ``requests``
+only ever sees the final response:
+
+* a hop to the first request's origin (scheme, host, port), or to one
+  allowed by ``redirect_hosts``, is signed for its own URL and method;
+* a hop to another origin is sent unsigned: the caller's headers and body,
+  none of ours (see :mod:`sigv4kit.client._common`), and every later hop
+  of that chain too;
+* 303 (302, and 301 after POST) turns into a GET without a body; 307/308
+  (and 301/302 that keep the method -- unlike plain ``requests``, which
+  would send such a PUT with no body) send the body again: bytes, a list,
+  or a seekable file rewound to where it started; a one-shot body raises
+  :class:`RedirectNotFollowed`;
+* ``allow_redirects=False`` (and ``requests.head``'s default) and the
+  session's ``max_redirects`` are honoured.  An auth object is not told
+  them, so the hook reads them from the calling ``Session.send`` frame; if
+  that frame cannot be found (a custom session that reimplements
+  ``send``), ``follow_redirects=`` and ``max_redirects=`` of this class
+  decide (default: follow, at most 30);
+* when a redirect is not followed, the prepared request behind the 3xx is
+  put back to the caller's unsigned headers, so ``response.next`` carries
+  no signature or session token;
+* cookies set by a redirect response go to the next hop, as ``requests``
+  does it (through the request's private ``_cookies`` jar, which
+  ``requests``' own digest auth uses; without it, the session's jar).
+
+Hops are sent through the session's transport adapter for their URL (or the
+first response's adapter) with the same ``timeout``, ``verify``, ``cert``,
+``proxies`` and ``stream`` settings; other response hooks run once, on the
+final response.
+
+A ``RequestTimeTooSkewed`` answer to a signed hop re-signs it once with the
+server's clock (see :mod:`sigv4kit.client._common`).
 """
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any
+from urllib.parse import urljoin, urlsplit
 
 import requests
-from requests.cookies import extract_cookies_to_jar
+from requests.cookies import extract_cookies_to_jar, get_cookie_header
 from requests.structures import CaseInsensitiveDict
+from requests.utils import requote_uri
 
 from ..credentials import Credentials
-from ..signer import SignedRequest, Signer
-from ._common import AdapterCore
+from ..signer import Signer
+from ._common import (
+    AdapterCore,
+    BodySource,
+    RedirectHosts,
+    RedirectNotFollowed,
+    redirect_method,
+    same_origin,
+)
 
-__all__ = ["SigV4Auth"]
+__all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
 _STATE = "_sigv4kit_state"
-_RETRIED = "_sigv4kit_retried"
+_ERROR_STATUSES = (400, 401, 403)
+_DEFAULT_MAX_REDIRECTS = 30  # requests.models.DEFAULT_REDIRECT_LIMIT
+# Headers requests drops when a redirect turns the request into a bodyless GET.
+_BODY_HEADERS = frozenset(
+    {"content-length", "content-type", "transfer-encoding", "x-amz-decoded-content-length"}
+)
 
 
-@dataclass(frozen=True)
-class _Original:
-    """The request as the caller made it, before signing."""
+@dataclass
+class _Chain:
+    """One call: the caller's request and what the redirects did to it."""
 
+    first_url: str
     headers: list[tuple[str, str]]
-    body: Any
-    position: int | None
+    source: BodySource
+    signed: bool = True  # every hop so far went out signed
+    body_sha256: str | None = None  # payload hash, kept so hops need not re-read a file
 
 
-def _tell(body: object) -> int | None:
-    if body is None or isinstance(body, (bytes, str)):
-        return None
-    try:
-        if body.seekable():  # type: ignore[attr-defined]
-            return int(body.tell())  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        pass
-    return None
+@dataclass
+class _Hop:
+    """What was sent for one hop, kept on its PreparedRequest."""
+
+    method: str
+    url: str
+    chain: _Chain
+    headers: list[tuple[str, str]]  # unsigned headers this hop was built from
+    has_body: bool
+    signed: bool
+    retried: bool = False
 
 
 def _header_pairs(headers: Any) -> list[tuple[str, str]]:
     return [(n, v.decode("latin-1") if isinstance(v, bytes) else v) for n, v in headers.items()]
 
 
-def _replayable(original: _Original) -> bool:
-    body = original.body
-    return body is None or isinstance(body, (bytes, str)) or original.position is not None
+def _calling_session() -> tuple[bool | None, requests.Session | None]:
+    """``allow_redirects`` and the session of the ``Session.send`` running this hook.
+
+    requests pops ``allow_redirects`` in ``Session.send`` before it calls the
+    response hooks, so the only place it can be seen is that frame's locals.
+    Not an API: if the frame is not found the caller's options decide.
+    """
+    target = getattr(requests.Session.send, "__code__", None)
+    frame: FrameType | None
+    try:
+        frame = sys._getframe(2)
+    except ValueError:  # pragma: no cover - always deep enough inside a hook
+        return None, None
+    for _ in range(16):
+        if frame is None:
+            break
+        if frame.f_code is target:
+            local = frame.f_locals
+            allow = local.get("allow_redirects")
+            session = local.get("self")
+            return (
+                allow if isinstance(allow, bool) else None,
+                session if isinstance(session, requests.Session) else None,
+            )
+        frame = frame.f_back
+    return None, None
+
+
+def _location(resp: requests.Response) -> str:
+    """The absolute URL a redirect points to, resolved the way requests does."""
+    location = resp.headers["location"]
+    # http.client decodes headers as latin-1; servers send UTF-8.
+    try:
+        location = location.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        pass
+    if location.startswith("//"):
+        location = f"{urlsplit(resp.url).scheme}:{location}"
+    location = location.split("#", 1)[0]
+    if not urlsplit(location).netloc:
+        return urljoin(resp.url, requote_uri(location))
+    return requote_uri(location)
 
 
 class SigV4Auth(requests.auth.AuthBase):
@@ -92,6 +183,13 @@ class SigV4Auth(requests.auth.AuthBase):
             precomputed SHA-256 hex.
         correct_clock_skew: re-sign once with the server's clock on
             ``RequestTimeTooSkewed`` and keep the offset (default ``True``).
+        redirect_hosts: other origins a redirect may be signed for (host
+            names, ``"*.suffix"``, ``"https://host:port"`` or a callable
+            ``(from_url, to_url) -> bool``); by default a redirect to
+            another origin is followed unsigned.
+        follow_redirects, max_redirects: used only when the calling
+            ``Session.send`` cannot be seen (see the module docs); ``None``
+            means follow, at most 30 hops.
         options: other :class:`~sigv4kit.Signer` keyword arguments.
     """
 
@@ -103,6 +201,9 @@ class SigV4Auth(requests.auth.AuthBase):
         *,
         payload: str | None = None,
         correct_clock_skew: bool = True,
+        redirect_hosts: RedirectHosts = None,
+        follow_redirects: bool | None = None,
+        max_redirects: int | None = None,
         **options: Any,
     ) -> None:
         self.core = AdapterCore(
@@ -111,8 +212,11 @@ class SigV4Auth(requests.auth.AuthBase):
             service,
             payload=payload,
             correct_clock_skew=correct_clock_skew,
+            redirect_hosts=redirect_hosts,
             **options,
         )
+        self.follow_redirects = follow_redirects
+        self.max_redirects = max_redirects
 
     @property
     def signer(self) -> Signer:
@@ -122,63 +226,210 @@ class SigV4Auth(requests.auth.AuthBase):
         return f"SigV4Auth({self.core.signer!r}, payload={self.core.payload!r})"
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
-        original = _Original(_header_pairs(r.headers), r.body, _tell(r.body))
-        self._sign(r, original)
+        assert r.url is not None and r.method is not None
+        headers = _header_pairs(r.headers)
+        chain = _Chain(r.url, headers, BodySource(r.body))
+        self._sign(r, chain, headers, has_body=True)
         r.register_hook("response", self._on_response)
         return r
 
-    def _sign(self, r: requests.PreparedRequest, original: _Original) -> SignedRequest:
-        body = original.body
-        if original.position is not None:
-            body.seek(original.position)
+    # -- signing ----------------------------------------------------------------
+
+    def _sign(
+        self,
+        r: requests.PreparedRequest,
+        chain: _Chain,
+        headers: list[tuple[str, str]],
+        *,
+        has_body: bool,
+    ) -> None:
+        core = self.core
         assert r.method is not None and r.url is not None
-        signed = self.core.sign(r.method, r.url, original.headers, body)
+        body = chain.source.rewind() if has_body else None
+        payload: str | None = None
+        if has_body and core.needs_body_hash and chain.body_sha256 is not None:
+            payload = chain.body_sha256  # the same body: do not read a file again
+        signed = core.sign(r.method, r.url, headers, body, payload=payload)
+        if has_body and core.needs_body_hash:
+            chain.body_sha256 = signed.payload_hash
         r.url = signed.url
-        headers: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
+        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
         for name, value in signed.headers:
-            headers[name] = value
-        r.headers = headers
-        if self.core.streaming:
-            r.body = signed.body
-        setattr(r, _STATE, (r.method, r.url, original))
-        return signed
+            new[name] = value
+        r.headers = new
+        r.body = signed.body if core.streaming else body  # type: ignore[assignment]
+        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=True))
+
+    def _unsigned(
+        self,
+        r: requests.PreparedRequest,
+        chain: _Chain,
+        headers: list[tuple[str, str]],
+        *,
+        has_body: bool,
+    ) -> None:
+        assert r.method is not None and r.url is not None
+        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
+        for name, value in headers:
+            new[name] = value
+        r.headers = new
+        r.body = chain.source.rewind() if has_body else None  # type: ignore[assignment]
+        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=False))
+
+    # -- the response hook ----------------------------------------------------------
 
     def _on_response(self, r: requests.Response, **kwargs: Any) -> requests.Response:
-        req = r.request
-        state = getattr(req, _STATE, None)
-        if r.is_redirect:
-            if state is not None:
-                # requests copies this request for the next hop: make sure
-                # the copy carries the caller's headers and body, unsigned.
-                _, _, original = state
-                req.headers = CaseInsensitiveDict(dict(original.headers))
-                req.body = original.body
-                if original.position is not None:
-                    original.body.seek(original.position)
-            return r
-        if r.status_code not in (400, 401, 403) or getattr(req, _RETRIED, False):
-            return r
-        assert req.method is not None and req.url is not None
-        if state is None or state[:2] != (req.method, req.url):
-            # A redirect hop requests made from our request: sign it for its URL.
-            original = _Original(_header_pairs(req.headers), req.body, _tell(req.body))
-        elif self.core.learn_skew(r.status_code, r.headers.get("Date"), r.content):
-            original = state[2]
+        hop = getattr(r.request, _STATE, None)
+        if not isinstance(hop, _Hop) or (hop.method, hop.url) != (r.request.method, r.request.url):
+            return r  # not a request this auth signed (or one changed since)
+        allow, session = _calling_session()
+        follow = allow if allow is not None else self.follow_redirects is not False
+        if session is not None:
+            limit = session.max_redirects
         else:
-            return r
-        if not _replayable(original):
-            return r
-        r.content  # noqa: B018 -- read the error so the connection can be reused
-        r.close()
+            limit = self.max_redirects if self.max_redirects is not None else _DEFAULT_MAX_REDIRECTS
+        history: list[requests.Response] = []
+        resp = r
+        while True:
+            resp = self._retry_skewed(resp, session, history, kwargs)
+            if not resp.is_redirect:
+                break
+            if not follow:
+                self._restore_unsigned(resp.request)
+                break
+            if sum(1 for h in history if h.is_redirect) >= limit:
+                _drain(resp)
+                raise requests.TooManyRedirects(f"Exceeded {limit} redirects.", response=resp)
+            prep = self._next_hop(resp, session)
+            _drain(resp)
+            history.append(resp)
+            resp = self._send(prep, resp, session, kwargs)
+        if history:
+            resp.history = [*r.history, *history]
+        return resp
+
+    def _retry_skewed(
+        self,
+        resp: requests.Response,
+        session: requests.Session | None,
+        history: list[requests.Response],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        req = resp.request
+        hop = getattr(req, _STATE, None)
+        if (
+            resp.status_code not in _ERROR_STATUSES
+            or not isinstance(hop, _Hop)
+            or not hop.signed
+            or hop.retried
+            or not self.core.correct_clock_skew
+            or (hop.has_body and not hop.chain.source.replayable)
+        ):
+            return resp
+        if not self.core.learn_skew(resp.status_code, resp.headers.get("Date"), resp.content):
+            return resp
+        resp.close()
         prep = req.copy()
-        setattr(prep, _RETRIED, True)
-        self._sign(prep, original)
-        if prep._cookies is not None:
-            extract_cookies_to_jar(prep._cookies, req, r.raw)
-            prep.prepare_cookies(prep._cookies)
-        if r.connection is None:  # pragma: no cover - responses from adapters always have one
-            return r
-        new = r.connection.send(prep, **kwargs)
-        new.history.append(r)
+        self._sign(prep, hop.chain, hop.headers, has_body=hop.has_body)
+        getattr(prep, _STATE).retried = True
+        history.append(resp)
+        return self._send(prep, resp, session, kwargs)
+
+    def _next_hop(
+        self, resp: requests.Response, session: requests.Session | None
+    ) -> requests.PreparedRequest:
+        req = resp.request
+        hop: _Hop = getattr(req, _STATE)
+        chain = hop.chain
+        assert req.method is not None and req.url is not None
+        url = _location(resp)
+        method = redirect_method(req.method, resp.status_code)
+        has_body = hop.has_body and method == req.method
+        if has_body and not chain.source.replayable:
+            _drain(resp)
+            raise RedirectNotFollowed(
+                f"the server answered {resp.status_code} and the request must be sent again, "
+                f"with its body, to {url}; the body is a one-shot stream (a generator or an "
+                "unseekable file) that was already sent. Pass bytes or a seekable file to let "
+                "redirects be followed, or allow_redirects=False to get the redirect response",
+                response=resp,
+                location=url,
+            )
+        headers = [(n, v) for n, v in chain.headers if n.lower() not in ("cookie", "host")]
+        if not has_body:
+            headers = [(n, v) for n, v in headers if n.lower() not in _BODY_HEADERS]
+        if not same_origin(req.url, url):
+            headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
+        prep = req.copy()
+        prep.method = method
+        prep.url = url
+        cookie = self._cookies_for(prep, req, resp, session)
+        if cookie:
+            headers.append(("Cookie", cookie))
+        if chain.signed and self.core.redirects.may_sign(chain.first_url, req.url, url):
+            self._sign(prep, chain, headers, has_body=has_body)
+        else:
+            chain.signed = False
+            self._unsigned(prep, chain, headers, has_body=has_body)
+        return prep
+
+    @staticmethod
+    def _cookies_for(
+        prep: requests.PreparedRequest,
+        req: requests.PreparedRequest,
+        resp: requests.Response,
+        session: requests.Session | None,
+    ) -> str | None:
+        # The per-request jar requests keeps on the PreparedRequest (private,
+        # used by requests' own HTTPDigestAuth); else the session's jar.
+        jar = getattr(prep, "_cookies", None)
+        if jar is None and session is not None:
+            jar = session.cookies
+        if jar is None:
+            return None
+        extract_cookies_to_jar(jar, req, resp.raw)
+        prep.headers.pop("Cookie", None)
+        return get_cookie_header(jar, prep)
+
+    @staticmethod
+    def _send(
+        prep: requests.PreparedRequest,
+        previous: requests.Response,
+        session: requests.Session | None,
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        assert prep.url is not None
+        adapter: Any = session.get_adapter(prep.url) if session is not None else None
+        if adapter is None:
+            adapter = previous.connection
+        new: requests.Response = adapter.send(prep, **kwargs)
         new.request = prep
         return new
+
+    @staticmethod
+    def _restore_unsigned(req: requests.PreparedRequest) -> None:
+        """Put a request behind an unfollowed 3xx back to the caller's headers.
+
+        ``response.next`` (and requests' own redirect loop, if it runs) copy
+        this request: the copy must not carry our signature or token.
+        """
+        hop = getattr(req, _STATE, None)
+        if not isinstance(hop, _Hop):
+            return
+        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
+        for name, value in hop.headers:
+            new[name] = value
+        req.headers = new
+        req.body = hop.chain.source.rewind() if hop.has_body else None  # type: ignore[assignment]
+        delattr(req, _STATE)
+
+
+def _drain(resp: requests.Response) -> None:
+    """Read what is left of a response so its connection can be reused, then release it."""
+    try:
+        resp.content  # noqa: B018
+    except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+        resp.raw.read(decode_content=False)
+    except RuntimeError:  # already consumed by a streaming caller
+        pass
+    resp.close()
