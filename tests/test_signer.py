@@ -415,7 +415,8 @@ def test_provider_callable_is_called_per_request() -> None:
 def test_import_is_light() -> None:
     code = (
         "import sys, sigv4kit; s = sigv4kit.Signer; "
-        "heavy = [m for m in ('cryptography', 'botocore', 'requests', 'httpx', 'aiohttp', 'click') "
+        "heavy = [m for m in ('cryptography', 'botocore', 'requests', 'httpx', 'aiohttp', 'click', "
+        "'dataclasses', 'inspect') "
         "if m in sys.modules]; print(heavy)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

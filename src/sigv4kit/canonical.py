@@ -30,9 +30,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
+from ._frozen import Frozen
 from .errors import SigningError
 
 __all__ = [
@@ -75,6 +75,16 @@ _URL = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?\Z", re.DOTALL
 )
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+
+
+def _check_utf8(what: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SigningError(
+            f"{what} contains {text[exc.start]!r}, a lone surrogate that has no UTF-8 form; "
+            "it usually comes from decoding bytes with errors='surrogateescape'"
+        ) from None
 
 
 def uri_encode(text: str, safe: str = "") -> str:
@@ -136,6 +146,8 @@ def split_url(url: str, *, plus_is_space: bool = False) -> tuple[str, str, str, 
     """
     if not isinstance(url, str):
         raise SigningError(f"url must be a string, got {type(url).__name__}")
+    if not url.isascii():
+        _check_utf8("URL", url)
     m = _URL.match(url)
     if m is None:
         raise SigningError(
@@ -293,6 +305,8 @@ def check_header_value(name: str, value: str) -> str:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             return str(value)
         raise SigningError(f"header {name!r} has a {type(value).__name__} value; use a string")
+    if not value.isascii():
+        _check_utf8(f"header {name!r}", value)
     if _BAD_VALUE.search(value):
         raise SigningError(
             f"header {name!r} contains a line break or control character; a header value "
@@ -401,9 +415,11 @@ def canonical_headers(
 # --------------------------------------------------------------------------
 # The canonical request
 # --------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class CanonicalRequest:
+class CanonicalRequest(Frozen):
     """A canonical request, part by part; ``str()`` is the exact text signed."""
+
+    __slots__ = ("headers", "method", "payload_hash", "query", "signed_headers", "uri")
+    _compare = ("method", "uri", "query", "headers", "signed_headers", "payload_hash")
 
     method: str
     uri: str
@@ -411,6 +427,24 @@ class CanonicalRequest:
     headers: str  # the canonical headers block, each line ending in "\n"
     signed_headers: str
     payload_hash: str
+
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        query: str,
+        headers: str,
+        signed_headers: str,
+        payload_hash: str,
+    ) -> None:
+        self._set(
+            method=method,
+            uri=uri,
+            query=query,
+            headers=headers,
+            signed_headers=signed_headers,
+            payload_hash=payload_hash,
+        )
 
     @property
     def text(self) -> str:
@@ -444,6 +478,8 @@ def canonical_request_for_target(
     headers to include (as the ``SignedHeaders`` of a received request does);
     without it every header but ``skipped_headers`` is included.
     """
+    if not target.isascii():
+        _check_utf8("request target", target)
     path, _, query = target.partition("?")
     path = path.partition("#")[0]
     include = None if signed_headers is None else frozenset(h.lower() for h in signed_headers)

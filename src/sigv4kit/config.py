@@ -11,9 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
-from dataclasses import dataclass, field
 
+from ._frozen import Frozen
 from .errors import SigningError
+
+# typing only for the type checker: importing it costs milliseconds at start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 __all__ = [
     "ALGORITHM_V4",
@@ -71,8 +76,7 @@ CHECKSUM_ALGORITHMS: frozenset[str] = frozenset({"crc32", "crc32c", "crc64nvme",
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
-@dataclass(frozen=True, slots=True)
-class ServiceDefaults:
+class ServiceDefaults(Frozen):
     """How one service canonicalizes and what it expects from a signer.
 
     Attributes:
@@ -90,12 +94,48 @@ class ServiceDefaults:
             (S3: 15 minutes; other services: 5 minutes).
     """
 
-    double_uri_encode: bool = True
-    normalize_path: bool = True
-    content_sha256_header: bool = False
-    presign_unsigned_payload: bool = False
-    plus_in_path_is_space: bool = False
-    max_skew_seconds: int = 300
+    __slots__ = (
+        "content_sha256_header",
+        "double_uri_encode",
+        "max_skew_seconds",
+        "normalize_path",
+        "plus_in_path_is_space",
+        "presign_unsigned_payload",
+    )
+    _compare = (
+        "double_uri_encode",
+        "normalize_path",
+        "content_sha256_header",
+        "presign_unsigned_payload",
+        "plus_in_path_is_space",
+        "max_skew_seconds",
+    )
+
+    double_uri_encode: bool
+    normalize_path: bool
+    content_sha256_header: bool
+    presign_unsigned_payload: bool
+    plus_in_path_is_space: bool
+    max_skew_seconds: int
+
+    def __init__(
+        self,
+        *,
+        double_uri_encode: bool = True,
+        normalize_path: bool = True,
+        content_sha256_header: bool = False,
+        presign_unsigned_payload: bool = False,
+        plus_in_path_is_space: bool = False,
+        max_skew_seconds: int = 300,
+    ) -> None:
+        self._set(
+            double_uri_encode=double_uri_encode,
+            normalize_path=normalize_path,
+            content_sha256_header=content_sha256_header,
+            presign_unsigned_payload=presign_unsigned_payload,
+            plus_in_path_is_space=plus_in_path_is_space,
+            max_skew_seconds=max_skew_seconds,
+        )
 
 
 _S3_LIKE = ServiceDefaults(
@@ -130,35 +170,64 @@ def _check_scope_part(name: str, value: str) -> str:
     return value
 
 
-@dataclass(frozen=True, slots=True)
-class SigningConfig:
+class SigningConfig(Frozen):
     """Every setting a signature depends on, resolved (no ``None`` left).
 
     Build one with :meth:`SigningConfig.for_service`; derive variants with
-    :func:`dataclasses.replace`.
+    :meth:`replace`.
     """
+
+    _FIELDS: ClassVar[dict[str, object]] = {
+        "algorithm": ALGORITHM_V4,
+        "region_set": (),
+        "double_uri_encode": True,
+        "normalize_path": True,
+        "content_sha256_header": False,
+        "presign_unsigned_payload": False,
+        "plus_in_path_is_space": False,
+        "sign_session_token": True,
+        "signed_headers": None,
+        "skipped_headers": DEFAULT_SKIPPED_HEADERS,
+        "payload": "signed",
+        "checksum": None,
+        "chunk_size": 65536,
+    }
+    __slots__ = ("region", "service", *_FIELDS, "is_v4a")
+    _compare = ("region", "service", *_FIELDS)
 
     region: str
     service: str
-    algorithm: str = ALGORITHM_V4
-    region_set: tuple[str, ...] = ()
-    double_uri_encode: bool = True
-    normalize_path: bool = True
-    content_sha256_header: bool = False
-    presign_unsigned_payload: bool = False
-    plus_in_path_is_space: bool = False
-    sign_session_token: bool = True
-    signed_headers: frozenset[str] | None = None
-    skipped_headers: frozenset[str] = DEFAULT_SKIPPED_HEADERS
-    payload: str = "signed"
-    checksum: str | None = None
-    chunk_size: int = 65536
+    algorithm: str
+    region_set: tuple[str, ...]
+    double_uri_encode: bool
+    normalize_path: bool
+    content_sha256_header: bool
+    presign_unsigned_payload: bool
+    plus_in_path_is_space: bool
+    sign_session_token: bool
+    signed_headers: frozenset[str] | None
+    skipped_headers: frozenset[str]
+    payload: str
+    checksum: str | None
+    chunk_size: int
+    #: A plain attribute, not a property: it is read on every signature.
+    is_v4a: bool
 
-    is_v4a: bool = field(init=False, repr=False, compare=False)
+    def __init__(self, region: str, service: str, **options: Any) -> None:
+        unknown = set(options) - set(self._FIELDS)
+        if unknown:
+            raise TypeError(f"SigningConfig has no setting {sorted(unknown)[0]!r}")
+        values = {**self._FIELDS, **options}
+        self._set(region=region, service=service, **values)
+        self._set(is_v4a=values["algorithm"] == ALGORITHM_V4A)
 
-    def __post_init__(self) -> None:
-        # A plain attribute, not a property: it is read on every signature.
-        object.__setattr__(self, "is_v4a", self.algorithm == ALGORITHM_V4A)
+    def replace(self, **changes: Any) -> SigningConfig:
+        """A copy with some settings changed."""
+        current = {name: getattr(self, name) for name in self._FIELDS}
+        current.update(changes)
+        region = current.pop("region", self.region)
+        service = current.pop("service", self.service)
+        return SigningConfig(region, service, **current)
 
     @classmethod
     def for_service(

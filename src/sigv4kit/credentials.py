@@ -8,9 +8,9 @@ debugger without leaking anything.  Providers (environment, profile files,
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 
+from ._frozen import Frozen
 from .errors import SigningError
 
 __all__ = ["Credentials"]
@@ -20,20 +20,52 @@ def _redact(value: str | None) -> str:
     return "None" if value is None else "'***'"
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
+class Credentials(Frozen):
     """An access key pair and an optional session token.
 
     ``expiration`` (aware datetime) is set by providers of temporary
     credentials so refreshing wrappers know when to fetch new ones.
+    Immutable; equal when key id, secret and token are equal.
     """
 
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str | None = field(default=None, repr=False)
-    expiration: datetime | None = field(default=None, compare=False)
+    __slots__ = ("access_key_id", "expiration", "secret_access_key", "session_token")
+    _compare = ("access_key_id", "secret_access_key", "session_token")
 
-    def __post_init__(self) -> None:
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None
+    expiration: datetime | None
+
+    def __init__(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None = None,
+        expiration: datetime | None = None,
+    ) -> None:
+        self._set(
+            access_key_id=access_key_id,
+            secret_access_key=secret_access_key,
+            session_token=session_token,
+            expiration=expiration,
+        )
+        self._check()
+
+    def replace(self, **changes: object) -> Credentials:
+        """A copy with some fields changed (validated again)."""
+        values: dict[str, object] = {
+            "access_key_id": self.access_key_id,
+            "secret_access_key": self.secret_access_key,
+            "session_token": self.session_token,
+            "expiration": self.expiration,
+        }
+        unknown = set(changes) - set(values)
+        if unknown:
+            raise TypeError(f"Credentials has no field {sorted(unknown)[0]!r}")
+        values.update(changes)
+        return Credentials(**values)  # type: ignore[arg-type]
+
+    def _check(self) -> None:
         akid = self.access_key_id
         if not isinstance(akid, str) or not akid:
             raise SigningError("access_key_id must be a non-empty string")

@@ -17,7 +17,10 @@ logged, printed and sent over the wire, so they only ever carry public values.
 
 from __future__ import annotations
 
-from typing import ClassVar
+# typing only for the type checker: importing it costs milliseconds at start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import ClassVar
 
 __all__ = [
     "AccessDenied",

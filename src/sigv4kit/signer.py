@@ -22,13 +22,17 @@ import re
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any, BinaryIO, cast
 
 from . import canonical as _c
 from .config import ALGORITHM_V4A, SigningConfig, check_payload
 from .credentials import Credentials
 from .errors import SigningError
 from .keys import key_chain_description, signing_key
+
+# typing only for the type checker: importing it costs milliseconds at start-up.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, BinaryIO
 
 __all__ = ["HeaderList", "SignedRequest", "Signer", "format_amz_date", "parse_timestamp"]
 
@@ -199,7 +203,7 @@ def _hash_body(body: object) -> str:
         return _sha256(body.encode("utf-8")).hexdigest() if body else _EMPTY
     read = getattr(body, "read", None)
     if read is not None:
-        return _hash_file(cast("BinaryIO", body))
+        return _hash_file(body)  # type: ignore[arg-type]  # duck-typed: has read()
     if isinstance(body, Iterable):
         if iter(body) is body:
             raise SigningError(
@@ -513,7 +517,8 @@ class Signer:
         """The credentials the next signature will use."""
         if self._static is not None:
             return self._static
-        creds = cast("Callable[[], Credentials]", self._credentials)()
+        provider: Callable[[], Credentials] = self._credentials  # type: ignore[assignment]
+        creds = provider()
         if not isinstance(creds, Credentials):
             raise SigningError("the credentials provider did not return a sigv4kit.Credentials")
         return creds
@@ -612,6 +617,8 @@ class Signer:
                 host = value.strip()
         if not host:
             raise SigningError("a request target needs a Host header to be signed")
+        if not target.isascii():
+            _c._check_utf8("request target", target)
         path, _, query = target.partition("?")
         return _ParsedUrl(
             f"{scheme}://{host}",
