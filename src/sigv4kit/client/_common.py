@@ -267,21 +267,25 @@ def is_skew_error(status: int, body: bytes) -> bool:
 
 
 def server_time(date_header: str | None, body: bytes = b"") -> float | None:
-    """The server's clock as POSIX seconds, from ``Date`` or S3's ``<ServerTime>``."""
-    if date_header:
-        try:
-            return parsedate_to_datetime(date_header).timestamp()
-        except (TypeError, ValueError, IndexError, OverflowError):
-            pass
+    """The server's clock as POSIX seconds: S3's ``<ServerTime>``, else ``Date``.
+
+    ``<ServerTime>`` is the clock that judged the request; a ``Date`` header
+    may have been set by a proxy or CDN in front of it, so it comes second.
+    """
     m = _SERVER_TIME.search(body[:8192])
     if m:
         text = m.group(1).decode("ascii", "replace").strip().replace("Z", "+00:00")
         try:
             parsed = datetime.fromisoformat(text)
         except ValueError:
-            return None
-        if parsed.tzinfo is not None:
+            parsed = None
+        if parsed is not None and parsed.tzinfo is not None:
             return parsed.timestamp()
+    if date_header:
+        try:
+            return parsedate_to_datetime(date_header).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            pass
     return None
 
 
