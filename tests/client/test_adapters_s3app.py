@@ -21,7 +21,7 @@ import pytest
 from .conftest import CREDS, REGION, WRONG, Client
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
-from s3harness import S3Server, start_s3app, stop_s3app  # noqa: E402
+from s3harness import S3Server, start_s3app, stop_s3app
 
 pytestmark = pytest.mark.interop
 
