@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import sys
-import time
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,16 +51,6 @@ def _bucket(app: S3Server, client: Client) -> str:
     return name
 
 
-def _logged(app: S3Server, mark: int, method: str) -> list[dict[str, object]]:
-    """The app's log lines since ``mark`` (written as each request ends)."""
-    deadline = time.monotonic() + 5
-    while True:
-        got = [e for e in app.entries(mark) if e["method"] == method]
-        if got or time.monotonic() > deadline:
-            return got
-        time.sleep(0.02)
-
-
 def _client(cls: type[Client], creds: object = CREDS, **kwargs: object) -> Client:
     return cls((creds,), {"region": REGION, "service": "s3", **kwargs})
 
@@ -82,7 +71,7 @@ def test_put_get_each_payload_mode(
         body = data if client.name == "httpx-async" and mode in ("signed", "unsigned") else f
         r = client.send("PUT", url, body=body)
     assert r.status == 200, r.text()
-    put = _logged(app, mark, "PUT")
+    put = app.logged(mark, "PUT")
     assert put and put[-1]["status"] == 200
     sha = put[-1].get("x-amz-content-sha256")
     if MODES[mode] is None:

@@ -23,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,17 @@ class S3Server:
 
     def mark(self) -> int:
         return self.log.stat().st_size if self.log.exists() else 0
+
+    def logged(self, since: int, method: str, timeout: float = 5.0) -> list[dict[str, Any]]:
+        """Log lines since ``since`` for ``method``, waiting for them: the app
+        writes a line as a request ends, which can be just after the client
+        has its response."""
+        deadline = time.monotonic() + timeout
+        while True:
+            got = [e for e in self.entries(since) if e["method"] == method]
+            if got or time.monotonic() > deadline:
+                return got
+            time.sleep(0.02)
 
     def entries(self, since: int = 0) -> list[dict[str, Any]]:
         with self.log.open("rb") as f:
