@@ -481,14 +481,17 @@ def _http_date(value: str) -> tuple[str, int] | None:
     """``(amz date, epoch)`` of an RFC 1123 ``Date`` header, None if malformed."""
     try:
         dt = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+        if dt is None:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.astimezone(timezone.utc)
+        return dt.strftime("%Y%m%dT%H%M%SZ"), int(dt.timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # email.utils lets OverflowError out for a day like "7777...7724"
+        # (found by tests/fuzz/fuzz_authorization.py); year 9999 with a
+        # negative offset overflows in astimezone.
         return None
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    dt = dt.astimezone(timezone.utc)
-    return dt.strftime("%Y%m%dT%H%M%SZ"), int(dt.timestamp())
 
 
 def _stripped(value: str | None) -> str | None:
