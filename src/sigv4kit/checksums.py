@@ -115,8 +115,10 @@ class _ReflectedCrc:
             tables.append([(v >> 8) ^ t0[v & 255] for v in prev])
         b = self._block
         self._lanes = [
-            [bytes((tables[b - 1 - i][x] >> (8 * lane)) & 255 for x in range(256))
-             for lane in range(self._width)]
+            [
+                bytes((tables[b - 1 - i][x] >> (8 * lane)) & 255 for x in range(256))
+                for lane in range(self._width)
+            ]
             for i in range(b)
         ]
         self._tables = tables
@@ -169,9 +171,15 @@ class _ReflectedCrc:
             a4, a5, a6, a7 = t[b - 5], t[b - 6], t[b - 7], t[b - 8]
             for x in words:
                 c = (
-                    a0[c & 255] ^ a1[(c >> 8) & 255] ^ a2[(c >> 16) & 255]
-                    ^ a3[(c >> 24) & 255] ^ a4[(c >> 32) & 255] ^ a5[(c >> 40) & 255]
-                    ^ a6[(c >> 48) & 255] ^ a7[c >> 56] ^ x
+                    a0[c & 255]
+                    ^ a1[(c >> 8) & 255]
+                    ^ a2[(c >> 16) & 255]
+                    ^ a3[(c >> 24) & 255]
+                    ^ a4[(c >> 32) & 255]
+                    ^ a5[(c >> 40) & 255]
+                    ^ a6[(c >> 48) & 255]
+                    ^ a7[c >> 56]
+                    ^ x
                 )
         return c
 

@@ -463,8 +463,14 @@ def verify_post(
         if lname in fields:
             raise InvalidArgument(f"POST form field {name!r} appears more than once")
         fields[lname] = value
-    for required in ("key", "policy", "x-amz-algorithm", "x-amz-credential", "x-amz-date",
-                     "x-amz-signature"):
+    for required in (
+        "key",
+        "policy",
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-signature",
+    ):
         if required not in fields:
             raise InvalidArgument(f"Bucket POST must contain a field named '{required}'.")
 
@@ -519,8 +525,9 @@ def verify_post(
     else:
         from .v4a import public_key_for, verify_v4a
 
-        ok = verify_v4a(public_key_for(akid, secret), policy_b64.encode("ascii", "replace"),
-                        provided)
+        ok = verify_v4a(
+            public_key_for(akid, secret), policy_b64.encode("ascii", "replace"), provided
+        )
     if not ok:
         raise SignatureDoesNotMatch(
             string_to_sign=policy_b64, signature_provided=provided, access_key_id=akid
@@ -577,18 +584,13 @@ def verify_post(
                 raise _cond_failed(cond, token)
             covered.add(lname)
         else:
-            raise InvalidPolicyDocument(
-                f"Invalid Policy: malformed condition {_show(cond, token)}"
-            )
+            raise InvalidPolicyDocument(f"Invalid Policy: malformed condition {_show(cond, token)}")
 
     extra = [
-        n for n in fields
-        if n not in covered and n not in _EXEMPT and not n.startswith("x-ignore-")
+        n for n in fields if n not in covered and n not in _EXEMPT and not n.startswith("x-ignore-")
     ]
     if extra:
-        raise AccessDenied(
-            "Invalid according to Policy: Extra input fields: " + ", ".join(extra)
-        )
+        raise AccessDenied("Invalid according to Policy: Extra input fields: " + ", ".join(extra))
 
     key = fields["key"]
     if filename is not None:
@@ -647,9 +649,7 @@ def boundary_from_content_type(content_type: str) -> bytes:
     """The boundary of a ``multipart/form-data`` Content-Type header value."""
     main, _, rest = content_type.partition(";")
     if main.strip().lower() != "multipart/form-data":
-        raise MalformedPOSTRequest(
-            f"Content-Type {main.strip()!r} is not multipart/form-data"
-        )
+        raise MalformedPOSTRequest(f"Content-Type {main.strip()!r} is not multipart/form-data")
     params = _params(";" + rest)
     b = params.get("boundary")
     if not b or len(b) > 200:
@@ -864,8 +864,10 @@ def read_post_form(
     for e in ev:
         if isinstance(e, PartStart):
             if e.name.lower() == "file":
-                return PostForm(fields, FilePart(e.name, e.filename, e.content_type,
-                                                 _file_stream(ev, max_file_bytes)))
+                return PostForm(
+                    fields,
+                    FilePart(e.name, e.filename, e.content_type, _file_stream(ev, max_file_bytes)),
+                )
             current = e
             value.clear()
         elif isinstance(e, PartData):

@@ -570,9 +570,7 @@ class _Source:
             try:
                 self.length = sum(len(p) for p in body)
             except TypeError:
-                raise SigningError(
-                    "a list/tuple body must hold bytes pieces"
-                ) from None
+                raise SigningError("a list/tuple body must hold bytes pieces") from None
         elif hasattr(body, "__iter__"):
             self.kind = "iter"
         else:
@@ -587,8 +585,10 @@ class _Source:
 
     @property
     def replayable(self) -> bool:
-        return self.kind == "bytes" or (self.kind == "file" and self.length is not None) or (
-            self.kind == "iter" and isinstance(self.body, (list, tuple))
+        return (
+            self.kind == "bytes"
+            or (self.kind == "file" and self.length is not None)
+            or (self.kind == "iter" and isinstance(self.body, (list, tuple)))
         )
 
     def _claim(self) -> None:
@@ -1314,9 +1314,7 @@ class ChunkDecoder:
             self._end_trailers()
             return
         if self._trailer_sig is not None:
-            raise MalformedTrailerError(
-                f"{_TRAILER_SIG_NAME} must be the last trailer line"
-            )
+            raise MalformedTrailerError(f"{_TRAILER_SIG_NAME} must be the last trailer line")
         try:
             text = line.decode("ascii")
         except UnicodeDecodeError:
@@ -1333,9 +1331,7 @@ class ChunkDecoder:
             )
         if name == _TRAILER_SIG_NAME:
             if not self.signed:
-                raise MalformedTrailerError(
-                    f"{_TRAILER_SIG_NAME} in an unsigned-payload trailer"
-                )
+                raise MalformedTrailerError(f"{_TRAILER_SIG_NAME} in an unsigned-payload trailer")
             if len(value) > 144 or not self._sig_re.fullmatch(value.encode()):
                 raise MalformedTrailerError(
                     f"{_TRAILER_SIG_NAME} {value[:160]!r} is not a lowercase hex signature"
@@ -1390,9 +1386,7 @@ class ChunkDecoder:
             claimed = dict(self.trailers).get(header)
             if claimed is None and self._expected is not None:
                 claimed = self._expected[1]
-            if claimed is not None and not hmac.compare_digest(
-                claimed.encode(), computed.encode()
-            ):
+            if claimed is not None and not hmac.compare_digest(claimed.encode(), computed.encode()):
                 raise BadDigest(
                     f"The {self._checksum.name.upper()} you specified did not match the "
                     f"calculated checksum ({header}: sent {claimed!r}, computed {computed!r})."

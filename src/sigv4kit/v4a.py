@@ -142,9 +142,7 @@ def derive_private_scalar(access_key_id: str, secret_access_key: str) -> int:
         # Step 3 -- one SP 800-108 counter-mode block:
         #   K(1) = HMAC-SHA256(K_IN, [1]_32 || Label || 0x00 || Context || [L]_32)
         # with L = 256, so K(1) is the whole 256-bit output.
-        block = hmac.digest(
-            kdf_key, prefix + bytes((counter,)) + _KDF_LENGTH_BITS, "sha256"
-        )
+        block = hmac.digest(kdf_key, prefix + bytes((counter,)) + _KDF_LENGTH_BITS, "sha256")
         candidate = int.from_bytes(block, "big")
         # Step 4 -- rejection sampling.  A private key must lie in [1, n-1].
         # Accept the candidate c only if c <= n-2, so that d = c + 1 is in
@@ -220,9 +218,7 @@ def _as_bytes(string_to_sign: bytes | str) -> bytes:
         return string_to_sign
     if isinstance(string_to_sign, str):
         return string_to_sign.encode("utf-8")
-    raise SigningError(
-        f"string_to_sign must be bytes or str, got {type(string_to_sign).__name__}"
-    )
+    raise SigningError(f"string_to_sign must be bytes or str, got {type(string_to_sign).__name__}")
 
 
 def sign_v4a(access_key_id: str, secret_access_key: str, string_to_sign: bytes | str) -> str:
@@ -368,8 +364,6 @@ def load_public_key(data: str | bytes | tuple[str, str]) -> EllipticCurvePublicK
             key = serialization.load_der_public_key(raw)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise SigningError(f"cannot load the public key: {exc}") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(
-        key.curve, ec.SECP256R1
-    ):
+    if not isinstance(key, ec.EllipticCurvePublicKey) or not isinstance(key.curve, ec.SECP256R1):
         raise SigningError("the public key is not an ECDSA P-256 (secp256r1) key")
     return key

@@ -253,8 +253,9 @@ class SigV4Middleware:
             headers.append((b"connection", b"close"))
         if scope["type"] == "websocket":
             if "websocket.http.response" in scope.get("extensions", {}):
-                await send({"type": "websocket.http.response.start", "status": status,
-                            "headers": headers})
+                await send(
+                    {"type": "websocket.http.response.start", "status": status, "headers": headers}
+                )
                 await send({"type": "websocket.http.response.body", "body": body})
                 return
             await receive()  # websocket.connect
