@@ -334,3 +334,25 @@ def test_page_shows_inline_errors(page: Any) -> None:
     page.fill("#signed_headers", "host,range,x-missing")
     expect(page.locator("#err-signed_headers")).to_contain_text("x-missing is not present")
     _shot(page, "calculator-inline-error.png")
+
+
+def test_session_token_hidden_in_the_canonical_request_unless_asked() -> None:
+    from sigv4kit.calculator import compute
+
+    form = {
+        "access_key": "AKIAIOSFODNN7EXAMPLE",
+        "secret_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+        "session_token": "TOKEN/abc+def",
+        "region": "us-east-1",
+        "service": "s3",
+        "method": "GET",
+        "url": "https://examplebucket.s3.amazonaws.com/test.txt",
+        "timestamp": "20130524T000000Z",
+    }
+    hidden = compute(form)["result"]
+    assert "TOKEN/abc+def" not in hidden["canonical_request"]
+    assert ["X-Amz-Security-Token", "TOKEN/abc+def"] in hidden["headers"]
+    assert "TOKEN/abc+def" in hidden["curl"]
+    shown = compute({**form, "show_token": "1"})["result"]
+    assert "x-amz-security-token:TOKEN/abc+def" in shown["canonical_request"]
+    assert shown["signature"] == hidden["signature"]

@@ -168,11 +168,17 @@ def test_sign_credentials_from_flags_and_profile_file(tmp_path: Path) -> None:
 
 
 def test_sign_session_token_from_env_is_signed() -> None:
-    result = _invoke([*SIGN_RANGE, "--json"], env={**S3_ENV, "AWS_SESSION_TOKEN": "tok/en+1"})
-    out = json.loads(result.output)
+    env = {**S3_ENV, "AWS_SESSION_TOKEN": "tok/en+1"}
+    out = json.loads(_invoke([*SIGN_RANGE, "--json"], env=env).output)
+    # The headers to send carry the token; the canonical request shown hides it...
     assert ["X-Amz-Security-Token", "tok/en+1"] in out["headers"]
-    assert "x-amz-security-token:tok/en+1\n" in out["canonical_request"]
+    assert "tok/en+1" not in out["canonical_request"]
+    assert "x-amz-security-token:" in out["canonical_request"]
     assert out["signature"] != RANGE["expected_signature"]
+    # ...unless asked; the signature is the same either way.
+    shown = json.loads(_invoke([*SIGN_RANGE, "--json", "--show-token"], env=env).output)
+    assert "x-amz-security-token:tok/en+1\n" in shown["canonical_request"]
+    assert shown["signature"] == out["signature"]
 
 
 def test_sign_readable_sections_plain_when_piped_coloured_on_terminal() -> None:

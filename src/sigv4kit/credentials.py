@@ -72,9 +72,12 @@ class Credentials(Frozen):
         if not akid.isascii() or not akid.isprintable() or any(c in akid for c in " /,="):
             # The key id is embedded in "Credential=AKID/date/region/...": a
             # slash, comma, '=' or space there makes the header unparseable.
+            # The value is not shown: a rejected key id is often the secret,
+            # passed first by mistake.
             raise SigningError(
                 "access_key_id must be printable ASCII without spaces, '/', ',' or '=' "
-                f"(got {akid!r}); check that the key id and secret are not swapped"
+                f"(got {len(akid)} characters that are not); check that the key id and the "
+                "secret are not swapped"
             )
         if not isinstance(self.secret_access_key, str) or not self.secret_access_key:
             raise SigningError("secret_access_key must be a non-empty string")

@@ -37,6 +37,7 @@ FIELDS = (
     "expires",
     "signed_headers",
     "unsigned_payload",
+    "show_token",
     "error_body",
 )
 
@@ -238,7 +239,12 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
         signed = signer.sign(
             method, url, headers, body=payload, timestamp=timestamp, payload=payload_mode
         )
-    result = explain(signed, credentials=creds, show_token=True, presigned=presign)
+    # The canonical request on the page hides the session token unless asked;
+    # the URL, headers and curl command keep it (they are what you send).
+    show_token = f["show_token"] in ("1", "true", "on")
+    result = explain(
+        signed, credentials=creds, show_token=show_token, presigned=presign, keep_sendable=True
+    )
     result["curl"] = curl_command(signed, presigned=presign, payload=payload)
     out: dict[str, Any] = {"ok": True, "errors": [], "result": result}
     if f["error_body"].strip():

@@ -123,6 +123,11 @@ def _sign(
 @signing_options
 @credential_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for tools).")
+@click.option(
+    "--show-token",
+    is_flag=True,
+    help="Show the session token in the canonical request (the headers to send always carry it).",
+)
 def sign(
     method: str,
     url: str,
@@ -130,6 +135,7 @@ def sign(
     data: str | None,
     data_file: str | None,
     as_json: bool,
+    show_token: bool,
     **kw: Any,
 ) -> None:
     """Sign a request and print every stage and the headers to send.
@@ -158,7 +164,9 @@ def sign(
     try:
         with _errors():
             signed, creds = _sign(opts, method, url, _headers(headers), body)
-            data_out = explain(signed, credentials=creds, show_token=True)
+            data_out = explain(
+                signed, credentials=creds, show_token=show_token, keep_sendable=True
+            )
     finally:
         body.close()
     if as_json:
@@ -193,8 +201,19 @@ def sign(
 @signing_options
 @credential_options
 @click.option("--json", "as_json", is_flag=True, help="Print the URL and every stage as JSON.")
+@click.option(
+    "--show-token",
+    is_flag=True,
+    help="With --json: show the session token in the canonical request (the URL carries it).",
+)
 def presign(
-    method: str, url: str, expires: int, headers: tuple[str, ...], as_json: bool, **kw: Any
+    method: str,
+    url: str,
+    expires: int,
+    headers: tuple[str, ...],
+    as_json: bool,
+    show_token: bool,
+    **kw: Any,
 ) -> None:
     """Print a presigned URL (query-string authentication).
 
@@ -222,7 +241,9 @@ def presign(
             payload=opts.payload(),
         )
     if as_json:
-        data_out = explain(signed, credentials=creds, show_token=True, presigned=True)
+        data_out = explain(
+            signed, credentials=creds, show_token=show_token, presigned=True, keep_sendable=True
+        )
         data_out["expires"] = expires
         _echo_json(data_out)
         return

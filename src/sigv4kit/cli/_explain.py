@@ -99,22 +99,26 @@ def explain(
     show_token: bool = False,
     presigned: bool = False,
     provided_signature: str | None = None,
+    keep_sendable: bool = False,
 ) -> dict[str, Any]:
     """Every stage of ``signed`` as a JSON-ready dict.
 
     The keys ``canonical_request``, ``string_to_sign``, ``signature``,
     ``authorization`` and ``headers`` are those of ``sign --json``; the rest
     label the parts.  The session token is replaced by a placeholder unless
-    ``show_token``; secret and derived keys are never part of a signature's
-    record, so they cannot appear here.
+    ``show_token``; with ``keep_sendable`` the URL and the headers to send
+    keep it (they are useless without it), and only the canonical request
+    and its parts are redacted.  Secret and derived keys are never part of a
+    signature's record, so they cannot appear here.
     """
     token = credentials.session_token if credentials is not None and not show_token else None
+    send_token = None if keep_sendable else token
     cr = signed.canonical
     sts_lines = signed.string_to_sign.split("\n")
     header_lines = [line for line in cr.headers.split("\n") if line]
     out: dict[str, Any] = {
         "method": signed.method,
-        "url": redact_token(signed.url, token),
+        "url": redact_token(signed.url, send_token),
         "algorithm": signed.algorithm,
         "amz_date": signed.amz_date,
         "credential_scope": signed.credential_scope,
@@ -141,7 +145,7 @@ def explain(
         "authorization": signed.authorization,
         "signed_headers": signed.signed_headers,
         "payload_hash": signed.payload_hash,
-        "headers": [[n, redact_token(v, token)] for n, v in signed.headers],
+        "headers": [[n, redact_token(v, send_token)] for n, v in signed.headers],
         "presigned": presigned,
     }
     if signed.region_set:
