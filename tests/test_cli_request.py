@@ -364,3 +364,21 @@ def test_sigv4a_request_verifies(store: _Store) -> None:
     sent = dict((n.lower(), v) for n, v in store.seen[-1][2])
     assert sent["authorization"].startswith("AWS4-ECDSA-P256-SHA256 Credential=AKIDEXAMPLE/")
     assert sent["x-amz-region-set"] == "us-east-1,us-west-2"
+
+
+def test_verify_hides_the_session_token_unless_asked() -> None:
+    token = "VERIFY-TOKEN/+="
+    signer = Signer(Credentials(AKID, "not-the-secret", token), "us-east-1", "s3")
+    s = signer.sign("GET", "https://bucket.s3.amazonaws.com/k", timestamp="20150830T123600Z")
+    raw = "\r\n".join(["GET /k HTTP/1.1", *(f"{n}: {v}" for n, v in s.headers)]) + "\r\n\r\n"
+    runner = CliRunner(
+        env={**ENV, "AWS_SESSION_TOKEN": token, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
+    )
+    args = ["verify", "-", "--now", "20150830T123700Z", "--json"]
+    hidden = runner.invoke(cli, args, input=raw.encode())
+    assert hidden.exit_code == 1
+    assert "SignatureDoesNotMatch" in hidden.output
+    assert "x-amz-security-token" in hidden.output
+    assert token not in hidden.output
+    shown = runner.invoke(cli, [*args, "--show-token"], input=raw.encode())
+    assert token in shown.output

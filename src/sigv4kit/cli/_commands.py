@@ -164,9 +164,7 @@ def sign(
     try:
         with _errors():
             signed, creds = _sign(opts, method, url, _headers(headers), body)
-            data_out = explain(
-                signed, credentials=creds, show_token=show_token, keep_sendable=True
-            )
+            data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     finally:
         body.close()
     if as_json:
@@ -663,6 +661,11 @@ def diagnose_cmd(
     help="Encode the path twice or once (default: per service).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
+@click.option(
+    "--show-token",
+    is_flag=True,
+    help="Show the session token in the canonical requests printed (hidden by default).",
+)
 def verify(
     request_file: str,
     region: str | None,
@@ -676,6 +679,7 @@ def verify(
     secret_key: str | None,
     session_token: str | None,
     profile: str | None,
+    show_token: bool,
 ) -> None:
     """Verify a signed raw HTTP request; on failure, say why.
 
@@ -711,6 +715,7 @@ def verify(
             max_skew=max_skew,
             normalize_path=normalize_path,
             double_uri_encode=double_encode,
+            show_token=show_token,
         )
         when = None
         if now is not None:
@@ -744,8 +749,10 @@ def verify(
             if variant is not None:
                 result.causes.insert(0, _explained_cause(variant))
                 if exc.canonical_request is not None:
+                    hidden = None if show_token else creds.session_token
                     result.canonical_request_diff = diff_canonical(
-                        variant.canonical_request, exc.canonical_request
+                        redact_token(variant.canonical_request, hidden),
+                        exc.canonical_request,
                     )
             elif not result.causes:
                 result.causes.append(
