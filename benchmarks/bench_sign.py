@@ -109,6 +109,33 @@ def impl_sigv4kit(case: dict[str, Any]) -> Impl:
     return (lambda n: [None] * n), sign, check
 
 
+def impl_sigv4kit_cold(case: dict[str, Any]) -> Impl:
+    """sigv4kit with a new URL (object key) on every request: no URL-memo hits.
+
+    Peers' costs do not depend on repeating a URL; this row shows what the
+    memo saves and that the results hold without it.
+    """
+    signer = Signer(Credentials(AK, SK), "us-east-1", case["service"])
+    m, h, b = case["method"], case["headers"], case["body"]
+    base, _, query = case["url"].partition("?")
+    counter = iter(range(10**12))
+
+    def prepare(n: int) -> list[str]:
+        urls = [f"{base}-{next(counter)}" for _ in range(n)]
+        return [f"{u}?{query}" if query else u for u in urls]
+
+    if case.get("presign"):
+
+        def sign(url: Any) -> Any:
+            return signer.presign(m, url, expires=3600)
+    else:
+
+        def sign(url: Any) -> Any:
+            return signer.sign(m, url, h, b)
+
+    return prepare, sign, lambda: ""
+
+
 def impl_botocore(case: dict[str, Any], crt: bool = False) -> Impl | None:
     import botocore.auth
     import botocore.credentials
@@ -236,6 +263,7 @@ def impl_requests_aws4auth(case: dict[str, Any]) -> Impl | None:
 
 IMPLS: dict[str, Callable[[dict[str, Any]], Impl | None]] = {
     "sigv4kit": impl_sigv4kit,
+    "sigv4kit, new URL every request": impl_sigv4kit_cold,
     "botocore (pure Python)": impl_botocore,
     "botocore CRT classes": lambda c: impl_botocore(c, crt=True),
     "awscrt, request+config prebuilt": lambda c: impl_awscrt(c, build_in_timer=False),

@@ -63,6 +63,10 @@ _UNRESERVED = "A-Za-z0-9\\-._~"
 # Already canonical: nothing to decode or encode.
 _PLAIN_PATH = re.compile(f"[{_UNRESERVED}/]*")
 _PLAIN_QUERY = re.compile(f"[{_UNRESERVED}=&]*")
+# A query whose every piece is already canonical: name=value, both unreserved.
+_CANONICAL_FORM = re.compile(
+    f"[{_UNRESERVED}]+=[{_UNRESERVED}]*(?:&[{_UNRESERVED}]+=[{_UNRESERVED}]*)*"
+)
 # pchar without '%' (RFC 3986): unreserved, sub-delims, ':' and '@', plus '/'.
 _PATH_WIRE_OK = re.compile(f"[{_UNRESERVED}!$&'()*+,;=:@/]*")
 # Query adds '?' to the path set.
@@ -74,6 +78,7 @@ _BAD_VALUE = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
 _URL = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?\Z", re.DOTALL
 )
+_HOST = re.compile(r"[a-z0-9\-._~!$&'()*+,;=%]+")
 _DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
 
 
@@ -189,7 +194,7 @@ def _split_host_port(authority: str, url: str) -> tuple[str, str]:
             except UnicodeError as exc:
                 raise SigningError(f"URL {url!r} has an invalid host name: {exc}") from None
         host = host.lower()
-        if not host or not re.fullmatch(r"[a-z0-9\-._~!$&'()*+,;=%]+", host):
+        if not host or not _HOST.fullmatch(host):
             raise SigningError(f"URL {url!r} has an invalid host name {host!r}")
     if port and not port.isdigit():
         raise SigningError(f"URL {url!r} has a non-numeric port {port!r}")
@@ -269,6 +274,14 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
 
 def canonical_query(query: str, extra: Iterable[tuple[str, str]] = ()) -> str:
     """The canonical query string of a wire query, plus already-encoded ``extra``."""
+    if not extra and _CANONICAL_FORM.fullmatch(query):
+        # Already canonical pieces ("name=value", unreserved characters only):
+        # only the order changes.  With "=" swapped for "\x01", which sorts
+        # below every unreserved character and cannot occur here, plain string
+        # order is exactly (name, value) order ("a=1" before "a-b=1").
+        parts = query.replace("=", "\x01").split("&")
+        parts.sort()
+        return "&".join(parts).replace("\x01", "=")
     pairs = query_pairs(query) if query else []
     if extra:
         pairs.extend(extra)
