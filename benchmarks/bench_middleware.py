@@ -59,8 +59,13 @@ def verifier() -> Verifier:
 async def trivial(scope: Any, receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    await send({"type": "http.response.start", "status": 200,
-                "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [(b"content-type", b"text/plain"), (b"content-length", b"2")],
+        }
+    )
     await send({"type": "http.response.body", "body": b"ok"})
 
 
@@ -82,9 +87,15 @@ def signed_headers(host: str) -> list[tuple[str, str]]:
 def in_process(rounds: int = 15, batch: int = 2000) -> dict[str, float]:
     headers = signed_headers("s3.test")
     scope = {
-        "type": "http", "method": "GET", "path": PATH, "raw_path": PATH.encode(),
-        "query_string": b"", "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
-        "http_version": "1.1", "scheme": "http", "server": ("s3.test", 80),
+        "type": "http",
+        "method": "GET",
+        "path": PATH,
+        "raw_path": PATH.encode(),
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
+        "http_version": "1.1",
+        "scheme": "http",
+        "server": ("s3.test", 80),
     }
     request = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -113,8 +124,13 @@ def in_process(rounds: int = 15, batch: int = 2000) -> dict[str, float]:
     bare_us, mw_us = asyncio.run(both())
 
     environ = {
-        "REQUEST_METHOD": "GET", "PATH_INFO": PATH, "QUERY_STRING": "", "REQUEST_URI": PATH,
-        "SERVER_NAME": "s3.test", "SERVER_PORT": "80", "wsgi.input": None,
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": PATH,
+        "QUERY_STRING": "",
+        "REQUEST_URI": PATH,
+        "SERVER_NAME": "s3.test",
+        "SERVER_PORT": "80",
+        "wsgi.input": None,
         **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in headers},
     }
     wsgi = WSGIMiddleware(trivial_wsgi, verifier())
@@ -138,8 +154,10 @@ def in_process(rounds: int = 15, batch: int = 2000) -> dict[str, float]:
     list(wsgi(dict(environ), lambda s, h, e=None: status.append(s)))
     assert status == ["200 OK"], status
     return {
-        "asgi_bare_us": bare_us, "asgi_middleware_us": mw_us,
-        "wsgi_bare_us": wloop(trivial_wsgi), "wsgi_middleware_us": wloop(wsgi),
+        "asgi_bare_us": bare_us,
+        "asgi_middleware_us": mw_us,
+        "wsgi_bare_us": wloop(trivial_wsgi),
+        "wsgi_middleware_us": wloop(wsgi),
     }
 
 
@@ -156,8 +174,9 @@ def serve(kind: str) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(1024)
-    config = uvicorn.Config(app, lifespan="off", log_level="error", access_log=False,
-                            http="h11", ws="none")
+    config = uvicorn.Config(
+        app, lifespan="off", log_level="error", access_log=False, http="h11", ws="none"
+    )
     server = uvicorn.Server(config)
     t = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     t.start()
@@ -177,8 +196,13 @@ def run_wrk(
     for k, v in headers:
         if k.lower() != "host":
             cmd += ["-H", f"{k}: {v}"]
-    out = subprocess.run([*cmd, f"http://127.0.0.1:{port}{PATH}"], capture_output=True,
-                         text=True, timeout=seconds + 30, check=True).stdout
+    out = subprocess.run(
+        [*cmd, f"http://127.0.0.1:{port}{PATH}"],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 30,
+        check=True,
+    ).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
 
     def ms(label: str) -> float:
@@ -188,12 +212,18 @@ def run_wrk(
 
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors:.*", out)
-    return {"rps": rps, "p50_ms": ms("50%"), "p99_ms": ms("99%"),
-            "non_2xx": int(bad[1]) if bad else 0, "socket_errors": errors[0] if errors else ""}
+    return {
+        "rps": rps,
+        "p50_ms": ms("50%"),
+        "p99_ms": ms("99%"),
+        "non_2xx": int(bad[1]) if bad else 0,
+        "socket_errors": errors[0] if errors else "",
+    }
 
 
-def run_python(port: int, headers: list[tuple[str, str]], duration: float,
-               conns: int) -> dict[str, Any]:
+def run_python(
+    port: int, headers: list[tuple[str, str]], duration: float, conns: int
+) -> dict[str, Any]:
     """A bounded keep-alive load generator: ``conns`` threads for ``duration`` seconds."""
     hdrs = {k: v for k, v in headers if k.lower() != "host"}
     latencies: list[float] = []
@@ -224,10 +254,13 @@ def run_python(port: int, headers: list[tuple[str, str]], duration: float,
         t.join()
     elapsed = time.perf_counter() - start
     latencies.sort()
-    return {"rps": len(latencies) / elapsed,
-            "p50_ms": latencies[len(latencies) // 2] * 1e3,
-            "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
-            "non_2xx": bad[0], "socket_errors": ""}
+    return {
+        "rps": len(latencies) / elapsed,
+        "p50_ms": latencies[len(latencies) // 2] * 1e3,
+        "p99_ms": latencies[int(len(latencies) * 0.99)] * 1e3,
+        "non_2xx": bad[0],
+        "socket_errors": "",
+    }
 
 
 class Served:
@@ -235,8 +268,12 @@ class Served:
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
-        self.proc = subprocess.Popen([sys.executable, __file__, "--serve", kind],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--serve", kind],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
         self.headers = signed_headers(f"127.0.0.1:{self.port}")
@@ -280,8 +317,10 @@ def under_load(loadgen: str, duration: float, conns: int, rounds: int) -> dict[s
     finally:
         for s in servers:
             s.close()
-    return {kind: max(rs, key=lambda r: r["rps"]) | {"all_rps": [r["rps"] for r in rs]}
-            for kind, rs in runs.items()}
+    return {
+        kind: max(rs, key=lambda r: r["rps"]) | {"all_rps": [r["rps"] for r in rs]}
+        for kind, rs in runs.items()
+    }
 
 
 def main() -> None:
@@ -301,8 +340,10 @@ def main() -> None:
         loadgen = "wrk" if shutil.which("wrk") else "python"
 
     inproc = in_process()
-    print(f"# SigV4Middleware overhead ({platform.python_implementation()} "
-          f"{platform.python_version()}, {os.cpu_count()} cores)\n")
+    print(
+        f"# SigV4Middleware overhead ({platform.python_implementation()} "
+        f"{platform.python_version()}, {os.cpu_count()} cores)\n"
+    )
     print("In-process, header-signed S3 GET, trivial app, best of 15 rounds:\n")
     print("| stack | bare app µs | with middleware µs | overhead µs |")
     print("|---|---|---|---|")
@@ -311,9 +352,11 @@ def main() -> None:
         print(f"| {kind.upper()} | {bare:.2f} | {mw:.2f} | {mw - bare:.2f} |")
 
     load = under_load(loadgen, args.duration, args.connections, args.rounds)
-    print(f"\nUnder load: uvicorn (1 process, h11) on 127.0.0.1, {loadgen}, "
-          f"{args.connections} connections, best of {args.rounds} alternating "
-          f"{args.duration:g} s runs:\n")
+    print(
+        f"\nUnder load: uvicorn (1 process, h11) on 127.0.0.1, {loadgen}, "
+        f"{args.connections} connections, best of {args.rounds} alternating "
+        f"{args.duration:g} s runs:\n"
+    )
     print("| app | requests/s (best) | all runs | p50 ms | p99 ms |")
     print("|---|---|---|---|---|")
     for kind, label in (("bare", "trivial ASGI app"), ("sigv4", "+ SigV4Middleware")):
@@ -322,11 +365,14 @@ def main() -> None:
         print(f"| {label} | {r['rps']:.0f} | {runs} | {r['p50_ms']:.2f} | {r['p99_ms']:.2f} |")
     ratio = load["sigv4"]["rps"] / load["bare"]["rps"]
     per_req_us = (1 / load["sigv4"]["rps"] - 1 / load["bare"]["rps"]) * 1e6
-    print(f"\nthroughput with middleware: {ratio:.2f}x of bare "
-          f"({per_req_us:.0f} µs more server time per request)")
+    print(
+        f"\nthroughput with middleware: {ratio:.2f}x of bare "
+        f"({per_req_us:.0f} µs more server time per request)"
+    )
     if args.json:
-        args.json.write_text(json.dumps({"in_process": inproc, "load": load,
-                                         "loadgen": loadgen}, indent=2))
+        args.json.write_text(
+            json.dumps({"in_process": inproc, "load": load, "loadgen": loadgen}, indent=2)
+        )
 
 
 if __name__ == "__main__":

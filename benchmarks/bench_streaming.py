@@ -45,8 +45,7 @@ def throughput(size_mib: int, rounds: int) -> float:
 
     def ours(chunk_size: int = 65536) -> float:
         plan = prepare_streaming("streaming", data, chunk_size=chunk_size)
-        body = plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                           sign=key.hexdigest)
+        body = plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=key.hexdigest)
         t = time.perf_counter()
         n = 0
         for piece in body:
@@ -78,8 +77,13 @@ def _memory_child(path: str) -> None:
     """Runs in a fresh interpreter: stream ``path`` and report peak memory."""
     signer = Signer(CREDS, region="us-east-1", service="s3")
     with open(path, "rb") as f:
-        signed = signer.sign("PUT", "https://bucket.s3.amazonaws.com/big", body=f,
-                             timestamp=DATE, payload="streaming")
+        signed = signer.sign(
+            "PUT",
+            "https://bucket.s3.amazonaws.com/big",
+            body=f,
+            timestamp=DATE,
+            payload="streaming",
+        )
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         tracemalloc.start()
         tracemalloc.reset_peak()
@@ -106,13 +110,17 @@ def memory(gib: float) -> tuple[int, int]:
     try:
         out = subprocess.run(
             [sys.executable, __file__, "--memory-child", path],
-            check=True, capture_output=True, text=True,
+            check=True,
+            capture_output=True,
+            text=True,
         ).stdout.split()
     finally:
         os.unlink(path)
     peak, rss, n, dt = int(out[0]), int(out[1]), int(out[2]), float(out[3])
-    print(f"file upload                 {size / 2**30:.2f} GiB -> {n} encoded bytes "
-          f"in {dt:.2f} s ({size / dt / 1e6:.0f} MB/s, disk read included)")
+    print(
+        f"file upload                 {size / 2**30:.2f} GiB -> {n} encoded bytes "
+        f"in {dt:.2f} s ({size / dt / 1e6:.0f} MB/s, disk read included)"
+    )
     print(f"peak traced allocations     {peak / MIB:8.2f} MiB")
     print(f"peak RSS growth             {rss / MIB:8.2f} MiB")
     return peak, rss

@@ -199,12 +199,18 @@ def _string_to_sign(case: dict[str, Any]) -> str:
 
 
 def _ours_fixed(case: dict[str, Any]) -> Any:
-    signer = Signer(Credentials(AK, SK), region="us-east-1", service=case["service"],
-                    algorithm="sigv4a", region_set=REGION_SET)
+    signer = Signer(
+        Credentials(AK, SK),
+        region="us-east-1",
+        service=case["service"],
+        algorithm="sigv4a",
+        region_set=REGION_SET,
+    )
     url = f"https://{case['host']}{case['path']}"
     if case.get("presign"):
-        return signer.presign_request(case["method"], url, case["headers"], expires=3600,
-                                      timestamp=FIXED)
+        return signer.presign_request(
+            case["method"], url, case["headers"], expires=3600, timestamp=FIXED
+        )
     return signer.sign(case["method"], url, case["headers"], body=case["body"], timestamp=FIXED)
 
 
@@ -344,8 +350,16 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
-            json.dump({"medians": results, "samples": raw, "key_derivation": proof,
-                       "derivations_during_signing": derivations}, f, indent=1)
+            json.dump(
+                {
+                    "medians": results,
+                    "samples": raw,
+                    "key_derivation": proof,
+                    "derivations_during_signing": derivations,
+                },
+                f,
+                indent=1,
+            )
     return 0 if derivations == 0 else 1
 
 

@@ -37,8 +37,9 @@ for d in tests/deps/npm/*/; do
   fi
 done
 
-echo "== ruff check"
+echo "== ruff check, ruff format --check"
 .venv/bin/ruff check src tests benchmarks
+.venv/bin/ruff format --check src tests benchmarks
 echo "== mypy --strict"
 .venv/bin/mypy --strict src/sigv4kit
 echo "== pytest"

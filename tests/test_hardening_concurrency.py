@@ -34,8 +34,10 @@ from sigv4kit.verifier import Verifier
 
 THREADS = 32
 KEYS = {f"AKIDTHREAD{i:02d}": f"{SECRET[:-2]}{i:02d}" for i in range(4)}
-DAYS = [datetime(2013, 5, 24, 23, 59, 0, tzinfo=timezone.utc) + timedelta(minutes=m)
-        for m in (0, 1, 2, 3)]  # two of them on the next day
+DAYS = [
+    datetime(2013, 5, 24, 23, 59, 0, tzinfo=timezone.utc) + timedelta(minutes=m)
+    for m in (0, 1, 2, 3)
+]  # two of them on the next day
 
 
 @contextmanager
@@ -81,8 +83,10 @@ def test_shared_signer_matches_the_single_threaded_reference() -> None:
     signature equals the one computed alone, every SigV4a one verifies."""
     reqs = _requests(scaled(1200, 6000))
     signers = {k: Signer(Credentials(k, s), REGION, "s3") for k, s in KEYS.items()}
-    signers_a = {k: Signer(Credentials(k, s), REGION, "s3", algorithm="sigv4a",
-                           region_set=["*"]) for k, s in KEYS.items()}
+    signers_a = {
+        k: Signer(Credentials(k, s), REGION, "s3", algorithm="sigv4a", region_set=["*"])
+        for k, s in KEYS.items()
+    }
     akids = list(KEYS)
 
     def sign(i: int, a: bool = False) -> Any:
@@ -91,9 +95,12 @@ def test_shared_signer_matches_the_single_threaded_reference() -> None:
         return s.sign(method, f"https://{HOST}{path}", headers, body=body, timestamp=when)
 
     expected = [sign(i).authorization for i in range(len(reqs))]
-    expected_presign = [signers[akids[i % 4]].presign(
-        "GET", f"https://{HOST}{reqs[i][1]}", expires=60, timestamp=reqs[i][4])
-        for i in range(len(reqs))]
+    expected_presign = [
+        signers[akids[i % 4]].presign(
+            "GET", f"https://{HOST}{reqs[i][1]}", expires=60, timestamp=reqs[i][4]
+        )
+        for i in range(len(reqs))
+    ]
     wrong: list[str] = []
     v = Verifier(KEYS, REGION, "s3", max_skew=86400 * 365 * 50)
 
@@ -101,13 +108,22 @@ def test_shared_signer_matches_the_single_threaded_reference() -> None:
         for i in range(t, len(reqs), THREADS):
             if sign(i).authorization != expected[i]:
                 wrong.append(f"sigv4 {i}")
-            if signers[akids[i % 4]].presign("GET", f"https://{HOST}{reqs[i][1]}", expires=60,
-                                             timestamp=reqs[i][4]) != expected_presign[i]:
+            if (
+                signers[akids[i % 4]].presign(
+                    "GET", f"https://{HOST}{reqs[i][1]}", expires=60, timestamp=reqs[i][4]
+                )
+                != expected_presign[i]
+            ):
                 wrong.append(f"presign {i}")
             if i % 16 == 0:
                 sa = sign(i, a=True)
-                ok = v.verify(sa.method, sa.url.split(HOST, 1)[1], list(sa.headers),
-                              reqs[i][3], now=reqs[i][4])
+                ok = v.verify(
+                    sa.method,
+                    sa.url.split(HOST, 1)[1],
+                    list(sa.headers),
+                    reqs[i][3],
+                    now=reqs[i][4],
+                )
                 if ok.access_key_id != akids[i % 4]:
                     wrong.append(f"sigv4a {i}")
 
@@ -117,15 +133,17 @@ def test_shared_signer_matches_the_single_threaded_reference() -> None:
     assert not wrong, wrong[:10]
 
 
-def _verdict_cases(count: int) -> list[tuple[str, str, list[tuple[str, str]], bytes, datetime,
-                                             bool]]:
+def _verdict_cases(
+    count: int,
+) -> list[tuple[str, str, list[tuple[str, str]], bytes, datetime, bool]]:
     """Signed requests, half of them tampered (each its own way)."""
     signers = {k: Signer(Credentials(k, s), REGION, "s3") for k, s in KEYS.items()}
     akids = list(KEYS)
     out = []
     for i, (method, path, headers, body, when) in enumerate(_requests(count)):
-        s = signers[akids[i % 4]].sign(method, f"https://{HOST}{path}", headers, body=body,
-                                       timestamp=when)
+        s = signers[akids[i % 4]].sign(
+            method, f"https://{HOST}{path}", headers, body=body, timestamp=when
+        )
         target = s.url.split(HOST, 1)[1]
         h = list(s.headers)
         good = i % 2 == 0
@@ -138,8 +156,10 @@ def _verdict_cases(count: int) -> list[tuple[str, str, list[tuple[str, str]], by
             elif kind == 2:
                 h = [(n, v + "1" if n == "X-Amz-Meta-N" else v) for n, v in h]
             elif kind == 3:
-                h = [(n, v.replace(akids[i % 4], akids[(i + 1) % 4]) if n == "Authorization"
-                      else v) for n, v in h]
+                h = [
+                    (n, v.replace(akids[i % 4], akids[(i + 1) % 4]) if n == "Authorization" else v)
+                    for n, v in h
+                ]
             else:
                 when = when + timedelta(hours=1)
         out.append((method, target, h, body, when, good))
@@ -190,8 +210,14 @@ def test_asyncio_tasks_share_one_verifier_and_one_signer() -> None:
         return KEYS.get(akid)
 
     v = Verifier(lookup, REGION, "s3")
-    streamer = Signer(Credentials(*next(iter(KEYS.items()))), REGION, "s3",
-                      payload="streaming-trailer", checksum="crc32c", chunk_size=8192)
+    streamer = Signer(
+        Credentials(*next(iter(KEYS.items()))),
+        REGION,
+        "s3",
+        payload="streaming-trailer",
+        checksum="crc32c",
+        chunk_size=8192,
+    )
 
     async def body_of(data: bytes) -> Any:
         for i in range(0, len(data), 7):

@@ -63,8 +63,13 @@ class RecordingApp:
                 if not m.get("more_body"):
                     break
             rec.complete = True
-            await send({"type": "http.response.start", "status": 200,
-                        "headers": [(b"content-length", b"6")]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-length", b"6")],
+                }
+            )
             await send({"type": "http.response.body", "body": b"stored"})
         except Exception as exc:
             rec.error = type(exc).__name__
@@ -79,14 +84,14 @@ def server() -> Iterator[tuple[Any, RecordingApp, int]]:
     from sigv4kit.verifier import Verifier
 
     app = RecordingApp()
-    mw = SigV4Middleware(app, Verifier({"AKIDEXAMPLE": SECRET}, REGION, "s3"),
-                         clock=lambda: NOW)
+    mw = SigV4Middleware(app, Verifier({"AKIDEXAMPLE": SECRET}, REGION, "s3"), clock=lambda: NOW)
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     sock.listen(16)
-    config = uvicorn.Config(mw, lifespan="off", log_level="error", access_log=False,
-                            http="h11", ws="none")
+    config = uvicorn.Config(
+        mw, lifespan="off", log_level="error", access_log=False, http="h11", ws="none"
+    )
     srv = uvicorn.Server(config)
     t = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
     t.start()
@@ -108,8 +113,7 @@ def settle(srv: Any, before_fds: int, timeout: float = 5.0) -> None:
     """The server let go of every connection and task, and of any file."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if (not srv.server_state.connections and not srv.server_state.tasks
-                and _fds() <= before_fds):
+        if not srv.server_state.connections and not srv.server_state.tasks and _fds() <= before_fds:
             return
         time.sleep(0.02)
     raise AssertionError(
@@ -157,9 +161,9 @@ def last(app: RecordingApp, path: str, timeout: float = 5.0) -> Seen:
 
 
 def streamed(path: str, data: bytes, port: int, mode: str = "streaming") -> tuple[Any, bytes]:
-    s = signer(payload=mode, chunk_size=8192,
-               checksum=None if mode == "streaming" else "crc32c").sign(
-        "PUT", f"http://127.0.0.1:{port}{path}", body=data, timestamp=NOW)
+    s = signer(
+        payload=mode, chunk_size=8192, checksum=None if mode == "streaming" else "crc32c"
+    ).sign("PUT", f"http://127.0.0.1:{port}{path}", body=data, timestamp=NOW)
     return s, b"".join(s.body)
 
 
@@ -272,18 +276,24 @@ def test_truncated_final_chunk(server: Any, mode: str, cut: int) -> None:
 # ---------------------------------------------------------------------------
 # Lying about X-Amz-Decoded-Content-Length
 # ---------------------------------------------------------------------------
-@pytest.mark.parametrize("actual", [len(DATA) - 1, len(DATA) + 1, len(DATA) // 2,
-                                    len(DATA) * 2])
+@pytest.mark.parametrize("actual", [len(DATA) - 1, len(DATA) + 1, len(DATA) // 2, len(DATA) * 2])
 def test_lying_decoded_content_length(server: Any, actual: int) -> None:
     """The client signs a decoded length and sends another amount of
     correctly chunk-signed data: never a complete body."""
     srv, app, port = server
     path = f"/lying/{actual}"
     s = signer(payload="streaming", chunk_size=8192).sign(
-        "PUT", f"http://127.0.0.1:{port}{path}", body=DATA, timestamp=NOW)
+        "PUT", f"http://127.0.0.1:{port}{path}", body=DATA, timestamp=NOW
+    )
     key = signing_key(SECRET, "20130524", REGION, "s3")
-    enc = ChunkEncoder("streaming", seed_signature=s.signature, amz_date=s.amz_date,
-                       scope=s.credential_scope, sign=key.hexdigest, chunk_size=8192)
+    enc = ChunkEncoder(
+        "streaming",
+        seed_signature=s.signature,
+        amz_date=s.amz_date,
+        scope=s.credential_scope,
+        sign=key.hexdigest,
+        chunk_size=8192,
+    )
     payload = (DATA * 3)[:actual]
     body = enc.send(payload) + enc.finish()
     before = _fds()

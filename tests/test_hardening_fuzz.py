@@ -100,9 +100,32 @@ PRESIGNED_PARAMS = [tuple(p.split("=", 1)) for p in PRESIGNED_QUERY.split("&")]
 #: limit, non-ASCII digits that str.isdigit() accepts, NUL, lone surrogates,
 #: huge hex, whitespace and separators.
 NASTY_VALUES = [
-        "9" * 5000, "1" * 4301, "²", "٣", "１２", "0x10", "1e3", "-0", "+1", " 1", "1 ", "",
-        "\x00", "\ud800", "ffffffffffffffffffffffff", "\t", ",", ";", "=", "%", "%zz", "%00",
-        "a" * 20000, "\u0130", "ǅ", "ß",
+    "9" * 5000,
+    "1" * 4301,
+    "²",
+    "٣",
+    "１２",
+    "0x10",
+    "1e3",
+    "-0",
+    "+1",
+    " 1",
+    "1 ",
+    "",
+    "\x00",
+    "\ud800",
+    "ffffffffffffffffffffffff",
+    "\t",
+    ",",
+    ";",
+    "=",
+    "%",
+    "%zz",
+    "%00",
+    "a" * 20000,
+    "\u0130",
+    "ǅ",
+    "ß",
 ]
 NASTY = st.sampled_from(NASTY_VALUES)
 TEXT = st.one_of(st.text(max_size=60), NASTY)
@@ -158,8 +181,9 @@ def authorization_values(draw: st.DrawFn) -> str:
     names = list(parts)
     if draw(st.booleans()):
         names = draw(st.permutations(names))
-    items = [f"{_mutate_text(draw, n) if draw(st.integers(0, 9)) == 0 else n}={parts[n]}"
-             for n in names]
+    items = [
+        f"{_mutate_text(draw, n) if draw(st.integers(0, 9)) == 0 else n}={parts[n]}" for n in names
+    ]
     if draw(st.integers(0, 5)) == 0:
         items.append(draw(st.sampled_from([*items, "Foo=bar", "", "=", "Signature"])))
     sep = draw(st.sampled_from([", ", ",", " , ", ",\t", ";", ",,"]))
@@ -225,8 +249,10 @@ def presigned_targets(draw: st.DrawFn) -> str:
             j = draw(st.integers(0, len(params) - 1))
             params[i], params[j] = params[j], params[i]
     joiner = draw(st.sampled_from(["&", "&&", "&amp;"]))
-    return PRESIGNED_PATH + "?" + joiner.join(
-        "=".join(p) if draw(st.integers(0, 20)) else p[0] for p in params
+    return (
+        PRESIGNED_PATH
+        + "?"
+        + joiner.join("=".join(p) if draw(st.integers(0, 20)) else p[0] for p in params)
     )
 
 
@@ -235,8 +261,9 @@ def test_nasty_values_in_every_presigned_parameter(index: int) -> None:
     name = PRESIGNED_PARAMS[index][0]
     for value in NASTY_VALUES:
         for encoded in {value, quote(value, safe="", errors="surrogatepass")}:
-            params = [f"{n}={encoded if i == index else v}" for i, (n, v) in
-                      enumerate(PRESIGNED_PARAMS)]
+            params = [
+                f"{n}={encoded if i == index else v}" for i, (n, v) in enumerate(PRESIGNED_PARAMS)
+            ]
             out = verify_and_read("GET", PRESIGNED_PATH + "?" + "&".join(params), [("Host", HOST)])
             assert out is None or value == dict(PRESIGNED_PARAMS)[name], (name, value[:20])
 
@@ -250,8 +277,10 @@ def test_nasty_values_in_every_authorization_component(part: str) -> None:
         if part == "Credential":
             for i in range(len(cred)):
                 variants.append(
-                    {**AUTH_PARTS, part: "/".join(value if j == i else c for j, c in
-                                                  enumerate(cred))}
+                    {
+                        **AUTH_PARTS,
+                        part: "/".join(value if j == i else c for j, c in enumerate(cred)),
+                    }
                 )
         if part == "SignedHeaders":
             variants.append({**AUTH_PARTS, part: f"{AUTH_PARTS[part]};{value}"})
@@ -270,15 +299,29 @@ def test_presigned_query(target: str) -> None:
 
 
 PUT = signer(signed_headers=["host", "content-length", "content-type"]).sign(
-    "PUT", URL, [("Content-Length", "5"), ("Content-Type", "text/plain")], body=b"hello",
+    "PUT",
+    URL,
+    [("Content-Length", "5"), ("Content-Type", "text/plain")],
+    body=b"hello",
     timestamp=NOW,
 )
 
 
 PAYLOAD_HEADERS = [
-    "Content-Length", "X-Amz-Content-SHA256", "X-Amz-Decoded-Content-Length",
-    "X-Amz-Security-Token", "X-Amz-Region-Set", "Transfer-Encoding", "Host", "Content-Type",
-    "X-Amz-Trailer", "Content-Encoding", "Expect", "X-Amz-Date", "Date", "Authorization",
+    "Content-Length",
+    "X-Amz-Content-SHA256",
+    "X-Amz-Decoded-Content-Length",
+    "X-Amz-Security-Token",
+    "X-Amz-Region-Set",
+    "Transfer-Encoding",
+    "Host",
+    "Content-Type",
+    "X-Amz-Trailer",
+    "Content-Encoding",
+    "Expect",
+    "X-Amz-Date",
+    "Date",
+    "Authorization",
 ]
 
 
@@ -306,9 +349,19 @@ def test_nasty_values_in_every_parsed_header(name: str) -> None:
     st.lists(
         st.tuples(
             st.sampled_from(
-                ["Content-Length", "X-Amz-Content-SHA256", "X-Amz-Decoded-Content-Length",
-                 "X-Amz-Security-Token", "X-Amz-Region-Set", "Transfer-Encoding", "Host",
-                 "Content-Type", "X-Amz-Trailer", "Content-Encoding", "Expect"]
+                [
+                    "Content-Length",
+                    "X-Amz-Content-SHA256",
+                    "X-Amz-Decoded-Content-Length",
+                    "X-Amz-Security-Token",
+                    "X-Amz-Region-Set",
+                    "Transfer-Encoding",
+                    "Host",
+                    "Content-Type",
+                    "X-Amz-Trailer",
+                    "Content-Encoding",
+                    "Expect",
+                ]
             ),
             TEXT,
         ),
@@ -366,6 +419,8 @@ def test_date_header_regressions(value: str) -> None:
     )
     headers = [(n, v) for n, v in s.headers if n.lower() not in ("x-amz-date", "date")]
     assert verify_and_read("GET", PATH, [*headers, ("Date", value)]) is None
+
+
 AMZISH = st.one_of(
     NASTY,
     st.from_regex(r"[0-9]{8}T[0-9]{6}Z", fullmatch=True),
@@ -427,13 +482,19 @@ def _decoder(s: Any) -> ChunkDecoder:
             return verify_v4a(pub, sts, sig)
 
         return decoder_from_headers(
-            s.headers, seed_signature=s.signature, amz_date=s.amz_date,
-            scope=s.credential_scope, verify=check,
+            s.headers,
+            seed_signature=s.signature,
+            amz_date=s.amz_date,
+            scope=s.credential_scope,
+            verify=check,
         )
     key = signing_key(SECRET, s.amz_date[:8], REGION, "s3")
     return decoder_from_headers(
-        s.headers, seed_signature=s.signature, amz_date=s.amz_date,
-        scope=s.credential_scope, sign=key.hexdigest,
+        s.headers,
+        seed_signature=s.signature,
+        amz_date=s.amz_date,
+        scope=s.credential_scope,
+        sign=key.hexdigest,
     )
 
 
@@ -555,9 +616,17 @@ HEADER_NAMES = [
             st.sampled_from(HEADER_NAMES),
             st.one_of(
                 st.sampled_from(
-                    ["STREAMING-UNSIGNED-PAYLOAD-TRAILER", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-                     "x-amz-checksum-crc32,x-amz-checksum-sha256", "x-amz-checksum-crc32",
-                     "9" * 5000, "²", "٣", "1e3", "-1"]
+                    [
+                        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+                        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+                        "x-amz-checksum-crc32,x-amz-checksum-sha256",
+                        "x-amz-checksum-crc32",
+                        "9" * 5000,
+                        "²",
+                        "٣",
+                        "1e3",
+                        "-1",
+                    ]
                 ),
                 st.text(max_size=40),
             ),
@@ -568,8 +637,11 @@ HEADER_NAMES = [
 def test_decoder_from_headers(headers: list[tuple[str, str]]) -> None:
     def run() -> None:
         dec = decoder_from_headers(
-            headers, seed_signature="a" * 64, amz_date=AMZ_NOW,
-            scope=f"20130524/{REGION}/s3/aws4_request", sign=lambda b: "a" * 64,
+            headers,
+            seed_signature="a" * 64,
+            amz_date=AMZ_NOW,
+            scope=f"20130524/{REGION}/s3/aws4_request",
+            sign=lambda b: "a" * 64,
         )
         dec.feed(b"0\r\n\r\n")
         dec.finish()
@@ -615,8 +687,12 @@ def multipart(fields: list[tuple[str, str]], file: bytes, boundary: str = BOUNDA
 
 
 POST = presign_post(
-    signer().credentials(), "examplebucket", "user/${filename}", region=REGION,
-    timestamp=NOW, expires_in=3600,
+    signer().credentials(),
+    "examplebucket",
+    "user/${filename}",
+    region=REGION,
+    timestamp=NOW,
+    expires_in=3600,
 )
 FORM_BODY = multipart(list(POST.fields.items()), b"hello file" * 50)
 
@@ -663,10 +739,15 @@ def test_multipart_random(body: bytes, boundary: bytes, cuts: list[int]) -> None
 
 
 @FUZZ_FEW
-@given(st.one_of(st.text(max_size=120), st.builds(
-    "multipart/form-data; {}".format,
-    st.text(alphabet=string.printable, max_size=120),
-)))
+@given(
+    st.one_of(
+        st.text(max_size=120),
+        st.builds(
+            "multipart/form-data; {}".format,
+            st.text(alphabet=string.printable, max_size=120),
+        ),
+    )
+)
 def test_multipart_content_type(value: str) -> None:
     b = typed_only(lambda: boundary_from_content_type(value))
     if b is not None:
@@ -686,14 +767,18 @@ def _form_with_policy(policy_b64: str, extra: dict[str, str] | None = None) -> d
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner,
-                                                                 max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 CONDITION = st.one_of(
     JSON,
-    st.dictionaries(st.sampled_from(["bucket", "key", "acl", "x-amz-date", "Bucket"]),
-                    st.one_of(st.text(max_size=20), JSON), max_size=2),
+    st.dictionaries(
+        st.sampled_from(["bucket", "key", "acl", "x-amz-date", "Bucket"]),
+        st.one_of(st.text(max_size=20), JSON),
+        max_size=2,
+    ),
     st.tuples(
         st.sampled_from(["eq", "starts-with", "content-length-range", "EQ", "in"]),
         st.one_of(st.sampled_from(["$key", "$bucket", "$acl", "$", "key"]), JSON),
@@ -709,8 +794,9 @@ CONDITION = st.one_of(
             {
                 "expiration": st.one_of(
                     st.just("2013-05-24T01:00:00.000Z"),
-                    st.from_regex(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z",
-                                  fullmatch=True),
+                    st.from_regex(
+                        r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z", fullmatch=True
+                    ),
                     JSON,
                 ),
                 "conditions": st.lists(CONDITION, max_size=6),
@@ -729,20 +815,31 @@ def test_policy_documents(doc: Any, extra: dict[str, str]) -> None:
     policy = base64.b64encode(json.dumps(doc).encode()).decode()
     typed_only(
         lambda: verify_post(
-            _form_with_policy(policy, extra), bucket="examplebucket",
-            credentials={AKID: SECRET}, region=REGION, now=NOW, filename="a.txt", file_size=10,
+            _form_with_policy(policy, extra),
+            bucket="examplebucket",
+            credentials={AKID: SECRET},
+            region=REGION,
+            now=NOW,
+            filename="a.txt",
+            file_size=10,
         )
     )
 
 
 @FUZZ_FEW
-@given(st.one_of(st.text(max_size=200), st.binary(max_size=150).map(
-    lambda b: base64.b64encode(b).decode())))
+@given(
+    st.one_of(
+        st.text(max_size=200), st.binary(max_size=150).map(lambda b: base64.b64encode(b).decode())
+    )
+)
 def test_policy_text(policy: str) -> None:
     typed_only(
         lambda: verify_post(
-            _form_with_policy(policy), bucket="examplebucket", credentials={AKID: SECRET},
-            region=REGION, now=NOW,
+            _form_with_policy(policy),
+            bucket="examplebucket",
+            credentials={AKID: SECRET},
+            region=REGION,
+            now=NOW,
         )
     )
 
@@ -753,8 +850,9 @@ def test_post_form_fields(fields: dict[str, str]) -> None:
     """Unsigned, arbitrary forms (the signature check must fail first)."""
     form = {**POST.fields, **fields}
     ok = typed_only(
-        lambda: verify_post(form, bucket="examplebucket", credentials={AKID: SECRET},
-                            region=REGION, now=NOW)
+        lambda: verify_post(
+            form, bucket="examplebucket", credentials={AKID: SECRET}, region=REGION, now=NOW
+        )
     )
     if ok is not None:
         assert form["x-amz-signature"] == POST.fields["x-amz-signature"]
@@ -766,15 +864,39 @@ def test_post_form_fields(fields: dict[str, str]) -> None:
 @st.composite
 def raw_requests(draw: st.DrawFn) -> bytes:
     eol = draw(st.sampled_from([b"\r\n", b"\n", b"\r"]))
-    line = draw(st.sampled_from([b"GET / HTTP/1.1", b"GET /a b HTTP/1.1", b"GET", b"", b" / x",
-                                 b"PUT /\xff\xfe HTTP/1.0"]))
+    line = draw(
+        st.sampled_from(
+            [
+                b"GET / HTTP/1.1",
+                b"GET /a b HTTP/1.1",
+                b"GET",
+                b"",
+                b" / x",
+                b"PUT /\xff\xfe HTTP/1.0",
+            ]
+        )
+    )
     lines = [line]
     for _ in range(draw(st.integers(0, 6))):
-        lines.append(draw(st.one_of(
-            st.sampled_from([b"Host: h", b" folded", b"\tmore", b"X-A:", b":x", b"Bad Name: v",
-                             b"X-B: \x00\x7f", b""]),
-            st.binary(max_size=30),
-        )))
+        lines.append(
+            draw(
+                st.one_of(
+                    st.sampled_from(
+                        [
+                            b"Host: h",
+                            b" folded",
+                            b"\tmore",
+                            b"X-A:",
+                            b":x",
+                            b"Bad Name: v",
+                            b"X-B: \x00\x7f",
+                            b"",
+                        ]
+                    ),
+                    st.binary(max_size=30),
+                )
+            )
+        )
     body = draw(st.binary(max_size=20))
     return eol.join(lines) + eol + eol + body
 
@@ -794,12 +916,31 @@ def test_raw_request_files(data: bytes | str) -> None:
 INI_LINE = st.one_of(
     st.sampled_from(
         [
-            "[default]", "[profile p]", "[p]", "[", "[]", "[ profile  p ]", "[default] # c",
-            "[default] junk", "aws_access_key_id = AKIDEXAMPLE",
-            f"aws_secret_access_key = {SECRET}", "aws_session_token =", "  continued",
-            "\tnested = v", "s3 =", "    max_concurrent_requests = 10", "# comment", "; c",
-            "= novalue", "key", "key: value", "AWS_ACCESS_KEY_ID=X", "region = us-east-1",
-            "credential_process = /bin/false", "\ufeff[default]", "",
+            "[default]",
+            "[profile p]",
+            "[p]",
+            "[",
+            "[]",
+            "[ profile  p ]",
+            "[default] # c",
+            "[default] junk",
+            "aws_access_key_id = AKIDEXAMPLE",
+            f"aws_secret_access_key = {SECRET}",
+            "aws_session_token =",
+            "  continued",
+            "\tnested = v",
+            "s3 =",
+            "    max_concurrent_requests = 10",
+            "# comment",
+            "; c",
+            "= novalue",
+            "key",
+            "key: value",
+            "AWS_ACCESS_KEY_ID=X",
+            "region = us-east-1",
+            "credential_process = /bin/false",
+            "\ufeff[default]",
+            "",
         ]
     ),
     st.text(max_size=40),
@@ -837,10 +978,16 @@ def test_profile_providers(data: bytes, profile: str) -> None:
 
 
 @FUZZ_FEW
-@given(st.one_of(st.text(max_size=40), st.from_regex(
-    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,12})?"
-    r"(Z|[+-][0-9]{2}:?[0-9]{2})?",
-    fullmatch=True)))
+@given(
+    st.one_of(
+        st.text(max_size=40),
+        st.from_regex(
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,12})?"
+            r"(Z|[+-][0-9]{2}:?[0-9]{2})?",
+            fullmatch=True,
+        ),
+    )
+)
 def test_credential_expiration(text: str) -> None:
     typed_only(lambda: parse_expiration(text, what="fuzz"))
 
@@ -893,12 +1040,21 @@ def test_large_inputs_are_linear() -> None:
         return lambda: parse_ini(text, "x")
 
     def policy_conditions(n: int) -> Callable[[], object]:
-        doc = {"expiration": "2013-05-24T01:00:00Z",
-               "conditions": [["starts-with", "$key", "user/"]] * n}
+        doc = {
+            "expiration": "2013-05-24T01:00:00Z",
+            "conditions": [["starts-with", "$key", "user/"]] * n,
+        }
         form = _form_with_policy(base64.b64encode(json.dumps(doc).encode()).decode())
-        return lambda: typed_only(lambda: verify_post(
-            form, bucket="examplebucket", credentials={AKID: SECRET}, region=REGION, now=NOW,
-            max_policy_bytes=1 << 30))
+        return lambda: typed_only(
+            lambda: verify_post(
+                form,
+                bucket="examplebucket",
+                credentials={AKID: SECRET},
+                region=REGION,
+                now=NOW,
+                max_policy_bytes=1 << 30,
+            )
+        )
 
     assert_linear(one_byte_chunks, 20000, budget=5.0)
     assert_linear(byte_by_byte_header, 5000, budget=5.0)
@@ -929,8 +1085,14 @@ def test_atheris_fixed_run(name: str, tmp_path: Path) -> None:
     corpus = tmp_path / "corpus"
     write_seeds(name, corpus)
     clean, summary, log = run_one(
-        name, corpus=corpus, artifacts=tmp_path / "artifacts", runs=ATHERIS_RUNS[name],
-        seconds=None, timeout=10, rss_mb=2048, seed=1,
+        name,
+        corpus=corpus,
+        artifacts=tmp_path / "artifacts",
+        runs=ATHERIS_RUNS[name],
+        seconds=None,
+        timeout=10,
+        rss_mb=2048,
+        seed=1,
     )
     print(log)
     print(summary)

@@ -140,45 +140,70 @@ def request_mix(port: int) -> list[tuple[str, str, list[tuple[str, str]], bytes]
         out.append(("GET", s.url.split(host, 1)[1], list(s.headers), b""))
         s = plain.sign("PUT", f"http://{host}/ok/put/{i}", body=body, timestamp=NOW)
         out.append(("PUT", s.url.split(host, 1)[1], list(s.headers), body))
-        s = plain.sign("PUT", f"http://{host}/ok/unsigned/{i}", body=body, timestamp=NOW,
-                       payload="unsigned")
+        s = plain.sign(
+            "PUT", f"http://{host}/ok/unsigned/{i}", body=body, timestamp=NOW, payload="unsigned"
+        )
         out.append(("PUT", s.url.split(host, 1)[1], list(s.headers), body))
-        url = plain.presign("GET", f"http://{host}/ok/presigned/{i}", expires=3600,
-                            timestamp=NOW)
+        url = plain.presign("GET", f"http://{host}/ok/presigned/{i}", expires=3600, timestamp=NOW)
         out.append(("GET", url.split(host, 1)[1], [], b""))
         data = bytes([i]) * 9000
         s = streaming.sign("PUT", f"http://{host}/ok/chunked/{i}", body=data, timestamp=NOW)
         enc = b"".join(s.body)
-        out.append(("PUT", s.url.split(host, 1)[1],
-                    [(n, v) for n, v in s.headers if n.lower() != "content-length"], enc))
+        out.append(
+            (
+                "PUT",
+                s.url.split(host, 1)[1],
+                [(n, v) for n, v in s.headers if n.lower() != "content-length"],
+                enc,
+            )
+        )
         # Invalid, each its own way.
         s = plain.sign("GET", f"http://{host}/bad/sig/{i}", timestamp=NOW)
-        h = [(n, v[:-1] + ("0" if v[-1] != "0" else "1") if n == "Authorization" else v)
-             for n, v in s.headers]
+        h = [
+            (n, v[:-1] + ("0" if v[-1] != "0" else "1") if n == "Authorization" else v)
+            for n, v in s.headers
+        ]
         out.append(("GET", s.url.split(host, 1)[1], h, b""))
         s = plain.sign("PUT", f"http://{host}/bad/body/{i}", body=body, timestamp=NOW)
-        out.append(("PUT", s.url.split(host, 1)[1], list(s.headers),
-                    body[:-1] + bytes([body[-1] ^ 1])))
+        out.append(
+            ("PUT", s.url.split(host, 1)[1], list(s.headers), body[:-1] + bytes([body[-1] ^ 1]))
+        )
         s = plain.sign("GET", f"http://{host}/bad/unsigned-amz/{i}", timestamp=NOW)
         out.append(("GET", s.url.split(host, 1)[1], [*s.headers, ("x-amz-meta-x", "1")], b""))
         s = plain.sign("GET", f"http://{host}/bad/stale/{i}", timestamp="20130523T230000Z")
         out.append(("GET", s.url.split(host, 1)[1], list(s.headers), b""))
-        out.append(("GET", f"/bad/malformed/{i}",
-                    [("Authorization", "AWS4-HMAC-SHA256 Credential=x"),
-                     ("X-Amz-Date", "20130524T000000Z")], b""))
+        out.append(
+            (
+                "GET",
+                f"/bad/malformed/{i}",
+                [
+                    ("Authorization", "AWS4-HMAC-SHA256 Credential=x"),
+                    ("X-Amz-Date", "20130524T000000Z"),
+                ],
+                b"",
+            )
+        )
         out.append(("GET", f"/bad/anonymous/{i}", [], b""))
-        url = plain.presign("GET", f"http://{host}/bad/expired/{i}", expires=60,
-                            timestamp="20130523T000000Z")
+        url = plain.presign(
+            "GET", f"http://{host}/bad/expired/{i}", expires=60, timestamp="20130523T000000Z"
+        )
         out.append(("GET", url.split(host, 1)[1], [], b""))
         s2 = streaming.sign("PUT", f"http://{host}/bad/chunked/{i}", body=data, timestamp=NOW)
         enc2 = bytearray(b"".join(s2.body))
         enc2[len(enc2) // 2] ^= 1
-        out.append(("PUT", s2.url.split(host, 1)[1],
-                    [(n, v) for n, v in s2.headers if n.lower() != "content-length"],
-                    bytes(enc2)))
+        out.append(
+            (
+                "PUT",
+                s2.url.split(host, 1)[1],
+                [(n, v) for n, v in s2.headers if n.lower() != "content-length"],
+                bytes(enc2),
+            )
+        )
     # Exactly one "Host" (wrk.format adds its own only when there is none).
-    return [(m, p, [("Host", host), *((n, v) for n, v in h if n.lower() != "host")], b)
-            for m, p, h, b in out]
+    return [
+        (m, p, [("Host", host), *((n, v) for n, v in h if n.lower() != "host")], b)
+        for m, p, h, b in out
+    ]
 
 
 def _rss_kb(pid: int) -> int:
@@ -192,7 +217,9 @@ class Server:
     def __init__(self, mode: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-c", SERVER, mode, AKID, SECRET],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         assert self.proc.stdout is not None
         self.port = int(self.proc.stdout.readline())
@@ -226,9 +253,20 @@ def wrk() -> str:
 
 def run_wrk(wrk: str, port: int, script: Path, seconds: int) -> tuple[dict[str, Any], str]:
     out = subprocess.run(
-        [wrk, "-t1", "-c16", f"-d{seconds}s", "--timeout", "5s", "-s", str(script),
-         f"http://127.0.0.1:{port}/"],
-        capture_output=True, text=True, timeout=seconds + 60,
+        [
+            wrk,
+            "-t1",
+            "-c16",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
     )
     assert out.returncode == 0, out.stderr
     m = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+)$", out.stdout, re.M)
@@ -238,8 +276,13 @@ def run_wrk(wrk: str, port: int, script: Path, seconds: int) -> tuple[dict[str, 
     wrong, good, bad, unknown, total = map(int, m.groups())
     first = re.search(r"^FIRST (.*)$", out.stdout, re.M)
     return {
-        "wrong": wrong, "good": good, "bad": bad, "unknown": unknown, "total": total,
-        "rps": float(rps.group(1)), "socket_errors": errors.group(1) if errors else "",
+        "wrong": wrong,
+        "good": good,
+        "bad": bad,
+        "unknown": unknown,
+        "total": total,
+        "rps": float(rps.group(1)),
+        "socket_errors": errors.group(1) if errors else "",
         "first_wrong": first.group(1) if first else "",
     }, out.stdout
 
@@ -261,8 +304,11 @@ def test_middleware_under_load(wrk: str, servers: dict[str, Server], tmp_path: P
     mw, plain = servers["mw"], servers["plain"]
     mix = request_mix(mw.port)
     script = tmp_path / "mix.lua"
-    script.write_text(LUA.replace("%REQUESTS%", ",\n".join(
-        _wrk_request(m, p, h, b) for m, p, h, b in mix)).replace("%%", "%"))
+    script.write_text(
+        LUA.replace(
+            "%REQUESTS%", ",\n".join(_wrk_request(m, p, h, b) for m, p, h, b in mix)
+        ).replace("%%", "%")
+    )
 
     warm, measured = (2, 6) if not RELEASE else (10, 60)
     first, _ = run_wrk(wrk, mw.port, script, warm)
@@ -271,12 +317,19 @@ def test_middleware_under_load(wrk: str, servers: dict[str, Server], tmp_path: P
     rss_end = _rss_kb(mw.proc.pid)
     base, _ = run_wrk(wrk, plain.port, script, measured // 2)
     print(log)
-    print(json.dumps({
-        "middleware_rps": result["rps"], "plain_rps": base["rps"],
-        "ratio": round(result["rps"] / base["rps"], 3),
-        "requests_checked": result["good"] + result["bad"],
-        "wrong": result["wrong"], "rss_warm_kb": rss_warm, "rss_end_kb": rss_end,
-    }))
+    print(
+        json.dumps(
+            {
+                "middleware_rps": result["rps"],
+                "plain_rps": base["rps"],
+                "ratio": round(result["rps"] / base["rps"], 3),
+                "requests_checked": result["good"] + result["bad"],
+                "wrong": result["wrong"],
+                "rss_warm_kb": rss_warm,
+                "rss_end_kb": rss_end,
+            }
+        )
+    )
     for r in (first, result):
         assert r["wrong"] == 0 and r["unknown"] == 0, r["first_wrong"]
         assert r["good"] > 0 and r["bad"] > 0
@@ -296,8 +349,7 @@ def test_load_mix_is_what_the_checker_expects() -> None:
     v = Verifier({AKID: SECRET}, "us-east-1", "s3")
     for method, path, headers, body in request_mix(8080):
         try:
-            ok = v.verify(method, path, headers,
-                          [body] if body else b"", now=NOW)
+            ok = v.verify(method, path, headers, [body] if body else b"", now=NOW)
             ok.read()
             accepted = True
         except SignatureError:

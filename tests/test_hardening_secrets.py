@@ -90,7 +90,9 @@ def test_guard_covers_subprocesses_cli_and_recorded_logs(tmp_path: Path) -> None
     )
     out = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
-        capture_output=True, text=True, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
     )
     text = out.stdout
     assert "4 failed, 2 passed, 1 error" in text, text
@@ -119,18 +121,32 @@ def _objects() -> list[Any]:
     sa = signer("sigv4a", token=True)
     signed = s.sign("PUT", URL, body=b"x", timestamp=NOW)
     streamed = signer(token=True, payload="streaming-trailer", checksum="crc32").sign(
-        "PUT", URL, body=b"x" * 10, timestamp=NOW)
+        "PUT", URL, body=b"x" * 10, timestamp=NOW
+    )
     v = verifier(token=True)
     ok = v.verify("PUT", PATH, list(signed.headers), b"x", now=NOW)
     post = presign_post(c, "examplebucket", "k", region=REGION, timestamp=NOW)
-    vpost = verify_post(post.fields, bucket="examplebucket", credentials={AKID: SECRET},
-                        region=REGION, now=NOW)
+    vpost = verify_post(
+        post.fields, bucket="examplebucket", credentials={AKID: SECRET}, region=REGION, now=NOW
+    )
     objs: list[Any] = [
-        c, s, sa, signed, streamed, streamed.body, v, ok, post, vpost,
+        c,
+        s,
+        sa,
+        signed,
+        streamed,
+        streamed.body,
+        v,
+        ok,
+        post,
+        vpost,
         signing_key(SECRET, "20130524", REGION, "s3"),
-        RequestsAuth(s), HttpxAuth(s),
-        StaticProvider(c), RefreshingProvider(lambda: c),
-        AsgiMiddleware(lambda *a: None, v), WsgiMiddleware(lambda *a: None, v),
+        RequestsAuth(s),
+        HttpxAuth(s),
+        StaticProvider(c),
+        RefreshingProvider(lambda: c),
+        AsgiMiddleware(lambda *a: None, v),
+        WsgiMiddleware(lambda *a: None, v),
     ]
     events = s.sign("POST", URL, timestamp=NOW, payload="streaming-events")
     events_ok = v.verify("POST", PATH, list(events.headers), b"", now=NOW)
@@ -152,11 +168,18 @@ def test_errors_around_tokens_do_not_show_them() -> None:
         # Wrong token: the signature matches (the token is signed), the store disagrees.
         (verifier_with_token("another-token"), list(s.headers)),
         # Wrong signature with a token in the request.
-        (verifier(token=True), [(n, v[:-1] + "0" if n == "Authorization" else v)
-                                for n, v in s.headers]),
+        (
+            verifier(token=True),
+            [(n, v[:-1] + "0" if n == "Authorization" else v) for n, v in s.headers],
+        ),
         # Unsigned token (added after signing) that does not match.
-        (verifier(token=True), [*signer().sign("GET", URL, timestamp=NOW).headers,
-                                ("X-Amz-Security-Token", TOKEN + "x")]),
+        (
+            verifier(token=True),
+            [
+                *signer().sign("GET", URL, timestamp=NOW).headers,
+                ("X-Amz-Security-Token", TOKEN + "x"),
+            ],
+        ),
     ]
     for v, headers in cases:
         with pytest.raises(SignatureError) as info:
@@ -222,7 +245,8 @@ def test_error_document_redacts_the_token_by_default(kind: str) -> None:
     assert clean(xml) and "<CanonicalRequest>" in xml
     shown = _mismatch(verifier(token=True, show_token=True), kind)
     assert TOKEN in (shown.canonical_request or "") or ENCODED_TOKEN in (
-        shown.canonical_request or "")
+        shown.canonical_request or ""
+    )
     quiet = _mismatch(verifier(token=True, include_debug=False), kind)
     assert quiet.canonical_request is None and "CanonicalRequest" not in quiet.to_xml()
 
@@ -233,17 +257,24 @@ def test_post_error_document_hides_the_policy_holding_the_token() -> None:
 
     from sigv4kit.post_policy import presign_post
 
-    post = presign_post(creds(token=True), "examplebucket", "k/${filename}", region=REGION,
-                        timestamp=NOW)
+    post = presign_post(
+        creds(token=True), "examplebucket", "k/${filename}", region=REGION, timestamp=NOW
+    )
     fields = dict(post.fields)
     fields["x-amz-signature"] = "0" * 64
     boundary = "B0undary"
-    body = "".join(f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'
-                   for n, v in fields.items())
-    body += (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
-             f"data\r\n--{boundary}--\r\n")
-    headers = [("Host", "examplebucket.s3.amazonaws.com"),
-               ("Content-Type", f"multipart/form-data; boundary={boundary}")]
+    body = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{n}"\r\n\r\n{v}\r\n'
+        for n, v in fields.items()
+    )
+    body += (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
+        f"data\r\n--{boundary}--\r\n"
+    )
+    headers = [
+        ("Host", "examplebucket.s3.amazonaws.com"),
+        ("Content-Type", f"multipart/form-data; boundary={boundary}"),
+    ]
     for show, expect in ((False, False), (True, True)):
         v = verifier(token=True, show_token=show)
         with pytest.raises(SignatureDoesNotMatch) as info:
@@ -258,9 +289,13 @@ def _cli(*args: str) -> Any:
 
     from sigv4kit.cli._commands import cli
 
-    env = {"AWS_ACCESS_KEY_ID": AKID, "AWS_SECRET_ACCESS_KEY": SECRET,
-           "AWS_SESSION_TOKEN": TOKEN, "AWS_CONFIG_FILE": "/nonexistent",
-           "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent"}
+    env = {
+        "AWS_ACCESS_KEY_ID": AKID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_SESSION_TOKEN": TOKEN,
+        "AWS_CONFIG_FILE": "/nonexistent",
+        "AWS_SHARED_CREDENTIALS_FILE": "/nonexistent",
+    }
     return CliRunner(env=env).invoke(cli, list(args), catch_exceptions=False)
 
 
@@ -274,8 +309,7 @@ def _canonical_part(out: str) -> str:
         doc = json.loads(out)
     except ValueError:
         return out.split("Headers to send", 1)[0] if "Headers to send" in out else out
-    return json.dumps({k: doc.get(k) for k in ("canonical_request", "string_to_sign",
-                                               "canonical")})
+    return json.dumps({k: doc.get(k) for k in ("canonical_request", "string_to_sign", "canonical")})
 
 
 @pytest.mark.parametrize("json_out", [False, True])
@@ -297,8 +331,16 @@ def test_cli_sign_redacts_the_token_in_the_canonical_request(json_out: bool) -> 
 def test_calculator_redacts_the_token_by_default() -> None:
     from sigv4kit.calculator import compute
 
-    form = {"access_key": AKID, "secret_key": SECRET, "session_token": TOKEN, "region": REGION,
-            "service": "s3", "method": "GET", "url": URL, "timestamp": "20130524T000000Z"}
+    form = {
+        "access_key": AKID,
+        "secret_key": SECRET,
+        "session_token": TOKEN,
+        "region": REGION,
+        "service": "s3",
+        "method": "GET",
+        "url": URL,
+        "timestamp": "20130524T000000Z",
+    }
     result = compute(form)
     assert result["ok"]
     assert clean(json.dumps(result["result"].get("canonical_request", "")))
@@ -307,8 +349,16 @@ def test_calculator_redacts_the_token_by_default() -> None:
 def test_calculator_never_returns_the_secret_or_derived_key() -> None:
     from sigv4kit.calculator import compute
 
-    form = {"access_key": AKID, "secret_key": SECRET, "session_token": TOKEN, "region": REGION,
-            "service": "s3", "method": "GET", "url": URL, "timestamp": "20130524T000000Z"}
+    form = {
+        "access_key": AKID,
+        "secret_key": SECRET,
+        "session_token": TOKEN,
+        "region": REGION,
+        "service": "s3",
+        "method": "GET",
+        "url": URL,
+        "timestamp": "20130524T000000Z",
+    }
     assert clean(json.dumps(compute(form)), token=False)
     bad = dict(form, url="not a url", timestamp="garbage")
     assert clean(json.dumps(compute(bad)))
@@ -336,8 +386,14 @@ def test_middleware_logs_carry_no_secret_or_token(caplog: pytest.LogCaptureFixtu
     async def send(m: Any) -> None:
         sent.append(m)
 
-    scope = {"type": "http", "method": "GET", "path": path, "raw_path": path.encode(),
-             "query_string": query.encode(), "headers": [(b"host", HOST.encode())]}
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "headers": [(b"host", HOST.encode())],
+    }
     with caplog.at_level(logging.DEBUG, logger="sigv4kit"):
         asyncio.run(mw(scope, receive, send))
     assert sent[0]["status"] == 403

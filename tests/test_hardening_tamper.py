@@ -150,8 +150,10 @@ def _signed_names(r: Req) -> set[str]:
 def _unsigned_ok(name: str, signed: set[str]) -> bool:
     """May a header of this name be added or changed without a signature?"""
     n = name.lower()
-    return n not in signed and not n.startswith("x-amz-") and n not in (
-        "authorization", "content-length", "transfer-encoding"
+    return (
+        n not in signed
+        and not n.startswith("x-amz-")
+        and n not in ("authorization", "content-length", "transfer-encoding")
     )
 
 
@@ -194,8 +196,11 @@ def header_mutations(r: Req, *, body_signed: bool) -> Iterator[tuple[str, Req, b
             h = list(r.headers)
             h[idx] = (new, value)
             # Renaming an unsigned header is fine unless the new name must be signed.
-            yield (f"name {name}[{i}]", r.copy(headers=h),
-                   _droppable(name, signed) and _unsigned_ok(new, signed))
+            yield (
+                f"name {name}[{i}]",
+                r.copy(headers=h),
+                _droppable(name, signed) and _unsigned_ok(new, signed),
+            )
         h = r.headers[:idx] + r.headers[idx + 1 :]
         expect = _droppable(name, signed) or (
             lname == "x-amz-content-sha256" and not body_signed and lname not in signed
@@ -269,8 +274,11 @@ def test_header_signed(alg: str, token: bool) -> None:
 @pytest.mark.parametrize(("alg", "token"), KINDS)
 def test_presigned(alg: str, token: bool) -> None:
     url = signer(alg, token=token).presign(
-        "GET", URL + "?response-content-type=text%2Fplain", headers={"X-Amz-Meta-Tag": "t1"},
-        expires=3600, timestamp=NOW,
+        "GET",
+        URL + "?response-content-type=text%2Fplain",
+        headers={"X-Amz-Meta-Tag": "t1"},
+        expires=3600,
+        timestamp=NOW,
     )
     body = b"presigned S3 URLs sign UNSIGNED-PAYLOAD"
     r = Req("GET", url.split(HOST, 1)[1], [("Host", HOST), ("X-Amz-Meta-Tag", "t1")], body)
@@ -292,10 +300,9 @@ MODES = ["streaming", "streaming-trailer", "streaming-unsigned-trailer"]
 @pytest.mark.parametrize("mode", MODES)
 def test_streaming(alg: str, mode: str) -> None:
     data = bytes(range(251)) * 90  # 22590 bytes: two 8 KiB chunks and a small one
-    s = signer(alg, payload=mode, chunk_size=8192,
-               checksum=None if mode == "streaming" else "crc32c").sign(
-        "PUT", URL, [("Content-Type", "text/plain")], body=data, timestamp=NOW
-    )
+    s = signer(
+        alg, payload=mode, chunk_size=8192, checksum=None if mode == "streaming" else "crc32c"
+    ).sign("PUT", URL, [("Content-Type", "text/plain")], body=data, timestamp=NOW)
     enc = b"".join(s.body)
     r = Req("PUT", s.url.split(HOST, 1)[1], list(s.headers), enc, piece=1000)
     v = verifier()
@@ -312,9 +319,12 @@ def test_streaming(alg: str, mode: str) -> None:
     data_spots = [i for i in positions(len(enc), scaled(120, 100000)) if i not in framing]
     for i in sorted(framing | set(data_spots)):
         m = r.copy(body=flip_bytes(enc, i))
-        t.check(f"encoded[{i}]={enc[i:i+1]!r}", False, _guarded(v, m, data), data)
-    for label, body in (("truncated", enc[:-1]), ("extended", enc + b"\r\n"),
-                        ("last chunk dropped", _drop_final(enc))):
+        t.check(f"encoded[{i}]={enc[i : i + 1]!r}", False, _guarded(v, m, data), data)
+    for label, body in (
+        ("truncated", enc[:-1]),
+        ("extended", enc + b"\r\n"),
+        ("last chunk dropped", _drop_final(enc)),
+    ):
         t.check(label, False, _guarded(v, _fix_length(r.copy(body=body)), data), data)
     for size in (1, 7, 8193, len(enc)):
         t.check(f"pieces of {size}", True, run_verify(v, r.copy(piece=size)), data)
@@ -371,19 +381,34 @@ def _unsigned_mode(r: Req) -> bool:
 @pytest.mark.parametrize(("alg", "token"), KINDS)
 def test_post_policy(alg: str, token: bool) -> None:
     post = presign_post(
-        creds(token), "examplebucket", "user/alice/${filename}", region=REGION, timestamp=NOW,
+        creds(token),
+        "examplebucket",
+        "user/alice/${filename}",
+        region=REGION,
+        timestamp=NOW,
         algorithm=alg,
         fields={"acl": "public-read", "Content-Type": "image/png", "x-amz-meta-tag": "t1"},
-        conditions=[{"acl": "public-read"}, {"Content-Type": "image/png"},
-                    {"x-amz-meta-tag": "t1"}, ["content-length-range", 1, 1000]],
+        conditions=[
+            {"acl": "public-read"},
+            {"Content-Type": "image/png"},
+            {"x-amz-meta-tag": "t1"},
+            ["content-length-range", 1, 1000],
+        ],
     )
     fields = dict(post.fields)
     prefix = "user/alice/"
 
     def run(form: dict[str, str], size: int = 10) -> Callable[[], bytes]:
         def go() -> bytes:
-            ok = verify_post(form, bucket="examplebucket", credentials={AKID: SECRET},
-                             region=REGION, now=NOW, filename="a.png", file_size=size)
+            ok = verify_post(
+                form,
+                bucket="examplebucket",
+                credentials={AKID: SECRET},
+                region=REGION,
+                now=NOW,
+                filename="a.png",
+                file_size=size,
+            )
             return ok.key.encode()
 
         return go
@@ -404,8 +429,12 @@ def test_post_policy(alg: str, token: bool) -> None:
             form[flip(name, i)] = value
             t.check(f"name {name}[{i}]", False, run(form), want)
         t.check(f"drop {name}", False, run({k: v for k, v in fields.items() if k != name}), want)
-        t.check(f"NAME {name}", True, run({**{k: v for k, v in fields.items() if k != name},
-                                           name.upper(): value}), want)
+        t.check(
+            f"NAME {name}",
+            True,
+            run({**{k: v for k, v in fields.items() if k != name}, name.upper(): value}),
+            want,
+        )
     t.check("extra field", False, run({**fields, "x-amz-meta-other": "1"}), want)
     t.check("x-ignore- field", True, run({**fields, "x-ignore-note": "anything"}), want)
     t.check("reordered", True, run(dict(reversed(list(fields.items())))), want)

@@ -48,7 +48,8 @@ from sigv4kit.post_policy import (
 from suite import VECTORS
 
 EXAMPLE = next(
-    e for e in json.loads((VECTORS / "s3-examples.json").read_text())["examples"]
+    e
+    for e in json.loads((VECTORS / "s3-examples.json").read_text())["examples"]
     if e["name"] == "browser-post-policy"
 )
 AKID = "AKIAIOSFODNN7EXAMPLE"
@@ -61,17 +62,21 @@ T0 = datetime(2015, 12, 29, 0, 0, 0, tzinfo=timezone.utc)
 # The S3 documentation example
 # ---------------------------------------------------------------------------
 def test_s3_example_signature() -> None:
-    assert EXAMPLE["policy_base64"] == base64.b64encode(
-        EXAMPLE["policy_json"].encode()
-    ).decode()  # CRLF line endings kept
+    assert (
+        EXAMPLE["policy_base64"] == base64.b64encode(EXAMPLE["policy_json"].encode()).decode()
+    )  # CRLF line endings kept
     sig = sign_policy(EXAMPLE["policy_base64"], CREDS, date="20151229", region="us-east-1")
     assert sig == EXAMPLE["expected_signature"]
 
 
 def test_s3_example_form_verifies() -> None:
     ok = verify_post(
-        EXAMPLE["form_fields"], bucket=EXAMPLE["bucket"], credentials={AKID: SECRET},
-        region="us-east-1", now=T0 + timedelta(hours=20), filename="photo.jpg",
+        EXAMPLE["form_fields"],
+        bucket=EXAMPLE["bucket"],
+        credentials={AKID: SECRET},
+        region="us-east-1",
+        now=T0 + timedelta(hours=20),
+        filename="photo.jpg",
     )
     assert ok.key == "user/user1/photo.jpg"
     assert ok.access_key_id == AKID
@@ -89,19 +94,25 @@ def test_s3_example_form_verifies() -> None:
         ({"X-Amz-Signature": "0" * 64}, SignatureDoesNotMatch, "signature"),
     ],
 )
-def test_s3_example_violations(change: dict[str, str], exc: type[SignatureError],
-                               match: str) -> None:
+def test_s3_example_violations(
+    change: dict[str, str], exc: type[SignatureError], match: str
+) -> None:
     fields = [(n, change.get(n, v)) for n, v in EXAMPLE["form_fields"]]
     with pytest.raises(exc, match=match):
-        verify_post(fields, bucket=EXAMPLE["bucket"], credentials={AKID: SECRET},
-                    region="us-east-1", now=T0)
+        verify_post(
+            fields, bucket=EXAMPLE["bucket"], credentials={AKID: SECRET}, region="us-east-1", now=T0
+        )
 
 
 def test_s3_example_expired_and_wrong_bucket() -> None:
     args: dict[str, Any] = {"credentials": {AKID: SECRET}, "region": "us-east-1"}
     with pytest.raises(AccessDenied, match="Policy expired"):
-        verify_post(EXAMPLE["form_fields"], bucket=EXAMPLE["bucket"],
-                    now=datetime(2015, 12, 30, 12, tzinfo=timezone.utc), **args)
+        verify_post(
+            EXAMPLE["form_fields"],
+            bucket=EXAMPLE["bucket"],
+            now=datetime(2015, 12, 30, 12, tzinfo=timezone.utc),
+            **args,
+        )
     with pytest.raises(AccessDenied, match="bucket"):
         verify_post(EXAMPLE["form_fields"], bucket="otherbucket", now=T0, **args)
 
@@ -109,8 +120,9 @@ def test_s3_example_expired_and_wrong_bucket() -> None:
 # ---------------------------------------------------------------------------
 # botocore parity
 # ---------------------------------------------------------------------------
-def _botocore_post(monkeypatch: pytest.MonkeyPatch, region: str, creds: Credentials,
-                   **kw: Any) -> dict[str, Any]:
+def _botocore_post(
+    monkeypatch: pytest.MonkeyPatch, region: str, creds: Credentials, **kw: Any
+) -> dict[str, Any]:
     import botocore.auth
     import botocore.session
     import botocore.signers
@@ -121,8 +133,11 @@ def _botocore_post(monkeypatch: pytest.MonkeyPatch, region: str, creds: Credenti
     monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: fixed)
     session = botocore.session.get_session()
     client = session.create_client(
-        "s3", region_name=region, aws_access_key_id=creds.access_key_id,
-        aws_secret_access_key=creds.secret_access_key, aws_session_token=creds.session_token,
+        "s3",
+        region_name=region,
+        aws_access_key_id=creds.access_key_id,
+        aws_secret_access_key=creds.secret_access_key,
+        aws_session_token=creds.session_token,
         config=Config(signature_version="s3v4"),
     )
     return dict(client.generate_presigned_post(**kw))
@@ -132,30 +147,66 @@ def _botocore_post(monkeypatch: pytest.MonkeyPatch, region: str, creds: Credenti
     ("region", "key", "fields", "conditions", "token"),
     [
         ("us-east-1", "uploads/${filename}", None, None, None),
-        ("eu-west-1", "a/b.txt", {"acl": "public-read", "Content-Type": "text/plain"},
-         [{"acl": "public-read"}, ["starts-with", "$Content-Type", "text/"],
-          ["content-length-range", 1, 1048576]], None),
-        ("us-west-2", "k", {"success_action_status": "201"},
-         [{"success_action_status": "201"}], "FwoGZXIvYXdzEXAMPLETOKEN"),
+        (
+            "eu-west-1",
+            "a/b.txt",
+            {"acl": "public-read", "Content-Type": "text/plain"},
+            [
+                {"acl": "public-read"},
+                ["starts-with", "$Content-Type", "text/"],
+                ["content-length-range", 1, 1048576],
+            ],
+            None,
+        ),
+        (
+            "us-west-2",
+            "k",
+            {"success_action_status": "201"},
+            [{"success_action_status": "201"}],
+            "FwoGZXIvYXdzEXAMPLETOKEN",
+        ),
     ],
 )
 def test_matches_botocore_generate_presigned_post(
-    monkeypatch: pytest.MonkeyPatch, region: str, key: str, fields: dict[str, str] | None,
-    conditions: list[Any] | None, token: str | None,
+    monkeypatch: pytest.MonkeyPatch,
+    region: str,
+    key: str,
+    fields: dict[str, str] | None,
+    conditions: list[Any] | None,
+    token: str | None,
 ) -> None:
     creds = Credentials(AKID, SECRET, session_token=token)
-    theirs = _botocore_post(monkeypatch, region, creds, Bucket="mybucket", Key=key,
-                            Fields=fields, Conditions=conditions, ExpiresIn=900)
+    theirs = _botocore_post(
+        monkeypatch,
+        region,
+        creds,
+        Bucket="mybucket",
+        Key=key,
+        Fields=fields,
+        Conditions=conditions,
+        ExpiresIn=900,
+    )
     ours = presign_post(
-        creds, "mybucket", key, region=region,
-        timestamp=datetime(2024, 2, 29, 23, 59, 58, tzinfo=timezone.utc), expires_in=900,
-        fields=fields, conditions=conditions,
+        creds,
+        "mybucket",
+        key,
+        region=region,
+        timestamp=datetime(2024, 2, 29, 23, 59, 58, tzinfo=timezone.utc),
+        expires_in=900,
+        fields=fields,
+        conditions=conditions,
     )
     assert ours.as_dict() == theirs
     assert list(ours.fields) == list(theirs["fields"])  # same order too
     # And our verifier accepts botocore's form (with the fields it asked for).
-    verify_post(theirs["fields"], bucket="mybucket", credentials={AKID: SECRET},
-                region=region, now=datetime(2024, 3, 1, tzinfo=timezone.utc), file_size=10)
+    verify_post(
+        theirs["fields"],
+        bucket="mybucket",
+        credentials={AKID: SECRET},
+        region=region,
+        now=datetime(2024, 3, 1, tzinfo=timezone.utc),
+        file_size=10,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -168,19 +219,25 @@ def _post(**kw: Any) -> Any:
     args: dict[str, Any] = {
         "region": "us-east-1",
         "timestamp": T0,
-        "fields": {"Content-Type": "image/png", "x-amz-meta-owner": "u1",
-                   "success_action_status": "201"},
-        "conditions": [["starts-with", "$Content-Type", "image/"],
-                       ["starts-with", "$x-amz-meta-owner", ""],
-                       {"success_action_status": "201"},
-                       ["content-length-range", 100, 1 << 20]],
+        "fields": {
+            "Content-Type": "image/png",
+            "x-amz-meta-owner": "u1",
+            "success_action_status": "201",
+        },
+        "conditions": [
+            ["starts-with", "$Content-Type", "image/"],
+            ["starts-with", "$x-amz-meta-owner", ""],
+            {"success_action_status": "201"},
+            ["content-length-range", 100, 1 << 20],
+        ],
     }
     args.update(kw)
     return presign_post(CREDS, "examplebucket", "user/u1/${filename}", **args)
 
 
-def _multipart(fields: list[tuple[str, str]], file: bytes, filename: str = "cat.png"
-               ) -> tuple[bytes, str]:
+def _multipart(
+    fields: list[tuple[str, str]], file: bytes, filename: str = "cat.png"
+) -> tuple[bytes, str]:
     from urllib3 import encode_multipart_formdata
 
     parts: list[Any] = list(fields)
@@ -192,9 +249,16 @@ def _verify_body(body: bytes, content_type: str, now: datetime = T0, **kw: Any) 
     form = read_post_form([body[i : i + 1000] for i in range(0, len(body), 1000)], content_type)
     assert form.file is not None
     data = b"".join(form.file.stream)
-    ok = verify_post(form.fields, bucket="examplebucket", credentials={AKID: SECRET},
-                     region="us-east-1", now=now, filename=form.file.filename,
-                     file_size=len(data), **kw)
+    ok = verify_post(
+        form.fields,
+        bucket="examplebucket",
+        credentials={AKID: SECRET},
+        region="us-east-1",
+        now=now,
+        filename=form.file.filename,
+        file_size=len(data),
+        **kw,
+    )
     return ok, data
 
 
@@ -229,8 +293,13 @@ def test_browser_form_sigv4a_accepted() -> None:
         (lambda f: f.__setitem__("x-amz-meta-extra", "1"), AccessDenied, "Extra input fields"),
         (lambda f: f.pop("x-amz-meta-owner"), AccessDenied, "x-amz-meta-owner"),
         (lambda f: f.pop("policy"), InvalidArgument, "policy"),
-        (lambda f: f.__setitem__("x-amz-credential", f["x-amz-credential"].replace(
-            AKID, "AKIDUNKNOWN")), InvalidAccessKeyId, "Access Key"),
+        (
+            lambda f: f.__setitem__(
+                "x-amz-credential", f["x-amz-credential"].replace(AKID, "AKIDUNKNOWN")
+            ),
+            InvalidAccessKeyId,
+            "Access Key",
+        ),
         (lambda f: f.__setitem__("x-amz-date", "20151230T000000Z"), InvalidArgument, "date"),
     ],
 )
@@ -268,19 +337,25 @@ def test_expired_policy() -> None:
 
 
 def test_policy_with_duplicate_keys_rejected() -> None:
-    policy = ('{"expiration": "2030-01-01T00:00:00Z", "expiration": "2031-01-01T00:00:00Z", '
-              '"conditions": [{"bucket": "examplebucket"}]}')
+    policy = (
+        '{"expiration": "2030-01-01T00:00:00Z", "expiration": "2031-01-01T00:00:00Z", '
+        '"conditions": [{"bucket": "examplebucket"}]}'
+    )
     b64 = base64.b64encode(policy.encode()).decode()
     fields = {
-        "key": "k", "policy": b64, "x-amz-algorithm": "AWS4-HMAC-SHA256",
+        "key": "k",
+        "policy": b64,
+        "x-amz-algorithm": "AWS4-HMAC-SHA256",
         "x-amz-credential": f"{AKID}/20151229/us-east-1/s3/aws4_request",
         "x-amz-date": "20151229T000000Z",
         "x-amz-signature": signing_key(SECRET, "20151229", "us-east-1", "s3").hexdigest(
-            b64.encode()),
+            b64.encode()
+        ),
     }
     with pytest.raises(InvalidPolicyDocument, match="more than once"):
-        verify_post(fields, bucket="examplebucket", credentials={AKID: SECRET},
-                    region="us-east-1", now=T0)
+        verify_post(
+            fields, bucket="examplebucket", credentials={AKID: SECRET}, region="us-east-1", now=T0
+        )
 
 
 # ---------------------------------------------------------------------------
@@ -295,7 +370,10 @@ def test_parser_byte_at_a_time() -> None:
     p.finish()
     starts = [e for e in events if isinstance(e, PartStart)]
     assert [(s.name, s.filename, s.content_type) for s in starts] == [
-        ("a", None, None), ("b", None, None), ("file", "cat.png", "image/png")]
+        ("a", None, None),
+        ("b", None, None),
+        ("file", "cat.png", "image/png"),
+    ]
     assert sum(isinstance(e, PartEnd) for e in events) == 3
     data = b"".join(e.data for e in events if isinstance(e, PartData))
     assert data == b"1" + b"two\r\nlines" + IMAGE
@@ -312,7 +390,7 @@ def test_parser_errors() -> None:
     big, big_type = _multipart([("a", "x" * 5000)], b"")
     with pytest.raises(MalformedPOSTRequest, match="exceed"):
         read_post_form([big], big_type, max_fields_bytes=4096)
-    big_header = b"--B\r\nContent-Disposition: form-data; name=\"" + b"n" * 20000
+    big_header = b'--B\r\nContent-Disposition: form-data; name="' + b"n" * 20000
     with pytest.raises(MalformedPOSTRequest, match="too long"):
         read_post_form([big_header], "multipart/form-data; boundary=B")
 
@@ -357,9 +435,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             data = b"".join(form.file.stream)
             for _ in body():
                 pass
-            ok = verify_post(form.fields, bucket="examplebucket", credentials={AKID: SECRET},
-                             region="us-east-1", now=T0 + timedelta(minutes=5),
-                             filename=form.file.filename, file_size=len(data))
+            ok = verify_post(
+                form.fields,
+                bucket="examplebucket",
+                credentials={AKID: SECRET},
+                region="us-east-1",
+                now=T0 + timedelta(minutes=5),
+                filename=form.file.filename,
+                file_size=len(data),
+            )
             self.results.append((ok.key, data))
             status, payload = 201, b""
         except SignatureError as exc:

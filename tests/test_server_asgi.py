@@ -82,8 +82,13 @@ class Echo:
         }
         self.seen.append(info)
         body = json.dumps(info).encode()
-        await send({"type": "http.response.start", "status": 200,
-                    "headers": [(b"content-type", b"application/json")]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"application/json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -98,15 +103,18 @@ def error(r: httpx.Response) -> dict[str, str]:
 
 
 async def send_signed(
-    c: httpx.AsyncClient, method: str, path: str, body: Any = b"", s: Signer | None = None,
+    c: httpx.AsyncClient,
+    method: str,
+    path: str,
+    body: Any = b"",
+    s: Signer | None = None,
     **kw: Any,
 ) -> httpx.Response:
     signed = (s or signer()).sign(method, BASE + path, body=body, **kw)
     content = signed.body if signed.body is not None else b""
     if isinstance(content, (bytes, bytearray)):
         return await c.request(method, signed.url, headers=signed.headers, content=content)
-    return await c.request(method, signed.url, headers=signed.headers,
-                           content=b"".join(content))
+    return await c.request(method, signed.url, headers=signed.headers, content=b"".join(content))
 
 
 # --------------------------------------------------------------------------
@@ -247,8 +255,13 @@ async def test_large_aws_chunked_upload_is_not_buffered() -> None:
         for _ in range(size // 65536):
             yield block
 
-    signed = s.sign("PUT", BASE + "/bucket/big", body=source(), payload="streaming",
-                    headers={"x-amz-decoded-content-length": str(size)})
+    signed = s.sign(
+        "PUT",
+        BASE + "/bucket/big",
+        body=source(),
+        payload="streaming",
+        headers={"x-amz-decoded-content-length": str(size)},
+    )
 
     async def stream() -> AsyncIterator[bytes]:
         for piece in signed.body:
@@ -346,9 +359,14 @@ async def test_websocket_handshake_is_verified() -> None:
 
     async def handshake(headers: list[tuple[str, str]], extensions: dict[str, Any]) -> list[Any]:
         scope = {
-            "type": "websocket", "path": "/ws", "raw_path": b"/ws", "query_string": b"",
+            "type": "websocket",
+            "path": "/ws",
+            "raw_path": b"/ws",
+            "query_string": b"",
             "headers": [(k.lower().encode(), v.encode()) for k, v in headers],
-            "extensions": extensions, "scheme": "ws", "server": ("s3.test", 80),
+            "extensions": extensions,
+            "scheme": "ws",
+            "server": ("s3.test", 80),
         }
         inbox = [{"type": "websocket.connect"}, {"type": "websocket.disconnect", "code": 1000}]
         sent: list[Any] = []
@@ -381,18 +399,23 @@ def uvicorn_echo() -> Iterator[tuple[int, Echo]]:
     uvicorn = pytest.importorskip("uvicorn")
     app = Echo()
     sock = listening_socket()
-    config = uvicorn.Config(SigV4Middleware(app, verifier()), lifespan="off", log_level="error",
-                            http="h11", ws="none")
+    config = uvicorn.Config(
+        SigV4Middleware(app, verifier()), lifespan="off", log_level="error", http="h11", ws="none"
+    )
     with serve_in_thread(uvicorn.Server(config), sock):
         yield sock.getsockname()[1], app
     sock.close()
 
 
 def _head(port: int, s: Signer, body: bytes) -> tuple[socket.socket, bytes]:
-    signed = s.sign("PUT", f"http://127.0.0.1:{port}/bucket/key", body=body,
-                    headers={"Expect": "100-continue"})
-    lines = ["PUT /bucket/key HTTP/1.1", *(f"{k}: {v}" for k, v in signed.headers),
-             f"Content-Length: {len(body)}"]
+    signed = s.sign(
+        "PUT", f"http://127.0.0.1:{port}/bucket/key", body=body, headers={"Expect": "100-continue"}
+    )
+    lines = [
+        "PUT /bucket/key HTTP/1.1",
+        *(f"{k}: {v}" for k, v in signed.headers),
+        f"Content-Length: {len(body)}",
+    ]
     conn = socket.create_connection(("127.0.0.1", port), timeout=10)
     conn.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
     return conn, conn.recv(65536)

@@ -29,12 +29,14 @@ def make_app(**options: Any) -> Any:
     def obj(bucket: str, key: str) -> Any:
         req = flask.request
         ok = verified_request(req.environ)
-        seen.append({
-            "access_key_id": ok.access_key_id,
-            "auth_type": ok.auth_type,
-            "content_length": req.environ.get("CONTENT_LENGTH"),
-            "content_encoding": req.environ.get("HTTP_CONTENT_ENCODING"),
-        })
+        seen.append(
+            {
+                "access_key_id": ok.access_key_id,
+                "auth_type": ok.auth_type,
+                "content_length": req.environ.get("CONTENT_LENGTH"),
+                "content_encoding": req.environ.get("HTTP_CONTENT_ENCODING"),
+            }
+        )
         name = f"{bucket}/{key}"
         if req.method == "PUT":
             body = req.get_data()
@@ -165,8 +167,12 @@ def test_boto3_against_flask(served: tuple[str, Any]) -> None:
 
     base, _ = served
     s3 = boto3.session.Session().client(
-        "s3", endpoint_url=base, aws_access_key_id=AK, aws_secret_access_key=SK,
-        region_name="us-east-1", config=Config(s3={"addressing_style": "path"}),
+        "s3",
+        endpoint_url=base,
+        aws_access_key_id=AK,
+        aws_secret_access_key=SK,
+        region_name="us-east-1",
+        config=Config(s3={"addressing_style": "path"}),
     )
     body = data(120_000)
     s3.put_object(Bucket="flaskb", Key="k/ü x", Body=body)
@@ -195,7 +201,10 @@ def test_chunked_without_input_terminated_is_refused() -> None:
     mw = SigV4Middleware(app, verifier())
     signed = signer().sign("PUT", "http://h.test/b/k", body=b"abc", payload="unsigned")
     environ = {
-        "REQUEST_METHOD": "PUT", "PATH_INFO": "/b/k", "QUERY_STRING": "", "wsgi.input": None,
+        "REQUEST_METHOD": "PUT",
+        "PATH_INFO": "/b/k",
+        "QUERY_STRING": "",
+        "wsgi.input": None,
         "HTTP_TRANSFER_ENCODING": "chunked",
         **{"HTTP_" + k.upper().replace("-", "_"): v for k, v in signed.headers},
     }

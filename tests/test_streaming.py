@@ -95,12 +95,15 @@ def test_s3_chunked_put_object_example() -> None:
     sigs = [s.decode() for s in chunk_signatures(body)]  # type: ignore[attr-defined]
     assert sigs == [c["expected_signature"] for c in e["chunks"]]
     # Exact framing: 65536 + 1024 + the final empty chunk.
-    expected = b"".join(
-        b"%x;chunk-signature=%s\r\n" % (c["size"], c["expected_signature"].encode())
-        + b"a" * c["size"]
-        + b"\r\n"
-        for c in e["chunks"][:2]
-    ) + b"0;chunk-signature=%s\r\n\r\n" % e["chunks"][2]["expected_signature"].encode()
+    expected = (
+        b"".join(
+            b"%x;chunk-signature=%s\r\n" % (c["size"], c["expected_signature"].encode())
+            + b"a" * c["size"]
+            + b"\r\n"
+            for c in e["chunks"][:2]
+        )
+        + b"0;chunk-signature=%s\r\n\r\n" % e["chunks"][2]["expected_signature"].encode()
+    )
     assert body == expected
 
 
@@ -134,8 +137,13 @@ def test_s3_chunked_put_object_with_trailer_example() -> None:
 
     # And the decoder accepts it, returning the payload and the trailer.
     dec = ChunkDecoder(
-        plan.payload_hash, seed_signature=seed, amz_date=DATE, scope=SCOPE,
-        sign=KEY.hexdigest, decoded_length=66560, trailer_names=["x-amz-checksum-crc32c"],
+        plan.payload_hash,
+        seed_signature=seed,
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=KEY.hexdigest,
+        decoded_length=66560,
+        trailer_names=["x-amz-checksum-crc32c"],
     )
     assert dec.feed(body) == PAYLOAD
     assert dec.finish() == [("x-amz-checksum-crc32c", "sOO8/Q==")]
@@ -147,8 +155,12 @@ def test_signer_end_to_end_chunked_example() -> None:
     signer = Signer(Credentials(AKID, SECRET), region="us-east-1", service="s3")
     headers = [("x-amz-storage-class", "REDUCED_REDUNDANCY"), ("Content-Length", "0")]
     signed = signer.sign(
-        "PUT", "https://s3.amazonaws.com/examplebucket/chunkObject.txt", headers=headers,
-        body=PAYLOAD, timestamp=DATE, payload="streaming",
+        "PUT",
+        "https://s3.amazonaws.com/examplebucket/chunkObject.txt",
+        headers=headers,
+        body=PAYLOAD,
+        timestamp=DATE,
+        payload="streaming",
     )
     assert signed.canonical_request == e["expected_canonical_request"]
     assert signed.signature == e["expected_seed_signature"]
@@ -160,13 +172,14 @@ def test_signer_end_to_end_chunked_example() -> None:
 
 def test_signer_end_to_end_trailer_example() -> None:
     e = EXAMPLES["chunked-put-object-with-trailer"]
-    signer = Signer(
-        Credentials(AKID, SECRET), region="us-east-1", service="s3", checksum="crc32c"
-    )
+    signer = Signer(Credentials(AKID, SECRET), region="us-east-1", service="s3", checksum="crc32c")
     signed = signer.sign(
-        "PUT", "https://s3.amazonaws.com/examplebucket/chunkObject.txt",
+        "PUT",
+        "https://s3.amazonaws.com/examplebucket/chunkObject.txt",
         headers=[("x-amz-storage-class", "REDUCED_REDUNDANCY")],
-        body=io.BytesIO(PAYLOAD), timestamp=DATE, payload="streaming-trailer",
+        body=io.BytesIO(PAYLOAD),
+        timestamp=DATE,
+        payload="streaming-trailer",
     )
     assert signed.canonical_request == e["expected_canonical_request"]
     assert signed.signature == e["expected_seed_signature"]
@@ -176,7 +189,10 @@ def test_signer_end_to_end_trailer_example() -> None:
     assert int(sent["content-length"]) == len(body)
     # The verifier side: set up from the received headers.
     dec = decoder_from_headers(
-        signed.headers, seed_signature=signed.signature, amz_date=DATE, scope=SCOPE,
+        signed.headers,
+        seed_signature=signed.signature,
+        amz_date=DATE,
+        scope=SCOPE,
         sign=KEY.hexdigest,
     )
     assert b"".join(iter_decoded(dec, io.BytesIO(body), read_size=999)) == PAYLOAD
@@ -189,8 +205,12 @@ def test_aws_c_auth_sigv4_chunked() -> None:
     v = next(x for x in EXTRA["sigv4_chunked"] if x["name"] == "sigv4-chunked")
     signer = Signer(Credentials(v["access_key_id"], v["secret_access_key"]), "us-east-1", "s3")
     signed = signer.sign(
-        v["method"], f"https://s3.amazonaws.com{v['path']}", headers=v["headers"],
-        body=b"a" * 66560, timestamp=v["timestamp"], payload="streaming",
+        v["method"],
+        f"https://s3.amazonaws.com{v['path']}",
+        headers=v["headers"],
+        body=b"a" * 66560,
+        timestamp=v["timestamp"],
+        payload="streaming",
     )
     assert signed.signature == v["expected_seed_signature"]
     assert signed.authorization == v["expected_authorization"]
@@ -203,8 +223,12 @@ def test_aws_c_auth_sigv4_trailing_headers() -> None:
     v = next(x for x in EXTRA["sigv4_chunked"] if x["name"] == "sigv4-trailing-headers")
     sign, seen = recording(KEY.hexdigest)
     enc = ChunkEncoder(
-        "streaming-trailer", seed_signature=base["expected_seed_signature"], amz_date=DATE,
-        scope=SCOPE, sign=sign, trailer_names=["first", "second", "third"],
+        "streaming-trailer",
+        seed_signature=base["expected_seed_signature"],
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=sign,
+        trailer_names=["first", "second", "third"],
         decoded_length=66560,
     )
     body = enc.send(PAYLOAD) + enc.finish(v["trailing_headers"])
@@ -216,8 +240,11 @@ def test_aws_c_auth_sigv4_trailing_headers() -> None:
     )
     dec = ChunkDecoder(
         "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-        seed_signature=base["expected_seed_signature"], amz_date=DATE, scope=SCOPE,
-        sign=KEY.hexdigest, trailer_names=["first", "second", "third"],
+        seed_signature=base["expected_seed_signature"],
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=KEY.hexdigest,
+        trailer_names=["first", "second", "third"],
     )
     assert dec.feed(body) == PAYLOAD
     assert dec.finish() == [("first", "1st"), ("second", "2nd"), ("third", "3rd")]
@@ -237,8 +264,11 @@ def test_aws_c_auth_sigv4a_chunked_by_verification(name: str) -> None:
     headers = [(n, val) for n, val in v["headers"]]
     extra = v.get("trailing_headers", [])
     plan = prepare_streaming(
-        "streaming-trailer" if trailer else "streaming", b"a" * 66560, headers=headers,
-        algorithm="AWS4-ECDSA-P256-SHA256", trailers=extra,
+        "streaming-trailer" if trailer else "streaming",
+        b"a" * 66560,
+        headers=headers,
+        algorithm="AWS4-ECDSA-P256-SHA256",
+        trailers=extra,
     )
     assert plan.payload_hash == v["signed_body_value"]
     # aws-c-auth's test reuses the SigV4 body's Content-Length (66824); the real
@@ -251,11 +281,16 @@ def test_aws_c_auth_sigv4a_chunked_by_verification(name: str) -> None:
         if n.lower() not in plan.unsigned
     ]
     signed_headers += [
-        ("x-amz-content-sha256", plan.payload_hash), ("x-amz-date", DATE),
+        ("x-amz-content-sha256", plan.payload_hash),
+        ("x-amz-date", DATE),
         ("x-amz-region-set", v["region_set"]),
     ]
     creq = canonical_request_for_target(
-        "PUT", v["path"], signed_headers, plan.payload_hash, double_uri_encode=False,
+        "PUT",
+        v["path"],
+        signed_headers,
+        plan.payload_hash,
+        double_uri_encode=False,
         normalize_path=False,
     )
     assert creq.text == v["expected_canonical_request"]
@@ -290,8 +325,12 @@ def test_aws_c_auth_sigv4a_chunked_by_verification(name: str) -> None:
 
     # Our decoder verifies the same body with the public key only.
     dec = ChunkDecoder(
-        plan.payload_hash, seed_signature=seed, amz_date=DATE, scope=SCOPE_A,
-        verify=lambda b, s: bool(v4a.verify_v4a(pub, b, s)), decoded_length=66560,
+        plan.payload_hash,
+        seed_signature=seed,
+        amz_date=DATE,
+        scope=SCOPE_A,
+        verify=lambda b, s: bool(v4a.verify_v4a(pub, b, s)),
+        decoded_length=66560,
         trailer_names=[n for n, _ in extra],
     )
     assert dec.feed(body) == b"a" * 66560
@@ -301,12 +340,19 @@ def test_aws_c_auth_sigv4a_chunked_by_verification(name: str) -> None:
 def test_signer_sigv4a_streaming_round_trip() -> None:
     v4a = _v4a()
     signer = Signer(
-        Credentials(AKID, SECRET), region="us-east-1", service="s3", algorithm="sigv4a",
-        region_set=["*"], checksum="sha256",
+        Credentials(AKID, SECRET),
+        region="us-east-1",
+        service="s3",
+        algorithm="sigv4a",
+        region_set=["*"],
+        checksum="sha256",
     )
     data = bytes(range(256)) * 700
     signed = signer.sign(
-        "PUT", "https://bucket.s3.amazonaws.com/k", body=data, timestamp=DATE,
+        "PUT",
+        "https://bucket.s3.amazonaws.com/k",
+        body=data,
+        timestamp=DATE,
         payload="streaming-trailer",
     )
     assert signed.payload_hash == "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"
@@ -315,7 +361,10 @@ def test_signer_sigv4a_streaming_round_trip() -> None:
     body = b"".join(signed.body)
     assert len(body) == len(signed.body)
     dec = decoder_from_headers(
-        signed.headers, seed_signature=signed.signature, amz_date=DATE, scope=SCOPE_A,
+        signed.headers,
+        seed_signature=signed.signature,
+        amz_date=DATE,
+        scope=SCOPE_A,
         verify=lambda b, s: bool(v4a.verify_v4a(pub, b, s)),
     )
     assert dec.feed(body) == data
@@ -331,7 +380,9 @@ def test_unsigned_trailer_matches_botocore(checksum: str, size: int) -> None:
     from botocore import httpchecksum as hc
 
     classes = {
-        "crc32": hc.Crc32Checksum, "sha1": hc.Sha1Checksum, "sha256": hc.Sha256Checksum,
+        "crc32": hc.Crc32Checksum,
+        "sha1": hc.Sha1Checksum,
+        "sha256": hc.Sha256Checksum,
         "crc32c": getattr(hc, "CrtCrc32cChecksum", None),
         "crc64nvme": getattr(hc, "CrtCrc64NvmeChecksum", None),
     }
@@ -341,18 +392,19 @@ def test_unsigned_trailer_matches_botocore(checksum: str, size: int) -> None:
     data = (bytes(range(251)) * 400)[:size]
     theirs = b"".join(
         hc.AwsChunkedWrapper(
-            io.BytesIO(data), checksum_cls=cls, checksum_name=f"x-amz-checksum-{checksum}",
+            io.BytesIO(data),
+            checksum_cls=cls,
+            checksum_name=f"x-amz-checksum-{checksum}",
             chunk_size=8192,
         )
     )
-    plan = prepare_streaming(
-        "streaming-unsigned-trailer", data, checksum=checksum, chunk_size=8192
-    )
+    plan = prepare_streaming("streaming-unsigned-trailer", data, checksum=checksum, chunk_size=8192)
     ours = b"".join(plan.encode(seed_signature="", amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest))
     assert ours == theirs
     assert plan.content_length == len(theirs)
     dec = ChunkDecoder(
-        "STREAMING-UNSIGNED-PAYLOAD-TRAILER", decoded_length=size,
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        decoded_length=size,
         trailer_names=[f"x-amz-checksum-{checksum}"],
     )
     assert b"".join(dec.feed(theirs[i : i + 777]) for i in range(0, len(theirs), 777)) == data
@@ -365,13 +417,16 @@ def test_decoder_accepts_botocore_default_chunking() -> None:
 
     data = bytes(range(256)) * 9000
     theirs = b"".join(
-        hc.AwsChunkedWrapper(io.BytesIO(data), checksum_cls=hc.Crc32Checksum,
-                             checksum_name="x-amz-checksum-crc32")
+        hc.AwsChunkedWrapper(
+            io.BytesIO(data), checksum_cls=hc.Crc32Checksum, checksum_name="x-amz-checksum-crc32"
+        )
     )
     dec = decoder_from_headers(
-        [("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
-         ("x-amz-decoded-content-length", str(len(data))),
-         ("x-amz-trailer", "x-amz-checksum-crc32")],
+        [
+            ("x-amz-content-sha256", "STREAMING-UNSIGNED-PAYLOAD-TRAILER"),
+            ("x-amz-decoded-content-length", str(len(data))),
+            ("x-amz-trailer", "x-amz-checksum-crc32"),
+        ],
     )
     assert b"".join(iter_decoded(dec, [theirs])) == data
 
@@ -380,14 +435,19 @@ def test_minio_go_style_request_without_content_encoding() -> None:
     # minio-go sends STREAMING-AWS4-HMAC-SHA256-PAYLOAD with 64 KiB chunks and no
     # Content-Encoding header (INTEROP.md); the decoder only needs these headers.
     data = bytes(range(256)) * 600
-    enc = ChunkEncoder("streaming", seed_signature="f" * 64, amz_date=DATE, scope=SCOPE,
-                       sign=KEY.hexdigest)
+    enc = ChunkEncoder(
+        "streaming", seed_signature="f" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest
+    )
     body = enc.send(data) + enc.finish()
-    headers = [("Host", "127.0.0.1:9000"), ("X-Amz-Content-Sha256", STREAMING_PAYLOAD),
-               ("X-Amz-Decoded-Content-Length", str(len(data))),
-               ("Content-Length", str(len(body)))]
-    dec = decoder_from_headers(headers, seed_signature="f" * 64, amz_date=DATE, scope=SCOPE,
-                               sign=KEY.hexdigest)
+    headers = [
+        ("Host", "127.0.0.1:9000"),
+        ("X-Amz-Content-Sha256", STREAMING_PAYLOAD),
+        ("X-Amz-Decoded-Content-Length", str(len(data))),
+        ("Content-Length", str(len(body))),
+    ]
+    dec = decoder_from_headers(
+        headers, seed_signature="f" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest
+    )
     assert dec.feed(body) == data
     dec.finish()
 
@@ -440,18 +500,21 @@ def test_unknown_length_needs_declared_length() -> None:
     plan = prepare_streaming(
         "streaming", gen(), headers=[("X-Amz-Decoded-Content-Length", "18000")]
     )
-    body = b"".join(plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                                sign=KEY.hexdigest))
+    body = b"".join(
+        plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
+    )
     assert len(body) == plan.content_length == encoded_length(18000)
     # A stream that turns out shorter (or longer) than declared is refused.
     plan = prepare_streaming("streaming", gen(), decoded_length=20000)
     with pytest.raises(SigningError, match="declared 20000"):
-        b"".join(plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                             sign=KEY.hexdigest))
+        b"".join(
+            plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
+        )
     plan = prepare_streaming("streaming", gen(), decoded_length=10000)
     with pytest.raises(SigningError, match="more than the 10000"):
-        b"".join(plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                             sign=KEY.hexdigest))
+        b"".join(
+            plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
+        )
 
 
 def test_seekable_file_measured_from_current_position(tmp_path: Any) -> None:
@@ -466,8 +529,14 @@ def test_seekable_file_measured_from_current_position(tmp_path: Any) -> None:
         # Retry: a body over a seekable file can be sent again, identically.
         again = b"".join(enc.restart())
         assert first == again and len(first) == plan.content_length
-        dec = ChunkDecoder(STREAMING_PAYLOAD, seed_signature="0" * 64, amz_date=DATE,
-                           scope=SCOPE, sign=KEY.hexdigest, decoded_length=20000)
+        dec = ChunkDecoder(
+            STREAMING_PAYLOAD,
+            seed_signature="0" * 64,
+            amz_date=DATE,
+            scope=SCOPE,
+            sign=KEY.hexdigest,
+            decoded_length=20000,
+        )
         assert dec.feed(first) == b"d" * 20000
 
 
@@ -477,8 +546,9 @@ def test_text_file_is_refused(tmp_path: Any) -> None:
     with open(p) as f:
         plan = prepare_streaming("streaming", f)
         with pytest.raises(SigningError, match="binary mode"):
-            list(plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                             sign=KEY.hexdigest))
+            list(
+                plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
+            )
 
 
 def test_async_iterable_source() -> None:
@@ -490,17 +560,22 @@ def test_async_iterable_source() -> None:
 
     async def main() -> bytes:
         plan = prepare_streaming("streaming-trailer", produce(), decoded_length=35000)
-        body = plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                           sign=KEY.hexdigest)
+        body = plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
         assert len(body) == plan.content_length
         with pytest.raises(SigningError, match="async for"):
             next(iter(body))
         return b"".join([piece async for piece in body])
 
     out = asyncio.run(main())
-    dec = ChunkDecoder("STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", seed_signature="0" * 64,
-                       amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest, decoded_length=35000,
-                       trailer_names=["x-amz-checksum-crc32"])
+    dec = ChunkDecoder(
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
+        seed_signature="0" * 64,
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=KEY.hexdigest,
+        decoded_length=35000,
+        trailer_names=["x-amz-checksum-crc32"],
+    )
     assert dec.feed(out) == b"".join(bytes([65 + i]) * 7000 for i in range(5))
     dec.finish()
 
@@ -517,9 +592,13 @@ def test_decoder_requires_decoded_length_header() -> None:
     from sigv4kit.errors import InvalidRequest
 
     with pytest.raises(InvalidRequest, match="X-Amz-Decoded-Content-Length"):
-        decoder_from_headers([("x-amz-content-sha256", STREAMING_PAYLOAD)],
-                             seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                             sign=KEY.hexdigest)
+        decoder_from_headers(
+            [("x-amz-content-sha256", STREAMING_PAYLOAD)],
+            seed_signature="0" * 64,
+            amz_date=DATE,
+            scope=SCOPE,
+            sign=KEY.hexdigest,
+        )
 
 
 def test_header_checksum_checked_by_decoder() -> None:
@@ -527,24 +606,30 @@ def test_header_checksum_checked_by_decoder() -> None:
     from sigv4kit.errors import BadDigest
 
     data = b"z" * 9000
-    enc = ChunkEncoder("streaming", seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                       sign=KEY.hexdigest)
+    enc = ChunkEncoder(
+        "streaming", seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest
+    )
     body = enc.send(data) + enc.finish()
-    base = [("x-amz-content-sha256", STREAMING_PAYLOAD),
-            ("x-amz-decoded-content-length", "9000")]
-    dec = decoder_from_headers([*base, ("x-amz-checksum-crc32", "AAAAAA==")],
-                               seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                               sign=KEY.hexdigest)
+    base = [("x-amz-content-sha256", STREAMING_PAYLOAD), ("x-amz-decoded-content-length", "9000")]
+    dec = decoder_from_headers(
+        [*base, ("x-amz-checksum-crc32", "AAAAAA==")],
+        seed_signature="0" * 64,
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=KEY.hexdigest,
+    )
     with pytest.raises(BadDigest, match="CRC32"):
         dec.feed(body)
 
 
 def test_truncated_body_is_incomplete() -> None:
-    enc = ChunkEncoder("streaming", seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                       sign=KEY.hexdigest)
+    enc = ChunkEncoder(
+        "streaming", seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest
+    )
     body = enc.send(b"q" * 20000) + enc.finish()
-    dec = ChunkDecoder(STREAMING_PAYLOAD, seed_signature="0" * 64, amz_date=DATE, scope=SCOPE,
-                       sign=KEY.hexdigest)
+    dec = ChunkDecoder(
+        STREAMING_PAYLOAD, seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest
+    )
     dec.feed(body[:-2])
     with pytest.raises(IncompleteBody, match="truncated"):
         dec.finish()

@@ -31,11 +31,16 @@ def big_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.parametrize("payload", ["streaming", "streaming-trailer"])
 def test_signer_streams_64_mib_in_constant_memory(big_file: Path, payload: str) -> None:
-    signer = Signer(CREDS, region="us-east-1", service="s3", checksum="crc32" if
-                    payload == "streaming-trailer" else None)
+    signer = Signer(
+        CREDS,
+        region="us-east-1",
+        service="s3",
+        checksum="crc32" if payload == "streaming-trailer" else None,
+    )
     with open(big_file, "rb") as f:
-        signed = signer.sign("PUT", "https://b.s3.amazonaws.com/k", body=f, timestamp=DATE,
-                             payload=payload)
+        signed = signer.sign(
+            "PUT", "https://b.s3.amazonaws.com/k", body=f, timestamp=DATE, payload=payload
+        )
         tracemalloc.start()
         try:
             base = tracemalloc.get_traced_memory()[0]
@@ -51,11 +56,16 @@ def test_decoder_streams_64_mib_in_constant_memory(big_file: Path) -> None:
     signer = Signer(CREDS, region="us-east-1", service="s3")
     key = signing_key(CREDS.secret_access_key, "20130524", "us-east-1", "s3")
     with open(big_file, "rb") as f:
-        signed = signer.sign("PUT", "https://b.s3.amazonaws.com/k", body=f, timestamp=DATE,
-                             payload="streaming")
-        dec = decoder_from_headers(signed.headers, seed_signature=signed.signature,
-                                   amz_date=DATE, scope="20130524/us-east-1/s3/aws4_request",
-                                   sign=key.hexdigest)
+        signed = signer.sign(
+            "PUT", "https://b.s3.amazonaws.com/k", body=f, timestamp=DATE, payload="streaming"
+        )
+        dec = decoder_from_headers(
+            signed.headers,
+            seed_signature=signed.signature,
+            amz_date=DATE,
+            scope="20130524/us-east-1/s3/aws4_request",
+            sign=key.hexdigest,
+        )
         tracemalloc.start()
         try:
             base = tracemalloc.get_traced_memory()[0]

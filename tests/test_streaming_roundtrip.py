@@ -74,17 +74,23 @@ def encode(
     plan = prepare_streaming(mode, data, algorithm=alg, chunk_size=chunk_size, checksum=checksum)
     scope = SCOPE if alg == V4 else SCOPE_A
     seed = SEED if alg == V4 else _sign_for(alg)(b"seed")
-    body = b"".join(plan.encode(seed_signature=seed, amz_date=DATE, scope=scope,
-                                sign=_sign_for(alg)))
-    assert len(body) == plan.content_length == len(plan.encode(
-        seed_signature=seed, amz_date=DATE, scope=scope, sign=_sign_for(alg)))
+    body = b"".join(
+        plan.encode(seed_signature=seed, amz_date=DATE, scope=scope, sign=_sign_for(alg))
+    )
+    assert (
+        len(body)
+        == plan.content_length
+        == len(plan.encode(seed_signature=seed, amz_date=DATE, scope=scope, sign=_sign_for(alg)))
+    )
     return body, (plan, seed)
 
 
 def decoder(plan: Any, seed: str, **kw: Any) -> ChunkDecoder:
     alg = plan.algorithm
-    args: dict[str, Any] = {"decoded_length": plan.decoded_length,
-                            "trailer_names": plan.trailer_names}
+    args: dict[str, Any] = {
+        "decoded_length": plan.decoded_length,
+        "trailer_names": plan.trailer_names,
+    }
     if plan.mode != "streaming-unsigned-trailer":
         args.update(seed_signature=seed, amz_date=DATE, scope=SCOPE if alg == V4 else SCOPE_A)
         if alg == V4:
@@ -98,9 +104,9 @@ def decoder(plan: Any, seed: str, **kw: Any) -> ChunkDecoder:
     return ChunkDecoder(plan.payload_hash, **args)
 
 
-def decode(plan: Any, seed: str, body: bytes, splits: list[int] | None = None) -> tuple[
-    bytes, SignatureError | None
-]:
+def decode(
+    plan: Any, seed: str, body: bytes, splits: list[int] | None = None
+) -> tuple[bytes, SignatureError | None]:
     """Feed ``body`` in pieces; return (released data, error or None)."""
     dec = decoder(plan, seed)
     out = bytearray()
@@ -177,8 +183,10 @@ def _chunk_bounds(body: bytes) -> list[tuple[int, int, int, int]]:
 def _verified_before(bounds: list[tuple[int, int, int, int]], pos: int) -> int:
     """Data bytes in the chunks that end (CRLF included) at or before ``pos``."""
     done = [i for i, (_, _, end, _) in enumerate(bounds) if end <= pos]
-    return bounds[done[-1] + 1][3] if done and done[-1] + 1 < len(bounds) else (
-        bounds[-1][3] if done else 0
+    return (
+        bounds[done[-1] + 1][3]
+        if done and done[-1] + 1 < len(bounds)
+        else (bounds[-1][3] if done else 0)
     )
 
 
@@ -188,10 +196,7 @@ def test_flipping_any_byte_is_rejected(case: tuple[str, str]) -> None:
     body, (plan, seed) = encode(DATA, mode, alg)
     bounds = _chunk_bounds(body)
     data_ranges = [(ds, end - 2) for _, ds, end, _ in bounds[:-1]]
-    framing = [
-        p for p in range(len(body))
-        if not any(a <= p < b for a, b in data_ranges)
-    ]
+    framing = [p for p in range(len(body)) if not any(a <= p < b for a, b in data_ranges)]
     positions = framing + [p for a, b in data_ranges for p in range(a, b, 211)]
     rnd = random.Random(3)
     for pos in positions:
@@ -257,7 +262,7 @@ def test_changed_trailers_are_rejected(mode: str, alg: str) -> None:
     assert isinstance(err, MalformedTrailerError)
     if mode == "streaming-trailer":
         # The trailer signature removed.
-        sig_line = body[body.index(b"x-amz-trailer-signature:"):-2]
+        sig_line = body[body.index(b"x-amz-trailer-signature:") : -2]
         _, err = decode(plan, seed, body.replace(sig_line, b""))
         assert isinstance(err, MalformedTrailerError)
 
@@ -282,17 +287,26 @@ def _manual(sizes: list[int], seed: str = SEED) -> bytes:
     empty = hashlib.sha256(b"").hexdigest()
     for size in [*sizes, 0]:
         data = b"m" * size
-        sts = (f"AWS4-HMAC-SHA256-PAYLOAD\n{DATE}\n{SCOPE}\n{prev}\n{empty}\n"
-               f"{hashlib.sha256(data).hexdigest()}")
+        sts = (
+            f"AWS4-HMAC-SHA256-PAYLOAD\n{DATE}\n{SCOPE}\n{prev}\n{empty}\n"
+            f"{hashlib.sha256(data).hexdigest()}"
+        )
         prev = KEY.hexdigest(sts.encode())
-        out.append(b"%x;chunk-signature=%s\r\n" % (size, prev.encode()) + data
-                   + (b"\r\n" if size else b""))
+        out.append(
+            b"%x;chunk-signature=%s\r\n" % (size, prev.encode()) + data + (b"\r\n" if size else b"")
+        )
     return b"".join(out) + b"\r\n"
 
 
 def _dec(**kw: Any) -> ChunkDecoder:
-    return ChunkDecoder("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", seed_signature=SEED,
-                        amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest, **kw)
+    return ChunkDecoder(
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        seed_signature=SEED,
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=KEY.hexdigest,
+        **kw,
+    )
 
 
 def test_small_chunk_only_last() -> None:

@@ -161,17 +161,20 @@ def _published_signatures(case: str) -> list[tuple[str, str, str]]:
         out.append((f"{kind}-signature.txt", sts, _read(case, f"{kind}-signature.txt").strip()))
         signed = _read(case, f"{kind}-signed-request.txt")
         if kind == "header":
-            authz = next(
-                line for line in signed.splitlines() if line.startswith("Authorization:")
-            )
+            authz = next(line for line in signed.splitlines() if line.startswith("Authorization:"))
             sig = authz.rpartition("Signature=")[2].strip()
         else:
             first = signed.splitlines()[0]
             sig = first.split("X-Amz-Signature=")[1].split("&")[0].split(" ")[0]
         out.append((f"{kind}-signed-request.txt", sts, sig))
     if (SUITE / case / "string-to-sign.txt").exists():
-        out.append(("header-signature.txt vs string-to-sign.txt", _read(case, "string-to-sign.txt"),
-                    _read(case, "header-signature.txt").strip()))
+        out.append(
+            (
+                "header-signature.txt vs string-to-sign.txt",
+                _read(case, "string-to-sign.txt"),
+                _read(case, "header-signature.txt").strip(),
+            )
+        )
     return out
 
 
@@ -184,8 +187,9 @@ def test_suite_published_signatures_verify(case: str) -> None:
     for label, sts, sig in sigs:
         assert v4a.verify_v4a(key, sts.encode("utf-8"), sig), label
         # The same signature over the other request's string to sign must fail.
-        other = _read(case, "query-string-to-sign.txt" if "header" in label
-                      else "header-string-to-sign.txt")
+        other = _read(
+            case, "query-string-to-sign.txt" if "header" in label else "header-string-to-sign.txt"
+        )
         assert not v4a.verify_v4a(key, other.encode("utf-8"), sig), label
 
 
@@ -241,9 +245,7 @@ def test_derivation_gives_up_after_254_counters(monkeypatch: pytest.MonkeyPatch)
     assert "very-secret-value" not in str(exc.value)
 
 
-@pytest.mark.parametrize(
-    ("akid", "secret"), [("", "s"), ("AKID", ""), (None, "s"), ("AKID", None)]
-)
+@pytest.mark.parametrize(("akid", "secret"), [("", "s"), ("AKID", ""), (None, "s"), ("AKID", None)])
 def test_derivation_rejects_empty_credentials(akid: Any, secret: Any) -> None:
     with pytest.raises(SigningError):
         v4a.derive_private_key(akid, secret)
@@ -408,8 +410,9 @@ def test_malformed_signatures_are_false_not_errors() -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(sig=st.one_of(st.text(max_size=200), st.text(alphabet="0123456789abcdefABCDEF*",
-                                                      max_size=150)))
+@given(
+    sig=st.one_of(st.text(max_size=200), st.text(alphabet="0123456789abcdefABCDEF*", max_size=150))
+)
 def test_arbitrary_signature_text_never_raises(sig: str) -> None:
     pub = v4a.public_key_for(SUITE_AKID, SUITE_SECRET)
     assert v4a.verify_v4a(pub, b"anything", sig) is False
@@ -453,8 +456,16 @@ def test_export_and_load_round_trip() -> None:
     )
     msg = b"verify with a loaded key"
     sig = v4a.sign_v4a(SUITE_AKID, SUITE_SECRET, msg)
-    sources: list[Any] = [pem, pem.encode(), xy, list(xy), der, point, compressed,
-                          (xy[0].upper(), "0x" + xy[1])]
+    sources: list[Any] = [
+        pem,
+        pem.encode(),
+        xy,
+        list(xy),
+        der,
+        point,
+        compressed,
+        (xy[0].upper(), "0x" + xy[1]),
+    ]
     for src in sources:
         loaded = v4a.load_public_key(src)
         assert v4a.export_public_key(loaded, "xy") == xy
@@ -569,7 +580,10 @@ def test_benchmark_smoke() -> None:
     bench = Path(__file__).parent.parent / "benchmarks" / "bench_v4a.py"
     r = subprocess.run(
         [sys.executable, str(bench), "--quick"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "derivations during timed signing" in r.stdout

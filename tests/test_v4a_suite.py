@@ -68,7 +68,8 @@ def _signer(case: SuiteCase, kind: str) -> tuple[Signer, Credentials]:
 def _params(target: str) -> Counter[tuple[str, str]]:
     query = target.partition("?")[2]
     return Counter(
-        (k, v) for k, _, v in (p.partition("=") for p in query.split("&") if p)
+        (k, v)
+        for k, _, v in (p.partition("=") for p in query.split("&") if p)
         if k != "X-Amz-Signature"
     )
 
@@ -97,9 +98,12 @@ def _cases() -> list[Any]:
         for kind in ("header", "query"):
             marks: list[Any] = []
             if case.name in STUBS:
-                marks.append(pytest.mark.skip(
-                    reason="upstream stub: only context.json and request.txt, no expected output"
-                ))
+                marks.append(
+                    pytest.mark.skip(
+                        reason="upstream stub: only context.json and request.txt, "
+                        "no expected output"
+                    )
+                )
             reason = KNOWN_DISAGREEMENTS.get((case.name, kind))
             if reason:
                 marks.append(pytest.mark.xfail(strict=True, reason=reason))
@@ -195,14 +199,16 @@ def test_multi_region_set_and_wildcard() -> None:
         tuple(json.loads((V4A_SUITE / "get-vanilla" / "public-key.json").read_text()).values())
     )
     for region_set, value in ((["us-east-1", "us-west-2"], "us-east-1,us-west-2"), (["*"], "*")):
-        signer = Signer(creds, region="us-east-1", service="s3", algorithm="sigv4a",
-                        region_set=region_set)
+        signer = Signer(
+            creds, region="us-east-1", service="s3", algorithm="sigv4a", region_set=region_set
+        )
         signed = signer.sign("GET", "https://b.s3.amazonaws.com/k", timestamp="20150830T123600Z")
         assert ("X-Amz-Region-Set", value) in signed.headers
         assert f"\nx-amz-region-set:{value}\n" in signed.canonical_request
         assert "20150830/s3/aws4_request" in signed.string_to_sign
         assert verify_v4a(pub, signed.string_to_sign.encode(), signed.signature)
-        url = signer.presign("GET", "https://b.s3.amazonaws.com/k", expires=60,
-                             timestamp="20150830T123600Z")
+        url = signer.presign(
+            "GET", "https://b.s3.amazonaws.com/k", expires=60, timestamp="20150830T123600Z"
+        )
         encoded = value.replace(",", "%2C").replace("*", "%2A")
         assert f"X-Amz-Region-Set={encoded}&" in url

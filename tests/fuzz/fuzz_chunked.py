@@ -66,12 +66,18 @@ def decoder(s: Any) -> ChunkDecoder:
             _pub = public_key_for(AKID, SECRET)
         pub = _pub
         return decoder_from_headers(
-            s.headers, seed_signature=s.signature, amz_date=s.amz_date,
-            scope=s.credential_scope, verify=lambda sts, sig: verify_v4a(pub, sts, sig),
+            s.headers,
+            seed_signature=s.signature,
+            amz_date=s.amz_date,
+            scope=s.credential_scope,
+            verify=lambda sts, sig: verify_v4a(pub, sts, sig),
         )
     return decoder_from_headers(
-        s.headers, seed_signature=s.signature, amz_date=s.amz_date,
-        scope=s.credential_scope, sign=signing_key(SECRET, s.amz_date[:8], REGION, "s3").hexdigest,
+        s.headers,
+        seed_signature=s.signature,
+        amz_date=s.amz_date,
+        scope=s.credential_scope,
+        sign=signing_key(SECRET, s.amz_date[:8], REGION, "s3").hexdigest,
     )
 
 

@@ -36,8 +36,12 @@ from sigv4kit.post_policy import (
 
 BOUNDARY = b"----sigv4kitBoundary7MA4YWxkTrZu0gW"
 POST = presign_post(
-    signer().credentials(), "examplebucket", "user/${filename}", region=REGION,
-    timestamp=NOW, expires_in=3600,
+    signer().credentials(),
+    "examplebucket",
+    "user/${filename}",
+    region=REGION,
+    timestamp=NOW,
+    expires_in=3600,
 )
 
 
@@ -80,13 +84,15 @@ def one_input(data: bytes) -> None:
         pass
     ctype = "multipart/form-data; boundary=" + boundary.decode("latin-1")
     try:
-        form = read_post_form(
-            [body[i : i + step] for i in range(0, len(body), step)], ctype
-        )
+        form = read_post_form([body[i : i + step] for i in range(0, len(body), step)], ctype)
         size = sum(len(x) for x in form.file.stream) if form.file is not None else None
         verify_post(
-            form.fields, bucket="examplebucket", credentials={AKID: SECRET}, region=REGION,
-            now=NOW, filename=form.file.filename if form.file is not None else None,
+            form.fields,
+            bucket="examplebucket",
+            credentials={AKID: SECRET},
+            region=REGION,
+            now=NOW,
+            filename=form.file.filename if form.file is not None else None,
             file_size=size,
         )
     except SigV4Error:

@@ -74,7 +74,12 @@ def run_one(
     env["PYTHONPATH"] = os.pathsep.join([str(HERE.parent), env.get("PYTHONPATH", "")])
     t0 = time.perf_counter()
     proc = subprocess.run(
-        argv, capture_output=True, text=True, env=env, cwd=HERE.parent, check=False,
+        argv,
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=HERE.parent,
+        check=False,
         timeout=(seconds or 0) + 300,
     )
     elapsed = time.perf_counter() - t0
@@ -89,10 +94,17 @@ def run_one(
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m fuzz.run", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("names", nargs="*", metavar="NAME",
-                   help=f"harnesses to run (default: all of {', '.join(HARNESSES)})")
+    p = argparse.ArgumentParser(
+        prog="python -m fuzz.run",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "names",
+        nargs="*",
+        metavar="NAME",
+        help=f"harnesses to run (default: all of {', '.join(HARNESSES)})",
+    )
     p.add_argument("--runs", type=int, default=None, help="inputs per harness (default 20000)")
     p.add_argument("--seconds", type=int, default=None, help="time per harness instead of --runs")
     p.add_argument("--corpus", type=Path, default=None, help="keep the corpus here")
@@ -114,8 +126,14 @@ def main(argv: list[str] | None = None) -> int:
             corpus = base / name
             write_seeds(name, corpus)
             clean, summary, log = run_one(
-                name, corpus=corpus, artifacts=artifacts, runs=runs, seconds=args.seconds,
-                timeout=args.timeout, rss_mb=args.rss_mb, seed=args.seed,
+                name,
+                corpus=corpus,
+                artifacts=artifacts,
+                runs=runs,
+                seconds=args.seconds,
+                timeout=args.timeout,
+                rss_mb=args.rss_mb,
+                seed=args.seed,
             )
             if not clean:
                 # The whole log: the traceback and the crashing input's path.

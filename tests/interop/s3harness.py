@@ -38,6 +38,7 @@ WRONG_SK = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYWRONGKEY0"
 SKEW_SECONDS = 1200
 VENV_BIN = Path(sys.executable).parent
 
+
 def require_tool(path: str | None, what: str) -> str:
     """The tool's path; a missing tool fails under CI and skips elsewhere.
 
@@ -91,7 +92,6 @@ class S3Server:
         return [json.loads(line) for line in data.splitlines() if line.strip()]
 
 
-
 def start_s3app(base: Path) -> S3Server:
     """Start ``python -m s3app`` with its TLS certificate under ``base``."""
     from s3app.certs import make_self_signed
@@ -102,9 +102,23 @@ def start_s3app(base: Path) -> S3Server:
     env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
     proc = subprocess.Popen(
         [
-            sys.executable, "-m", "s3app", "--root", str(base / "data"), "--log", str(log),
-            "--access-key", AK, "--secret-key", SK, "--cert", str(cert), "--key", str(key),
-            "--skew", str(SKEW_SECONDS),
+            sys.executable,
+            "-m",
+            "s3app",
+            "--root",
+            str(base / "data"),
+            "--log",
+            str(log),
+            "--access-key",
+            AK,
+            "--secret-key",
+            SK,
+            "--cert",
+            str(cert),
+            "--key",
+            str(key),
+            "--skew",
+            str(SKEW_SECONDS),
         ],
         cwd=TESTS,
         env=env,

@@ -54,10 +54,29 @@ def test_awscli_cp_s3api_presign(s3server: S3Server, aws: tuple[str, Path]) -> N
         [exe, *ep, "s3", "mb", "s3://awscli-b"],
         [exe, *ep, "s3", "cp", str(big), "s3://awscli-b/dir/big.bin"],
         [exe, *ep, "s3", "cp", "s3://awscli-b/dir/big.bin", str(tmp / "back.bin")],
-        [exe, *ep, "s3api", "put-object", "--bucket", "awscli-b", "--key", "small key.txt",
-         "--body", str(_write(tmp / "small.txt", b"small body"))],
-        [exe, *ep, "s3api", "get-object", "--bucket", "awscli-b", "--key", "small key.txt",
-         str(tmp / "small-back.txt")],
+        [
+            exe,
+            *ep,
+            "s3api",
+            "put-object",
+            "--bucket",
+            "awscli-b",
+            "--key",
+            "small key.txt",
+            "--body",
+            str(_write(tmp / "small.txt", b"small body")),
+        ],
+        [
+            exe,
+            *ep,
+            "s3api",
+            "get-object",
+            "--bucket",
+            "awscli-b",
+            "--key",
+            "small key.txt",
+            str(tmp / "small-back.txt"),
+        ],
         [exe, *ep, "s3api", "list-objects-v2", "--bucket", "awscli-b", "--prefix", "dir/"],
         [exe, *ep, "s3", "ls", "s3://awscli-b/dir/"],
     ]
@@ -71,8 +90,7 @@ def test_awscli_cp_s3api_presign(s3server: S3Server, aws: tuple[str, Path]) -> N
     assert '"Key": "dir/big.bin"' in outputs[5]
     assert "big.bin" in outputs[6]
 
-    r = run([exe, *ep, "s3", "presign", "s3://awscli-b/small key.txt", "--expires-in", "300"],
-            env)
+    r = run([exe, *ep, "s3", "presign", "s3://awscli-b/small key.txt", "--expires-in", "300"], env)
     assert r.returncode == 0, r.stderr
     url = r.stdout.strip()
     assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url  # s3v4, not a SigV2 URL

@@ -62,7 +62,9 @@ def test_boto3_objects_listing_and_multipart(s3server: S3Server) -> None:
         Bucket="boto3-http", PaginationConfig={"PageSize": 1}
     )
     assert [o["Key"] for page in paged for o in page["Contents"]] == [
-        "dir/a b+c é.bin", "dir/sub/x", "top",
+        "dir/a b+c é.bin",
+        "dir/sub/x",
+        "top",
     ]
 
     # Multipart by hand: create, two parts, complete; and an aborted one.
@@ -88,8 +90,10 @@ def test_boto3_objects_listing_and_multipart(s3server: S3Server) -> None:
     seen = s3server.entries(mark)
     assert all(e["status"] < 300 for e in seen), [e for e in seen if e["status"] >= 300]
     puts = [e for e in seen if e["method"] == "PUT" and e["path"].startswith("/boto3-http/")]
-    assert any(e.get("x-amz-content-sha256", "").isalnum() and len(e["x-amz-content-sha256"]) == 64
-               for e in puts)
+    assert any(
+        e.get("x-amz-content-sha256", "").isalnum() and len(e["x-amz-content-sha256"]) == 64
+        for e in puts
+    )
     assert any(e.get("expect") == "100-continue" for e in puts)
 
 
@@ -173,7 +177,9 @@ def test_boto3_over_tls_streams_unsigned_payload_trailer(s3server: S3Server) -> 
         Bucket="boto3-tls", Key="mp", UploadId=up["UploadId"], PartNumber=1, Body=data
     )
     s3.complete_multipart_upload(
-        Bucket="boto3-tls", Key="mp", UploadId=up["UploadId"],
+        Bucket="boto3-tls",
+        Key="mp",
+        UploadId=up["UploadId"],
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]},
     )
     assert [o["Key"] for o in s3.list_objects_v2(Bucket="boto3-tls")["Contents"]] == ["mp", "t.bin"]

@@ -59,7 +59,8 @@ def test_minio_go_signed_streaming_chunks(s3server: S3Server, mgclient: str) -> 
     failed = [e for e in seen if e["status"] >= 300 and (e["method"], e["status"]) != ("HEAD", 404)]
     assert not failed
     uploads = [
-        e for e in seen
+        e
+        for e in seen
         if e["method"] == "PUT" and e["path"] in ("/minio-go/small.bin", "/minio-go/big.bin")
     ]
     assert uploads

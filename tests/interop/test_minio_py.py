@@ -27,8 +27,12 @@ def client(endpoint: str, secret: str = SK, cert: Path | None = None) -> Any:
         retries=urllib3.Retry(total=0),
     )
     return minio.Minio(
-        u.netloc, access_key=AK, secret_key=secret, secure=u.scheme == "https",
-        region="us-east-1", http_client=http,
+        u.netloc,
+        access_key=AK,
+        secret_key=secret,
+        secure=u.scheme == "https",
+        region="us-east-1",
+        http_client=http,
     )
 
 
@@ -63,8 +67,10 @@ def test_minio_py_objects_multipart_presign(s3server: S3Server, tmp_path: Path) 
     policy.add_content_length_range_condition(1, 1024)
     fields = mc.presigned_post_policy(policy)
     r = requests.post(
-        f"{s3server.http}/minio-py", data={"key": "form/f.txt", **fields},
-        files={"file": ("f.txt", b"posted")}, timeout=30,
+        f"{s3server.http}/minio-py",
+        data={"key": "form/f.txt", **fields},
+        files={"file": ("f.txt", b"posted")},
+        timeout=30,
     )
     assert r.status_code == 204, r.text
     with mc.get_object("minio-py", "form/f.txt") as r2:

@@ -41,8 +41,17 @@ def test_rclone_copy_multipart_cat_link(s3server: S3Server, exe: str, tmp_path: 
     steps = [
         rclone(exe, conf, "mkdir", "t:rclone-b"),
         rclone(exe, conf, "copyto", str(small), "t:rclone-b/dir/small.txt"),
-        rclone(exe, conf, "copyto", "--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M",
-               str(big), "t:rclone-b/big.bin"),
+        rclone(
+            exe,
+            conf,
+            "copyto",
+            "--s3-upload-cutoff",
+            "5M",
+            "--s3-chunk-size",
+            "5M",
+            str(big),
+            "t:rclone-b/big.bin",
+        ),
         rclone(exe, conf, "copyto", "t:rclone-b/big.bin", str(tmp_path / "back.bin")),
         rclone(exe, conf, "cat", "t:rclone-b/dir/small.txt"),
         rclone(exe, conf, "lsjson", "-R", "t:rclone-b"),
@@ -59,8 +68,10 @@ def test_rclone_copy_multipart_cat_link(s3server: S3Server, exe: str, tmp_path: 
     assert {"dir/small.txt", "big.bin"} <= listed
     got = requests.get(out[6].strip(), timeout=30)
     assert got.status_code == 200 and got.content == small.read_bytes()
-    for cmd in (rclone(exe, conf, "deletefile", "t:rclone-b/big.bin"),
-                rclone(exe, conf, "deletefile", "t:rclone-b/dir/small.txt")):
+    for cmd in (
+        rclone(exe, conf, "deletefile", "t:rclone-b/big.bin"),
+        rclone(exe, conf, "deletefile", "t:rclone-b/dir/small.txt"),
+    ):
         assert run(cmd).returncode == 0
 
     seen = s3server.entries(mark)

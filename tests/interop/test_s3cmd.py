@@ -14,8 +14,15 @@ pytestmark = pytest.mark.interop
 def s3cmd(exe: str, endpoint: str, secret: str = SK) -> list[str]:
     hostport = endpoint.split("://", 1)[1]
     return [
-        exe, f"--access_key={AK}", f"--secret_key={secret}", f"--host={hostport}",
-        f"--host-bucket={hostport}", "--no-ssl", "--region=us-east-1", "-c", "/dev/null",
+        exe,
+        f"--access_key={AK}",
+        f"--secret_key={secret}",
+        f"--host={hostport}",
+        f"--host-bucket={hostport}",
+        "--no-ssl",
+        "--region=us-east-1",
+        "-c",
+        "/dev/null",
         "--no-check-md5",
     ]
 

@@ -253,9 +253,7 @@ class S3App:
         del self.buckets[name]
         await _respond(send, 204, b"")
 
-    async def list_objects(
-        self, send: Send, name: str, query: dict[str, str], *, v2: bool
-    ) -> None:
+    async def list_objects(self, send: Send, name: str, query: dict[str, str], *, v2: bool) -> None:
         b = self._bucket(name)
         prefix = query.get("prefix", "")
         delimiter = query.get("delimiter", "")
@@ -320,7 +318,10 @@ class S3App:
             tag = "ListBucketResult"
         body = (
             f'<?xml version="1.0" encoding="UTF-8"?>\n<{tag} xmlns="{NS}">'
-            + "".join(head) + "".join(contents) + "".join(common) + f"</{tag}>"
+            + "".join(head)
+            + "".join(contents)
+            + "".join(common)
+            + f"</{tag}>"
         )
         await _respond(send, 200, body.encode(), "application/xml")
 
@@ -348,7 +349,8 @@ class S3App:
                 deleted.append(f"<Deleted>{_x('Key', el.text)}</Deleted>")
         body = (
             f'<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult xmlns="{NS}">'
-            + "".join(deleted) + "</DeleteResult>"
+            + "".join(deleted)
+            + "</DeleteResult>"
         )
         await _respond(send, 200, body.encode(), "application/xml")
 
@@ -360,7 +362,11 @@ class S3App:
         path, size, md5, _crc = await self._store(receive, headers)
         etag = f'"{md5}"'
         b.objects[key] = StoredObject(
-            path, size, etag, time.time(), headers.get("content-type", "binary/octet-stream"),
+            path,
+            size,
+            etag,
+            time.time(),
+            headers.get("content-type", "binary/octet-stream"),
             _user_meta(headers),
         )
         extra = [(b"etag", etag.encode())]
@@ -421,9 +427,7 @@ class S3App:
                 await send({"type": "http.response.body", "body": block, "more_body": left > 0})
 
     # -- multipart ------------------------------------------------------------
-    async def create_upload(
-        self, send: Send, name: str, key: str, headers: dict[str, str]
-    ) -> None:
+    async def create_upload(self, send: Send, name: str, key: str, headers: dict[str, str]) -> None:
         self._bucket(name)
         uid = uuid.uuid4().hex
         self.uploads[uid] = Upload(
@@ -509,7 +513,11 @@ class S3App:
         path, size, md5, _ = await self._store(receive, {})
         etag = f'"{md5}"'
         b.objects[key] = StoredObject(
-            path, size, etag, time.time(), form.get("Content-Type", "binary/octet-stream"),
+            path,
+            size,
+            etag,
+            time.time(),
+            form.get("Content-Type", "binary/octet-stream"),
             {k[11:]: v for k, v in form.items() if k.lower().startswith("x-amz-meta-")},
         )
         status = int(form.get("success_action_status", "204"))

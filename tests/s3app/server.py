@@ -30,9 +30,7 @@ from .app import S3App
 from .recorder import Recorder
 
 
-def build_stack(
-    app: Any, *, access_key: str, secret_key: str, skew: float = 0.0
-) -> Any:
+def build_stack(app: Any, *, access_key: str, secret_key: str, skew: float = 0.0) -> Any:
     from sigv4kit.server.asgi import SigV4Middleware
     from sigv4kit.verifier import Verifier
 
@@ -72,9 +70,7 @@ def main(argv: list[str] | None = None) -> None:
         ("http", build_stack(s3, access_key=args.access_key, secret_key=args.secret_key), {}),
         (
             "skew",
-            build_stack(
-                s3, access_key=args.access_key, secret_key=args.secret_key, skew=args.skew
-            ),
+            build_stack(s3, access_key=args.access_key, secret_key=args.secret_key, skew=args.skew),
             {},
         ),
     ]
