@@ -356,6 +356,20 @@ def _to_str(value: object) -> str:
 
 
 _lname_cache: dict[str | bytes, str] = {}
+_canonical_names_memo: dict[str, bool] = {}
+
+
+def _canonical_names(signed_text: str) -> bool:
+    """Whether a SignedHeaders value is already in canonical form (sorted,
+    lowercase, unique); memoized, since clients repeat the same few lists."""
+    got = _canonical_names_memo.get(signed_text)
+    if got is None:
+        names = signed_text.split(";")
+        got = names == sorted(set(names)) and signed_text == signed_text.lower()
+        if len(_canonical_names_memo) >= 1024:
+            _canonical_names_memo.clear()
+        _canonical_names_memo[signed_text] = got
+    return got
 
 
 def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -2087,11 +2101,25 @@ class Verifier:
         auth = state
         hit = self._targets.get(target)
         curi, cquery = hit if hit is not None else self._canonical_target(target)
-        signed = auth.signed_set
         # No value validation here: a value a signer refuses (a control
         # character) simply cannot produce a matching signature.
-        items = [pair for pair in state.pairs if pair[0] in signed]
-        block, names = _c.canonical_block(items)
+        hmap = state.hmap
+        if len(state.pairs) == len(hmap) and _canonical_names(auth.signed_headers_text):
+            # The common case: no header name repeats and SignedHeaders is
+            # already sorted, lowercase and unique, so the block follows it
+            # directly (the same trimming as canonical_block).
+            lines = []
+            for n in auth.signed_headers:
+                v = hmap[n]
+                if "\t" in v or "  " in v:
+                    v = _c._WS_RUN.sub(" ", v)
+                lines.append(f"{n}:{v.strip(' ')}\n")
+            block = "".join(lines)
+            names = auth.signed_headers_text
+        else:
+            signed = auth.signed_set
+            items = [pair for pair in state.pairs if pair[0] in signed]
+            block, names = _c.canonical_block(items)
         creq = f"{state.method}\n{curi}\n{cquery}\n{block}\n{names}\n{payload_hash}"
         sts = (
             f"{auth.algorithm}\n{auth.amz_date}\n{auth.scope_text}\n"
