@@ -439,3 +439,44 @@ def test_canonical_query_fast_path_sorts_by_name_then_value(pairs: list[tuple[st
     assert _CANONICAL_FORM.fullmatch(query)
     general = "&".join(f"{k}={v}" for k, v in sorted(query_pairs(query)))
     assert canonical_query(query) == general
+
+
+# -- the simple-URL fast path equals the general parse ------------------------------------
+_SEG = st.text(alphabet="abZ09-._~", max_size=5)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    st.sampled_from(["http", "https"]),
+    st.from_regex(r"[a-z0-9]([a-z0-9.\-]{0,12}[a-z0-9])?", fullmatch=True),
+    st.one_of(st.none(), st.lists(_SEG, max_size=5).map(lambda p: "/" + "/".join(p))),
+    st.lists(st.tuples(_SEG.filter(bool), _SEG), max_size=4),
+    st.sampled_from(["s3", "execute-api"]),
+)
+def test_simple_url_fast_path_equals_general_parse(
+    scheme: str, host: str, path: str | None, query: list[tuple[str, str]], service: str
+) -> None:
+    from sigv4kit import canonical as c
+
+    url = f"{scheme}://{host}{path or ''}" + (
+        "?" + "&".join(f"{k}={v}" for k, v in query) if query else ""
+    )
+    signer = Signer(CREDS, "us-east-1", service)
+    cfg = signer.config
+    fast = signer._url(url)
+    _, netloc, host_header, wpath, wquery = c.split_url(
+        url, plus_is_space=cfg.plus_in_path_is_space
+    )
+    assert (fast.origin, fast.host, fast.path, fast.query) == (
+        f"{scheme}://{netloc}",
+        host_header,
+        wpath,
+        wquery,
+    )
+    assert fast.curi == c.canonical_uri(
+        wpath,
+        double_encode=cfg.double_uri_encode,
+        normalize=cfg.normalize_path,
+        plus_is_space=cfg.plus_in_path_is_space,
+    )
+    assert fast.cquery == (c.canonical_query(wquery) if wquery else "")

@@ -268,6 +268,14 @@ def _payload_literal(mode: str, body: object) -> str:
 
 _METHODS = {m: m for m in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")}
 _URL_MEMO_SIZE = 512
+# https or http, a lowercase DNS name without port or user info, a path and a
+# query of unreserved characters only (plus '/' in the path and '=' '&' in the
+# query): already wire-valid, and the path already canonical (normalization
+# aside, checked by the caller).
+_SIMPLE_URL = re.compile(
+    r"(https?)://([a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?)(/[A-Za-z0-9\-._~/]*)?"
+    r"(?:\?((?:[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*&)*[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*))?\Z"
+)
 _CONTROLLED: dict[tuple[bool, bool, bool], frozenset[str]] = {}
 
 
@@ -790,6 +798,25 @@ class Signer:
         u = self._urls.get(url)
         if u is None:
             c = self.config
+            m = _SIMPLE_URL.match(url)
+            path = (m[3] or "/") if m is not None else ""
+            if m is not None and not (c.normalize_path and ("//" in path or "/." in path)):
+                # Most URLs: lowercase host, default port, plain path and
+                # query.  They are wire-valid and their path is canonical as
+                # it stands; one regex replaces the general parse.
+                query = m[4] or ""
+                u = _ParsedUrl(
+                    f"{m[1]}://{m[2]}",
+                    m[2],
+                    path,
+                    query,
+                    path,
+                    _c.canonical_query(query) if query else "",
+                )
+                if len(self._urls) >= _URL_MEMO_SIZE:
+                    self._urls.clear()
+                self._urls[url] = u
+                return u
             scheme, netloc, host, wpath, wquery = _c.split_url(
                 url, plus_is_space=c.plus_in_path_is_space
             )
