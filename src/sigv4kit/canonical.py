@@ -272,16 +272,23 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def sort_canonical_query(query: str) -> str:
+    """Sort a query whose every piece is already canonical ("name=value",
+    unreserved characters only): only the order changes.
+
+    With "=" swapped for "\x01", which sorts below every unreserved character
+    and cannot occur here, plain string order is exactly (name, value) order
+    ("a=1" before "a-b=1").
+    """
+    parts = query.replace("=", "\x01").split("&")
+    parts.sort()
+    return "&".join(parts).replace("\x01", "=")
+
+
 def canonical_query(query: str, extra: Iterable[tuple[str, str]] = ()) -> str:
     """The canonical query string of a wire query, plus already-encoded ``extra``."""
     if not extra and _CANONICAL_FORM.fullmatch(query):
-        # Already canonical pieces ("name=value", unreserved characters only):
-        # only the order changes.  With "=" swapped for "\x01", which sorts
-        # below every unreserved character and cannot occur here, plain string
-        # order is exactly (name, value) order ("a=1" before "a-b=1").
-        parts = query.replace("=", "\x01").split("&")
-        parts.sort()
-        return "&".join(parts).replace("\x01", "=")
+        return sort_canonical_query(query)
     pairs = query_pairs(query) if query else []
     if extra:
         pairs.extend(extra)

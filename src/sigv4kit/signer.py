@@ -811,7 +811,8 @@ class Signer:
                     path,
                     query,
                     path,
-                    _c.canonical_query(query) if query else "",
+                    # _SIMPLE_URL admitted the query only in canonical form.
+                    _c.sort_canonical_query(query) if query else "",
                 )
                 if len(self._urls) >= _URL_MEMO_SIZE:
                     self._urls.clear()
