@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import time
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta, timezone
 
 from . import canonical as _c
@@ -1067,17 +1067,3 @@ def _encode_param(value: str) -> str:
             _PARAM_MEMO.clear()
         _PARAM_MEMO[value] = got
     return got
-
-
-def iter_file(f: BinaryIO, size: int = _READ_SIZE) -> Iterator[bytes]:
-    """Read a binary file in pieces (helper for adapters and the CLI)."""
-    while True:
-        chunk = f.read(size)
-        if not chunk:
-            return
-        yield chunk
-
-
-def headers_from(obj: Mapping[str, str] | Iterable[tuple[str, str]]) -> HeaderList:
-    """A :class:`HeaderList` from a mapping or pairs, validated."""
-    return HeaderList(_c.header_pairs(obj))

@@ -2107,14 +2107,9 @@ class Verifier:
         if len(state.pairs) == len(hmap) and _canonical_names(auth.signed_headers_text):
             # The common case: no header name repeats and SignedHeaders is
             # already sorted, lowercase and unique, so the block follows it
-            # directly (the same trimming as canonical_block).
-            lines = []
-            for n in auth.signed_headers:
-                v = hmap[n]
-                if "\t" in v or "  " in v:
-                    v = _c._WS_RUN.sub(" ", v)
-                lines.append(f"{n}:{v.strip(' ')}\n")
-            block = "".join(lines)
+            # directly, trimmed as canonical_block trims.
+            trim = _c.trim_value
+            block = "".join([f"{n}:{trim(hmap[n])}\n" for n in auth.signed_headers])
             names = auth.signed_headers_text
         else:
             signed = auth.signed_set
