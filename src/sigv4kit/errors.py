@@ -27,6 +27,7 @@ __all__ = [
     "AuthorizationHeaderMalformed",
     "AuthorizationQueryParametersError",
     "BadDigest",
+    "BadGateway",
     "CredentialsError",
     "EntityTooLarge",
     "ExpiredToken",
@@ -37,10 +38,13 @@ __all__ = [
     "InvalidToken",
     "MissingSecurityHeader",
     "RequestTimeTooSkewed",
+    "RequestTimeout",
+    "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
     "SignatureError",
     "SigningError",
+    "SlowDown",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -231,3 +235,45 @@ class InvalidRequest(SignatureError):
     code = "InvalidRequest"
     status = 400
     default_message = "Invalid Request"
+
+
+# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
+# Not signature failures, but answers a server gives in S3's XML form, so they
+# share the class (code, status, to_xml) with them.
+class SlowDown(SignatureError):
+    """The access key's request rate is over its limit; retry with back-off."""
+
+    code = "SlowDown"
+    status = 503
+    default_message = "Please reduce your request rate."
+
+
+class ServiceUnavailable(SignatureError):
+    """A dependency (key store, replay cache) cannot answer; retry later.
+
+    Never a 403: an outage must not look like a refusal, which clients do
+    not retry.
+    """
+
+    code = "ServiceUnavailable"
+    status = 503
+    default_message = "The service is unable to handle the request now; retry shortly."
+
+
+class BadGateway(SignatureError):
+    """The upstream behind the gateway could not be reached or broke off."""
+
+    code = "BadGateway"
+    status = 502
+    default_message = "The upstream server could not be reached."
+
+
+class RequestTimeout(SignatureError):
+    """The client was too slow sending its request (S3's code and message)."""
+
+    code = "RequestTimeout"
+    status = 400
+    default_message = (
+        "Your socket connection to the server was not read from or written to within "
+        "the timeout period. Idle connections will be closed."
+    )
