@@ -1052,3 +1052,8 @@ def completion(shell: str) -> None:
     if cls is None:  # pragma: no cover - the Choice above lists click's shells
         raise click.UsageError(f"no completion for {shell}")
     click.echo(cls(cli, {}, "sigv4kit", "_SIGV4KIT_COMPLETE").source())
+
+
+from ._gateway import gateway as _gateway  # noqa: E402  (sigv4kit gateway, issue 14)
+
+cli.add_command(_gateway)

@@ -26,7 +26,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
-from ..errors import AccessDenied, ServiceUnavailable, SignatureError, SlowDown
+from ..errors import (
+    AccessDenied,
+    ReplayCacheUnavailable,
+    ReplayDetected,
+    ServiceUnavailable,
+    SignatureError,
+    SlowDown,
+    StoreUnavailable,
+)
 
 __all__ = [
     "Verdict",
@@ -72,12 +80,12 @@ def replay_verdict(seen_before: bool | None, *, fail_open: bool) -> Verdict:
     if seen_before is None:
         if fail_open:
             return None
-        return ServiceUnavailable(
-            "The replay cache is unreachable; the gateway refuses requests until it is back "
-            "(start the gateway with --replay-fail-open to accept them instead)."
+        return ReplayCacheUnavailable(
+            "Service is unable to handle request: the replay cache cannot be reached "
+            "(the gateway fails closed; --replay-fail-open accepts requests instead)."
         )
     if seen_before:
-        return AccessDenied("Access Denied: this request was already used (replay).")
+        return ReplayDetected()
     return None
 
 
@@ -100,7 +108,7 @@ def rate_verdict(allowed: bool | None, *, fail_open: bool) -> Verdict:
 
 def store_unavailable() -> SignatureError:
     """The answer for an unknown key while the key store is unreachable."""
-    return ServiceUnavailable(
-        "The key store is unreachable and this access key is not cached on this node; "
-        "retry shortly."
+    return StoreUnavailable(
+        "Service is unable to handle request: the key store cannot be reached and this "
+        "access key is not cached on this node; retry shortly."
     )

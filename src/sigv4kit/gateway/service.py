@@ -26,14 +26,15 @@ or ``OK``) and sizes.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from ..errors import BadGateway, SignatureError
+from ..errors import BadGateway, RequestTimeout, SignatureError
 from ..forward import Incoming, Outgoing, Reply, Service
 from ..server._common import error_document, new_request_id, resource_of
 from .plan import PayloadPlan, PlanError, payload_plan
@@ -50,36 +51,28 @@ if TYPE_CHECKING:
     from ..credentials import Credentials
     from ..verifier import VerifiedRequest, Verifier
 
-__all__ = ["GatewayOptions", "GatewayService", "KeyView", "StoreUnavailable"]
+__all__ = ["GatewayOptions", "GatewayService", "KeyLookup", "RateLimiter", "ReplayCache"]
 
 log = logging.getLogger("sigv4kit.gateway")
 
 
-class StoreUnavailable(Exception):
-    """Raised by a key lookup that cannot reach its store for an uncached key."""
+class KeyRecordLike(Protocol):
+    """What the gateway reads of a key store record (:class:`sigv4kit.keystore.KeyRecord`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def secret_access_key(self) -> str: ...
+    def usable(self) -> bool: ...
+    def allows(self, method: str, path: str) -> bool: ...
+    def public_key(self) -> Any: ...
 
 
-@dataclass(frozen=True, slots=True)
-class KeyView:
-    """What the gateway needs to know about one access key.
+class KeyLookup(Protocol):
+    """A per-node key cache (:class:`sigv4kit.keystore.KeyCache`)."""
 
-    Attributes:
-        name: the key's name (sent upstream as ``X-Sigv4kit-Principal``).
-        secret: the secret access key (verifies SigV4 and browser POST).
-        public_key: the stored SigV4a public key, or None (derived from the
-            secret by the verifier then).
-        allows: ``allows(method, path) -> bool`` from the key's policy, or
-            None (everything allowed).
-    """
-
-    name: str
-    secret: str = field(repr=False)
-    public_key: Any = field(default=None, repr=False)
-    allows: Callable[[str, str], bool] | None = None
-
-
-#: ``lookup(access_key_id) -> KeyView | None``; raises StoreUnavailable.
-KeyLookup = Callable[[str], Awaitable["KeyView | None"]]
+    async def get(self, access_key_id: str) -> Any:
+        """The record or None; raises StoreUnavailable for an uncached key in an outage."""
 
 
 class ReplayCache(Protocol):
@@ -100,6 +93,16 @@ class GatewayOptions:
         upstream: ``scheme://host[:port]`` the verified requests go to.
         region, service: what client signatures must be scoped to.
         resign: sign forwarded requests again with ``upstream_credentials``.
+        keys_url: the key store (``sqlite:///...``, ``postgresql://...``),
+            opened in each worker at start-up unless a cache is given.
+        key_cache_ttl: seconds a cached key is trusted without a change
+            notification (also how long cached keys outlive a store outage).
+        replay_url: ``redis://host:port/db`` for the replay cache and the
+            shared rate limit.
+        rate_limit, rate_burst: requests per second per access key (a
+            token bucket shared by every node through Redis) and its size.
+        client_timeout: seconds a client may leave its body idle before the
+            gateway answers ``RequestTimeout`` (slow-client protection).
         upstream_region, upstream_service: the upstream signature's scope
             (default: ``region`` and ``service``).
         upstream_credentials: a credential provider (see
@@ -124,6 +127,12 @@ class GatewayOptions:
     fail_open: bool = False
     include_debug: bool = True
     max_skew: float | None = None
+    keys_url: str | None = None
+    key_cache_ttl: float = 60.0
+    replay_url: str | None = None
+    rate_limit: float | None = None
+    rate_burst: float | None = None
+    client_timeout: float = 60.0
 
 
 # The current request's key, set by the lookup the Verifier calls (each
@@ -147,23 +156,23 @@ class GatewayService(Service):
     def __init__(
         self,
         options: GatewayOptions,
-        lookup: KeyLookup,
+        keys: KeyLookup | None = None,
         *,
         replay: ReplayCache | None = None,
         limiter: RateLimiter | None = None,
-        ready: Callable[[], bool] | None = None,
         clock: Callable[[], float] | None = None,
-        on_verdict: Callable[[str], None] | None = None,
     ) -> None:
         from ..verifier import Verifier
 
         self.options = options
-        self._lookup = lookup
+        self._keys: Any = keys
         self._replay = replay
         self._limiter = limiter
-        self._ready = ready
         self._clock = clock
-        self._on_verdict = on_verdict
+        self._store: Any = None
+        self._owned: list[Any] = []
+        self._store_ok = keys is not None
+        self._pinger: asyncio.Task[None] | None = None
         parts = urlsplit(options.upstream)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"--upstream must be http(s)://host[:port], got {options.upstream!r}")
@@ -179,20 +188,81 @@ class GatewayService(Service):
         )
         self._signer_memo: tuple[Any, Any] | None = None
 
+    # -- lifecycle (in the worker process) -----------------------------------
+    async def startup(self) -> None:
+        """Open the key store, its cache and Redis in this worker's event loop."""
+        o = self.options
+        if self._keys is None:
+            if not o.keys_url:
+                raise ValueError(
+                    "the gateway needs a key store: --keys sqlite:///... or $SIGV4KIT_KEYS"
+                )
+            from ..keystore import KeyCache, open_store
+
+            self._store = await open_store(o.keys_url)
+            self._owned.append(self._store)
+            cache = KeyCache(self._store, ttl=o.key_cache_ttl)
+            await cache.start()
+            self._owned.insert(0, cache)
+            self._keys = cache
+            self._pinger = asyncio.ensure_future(self._ping_loop())
+        if o.replay_url and (self._replay is None or (o.rate_limit and self._limiter is None)):
+            await self._open_redis(o.replay_url)
+
+    async def _open_redis(self, url: str) -> None:
+        o = self.options
+        if self._replay is None:
+            from .replay import ReplayCache as RedisReplayCache
+
+            replay = RedisReplayCache(url)
+            self._owned.append(replay)
+            self._replay = replay
+        if o.rate_limit and self._limiter is None:
+            from .ratelimit import RateLimiter as RedisRateLimiter
+
+            limiter = RedisRateLimiter(url, rate=o.rate_limit, burst=o.rate_burst or o.rate_limit)
+            self._owned.append(limiter)
+            self._limiter = limiter
+
+    async def _ping_loop(self) -> None:
+        # /readyz is "the key store answers": asked once a second, so a
+        # load balancer takes a node whose store is gone out of rotation.
+        while True:
+            try:
+                await asyncio.wait_for(self._store.ping(), 2.0)
+                self._store_ok = True
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._store_ok = False
+            await asyncio.sleep(1.0)
+
+    async def shutdown(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+        for thing in self._owned:
+            try:
+                await thing.close()
+            except Exception:  # pragma: no cover - closing is best effort
+                log.debug("closing %r failed", thing, exc_info=True)
+
     def ready(self) -> bool:
-        return self._ready() if self._ready is not None else True
+        return self._store_ok
 
     # -- credential lookup (called by the Verifier) ---------------------------
     async def _credential(self, access_key_id: str) -> Any:
-        ctx = _current.get(None)
-        key = await self._lookup(access_key_id)
-        if key is None:
+        # Inactive, expired and rotated-out keys look unknown (InvalidAccessKeyId,
+        # as S3 answers for them); the store's outage raises StoreUnavailable
+        # (a 503 SignatureError) straight through the verifier.
+        record = await self._keys.get(access_key_id)
+        if record is None or not record.usable():
             return None
+        ctx = _current.get(None)
         if ctx is not None:
-            ctx["key"] = key
-            if ctx.get("algorithm") == "sigv4a" and key.public_key is not None:
-                return key.public_key
-        return key.secret
+            ctx["key"] = record
+            if ctx.get("algorithm") == "sigv4a":
+                return record.public_key()
+        return record.secret_access_key
 
     # -- the request ----------------------------------------------------------
     async def handle(self, request: Incoming) -> Outgoing | Reply:
@@ -208,7 +278,9 @@ class GatewayService(Service):
     async def _handle(
         self, request: Incoming, request_id: str, ctx: dict[str, Any]
     ) -> Outgoing | Reply:
-        body: Any = request.body if request.has_body else b""
+        body: Any = (
+            _idle_timeout(request.body, self.options.client_timeout) if request.has_body else b""
+        )
         now = self._clock() if self._clock is not None else None
         try:
             ok = await self.verifier.averify(
@@ -216,9 +288,7 @@ class GatewayService(Service):
             )
         except SignatureError as exc:
             return self.reject(request, exc, request_id)
-        except StoreUnavailable:
-            return self.reject(request, store_unavailable(), request_id)
-        key: KeyView | None = ctx.get("key")
+        key: KeyRecordLike | None = ctx.get("key")
         if key is None:  # the lookup always runs before a request verifies
             return self.reject(request, store_unavailable(), request_id)
         request.log["access_key_id"] = ok.access_key_id
@@ -250,7 +320,9 @@ class GatewayService(Service):
         self._verdict(request, "OK")
         return out
 
-    async def _outgoing(self, request: Incoming, ok: VerifiedRequest, key: KeyView) -> Outgoing:
+    async def _outgoing(
+        self, request: Incoming, ok: VerifiedRequest, key: KeyRecordLike
+    ) -> Outgoing:
         target = (
             strip_presign_query(request.target) if ok.auth_type == "presigned" else request.target
         )
@@ -350,8 +422,9 @@ class GatewayService(Service):
     # -- answers --------------------------------------------------------------
     def _verdict(self, request: Incoming, verdict: str) -> None:
         request.log["verdict"] = verdict
-        if self._on_verdict is not None:
-            self._on_verdict(verdict)
+        metrics = request.state.get("metrics")
+        if metrics is not None:
+            metrics.inc("sigv4kit_gateway_verdicts_total", code=verdict)
 
     def reject(self, request: Incoming, exc: SignatureError, request_id: str) -> Reply:
         """S3's XML error document for ``exc``, answered by the gateway."""
@@ -375,6 +448,23 @@ class GatewayService(Service):
 
 # Headers the upstream signature must not carry over from the client's request.
 _RESIGN_DROP = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-region-set"})
+
+
+async def _idle_timeout(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """``body``, failing with RequestTimeout when the client stays silent ``seconds``.
+
+    A slow client holds a connection, a task and (while forwarding) an
+    upstream connection: past the limit it gets S3's ``RequestTimeout``.
+    """
+    it = body.__aiter__()
+    while True:
+        try:
+            piece = await asyncio.wait_for(it.__anext__(), seconds)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise RequestTimeout() from None
+        yield piece
 
 
 def _decoded_length(request: Incoming) -> int | None:
