@@ -45,9 +45,9 @@ __all__ = [
     "ReplayDetected",
     "RequestTimeTooSkewed",
     "RequestTimeout",
+    "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
-    "ServiceUnavailable",
     "SignatureError",
     "SigningError",
     "SlowDown",
@@ -253,9 +253,7 @@ class InvalidRequest(SignatureError):
 class ReplayDetected(AccessDenied):
     """The same access key and string to sign were already accepted in the skew window."""
 
-    default_message = (
-        "Access Denied: this signed request was already used; sign every request anew"
-    )
+    default_message = "Access Denied: this signed request was already used; sign every request anew"
 
 
 class SlowDown(SignatureError):
@@ -277,9 +275,7 @@ class ServiceUnavailable(SignatureError):
 class ReplayCacheUnavailable(ServiceUnavailable):
     """The replay cache (Redis) is unreachable and the gateway fails closed."""
 
-    default_message = (
-        "Service is unable to handle request: the replay cache cannot be reached"
-    )
+    default_message = "Service is unable to handle request: the replay cache cannot be reached"
 
 
 # --------------------------------------------------------------------------

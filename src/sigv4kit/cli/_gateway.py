@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-__all__ = ["gateway"]
+from ._common import CONTEXT
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+__all__ = ["gateway"]
 
 
 def _host_port(value: str, what: str) -> tuple[str, int]:
