@@ -34,8 +34,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
-from ..errors import BadGateway, RequestTimeout, SignatureError
-from ..forward import Incoming, Outgoing, Reply, Service
+from ..errors import RequestTimeout, SignatureError
+from ..forward import Incoming, Outgoing, Reply, Service, describe
 from ..server._common import error_document, new_request_id, resource_of
 from .plan import PayloadPlan, PlanError, payload_plan
 from .policy import (
@@ -54,6 +54,12 @@ if TYPE_CHECKING:
 __all__ = ["GatewayOptions", "GatewayService", "KeyLookup", "RateLimiter", "ReplayCache"]
 
 log = logging.getLogger("sigv4kit.gateway")
+
+describe(
+    "sigv4kit_gateway_verdicts_total",
+    "counter",
+    "Gateway verdicts by S3 error code (OK = verified and forwarded).",
+)
 
 
 class KeyRecordLike(Protocol):
@@ -440,10 +446,19 @@ class GatewayService(Service):
             [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
         )
 
-    def body_failed(self, request: Incoming, exc: BaseException) -> Reply:
-        """The answer when the forwarded body failed its check mid-stream."""
-        err = exc if isinstance(exc, SignatureError) else BadGateway()
-        return self.reject(request, err, str(request.log.get("request_id", new_request_id())))
+    def on_body_error(self, request: Incoming, error: BaseException) -> Reply | None:
+        """The forwarded body failed its check at (or near) its end.
+
+        The engine has aborted the upstream request already; the client
+        gets the verifier's error (``XAmzContentSHA256Mismatch``, a chunk's
+        ``SignatureDoesNotMatch``, ``IncompleteBody``, ``RequestTimeout``)
+        as S3 would send it.  Counted again under that code in the verdicts
+        (the request was counted ``OK`` when it was forwarded).
+        """
+        if not isinstance(error, SignatureError):
+            return None
+        request_id = str(request.log.get("request_id") or new_request_id())
+        return self.reject(request, error, request_id)
 
 
 # Headers the upstream signature must not carry over from the client's request.
