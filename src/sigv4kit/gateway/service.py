@@ -217,16 +217,17 @@ class GatewayService(Service):
 
     async def _open_redis(self, url: str) -> None:
         o = self.options
-        if self._replay is None:
-            from .replay import ReplayCache as RedisReplayCache
+        # .replay and .ratelimit (Redis) are imported by name: only a gateway
+        # started with --replay-cache needs the redis package.
+        import importlib
 
-            replay = RedisReplayCache(url)
+        if self._replay is None:
+            replay = importlib.import_module(".replay", __package__).RedisReplayCache(url)
             self._owned.append(replay)
             self._replay = replay
         if o.rate_limit and self._limiter is None:
-            from .ratelimit import RateLimiter as RedisRateLimiter
-
-            limiter = RedisRateLimiter(url, rate=o.rate_limit, burst=o.rate_burst or o.rate_limit)
+            ratelimit = importlib.import_module(".ratelimit", __package__)
+            limiter = ratelimit.RedisRateLimiter(url, rate=o.rate_limit, burst=o.rate_burst)
             self._owned.append(limiter)
             self._limiter = limiter
 
@@ -248,7 +249,8 @@ class GatewayService(Service):
             self._pinger.cancel()
         for thing in self._owned:
             try:
-                await thing.close()
+                close = getattr(thing, "aclose", None) or thing.close
+                await close()
             except Exception:  # pragma: no cover - closing is best effort
                 log.debug("closing %r failed", thing, exc_info=True)
 
