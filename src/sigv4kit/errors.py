@@ -20,6 +20,7 @@ from __future__ import annotations
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import ClassVar
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "InvalidRequest",
     "InvalidToken",
     "MissingSecurityHeader",
+    "PresignExpiryError",
     "RequestTimeTooSkewed",
     "SigV4Error",
     "SignatureDoesNotMatch",
@@ -55,6 +57,23 @@ class SigningError(SigV4Error, ValueError):
 
 class CredentialsError(SigV4Error):
     """Credentials could not be found, parsed or refreshed."""
+
+
+class PresignExpiryError(SigningError):
+    """The credentials expire before the presigned URL would.
+
+    A URL signed with temporary credentials stops working when they expire,
+    whatever its ``X-Amz-Expires`` says.  ``url_expires`` and
+    ``credentials_expire`` are the two times (aware datetimes, UTC); pass
+    ``cap_expires=True`` to presign for a URL that ends with the credentials.
+    """
+
+    def __init__(
+        self, message: str, *, url_expires: datetime, credentials_expire: datetime
+    ) -> None:
+        super().__init__(message)
+        self.url_expires = url_expires
+        self.credentials_expire = credentials_expire
 
 
 def _xml_escape(text: str) -> str:
