@@ -35,12 +35,21 @@ __all__ = [
     "InvalidArgument",
     "InvalidRequest",
     "InvalidToken",
+    "KeyExists",
+    "KeyNotFound",
+    "KeyStoreError",
+    "MasterKeyError",
     "MissingSecurityHeader",
+    "ReplayCacheUnavailable",
+    "ReplayDetected",
     "RequestTimeTooSkewed",
+    "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
     "SignatureError",
     "SigningError",
+    "SlowDown",
+    "StoreUnavailable",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -231,3 +240,66 @@ class InvalidRequest(SignatureError):
     code = "InvalidRequest"
     status = 400
     default_message = "Invalid Request"
+
+
+# --------------------------------------------------------------------------
+# Gateway-side refusals: not the client's signature, but what a verifying
+# gateway answers for it (replays, rate limits, a key store or replay cache
+# that cannot be reached).  They are SignatureErrors so that a server that
+# renders ``exc.status`` and ``exc.to_xml()`` answers them correctly.
+# --------------------------------------------------------------------------
+class ReplayDetected(AccessDenied):
+    """The same access key and string to sign were already accepted in the skew window."""
+
+    default_message = "Access Denied: this signed request was already used; sign every request anew"
+
+
+class SlowDown(SignatureError):
+    """The access key's request rate is over its limit (a shared token bucket)."""
+
+    code = "SlowDown"
+    status = 503
+    default_message = "Please reduce your request rate."
+
+
+class ServiceUnavailable(SignatureError):
+    """A service the verdict depends on cannot be reached; retrying later may succeed."""
+
+    code = "ServiceUnavailable"
+    status = 503
+    default_message = "Service is unable to handle request."
+
+
+class ReplayCacheUnavailable(ServiceUnavailable):
+    """The replay cache (Redis) is unreachable and the gateway fails closed."""
+
+    default_message = "Service is unable to handle request: the replay cache cannot be reached"
+
+
+# --------------------------------------------------------------------------
+# Key store (sigv4kit.keystore)
+# --------------------------------------------------------------------------
+class KeyStoreError(SigV4Error):
+    """A key store operation failed; the message says what to fix."""
+
+
+class StoreUnavailable(ServiceUnavailable, KeyStoreError):
+    """The key store cannot be reached (a gateway answers 503, not 403).
+
+    Raised for keys the per-node cache does not hold (or holds past their
+    TTL) while the store is down; cached keys keep working until their TTL.
+    """
+
+    default_message = "Service is unable to handle request: the key store cannot be reached"
+
+
+class KeyNotFound(KeyStoreError, LookupError):
+    """No key with this access key id exists in the store."""
+
+
+class KeyExists(KeyStoreError):
+    """A key with this access key id is already in the store."""
+
+
+class MasterKeyError(KeyStoreError):
+    """The master key that encrypts secrets at rest is missing, malformed or not this store's."""
