@@ -178,7 +178,7 @@ def test_every_page_in_chromium_has_no_broken_link(site: Path, base_url: str) ->
         page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
         for html in pages:
             url = _page_url(base_url, html, site)
-            resp = page.goto(url, wait_until="load")
+            resp = page.goto(url, wait_until="domcontentloaded")
             assert resp is not None and resp.status == 200, url
             seen[_normal(url)] = page.evaluate(_COLLECT)
         home = page.goto(base_url, wait_until="networkidle")
