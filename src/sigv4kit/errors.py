@@ -42,8 +42,6 @@ __all__ = [
     "MasterKeyError",
     "MissingSecurityHeader",
     "PresignExpiryError",
-    "ReplayCacheUnavailable",
-    "ReplayDetected",
     "RequestTimeTooSkewed",
     "ServiceUnavailable",
     "SigV4Error",
@@ -261,20 +259,11 @@ class InvalidRequest(SignatureError):
     default_message = "Invalid Request"
 
 
-# --------------------------------------------------------------------------
-# Gateway-side refusals: not the client's signature, but what a verifying
-# gateway answers for it (replays, rate limits, a key store or replay cache
-# that cannot be reached).  They are SignatureErrors so that a server that
-# renders ``exc.status`` and ``exc.to_xml()`` answers them correctly.
-# --------------------------------------------------------------------------
-class ReplayDetected(AccessDenied):
-    """The same access key and string to sign were already accepted in the skew window."""
-
-    default_message = "Access Denied: this signed request was already used; sign every request anew"
-
-
+# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
+# Not signature failures, but answers a server gives in S3's XML form, so they
+# share the class (code, status, to_xml) with them.
 class SlowDown(SignatureError):
-    """The access key's request rate is over its limit (a shared token bucket)."""
+    """The access key's request rate is over its limit; retry with back-off."""
 
     code = "SlowDown"
     status = 503
@@ -282,17 +271,15 @@ class SlowDown(SignatureError):
 
 
 class ServiceUnavailable(SignatureError):
-    """A service the verdict depends on cannot be reached; retrying later may succeed."""
+    """A dependency (key store, replay cache) cannot answer; retry later.
+
+    Never a 403: an outage must not look like a refusal, which clients do
+    not retry.
+    """
 
     code = "ServiceUnavailable"
     status = 503
-    default_message = "Service is unable to handle request."
-
-
-class ReplayCacheUnavailable(ServiceUnavailable):
-    """The replay cache (Redis) is unreachable and the gateway fails closed."""
-
-    default_message = "Service is unable to handle request: the replay cache cannot be reached"
+    default_message = "The service is unable to handle the request now; retry shortly."
 
 
 # --------------------------------------------------------------------------
