@@ -26,15 +26,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
-from ..errors import (
-    AccessDenied,
-    ReplayCacheUnavailable,
-    ReplayDetected,
-    ServiceUnavailable,
-    SignatureError,
-    SlowDown,
-    StoreUnavailable,
-)
+from ..errors import AccessDenied, ServiceUnavailable, SignatureError, SlowDown, StoreUnavailable
 
 __all__ = [
     "Verdict",
@@ -80,12 +72,14 @@ def replay_verdict(seen_before: bool | None, *, fail_open: bool) -> Verdict:
     if seen_before is None:
         if fail_open:
             return None
-        return ReplayCacheUnavailable(
+        return ServiceUnavailable(
             "Service is unable to handle request: the replay cache cannot be reached "
             "(the gateway fails closed; --replay-fail-open accepts requests instead)."
         )
     if seen_before:
-        return ReplayDetected()
+        return AccessDenied(
+            "Access Denied: this signed request was already used; sign every request anew."
+        )
     return None
 
 
