@@ -61,15 +61,21 @@ from .credentials import Credentials
 from .errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
+    AuthorizationHeaderTooLong,
     AuthorizationQueryParametersError,
     IncompleteBody,
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidRequest,
     InvalidToken,
+    MissingAuthentication,
+    QueryTooLong,
+    RequestHeaderTooLong,
     SignatureDoesNotMatch,
     SignatureError,
     SigningError,
+    TooManySignedHeaders,
+    TooManySignedHeadersInQuery,
     XAmzContentSHA256Mismatch,
 )
 from .keys import signing_key
@@ -162,19 +168,6 @@ CredentialLookup = (
 TokenCheck = Callable[[str, str], Any]
 
 
-class MissingAuthentication(AccessDenied):
-    """The request carries no signature at all (anonymous).
-
-    A subclass of :class:`AccessDenied` (what S3 answers), so that a server
-    that allows anonymous requests can catch exactly this case.
-    """
-
-    default_message = (
-        "Access Denied: the request is not signed (no Authorization header, no "
-        "X-Amz-Signature query parameter and no POST policy form)"
-    )
-
-
 # --------------------------------------------------------------------------
 # Limits: each has its own error, carrying the option name and its value
 # --------------------------------------------------------------------------
@@ -184,74 +177,6 @@ MAX_QUERY_LENGTH = 24576
 MAX_SIGNED_HEADERS = 100
 # Above max_auth_length, so an oversized Authorization header gets its own error.
 MAX_HEADER_LENGTH = 32768
-
-
-class AuthorizationHeaderTooLong(AuthorizationHeaderMalformed):
-    """The ``Authorization`` header is longer than ``max_auth_length``."""
-
-    limit = "max_auth_length"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(
-            f"The authorization header is malformed; it is longer than {value} characters "
-            "(max_auth_length)."
-        )
-        self.value = value
-
-
-class QueryTooLong(AuthorizationQueryParametersError):
-    """A presigned request's query string is longer than ``max_query_length``."""
-
-    limit = "max_query_length"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(f"The query string is longer than {value} characters (max_query_length).")
-        self.value = value
-
-
-class TooManySignedHeaders(AuthorizationHeaderMalformed):
-    """``SignedHeaders`` names more than ``max_signed_headers`` headers."""
-
-    limit = "max_signed_headers"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(
-            f"The authorization header is malformed; SignedHeaders names more than {value} "
-            "headers (max_signed_headers)."
-        )
-        self.value = value
-
-
-class TooManySignedHeadersInQuery(AuthorizationQueryParametersError):
-    """``X-Amz-SignedHeaders`` names more than ``max_signed_headers`` headers."""
-
-    limit = "max_signed_headers"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(
-            f"X-Amz-SignedHeaders names more than {value} headers (max_signed_headers)."
-        )
-        self.value = value
-
-
-class RequestHeaderTooLong(SignatureError):
-    """One header (name and value) is longer than ``max_header_length``.
-
-    S3's code for an oversized header section.  Checked first, before any
-    header is parsed.
-    """
-
-    code = "RequestHeaderSectionTooLarge"
-    status = 400
-    default_message = "Your request header section exceeds the maximum allowed size."
-    limit = "max_header_length"
-
-    def __init__(self, value: int, name: str) -> None:
-        super().__init__(
-            f"Your request header section exceeds the maximum allowed size: header "
-            f"{name[:40]!r} is longer than {value} characters (max_header_length)."
-        )
-        self.value = value
 
 
 def _positive(name: str, value: object) -> int:
