@@ -232,6 +232,12 @@ class VerifiedRequest:
         trailers: the verified trailing headers of an aws-chunked body
             (e.g. ``x-amz-checksum-crc32``), filled in once ``body`` was
             read to the end.
+        string_to_sign: the exact text whose signature was verified (for a
+            browser POST, the Base64 policy).  A replay cache keys on
+            ``(access_key_id, string_to_sign)``, never on ``signature``: a
+            SigV4a (ECDSA) signature has a second valid form ``(r, n-s)``,
+            and two signatures of one request differ.  It may hold the session
+            token (POST policies), so it is left out of the repr.
     """
 
     access_key_id: str
@@ -247,6 +253,7 @@ class VerifiedRequest:
     form: dict[str, str] | None = None
     expires: int | None = None
     trailers: Sequence[tuple[str, str]] = ()
+    string_to_sign: str = field(repr=False, default="")
 
     @property
     def request_time(self) -> datetime:
@@ -352,16 +359,21 @@ def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, st
     return lpairs, hmap
 
 
-def _split_target(target: str) -> tuple[str, str | None]:
-    """``(origin-form target, host from an absolute URL or None)``."""
+_DEFAULT_PORT_SUFFIX = {"http": ":80", "https": ":443"}
+
+
+def _split_target(target: str) -> tuple[str, str | None, str]:
+    """``(origin-form target, authority of an absolute URL or None, its
+    default-port suffix)``; the authority is lower-cased, its default port
+    elided, as HTTP compares authorities."""
     if not isinstance(target, str):
         target = _to_str(target)
     if target.startswith("/"):
-        return target, None
+        return target, None, ""
     scheme, sep, rest = target.partition("://")
     if not sep or not scheme or "/" in scheme:
         if target == "*":
-            return "/", None
+            return "/", None, ""
         raise InvalidRequest(f"cannot read the request target {target[:200]!r}")
     slash = len(rest)
     for ch in "/?":
@@ -371,13 +383,30 @@ def _split_target(target: str) -> tuple[str, str | None]:
     authority, path = rest[:slash], rest[slash:]
     if "@" in authority:
         authority = authority.rpartition("@")[2]
-    host = authority.lower()
-    default = {"http": ":80", "https": ":443"}.get(scheme.lower())
-    if default and host.endswith(default):
-        host = host[: -len(default)]
+    default = _DEFAULT_PORT_SUFFIX.get(scheme.lower(), "")
     if not path.startswith("/"):
         path = "/" + path
-    return path, host
+    return path, _authority(authority, default), default
+
+
+def _authority(value: str, default_port: str) -> str:
+    """An authority as HTTP compares it: host case-insensitive, the scheme's
+    default port the same as no port."""
+    host = value.strip().lower()
+    if default_port and host.endswith(default_port):
+        host = host[: -len(default_port)]
+    return host
+
+
+def _target_host_mismatch(url_host: str, host: str) -> AccessDenied:
+    """RFC 9112 section 3.2.2: a server given an absolute-form target uses its
+    authority and ignores Host.  A request whose target names another host
+    than the signed Host header would be served for a host nobody signed."""
+    return AccessDenied(
+        f"Access Denied: the request target is for host {url_host[:200]!r} but the signed "
+        f"Host header is {host[:200]!r}; send the request to the host that was signed",
+        details={"TargetHost": url_host[:200], "HostHeader": host[:200]},
+    )
 
 
 _date_cache: dict[str, int] = {}
@@ -1387,6 +1416,7 @@ class Verifier:
             fields,
             None,
             (),
+            fields.get("policy", ""),
         )
 
     # -- credentials --------------------------------------------------------
@@ -1436,17 +1466,21 @@ class Verifier:
         if method.__class__ is not str:
             method = _to_str(method)
         if target.__class__ is str and target[:1] == "/":
-            path_target, url_host = target, None
+            path_target, url_host, default_port = target, None, ""
         else:
-            path_target, url_host = _split_target(target)
+            path_target, url_host, default_port = _split_target(target)
         pairs, hmap = _index_headers(headers)
         limit = self.max_header_length
         for ln, v in pairs:
             if len(v) + len(ln) > limit:
                 raise RequestHeaderTooLong(limit, ln)
-        if url_host is not None and "host" not in hmap:
-            pairs.append(("host", url_host))
-            hmap["host"] = url_host
+        if url_host is not None:
+            host = hmap.get("host")
+            if host is None:
+                pairs.append(("host", url_host))
+                hmap["host"] = url_host
+            elif _authority(host, default_port) != url_host:
+                raise _target_host_mismatch(url_host, host)
         now_epoch = time.time() if now is None else _now_epoch(now)
 
         authorization = hmap.get("authorization")
@@ -1930,7 +1964,9 @@ class Verifier:
         creq, sts, ok = self._check_signature(state, key, target, payload_hash)
         if not ok and auth.target_no_token is not None:
             # The session token may have been added after signing (IoT style).
-            _, _, ok = self._check_signature(state, key, auth.target_no_token, payload_hash)
+            _, sts2, ok = self._check_signature(state, key, auth.target_no_token, payload_hash)
+            if ok:
+                sts = sts2
         if not ok:
             raise self._mismatch(auth, creq, sts)
 
@@ -1996,6 +2032,7 @@ class Verifier:
             auth.form,
             auth.expires,
             trailers,
+            sts,
         )
 
     def _canonical_target(self, target: str) -> tuple[str, str]:
