@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from sigv4kit.cli._diagnose import parse_error_body
 from sigv4kit.cli._hosts import infer_scope
+from sigv4kit.diagnose import parse_error_body
 from sigv4kit.errors import SignatureDoesNotMatch
 
 
