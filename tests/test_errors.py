@@ -94,6 +94,7 @@ REEXPORTS = [
     ("sigv4kit.client._common", "RedirectNotFollowed", "RedirectNotFollowed"),
     ("sigv4kit", "SignatureError", "SignatureError"),
     ("sigv4kit", "LimitExceeded", "LimitExceeded"),
+    ("sigv4kit.errors", "MasterKeyError", "InvalidMasterKey"),
 ]
 
 
@@ -214,6 +215,7 @@ NAMING_FAMILIES = {
     "CredentialsError",
     "RawRequestError",
     "EventStreamError",
+    "KeyStoreError",
 }
 S3_CODES_ENDING_IN_ERROR = {"InvalidChunkSizeError", "MalformedTrailerError"}
 

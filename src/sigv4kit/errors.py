@@ -21,8 +21,9 @@ that code (S3's own names sometimes end in ``Error``: ``InvalidChunkSizeError``,
 ``AuthorizationQueryParametersError``).  Every other class names its cause
 (``ChunkTooLarge``, ``MissingAuthentication``) and ends in ``Error`` only when it
 is the base of a family (``SigV4Error``, ``SigningError``, ``SignatureError``,
-``CredentialsError``, ``RawRequestError``, ``EventStreamError``).  Names used
-before this rule stay importable as aliases (``ChunkTooLargeError``...).
+``CredentialsError``, ``RawRequestError``, ``EventStreamError``,
+``KeyStoreError``).  Names used before this rule stay importable as aliases
+(``ChunkTooLargeError``, ``MasterKeyError``...).
 
 The modules that raise these errors re-export them, so older import paths
 (``sigv4kit.verifier.MissingAuthentication``, ``sigv4kit.streaming.ChunkTooLargeError``,
@@ -50,6 +51,7 @@ __all__ = [
     "ChunkLineTooLongError",
     "ChunkTooLarge",
     "ChunkTooLargeError",
+    "ClientDisconnected",
     "CredentialsError",
     "CredentialsNotFound",
     "CredentialsNotFoundError",
@@ -66,14 +68,19 @@ __all__ = [
     "InvalidArgument",
     "InvalidChunkSizeError",
     "InvalidFormField",
+    "InvalidMasterKey",
     "InvalidPolicyDocument",
     "InvalidRequest",
     "InvalidToken",
+    "KeyExists",
+    "KeyNotFound",
+    "KeyStoreError",
     "LimitExceeded",
     "MalformedEventStream",
     "MalformedPOSTRequest",
     "MalformedProfileFile",
     "MalformedTrailerError",
+    "MasterKeyError",
     "MaxPostPreDataLengthExceeded",
     "MissingAuthentication",
     "MissingContentLength",
@@ -84,12 +91,17 @@ __all__ = [
     "RawRequestError",
     "RawRequestTooLarge",
     "RedirectNotFollowed",
+    "ReplayCacheUnavailable",
+    "ReplayDetected",
     "RequestHeaderTooLong",
     "RequestTimeTooSkewed",
+    "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
     "SignatureError",
     "SigningError",
+    "SlowDown",
+    "StoreUnavailable",
     "TooManyChunks",
     "TooManyChunksError",
     "TooManySignedHeaders",
@@ -337,6 +349,11 @@ class MalformedProfileFile(CredentialsError):
         self.problem = problem
         where = path if line is None else f"{path}, line {line}"
         super().__init__(f"{where}: {problem}")
+
+
+class ClientDisconnected(SigV4Error):
+    """The client went away while its request body was being read (the
+    forwarding engine of the proxy and gateway answers it with 499)."""
 
 
 class RawRequestError(SigV4Error, ValueError):
@@ -638,9 +655,73 @@ class EventTimeTooSkewed(EventStreamError, RequestTimeTooSkewed):
     default_message = "The difference between the event time and the current time is too large."
 
 
+# --------------------------------------------------------------------------
+# Gateway-side refusals: not the client's signature, but what a verifying
+# gateway answers for it (replays, rate limits, a key store or replay cache
+# that cannot be reached).  They are SignatureErrors so that a server that
+# renders ``exc.status`` and ``exc.to_xml()`` answers them correctly.
+# --------------------------------------------------------------------------
+class ReplayDetected(AccessDenied):
+    """The same access key and string to sign were already accepted in the skew window."""
+
+    default_message = "Access Denied: this signed request was already used; sign every request anew"
+
+
+class SlowDown(SignatureError):
+    """The access key's request rate is over its limit (a shared token bucket)."""
+
+    code = "SlowDown"
+    status = 503
+    default_message = "Please reduce your request rate."
+
+
+class ServiceUnavailable(SignatureError):
+    """A service the verdict depends on cannot be reached; retrying later may succeed."""
+
+    code = "ServiceUnavailable"
+    status = 503
+    default_message = "Service is unable to handle request."
+
+
+class ReplayCacheUnavailable(ServiceUnavailable):
+    """The replay cache (Redis) is unreachable and the gateway fails closed."""
+
+    default_message = "Service is unable to handle request: the replay cache cannot be reached"
+
+
+# --------------------------------------------------------------------------
+# Key store (sigv4kit.keystore)
+# --------------------------------------------------------------------------
+class KeyStoreError(SigV4Error):
+    """A key store operation failed; the message says what to fix."""
+
+
+class StoreUnavailable(ServiceUnavailable, KeyStoreError):
+    """The key store cannot be reached (a gateway answers 503, not 403).
+
+    Raised for keys the per-node cache does not hold (or holds past their
+    TTL) while the store is down; cached keys keep working until their TTL.
+    """
+
+    default_message = "Service is unable to handle request: the key store cannot be reached"
+
+
+class KeyNotFound(KeyStoreError, LookupError):
+    """No key with this access key id exists in the store."""
+
+
+class KeyExists(KeyStoreError):
+    """A key with this access key id is already in the store."""
+
+
+class InvalidMasterKey(KeyStoreError):
+    """The master key that encrypts secrets at rest is missing, malformed or not this store's."""
+
+
 # Names used before the naming rule; kept so old code keeps importing them.
 ChunkTooLargeError = ChunkTooLarge
 TooManyChunksError = TooManyChunks
 ChunkLineTooLongError = ChunkLineTooLong
 CredentialsNotFoundError = CredentialsNotFound
 ProfileFileError = MalformedProfileFile
+MasterKeyError = InvalidMasterKey
