@@ -95,6 +95,7 @@ REEXPORTS = [
     ("sigv4kit", "SignatureError", "SignatureError"),
     ("sigv4kit", "LimitExceeded", "LimitExceeded"),
     ("sigv4kit.errors", "MasterKeyError", "InvalidMasterKey"),
+    ("sigv4kit.errors", "PresignExpiryError", "PresignOutlivesCredentials"),
 ]
 
 

@@ -39,6 +39,7 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
+    from datetime import datetime
     from typing import ClassVar
 
 __all__ = [
@@ -86,12 +87,13 @@ __all__ = [
     "MissingContentLength",
     "MultipartHeaderTooLong",
     "PolicyTooLarge",
+    "PresignExpiryError",
+    "PresignOutlivesCredentials",
     "ProfileFileError",
     "QueryTooLong",
     "RawRequestError",
     "RawRequestTooLarge",
     "RedirectNotFollowed",
-    "ReplayCacheUnavailable",
     "ReplayDetected",
     "RequestHeaderTooLong",
     "RequestTimeTooSkewed",
@@ -120,6 +122,23 @@ class SigningError(SigV4Error, ValueError):
 
 class CredentialsError(SigV4Error):
     """Credentials could not be found, parsed or refreshed."""
+
+
+class PresignOutlivesCredentials(SigningError):
+    """The credentials expire before the presigned URL would.
+
+    A URL signed with temporary credentials stops working when they expire,
+    whatever its ``X-Amz-Expires`` says.  ``url_expires`` and
+    ``credentials_expire`` are the two times (aware datetimes, UTC); pass
+    ``cap_expires=True`` to presign for a URL that ends with the credentials.
+    """
+
+    def __init__(
+        self, message: str, *, url_expires: datetime, credentials_expire: datetime
+    ) -> None:
+        super().__init__(message)
+        self.url_expires = url_expires
+        self.credentials_expire = credentials_expire
 
 
 def _xml_escape(text: str) -> str:
@@ -667,8 +686,11 @@ class ReplayDetected(AccessDenied):
     default_message = "Access Denied: this signed request was already used; sign every request anew"
 
 
+# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
+# Not signature failures, but answers a server gives in S3's XML form, so they
+# share the class (code, status, to_xml) with them.
 class SlowDown(SignatureError):
-    """The access key's request rate is over its limit (a shared token bucket)."""
+    """The access key's request rate is over its limit; retry with back-off."""
 
     code = "SlowDown"
     status = 503
@@ -676,17 +698,15 @@ class SlowDown(SignatureError):
 
 
 class ServiceUnavailable(SignatureError):
-    """A service the verdict depends on cannot be reached; retrying later may succeed."""
+    """A dependency (key store, replay cache) cannot answer; retry later.
+
+    Never a 403: an outage must not look like a refusal, which clients do
+    not retry.
+    """
 
     code = "ServiceUnavailable"
     status = 503
-    default_message = "Service is unable to handle request."
-
-
-class ReplayCacheUnavailable(ServiceUnavailable):
-    """The replay cache (Redis) is unreachable and the gateway fails closed."""
-
-    default_message = "Service is unable to handle request: the replay cache cannot be reached"
+    default_message = "The service is unable to handle the request now; retry shortly."
 
 
 # --------------------------------------------------------------------------
@@ -725,3 +745,4 @@ ChunkLineTooLongError = ChunkLineTooLong
 CredentialsNotFoundError = CredentialsNotFound
 ProfileFileError = MalformedProfileFile
 MasterKeyError = InvalidMasterKey
+PresignExpiryError = PresignOutlivesCredentials
