@@ -26,7 +26,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from urllib.parse import unquote
 
-from ..errors import AccessDenied, ServiceUnavailable, SignatureError, SlowDown, StoreUnavailable
+from ..errors import (
+    AccessDenied,
+    ReplayDetected,
+    ServiceUnavailable,
+    SignatureError,
+    SlowDown,
+    StoreUnavailable,
+)
 
 __all__ = [
     "Verdict",
@@ -77,9 +84,7 @@ def replay_verdict(seen_before: bool | None, *, fail_open: bool) -> Verdict:
             "(the gateway fails closed; --replay-fail-open accepts requests instead)."
         )
     if seen_before:
-        return AccessDenied(
-            "Access Denied: this signed request was already used; sign every request anew."
-        )
+        return ReplayDetected()
     return None
 
 
