@@ -15,6 +15,7 @@ from .. import __version__
 from ..canonical import canonical_request_for_target
 from ..config import service_defaults
 from ..credentials import Credentials
+from ..endpoints import infer
 from ..errors import CredentialsError, SignatureError, SigV4Error
 from ..rawhttp import RawRequest, parse_raw_request
 from ..signer import SignedRequest, parse_timestamp
@@ -32,7 +33,6 @@ from ._diagnose import (
     visible,
 )
 from ._explain import explain, parse_authorization, redact_token, sign_raw_request
-from ._hosts import infer_scope
 from ._http import Response, send, stderr_is_tty
 from ._options import (
     Body,
@@ -99,7 +99,10 @@ def _sign(
     *,
     region: str | None = None,
     service: str | None = None,
+    quiet: bool = False,
 ) -> tuple[SignedRequest, Any]:
+    if not (region or opts.region or opts.region_set) or not (service or opts.service):
+        region, service = _scope(opts, _host_of(url), quiet=quiet)
     creds = opts.credentials()
     payload = opts.payload()
     signer = opts.signer(creds, region, service, payload=None)
@@ -163,7 +166,7 @@ def sign(
     body = open_body(data, data_file)
     try:
         with _errors():
-            signed, creds = _sign(opts, method, url, _headers(headers), body)
+            signed, creds = _sign(opts, method, url, _headers(headers), body, quiet=as_json)
             data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     finally:
         body.close()
@@ -228,8 +231,11 @@ def presign(
     """
     opts = RequestOptions.from_kwargs(kw)
     with _errors():
+        region = service = None
+        if not (opts.region or opts.region_set) or not opts.service:
+            region, service = _scope(opts, _host_of(url), quiet=as_json)
         creds = opts.credentials()
-        signer = opts.signer(creds)
+        signer = opts.signer(creds, region, service)
         signed = signer.presign_request(
             method,
             url,
@@ -264,29 +270,35 @@ def _scope(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str
         return region, service
     if opts.sigv4a and opts.region_set and service:
         return region, service
-    guess = infer_scope(host)
+    guess = infer(host)
     said = []
     if guess is not None:
-        if not service and guess.service:
+        if not service:
             service = guess.service
             said.append(f"service {service}")
-        if not region and not (opts.sigv4a and opts.region_set) and guess.region:
+        if guess.algorithm == "sigv4a" and not opts.sigv4a:
+            opts.sigv4a = True
+            opts.region_set = opts.region_set or ",".join(guess.region_set or ["*"])
+            said.append(f"SigV4a with region set {opts.region_set}")
+        elif not region and not (opts.sigv4a and opts.region_set):
             region = guess.region
             said.append(f"region {region}")
     if not region and not (opts.sigv4a and opts.region_set):
         region = find_region(opts.profile)
         if region:
             said.append(f"region {region} (from AWS_REGION or the profile)")
-    if not service:
-        raise click.UsageError(
-            f"cannot tell the service from the host {host!r}; pass --service (e.g. s3)"
+    if not service or (not region and not (opts.sigv4a and opts.region_set)):
+        missing = " and ".join(
+            f
+            for f, ok in (("--service", service), ("--region", region or opts.region_set))
+            if not ok
         )
-    if not region and not (opts.sigv4a and opts.region_set):
         raise click.UsageError(
-            f"cannot tell the region from the host {host!r}; pass --region (e.g. us-east-1)"
+            f"{host!r} is not an endpoint sigv4kit knows, so it cannot tell the credential "
+            f"scope; pass {missing} (e.g. --service s3 --region us-east-1)"
         )
     if said and not quiet:
-        where = f" ({guess.provider})" if guess is not None else ""
+        where = f" ({guess.label})" if guess is not None else ""
         click.echo(
             click.style(f"note: inferred {' and '.join(said)} from {host}{where}", dim=True),
             err=True,
