@@ -188,3 +188,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_secrets: the test prints a secret on purpose (the guard skips it)"
     )
+
+
+# Throwaway PostgreSQL and Redis servers for the key store and gateway tests.
+from gateway_support import pg_cluster, postgres_url, redis_server, redis_url  # noqa: E402,F401

@@ -27,7 +27,7 @@ from click.testing import CliRunner
 
 from sigv4kit import Credentials, Signer
 from sigv4kit.cli._commands import cli
-from sigv4kit.cli._diagnose import diagnose, parse_error_body
+from sigv4kit.diagnose import diagnose, parse_error_body
 from sigv4kit.errors import SignatureDoesNotMatch, SignatureError
 from sigv4kit.verifier import Verifier
 

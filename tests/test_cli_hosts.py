@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sigv4kit.cli._diagnose import parse_error_body
+from sigv4kit.diagnose import parse_error_body
 from sigv4kit.errors import SignatureDoesNotMatch
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import ClassVar
 
 __all__ = [
@@ -35,12 +36,20 @@ __all__ = [
     "InvalidArgument",
     "InvalidRequest",
     "InvalidToken",
+    "KeyExists",
+    "KeyNotFound",
+    "KeyStoreError",
+    "MasterKeyError",
     "MissingSecurityHeader",
+    "PresignExpiryError",
     "RequestTimeTooSkewed",
+    "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
     "SignatureError",
     "SigningError",
+    "SlowDown",
+    "StoreUnavailable",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -55,6 +64,23 @@ class SigningError(SigV4Error, ValueError):
 
 class CredentialsError(SigV4Error):
     """Credentials could not be found, parsed or refreshed."""
+
+
+class PresignExpiryError(SigningError):
+    """The credentials expire before the presigned URL would.
+
+    A URL signed with temporary credentials stops working when they expire,
+    whatever its ``X-Amz-Expires`` says.  ``url_expires`` and
+    ``credentials_expire`` are the two times (aware datetimes, UTC); pass
+    ``cap_expires=True`` to presign for a URL that ends with the credentials.
+    """
+
+    def __init__(
+        self, message: str, *, url_expires: datetime, credentials_expire: datetime
+    ) -> None:
+        super().__init__(message)
+        self.url_expires = url_expires
+        self.credentials_expire = credentials_expire
 
 
 def _xml_escape(text: str) -> str:
@@ -231,3 +257,55 @@ class InvalidRequest(SignatureError):
     code = "InvalidRequest"
     status = 400
     default_message = "Invalid Request"
+
+
+# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
+# Not signature failures, but answers a server gives in S3's XML form, so they
+# share the class (code, status, to_xml) with them.
+class SlowDown(SignatureError):
+    """The access key's request rate is over its limit; retry with back-off."""
+
+    code = "SlowDown"
+    status = 503
+    default_message = "Please reduce your request rate."
+
+
+class ServiceUnavailable(SignatureError):
+    """A dependency (key store, replay cache) cannot answer; retry later.
+
+    Never a 403: an outage must not look like a refusal, which clients do
+    not retry.
+    """
+
+    code = "ServiceUnavailable"
+    status = 503
+    default_message = "The service is unable to handle the request now; retry shortly."
+
+
+# --------------------------------------------------------------------------
+# Key store (sigv4kit.keystore)
+# --------------------------------------------------------------------------
+class KeyStoreError(SigV4Error):
+    """A key store operation failed; the message says what to fix."""
+
+
+class StoreUnavailable(ServiceUnavailable, KeyStoreError):
+    """The key store cannot be reached (a gateway answers 503, not 403).
+
+    Raised for keys the per-node cache does not hold (or holds past their
+    TTL) while the store is down; cached keys keep working until their TTL.
+    """
+
+    default_message = "Service is unable to handle request: the key store cannot be reached"
+
+
+class KeyNotFound(KeyStoreError, LookupError):
+    """No key with this access key id exists in the store."""
+
+
+class KeyExists(KeyStoreError):
+    """A key with this access key id is already in the store."""
+
+
+class MasterKeyError(KeyStoreError):
+    """The master key that encrypts secrets at rest is missing, malformed or not this store's."""

@@ -11,9 +11,8 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from ..cli._diagnose import ClientView, diagnose, parse_error_body
-from ..cli._explain import explain
 from ..credentials import Credentials
+from ..diagnose import ClientView, diagnose, explain, parse_error_body
 from ..errors import SigV4Error
 from ..signer import SignedRequest, Signer, parse_timestamp
 
