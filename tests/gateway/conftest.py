@@ -257,3 +257,6 @@ def start_cli_gateway(
         raise AssertionError(f"gateway did not start:\n{log.read_text()[-3000:]}")
     admin = f"http://{info['admin']}" if "admin" in info else None
     return CliGateway(proc, f"http://{info['listen']}", admin, log)
+
+
+from client.conftest import seaweedfs  # noqa: E402,F401  (SeaweedFS for the re-sign tests)
