@@ -218,6 +218,7 @@ class CliGateway:
     url: str
     admin: str | None
     log: Path
+    out: Any = None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         if self.proc.poll() is None:
@@ -227,6 +228,8 @@ class CliGateway:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
+        if self.out is not None:
+            self.out.close()
         return self.proc.returncode
 
 
@@ -245,6 +248,7 @@ def start_cli_gateway(
     info: dict[str, Any] | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            out.close()
             raise AssertionError(f"gateway exited {proc.returncode}:\n{log.read_text()[-3000:]}")
         for line in log.read_text(errors="replace").splitlines():
             if line.startswith("{") and '"listen"' in line:
@@ -254,9 +258,11 @@ def start_cli_gateway(
         time.sleep(0.05)
     if info is None:
         proc.kill()
+        proc.wait(10)
+        out.close()
         raise AssertionError(f"gateway did not start:\n{log.read_text()[-3000:]}")
     admin = f"http://{info['admin']}" if "admin" in info else None
-    return CliGateway(proc, f"http://{info['listen']}", admin, log)
+    return CliGateway(proc, f"http://{info['listen']}", admin, log, out)
 
 
 from client.conftest import seaweedfs  # noqa: E402,F401  (SeaweedFS for the re-sign tests)
