@@ -155,7 +155,14 @@ def header(record: dict[str, Any], name: str) -> list[str]:
 class InProcessGateway:
     """A gateway engine + service running in a loop thread of the test process."""
 
-    def __init__(self, options: Any, *, keys_url: str = "memory://", **service_kw: Any) -> None:
+    def __init__(
+        self,
+        options: Any,
+        *,
+        keys_url: str = "memory://",
+        master_key: str | None = None,
+        **service_kw: Any,
+    ) -> None:
         from sigv4kit.forward import Engine, ForwardConfig
         from sigv4kit.gateway.service import GatewayService
         from sigv4kit.keystore import KeyCache, open_store
@@ -164,7 +171,7 @@ class InProcessGateway:
         self.options = options
 
         async def start() -> Any:
-            self.store = await open_store(keys_url)
+            self.store = await open_store(keys_url, master_key=master_key)
             self.cache = KeyCache(self.store, ttl=options.key_cache_ttl)
             await self.cache.start()
             await self.cache.wait_connected(5)

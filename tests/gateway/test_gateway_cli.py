@@ -134,7 +134,9 @@ def test_slow_client_gets_request_timeout(
     host, port = gw.url.removeprefix("http://").split(":")
     head = "".join(f"{k}: {v}\r\n" for k, v in signed.headers)
     with socket.create_connection((host, int(port))) as c:
-        c.sendall(f"PUT /b/slowloris HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode())
+        c.sendall(
+            f"PUT /b/slowloris HTTP/1.1\r\n{head}Content-Length: {len(body)}\r\n\r\n".encode()
+        )
         c.sendall(body[:70_000])
         c.settimeout(10)
         t0 = time.monotonic()
