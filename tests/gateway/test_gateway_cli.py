@@ -51,8 +51,10 @@ def cli_gateway(
     url, env = store
     access = tmp_path / "access.log"
     gw = start_cli_gateway(
-        ["--upstream", echo.url, "--keys", url, "--admin", "127.0.0.1:0", "--workers", "2"]
-        + ["--access-log", str(access), "--client-timeout", "1", "--drain-timeout", "10"],
+        [
+            *("--upstream", echo.url, "--keys", url, "--admin", "127.0.0.1:0", "--workers", "2"),
+            *("--access-log", str(access), "--client-timeout", "1", "--drain-timeout", "10"),
+        ],
         tmp_path / "gateway.log",
         env=env,
     )
