@@ -23,6 +23,7 @@ from ._options import (
     request_options,
     signing_options,
 )
+from ._proxy import proxy
 from ._render import render_explanation
 from ._request import request
 
@@ -250,3 +251,4 @@ cli.add_command(explain_cmd)
 cli.add_command(diagnose_cmd)
 cli.add_command(verify)
 cli.add_command(request)
+cli.add_command(proxy)
