@@ -14,7 +14,7 @@ import click
 
 from .. import __version__
 from ..diagnose import explain
-from ._common import CONTEXT, echo_json, errors, headers_of, sign_with
+from ._common import CONTEXT, echo_json, errors, headers_of, host_of, infer, sign_with
 from ._inspect import diagnose_cmd, explain_cmd, verify
 from ._options import (
     RequestOptions,
@@ -22,6 +22,12 @@ from ._options import (
     open_body,
     request_options,
     signing_options,
+)
+from ._presign import (
+    check_presigned_url,
+    hoisted_params,
+    presigned_expires,
+    print_presign_check,
 )
 from ._proxy import proxy
 from ._render import render_explanation
@@ -104,7 +110,7 @@ def sign(
     body = open_body(data, data_file)
     try:
         with errors():
-            signed, creds = sign_with(opts, method, url, headers_of(headers), body)
+            signed, creds = sign_with(opts, method, url, headers_of(headers), body, quiet=as_json)
             data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     finally:
         body.close()
@@ -120,14 +126,13 @@ def sign(
 # presign
 # --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
-@click.argument("method")
-@click.argument("url")
+@click.argument("method", required=False)
+@click.argument("url", required=False)
 @click.option(
     "--expires",
     type=click.IntRange(1, 604800),
-    required=True,
     metavar="SECONDS",
-    help="How long the URL is valid, 1 to 604800 (7 days).",
+    help="How long the URL is valid, 1 to 604800 (7 days). Required unless --check.",
 )
 @click.option(
     "-H",
@@ -135,7 +140,32 @@ def sign(
     "headers",
     multiple=True,
     metavar="'Name: value'",
-    help="A header to sign; it must then be sent with the URL.",
+    help="A header to sign; it must then be sent with the URL (unless --hoist moves it).",
+)
+@click.option(
+    "--cap-expires",
+    is_flag=True,
+    help="When the credentials expire before the URL would, end the URL with them "
+    "(default: refuse).",
+)
+@click.option(
+    "--hoist/--no-hoist",
+    default=False,
+    show_default=True,
+    help="Move X-Amz-* headers into the query as the JS and Go SDKs do (SSE, ACL, grants, "
+    "metadata, tagging... stay headers); --no-hoist keeps every header signed as a header.",
+)
+@click.option(
+    "--check",
+    "check_url",
+    metavar="URL",
+    help="Instead of presigning: say whether METHOD (default GET) with the -H headers will "
+    "match this presigned URL, and if not, why. Exit 0 = will match, 1 = will not.",
+)
+@click.option(
+    "--now",
+    metavar="T",
+    help="With --check: the time the request will be sent (default: now).",
 )
 @signing_options
 @credential_options
@@ -146,15 +176,24 @@ def sign(
     help="With --json: show the session token in the canonical request (the URL carries it).",
 )
 def presign(
-    method: str,
-    url: str,
-    expires: int,
+    method: str | None,
+    url: str | None,
+    expires: int | None,
     headers: tuple[str, ...],
+    cap_expires: bool,
+    hoist: bool,
+    check_url: str | None,
+    now: str | None,
     as_json: bool,
     show_token: bool,
     **kw: Any,
 ) -> None:
-    """Print a presigned URL (query-string authentication).
+    """Print a presigned URL (query-string authentication), or --check one.
+
+    Temporary credentials that expire before the URL would are refused (the
+    URL would stop working early); --cap-expires shortens the URL instead.
+    --json lists the headers the user of the URL must send (`headers`) and
+    those hoisted into the query.
 
     \b
     Examples:
@@ -166,11 +205,28 @@ def presign(
       # Then fetch it:
       curl "$(sigv4kit presign GET https://b.s3.amazonaws.com/k --expires 600 \\
           --region us-east-1 --service s3)"
+      # Will this PUT be accepted with that URL?
+      sigv4kit presign PUT --check "$URL" -H 'Content-Type: text/plain'
     """
     opts = RequestOptions.from_kwargs(kw)
+    if check_url is not None:
+        if url is not None:
+            raise click.UsageError("with --check, give the presigned URL to --check only")
+        result = check_presigned_url(opts, check_url, method or "GET", headers_of(headers), now)
+        print_presign_check(result, as_json=as_json)
+        if not result.ok and result.ok is not None:
+            raise SystemExit(1)
+        return
+    if not method or not url:
+        raise click.UsageError("give METHOD URL (or --check URL)")
+    if expires is None:
+        raise click.UsageError("Missing option '--expires' (1 to 604800 seconds).")
     with errors():
+        region = service = None
+        if not (opts.region or opts.region_set) or not opts.service:
+            region, service = infer(opts, host_of(url), quiet=as_json)
         creds = opts.credentials()
-        signer = opts.signer(creds)
+        signer = opts.signer(creds, region, service)
         signed = signer.presign_request(
             method,
             url,
@@ -178,12 +234,15 @@ def presign(
             expires=expires,
             timestamp=opts.timestamp,
             payload=opts.payload(),
+            cap_expires=cap_expires,
+            hoist=hoist,
         )
     if as_json:
         data_out = explain(
             signed, credentials=creds, show_token=show_token, presigned=True, keep_sendable=True
         )
-        data_out["expires"] = expires
+        data_out["expires"] = presigned_expires(signed.url, expires)
+        data_out["hoisted"] = hoisted_params(headers_of(headers)) if hoist else []
         echo_json(data_out)
         return
     click.echo(signed.url)

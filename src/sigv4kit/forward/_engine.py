@@ -60,6 +60,7 @@ from aiohttp.web_server import Server
 from multidict import CIMultiDict
 from yarl import URL
 
+from ..errors import ClientDisconnected as _ClientGone
 from ._metrics import Metrics
 from ._model import IDEMPOTENT_METHODS, Incoming, Outgoing, Reply, Service, UpstreamAnswer
 
@@ -139,10 +140,6 @@ class ForwardConfig:
     event_loop: str = "auto"
     keepalive_timeout: float = 75.0
     max_field_size: int = 16384
-
-
-class _ClientGone(Exception):
-    """The client went away while its body was being read."""
 
 
 def redact_target(target: str) -> str:

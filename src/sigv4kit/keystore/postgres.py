@@ -118,7 +118,7 @@ class PostgresKeyStore(KeyStore):
         """Connect, create the schema if needed and check the master key."""
         self = cls(url, **options)
         try:
-            stored_id = await self._query(self._init_schema)
+            stored_id = await self._query(self._init_schema, idempotent=True)
             self._key, created = resolve_master_key(master_key, stored_id, store=self.url)
             if stored_id is None:
                 await self._query(lambda conn: self._set_key_id(conn, self._key))
@@ -149,29 +149,50 @@ class PostgresKeyStore(KeyStore):
         except psycopg.Error as exc:
             raise KeyStoreError(f"the key store {self.url}: {_first_line(exc)}") from None
 
-    async def _query(self, fn: Callable[[_Conn], Awaitable[T]]) -> T:
+    async def _query(self, fn: Callable[[_Conn], Awaitable[T]], *, idempotent: bool = False) -> T:
+        """Run ``fn`` on the store's connection, (re)connecting as needed.
+
+        A connection that was fine when last used may have been cut since (a
+        server restart); an idempotent ``fn`` is then tried once more on a
+        fresh connection instead of failing the first request after recovery.
+        """
         import psycopg
 
         if self._closed:
             raise KeyStoreError(f"{self.url} is closed")
         async with self._lock:
-            if self._conn is None or self._conn.closed or self._conn.broken:
-                self._conn = await self._connect()
-            conn = self._conn
-            try:
-                return await asyncio.wait_for(fn(conn), self.query_timeout)
-            except (psycopg.OperationalError, psycopg.InterfaceError, asyncio.TimeoutError) as exc:
-                self._conn = None
-                await _close_quietly(conn)
-                raise StoreUnavailable(
-                    f"the key store {self.url} cannot be used: {_first_line(exc)}"
-                ) from None
-            except psycopg.errors.UniqueViolation:
-                raise KeyExists(
-                    f"a key with this access key id already exists in {self.url}"
-                ) from None
-            except psycopg.Error as exc:
-                raise KeyStoreError(f"the key store {self.url}: {_first_line(exc)}") from None
+            for attempt in (1, 2):
+                reused = self._conn is not None and not self._conn.closed and not self._conn.broken
+                if not reused:
+                    self._conn = await self._connect()
+                conn = self._conn
+                assert conn is not None
+                try:
+                    return await asyncio.wait_for(fn(conn), self.query_timeout)
+                except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
+                    self._conn = None
+                    await _close_quietly(conn)
+                    # AdminShutdown: the server said goodbye before our statement
+                    # (a restart), so it never ran and any statement may be retried.
+                    shutdown = isinstance(exc, psycopg.errors.AdminShutdown)
+                    if reused and (idempotent or shutdown) and attempt == 1:
+                        continue
+                    raise StoreUnavailable(
+                        f"the key store {self.url} cannot be used: {_first_line(exc)}"
+                    ) from None
+                except asyncio.TimeoutError:
+                    self._conn = None
+                    await _close_quietly(conn)
+                    raise StoreUnavailable(
+                        f"the key store {self.url} did not answer within {self.query_timeout} s"
+                    ) from None
+                except psycopg.errors.UniqueViolation:
+                    raise KeyExists(
+                        f"an access key id to insert already exists in {self.url}"
+                    ) from None
+                except psycopg.Error as exc:
+                    raise KeyStoreError(f"the key store {self.url}: {_first_line(exc)}") from None
+            raise AssertionError("unreachable")
 
     async def _init_schema(self, conn: _Conn) -> str | None:
         cur = await conn.execute(
@@ -218,7 +239,7 @@ class PostgresKeyStore(KeyStore):
             )
             return await cur.fetchone()
 
-        row = await self._query(get)
+        row = await self._query(get, idempotent=True)
         return None if row is None else self._record(row)
 
     async def _list(self) -> list[KeyRecord]:
@@ -228,7 +249,7 @@ class PostgresKeyStore(KeyStore):
             )
             return await cur.fetchall()
 
-        return [self._record(r) for r in await self._query(rows)]
+        return [self._record(r) for r in await self._query(rows, idempotent=True)]
 
     async def _insert_rows(
         self,
@@ -260,7 +281,7 @@ class PostgresKeyStore(KeyStore):
             )
             return await cur.fetchone()
 
-        row = await self._query(update)
+        row = await self._query(update, idempotent=True)
         if row is None:
             raise KeyNotFound(f"no key {access_key_id} in {self.url}")
         return self._record(row)
@@ -322,7 +343,7 @@ class PostgresKeyStore(KeyStore):
         async def ping(conn: _Conn) -> None:
             await conn.execute("SELECT 1")
 
-        await self._query(ping)
+        await self._query(ping, idempotent=True)
 
     async def close(self) -> None:
         self._closed = True
