@@ -15,6 +15,7 @@ import click
 from .. import __version__
 from ..diagnose import explain
 from ._common import CONTEXT, echo_json, errors, headers_of, host_of, infer, sign_with
+from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
 from ._options import (
     RequestOptions,
@@ -311,3 +312,4 @@ cli.add_command(diagnose_cmd)
 cli.add_command(verify)
 cli.add_command(request)
 cli.add_command(proxy)
+cli.add_command(gateway)
