@@ -16,6 +16,7 @@ from .. import __version__
 from ..diagnose import explain
 from ._common import CONTEXT, echo_json, errors, headers_of, sign_with
 from ._inspect import diagnose_cmd, explain_cmd, verify
+from ._keys import keys
 from ._options import (
     RequestOptions,
     credential_options,
@@ -306,3 +307,4 @@ cli.add_command(explain_cmd)
 cli.add_command(diagnose_cmd)
 cli.add_command(verify)
 cli.add_command(request)
+cli.add_command(keys)
