@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from sigv4kit import Credentials, Signer, Verifier
 from sigv4kit.cli._commands import cli
-from sigv4kit.errors import PresignExpiryError, SignatureError, SigningError
+from sigv4kit.errors import PresignOutlivesCredentials, SignatureError, SigningError
 from sigv4kit.presign_check import check_presigned
 from sigv4kit.presigning import fit_expiry, is_hoistable, split_hoistable
 
@@ -38,7 +38,7 @@ def _query(url: str) -> dict[str, str]:
 # --------------------------------------------------------------------------
 def test_presign_refuses_a_url_that_outlives_its_credentials() -> None:
     signer = Signer(_creds(timedelta(minutes=10)), "us-east-1", "s3")
-    with pytest.raises(PresignExpiryError) as info:
+    with pytest.raises(PresignOutlivesCredentials) as info:
         signer.presign("GET", URL, expires=3600, timestamp=T0)
     err = info.value
     assert isinstance(err, SigningError)
@@ -81,7 +81,7 @@ def test_credentials_without_expiry_presign_for_seven_days() -> None:
 
 
 def test_credentials_already_expired_are_refused_even_with_cap() -> None:
-    with pytest.raises(PresignExpiryError, match="expired at 2013-05-23"):
+    with pytest.raises(PresignOutlivesCredentials, match="expired at 2013-05-23"):
         fit_expiry(_creds(timedelta(hours=-1)), T0, 60, cap=True)
 
 

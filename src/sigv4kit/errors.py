@@ -48,6 +48,7 @@ __all__ = [
     "AuthorizationHeaderTooLong",
     "AuthorizationQueryParametersError",
     "BadDigest",
+    "BadGateway",
     "ChunkLineTooLong",
     "ChunkLineTooLongError",
     "ChunkTooLarge",
@@ -97,6 +98,7 @@ __all__ = [
     "ReplayDetected",
     "RequestHeaderTooLong",
     "RequestTimeTooSkewed",
+    "RequestTimeout",
     "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
@@ -736,6 +738,25 @@ class KeyExists(KeyStoreError):
 
 class InvalidMasterKey(KeyStoreError):
     """The master key that encrypts secrets at rest is missing, malformed or not this store's."""
+
+
+class BadGateway(SignatureError):
+    """The upstream behind a gateway could not be reached or broke off."""
+
+    code = "BadGateway"
+    status = 502
+    default_message = "The upstream server could not be reached."
+
+
+class RequestTimeout(SignatureError):
+    """The client was too slow sending its request (S3's code and message)."""
+
+    code = "RequestTimeout"
+    status = 400
+    default_message = (
+        "Your socket connection to the server was not read from or written to within "
+        "the timeout period. Idle connections will be closed."
+    )
 
 
 # Names used before the naming rule; kept so old code keeps importing them.
