@@ -17,6 +17,7 @@ from ..diagnose import explain
 from ._common import CONTEXT, echo_json, errors, headers_of, host_of, infer, sign_with
 from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
+from ._keys import keys
 from ._options import (
     RequestOptions,
     credential_options,
@@ -313,3 +314,4 @@ cli.add_command(verify)
 cli.add_command(request)
 cli.add_command(proxy)
 cli.add_command(gateway)
+cli.add_command(keys)
