@@ -677,10 +677,10 @@ class EventTimeTooSkewed(EventStreamError, RequestTimeTooSkewed):
 
 
 # --------------------------------------------------------------------------
-# Gateway-side refusals: not the client's signature, but what a verifying
-# gateway answers for it (replays, rate limits, a key store or replay cache
-# that cannot be reached).  They are SignatureErrors so that a server that
-# renders ``exc.status`` and ``exc.to_xml()`` answers them correctly.
+# Answers of the verifying gateway (sigv4kit gateway): not the client's
+# signature, but what a gateway answers for it (replays, rate limits, a key
+# store or replay cache that cannot be reached).  They are SignatureErrors so
+# a server that renders ``exc.status`` and ``exc.to_xml()`` answers correctly.
 # --------------------------------------------------------------------------
 class ReplayDetected(AccessDenied):
     """The same access key and string to sign were already accepted in the skew window."""
@@ -688,9 +688,6 @@ class ReplayDetected(AccessDenied):
     default_message = "Access Denied: this signed request was already used; sign every request anew"
 
 
-# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
-# Not signature failures, but answers a server gives in S3's XML form, so they
-# share the class (code, status, to_xml) with them.
 class SlowDown(SignatureError):
     """The access key's request rate is over its limit; retry with back-off."""
 
