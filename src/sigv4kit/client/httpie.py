@@ -36,7 +36,6 @@ the auth plugin ran (``--compress``, its own GET clean-up).
 
 from __future__ import annotations
 
-import importlib
 import re
 from typing import Any
 
@@ -155,22 +154,12 @@ def parse_auth_value(raw: str | None) -> AuthOptions:
 
 def _infer(host: str) -> tuple[str | None, str | None, str | None, list[str] | None]:
     """``(region, service, algorithm, region_set)`` from the hostname, if it says."""
-    try:
-        endpoints: Any = importlib.import_module("sigv4kit.endpoints")
-    except ImportError:
-        endpoints = None
-    if endpoints is not None:
-        e = endpoints.infer(host)
-        if e is None:
-            return None, None, None, None
-        region_set = getattr(e, "region_set", None)
-        return e.region, e.service, getattr(e, "algorithm", None), region_set
-    from ..cli._hosts import infer_scope  # the older table, until endpoints exists
+    from ..endpoints import infer
 
-    guess = infer_scope(host)
-    if guess is None:
+    e = infer(host)
+    if e is None:
         return None, None, None, None
-    return guess.region, guess.service, None, None
+    return e.region, e.service, e.algorithm, e.region_set
 
 
 def _credentials(opts: AuthOptions) -> Any:

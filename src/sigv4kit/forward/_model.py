@@ -211,6 +211,17 @@ class Service:
         """Decide what to do with one request."""
         raise NotImplementedError
 
+    def on_body_error(self, request: Incoming, error: BaseException) -> Reply | None:
+        """The :attr:`Outgoing.body` iterator raised ``error`` while it was sent.
+
+        The engine has already aborted the upstream request (its connection
+        is closed, never pooled), so the upstream saw an incomplete request.
+        Return the answer for the client -- a verifying gateway answers a
+        payload whose hash failed at its end with S3's error, not with 502 --
+        or None for the engine's 502.  Not called for client disconnects.
+        """
+        return None
+
     async def on_response(
         self, request: Incoming, sent: Outgoing, answer: UpstreamAnswer
     ) -> Outgoing | None:

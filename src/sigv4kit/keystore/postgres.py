@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import KeyExists, KeyNotFound, KeyStoreError, MasterKeyError, StoreUnavailable
+from ..errors import InvalidMasterKey, KeyExists, KeyNotFound, KeyStoreError, StoreUnavailable
 from ._base import KeyStore
 from ._crypto import MasterKey, resolve_master_key
 from ._model import KeyChange, KeyRecord
@@ -217,7 +217,7 @@ class PostgresKeyStore(KeyStore):
         cur = await conn.execute("SELECT value FROM sigv4kit_meta WHERE name = 'master_key_id'")
         row = await cur.fetchone()
         if row is None or row[0] != key.key_id:
-            raise MasterKeyError(
+            raise InvalidMasterKey(
                 f"{self.url} was just created by another node with master key "
                 f"{row[0] if row else '?'}; use that key"
             )
