@@ -31,6 +31,7 @@ from ._presign import (
     presigned_expires,
     print_presign_check,
 )
+from ._proxy import proxy
 from ._render import render_explanation
 from ._request import request
 
@@ -311,5 +312,6 @@ cli.add_command(explain_cmd)
 cli.add_command(diagnose_cmd)
 cli.add_command(verify)
 cli.add_command(request)
+cli.add_command(proxy)
 cli.add_command(gateway)
 cli.add_command(keys)

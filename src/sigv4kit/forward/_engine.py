@@ -274,6 +274,9 @@ class Engine:
         if self._listener is not None:
             self._listener.close()
         if self._server is not None:
+            # Idle keep-alive connections close now, busy ones after their
+            # response (what aiohttp's own runner does).
+            self._server.pre_shutdown()
             await self._server.shutdown(self.config.drain_timeout)
         if self._listener is not None:
             await self._listener.wait_closed()
@@ -326,6 +329,11 @@ class Engine:
             )
             return resp
         finally:
+            for cleanup in inc.cleanups:
+                try:
+                    cleanup()
+                except Exception:
+                    _log.exception("clean-up after a request failed")
             m.in_flight -= 1
             elapsed = time.monotonic() - t0
             m.observe(elapsed)
