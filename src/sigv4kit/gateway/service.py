@@ -147,12 +147,14 @@ _current: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("sigv4
 
 
 def _algorithm_hint(request: Incoming) -> str:
-    auth = request.header("authorization") or ""
-    if auth.startswith("AWS4-ECDSA"):
+    # Which stored key the lookup hands the verifier: the SigV4a public key
+    # (stored at creation, never derived per request) or the secret.
+    target = request.target
+    if "AWS4-ECDSA" in target:
         return "sigv4a"
-    query = request.query
-    if query and "AWS4-ECDSA" in query:
-        return "sigv4a"
+    for name, value in request.headers:
+        if value.startswith("AWS4-ECDSA") and name.lower() == "authorization":
+            return "sigv4a"
     return "sigv4"
 
 
@@ -286,9 +288,9 @@ class GatewayService(Service):
     async def _handle(
         self, request: Incoming, request_id: str, ctx: dict[str, Any]
     ) -> Outgoing | Reply:
-        body: Any = (
-            _idle_timeout(request.body, self.options.client_timeout) if request.has_body else b""
-        )
+        has_body = request.has_body
+        ctx["has_body"] = has_body
+        body: Any = _idle_timeout(request.body, self.options.client_timeout) if has_body else b""
         now = self._clock() if self._clock is not None else None
         try:
             ok = await self.verifier.averify(
@@ -342,7 +344,7 @@ class GatewayService(Service):
             payload_hash=ok.payload_hash,
             decoded_length=decoded,
         )
-        stream: Any = ok.body if request.has_body else None
+        stream: Any = ok.body if _current.get({}).get("has_body") else None
         if ok.auth_type == "post":
             from .postform import rebuild_form
 
