@@ -52,7 +52,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 MASTER_KEY = "44" * 32
 
-UPSTREAM = r'''
+UPSTREAM = r"""
 import asyncio, sys
 try:
     import uvloop; uvloop.install()
@@ -72,9 +72,9 @@ async def main():
     print("ready", flush=True)
     await srv.serve_forever()
 asyncio.run(main())
-'''
+"""
 
-PASS_THROUGH = r'''
+PASS_THROUGH = r"""
 import sys
 sys.path.insert(0, sys.argv[3])
 from sigv4kit.forward import ForwardConfig, Outgoing, Service, end_to_end, serve
@@ -88,7 +88,7 @@ class PassThrough(Service):
         return Outgoing(req.method, ORIGIN, req.target, headers, body)
 serve(ForwardConfig(port=int(sys.argv[1]), workers=int(sys.argv[4])), PassThrough,
       on_listening=lambda p, a: print("ready", flush=True))
-'''
+"""
 
 
 def free_port() -> int:
@@ -140,7 +140,29 @@ def run_wrk(url: str, headers: list[tuple[str, str]], conns: int, seconds: int) 
     if bad or errors:
         raise RuntimeError(f"wrk saw failures: {text[-800:]}")
     lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", text, re.M))
-    return {"rps": float(m.group(1)), "p50": lat.get("50"), "p99": lat.get("99")}
+    count = re.search(r"(\d+) requests in", text)
+    return {
+        "rps": float(m.group(1)),
+        "requests": int(count.group(1)) if count else 0,
+        "p50": lat.get("50"),
+        "p99": lat.get("99"),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            todo += [int(x) for x in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            continue
+    return total
 
 
 async def create_key(url: str) -> tuple[str, str]:
@@ -175,8 +197,10 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         akid, secret = asyncio.run(create_key(keys))
         gw_log = (work / "gateway.log").open("wb")
         gw = subprocess.Popen(
-            [py, "-m", "sigv4kit.cli", "gateway", "--listen", f"127.0.0.1:{gw_port}"]
-            + ["--upstream", origin, "--keys", keys, "--workers", str(args.workers)],
+            [
+                *(py, "-m", "sigv4kit.cli", "gateway", "--listen", f"127.0.0.1:{gw_port}"),
+                *("--upstream", origin, "--keys", keys, "--workers", str(args.workers)),
+            ],
             stdout=gw_log,
             stderr=subprocess.STDOUT,
             env=env(),
@@ -191,11 +215,13 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             order = ["pass-through", "gateway"] if rnd % 2 == 0 else ["gateway", "pass-through"]
             got: dict[str, float] = {}
             for name in order:
-                port = pt_port if name == "pass-through" else gw_port
+                port, proc = (pt_port, pt) if name == "pass-through" else (gw_port, gw)
                 url = f"http://127.0.0.1:{port}/bucket/object-1k"
                 signed = signer.sign("GET", url)  # fresh each round: inside the skew window
                 headers = [(n, v) for n, v in signed.headers if n.lower() != "host"]
+                cpu0 = cpu_seconds(proc.pid)
                 r = run_wrk(url, headers, args.connections, args.duration)
+                r["cpu_us_per_request"] = (cpu_seconds(proc.pid) - cpu0) / r["requests"] * 1e6
                 rows[name].append(r)
                 got[name] = r["rps"]
             ratios.append(got["gateway"] / got["pass-through"])
@@ -206,6 +232,9 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             "rounds": rows,
             "ratios": ratios,
             "ratio_median": statistics.median(ratios),
+            "cpu_us": {
+                k: statistics.median(r["cpu_us_per_request"] for r in v) for k, v in rows.items()
+            },
             "pass_through_rps_median": statistics.median(r["rps"] for r in rows["pass-through"]),
             "gateway_rps_median": statistics.median(r["rps"] for r in rows["gateway"]),
         }
@@ -216,9 +245,9 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
 
 def revocation(args: argparse.Namespace) -> dict[str, Any]:
     import requests
+
     from gateway.conftest import InProcessGateway, options  # type: ignore[import-not-found]
     from gateway_support import postgres_cluster  # type: ignore[import-not-found]
-
     from sigv4kit import Credentials, Signer
 
     delays: list[float] = []
@@ -274,14 +303,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         result["throughput"] = t = throughput(args, Path(tmp))
     print(f"1 KiB GET, {t['connections']} connections, {t['workers']} worker(s), wrk:")
-    print("| stack | requests/s (median) | per-round |")
-    print("|---|---|---|")
+    print("| stack | requests/s (median) | per round | server CPU per request (median) |")
+    print("|---|---|---|---|")
     for name in ("pass-through", "gateway"):
         rounds = ", ".join(f"{r['rps']:.0f}" for r in t["rounds"][name])
         med = statistics.median(r["rps"] for r in t["rounds"][name])
-        print(f"| {name} | {med:.0f} | {rounds} |")
-    print(f"gateway / pass-through: {t['ratio_median']:.2f}x (per round: "
-          f"{', '.join(f'{x:.2f}' for x in t['ratios'])})")
+        print(f"| {name} | {med:.0f} | {rounds} | {t['cpu_us'][name]:.0f} µs |")
+    print(
+        f"gateway / pass-through requests/s: {t['ratio_median']:.2f}x (median of per-round "
+        f"ratios {', '.join(f'{x:.2f}' for x in t['ratios'])}); capacity from CPU per request: "
+        f"{t['cpu_us']['pass-through'] / t['cpu_us']['gateway']:.2f}x"
+    )
     if not args.no_revocation:
         result["revocation"] = r = revocation(args)
         print(
