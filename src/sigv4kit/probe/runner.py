@@ -67,6 +67,9 @@ class Answer:
         from ..diagnose import parse_error_body
 
         err = parse_error_body(self.body[: 1 << 16])
+        if err.code is None and self.body.lstrip()[:1] == b"<":
+            kind = self.headers.get("content-type", "").split(";")[0] or "no content type"
+            return None, f"HTTP {self.status} with a {kind} body, not an S3 error"
         return err.code, err.message or self.body[:200].decode("utf-8", "replace")
 
 
