@@ -166,7 +166,15 @@ def resolve_master_key(
                 f"{default_master_key_path()}"
             )
         key = MasterKey.generate()
-        path = key.save()
+        try:
+            path = key.save()
+        except FileExistsError:
+            # Another process created the key file first (two nodes starting
+            # on a new store): use that one.
+            existing = MasterKey.from_environment()
+            if existing is None:
+                raise
+            return existing, False
         import logging
 
         logging.getLogger("sigv4kit.keystore").warning(
