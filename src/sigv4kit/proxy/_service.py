@@ -73,15 +73,12 @@ def _split_upstream(url: str) -> tuple[str, str, bool]:
 
 def infer_scope(host: str) -> tuple[str, str, str, list[str] | None] | None:
     """``(region, service, algorithm, region_set)`` for a hostname, or None."""
-    try:
-        from ..endpoints import infer  # type: ignore[import-not-found,attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    e = infer(host.rsplit(":", 1)[0] if host.count(":") == 1 else host)
+    from ..endpoints import infer
+
+    e = infer(host)
     if e is None:
         return None
-    rs = getattr(e, "region_set", None)
-    return e.region, e.service, getattr(e, "algorithm", "sigv4"), list(rs) if rs else None
+    return e.region, e.service, e.algorithm, list(e.region_set) if e.region_set else None
 
 
 class SigningProxy(Service):
