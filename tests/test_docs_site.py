@@ -15,13 +15,16 @@ Screenshots of the home page and an API reference page go to
 
 from __future__ import annotations
 
+import ast
 import functools
 import html as html_mod
 import http.server
 import os
+import re
 import shutil
 import subprocess
 import sys
+import textwrap
 import threading
 import urllib.error
 import urllib.request
@@ -115,6 +118,21 @@ def test_every_public_module_has_a_reference_page(site: Path) -> None:
     # mkdocstrings rendered the docstrings, not just the heading.
     assert 'id="sigv4kit.signer.Signer.presign"' in signer
     assert "Everything about one signature" in signer
+
+
+def test_python_examples_in_the_docs_are_valid_python() -> None:
+    """Every ```python block of every page parses (a typo in an example is a bug)."""
+    blocks = 0
+    bad = []
+    for md in sorted((ROOT / "docs").rglob("*.md")):
+        for m in re.finditer(r"^( *)```python\n(.*?)^ *```", md.read_text(), re.S | re.M):
+            blocks += 1
+            try:
+                ast.parse(textwrap.dedent(m.group(2)))
+            except SyntaxError as exc:
+                bad.append(f"{md.relative_to(ROOT)}: {exc}")
+    assert blocks >= 15
+    assert not bad, bad
 
 
 # --------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from sigv4kit import Credentials, Signer, Verifier
 from sigv4kit.cli._commands import cli
-from sigv4kit.errors import PresignExpiryError, SignatureError, SigningError
+from sigv4kit.errors import PresignOutlivesCredentials, SignatureError, SigningError
 from sigv4kit.presign_check import check_presigned
 from sigv4kit.presigning import fit_expiry, is_hoistable, split_hoistable
 
@@ -38,7 +38,7 @@ def _query(url: str) -> dict[str, str]:
 # --------------------------------------------------------------------------
 def test_presign_refuses_a_url_that_outlives_its_credentials() -> None:
     signer = Signer(_creds(timedelta(minutes=10)), "us-east-1", "s3")
-    with pytest.raises(PresignExpiryError) as info:
+    with pytest.raises(PresignOutlivesCredentials) as info:
         signer.presign("GET", URL, expires=3600, timestamp=T0)
     err = info.value
     assert isinstance(err, SigningError)
@@ -81,7 +81,7 @@ def test_credentials_without_expiry_presign_for_seven_days() -> None:
 
 
 def test_credentials_already_expired_are_refused_even_with_cap() -> None:
-    with pytest.raises(PresignExpiryError, match="expired at 2013-05-23"):
+    with pytest.raises(PresignOutlivesCredentials, match="expired at 2013-05-23"):
         fit_expiry(_creds(timedelta(hours=-1)), T0, 60, cap=True)
 
 
@@ -216,3 +216,19 @@ def test_check_from_the_cli() -> None:
     bad = runner.invoke(cli, [*base, "-H", "x-amz-meta-a: 1", "--json"], env=env)
     assert bad.exit_code == 1
     assert json.loads(bad.output)["ok"] is False
+
+
+def test_request_presign_says_the_same() -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": AK,
+        "AWS_SECRET_ACCESS_KEY": SK,
+        "AWS_SESSION_TOKEN": "tok",
+        "AWS_CREDENTIAL_EXPIRATION": (T0_DT + timedelta(minutes=10)).isoformat(),
+    }
+    args = ["request", "GET", URL, "--presign", "--expires", "3600", "--timestamp", T0]
+    runner = CliRunner()
+    refused = runner.invoke(cli, args, env=env)
+    assert refused.exit_code == 1 and "2013-05-24 00:10:00Z" in refused.output
+    capped = runner.invoke(cli, [*args, "--cap-expires"], env=env)
+    assert capped.exit_code == 0, capped.output
+    assert _query(capped.output.strip())["X-Amz-Expires"] == "600"

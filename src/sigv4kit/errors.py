@@ -48,6 +48,7 @@ __all__ = [
     "AuthorizationHeaderTooLong",
     "AuthorizationQueryParametersError",
     "BadDigest",
+    "BadGateway",
     "ChunkLineTooLong",
     "ChunkLineTooLongError",
     "ChunkTooLarge",
@@ -97,6 +98,7 @@ __all__ = [
     "ReplayDetected",
     "RequestHeaderTooLong",
     "RequestTimeTooSkewed",
+    "RequestTimeout",
     "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
@@ -675,10 +677,10 @@ class EventTimeTooSkewed(EventStreamError, RequestTimeTooSkewed):
 
 
 # --------------------------------------------------------------------------
-# Gateway-side refusals: not the client's signature, but what a verifying
-# gateway answers for it (replays, rate limits, a key store or replay cache
-# that cannot be reached).  They are SignatureErrors so that a server that
-# renders ``exc.status`` and ``exc.to_xml()`` answers them correctly.
+# Answers of the verifying gateway (sigv4kit gateway): not the client's
+# signature, but what a gateway answers for it (replays, rate limits, a key
+# store or replay cache that cannot be reached).  They are SignatureErrors so
+# a server that renders ``exc.status`` and ``exc.to_xml()`` answers correctly.
 # --------------------------------------------------------------------------
 class ReplayDetected(AccessDenied):
     """The same access key and string to sign were already accepted in the skew window."""
@@ -686,9 +688,6 @@ class ReplayDetected(AccessDenied):
     default_message = "Access Denied: this signed request was already used; sign every request anew"
 
 
-# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
-# Not signature failures, but answers a server gives in S3's XML form, so they
-# share the class (code, status, to_xml) with them.
 class SlowDown(SignatureError):
     """The access key's request rate is over its limit; retry with back-off."""
 
@@ -736,6 +735,25 @@ class KeyExists(KeyStoreError):
 
 class InvalidMasterKey(KeyStoreError):
     """The master key that encrypts secrets at rest is missing, malformed or not this store's."""
+
+
+class BadGateway(SignatureError):
+    """The upstream behind a gateway could not be reached or broke off."""
+
+    code = "BadGateway"
+    status = 502
+    default_message = "The upstream server could not be reached."
+
+
+class RequestTimeout(SignatureError):
+    """The client was too slow sending its request (S3's code and message)."""
+
+    code = "RequestTimeout"
+    status = 400
+    default_message = (
+        "Your socket connection to the server was not read from or written to within "
+        "the timeout period. Idle connections will be closed."
+    )
 
 
 # Names used before the naming rule; kept so old code keeps importing them.

@@ -6,7 +6,7 @@ CLI, the calculator and the HTTPie plugin apply them the same way:
 * **Expiry.** A URL signed with temporary credentials stops working when they
   expire, whatever ``X-Amz-Expires`` says (boto3 #2392, #3079).
   :func:`fit_expiry` refuses such a URL with a
-  :class:`~sigv4kit.errors.PresignExpiryError` naming both times, or, when
+  :class:`~sigv4kit.errors.PresignOutlivesCredentials` naming both times, or, when
   asked, shortens it to the credentials' lifetime.
 * **Hoisting.** The JS (``@smithy/signature-v4`` ``moveHeadersToQuery``) and
   Go (``aws-sdk-go-v2`` ``AllowedQueryHoisting``) SDKs move ``X-Amz-*``
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from .errors import PresignExpiryError
+from .errors import PresignOutlivesCredentials
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -120,7 +120,7 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
     """``expires``, checked against when ``credentials`` expire.
 
     Credentials without an expiration never limit a URL.  When they expire
-    before ``amz_date + expires``, raise :class:`PresignExpiryError` naming
+    before ``amz_date + expires``, raise :class:`PresignOutlivesCredentials` naming
     both times, or with ``cap`` return the seconds left on the credentials
     (the URL then ends with them).  Credentials already expired at the
     signing time are refused either way.
@@ -134,7 +134,7 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
         return expires
     left = int((expiration - signed_at).total_seconds())
     if left < 1:
-        raise PresignExpiryError(
+        raise PresignOutlivesCredentials(
             f"the credentials expired at {stamp(expiration)}, before the signing time "
             f"{stamp(signed_at)}: refresh them and presign again",
             url_expires=url_end,
@@ -142,7 +142,7 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
         )
     if cap:
         return left
-    raise PresignExpiryError(
+    raise PresignOutlivesCredentials(
         f"the presigned URL would expire at {stamp(url_end)} ({expires} s), but the "
         f"credentials expire at {stamp(expiration)} ({left} s after signing), when the URL "
         "stops working: presign with expires <= "

@@ -906,7 +906,7 @@ class Signer:
         Headers given here are signed (``X-Amz-SignedHeaders``) and must be
         sent with the URL.  ``expires`` is in seconds, 1 to 604800 (7 days).
         When the credentials expire before the URL would, this raises
-        :class:`~sigv4kit.errors.PresignExpiryError`; ``cap_expires=True``
+        :class:`~sigv4kit.errors.PresignOutlivesCredentials`; ``cap_expires=True``
         shortens the URL to the credentials' lifetime instead.  ``hoist=True``
         moves ``X-Amz-*`` headers into the query as the JS and Go SDKs do
         (see :mod:`sigv4kit.presigning`), so they need not be sent.

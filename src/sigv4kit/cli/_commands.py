@@ -14,8 +14,10 @@ import click
 
 from .. import __version__
 from ..diagnose import explain
-from ._common import CONTEXT, echo_json, errors, headers_of, sign_with
+from ._common import CONTEXT, echo_json, errors, headers_of, host_of, infer, sign_with
+from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
+from ._keys import keys
 from ._options import (
     RequestOptions,
     credential_options,
@@ -29,6 +31,7 @@ from ._presign import (
     presigned_expires,
     print_presign_check,
 )
+from ._proxy import proxy
 from ._render import render_explanation
 from ._request import request
 
@@ -109,7 +112,7 @@ def sign(
     body = open_body(data, data_file)
     try:
         with errors():
-            signed, creds = sign_with(opts, method, url, headers_of(headers), body)
+            signed, creds = sign_with(opts, method, url, headers_of(headers), body, quiet=as_json)
             data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     finally:
         body.close()
@@ -221,8 +224,11 @@ def presign(
     if expires is None:
         raise click.UsageError("Missing option '--expires' (1 to 604800 seconds).")
     with errors():
+        region = service = None
+        if not (opts.region or opts.region_set) or not opts.service:
+            region, service = infer(opts, host_of(url), quiet=as_json)
         creds = opts.credentials()
-        signer = opts.signer(creds)
+        signer = opts.signer(creds, region, service)
         signed = signer.presign_request(
             method,
             url,
@@ -306,3 +312,6 @@ cli.add_command(explain_cmd)
 cli.add_command(diagnose_cmd)
 cli.add_command(verify)
 cli.add_command(request)
+cli.add_command(proxy)
+cli.add_command(gateway)
+cli.add_command(keys)

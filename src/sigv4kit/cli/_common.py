@@ -15,11 +15,11 @@ from typing import Any
 
 import click
 
+from ..endpoints import infer as infer_endpoint
 from ..errors import SigV4Error
 from ..rawhttp import RawRequest, parse_raw_request
 from ..signer import SignedRequest
 from ._creds import find_region
-from ._hosts import infer_scope
 from ._options import Body, RequestOptions, parse_header
 from ._render import color_wanted
 
@@ -64,7 +64,10 @@ def sign_with(
     *,
     region: str | None = None,
     service: str | None = None,
+    quiet: bool = False,
 ) -> tuple[SignedRequest, Any]:
+    if not (region or opts.region or opts.region_set) or not (service or opts.service):
+        region, service = infer(opts, host_of(url), quiet=quiet)
     creds = opts.credentials()
     payload = opts.payload()
     signer = opts.signer(creds, region, service, payload=None)
@@ -91,29 +94,35 @@ def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str 
         return region, service
     if opts.sigv4a and opts.region_set and service:
         return region, service
-    guess = infer_scope(host)
+    guess = infer_endpoint(host)
     said = []
     if guess is not None:
-        if not service and guess.service:
+        if not service:
             service = guess.service
             said.append(f"service {service}")
-        if not region and not (opts.sigv4a and opts.region_set) and guess.region:
+        if guess.algorithm == "sigv4a" and not opts.sigv4a:
+            opts.sigv4a = True
+            opts.region_set = opts.region_set or ",".join(guess.region_set or ["*"])
+            said.append(f"SigV4a with region set {opts.region_set}")
+        elif not region and not (opts.sigv4a and opts.region_set):
             region = guess.region
             said.append(f"region {region}")
     if not region and not (opts.sigv4a and opts.region_set):
         region = find_region(opts.profile)
         if region:
             said.append(f"region {region} (from AWS_REGION or the profile)")
-    if not service:
-        raise click.UsageError(
-            f"cannot tell the service from the host {host!r}; pass --service (e.g. s3)"
+    if not service or (not region and not (opts.sigv4a and opts.region_set)):
+        missing = " and ".join(
+            flag
+            for flag, ok in (("--service", service), ("--region", region or opts.region_set))
+            if not ok
         )
-    if not region and not (opts.sigv4a and opts.region_set):
         raise click.UsageError(
-            f"cannot tell the region from the host {host!r}; pass --region (e.g. us-east-1)"
+            f"{host!r} is not an endpoint sigv4kit knows, so it cannot tell the credential "
+            f"scope; pass {missing} (e.g. --service s3 --region us-east-1)"
         )
     if said and not quiet:
-        where = f" ({guess.provider})" if guess is not None else ""
+        where = f" ({guess.label})" if guess is not None else ""
         click.echo(
             click.style(f"note: inferred {' and '.join(said)} from {host}{where}", dim=True),
             err=True,

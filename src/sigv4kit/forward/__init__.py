@@ -61,7 +61,7 @@ Rules the engine applies (so services need not):
 from __future__ import annotations
 
 from ._engine import Engine, ForwardConfig, new_event_loop, redact_target
-from ._metrics import Metrics
+from ._metrics import Metrics, describe
 from ._model import (
     HOP_BY_HOP,
     IDEMPOTENT_METHODS,
@@ -85,6 +85,7 @@ __all__ = [
     "Reply",
     "Service",
     "UpstreamAnswer",
+    "describe",
     "end_to_end",
     "new_event_loop",
     "redact_target",

@@ -274,6 +274,9 @@ class Engine:
         if self._listener is not None:
             self._listener.close()
         if self._server is not None:
+            # Idle keep-alive connections close now, busy ones after their
+            # response (what aiohttp's own runner does).
+            self._server.pre_shutdown()
             await self._server.shutdown(self.config.drain_timeout)
         if self._listener is not None:
             await self._listener.wait_closed()
@@ -326,6 +329,11 @@ class Engine:
             )
             return resp
         finally:
+            for cleanup in inc.cleanups:
+                try:
+                    cleanup()
+                except Exception:
+                    _log.exception("clean-up after a request failed")
             m.in_flight -= 1
             elapsed = time.monotonic() - t0
             m.observe(elapsed)
@@ -420,6 +428,9 @@ class Engine:
             except _ClientGone as exc:
                 return _reply(Reply.text(400, str(exc))), 499, None, "client disconnected"
             except (ClientConnectorError, ServerDisconnectedError, ClientOSError) as exc:
+                failed = self._body_failed(inc, exc)
+                if failed is not None:
+                    return failed
                 if isinstance(exc.__cause__, _ClientGone) or isinstance(
                     exc.__context__, _ClientGone
                 ):
@@ -446,6 +457,9 @@ class Engine:
                 m.inc("sigv4kit_upstream_errors_total", reason="timeout")
                 return _reply(Reply.text(504, reason)), 504, None, reason
             except ClientConnectionError as exc:
+                failed = self._body_failed(inc, exc)
+                if failed is not None:
+                    return failed
                 reason = _reason(exc, out)
                 m.inc("sigv4kit_upstream_errors_total", reason="disconnect")
                 return _reply(Reply.text(502, reason)), 502, None, reason
@@ -477,6 +491,22 @@ class Engine:
             finally:
                 resp.close()
             return r2, upstream_status, upstream_status, ""
+
+    def _body_failed(
+        self, inc: Incoming, exc: BaseException
+    ) -> tuple[web.StreamResponse, int, int | None, str] | None:
+        """The service's answer when the outgoing body itself raised (see on_body_error)."""
+        cause = _body_cause(exc)
+        if cause is None:
+            return None
+        try:
+            reply = self.service.on_body_error(inc, cause)
+        except Exception:
+            _log.exception("on_body_error failed")
+            return None
+        if reply is None:
+            return None
+        return _reply(reply), reply.status, None, f"body failed: {type(cause).__name__}"
 
     async def _stream_back(
         self, request: web.BaseRequest, resp: ClientResponse, counter: list[int]
@@ -520,6 +550,25 @@ class Engine:
             return sr
         await sr.write_eof()
         return sr
+
+
+def _body_cause(exc: BaseException) -> BaseException | None:
+    """The exception the outgoing body raised, if that is why sending failed.
+
+    aiohttp wraps it (``ClientConnectionError: Failed to send bytes ...``)
+    with the original as cause or context; network errors and client
+    disconnects are not body failures.
+    """
+    seen = 0
+    cur: BaseException | None = exc.__cause__ or exc.__context__
+    while cur is not None and seen < 8:
+        if isinstance(cur, _ClientGone):
+            return None
+        if not isinstance(cur, (OSError, ClientConnectionError, asyncio.TimeoutError)):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+        seen += 1
+    return None
 
 
 def _where(out: Outgoing) -> str:

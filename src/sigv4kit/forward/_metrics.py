@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 from typing import Any
 
-__all__ = ["BUCKETS", "Metrics"]
+__all__ = ["BUCKETS", "Metrics", "describe"]
 
 # Seconds; the usual Prometheus client defaults, plus finer steps near 1 ms
 # where a proxy on the same host spends its time.
@@ -36,6 +36,17 @@ _HELP = {
         "Time from request received to response end.",
     ),
 }
+
+
+def describe(name: str, kind: str, text: str) -> None:
+    """Register a service's own metric (``counter`` or ``gauge``) so ``render`` shows it.
+
+    A service counts with ``metrics.inc(name, **labels)``; names it never
+    registered are not rendered.
+    """
+    if kind not in ("counter", "gauge"):
+        raise ValueError("kind must be 'counter' or 'gauge'")
+    _HELP.setdefault(name, (kind, text))
 
 
 class Metrics:

@@ -85,6 +85,8 @@ class Incoming:
         scheme: ``"http"`` or ``"https"`` (the listener's).
         log: extra fields for this request's access-log line (no secrets).
         state: free per-request storage for the service.
+
+    :meth:`defer` registers clean-up to run once the response has ended.
     """
 
     method: str
@@ -96,6 +98,11 @@ class Incoming:
     scheme: str = "http"
     log: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def defer(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the response ended (or failed): e.g. delete a spool."""
+        self.cleanups.append(callback)
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or None."""
@@ -210,6 +217,17 @@ class Service:
     async def handle(self, request: Incoming) -> Outgoing | Reply:
         """Decide what to do with one request."""
         raise NotImplementedError
+
+    def on_body_error(self, request: Incoming, error: BaseException) -> Reply | None:
+        """The :attr:`Outgoing.body` iterator raised ``error`` while it was sent.
+
+        The engine has already aborted the upstream request (its connection
+        is closed, never pooled), so the upstream saw an incomplete request.
+        Return the answer for the client -- a verifying gateway answers a
+        payload whose hash failed at its end with S3's error, not with 502 --
+        or None for the engine's 502.  Not called for client disconnects.
+        """
+        return None
 
     async def on_response(
         self, request: Incoming, sent: Outgoing, answer: UpstreamAnswer
