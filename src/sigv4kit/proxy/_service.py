@@ -20,6 +20,7 @@ from typing import Any
 
 from ..credentials import Credentials
 from ..errors import SigV4Error
+from ..errors import UnknownUpstreamHost as UnknownHostError
 from ..forward import Incoming, Outgoing, Reply, Service, UpstreamAnswer
 from ..signer import Signer
 from ._credentials import ProxyCredentials
@@ -29,10 +30,6 @@ from ._spool import BodyTooLarge, Spool, spool
 __all__ = ["ProxyConfig", "SigningProxy", "UnknownHostError"]
 
 _log = logging.getLogger("sigv4kit.proxy")
-
-
-class UnknownHostError(SigV4Error):
-    """The upstream host says nothing about its region or service."""
 
 
 @dataclass
