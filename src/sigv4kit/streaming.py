@@ -41,6 +41,7 @@ import hmac
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Any, ClassVar
 
 from .canonical import EMPTY_SHA256, header_pairs
@@ -367,9 +368,20 @@ class ChunkEncoder:
         self.trailer_names: tuple[str, ...] = tuple(names)
         self.decoded_length = decoded_length
         self.bytes_in = 0
-        self._pending = bytearray()
+        # The chunk being filled: references to its data pieces (immutable
+        # bytes, or views of them) and their running SHA-256, so that data
+        # arriving in small blocks is neither copied nor hashed twice.
+        self._held: list[bytes | memoryview] = []
+        self._filled = 0
+        self._hash: Any = None
+        # The CRLF after a chunk's data is sent in front of the next chunk's
+        # header: two pieces per chunk (framing, data) instead of three.
+        self._crlf_owed = False
         self._finished = False
-        self._full_head = b"%x;chunk-signature=" % self.chunk_size
+        if self.signed:
+            self._full_head = b"\r\n%x;chunk-signature=" % self.chunk_size
+        else:
+            self._full_head = b"\r\n%x\r\n" % self.chunk_size
 
     @property
     def signature(self) -> str:
@@ -382,58 +394,89 @@ class ChunkEncoder:
         self._prev = sig
         return sig
 
-    def _header(self, size: int, data: bytes | memoryview) -> bytes:
+    def _head(self, size: int, digest: str) -> bytes:
+        """The framing in front of a chunk whose data hashes to ``digest``
+        (the owed CRLF of the previous chunk included)."""
+        lead = _CRLF if self._crlf_owed else b""
+        self._crlf_owed = size > 0
         if not self.signed:
-            return b"%x\r\n" % size
+            return b"%s%x\r\n" % (lead, size)
         sts = b"".join(
-            (
-                self._payload_prefix,
-                self._prev.encode("ascii"),
-                self._empty_mid,
-                hashlib.sha256(data).hexdigest().encode("ascii"),
-            )
+            (self._payload_prefix, self._prev.encode("ascii"), self._empty_mid, digest.encode())
         )
         sig = self._next_signature(sts)
         if self._width != 64:
             sig = sig.ljust(self._width, _V4A_PAD)
-        return b"%x;chunk-signature=%s\r\n" % (size, sig.encode("ascii"))
+        return b"%s%x;chunk-signature=%s\r\n" % (lead, size, sig.encode("ascii"))
 
     def _count(self, n: int) -> None:
         if self._finished:
             raise SigningError("the encoder is finished; create a new one for another body")
         self.bytes_in += n
         if self.decoded_length is not None and self.bytes_in > self.decoded_length:
-            raise SigningError(
-                f"the body has more than the {self.decoded_length} bytes declared in "
-                "X-Amz-Decoded-Content-Length (which is signed); fix the declared length"
-            )
+            self.bytes_in -= n
+            raise self._too_long()
+
+    def _too_long(self) -> SigningError:
+        return SigningError(
+            f"the body has more than the {self.decoded_length} bytes declared in "
+            "X-Amz-Decoded-Content-Length (which is signed); fix the declared length"
+        )
+
+    def _hold(self, piece: bytes | memoryview) -> None:
+        if self._hash is None:
+            self._hash = _sha256(piece) if self.signed else None
+        elif self.signed:
+            self._hash.update(piece)
+        if self._checksum is not None:
+            self._checksum.update(piece)
+        self._held.append(piece)
+        self._filled += len(piece)
+
+    def _release(self, out: list[bytes | memoryview]) -> None:
+        """Frame the held chunk: its header, then its data pieces as held."""
+        h = self._hash
+        out.append(self._head(self._filled, h.hexdigest() if h is not None else ""))
+        out.extend(self._held)
+        self._held = []
+        self._filled = 0
+        self._hash = None
 
     def send_parts(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
         """Like :meth:`send`, as a list of pieces that may share ``data``'s memory.
 
-        Saves a copy of every full chunk; do not modify ``data`` until the
-        pieces have been written out.
+        Nothing is copied when ``data`` is ``bytes``: a full chunk inside it
+        comes back as a ``memoryview`` slice, and a partial chunk is kept by
+        reference until the chunk is complete.  Other buffers (which their
+        owner may reuse) share only their full chunks; do not modify
+        ``data`` until the pieces have been written out.  Concatenated,
+        the pieces of every call and of :meth:`finish` are the encoded body.
         """
-        mv = memoryview(data).cast("B") if not isinstance(data, bytes) else memoryview(data)
+        owned = type(data) is bytes
+        mv = memoryview(data) if owned else memoryview(data).cast("B")
         n = len(mv)
         self._count(n)
         out: list[bytes | memoryview] = []
         cs = self.chunk_size
         pos = 0
-        if self._pending:
-            take = min(cs - len(self._pending), n)
-            self._pending += mv[:take]
-            pos = take
-            if len(self._pending) < cs:
+        if self._filled:
+            need = cs - self._filled
+            if n < need:
+                self._hold(mv if owned else bytes(mv))
                 return out
-            chunk = bytes(self._pending)
-            self._pending.clear()
-            out.extend(self._frame(chunk))
+            self._hold(mv[:need] if owned or need == n else bytes(mv[:need]))
+            self._release(out)
+            pos = need
+        checksum = self._checksum
         while n - pos >= cs:
-            out.extend(self._frame(mv[pos : pos + cs]))
+            part = mv[pos : pos + cs]
+            if checksum is not None:
+                checksum.update(part)
+            out.append(self._head(cs, _sha256(part).hexdigest() if self.signed else ""))
+            out.append(part)
             pos += cs
         if pos < n:
-            self._pending += mv[pos:]
+            self._hold(mv[pos:] if owned else bytes(mv[pos:]))
         return out
 
     def send(self, data: bytes | bytearray | memoryview) -> bytes:
@@ -441,29 +484,151 @@ class ChunkEncoder:
         parts = self.send_parts(data)
         return b"".join(parts) if parts else b""
 
-    def _frame(self, chunk: bytes | memoryview) -> tuple[bytes, bytes | memoryview, bytes]:
-        if self._checksum is not None:
-            self._checksum.update(chunk)
-        return self._header(len(chunk), chunk), chunk, _CRLF
-
     def encode_chunk(self, chunk: bytes | memoryview) -> bytes:
         """Frame exactly one chunk (``len(chunk) == chunk_size``) as one ``bytes``.
 
-        The hot path of :class:`AwsChunkedBody`: no buffering, one copy, as
-        few interpreted steps as possible (it runs once per 64 KiB, beside a
-        ~40 us SHA-256).
+        The chunk's CRLF is included, so the result is a complete frame
+        (after any CRLF still owed by the previous piece).  Prefer
+        :meth:`chunk_head`, which copies nothing.
+        """
+        if self._filled or len(chunk) != self.chunk_size or self._finished:
+            return self.send(chunk)
+        parts = [self.chunk_head(chunk), chunk, _CRLF]
+        self._crlf_owed = False
+        return b"".join(parts)
+
+    def encode_pieces(
+        self, source: Iterable[bytes | memoryview], *, check: bool = False
+    ) -> Iterator[bytes | memoryview]:
+        """Frame every data piece of ``source``: the whole body but its end.
+
+        Yields the framing (``bytes``) and the data (``source``'s own
+        objects, or ``memoryview`` slices of them) of every complete chunk;
+        the pieces must be immutable (``bytes``, or views of ``bytes``),
+        since a partial chunk is held by reference until it is complete.
+        With ``check=True`` pieces other than ``bytes`` are copied first
+        (their producer may reuse them) and a ``str`` piece is refused.
+        Follow with :meth:`finish_parts`.  Same output as :meth:`send_parts`
+        piece by piece, in one loop: this is the signer's hot path.
+        """
+        # Hot loop (longer than it would be otherwise, and why): its cost
+        # beside the SHA-256 of each 64 KiB chunk (~40 us) is what keeps
+        # streaming within a few percent of hashlib, so the per-chunk state
+        # lives in locals, a chunk inside a piece is signed without a call,
+        # and blocks smaller than a chunk are held (not copied) with their
+        # hash running.  The encoder's attributes are written back at the end.
+        cs = self.chunk_size
+        signed = self.signed
+        sign = self._sign
+        prefix = self._payload_prefix
+        mid = self._empty_mid
+        width = self._width
+        checksum = self._checksum.update if self._checksum is not None else None
+        sha = _sha256
+        full_head = self._full_head
+        declared = self.decoded_length if self.decoded_length is not None else 1 << 62
+        total = self.bytes_in
+        prev = self._prev
+        held = self._held
+        filled = self._filled
+        h = self._hash
+        lead = _CRLF if self._crlf_owed else b""
+        if self._finished:
+            raise SigningError("the encoder is finished; create a new one for another body")
+        try:
+            for piece in source:
+                if check and type(piece) is not bytes:
+                    piece = _as_bytes(piece)
+                n = len(piece)
+                total += n
+                if total > declared:
+                    total -= n
+                    raise self._too_long()
+                if checksum is not None:
+                    checksum(piece)
+                pos = 0
+                if filled or n < cs:
+                    need = cs - filled
+                    if n < need:
+                        if signed:
+                            if h is None:
+                                h = sha(piece)
+                            else:
+                                h.update(piece)
+                        held.append(piece)
+                        filled += n
+                        continue
+                    part = piece if need == n else memoryview(piece)[:need]
+                    held.append(part)
+                    if signed:
+                        if h is None:
+                            h = sha(part)
+                        else:
+                            h.update(part)
+                        prev = sign(prefix + prev.encode() + mid + h.hexdigest().encode())  # type: ignore[misc]
+                        sig = prev.encode() if width == 64 else prev.ljust(width, _V4A_PAD).encode()
+                        yield b"%s%x;chunk-signature=%s\r\n" % (lead, cs, sig)
+                    else:
+                        yield b"%s%x\r\n" % (lead, cs)
+                    lead = _CRLF
+                    yield from held
+                    held = []
+                    filled = 0
+                    h = None
+                    pos = need
+                    if pos == n:
+                        continue
+                mv = piece if type(piece) is memoryview else memoryview(piece)
+                while n - pos >= cs:
+                    part = mv[pos : pos + cs]
+                    if signed:
+                        prev = sign(prefix + prev.encode() + mid + sha(part).hexdigest().encode())  # type: ignore[misc]
+                        if width == 64:
+                            yield (full_head if lead else full_head[2:]) + prev.encode() + _CRLF
+                        else:
+                            sig = prev.ljust(width, _V4A_PAD).encode()
+                            yield b"%s%x;chunk-signature=%s\r\n" % (lead, cs, sig)
+                    else:
+                        yield full_head if lead else full_head[2:]
+                    lead = _CRLF
+                    yield part
+                    pos += cs
+                if pos < n:
+                    part = mv[pos:]
+                    if signed:
+                        h = sha(part)
+                    held.append(part)
+                    filled = n - pos
+        finally:
+            self.bytes_in = total
+            self._prev = prev
+            self._held = held
+            self._filled = filled
+            self._hash = h
+            self._crlf_owed = bool(lead)
+
+    def chunk_head(self, chunk: bytes | memoryview) -> bytes:
+        """The framing to send in front of ``chunk``, one full chunk of data.
+
+        The hot path of :class:`AwsChunkedBody` (once per 64 KiB, beside a
+        ~40 us SHA-256): the caller sends the returned header, then ``chunk``
+        itself, uncopied.  ``chunk`` must be exactly ``chunk_size`` bytes
+        with no data held from earlier calls; use :meth:`send_parts` for
+        arbitrary data.
         """
         n = self.chunk_size
-        if self._pending or len(chunk) != n or self._finished:
-            return self.send(chunk)
-        self.bytes_in += n
-        if self.decoded_length is not None and self.bytes_in > self.decoded_length:
-            self.bytes_in -= n
+        if self._filled or len(chunk) != n or self._finished:
+            raise SigningError("chunk_head() takes exactly one chunk_size piece of data")
+        bytes_in = self.bytes_in + n
+        if self.decoded_length is not None and bytes_in > self.decoded_length:
             self._count(n)  # raises the explanatory error
+        self.bytes_in = bytes_in
         if self._checksum is not None:
             self._checksum.update(chunk)
+        lead = self._full_head if self._crlf_owed else self._full_head[2:]
+        self._crlf_owed = True
         if not self.signed:
-            return b"".join((b"%x\r\n" % n, chunk, _CRLF))
+            return lead
         assert self._sign is not None
         sig = self._sign(
             self._payload_prefix
@@ -474,7 +639,7 @@ class ChunkEncoder:
         self._prev = sig
         if self._width != 64:
             sig = sig.ljust(self._width, _V4A_PAD)
-        return b"".join((self._full_head, sig.encode("ascii"), _CRLF, chunk, _CRLF))
+        return lead + sig.encode("ascii") + _CRLF
 
     def finish(self, trailers: Iterable[tuple[str, str]] = ()) -> bytes:
         """Frame the remaining data, the final chunk and the trailer section.
@@ -483,6 +648,10 @@ class ChunkEncoder:
         any, is added here); their names must be the ``trailer_names`` the
         encoder was created with, which ``X-Amz-Trailer`` announced.
         """
+        return b"".join(self.finish_parts(trailers))
+
+    def finish_parts(self, trailers: Iterable[tuple[str, str]] = ()) -> list[bytes | memoryview]:
+        """Like :meth:`finish`, as pieces (the last data is not copied)."""
         if self._finished:
             raise SigningError("finish() was already called")
         if self.decoded_length is not None and self.bytes_in != self.decoded_length:
@@ -491,11 +660,10 @@ class ChunkEncoder:
                 f"declared {self.decoded_length}; the server would reject the upload"
             )
         out: list[bytes | memoryview] = []
-        if self._pending:
-            out.extend(self._frame(bytes(self._pending)))
-            self._pending.clear()
+        if self._filled:
+            self._release(out)
         self._finished = True
-        out.append(self._header(0, b""))
+        tail = [self._head(0, EMPTY_SHA256)]
         if self.mode != "streaming":
             lines = [_check_trailer(n, v) for n, v in trailers]
             if self._checksum is not None:
@@ -507,7 +675,7 @@ class ChunkEncoder:
                     f"{list(self.trailer_names)} announced in the signed headers"
                 )
             for name, value in lines:
-                out.append(f"{name}:{value}\r\n".encode())
+                tail.append(f"{name}:{value}\r\n".encode())
             if self.signed:
                 canon = canonical_trailers(lines).encode()
                 sts = b"".join(
@@ -519,9 +687,10 @@ class ChunkEncoder:
                     )
                 )
                 sig = self._next_signature(sts)
-                out.append(f"{_TRAILER_SIG_NAME}:{sig.ljust(self._width, _V4A_PAD)}\r\n".encode())
-        out.append(_CRLF)
-        return b"".join(out)
+                tail.append(f"{_TRAILER_SIG_NAME}:{sig.ljust(self._width, _V4A_PAD)}\r\n".encode())
+        tail.append(_CRLF)
+        out.append(b"".join(tail))
+        return out
 
 
 def _check_chunk_size(chunk_size: int) -> int:
@@ -599,6 +768,18 @@ class _Source:
             )
         self.used = True
 
+    def data(self, size: int) -> tuple[Iterable[Any], bool]:
+        """The body's data pieces, and whether they still need checking.
+
+        Files are read ``size`` bytes at a time; an iterable is handed over
+        as it is, unchecked (the encoder checks and copies what is not
+        ``bytes``), sparing a generator step per block.
+        """
+        if self.kind == "iter":
+            self._claim()
+            return self.body, True  # type: ignore[return-value]
+        return self.pieces(size), False
+
     def pieces(self, size: int) -> Iterator[bytes | memoryview]:
         if self.kind == "aiter":
             raise SigningError(
@@ -608,9 +789,8 @@ class _Source:
         self._claim()
         body = self.body
         if self.kind == "bytes":
-            mv = body if isinstance(body, memoryview) else memoryview(body)  # type: ignore[arg-type]
-            for pos in range(0, len(mv), size):
-                yield mv[pos : pos + size]
+            # One piece: the encoder slices it, chunk by chunk, as it goes.
+            yield body if isinstance(body, memoryview) else memoryview(body)  # type: ignore[arg-type]
         elif self.kind == "file":
             if self.length is not None:
                 body.seek(self.start)  # type: ignore[attr-defined]
@@ -619,10 +799,10 @@ class _Source:
                 piece = read(size)
                 if not piece:
                     break
-                yield _as_bytes(piece)
+                yield piece if type(piece) is bytes else _as_bytes(piece)
         else:
             for piece in body:  # type: ignore[attr-defined]
-                yield _as_bytes(piece)
+                yield piece if type(piece) is bytes else _as_bytes(piece)
 
     async def apieces(self, size: int) -> AsyncIterator[bytes | memoryview]:
         if self.kind != "aiter":
@@ -728,30 +908,56 @@ class AwsChunkedBody:
             raise SigningError("this body is a one-shot stream and cannot be sent twice")
         return AwsChunkedBody(self._plan, self._seed, self._amz_date, self._scope, self._sign)
 
-    def _generate(self) -> Iterator[bytes]:
-        enc = self._encoder()
-        cs = enc.chunk_size
-        encode_chunk = enc.encode_chunk
-        for piece in self._plan._source.pieces(cs):
-            if len(piece) == cs:
-                yield encode_chunk(piece)
-            else:
-                out = enc.send(piece)
-                if out:
-                    yield out
-        yield enc.finish(self._plan.trailers)
+    def pieces(self) -> Iterator[bytes | memoryview]:
+        """The encoded body as bytes-like pieces, copying no payload data.
 
-    async def _agenerate(self) -> AsyncIterator[bytes]:
+        Each chunk comes as two pieces: its framing (``bytes``: the previous
+        chunk's CRLF, the size and the signature) and its data, which is the
+        caller's own object or a ``memoryview`` slice of it (a body given
+        as ``bytes``, a file's ``read()`` results, an iterable's ``bytes``
+        blocks; ``bytearray`` and ``memoryview`` blocks of an iterable are
+        copied once, since their producer may reuse them).  Concatenated,
+        the pieces are the body; write each one out (``socket.sendall``,
+        ``transport.write``, ``file.write`` all take memoryviews) or hold
+        it, it is never modified afterwards.  This is the iterator the
+        client adapters and the proxy send; iterating the body itself gives
+        ``bytes`` instead (copying the data slices a ``bytes`` body needs).
+
+        A body over bytes, a list or a seekable file may be iterated again.
+        """
+        enc = self._encoder()
+        source, check = self._plan._source.data(enc.chunk_size)
+        # chain() steps the encoder's generator from C: no extra frame per piece.
+        return chain(enc.encode_pieces(source, check=check), self._finish(enc))
+
+    def _finish(self, enc: ChunkEncoder) -> Iterator[bytes | memoryview]:
+        yield from enc.finish_parts(self._plan.trailers)
+
+    async def apieces(self) -> AsyncIterator[bytes | memoryview]:
+        """:meth:`pieces` for ``async for`` (an async iterable body, or any other)."""
+        if not self._plan._source.is_async:
+            for part in self.pieces():
+                yield part
+            return
         enc = self._encoder()
         cs = enc.chunk_size
         async for piece in self._plan._source.apieces(cs):
-            if len(piece) == cs:
-                yield enc.encode_chunk(piece)
+            if len(piece) == cs and not enc._filled:
+                yield enc.chunk_head(piece)
+                yield piece
             else:
-                out = enc.send(piece)
-                if out:
-                    yield out
-        yield enc.finish(self._plan.trailers)
+                for part in enc.send_parts(piece):
+                    yield part
+        for part in enc.finish_parts(self._plan.trailers):
+            yield part
+
+    def _generate(self) -> Iterator[bytes]:
+        for piece in self.pieces():
+            yield piece if type(piece) is bytes else bytes(piece)
+
+    async def _agenerate(self) -> AsyncIterator[bytes]:
+        async for piece in self.apieces():
+            yield piece if type(piece) is bytes else bytes(piece)
 
     def __repr__(self) -> str:
         return f"<AwsChunkedBody {self._plan.payload_hash} content_length={self.content_length}>"
@@ -979,6 +1185,12 @@ _DONE = 5
 
 _SIZE_RE = re.compile(rb"0|[1-9a-f][0-9a-f]{0,15}")
 _SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
+# A whole chunk header line, matched in place in the received buffer (no
+# copy of the line); anything else (a line split across pieces, SigV4a's
+# variable-length signatures, a malformed line) takes the line-by-line path,
+# which gives the precise error.
+_HEAD_V4_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15});chunk-signature=([0-9a-f]{64})\r\n")
+_HEAD_UNSIGNED_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15})\r\n")
 _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
@@ -1079,8 +1291,16 @@ class ChunkDecoder:
         self._remaining = 0
         self._chunk_size = 0
         self._chunk_sig = ""
-        self._chunk = bytearray()
+        # Data of the current signed chunk, held by reference (never joined)
+        # until its signature checks out, and its running SHA-256.
+        self._held: list[bytes | memoryview] = []
         self._hash: Any = None
+        self._head_re: re.Pattern[bytes] | None = None
+        if max_line_length >= 100:  # the longest SigV4 header line is 99 bytes
+            if not self.signed:
+                self._head_re = _HEAD_UNSIGNED_RE
+            elif self.algorithm == ALGORITHM_V4:
+                self._head_re = _HEAD_V4_RE
         self._small_seen = False
         self._error: SignatureError | None = None
         self.bytes_out = 0
@@ -1101,11 +1321,48 @@ class ChunkDecoder:
         return exc
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
-        """Consume received bytes; return the payload bytes now verified."""
+        """Consume received bytes; return the payload bytes now verified.
+
+        The released data joined into one ``bytes`` (a copy when it spans
+        pieces or chunks); :meth:`feed_pieces` hands it out uncopied.
+        """
+        parts = self.feed_pieces(data)
+        if not parts:
+            return b""
+        if len(parts) == 1 and type(parts[0]) is bytes:
+            return parts[0]
+        return b"".join(parts)
+
+    def feed_pieces(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
+        """Consume received bytes; return the payload now verified, as pieces.
+
+        The pieces are the received ``bytes`` objects themselves, or
+        ``memoryview`` slices of them where a piece also holds framing:
+        nothing is joined or copied (``bytearray`` and ``memoryview`` input
+        is copied once on entry, since its owner may reuse the buffer).  A
+        signed chunk's data is released, all at once, when its signature
+        has checked out.
+        """
         if self._error is not None:
             raise self._error
+        if type(data) is not bytes:
+            data = bytes(data)
+        n = len(data)
+        if self._state == _DATA and n < self._remaining:
+            # The common case for network-sized pieces: all of it is chunk
+            # data, and the chunk goes on.  Counts were checked against the
+            # limits when the chunk header was read.
+            self._remaining -= n
+            self.bytes_out += n
+            if self._checksum is not None:
+                self._checksum.update(data)
+            if self.signed:
+                self._hash.update(data)
+                self._held.append(data)
+                return []
+            return [data]
         try:
-            return self._feed(data if isinstance(data, bytes) else bytes(data))
+            return self._feed(data)
         except SignatureError as exc:
             self._error = exc
             raise
@@ -1131,51 +1388,59 @@ class ChunkDecoder:
         return self.trailers
 
     # -- internals --------------------------------------------------------
-    def _feed(self, data: bytes) -> bytes:
-        out: list[bytes] = []
+    def _feed(self, data: bytes) -> list[bytes | memoryview]:
+        # One pass over the piece, a state at a time; chunk data is sliced
+        # (memoryview), header lines are matched in place when whole.
+        out: list[bytes | memoryview] = []
         n = len(data)
         pos = 0
         mv = memoryview(data)
+        head_re = self._head_re
         while pos < n:
             st = self._state
             if st == _DATA:
                 take = min(self._remaining, n - pos)
-                piece = mv[pos : pos + take]
-                self._count(take)
+                piece = data if take == n else mv[pos : pos + take]
+                self.bytes_out += take
                 if self._checksum is not None:
                     self._checksum.update(piece)
                 if self.signed:
                     self._hash.update(piece)
-                    self._chunk += piece
+                    self._held.append(piece)
                 else:
-                    out.append(bytes(piece))
+                    out.append(piece)
                 pos += take
                 self._remaining -= take
                 if self._remaining == 0:
                     self._state = _DATA_CRLF
             elif st == _DATA_CRLF:
-                need = 2 - len(self._line)
-                self._line += mv[pos : pos + need]
-                pos += min(need, n - pos)
-                if not _CRLF.startswith(self._line):
-                    raise IncompleteBody(
-                        f"chunk data is longer than its declared size {self._chunk_size:#x} "
-                        "(no CRLF after it)"
-                    )
-                if len(self._line) == 2:
-                    self._line.clear()
-                    if self.signed:
-                        self._check_chunk_signature(
-                            self._chunk_size, self._hash.hexdigest(), self._chunk_sig
+                if not self._line and data.startswith(_CRLF, pos):
+                    pos += 2
+                else:
+                    need = 2 - len(self._line)
+                    self._line += mv[pos : pos + need]
+                    pos += min(need, n - pos)
+                    if not _CRLF.startswith(self._line):
+                        raise IncompleteBody(
+                            f"chunk data is longer than its declared size {self._chunk_size:#x} "
+                            "(no CRLF after it)"
                         )
-                        out.append(bytes(self._chunk))
-                        self._chunk.clear()
-                    self._state = _HEADER
+                    if len(self._line) < 2:
+                        continue
+                    self._line.clear()
+                self._end_chunk(out)
             elif st == _DONE:
                 raise IncompleteBody(
                     "there is data after the end of the aws-chunked body (after the final CRLF)"
                 )
             else:
+                if st == _HEADER and head_re is not None and not self._line:
+                    m = head_re.match(data, pos)
+                    if m is not None:
+                        sig = m.group(2) if self.signed else None
+                        self._start_chunk(m.group(1), sig.decode() if sig else "")
+                        pos = m.end()
+                        continue
                 end = data.find(b"\n", pos)
                 if end < 0:
                     self._line += mv[pos:]
@@ -1194,7 +1459,16 @@ class ChunkDecoder:
                         "a line of the aws-chunked framing ends in a bare LF; lines end in CRLF"
                     )
                 self._line_done(line[:-2])
-        return b"".join(out)
+        return out
+
+    def _end_chunk(self, out: list[bytes | memoryview]) -> None:
+        """The CRLF after a chunk's data arrived: check its signature and
+        release the data held for it."""
+        if self.signed:
+            self._check_chunk_signature(self._chunk_size, self._hash.hexdigest(), self._chunk_sig)
+            out.extend(self._held)
+            self._held = []
+        self._state = _HEADER
 
     def _line_too_long(self) -> SignatureError:
         what = "trailer line" if self._state == _TRAILER else "chunk header line"
@@ -1203,14 +1477,6 @@ class ChunkDecoder:
             "aws-chunked framing is malformed",
             value=self.max_line_length,
         )
-
-    def _count(self, n: int) -> None:
-        self.bytes_out += n
-        if self.decoded_length is not None and self.bytes_out > self.decoded_length:
-            raise IncompleteBody(
-                f"the aws-chunked body carries more than the {self.decoded_length} bytes "
-                "declared in X-Amz-Decoded-Content-Length"
-            )
 
     def _line_done(self, line: bytes) -> None:
         st = self._state
@@ -1250,6 +1516,10 @@ class ChunkDecoder:
             raise IncompleteBody(
                 f"chunk size {size_hex[:40]!r} is not a lowercase hexadecimal number"
             )
+        self._start_chunk(size_hex, sig)
+
+    def _start_chunk(self, size_hex: bytes, sig: str) -> None:
+        """A well-formed chunk header: check the limits, expect its data."""
         size = int(size_hex, 16)
         if size > self.max_chunk_size:
             raise ChunkTooLargeError(
@@ -1269,6 +1539,11 @@ class ChunkDecoder:
             )
         if 0 < size < self.min_chunk_size:
             self._small_seen = True
+        if self.decoded_length is not None and self.bytes_out + size > self.decoded_length:
+            raise IncompleteBody(
+                f"the aws-chunked body carries more than the {self.decoded_length} bytes "
+                "declared in X-Amz-Decoded-Content-Length"
+            )
         self._chunk_size = size
         self._chunk_sig = sig
         if size == 0:
@@ -1278,7 +1553,7 @@ class ChunkDecoder:
             return
         self._remaining = size
         if self.signed:
-            self._hash = hashlib.sha256()
+            self._hash = _sha256()
         self._state = _DATA
 
     def _check(self, sts: bytes, received: str, what: str) -> None:
