@@ -24,9 +24,9 @@ PY=${PYTHON:-python3}
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 req_args=()
 for f in tests/deps/pip/*.txt; do [ -e "$f" ] && req_args+=(-r "$f"); done
-echo "== pip install -e .[test] ${req_args[*]}"
+echo "== pip install -e .[test,docs] ${req_args[*]}"
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e ".[test]" "${req_args[@]}"
+.venv/bin/python -m pip install -q -e ".[test,docs]" "${req_args[@]}"
 .venv/bin/python -c "import sigv4kit" # fail early if the install did not work
 
 # npm packages used by interop tests (tests/deps/npm/<area>/package.json).
@@ -42,6 +42,10 @@ echo "== ruff check, ruff format --check"
 .venv/bin/ruff format --check src tests benchmarks
 echo "== mypy --strict"
 .venv/bin/mypy --strict src/sigv4kit
+echo "== mkdocs build --strict (the documentation site; any warning fails)"
+# tests/test_docs_site.py then opens every built page in Chromium and checks links and anchors.
+export SIGV4KIT_DOCS_SITE="$ROOT/site"
+NO_MKDOCS_2_WARNING=1 .venv/bin/mkdocs build --strict --site-dir "$SIGV4KIT_DOCS_SITE"
 echo "== pytest"
 # Two profiles. The default (CI) skips tests marked `slow` (1 GiB transfers, soaks, long
 # benchmarks-as-tests) so the run stays well under 20 minutes; the release profile runs them all:

@@ -39,6 +39,24 @@ os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
 for _var in ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI"):
     os.environ.pop(_var, None)
 
+
+def _hypothesis_profiles() -> None:
+    """CI runs hypothesis derandomized, so a red build always means a change
+    broke something, never that a random draw found an old bug; local and
+    fuzz runs keep hypothesis's random exploration.  ``HYPOTHESIS_PROFILE``
+    picks a profile explicitly ("ci" or "dev")."""
+    try:
+        from hypothesis import settings
+    except ImportError:  # pragma: no cover - hypothesis is a test dependency
+        return
+    settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+    settings.register_profile("dev", derandomize=False)
+    default = "ci" if os.environ.get("CI") else "dev"
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", default))
+
+
+_hypothesis_profiles()
+
 TEST_SECRETS = [
     "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
     "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
@@ -188,3 +206,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "allow_secrets: the test prints a secret on purpose (the guard skips it)"
     )
+
+
+# Throwaway PostgreSQL and Redis servers for the key store and gateway tests.
+from gateway_support import pg_cluster, postgres_url, redis_server, redis_url  # noqa: E402,F401

@@ -361,7 +361,7 @@ def test_get_vanilla_header_and_query() -> None:
 def test_errors_are_one_line_messages() -> None:
     missing = _invoke(["sign", "GET", "https://example.amazonaws.com/", "--service", "iam"])
     assert missing.exit_code == 2
-    assert "--region is required" in missing.output
+    assert "pass --region" in missing.output and "example.amazonaws.com" in missing.output
     bad_ts = _invoke([*SIGN_RANGE[:-1], "yesterday"])
     assert bad_ts.exit_code == 1
     assert "cannot parse timestamp 'yesterday'" in bad_ts.output

@@ -1080,6 +1080,7 @@ def test_atheris_fixed_run(name: str, tmp_path: Path) -> None:
     """Each harness, a fixed number of inputs from a fixed seed (a longer run:
     ``scripts/fuzz.sh``).  Its libFuzzer log is printed, so the secrets guard
     reads it; a crash, hang or leak fails the test with the crashing input."""
+    pytest.importorskip("atheris")
     from fuzz.run import run_one, write_seeds
 
     corpus = tmp_path / "corpus"

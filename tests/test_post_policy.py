@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import base64
+import copy
 import http.server
 import json
 import threading
@@ -182,8 +183,9 @@ def test_matches_botocore_generate_presigned_post(
         creds,
         Bucket="mybucket",
         Key=key,
-        Fields=fields,
-        Conditions=conditions,
+        # botocore appends to the lists it is given: hand it copies.
+        Fields=copy.deepcopy(fields),
+        Conditions=copy.deepcopy(conditions),
         ExpiresIn=900,
     )
     ours = presign_post(

@@ -28,12 +28,14 @@ _EXPORTS: dict[str, str] = {
     "SignatureError": "sigv4kit.errors",
     "SignatureDoesNotMatch": "sigv4kit.errors",
     "CredentialsError": "sigv4kit.errors",
+    "LimitExceeded": "sigv4kit.errors",
 }
 
 __all__ = [
     "CanonicalRequest",
     "Credentials",
     "CredentialsError",
+    "LimitExceeded",
     "SigV4Error",
     "SignatureDoesNotMatch",
     "SignatureError",
@@ -54,6 +56,7 @@ if TYPE_CHECKING:
     from .credentials import Credentials
     from .errors import (
         CredentialsError,
+        LimitExceeded,
         SignatureDoesNotMatch,
         SignatureError,
         SigningError,

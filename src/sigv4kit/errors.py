@@ -1,15 +1,33 @@
-"""One exception hierarchy for the whole package.
+"""One exception hierarchy for the whole package: every exception class lives here.
 
-Two branches, after h11's LocalProtocolError / RemoteProtocolError split:
+Three families, after h11's LocalProtocolError / RemoteProtocolError split:
 
 * :class:`SigningError` -- *our caller* gave us something we cannot sign
   (a header name with a space, a naive timestamp, an expiry of ten days).
   It is also a :class:`ValueError`, so generic ``except ValueError`` code keeps
-  working.
+  working.  :class:`CredentialsError` and :class:`RawRequestError` are the
+  caller-side errors of credential loading and of reading a raw HTTP request.
 * :class:`SignatureError` -- *a remote party* sent a request that does not
   verify.  Each subclass is one cause and carries the S3 error ``code`` and HTTP
   ``status`` a server should answer with, plus the evidence (canonical request,
   string to sign) that lets the client see what the server computed.
+* :class:`LimitExceeded` -- a size or count limit of sigv4kit was exceeded.  It
+  is a second base, mixed into the family error of the place the limit guards,
+  so ``except LimitExceeded`` catches every limit error and the error still
+  carries its S3 code.  ``limit`` names the option, ``value`` its setting.
+
+Naming rule: a class answering with one of S3's error codes is named after
+that code (S3's own names sometimes end in ``Error``: ``InvalidChunkSizeError``,
+``AuthorizationQueryParametersError``).  Every other class names its cause
+(``ChunkTooLarge``, ``MissingAuthentication``) and ends in ``Error`` only when it
+is the base of a family (``SigV4Error``, ``SigningError``, ``SignatureError``,
+``CredentialsError``, ``RawRequestError``, ``EventStreamError``,
+``KeyStoreError``).  Names used before this rule stay importable as aliases
+(``ChunkTooLargeError``, ``MasterKeyError``...).
+
+The modules that raise these errors re-export them, so older import paths
+(``sigv4kit.verifier.MissingAuthentication``, ``sigv4kit.streaming.ChunkTooLargeError``,
+``sigv4kit.rawhttp.RawRequestError``...) keep working.
 
 No message built here ever contains a secret key or a derived key: errors are
 logged, printed and sent over the wire, so they only ever carry public values.
@@ -20,27 +38,78 @@ from __future__ import annotations
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+    from datetime import datetime
     from typing import ClassVar
 
 __all__ = [
     "AccessDenied",
     "AuthorizationHeaderMalformed",
+    "AuthorizationHeaderTooLong",
     "AuthorizationQueryParametersError",
     "BadDigest",
+    "BadGateway",
+    "ChunkLineTooLong",
+    "ChunkLineTooLongError",
+    "ChunkTooLarge",
+    "ChunkTooLargeError",
+    "ClientDisconnected",
     "CredentialsError",
+    "CredentialsNotFound",
+    "CredentialsNotFoundError",
     "EntityTooLarge",
+    "EntityTooSmall",
+    "EventMessageTooLarge",
+    "EventSignatureDoesNotMatch",
+    "EventStreamError",
+    "EventTimeTooSkewed",
     "ExpiredToken",
     "IncompleteBody",
+    "IncompleteEventStream",
     "InvalidAccessKeyId",
     "InvalidArgument",
+    "InvalidChunkSizeError",
+    "InvalidFormField",
+    "InvalidMasterKey",
+    "InvalidPolicyDocument",
     "InvalidRequest",
     "InvalidToken",
-    "MissingSecurityHeader",
+    "KeyExists",
+    "KeyNotFound",
+    "KeyStoreError",
+    "LimitExceeded",
+    "MalformedEventStream",
+    "MalformedPOSTRequest",
+    "MalformedProfileFile",
+    "MalformedTrailerError",
+    "MasterKeyError",
+    "MaxPostPreDataLengthExceeded",
+    "MissingAuthentication",
+    "MissingContentLength",
+    "MultipartHeaderTooLong",
+    "PolicyTooLarge",
+    "PresignExpiryError",
+    "PresignOutlivesCredentials",
+    "ProfileFileError",
+    "QueryTooLong",
+    "RawRequestError",
+    "RawRequestTooLarge",
+    "RedirectNotFollowed",
+    "ReplayDetected",
+    "RequestHeaderTooLong",
     "RequestTimeTooSkewed",
+    "RequestTimeout",
+    "ServiceUnavailable",
     "SigV4Error",
     "SignatureDoesNotMatch",
     "SignatureError",
     "SigningError",
+    "SlowDown",
+    "StoreUnavailable",
+    "TooManyChunks",
+    "TooManyChunksError",
+    "TooManySignedHeaders",
+    "TooManySignedHeadersInQuery",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -55,6 +124,23 @@ class SigningError(SigV4Error, ValueError):
 
 class CredentialsError(SigV4Error):
     """Credentials could not be found, parsed or refreshed."""
+
+
+class PresignOutlivesCredentials(SigningError):
+    """The credentials expire before the presigned URL would.
+
+    A URL signed with temporary credentials stops working when they expire,
+    whatever its ``X-Amz-Expires`` says.  ``url_expires`` and
+    ``credentials_expire`` are the two times (aware datetimes, UTC); pass
+    ``cap_expires=True`` to presign for a URL that ends with the credentials.
+    """
+
+    def __init__(
+        self, message: str, *, url_expires: datetime, credentials_expire: datetime
+    ) -> None:
+        super().__init__(message)
+        self.url_expires = url_expires
+        self.credentials_expire = credentials_expire
 
 
 def _xml_escape(text: str) -> str:
@@ -215,12 +301,6 @@ class EntityTooLarge(SignatureError):
     default_message = "Your proposed upload exceeds the maximum allowed size."
 
 
-class MissingSecurityHeader(SignatureError):
-    code = "MissingSecurityHeader"
-    status = 400
-    default_message = "Your request is missing a required header."
-
-
 class InvalidArgument(SignatureError):
     code = "InvalidArgument"
     status = 400
@@ -231,3 +311,459 @@ class InvalidRequest(SignatureError):
     code = "InvalidRequest"
     status = 400
     default_message = "Invalid Request"
+
+
+# --------------------------------------------------------------------------
+# Caller-side errors of the edges
+# --------------------------------------------------------------------------
+class RedirectNotFollowed(SigningError):
+    """A redirect the adapter stopped at instead of sending a wrong request.
+
+    Raised when a 307/308 (or a 301/302 that keeps the method) must send the
+    body again but the body was a one-shot stream.  ``response`` is the
+    redirect response (its connection released), ``location`` where it
+    pointed.
+    """
+
+    def __init__(
+        self, message: str, *, response: object = None, location: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.response = response
+        self.location = location
+
+
+class InvalidFormField(SigningError):
+    """A field of the calculator's form cannot be used; ``field`` names it."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+class CredentialsNotFound(CredentialsError):
+    """No provider had credentials.
+
+    ``places`` lists every place that was looked at, with the reason each one
+    gave nothing, so a user can see at once which variable or file to fix.
+    """
+
+    def __init__(self, places: Sequence[str], *, hint: str | None = None) -> None:
+        self.places: list[str] = list(places)
+        lines = ["No AWS credentials found. Looked in:"]
+        lines.extend(f"  {i}. {place}" for i, place in enumerate(self.places, 1))
+        lines.append(
+            hint
+            or "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, "
+            "or pass Credentials(...) explicitly."
+        )
+        super().__init__("\n".join(lines))
+
+
+class MalformedProfileFile(CredentialsError):
+    """A shared credentials or config file could not be parsed."""
+
+    def __init__(self, path: str, line: int | None, problem: str) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        where = path if line is None else f"{path}, line {line}"
+        super().__init__(f"{where}: {problem}")
+
+
+class ClientDisconnected(SigV4Error):
+    """The client went away while its request body was being read (the
+    forwarding engine of the proxy and gateway answers it with 499)."""
+
+
+class RawRequestError(SigV4Error, ValueError):
+    """The text is not an HTTP request we can read."""
+
+
+# --------------------------------------------------------------------------
+# Limits: one base, mixed into the family error of the place each guards
+# --------------------------------------------------------------------------
+class LimitExceeded(SigV4Error):
+    """A size or count limit was exceeded.
+
+    ``limit`` is the name of the option that sets the limit (for example
+    ``max_chunk_size``) and ``value`` the option's setting, so an operator
+    sees at once which knob to turn.  Every limit error derives from this
+    class as well as from the S3-coded error of its cause.
+    """
+
+    limit: str = ""
+    value: int = 0
+
+
+class RawRequestTooLarge(RawRequestError, LimitExceeded):
+    """The request head exceeds a size limit; ``limit`` names which one."""
+
+    def __init__(self, message: str, *, limit: str, value: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class MissingAuthentication(AccessDenied):
+    """The request carries no signature at all (anonymous).
+
+    A subclass of :class:`AccessDenied` (what S3 answers), so that a server
+    that allows anonymous requests can catch exactly this case.
+    """
+
+    default_message = (
+        "Access Denied: the request is not signed (no Authorization header, no "
+        "X-Amz-Signature query parameter and no POST policy form)"
+    )
+
+
+class AuthorizationHeaderTooLong(AuthorizationHeaderMalformed, LimitExceeded):
+    """The ``Authorization`` header is longer than ``max_auth_length``."""
+
+    limit = "max_auth_length"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"The authorization header is malformed; it is longer than {value} characters "
+            "(max_auth_length)."
+        )
+        self.value = value
+
+
+class QueryTooLong(AuthorizationQueryParametersError, LimitExceeded):
+    """A presigned request's query string is longer than ``max_query_length``."""
+
+    limit = "max_query_length"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(f"The query string is longer than {value} characters (max_query_length).")
+        self.value = value
+
+
+class TooManySignedHeaders(AuthorizationHeaderMalformed, LimitExceeded):
+    """``SignedHeaders`` names more than ``max_signed_headers`` headers."""
+
+    limit = "max_signed_headers"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"The authorization header is malformed; SignedHeaders names more than {value} "
+            "headers (max_signed_headers)."
+        )
+        self.value = value
+
+
+class TooManySignedHeadersInQuery(AuthorizationQueryParametersError, LimitExceeded):
+    """``X-Amz-SignedHeaders`` names more than ``max_signed_headers`` headers."""
+
+    limit = "max_signed_headers"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"X-Amz-SignedHeaders names more than {value} headers (max_signed_headers)."
+        )
+        self.value = value
+
+
+class RequestHeaderTooLong(SignatureError, LimitExceeded):
+    """One header (name and value) is longer than ``max_header_length``.
+
+    S3's code for an oversized header section.  Checked first, before any
+    header is parsed.
+    """
+
+    code = "RequestHeaderSectionTooLarge"
+    status = 400
+    default_message = "Your request header section exceeds the maximum allowed size."
+    limit = "max_header_length"
+
+    def __init__(self, value: int, name: str) -> None:
+        super().__init__(
+            f"Your request header section exceeds the maximum allowed size: header "
+            f"{name[:40]!r} is longer than {value} characters (max_header_length)."
+        )
+        self.value = value
+
+
+class MissingContentLength(SignatureError):
+    """A body of unknown length reached a server that cannot delimit it.
+
+    Only the WSGI adapter raises it: a chunked request whose server does not
+    set ``wsgi.input_terminated`` has no way to find the body's end.
+    """
+
+    code = "MissingContentLength"
+    status = 411
+    default_message = "You must provide the Content-Length HTTP header."
+
+
+# --------------------------------------------------------------------------
+# aws-chunked bodies
+# --------------------------------------------------------------------------
+class InvalidChunkSizeError(SignatureError):
+    """A chunk is larger than allowed, or a chunk other than the last is < 8 KiB."""
+
+    code = "InvalidChunkSizeError"
+    status = 403
+    default_message = "Only the last chunk is allowed to have a size less than 8192 bytes"
+
+
+class ChunkTooLarge(InvalidChunkSizeError, LimitExceeded):
+    """A chunk declares more data than ``max_chunk_size`` allows.
+
+    Raised from the chunk header, before any of the chunk's data is read or
+    buffered.
+    """
+
+    default_message = "The chunk is larger than this server accepts"
+    limit = "max_chunk_size"
+
+    def __init__(self, message: str | None = None, *, value: int) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class TooManyChunks(InvalidChunkSizeError, LimitExceeded):
+    """The body has more chunks than ``max_chunks`` allows."""
+
+    default_message = "The aws-chunked body has more chunks than allowed"
+    limit = "max_chunks"
+
+    def __init__(self, message: str | None = None, *, value: int) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class ChunkLineTooLong(IncompleteBody, LimitExceeded):
+    """A chunk header or trailer line is longer than ``max_line_length``.
+
+    Raised as soon as the line outgrows the limit, without waiting for its
+    end: a client that never sends a line break cannot make the decoder
+    buffer more than ``max_line_length`` bytes.
+    """
+
+    default_message = "A line of the aws-chunked framing is too long"
+    limit = "max_line_length"
+
+    def __init__(self, message: str | None = None, *, value: int) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class MalformedTrailerError(SignatureError):
+    """The trailer section does not match ``X-Amz-Trailer`` or is not well formed."""
+
+    code = "MalformedTrailerError"
+    status = 400
+    default_message = (
+        "The request contained trailing data that was not well-formed or did not conform "
+        "to our published schema."
+    )
+
+
+# --------------------------------------------------------------------------
+# Browser POST uploads
+# --------------------------------------------------------------------------
+class InvalidPolicyDocument(SignatureError):
+    code = "InvalidPolicyDocument"
+    status = 400
+    default_message = (
+        "The content of the form does not meet the conditions specified in the policy document."
+    )
+
+
+class EntityTooSmall(SignatureError):
+    code = "EntityTooSmall"
+    status = 400
+    default_message = "Your proposed upload is smaller than the minimum allowed size."
+
+
+class MalformedPOSTRequest(SignatureError):
+    code = "MalformedPOSTRequest"
+    status = 400
+    default_message = "The body of your POST request is not well-formed multipart/form-data."
+
+
+class MaxPostPreDataLengthExceeded(MalformedPOSTRequest, LimitExceeded):
+    """The fields before the file are too large, or too many (S3's code).
+
+    A :class:`MalformedPOSTRequest` with S3's own code for this cause.
+    ``limit`` names the option that was exceeded (``max_fields_bytes`` or
+    ``max_parts``) and ``value`` its setting.
+    """
+
+    code = "MaxPostPreDataLengthExceeded"
+    status = 400
+    default_message = "Your POST request fields preceding the upload file were too large."
+
+    def __init__(self, message: str | None = None, *, limit: str, value: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class MultipartHeaderTooLong(MalformedPOSTRequest, LimitExceeded):
+    """One part's header block is longer than ``max_header_bytes``."""
+
+    limit = "max_header_bytes"
+
+    def __init__(self, message: str | None = None, *, value: int) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+class PolicyTooLarge(InvalidPolicyDocument, LimitExceeded):
+    """The Base64 policy is longer than ``max_policy_bytes``."""
+
+    limit = "max_policy_bytes"
+
+    def __init__(self, message: str | None = None, *, value: int) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+# --------------------------------------------------------------------------
+# Event streams
+# --------------------------------------------------------------------------
+class EventStreamError(SignatureError):
+    """A received event stream was rejected; catch this for every cause.
+
+    Each concrete subclass also derives from the S3-coded error of its
+    cause, so a server's generic ``except SignatureError`` turns it into
+    the right status and ``<Error>`` document.
+    """
+
+
+class MalformedEventStream(EventStreamError, InvalidArgument):
+    """A frame is not a valid event-stream message (lengths, CRC, header
+    encoding), or a signed envelope is not shaped as AWS defines it.  The
+    peer sent bytes that cannot be trusted further."""
+
+    default_message = "The event stream message is malformed."
+
+
+class EventMessageTooLarge(MalformedEventStream, LimitExceeded):
+    """A frame declares more bytes (``max_message_size``) or more header bytes
+    (``max_headers_size``) than the decoder accepts; raised from the prelude,
+    before the frame is buffered."""
+
+    def __init__(self, message: str, *, limit: str, value: int) -> None:
+        super().__init__(message)
+        self.limit = limit
+        self.value = value
+
+
+class IncompleteEventStream(EventStreamError, IncompleteBody):
+    """The stream ended inside a frame, or before its signed end-of-stream
+    message: the sender's data was cut short."""
+
+    default_message = "The event stream ended before its last message."
+
+
+class EventSignatureDoesNotMatch(EventStreamError, SignatureDoesNotMatch):
+    """A message's ``:chunk-signature`` is not the one its content, date and
+    position in the chain produce: it was changed, reordered, replayed, or a
+    message before it was dropped."""
+
+    default_message = "The event signature we calculated does not match the signature you provided."
+
+
+class EventTimeTooSkewed(EventStreamError, RequestTimeTooSkewed):
+    """A message's ``:date`` is further from the server's clock than allowed."""
+
+    default_message = "The difference between the event time and the current time is too large."
+
+
+# --------------------------------------------------------------------------
+# Gateway-side refusals: not the client's signature, but what a verifying
+# gateway answers for it (replays, rate limits, a key store or replay cache
+# that cannot be reached).  They are SignatureErrors so that a server that
+# renders ``exc.status`` and ``exc.to_xml()`` answers them correctly.
+# --------------------------------------------------------------------------
+class ReplayDetected(AccessDenied):
+    """The same access key and string to sign were already accepted in the skew window."""
+
+    default_message = "Access Denied: this signed request was already used; sign every request anew"
+
+
+# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
+# Not signature failures, but answers a server gives in S3's XML form, so they
+# share the class (code, status, to_xml) with them.
+class SlowDown(SignatureError):
+    """The access key's request rate is over its limit; retry with back-off."""
+
+    code = "SlowDown"
+    status = 503
+    default_message = "Please reduce your request rate."
+
+
+class ServiceUnavailable(SignatureError):
+    """A dependency (key store, replay cache) cannot answer; retry later.
+
+    Never a 403: an outage must not look like a refusal, which clients do
+    not retry.
+    """
+
+    code = "ServiceUnavailable"
+    status = 503
+    default_message = "The service is unable to handle the request now; retry shortly."
+
+
+# --------------------------------------------------------------------------
+# Key store (sigv4kit.keystore)
+# --------------------------------------------------------------------------
+class KeyStoreError(SigV4Error):
+    """A key store operation failed; the message says what to fix."""
+
+
+class StoreUnavailable(ServiceUnavailable, KeyStoreError):
+    """The key store cannot be reached (a gateway answers 503, not 403).
+
+    Raised for keys the per-node cache does not hold (or holds past their
+    TTL) while the store is down; cached keys keep working until their TTL.
+    """
+
+    default_message = "Service is unable to handle request: the key store cannot be reached"
+
+
+class KeyNotFound(KeyStoreError, LookupError):
+    """No key with this access key id exists in the store."""
+
+
+class KeyExists(KeyStoreError):
+    """A key with this access key id is already in the store."""
+
+
+class InvalidMasterKey(KeyStoreError):
+    """The master key that encrypts secrets at rest is missing, malformed or not this store's."""
+
+
+class BadGateway(SignatureError):
+    """The upstream behind a gateway could not be reached or broke off."""
+
+    code = "BadGateway"
+    status = 502
+    default_message = "The upstream server could not be reached."
+
+
+class RequestTimeout(SignatureError):
+    """The client was too slow sending its request (S3's code and message)."""
+
+    code = "RequestTimeout"
+    status = 400
+    default_message = (
+        "Your socket connection to the server was not read from or written to within "
+        "the timeout period. Idle connections will be closed."
+    )
+
+
+# Names used before the naming rule; kept so old code keeps importing them.
+ChunkTooLargeError = ChunkTooLarge
+TooManyChunksError = TooManyChunks
+ChunkLineTooLongError = ChunkLineTooLong
+CredentialsNotFoundError = CredentialsNotFound
+ProfileFileError = MalformedProfileFile
+MasterKeyError = InvalidMasterKey
+PresignExpiryError = PresignOutlivesCredentials

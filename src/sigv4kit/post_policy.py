@@ -29,17 +29,22 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any
 
 from .config import ALGORITHM_V4, ALGORITHM_V4A
 from .credentials import Credentials
 from .errors import (
     AccessDenied,
     EntityTooLarge,
+    EntityTooSmall,
     InvalidAccessKeyId,
     InvalidArgument,
+    InvalidPolicyDocument,
+    MalformedPOSTRequest,
+    MaxPostPreDataLengthExceeded,
+    MultipartHeaderTooLong,
+    PolicyTooLarge,
     SignatureDoesNotMatch,
-    SignatureError,
     SigningError,
 )
 from .keys import signing_key
@@ -84,70 +89,6 @@ MAX_FIELDS_BYTES = 1024 * 1024
 MAX_PART_HEADER_BYTES = 16 * 1024
 #: Number of parts (fields) before the file.
 MAX_PARTS = 1000
-
-
-class InvalidPolicyDocument(SignatureError):
-    code: ClassVar[str] = "InvalidPolicyDocument"
-    status: ClassVar[int] = 400
-    default_message: ClassVar[str] = (
-        "The content of the form does not meet the conditions specified in the policy document."
-    )
-
-
-class EntityTooSmall(SignatureError):
-    code: ClassVar[str] = "EntityTooSmall"
-    status: ClassVar[int] = 400
-    default_message: ClassVar[str] = (
-        "Your proposed upload is smaller than the minimum allowed size."
-    )
-
-
-class MalformedPOSTRequest(SignatureError):
-    code: ClassVar[str] = "MalformedPOSTRequest"
-    status: ClassVar[int] = 400
-    default_message: ClassVar[str] = (
-        "The body of your POST request is not well-formed multipart/form-data."
-    )
-
-
-class MaxPostPreDataLengthExceeded(MalformedPOSTRequest):
-    """The fields before the file are too large, or too many (S3's code).
-
-    A :class:`MalformedPOSTRequest` with S3's own code for this cause.
-    ``limit`` names the option that was exceeded (``max_fields_bytes`` or
-    ``max_parts``) and ``value`` its setting.
-    """
-
-    code: ClassVar[str] = "MaxPostPreDataLengthExceeded"
-    status: ClassVar[int] = 400
-    default_message: ClassVar[str] = (
-        "Your POST request fields preceding the upload file were too large."
-    )
-
-    def __init__(self, message: str | None = None, *, limit: str = "", value: int = 0) -> None:
-        super().__init__(message)
-        self.limit = limit
-        self.value = value
-
-
-class MultipartHeaderTooLong(MalformedPOSTRequest):
-    """One part's header block is longer than ``max_header_bytes``."""
-
-    limit = "max_header_bytes"
-
-    def __init__(self, message: str | None = None, *, value: int = 0) -> None:
-        super().__init__(message)
-        self.value = value
-
-
-class PolicyTooLarge(InvalidPolicyDocument):
-    """The Base64 policy is longer than ``max_policy_bytes``."""
-
-    limit = "max_policy_bytes"
-
-    def __init__(self, message: str | None = None, *, value: int = 0) -> None:
-        super().__init__(message)
-        self.value = value
 
 
 # --------------------------------------------------------------------------

@@ -13,7 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import SigV4Error
+from .errors import (
+    RawRequestError,
+    RawRequestTooLarge,
+)
 
 __all__ = [
     "MAX_HEADERS",
@@ -31,19 +34,6 @@ MAX_HEADERS = 500
 #: head by default: request files are read from disk by their own user;
 #: lower it when parsing requests from elsewhere.
 MAX_LINE_LENGTH = MAX_HEAD_BYTES
-
-
-class RawRequestError(SigV4Error, ValueError):
-    """The text is not an HTTP request we can read."""
-
-
-class RawRequestTooLarge(RawRequestError):
-    """The request head exceeds a size limit; ``limit`` names which one."""
-
-    def __init__(self, message: str, *, limit: str, value: int) -> None:
-        super().__init__(message)
-        self.limit = limit
-        self.value = value
 
 
 @dataclass(slots=True)
@@ -83,7 +73,18 @@ def parse_raw_request(
     before it is decoded, and a header folded over many lines is joined once
     at the end (joining at every line would be quadratic).
     """
-    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else bytes(data)
+    if isinstance(data, str):
+        try:
+            raw = data.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError as exc:
+            # A lone surrogate (not one surrogateescape made) has no bytes.
+            raise RawRequestError(
+                f"position {exc.start}: the text contains a lone surrogate "
+                f"{data[exc.start]!r}, which no HTTP request can carry; read the file as "
+                "bytes or with errors='surrogateescape'"
+            ) from None
+    else:
+        raw = bytes(data)
     # The head ends at the first empty line.
     for sep in (b"\r\n\r\n", b"\n\n"):
         idx = raw.find(sep)

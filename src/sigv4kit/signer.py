@@ -28,6 +28,7 @@ from .config import ALGORITHM_V4A, SigningConfig, check_payload
 from .credentials import Credentials
 from .errors import SigningError
 from .keys import key_chain_description, signing_key
+from .presigning import fit_expiry, hoist_into_query
 
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
@@ -914,14 +915,29 @@ class Signer:
         *,
         body: object = None,
         payload: str | None = None,
+        cap_expires: bool = False,
+        hoist: bool = False,
     ) -> str:
         """A presigned URL (query-string authentication).
 
         Headers given here are signed (``X-Amz-SignedHeaders``) and must be
         sent with the URL.  ``expires`` is in seconds, 1 to 604800 (7 days).
+        When the credentials expire before the URL would, this raises
+        :class:`~sigv4kit.errors.PresignOutlivesCredentials`; ``cap_expires=True``
+        shortens the URL to the credentials' lifetime instead.  ``hoist=True``
+        moves ``X-Amz-*`` headers into the query as the JS and Go SDKs do
+        (see :mod:`sigv4kit.presigning`), so they need not be sent.
         """
         return self.presign_request(
-            method, url, headers, expires, timestamp, body=body, payload=payload
+            method,
+            url,
+            headers,
+            expires,
+            timestamp,
+            body=body,
+            payload=payload,
+            cap_expires=cap_expires,
+            hoist=hoist,
         ).url
 
     def presign_request(
@@ -934,9 +950,14 @@ class Signer:
         *,
         body: object = None,
         payload: str | None = None,
+        cap_expires: bool = False,
+        hoist: bool = False,
     ) -> SignedRequest:
         """Like :meth:`presign`, but returns the whole :class:`SignedRequest`."""
-        return self._presign(method, self._url(url), headers, expires, timestamp, body, payload)
+        u = self._url(url)
+        return self._presign(
+            method, u, headers, expires, timestamp, body, payload, cap_expires, hoist
+        )
 
     def presign_target(
         self,
@@ -949,10 +970,14 @@ class Signer:
         body: object = None,
         payload: str | None = None,
         scheme: str = "https",
+        cap_expires: bool = False,
+        hoist: bool = False,
     ) -> SignedRequest:
         """Presign a request target exactly as given (see :meth:`sign_target`)."""
         u = self._target(target, headers, scheme)
-        return self._presign(method, u, headers, expires, timestamp, body, payload)
+        return self._presign(
+            method, u, headers, expires, timestamp, body, payload, cap_expires, hoist
+        )
 
     def _presign(
         self,
@@ -963,6 +988,8 @@ class Signer:
         timestamp: str | datetime | float | None,
         body: object,
         payload: str | None,
+        cap_expires: bool = False,
+        hoist: bool = False,
     ) -> SignedRequest:
         c = self.config
         if isinstance(expires, timedelta):
@@ -980,6 +1007,8 @@ class Signer:
         amz = _now_amz() if timestamp is None else parse_timestamp(timestamp)
         date8 = amz[:8]
         creds = self._static or self.credentials()
+        if creds.expiration is not None:
+            expires = fit_expiry(creds, amz, expires, cap=cap_expires)
         wquery = u.query
         if wquery and "x-amz-" in wquery.lower():
             for part in wquery.split("&"):
@@ -996,6 +1025,8 @@ class Signer:
         if mode in _STREAMING_MODES or mode == "streaming-events":
             raise SigningError("streaming payloads cannot be presigned; use header signing")
         payload_hash = _payload_literal(mode, body)
+        if hoist and headers is not None:
+            headers, wquery = hoist_into_query(headers, wquery)
 
         out = HeaderList()
         if headers is None and c.signed_headers is None:

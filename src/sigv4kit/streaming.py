@@ -42,7 +42,7 @@ import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 
 from .canonical import EMPTY_SHA256, header_pairs
 from .checksums import (
@@ -56,11 +56,19 @@ from .checksums import (
 from .config import ALGORITHM_V4, ALGORITHM_V4A
 from .errors import (
     BadDigest,
+    ChunkLineTooLong,
+    ChunkLineTooLongError,
+    ChunkTooLarge,
+    ChunkTooLargeError,
     IncompleteBody,
+    InvalidChunkSizeError,
     InvalidRequest,
+    MalformedTrailerError,
     SignatureDoesNotMatch,
     SignatureError,
     SigningError,
+    TooManyChunks,
+    TooManyChunksError,
 )
 
 __all__ = [
@@ -74,11 +82,14 @@ __all__ = [
     "AwsChunkedBody",
     "ChunkDecoder",
     "ChunkEncoder",
+    "ChunkLineTooLong",
     "ChunkLineTooLongError",
+    "ChunkTooLarge",
     "ChunkTooLargeError",
     "InvalidChunkSizeError",
     "MalformedTrailerError",
     "StreamingPlan",
+    "TooManyChunks",
     "TooManyChunksError",
     "aiter_decoded",
     "decoder_from_headers",
@@ -130,75 +141,6 @@ SignFn = Callable[[bytes], str]
 """string-to-sign bytes -> hex signature (HMAC for SigV4, ECDSA for SigV4a)."""
 VerifyFn = Callable[[bytes, str], bool]
 """(string-to-sign bytes, hex signature) -> whether it verifies (SigV4a)."""
-
-
-class InvalidChunkSizeError(SignatureError):
-    """A chunk is larger than allowed, or a chunk other than the last is < 8 KiB."""
-
-    code: ClassVar[str] = "InvalidChunkSizeError"
-    status: ClassVar[int] = 403
-    default_message: ClassVar[str] = (
-        "Only the last chunk is allowed to have a size less than 8192 bytes"
-    )
-
-
-class ChunkTooLargeError(InvalidChunkSizeError):
-    """A chunk declares more data than ``max_chunk_size`` allows.
-
-    Raised from the chunk header, before any of the chunk's data is read or
-    buffered.
-
-    Every limit error of sigv4kit names its option in ``limit`` and carries
-    the option's setting in ``value``.
-    """
-
-    default_message: ClassVar[str] = "The chunk is larger than this server accepts"
-
-    limit = "max_chunk_size"
-
-    def __init__(self, message: str | None = None, *, value: int = MAX_CHUNK_SIZE) -> None:
-        super().__init__(message)
-        self.value = value
-
-
-class TooManyChunksError(InvalidChunkSizeError):
-    """The body has more chunks than ``max_chunks`` allows."""
-
-    default_message: ClassVar[str] = "The aws-chunked body has more chunks than allowed"
-
-    limit = "max_chunks"
-
-    def __init__(self, message: str | None = None, *, value: int = MAX_CHUNKS) -> None:
-        super().__init__(message)
-        self.value = value
-
-
-class ChunkLineTooLongError(IncompleteBody):
-    """A chunk header or trailer line is longer than ``max_line_length``.
-
-    Raised as soon as the line outgrows the limit, without waiting for its
-    end: a client that never sends a line break cannot make the decoder
-    buffer more than ``max_line_length`` bytes.
-    """
-
-    default_message: ClassVar[str] = "A line of the aws-chunked framing is too long"
-
-    limit = "max_line_length"
-
-    def __init__(self, message: str | None = None, *, value: int = MAX_LINE_LENGTH) -> None:
-        super().__init__(message)
-        self.value = value
-
-
-class MalformedTrailerError(SignatureError):
-    """The trailer section does not match ``X-Amz-Trailer`` or is not well formed."""
-
-    code: ClassVar[str] = "MalformedTrailerError"
-    status: ClassVar[int] = 400
-    default_message: ClassVar[str] = (
-        "The request contained trailing data that was not well-formed or did not conform "
-        "to our published schema."
-    )
 
 
 # --------------------------------------------------------------------------

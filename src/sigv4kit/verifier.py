@@ -61,15 +61,21 @@ from .credentials import Credentials
 from .errors import (
     AccessDenied,
     AuthorizationHeaderMalformed,
+    AuthorizationHeaderTooLong,
     AuthorizationQueryParametersError,
     IncompleteBody,
     InvalidAccessKeyId,
     InvalidArgument,
     InvalidRequest,
     InvalidToken,
+    MissingAuthentication,
+    QueryTooLong,
+    RequestHeaderTooLong,
     SignatureDoesNotMatch,
     SignatureError,
     SigningError,
+    TooManySignedHeaders,
+    TooManySignedHeadersInQuery,
     XAmzContentSHA256Mismatch,
 )
 from .keys import signing_key
@@ -162,19 +168,6 @@ CredentialLookup = (
 TokenCheck = Callable[[str, str], Any]
 
 
-class MissingAuthentication(AccessDenied):
-    """The request carries no signature at all (anonymous).
-
-    A subclass of :class:`AccessDenied` (what S3 answers), so that a server
-    that allows anonymous requests can catch exactly this case.
-    """
-
-    default_message = (
-        "Access Denied: the request is not signed (no Authorization header, no "
-        "X-Amz-Signature query parameter and no POST policy form)"
-    )
-
-
 # --------------------------------------------------------------------------
 # Limits: each has its own error, carrying the option name and its value
 # --------------------------------------------------------------------------
@@ -184,74 +177,6 @@ MAX_QUERY_LENGTH = 24576
 MAX_SIGNED_HEADERS = 100
 # Above max_auth_length, so an oversized Authorization header gets its own error.
 MAX_HEADER_LENGTH = 32768
-
-
-class AuthorizationHeaderTooLong(AuthorizationHeaderMalformed):
-    """The ``Authorization`` header is longer than ``max_auth_length``."""
-
-    limit = "max_auth_length"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(
-            f"The authorization header is malformed; it is longer than {value} characters "
-            "(max_auth_length)."
-        )
-        self.value = value
-
-
-class QueryTooLong(AuthorizationQueryParametersError):
-    """A presigned request's query string is longer than ``max_query_length``."""
-
-    limit = "max_query_length"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(f"The query string is longer than {value} characters (max_query_length).")
-        self.value = value
-
-
-class TooManySignedHeaders(AuthorizationHeaderMalformed):
-    """``SignedHeaders`` names more than ``max_signed_headers`` headers."""
-
-    limit = "max_signed_headers"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(
-            f"The authorization header is malformed; SignedHeaders names more than {value} "
-            "headers (max_signed_headers)."
-        )
-        self.value = value
-
-
-class TooManySignedHeadersInQuery(AuthorizationQueryParametersError):
-    """``X-Amz-SignedHeaders`` names more than ``max_signed_headers`` headers."""
-
-    limit = "max_signed_headers"
-
-    def __init__(self, value: int) -> None:
-        super().__init__(
-            f"X-Amz-SignedHeaders names more than {value} headers (max_signed_headers)."
-        )
-        self.value = value
-
-
-class RequestHeaderTooLong(SignatureError):
-    """One header (name and value) is longer than ``max_header_length``.
-
-    S3's code for an oversized header section.  Checked first, before any
-    header is parsed.
-    """
-
-    code = "RequestHeaderSectionTooLarge"
-    status = 400
-    default_message = "Your request header section exceeds the maximum allowed size."
-    limit = "max_header_length"
-
-    def __init__(self, value: int, name: str) -> None:
-        super().__init__(
-            f"Your request header section exceeds the maximum allowed size: header "
-            f"{name[:40]!r} is longer than {value} characters (max_header_length)."
-        )
-        self.value = value
 
 
 def _positive(name: str, value: object) -> int:
@@ -307,6 +232,12 @@ class VerifiedRequest:
         trailers: the verified trailing headers of an aws-chunked body
             (e.g. ``x-amz-checksum-crc32``), filled in once ``body`` was
             read to the end.
+        string_to_sign: the exact text whose signature was verified (for a
+            browser POST, the Base64 policy).  A replay cache keys on
+            ``(access_key_id, string_to_sign)``, never on ``signature``: a
+            SigV4a (ECDSA) signature has a second valid form ``(r, n-s)``,
+            and two signatures of one request differ.  It may hold the session
+            token (POST policies), so it is left out of the repr.
     """
 
     access_key_id: str
@@ -322,6 +253,7 @@ class VerifiedRequest:
     form: dict[str, str] | None = None
     expires: int | None = None
     trailers: Sequence[tuple[str, str]] = ()
+    string_to_sign: str = field(repr=False, default="")
 
     @property
     def request_time(self) -> datetime:
@@ -427,16 +359,21 @@ def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, st
     return lpairs, hmap
 
 
-def _split_target(target: str) -> tuple[str, str | None]:
-    """``(origin-form target, host from an absolute URL or None)``."""
+_DEFAULT_PORT_SUFFIX = {"http": ":80", "https": ":443"}
+
+
+def _split_target(target: str) -> tuple[str, str | None, str]:
+    """``(origin-form target, authority of an absolute URL or None, its
+    default-port suffix)``; the authority is lower-cased, its default port
+    elided, as HTTP compares authorities."""
     if not isinstance(target, str):
         target = _to_str(target)
     if target.startswith("/"):
-        return target, None
+        return target, None, ""
     scheme, sep, rest = target.partition("://")
     if not sep or not scheme or "/" in scheme:
         if target == "*":
-            return "/", None
+            return "/", None, ""
         raise InvalidRequest(f"cannot read the request target {target[:200]!r}")
     slash = len(rest)
     for ch in "/?":
@@ -446,13 +383,30 @@ def _split_target(target: str) -> tuple[str, str | None]:
     authority, path = rest[:slash], rest[slash:]
     if "@" in authority:
         authority = authority.rpartition("@")[2]
-    host = authority.lower()
-    default = {"http": ":80", "https": ":443"}.get(scheme.lower())
-    if default and host.endswith(default):
-        host = host[: -len(default)]
+    default = _DEFAULT_PORT_SUFFIX.get(scheme.lower(), "")
     if not path.startswith("/"):
         path = "/" + path
-    return path, host
+    return path, _authority(authority, default), default
+
+
+def _authority(value: str, default_port: str) -> str:
+    """An authority as HTTP compares it: host case-insensitive, the scheme's
+    default port the same as no port."""
+    host = value.strip().lower()
+    if default_port and host.endswith(default_port):
+        host = host[: -len(default_port)]
+    return host
+
+
+def _target_host_mismatch(url_host: str, host: str) -> AccessDenied:
+    """RFC 9112 section 3.2.2: a server given an absolute-form target uses its
+    authority and ignores Host.  A request whose target names another host
+    than the signed Host header would be served for a host nobody signed."""
+    return AccessDenied(
+        f"Access Denied: the request target is for host {url_host[:200]!r} but the signed "
+        f"Host header is {host[:200]!r}; send the request to the host that was signed",
+        details={"TargetHost": url_host[:200], "HostHeader": host[:200]},
+    )
 
 
 _date_cache: dict[str, int] = {}
@@ -1462,6 +1416,7 @@ class Verifier:
             fields,
             None,
             (),
+            fields.get("policy", ""),
         )
 
     # -- credentials --------------------------------------------------------
@@ -1511,17 +1466,21 @@ class Verifier:
         if method.__class__ is not str:
             method = _to_str(method)
         if target.__class__ is str and target[:1] == "/":
-            path_target, url_host = target, None
+            path_target, url_host, default_port = target, None, ""
         else:
-            path_target, url_host = _split_target(target)
+            path_target, url_host, default_port = _split_target(target)
         pairs, hmap = _index_headers(headers)
         limit = self.max_header_length
         for ln, v in pairs:
             if len(v) + len(ln) > limit:
                 raise RequestHeaderTooLong(limit, ln)
-        if url_host is not None and "host" not in hmap:
-            pairs.append(("host", url_host))
-            hmap["host"] = url_host
+        if url_host is not None:
+            host = hmap.get("host")
+            if host is None:
+                pairs.append(("host", url_host))
+                hmap["host"] = url_host
+            elif _authority(host, default_port) != url_host:
+                raise _target_host_mismatch(url_host, host)
         now_epoch = time.time() if now is None else _now_epoch(now)
 
         authorization = hmap.get("authorization")
@@ -2005,7 +1964,9 @@ class Verifier:
         creq, sts, ok = self._check_signature(state, key, target, payload_hash)
         if not ok and auth.target_no_token is not None:
             # The session token may have been added after signing (IoT style).
-            _, _, ok = self._check_signature(state, key, auth.target_no_token, payload_hash)
+            _, sts2, ok = self._check_signature(state, key, auth.target_no_token, payload_hash)
+            if ok:
+                sts = sts2
         if not ok:
             raise self._mismatch(auth, creq, sts)
 
@@ -2071,6 +2032,7 @@ class Verifier:
             auth.form,
             auth.expires,
             trailers,
+            sts,
         )
 
     def _canonical_target(self, target: str) -> tuple[str, str]:

@@ -11,13 +11,12 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
-from ..cli._diagnose import ClientView, diagnose, parse_error_body
-from ..cli._explain import explain
 from ..credentials import Credentials
-from ..errors import SigV4Error
+from ..diagnose import ClientView, diagnose, explain, parse_error_body
+from ..errors import InvalidFormField, SigV4Error
 from ..signer import SignedRequest, Signer, parse_timestamp
 
-__all__ = ["FIELDS", "compute"]
+__all__ = ["FIELDS", "InvalidFormField", "compute"]
 
 #: The form fields the page sends (all strings).
 FIELDS = (
@@ -42,13 +41,6 @@ FIELDS = (
 )
 
 
-class _FieldError(Exception):
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
 def _headers(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for lineno, line in enumerate(text.replace("\r\n", "\n").split("\n"), start=1):
@@ -61,9 +53,9 @@ def _headers(text: str) -> list[tuple[str, str]]:
             continue
         name, colon, value = line.partition(":")
         if not colon or not name.strip():
-            raise _FieldError("headers", f"line {lineno}: write headers as 'Name: value'")
+            raise InvalidFormField("headers", f"line {lineno}: write headers as 'Name: value'")
         if name != name.strip():
-            raise _FieldError("headers", f"line {lineno}: no spaces around the header name")
+            raise InvalidFormField("headers", f"line {lineno}: no spaces around the header name")
         out.append((name, value.strip(" \t")))
     return out
 
@@ -71,17 +63,17 @@ def _headers(text: str) -> list[tuple[str, str]]:
 def _url(url: str, headers: list[tuple[str, str]]) -> str:
     url = url.strip()
     if not url:
-        raise _FieldError("url", "enter a URL, or a path such as /test.txt with a Host header")
+        raise InvalidFormField("url", "enter a URL, or a path such as /test.txt with a Host header")
     if url.startswith("/"):
         host = next((v for n, v in headers if n.lower() == "host"), None)
         if not host:
-            raise _FieldError(
+            raise InvalidFormField(
                 "headers",
                 "missing host: a path needs a 'Host: ...' header (or give a full URL)",
             )
         return f"https://{host.strip()}{url}"
     if "://" not in url:
-        raise _FieldError("url", "the URL needs a scheme: https://host/path")
+        raise InvalidFormField("url", "the URL needs a scheme: https://host/path")
     return url
 
 
@@ -149,7 +141,7 @@ def compute(form: dict[str, Any]) -> dict[str, Any]:
     f = {k: str(form.get(k) or "") for k in FIELDS}
     try:
         return _compute(f)
-    except _FieldError as exc:
+    except InvalidFormField as exc:
         return {"ok": False, "errors": [{"field": exc.field, "message": exc.message}]}
     except SigV4Error as exc:
         msg = str(exc)
@@ -172,13 +164,13 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
         field = "secret_key" if "secret" in str(exc) else _field_for(str(exc))
         if "access_key" in str(exc):
             field = "access_key"
-        raise _FieldError(field, str(exc)) from None
+        raise InvalidFormField(field, str(exc)) from None
     timestamp: str | None = f["timestamp"].strip() or None
     if timestamp is not None:
         try:
             timestamp = parse_timestamp(timestamp)
         except SigV4Error as exc:
-            raise _FieldError(
+            raise InvalidFormField(
                 "timestamp",
                 f"malformed timestamp: {exc}. Use 20130524T000000Z or 2013-05-24T00:00:00Z",
             ) from None
@@ -196,15 +188,15 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
             if h.lower() not in present and not h.lower().startswith("x-amz-")
         ]
         if missing:
-            raise _FieldError(
+            raise InvalidFormField(
                 "signed_headers",
                 f"signed header {', '.join(missing)} is not present: add it under Headers "
                 "or remove it here",
             )
     if not f["service"].strip():
-        raise _FieldError("service", "enter the service, e.g. s3")
+        raise InvalidFormField("service", "enter the service, e.g. s3")
     if not f["region"].strip() and not region_set:
-        raise _FieldError("region", "enter the region, e.g. us-east-1")
+        raise InvalidFormField("region", "enter the region, e.g. us-east-1")
     try:
         signer = Signer(
             creds,
@@ -215,7 +207,7 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
             signed_headers=signed_headers,
         )
     except SigV4Error as exc:
-        raise _FieldError(_field_for(str(exc)), str(exc)) from None
+        raise InvalidFormField(_field_for(str(exc)), str(exc)) from None
     payload = f["payload"].encode("utf-8")
     presign = f["mode"] == "presign"
     payload_mode = "unsigned" if f["unsigned_payload"] in ("1", "true", "on") else None
@@ -223,9 +215,9 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
         try:
             expires = int(f["expires"].strip() or "3600")
         except ValueError:
-            raise _FieldError("expires", "expiry is a whole number of seconds") from None
+            raise InvalidFormField("expires", "expiry is a whole number of seconds") from None
         if not 1 <= expires <= 604800:
-            raise _FieldError("expires", "expiry must be 1 to 604800 seconds (7 days)")
+            raise InvalidFormField("expires", "expiry must be 1 to 604800 seconds (7 days)")
         signed = signer.presign_request(
             method,
             url,

@@ -2,9 +2,9 @@
 
 ``click`` is an optional extra (``pip install 'sigv4kit[cli]'``), so this
 module imports nothing heavy: :func:`main` checks for click first and, when it
-is missing, prints a one-line install hint instead of a traceback.  The
-helpers that do the work without click (diagnosis, explanations, hostname
-inference) live beside it and are shared with the calculator.
+is missing, prints a one-line install hint instead of a traceback.  Diagnosis
+and explanations live in the core package :mod:`sigv4kit.diagnose`, shared
+with the calculator; the command modules here parse options and print.
 """
 
 from __future__ import annotations

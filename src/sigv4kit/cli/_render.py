@@ -58,7 +58,7 @@ def _labelled(rows: list[tuple[str, str, str]]) -> list[str]:
 
 
 def render_explanation(data: dict[str, Any], *, full: bool) -> None:
-    """Print an explanation (see :func:`sigv4kit.cli._explain.explain`).
+    """Print an explanation (see :func:`sigv4kit.diagnose.explain`).
 
     ``full`` adds the labelled parts, the scope and the key chain (explain);
     without it only the stages ``sign`` prints are shown.

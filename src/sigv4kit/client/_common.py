@@ -53,7 +53,10 @@ from urllib.parse import urlsplit
 
 from ..config import check_payload
 from ..credentials import Credentials
-from ..errors import SigningError
+from ..errors import (
+    RedirectNotFollowed,
+    SigningError,
+)
 from ..signer import SignedRequest, Signer
 
 __all__ = [
@@ -94,21 +97,6 @@ _DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 #: ``redirect_hosts``: host names, ``*.suffix`` patterns and origins, or a
 #: callable ``(from_url, to_url) -> bool``.
 RedirectHosts = Collection[str] | Callable[[str, str], bool] | None
-
-
-class RedirectNotFollowed(SigningError):
-    """A redirect the adapter stopped at instead of sending a wrong request.
-
-    Raised when a 307/308 (or a 301/302 that keeps the method) must send the
-    body again but the body was a one-shot stream.  ``response`` is the
-    redirect response (its connection released), ``location`` where it
-    pointed.
-    """
-
-    def __init__(self, message: str, *, response: object = None, location: str | None = None):
-        super().__init__(message)
-        self.response = response
-        self.location = location
 
 
 def origin(url: str) -> tuple[str, str, int | None]:

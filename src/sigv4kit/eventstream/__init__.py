@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._codec import (
     MAX_HEADERS_SIZE,
     MAX_MESSAGE_SIZE,
+    EventMessageTooLarge,
     EventSignatureDoesNotMatch,
     EventStreamError,
     EventTimeTooSkewed,
@@ -38,6 +39,7 @@ __all__ = [
     "MAX_HEADERS_SIZE",
     "MAX_MESSAGE_SIZE",
     "STREAMING_EVENTS_PAYLOAD",
+    "EventMessageTooLarge",
     "EventSignatureDoesNotMatch",
     "EventStreamError",
     "EventStreamVerifier",

@@ -43,17 +43,19 @@ from enum import Enum
 from zlib import crc32
 
 from ..errors import (
-    IncompleteBody,
-    InvalidArgument,
-    RequestTimeTooSkewed,
-    SignatureDoesNotMatch,
-    SignatureError,
+    EventMessageTooLarge,
+    EventSignatureDoesNotMatch,
+    EventStreamError,
+    EventTimeTooSkewed,
+    IncompleteEventStream,
+    MalformedEventStream,
     SigningError,
 )
 
 __all__ = [
     "MAX_HEADERS_SIZE",
     "MAX_MESSAGE_SIZE",
+    "EventMessageTooLarge",
     "EventSignatureDoesNotMatch",
     "EventStreamError",
     "EventTimeTooSkewed",
@@ -90,44 +92,6 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 # --------------------------------------------------------------------------
 # Errors for received data
 # --------------------------------------------------------------------------
-class EventStreamError(SignatureError):
-    """A received event stream was rejected; catch this for every cause.
-
-    Each concrete subclass also derives from the S3-coded error of its
-    cause, so a server's generic ``except SignatureError`` turns it into
-    the right status and ``<Error>`` document.
-    """
-
-
-class MalformedEventStream(EventStreamError, InvalidArgument):
-    """A frame is not a valid event-stream message (lengths, CRC, header
-    encoding, size limits), or a signed envelope is not shaped as AWS
-    defines it.  The peer sent bytes that cannot be trusted further."""
-
-    default_message = "The event stream message is malformed."
-
-
-class IncompleteEventStream(EventStreamError, IncompleteBody):
-    """The stream ended inside a frame, or before its signed end-of-stream
-    message: the sender's data was cut short."""
-
-    default_message = "The event stream ended before its last message."
-
-
-class EventSignatureDoesNotMatch(EventStreamError, SignatureDoesNotMatch):
-    """A message's ``:chunk-signature`` is not the one its content, date and
-    position in the chain produce: it was changed, reordered, replayed, or a
-    message before it was dropped."""
-
-    default_message = "The event signature we calculated does not match the signature you provided."
-
-
-class EventTimeTooSkewed(EventStreamError, RequestTimeTooSkewed):
-    """A message's ``:date`` is further from the server's clock than allowed."""
-
-    default_message = "The difference between the event time and the current time is too large."
-
-
 # --------------------------------------------------------------------------
 # Header values
 # --------------------------------------------------------------------------
@@ -571,16 +535,22 @@ def _check_prelude(
     if total < _OVERHEAD:
         raise MalformedEventStream(f"{where}: total length {total} is below the 16-byte minimum")
     if total > max_message_size:
-        raise MalformedEventStream(
-            f"{where}: message of {total} bytes exceeds the {max_message_size}-byte limit"
+        raise EventMessageTooLarge(
+            f"{where}: message of {total} bytes exceeds the {max_message_size}-byte limit "
+            "(max_message_size)",
+            limit="max_message_size",
+            value=max_message_size,
         )
     if hlen > total - _OVERHEAD:
         raise MalformedEventStream(
             f"{where}: headers length {hlen} does not fit in a {total}-byte message"
         )
     if hlen > max_headers_size:
-        raise MalformedEventStream(
-            f"{where}: {hlen} bytes of headers exceed the {max_headers_size}-byte limit"
+        raise EventMessageTooLarge(
+            f"{where}: {hlen} bytes of headers exceed the {max_headers_size}-byte limit "
+            "(max_headers_size)",
+            limit="max_headers_size",
+            value=max_headers_size,
         )
     return total, hlen
 

@@ -7,11 +7,13 @@ can import the protocol without pulling in subprocess or file parsing.
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
 from typing import Protocol, TypeAlias, runtime_checkable
 
 from ..credentials import Credentials
-from ..errors import CredentialsError
+from ..errors import (
+    CredentialsError,
+    CredentialsNotFoundError,
+)
 
 __all__ = [
     "AsyncCredentialProvider",
@@ -41,25 +43,6 @@ class AsyncCredentialProvider(Protocol):
 
 
 CredentialsSource: TypeAlias = Credentials | CredentialProvider
-
-
-class CredentialsNotFoundError(CredentialsError):
-    """No provider had credentials.
-
-    ``places`` lists every place that was looked at, with the reason each one
-    gave nothing, so a user can see at once which variable or file to fix.
-    """
-
-    def __init__(self, places: Sequence[str], *, hint: str | None = None) -> None:
-        self.places: list[str] = list(places)
-        lines = ["No AWS credentials found. Looked in:"]
-        lines.extend(f"  {i}. {place}" for i, place in enumerate(self.places, 1))
-        lines.append(
-            hint
-            or "Set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, run `aws configure`, "
-            "or pass Credentials(...) explicitly."
-        )
-        super().__init__("\n".join(lines))
 
 
 class Provider(abc.ABC):

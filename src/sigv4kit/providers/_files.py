@@ -20,7 +20,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import CredentialsError
+from ..errors import (
+    ProfileFileError,
+)
 
 __all__ = [
     "ProfileFileError",
@@ -33,17 +35,6 @@ __all__ = [
 ]
 
 Value = str | dict[str, str]
-
-
-class ProfileFileError(CredentialsError):
-    """A shared credentials or config file could not be parsed."""
-
-    def __init__(self, path: str, line: int | None, problem: str) -> None:
-        self.path = path
-        self.line = line
-        self.problem = problem
-        where = path if line is None else f"{path}, line {line}"
-        super().__init__(f"{where}: {problem}")
 
 
 @dataclass

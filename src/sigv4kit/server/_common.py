@@ -23,7 +23,10 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
-from ..errors import SignatureError
+from ..errors import (
+    MissingContentLength,
+    SignatureError,
+)
 
 __all__ = [
     "SCOPE_KEY",
@@ -49,18 +52,6 @@ RequestIdFactory = Callable[[], str]
 # Characters left alone when a decoded path has to be re-encoded (no raw
 # target available): RFC 3986 pchar plus "/", as HTTP clients send them.
 _PATH_SAFE = "/!$&'()*+,;=:@~-._"
-
-
-class MissingContentLength(SignatureError):
-    """A body of unknown length reached a server that cannot delimit it.
-
-    Only the WSGI adapter raises it: a chunked request whose server does not
-    set ``wsgi.input_terminated`` has no way to find the body's end.
-    """
-
-    code = "MissingContentLength"
-    status = 411
-    default_message = "You must provide the Content-Length HTTP header."
 
 
 def new_request_id() -> str:

@@ -14,331 +14,17 @@ Everything here is pure: text in, a :class:`Diagnosis` out.  The command,
 
 from __future__ import annotations
 
-import difflib
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
 from ..canonical import normalize_path, trim_value
+from .causes import Cause, cause
+from .diff import STS_LABELS, DiffLine, Parts, diff_lines, line_labels, split_canonical_request
+from .server_error import ServerError
 
-__all__ = [
-    "CAUSES",
-    "Cause",
-    "ClientView",
-    "Diagnosis",
-    "DiffLine",
-    "ServerError",
-    "diagnose",
-    "parse_error_body",
-    "split_canonical_request",
-]
-
-MAX_BODY = 1 << 20
-
-
-# --------------------------------------------------------------------------
-# The causes we can name
-# --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Cause:
-    id: str
-    title: str
-    detail: str
-    fix: str
-
-    def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "title": self.title, "detail": self.detail, "fix": self.fix}
-
-
-#: id -> (title, how to fix)
-CAUSES: dict[str, tuple[str, str]] = {
-    "path-encoding": (
-        "Path encoding",
-        "S3 encodes the path once and never normalizes it; every other service encodes it "
-        "twice and removes '.', '..' and '//'. Sign the path exactly as it is sent, with the "
-        "service's rules (--single-encode / --double-encode, --no-normalize-path).",
-    ),
-    "query-encoding": (
-        "Query encoding or order",
-        "Encode every query name and value with the RFC 3986 unreserved set (uppercase hex, "
-        "'~' not encoded, a space as %20, never '+') and sort by encoded name, then value. "
-        "Sign the query exactly as it goes on the wire.",
-    ),
-    "header-whitespace": (
-        "Header whitespace",
-        "Trim header values and collapse inner runs of spaces to one before hashing, or send "
-        "the header exactly as it was signed.",
-    ),
-    "header-changed": (
-        "A header changed in transit",
-        "A proxy, load balancer or the HTTP library changed, added or dropped a signed header "
-        "after signing. Sign only headers that arrive unchanged (--signed-headers), sign after "
-        "the library sets its headers, or send through a path that keeps them.",
-    ),
-    "payload-hash": (
-        "Payload hash",
-        "The body the server received does not hash to the payload hash that was signed: sign "
-        "the exact bytes sent (encoding, newline at the end, compression), or sign "
-        "UNSIGNED-PAYLOAD (--unsigned-payload) where the service allows it.",
-    ),
-    "wrong-region": (
-        "Wrong region",
-        "Sign with the region the endpoint is in (the bucket's region for S3).",
-    ),
-    "wrong-service": (
-        "Wrong service name",
-        "Sign with the service's signing name (e.g. 's3', 'execute-api', 'es', 'lambda').",
-    ),
-    "clock-skew": (
-        "Clock skew or wrong timestamp",
-        "Sync the clock (NTP), sign with the current UTC time, and send the X-Amz-Date that "
-        "was signed; the date in the credential scope must be the same day as X-Amz-Date.",
-    ),
-    "session-token": (
-        "Session token",
-        "Temporary credentials need their session token sent as X-Amz-Security-Token "
-        "(signed, unless the service wants it added after signing); refresh expired "
-        "credentials and send the token of the same credentials as the keys.",
-    ),
-    "secret-key": (
-        "Secret key",
-        "The canonical request and string to sign agree, so the signing key differs: check the "
-        "secret access key (a copy error, a trailing newline, another user's key) and that it "
-        "belongs to the access key id sent.",
-    ),
-    "method": (
-        "HTTP method changed",
-        "Sign the method that is sent (a redirect or a client library may turn POST into GET "
-        "or HEAD into GET).",
-    ),
-    "access-key": (
-        "Unknown access key id",
-        "The server does not know this access key id: check the key, the account and, for "
-        "S3-compatible servers, the endpoint.",
-    ),
-}
-
-
-def _cause(cid: str, detail: str) -> Cause:
-    title, fix = CAUSES[cid]
-    return Cause(cid, title, detail, fix)
-
-
-# --------------------------------------------------------------------------
-# Reading the server's answer
-# --------------------------------------------------------------------------
-@dataclass
-class ServerError:
-    """What a server said, as far as it can be read."""
-
-    code: str | None = None
-    message: str = ""
-    canonical_request: str | None = None
-    string_to_sign: str | None = None
-    signature_provided: str | None = None
-    access_key_id: str | None = None
-    details: dict[str, str] = field(default_factory=dict)
-    format: str = "text"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "canonical_request": self.canonical_request,
-            "string_to_sign": self.string_to_sign,
-            "signature_provided": self.signature_provided,
-            "access_key_id": self.access_key_id,
-            "details": self.details,
-            "format": self.format,
-        }
-
-
-_SHOULD_HAVE_BEEN = re.compile(
-    r"The Canonical String for this request should have been\s*'(?P<cr>.*?)'\s*"
-    r"The String-to-Sign should have been\s*'(?P<sts>[^']*)'",
-    re.DOTALL,
-)
-_XML_FIELD = re.compile(r"<(?P<name>[A-Za-z]+)>(?P<value>[^<]*)</(?P=name)>", re.DOTALL)
-_KNOWN_FIELDS = (
-    "Code",
-    "Message",
-    "CanonicalRequest",
-    "CanonicalRequestBytes",
-    "StringToSign",
-    "StringToSignBytes",
-    "SignatureProvided",
-    "AWSAccessKeyId",
-)
-
-
-def _xml_unescape(text: str) -> str:
-    from xml.sax.saxutils import unescape
-
-    text = re.sub(r"&#x([0-9A-Fa-f]+);", lambda m: chr(int(m.group(1), 16)), text)
-    text = re.sub(r"&#([0-9]+);", lambda m: chr(int(m.group(1))), text)
-    return unescape(text, {"&quot;": '"', "&apos;": "'"})
-
-
-def _from_hex_bytes(text: str) -> str | None:
-    try:
-        return bytes(int(b, 16) for b in text.split()).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
-
-
-def parse_error_body(body: str | bytes) -> ServerError:
-    """Read an S3 XML error, an AWS JSON/XML error, or a bare message.
-
-    The input is untrusted text: no XML parser runs over it (simple elements
-    are read with a regular expression, so entity tricks do nothing) and it
-    is cut at 1 MiB.
-    """
-    if isinstance(body, bytes):
-        body = body[:MAX_BODY].decode("utf-8", "replace")
-    text = body[:MAX_BODY].strip()
-    err = ServerError()
-    fields: dict[str, str] = {}
-    if text.startswith("<"):
-        for m in _XML_FIELD.finditer(text):
-            fields.setdefault(m.group("name"), _xml_unescape(m.group("value")))
-        err.format = "s3-xml" if "CanonicalRequest" in fields or "<Error>" in text[:200] else "xml"
-    elif text.startswith("{"):
-        try:
-            doc = json.loads(text)
-        except ValueError:
-            doc = None
-        if isinstance(doc, dict):
-            err.format = "json"
-            fields.update(_json_fields(doc))
-    if fields:
-        err.code = fields.get("Code")
-        err.message = fields.get("Message", "")
-        cr_bytes = fields.get("CanonicalRequestBytes")
-        sts_bytes = fields.get("StringToSignBytes")
-        err.canonical_request = (_from_hex_bytes(cr_bytes) if cr_bytes else None) or fields.get(
-            "CanonicalRequest"
-        )
-        err.string_to_sign = (_from_hex_bytes(sts_bytes) if sts_bytes else None) or fields.get(
-            "StringToSign"
-        )
-        err.signature_provided = fields.get("SignatureProvided")
-        err.access_key_id = fields.get("AWSAccessKeyId")
-        err.details = {
-            k: v for k, v in fields.items() if k not in _KNOWN_FIELDS and k not in ("Error",)
-        }
-    else:
-        err.message = text
-    if err.code and "#" in err.code:
-        err.code = err.code.rpartition("#")[2]
-    hit = _SHOULD_HAVE_BEEN.search(err.message) or _SHOULD_HAVE_BEEN.search(text)
-    if hit is not None:
-        if err.canonical_request is None:
-            err.canonical_request = hit.group("cr")
-        if err.string_to_sign is None:
-            err.string_to_sign = hit.group("sts")
-        if err.format == "text":
-            err.format = "aws-message"
-    if err.canonical_request is not None:
-        err.canonical_request = err.canonical_request.replace("\r\n", "\n")
-    if err.string_to_sign is not None:
-        err.string_to_sign = err.string_to_sign.replace("\r\n", "\n").strip()
-    return err
-
-
-def _json_fields(doc: dict[str, Any]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in doc.items():
-        if isinstance(value, dict):
-            for k, v in _json_fields(value).items():
-                out.setdefault(k, v)
-            continue
-        if not isinstance(value, str):
-            continue
-        lk = key.lower()
-        if lk == "message":
-            out.setdefault("Message", value)
-        elif lk in ("__type", "code", "type"):
-            out.setdefault("Code", value)
-        else:
-            out.setdefault(key[:1].upper() + key[1:], value)
-    return out
-
-
-# --------------------------------------------------------------------------
-# Canonical requests, part by part
-# --------------------------------------------------------------------------
-@dataclass
-class Parts:
-    method: str
-    uri: str
-    query: str
-    headers: list[tuple[str, str]]
-    signed_headers: str
-    payload_hash: str
-
-
-def split_canonical_request(text: str) -> Parts | None:
-    """The parts of a canonical request, or None if it does not look like one."""
-    lines = text.replace("\r\n", "\n").split("\n")
-    if len(lines) < 6:
-        return None
-    try:
-        end = lines.index("", 3)
-    except ValueError:
-        return None
-    if len(lines) != end + 3:
-        return None
-    headers: list[tuple[str, str]] = []
-    for line in lines[3:end]:
-        name, _, value = line.partition(":")
-        headers.append((name, value))
-    return Parts(lines[0], lines[1], lines[2], headers, lines[end + 1], lines[end + 2])
-
-
-def _line_labels(text: str) -> list[tuple[str, str]]:
-    """Each line of a canonical request with the name of the part it is."""
-    lines = text.split("\n")
-    parts = split_canonical_request(text)
-    if parts is None:
-        return [("", line) for line in lines]
-    out = [("method", lines[0]), ("canonical URI", lines[1]), ("canonical query", lines[2])]
-    for name, value in parts.headers:
-        out.append((f"header {name}", f"{name}:{value}"))
-    out.append(("end of headers", ""))
-    out.append(("signed headers", parts.signed_headers))
-    out.append(("payload hash", parts.payload_hash))
-    return out
-
-
-_STS_LABELS = ["algorithm", "request date", "credential scope", "canonical request hash"]
-
-
-@dataclass(frozen=True)
-class DiffLine:
-    """One line of a diff: ``" "`` same, ``"-"`` client signed, ``"+"`` server computed."""
-
-    op: str
-    label: str
-    text: str
-
-    def as_list(self) -> list[str]:
-        return [self.op, self.label, self.text]
-
-
-def _diff(client: list[tuple[str, str]], server: list[tuple[str, str]]) -> list[DiffLine]:
-    out: list[DiffLine] = []
-    a = [t for _, t in client]
-    b = [t for _, t in server]
-    sm = difflib.SequenceMatcher(a=a, b=b, autojunk=False)
-    for tag, i1, i2, j1, j2 in sm.get_opcodes():
-        if tag == "equal":
-            out.extend(DiffLine(" ", client[i][0], client[i][1]) for i in range(i1, i2))
-            continue
-        out.extend(DiffLine("-", client[i][0], client[i][1]) for i in range(i1, i2))
-        out.extend(DiffLine("+", server[j][0], server[j][1]) for j in range(j1, j2))
-    return out
+__all__ = ["ClientView", "Diagnosis", "diagnose"]
 
 
 # --------------------------------------------------------------------------
@@ -386,7 +72,7 @@ class _Found:
                 if detail not in c.detail:
                     self.causes[i] = Cause(c.id, c.title, f"{c.detail} {detail}", c.fix)
                 return
-        self.causes.append(_cause(cid, detail))
+        self.causes.append(cause(cid, detail))
 
 
 _REGION_MSG = re.compile(r"scoped to a valid region(?:, not '(?P<got>[^']*)')?", re.I)
@@ -563,9 +249,9 @@ def _sts_detail(
 ) -> list[DiffLine]:
     a = client.strip().split("\n")
     b = server.strip().split("\n")
-    la = [(_STS_LABELS[i] if i < 4 else "", t) for i, t in enumerate(a)]
-    lb = [(_STS_LABELS[i] if i < 4 else "", t) for i, t in enumerate(b)]
-    diff = _diff(la, lb)
+    la = [(STS_LABELS[i] if i < 4 else "", t) for i, t in enumerate(a)]
+    lb = [(STS_LABELS[i] if i < 4 else "", t) for i, t in enumerate(b)]
+    diff = diff_lines(la, lb)
     if len(a) != 4 or len(b) != 4:
         return diff
     if a[1] != b[1]:
@@ -638,7 +324,7 @@ def diagnose(server: ServerError, client: ClientView | None = None) -> Diagnosis
     if server.canonical_request is not None and client.canonical_request is not None:
         sc = server.canonical_request
         cc, redacted = _match_redaction(client.canonical_request, server)
-        d.canonical_request_diff = _diff(_line_labels(cc), _line_labels(sc))
+        d.canonical_request_diff = diff_lines(line_labels(cc), line_labels(sc))
         same_cr = sc == cc
         cp, sp = split_canonical_request(cc), split_canonical_request(sc)
         if cp is not None and sp is not None and not same_cr:
@@ -693,15 +379,3 @@ def diagnose(server: ServerError, client: ClientView | None = None) -> Diagnosis
         )
     d.causes = found.causes
     return d
-
-
-def visible(text: str) -> str:
-    """Make trailing spaces and tabs visible in a diff line."""
-    stripped = text.rstrip(" \t")
-    tail = text[len(stripped) :].replace(" ", "\u00b7").replace("\t", "\u2192")
-    return stripped.replace("\t", "\u2192") + tail
-
-
-def diff_canonical(client: str, server: str) -> list[DiffLine]:
-    """A labelled line diff of two canonical requests (client ``-``, server ``+``)."""
-    return _diff(_line_labels(client), _line_labels(server))

@@ -1,0 +1,152 @@
+"""What every command shares: error handling, JSON output, scope inference, inputs.
+
+Kept apart from the command modules so each of them (``_commands``,
+``_inspect``, ``_request`` and the ones other features add) imports the same
+helpers without importing each other.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from ..endpoints import infer as infer_endpoint
+from ..errors import SigV4Error
+from ..rawhttp import RawRequest, parse_raw_request
+from ..signer import SignedRequest
+from ._creds import find_region
+from ._options import Body, RequestOptions, parse_header
+from ._render import color_wanted
+
+__all__ = [
+    "CONTEXT",
+    "echo_json",
+    "errors",
+    "headers_of",
+    "host_of",
+    "infer",
+    "read_input",
+    "read_raw",
+    "sign_with",
+]
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@contextmanager
+def errors() -> Iterator[None]:
+    """Library errors become one-line messages, never tracebacks."""
+    try:
+        yield
+    except SigV4Error as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def echo_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+
+
+def headers_of(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [parse_header(h) for h in values]
+
+
+def sign_with(
+    opts: RequestOptions,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: Body,
+    *,
+    region: str | None = None,
+    service: str | None = None,
+    quiet: bool = False,
+) -> tuple[SignedRequest, Any]:
+    if not (region or opts.region or opts.region_set) or not (service or opts.service):
+        region, service = infer(opts, host_of(url), quiet=quiet)
+    creds = opts.credentials()
+    payload = opts.payload()
+    signer = opts.signer(creds, region, service, payload=None)
+    send: object = body.for_signer()
+    if body.file is not None and not body.seekable and payload is None:
+        # A pipe can be hashed once, in pieces, but then it is gone: fine for
+        # printing a signature, which sends nothing.
+        payload = body.sha256_streaming()
+        send = None
+    signed = signer.sign(method, url, headers, body=send, timestamp=opts.timestamp, payload=payload)
+    return signed, creds
+
+
+def host_of(url: str) -> str:
+    rest = url.partition("://")[2]
+    authority = rest.split("/", 1)[0].split("?", 1)[0]
+    return authority.rpartition("@")[2]
+
+
+def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str | None, str]:
+    """``(region, service)`` from the flags, else the hostname (with a note)."""
+    region, service = opts.region, opts.service
+    if region and service:
+        return region, service
+    if opts.sigv4a and opts.region_set and service:
+        return region, service
+    guess = infer_endpoint(host)
+    said = []
+    if guess is not None:
+        if not service:
+            service = guess.service
+            said.append(f"service {service}")
+        if guess.algorithm == "sigv4a" and not opts.sigv4a:
+            opts.sigv4a = True
+            opts.region_set = opts.region_set or ",".join(guess.region_set or ["*"])
+            said.append(f"SigV4a with region set {opts.region_set}")
+        elif not region and not (opts.sigv4a and opts.region_set):
+            region = guess.region
+            said.append(f"region {region}")
+    if not region and not (opts.sigv4a and opts.region_set):
+        region = find_region(opts.profile)
+        if region:
+            said.append(f"region {region} (from AWS_REGION or the profile)")
+    if not service or (not region and not (opts.sigv4a and opts.region_set)):
+        missing = " and ".join(
+            flag
+            for flag, ok in (("--service", service), ("--region", region or opts.region_set))
+            if not ok
+        )
+        raise click.UsageError(
+            f"{host!r} is not an endpoint sigv4kit knows, so it cannot tell the credential "
+            f"scope; pass {missing} (e.g. --service s3 --region us-east-1)"
+        )
+    if said and not quiet:
+        where = f" ({guess.label})" if guess is not None else ""
+        click.echo(
+            click.style(f"note: inferred {' and '.join(said)} from {host}{where}", dim=True),
+            err=True,
+            color=color_wanted(),
+        )
+    return region, service
+
+
+def read_input(path: str) -> bytes:
+    """A small text input (an error body or a raw request), file or stdin."""
+    limit = 64 << 20
+    if path == "-":
+        data = sys.stdin.buffer.read(limit + 1)
+    else:
+        try:
+            with open(path, "rb") as fh:
+                data = fh.read(limit + 1)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}") from None
+    if len(data) > limit:
+        raise click.BadParameter(f"{path!r} is larger than 64 MiB")
+    return data
+
+
+def read_raw(path: str) -> RawRequest:
+    with errors():
+        return parse_raw_request(read_input(path))

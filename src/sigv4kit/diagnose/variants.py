@@ -1,0 +1,194 @@
+"""Find the mistake by trying it: re-sign a received request the wrong ways.
+
+A server holding the secret can do better than a diff: it can compute the
+signature the client *would* have produced under each common mistake
+(path encoded once instead of twice, the query unsorted, headers untrimmed,
+the payload hash of an empty body, the session token left out) and see which
+one equals the signature provided.  A hit names the cause with certainty.
+``sigv4kit verify`` and the calculator use this.
+
+Each family of mistakes is one small generator of :class:`Attempt` values,
+each a canonical request equal to the client's except for one part.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from urllib.parse import quote_plus, unquote, unquote_plus
+
+from ..canonical import (
+    EMPTY_SHA256,
+    CanonicalRequest,
+    canonical_headers,
+    canonical_uri,
+    header_pairs,
+)
+from ..config import ALGORITHM_V4
+from ..errors import SigV4Error
+from ..keys import signing_key
+from ..rawhttp import RawRequest
+from .received import ClientSigned, client_signed, string_to_sign
+
+__all__ = ["Variant", "find_variant"]
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A mistake that reproduces the signature: its cause id, what was done, the text."""
+
+    cause: str
+    description: str
+    canonical_request: str
+
+
+@dataclass(frozen=True)
+class Attempt:
+    cause: str
+    description: str
+    canonical: CanonicalRequest
+
+
+def find_variant(
+    raw: RawRequest,
+    secret: str,
+    *,
+    double_uri_encode: bool | None = None,
+    normalize_path: bool | None = None,
+) -> Variant | None:
+    """The first common mistake whose signature equals the one provided."""
+    try:
+        client = client_signed(
+            raw, double_uri_encode=double_uri_encode, normalize_path=normalize_path
+        )
+    except SigV4Error:
+        return None
+    scope = client.scope.split("/")
+    if client.algorithm != ALGORITHM_V4 or len(scope) != 4:
+        return None  # SigV4a signatures are randomized: nothing to reproduce
+    date8, region, service, _ = scope
+    key = signing_key(secret, date8, region, service)
+    for attempt in _attempts(raw, client):
+        text = attempt.canonical.text
+        sts = string_to_sign(client.algorithm, client.amz_date, client.scope, text)
+        if key.hexdigest(sts.encode()) == client.signature:
+            return Variant(attempt.cause, attempt.description, text)
+    return None
+
+
+def _attempts(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+    families: tuple[Callable[[RawRequest, ClientSigned], Iterator[Attempt]], ...] = (
+        _path_mistakes,
+        _query_mistakes,
+        _header_mistakes,
+        _payload_mistakes,
+        _token_mistakes,
+    )
+    for family in families:
+        yield from family(raw, client)
+
+
+def _with(base: CanonicalRequest, **parts: str) -> CanonicalRequest:
+    """``base`` with some parts replaced."""
+    return CanonicalRequest(
+        method=parts.get("method", base.method),
+        uri=parts.get("uri", base.uri),
+        query=parts.get("query", base.query),
+        headers=parts.get("headers", base.headers),
+        signed_headers=parts.get("signed_headers", base.signed_headers),
+        payload_hash=parts.get("payload_hash", base.payload_hash),
+    )
+
+
+def _path_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+    path = raw.target.partition("?")[0]
+    dbl, norm, base = client.double_uri_encode, client.normalize_path, client.canonical
+    yield Attempt(
+        "path-encoding",
+        "the client encoded the path " + ("once" if dbl else "twice"),
+        _with(base, uri=canonical_uri(path, double_encode=not dbl, normalize=norm)),
+    )
+    yield Attempt(
+        "path-encoding",
+        "the client " + ("did not normalize" if norm else "normalized") + " the path",
+        _with(base, uri=canonical_uri(path, double_encode=dbl, normalize=not norm)),
+    )
+    yield Attempt(
+        "path-encoding",
+        "the client signed the path without encoding it",
+        _with(base, uri=unquote(path) or "/"),
+    )
+
+
+def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+    query = raw.target.partition("?")[2]
+    if not query:
+        return
+    base = client.canonical
+    yield Attempt(
+        "query-encoding",
+        "the client signed the query in its wire order, unsorted",
+        _with(base, query=query),
+    )
+    decoded = [
+        (unquote_plus(k), unquote_plus(v))
+        for k, _, v in (p.partition("=") for p in query.split("&") if p)
+    ]
+    as_plus = "&".join(
+        f"{quote_plus(k, safe='-_.~')}={quote_plus(v, safe='-_.~')}" for k, v in sorted(decoded)
+    )
+    yield Attempt(
+        "query-encoding",
+        "the client form-encoded the query (spaces as '+')",
+        _with(base, query=as_plus),
+    )
+    yield Attempt(
+        "query-encoding",
+        "the client signed the query without encoding it",
+        _with(base, query=_sorted_verbatim(unquote(query))),
+    )
+
+
+def _header_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+    wanted = sorted(frozenset(client.signed_headers))
+    untrimmed = "".join(
+        f"{n}:{','.join(v for m, v in raw.headers if m.lower() == n)}\n" for n in wanted
+    )
+    yield Attempt(
+        "header-whitespace",
+        "the client did not trim and collapse whitespace in header values",
+        _with(client.canonical, headers=untrimmed, signed_headers=";".join(wanted)),
+    )
+
+
+def _payload_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+    body_hash = hashlib.sha256(raw.body).hexdigest()
+    for alt, what in (
+        (body_hash, "the body's hash"),
+        (EMPTY_SHA256, "an empty body's hash"),
+        ("UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD"),
+    ):
+        if alt != client.canonical.payload_hash:
+            yield Attempt(
+                "payload-hash",
+                f"the client signed {what} as the payload",
+                _with(client.canonical, payload_hash=alt),
+            )
+
+
+def _token_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+    if "x-amz-security-token" not in client.signed_headers:
+        return
+    less = frozenset(client.signed_headers) - {"x-amz-security-token"}
+    block, names = canonical_headers(header_pairs(raw.headers), less, frozenset())
+    yield Attempt(
+        "session-token",
+        "the client did not sign X-Amz-Security-Token (added it after signing)",
+        _with(client.canonical, headers=block, signed_headers=names),
+    )
+
+
+def _sorted_verbatim(query: str) -> str:
+    pairs = [tuple(p.partition("=")[::2]) for p in query.split("&") if p]
+    return "&".join(f"{k}={v}" for k, v in sorted(pairs))

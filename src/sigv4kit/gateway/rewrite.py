@@ -1,0 +1,182 @@
+"""What the gateway sends upstream: pure functions over plain data.
+
+A verified request is forwarded with the client's proof of identity taken
+off and the gateway's statement of identity put on:
+
+* removed: ``Authorization``, ``X-Amz-Security-Token`` and the presign query
+  parameters (``X-Amz-Signature`` ...): the upstream must never be able to
+  replay them, and a log upstream must never hold them;
+* removed: every ``X-Sigv4kit-*`` header the *client* sent, so nobody can
+  claim an identity by sending the header the gateway vouches with;
+* removed: hop-by-hop headers (RFC 9110 section 7.6.1, plus those named in
+  ``Connection``), ``Host`` (the upstream's own is set by the HTTP client)
+  and ``Expect`` (the gateway answered the ``100-continue`` itself);
+* for an aws-chunked upload the body goes upstream *decoded*: so
+  ``Content-Length`` becomes ``X-Amz-Decoded-Content-Length``, ``aws-chunked``
+  leaves ``Content-Encoding``, and the headers that describe the framing
+  (``X-Amz-Decoded-Content-Length``, ``X-Amz-Trailer``, the ``STREAMING-...``
+  value of ``X-Amz-Content-Sha256``) go, since they no longer describe the
+  body that is sent;
+* added: ``X-Sigv4kit-Access-Key-Id`` and ``X-Sigv4kit-Principal`` (the key's
+  name, percent-encoded when it is not plain ASCII, since header values are
+  bytes).
+
+The query string keeps its bytes and its order: only whole ``name=value``
+pieces whose decoded name is a presign parameter are dropped.  Nothing here
+does I/O, so every rule has a test of its own (tests/gateway/test_rewrite.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from urllib.parse import quote, unquote
+
+__all__ = [
+    "ACCESS_KEY_HEADER",
+    "HOP_BY_HOP",
+    "PRESIGN_PARAMS",
+    "PRINCIPAL_HEADER",
+    "encode_principal",
+    "forward_headers",
+    "is_aws_chunked",
+    "strip_presign_query",
+]
+
+ACCESS_KEY_HEADER = "X-Sigv4kit-Access-Key-Id"
+PRINCIPAL_HEADER = "X-Sigv4kit-Principal"
+_OWN_PREFIX = "x-sigv4kit-"
+
+#: RFC 9110 section 7.6.1 hop-by-hop fields, plus the pre-standard ones
+#: proxies still meet (``proxy-connection``).
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
+)
+_ALWAYS_DROP = HOP_BY_HOP | {"authorization", "x-amz-security-token", "host", "expect"}
+#: Headers that describe aws-chunked framing: gone once the body is decoded.
+_FRAMING = frozenset({"x-amz-decoded-content-length", "x-amz-trailer", "content-length"})
+
+#: The presign query parameters, lowercase (S3 reads them case-insensitively
+#: for recognition; the verifier does the same).
+PRESIGN_PARAMS = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-region-set",
+    }
+)
+
+Header = tuple[str, str]
+
+
+def _text(value: str | bytes) -> str:
+    return value.decode("latin-1") if isinstance(value, bytes) else value
+
+
+def encode_principal(name: str) -> str:
+    """A key name as a header value: printable ASCII kept, the rest %-escaped.
+
+    Header values travel as bytes and proxies mangle anything outside
+    visible ASCII, so a name such as ``équipe data`` is sent as
+    ``%C3%A9quipe%20data`` (decode with ``urllib.parse.unquote``).  ``%``
+    itself is escaped so the encoding is reversible.
+    """
+    return quote(name, safe="!#$&'()*+,-./:;<=>?@[]^_`{|}~")
+
+
+def strip_presign_query(target: str) -> str:
+    """The request target without the presign parameters, other bytes unchanged.
+
+    ``/b/k?X-Amz-Signature=..&versionId=3&X-Amz-Date=..`` becomes
+    ``/b/k?versionId=3``; a query left empty loses its ``?``.
+    """
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    kept = []
+    for piece in query.split("&"):
+        name = piece.partition("=")[0]
+        if "%" in name:
+            name = unquote(name)
+        if name.lower() in PRESIGN_PARAMS:
+            continue
+        kept.append(piece)
+    if not kept or kept == [""]:
+        return path
+    return f"{path}?{'&'.join(kept)}"
+
+
+def is_aws_chunked(payload_hash: str) -> bool:
+    """Whether a verified payload hash names an aws-chunked body (not an event stream)."""
+    return payload_hash.startswith("STREAMING-") and not payload_hash.endswith("-EVENTS")
+
+
+def _connection_tokens(headers: Sequence[Header]) -> set[str]:
+    tokens: set[str] = set()
+    for name, value in headers:
+        if name.lower() == "connection":
+            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return tokens
+
+
+def forward_headers(
+    headers: Iterable[tuple[str | bytes, str | bytes]],
+    *,
+    access_key_id: str,
+    principal: str,
+    payload_hash: str = "",
+    decoded_length: int | None = None,
+    extra: Iterable[Header] = (),
+) -> list[Header]:
+    """The headers to send upstream for a verified request.
+
+    Args:
+        headers: the request's headers as received (names in any case).
+        access_key_id, principal: who the gateway verified (the key's id and
+            its name in the key store).
+        payload_hash: the verified request's payload hash; a ``STREAMING-...``
+            value means the body is forwarded decoded (see the module doc).
+        decoded_length: the decoded body length of an aws-chunked upload
+            (``X-Amz-Decoded-Content-Length``), set as ``Content-Length``.
+        extra: headers to add (``X-Forwarded-For`` ...), after the rest.
+    """
+    pairs = [(_text(n), _text(v)) for n, v in headers]
+    drop = _ALWAYS_DROP | _connection_tokens(pairs)
+    decoded = is_aws_chunked(payload_hash)
+    out: list[Header] = []
+    for name, value in pairs:
+        lname = name.lower()
+        if lname in drop or lname.startswith(_OWN_PREFIX):
+            continue
+        if decoded:
+            if lname in _FRAMING:
+                continue
+            if lname == "x-amz-content-sha256":
+                continue
+            if lname == "content-encoding":
+                kept = [c.strip() for c in value.split(",") if c.strip()]
+                kept = [c for c in kept if c.lower() != "aws-chunked"]
+                if kept:
+                    out.append((name, ", ".join(kept)))
+                continue
+        out.append((name, value))
+    if decoded and decoded_length is not None:
+        out.append(("Content-Length", str(decoded_length)))
+    out.append((ACCESS_KEY_HEADER, access_key_id))
+    out.append((PRINCIPAL_HEADER, encode_principal(principal)))
+    out.extend(extra)
+    return out

@@ -1,0 +1,526 @@
+"""The verifying gateway as a :class:`sigv4kit.forward.Service`.
+
+Per request, in this order (cheap and local first, network last):
+
+1. verify the signature with :meth:`Verifier.averify`; the credential lookup
+   asks the key store (through its per-node cache).  A store that cannot
+   answer for an uncached key gives 503, never 403;
+2. the key's policy (methods, path prefixes) -> 403 ``AccessDenied``;
+3. the shared rate limit (Redis token bucket) -> 503 ``SlowDown``;
+4. the replay cache (Redis): the access key and *string to sign* seen before
+   -> 403 ``AccessDenied``.  Last, so refused requests never burn an entry;
+5. forward: the rewritten headers and target (:mod:`.rewrite`), the body
+   as the verifier releases it (decoded aws-chunked, each chunk only after
+   its signature verified; the last piece of a hashed body only after the
+   hash matched), optionally signed again for the upstream (:mod:`.plan`).
+
+A body that fails its check at its end (hash mismatch, a bad chunk
+signature, a client that went away) raises inside the forwarded stream: the
+engine aborts the upstream request, so the upstream sees an aborted request
+and never a complete-looking truncated one.
+
+Nothing in the access log or the metrics is a secret: the log line holds
+the request id, the access key id (public), the verdict (an S3 error code
+or ``OK``) and sizes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import urlsplit
+
+from ..errors import RequestTimeout, SignatureError
+from ..forward import Incoming, Outgoing, Reply, Service, describe
+from ..server._common import error_document, new_request_id, resource_of
+from .plan import PayloadPlan, PlanError, payload_plan
+from .policy import (
+    policy_path,
+    policy_verdict,
+    rate_verdict,
+    replay_verdict,
+    store_unavailable,
+)
+from .rewrite import forward_headers, is_aws_chunked, strip_presign_query
+
+if TYPE_CHECKING:
+    from ..credentials import Credentials
+    from ..verifier import VerifiedRequest, Verifier
+
+__all__ = ["GatewayOptions", "GatewayService", "KeyLookup", "RateLimiter", "ReplayCache"]
+
+log = logging.getLogger("sigv4kit.gateway")
+
+describe(
+    "sigv4kit_gateway_verdicts_total",
+    "counter",
+    "Gateway verdicts by S3 error code (OK = verified and forwarded).",
+)
+
+
+class KeyRecordLike(Protocol):
+    """What the gateway reads of a key store record (:class:`sigv4kit.keystore.KeyRecord`)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def secret_access_key(self) -> str: ...
+    def usable(self) -> bool: ...
+    def allows(self, method: str, path: str) -> bool: ...
+    def public_key(self) -> Any: ...
+
+
+class KeyLookup(Protocol):
+    """A per-node key cache (:class:`sigv4kit.keystore.KeyCache`)."""
+
+    async def get(self, access_key_id: str) -> Any:
+        """The record or None; raises StoreUnavailable for an uncached key in an outage."""
+
+
+class ReplayCache(Protocol):
+    async def seen(self, access_key_id: str, string_to_sign: str, ttl: float) -> bool | None:
+        """True if seen before (and remembers it now); None if unreachable."""
+
+
+class RateLimiter(Protocol):
+    async def allow(self, access_key_id: str) -> bool | None:
+        """True if a token was taken; None if unreachable."""
+
+
+@dataclass
+class GatewayOptions:
+    """Settings of one gateway (the CLI's flags).
+
+    Attributes:
+        upstream: ``scheme://host[:port]`` the verified requests go to.
+        region, service: what client signatures must be scoped to.
+        resign: sign forwarded requests again with ``upstream_credentials``.
+        keys_url: the key store (``sqlite:///...``, ``postgresql://...``),
+            opened in each worker at start-up unless a cache is given.
+        key_cache_ttl: seconds a cached key is trusted without a change
+            notification (also how long cached keys outlive a store outage).
+        replay_url: ``redis://host:port/db`` for the replay cache and the
+            shared rate limit.
+        rate_limit, rate_burst: requests per second per access key (a
+            token bucket shared by every node through Redis) and its size.
+        client_timeout: seconds a client may leave its body idle before the
+            gateway answers ``RequestTimeout`` (slow-client protection).
+        upstream_region, upstream_service: the upstream signature's scope
+            (default: ``region`` and ``service``).
+        upstream_credentials: a credential provider (see
+            :mod:`sigv4kit.providers`) or :class:`Credentials`.
+        upstream_payload: ``auto``, ``unsigned`` or ``streaming`` (see
+            :mod:`.plan`).
+        fail_open: accept requests when Redis (replay cache, rate limit)
+            is unreachable; by default they get 503.
+        include_debug: put the canonical request and string to sign in
+            ``SignatureDoesNotMatch`` answers, as S3 does.
+        max_skew: the allowed clock skew in seconds (None: the service's).
+    """
+
+    upstream: str
+    region: str
+    service: str = "s3"
+    resign: bool = False
+    upstream_region: str | None = None
+    upstream_service: str | None = None
+    upstream_credentials: Any = None
+    upstream_payload: str = "auto"
+    fail_open: bool = False
+    include_debug: bool = True
+    max_skew: float | None = None
+    keys_url: str | None = None
+    key_cache_ttl: float = 60.0
+    replay_url: str | None = None
+    rate_limit: float | None = None
+    rate_burst: float | None = None
+    client_timeout: float = 60.0
+
+
+# The current request's key, set by the lookup the Verifier calls (each
+# aiohttp request runs in its own task, so each has its own context).
+_current: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("sigv4kit_gw")
+
+
+def _algorithm_hint(request: Incoming) -> str:
+    auth = request.header("authorization") or ""
+    if auth.startswith("AWS4-ECDSA"):
+        return "sigv4a"
+    query = request.query
+    if query and "AWS4-ECDSA" in query:
+        return "sigv4a"
+    return "sigv4"
+
+
+class GatewayService(Service):
+    """Verify, decide, forward.  One instance per worker process."""
+
+    def __init__(
+        self,
+        options: GatewayOptions,
+        keys: KeyLookup | None = None,
+        *,
+        replay: ReplayCache | None = None,
+        limiter: RateLimiter | None = None,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        from ..verifier import Verifier
+
+        self.options = options
+        self._keys: Any = keys
+        self._replay = replay
+        self._limiter = limiter
+        self._clock = clock
+        self._store: Any = None
+        self._owned: list[Any] = []
+        self._store_ok = keys is not None
+        self._pinger: asyncio.Task[None] | None = None
+        parts = urlsplit(options.upstream)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"--upstream must be http(s)://host[:port], got {options.upstream!r}")
+        self._origin = f"{parts.scheme}://{parts.netloc}"
+        self._scheme = parts.scheme
+        self._host = parts.netloc
+        self.verifier: Verifier = Verifier(
+            self._credential,
+            options.region,
+            options.service,
+            include_debug=options.include_debug,
+            max_skew=options.max_skew,
+        )
+        self._signer_memo: tuple[Any, Any] | None = None
+
+    # -- lifecycle (in the worker process) -----------------------------------
+    async def startup(self) -> None:
+        """Open the key store, its cache and Redis in this worker's event loop."""
+        o = self.options
+        if self._keys is None:
+            if not o.keys_url:
+                raise ValueError(
+                    "the gateway needs a key store: --keys sqlite:///... or $SIGV4KIT_KEYS"
+                )
+            from ..keystore import KeyCache, open_store
+
+            self._store = await open_store(o.keys_url)
+            self._owned.append(self._store)
+            cache = KeyCache(self._store, ttl=o.key_cache_ttl)
+            await cache.start()
+            self._owned.insert(0, cache)
+            self._keys = cache
+            self._pinger = asyncio.ensure_future(self._ping_loop())
+        if o.replay_url and (self._replay is None or (o.rate_limit and self._limiter is None)):
+            await self._open_redis(o.replay_url)
+
+    async def _open_redis(self, url: str) -> None:
+        o = self.options
+        # .replay and .ratelimit (Redis) are imported by name: only a gateway
+        # started with --replay-cache needs the redis package.
+        import importlib
+
+        if self._replay is None:
+            replay = importlib.import_module(".replay", __package__).RedisReplayCache(url)
+            self._owned.append(replay)
+            self._replay = replay
+        if o.rate_limit and self._limiter is None:
+            ratelimit = importlib.import_module(".ratelimit", __package__)
+            limiter = ratelimit.RedisRateLimiter(url, rate=o.rate_limit, burst=o.rate_burst)
+            self._owned.append(limiter)
+            self._limiter = limiter
+
+    async def _ping_loop(self) -> None:
+        # /readyz is "the key store answers": asked once a second, so a
+        # load balancer takes a node whose store is gone out of rotation.
+        while True:
+            try:
+                await asyncio.wait_for(self._store.ping(), 2.0)
+                self._store_ok = True
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                self._store_ok = False
+            await asyncio.sleep(1.0)
+
+    async def shutdown(self) -> None:
+        if self._pinger is not None:
+            self._pinger.cancel()
+        for thing in self._owned:
+            try:
+                close = getattr(thing, "aclose", None) or thing.close
+                await close()
+            except Exception:  # pragma: no cover - closing is best effort
+                log.debug("closing %r failed", thing, exc_info=True)
+
+    def ready(self) -> bool:
+        return self._store_ok
+
+    # -- credential lookup (called by the Verifier) ---------------------------
+    async def _credential(self, access_key_id: str) -> Any:
+        # Inactive, expired and rotated-out keys look unknown (InvalidAccessKeyId,
+        # as S3 answers for them); the store's outage raises StoreUnavailable
+        # (a 503 SignatureError) straight through the verifier.
+        record = await self._keys.get(access_key_id)
+        if record is None or not record.usable():
+            return None
+        ctx = _current.get(None)
+        if ctx is not None:
+            ctx["key"] = record
+            if ctx.get("algorithm") == "sigv4a":
+                return record.public_key()
+        return record.secret_access_key
+
+    # -- the request ----------------------------------------------------------
+    async def handle(self, request: Incoming) -> Outgoing | Reply:
+        request_id = new_request_id()
+        request.log["request_id"] = request_id
+        ctx: dict[str, Any] = {"algorithm": _algorithm_hint(request)}
+        token = _current.set(ctx)
+        try:
+            return await self._handle(request, request_id, ctx)
+        finally:
+            _current.reset(token)
+
+    async def _handle(
+        self, request: Incoming, request_id: str, ctx: dict[str, Any]
+    ) -> Outgoing | Reply:
+        body: Any = (
+            _idle_timeout(request.body, self.options.client_timeout) if request.has_body else b""
+        )
+        now = self._clock() if self._clock is not None else None
+        try:
+            ok = await self.verifier.averify(
+                request.method, request.target, request.headers, body, now
+            )
+        except SignatureError as exc:
+            return self.reject(request, exc, request_id)
+        key: KeyRecordLike | None = ctx.get("key")
+        if key is None:  # the lookup always runs before a request verifies
+            return self.reject(request, store_unavailable(), request_id)
+        request.log["access_key_id"] = ok.access_key_id
+        verdict = policy_verdict(
+            key.allows, request.method, policy_path(request.target, form=ok.form)
+        )
+        if verdict is None and self._limiter is not None:
+            verdict = rate_verdict(
+                await self._limiter.allow(ok.access_key_id), fail_open=self.options.fail_open
+            )
+        if verdict is None and self._replay is not None:
+            sts = _string_to_sign(ok)
+            ttl = self.verifier.max_skew * 2 + (ok.expires or 0)
+            verdict = replay_verdict(
+                await self._replay.seen(ok.access_key_id, sts, ttl),
+                fail_open=self.options.fail_open,
+            )
+        if verdict is not None:
+            verdict.access_key_id = ok.access_key_id
+            await _close_body(ok)
+            return self.reject(request, verdict, request_id)
+        try:
+            out = await self._outgoing(request, ok, key)
+        except PlanError as exc:
+            from ..errors import InvalidRequest
+
+            await _close_body(ok)
+            return self.reject(request, InvalidRequest(str(exc)), request_id)
+        self._verdict(request, "OK")
+        return out
+
+    async def _outgoing(
+        self, request: Incoming, ok: VerifiedRequest, key: KeyRecordLike
+    ) -> Outgoing:
+        target = (
+            strip_presign_query(request.target) if ok.auth_type == "presigned" else request.target
+        )
+        decoded = _decoded_length(request) if is_aws_chunked(ok.payload_hash) else None
+        headers = forward_headers(
+            request.headers,
+            access_key_id=ok.access_key_id,
+            principal=key.name,
+            payload_hash=ok.payload_hash,
+            decoded_length=decoded,
+        )
+        stream: Any = ok.body if request.has_body else None
+        if ok.auth_type == "post":
+            from .postform import rebuild_form
+
+            if not self.options.resign:
+                headers, stream = rebuild_form(headers, ok)
+        if not self.options.resign:
+            headers.append(("Host", self._host))
+            return Outgoing(request.method, self._origin, target, headers, _aiter(stream))
+        return await self._resigned(request, ok, target, headers, stream)
+
+    async def _resigned(
+        self,
+        request: Incoming,
+        ok: VerifiedRequest,
+        target: str,
+        headers: list[tuple[str, str]],
+        stream: Any,
+    ) -> Outgoing:
+        from ..providers import aresolve_credentials
+
+        o = self.options
+        creds: Credentials = await aresolve_credentials(o.upstream_credentials)
+        signer = self._signer(creds)
+        plan: PayloadPlan = payload_plan(
+            auth_type=ok.auth_type,
+            payload_hash=ok.payload_hash,
+            headers=request.headers,
+            upstream_scheme=self._scheme,
+            mode=o.upstream_payload,
+        )
+        if plan.payload == "post":
+            from urllib.parse import unquote
+
+            from .postform import resign_form
+
+            bucket = unquote(target.partition("?")[0].lstrip("/").partition("/")[0])
+            headers, stream = resign_form(
+                headers,
+                ok,
+                creds,
+                o.upstream_region or o.region,
+                o.upstream_service or o.service,
+                bucket,
+            )
+            headers.append(("Host", self._host))
+            return Outgoing(request.method, self._origin, target, headers, _aiter(stream))
+        hs = [(n, v) for n, v in headers if n.lower() not in _RESIGN_DROP]
+        hs.append(("Host", self._host))
+        if plan.streaming:
+            hs = [(n, v) for n, v in hs if n.lower() != "content-length"]
+            hs.append(("X-Amz-Decoded-Content-Length", str(plan.length)))
+            signed = signer.sign_target(
+                request.method,
+                target,
+                hs,
+                stream if stream is not None else b"",
+                payload=plan.payload,
+                scheme=self._scheme,
+            )
+            send = list(signed.headers)
+            return Outgoing(request.method, self._origin, target, send, signed.body)
+        if plan.payload == "unsigned" and plan.length is not None:
+            hs = [(n, v) for n, v in hs if n.lower() != "content-length"]
+            hs.append(("Content-Length", str(plan.length)))
+        signed = signer.sign_target(
+            request.method, target, hs, None, payload=plan.payload, scheme=self._scheme
+        )
+        return Outgoing(request.method, self._origin, target, list(signed.headers), _aiter(stream))
+
+    def _signer(self, creds: Credentials) -> Any:
+        memo = self._signer_memo
+        if memo is not None and memo[0] == creds:
+            return memo[1]
+        from ..signer import Signer
+
+        o = self.options
+        signer = Signer(
+            creds,
+            o.upstream_region or o.region,
+            o.upstream_service or o.service,
+        )
+        self._signer_memo = (creds, signer)
+        return signer
+
+    # -- answers --------------------------------------------------------------
+    def _verdict(self, request: Incoming, verdict: str) -> None:
+        request.log["verdict"] = verdict
+        metrics = request.state.get("metrics")
+        if metrics is not None:
+            metrics.inc("sigv4kit_gateway_verdicts_total", code=verdict)
+
+    def reject(self, request: Incoming, exc: SignatureError, request_id: str) -> Reply:
+        """S3's XML error document for ``exc``, answered by the gateway."""
+        self._verdict(request, exc.code)
+        if exc.access_key_id:
+            request.log.setdefault("access_key_id", exc.access_key_id)
+        status, headers, body = error_document(
+            exc, request_id=request_id, method=request.method, resource=resource_of(request.target)
+        )
+        return Reply(
+            status,
+            body,
+            [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
+        )
+
+    def on_body_error(self, request: Incoming, error: BaseException) -> Reply | None:
+        """The forwarded body failed its check at (or near) its end.
+
+        The engine has aborted the upstream request already; the client
+        gets the verifier's error (``XAmzContentSHA256Mismatch``, a chunk's
+        ``SignatureDoesNotMatch``, ``IncompleteBody``, ``RequestTimeout``)
+        as S3 would send it.  Counted again under that code in the verdicts
+        (the request was counted ``OK`` when it was forwarded).
+        """
+        if not isinstance(error, SignatureError):
+            return None
+        request_id = str(request.log.get("request_id") or new_request_id())
+        return self.reject(request, error, request_id)
+
+
+# Headers the upstream signature must not carry over from the client's request.
+_RESIGN_DROP = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-region-set"})
+
+
+async def _idle_timeout(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
+    """``body``, failing with RequestTimeout when the client stays silent ``seconds``.
+
+    A slow client holds a connection, a task and (while forwarding) an
+    upstream connection: past the limit it gets S3's ``RequestTimeout``.
+    """
+    it = body.__aiter__()
+    while True:
+        try:
+            piece = await asyncio.wait_for(it.__anext__(), seconds)
+        except StopAsyncIteration:
+            return
+        except asyncio.TimeoutError:
+            raise RequestTimeout() from None
+        yield piece
+
+
+def _decoded_length(request: Incoming) -> int | None:
+    value = request.header("x-amz-decoded-content-length")
+    if value is not None and value.strip().isdigit():
+        return int(value.strip())
+    return None
+
+
+def _string_to_sign(ok: VerifiedRequest) -> str:
+    # VerifiedRequest.string_to_sign (issue 18) is the text that was verified;
+    # until every Verifier has it, the SigV4 signature stands for it (HMAC is
+    # deterministic, so the same signature means the same string to sign).
+    sts = getattr(ok, "string_to_sign", None)
+    if isinstance(sts, str) and sts:
+        return sts
+    return f"{ok.algorithm}\n{ok.amz_date}\n{ok.scope}\n{ok.signature}"
+
+
+async def _close_body(ok: VerifiedRequest) -> None:
+    """Release an unread verified body (its async generator, its spool file)."""
+    body: Any = ok.body
+    try:
+        if hasattr(body, "aclose"):
+            await body.aclose()
+        elif hasattr(body, "close"):
+            body.close()
+    except Exception:  # pragma: no cover - best effort on a body nobody reads
+        pass
+
+
+def _aiter(stream: Any) -> AsyncIterator[bytes] | bytes | None:
+    if stream is None or isinstance(stream, bytes):
+        return stream
+    if hasattr(stream, "__aiter__"):
+        return stream  # type: ignore[no-any-return]
+
+    async def gen() -> AsyncIterator[bytes]:
+        for piece in stream:
+            yield piece
+
+    return gen()
