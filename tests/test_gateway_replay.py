@@ -215,7 +215,9 @@ def test_redis_down_answers_none_and_recovers() -> None:
         asyncio.run(main())
 
 
-def test_evicting_redis_is_reported(redis_url: str, redis_server: object) -> None:
+def test_evicting_redis_is_reported(
+    redis_url: str, redis_server: object, caplog: pytest.LogCaptureFixture
+) -> None:
     from sigv4kit.gateway.replay import RedisReplayCache
 
     redis_server.command("CONFIG", "SET", "maxmemory-policy", "allkeys-lru")  # type: ignore[attr-defined]
@@ -230,5 +232,16 @@ def test_evicting_redis_is_reported(redis_url: str, redis_server: object) -> Non
 
         warning = asyncio.run(main())
         assert warning is not None and "allkeys-lru" in warning
+
+        async def first_use() -> None:
+            cache = RedisReplayCache(redis_url)
+            try:
+                assert await cache.seen("AKID", "x", 10) is False
+            finally:
+                await cache.aclose()
+
+        with caplog.at_level("WARNING", logger="sigv4kit.gateway"):
+            asyncio.run(first_use())
+        assert "noeviction" in caplog.text
     finally:
         redis_server.command("CONFIG", "SET", "maxmemory-policy", "noeviction")  # type: ignore[attr-defined]

@@ -214,3 +214,28 @@ def test_store_down_cached_keys_until_ttl_unknown_keys_unavailable_then_recovery
 
 async def _is_none(cache: KeyCache, akid: str) -> bool:
     return await cache.lookup(akid) is None
+
+
+def test_postgres_pool_runs_queries_side_by_side_and_survives_cancellation(
+    postgres_url: str,
+) -> None:
+    async def main() -> None:
+        store = await open_store(postgres_url, master_key=MASTER, pool_size=3)
+        try:
+            recs = [await store.create(f"k{i}") for i in range(10)]
+            got = await asyncio.gather(*(store.get(r.access_key_id) for r in recs * 5))
+            assert got == recs * 5
+            assert 1 <= len(store._idle) <= 3  # type: ignore[attr-defined]
+            # A caller that gives up mid-query leaves no half-used connection behind.
+            slow = asyncio.ensure_future(store.list())
+            await asyncio.sleep(0)
+            slow.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await slow
+            assert await store.get(recs[0].access_key_id) == recs[0]
+            assert len(await store.list()) == 10
+        finally:
+            await store.close()
+        assert store._idle == []  # type: ignore[attr-defined]
+
+    asyncio.run(main())

@@ -49,6 +49,8 @@ __all__ = [
     "AuthorizationQueryParametersError",
     "BadDigest",
     "BadGateway",
+    "BodyTooLarge",
+    "CannotResign",
     "ChunkLineTooLong",
     "ChunkLineTooLongError",
     "ChunkTooLarge",
@@ -87,6 +89,7 @@ __all__ = [
     "MissingAuthentication",
     "MissingContentLength",
     "MultipartHeaderTooLong",
+    "PlanError",
     "PolicyTooLarge",
     "PresignExpiryError",
     "PresignOutlivesCredentials",
@@ -110,6 +113,8 @@ __all__ = [
     "TooManyChunksError",
     "TooManySignedHeaders",
     "TooManySignedHeadersInQuery",
+    "UnknownHostError",
+    "UnknownUpstreamHost",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -377,6 +382,15 @@ class ClientDisconnected(SigV4Error):
     forwarding engine of the proxy and gateway answers it with 499)."""
 
 
+class UnknownUpstreamHost(SigV4Error):
+    """The proxy's upstream host says nothing about its region or service."""
+
+
+class CannotResign(SigningError):
+    """The gateway cannot re-sign a verified request as asked (the message
+    says why)."""
+
+
 class RawRequestError(SigV4Error, ValueError):
     """The text is not an HTTP request we can read."""
 
@@ -403,6 +417,19 @@ class RawRequestTooLarge(RawRequestError, LimitExceeded):
     def __init__(self, message: str, *, limit: str, value: int) -> None:
         super().__init__(message)
         self.limit = limit
+        self.value = value
+
+
+class BodyTooLarge(LimitExceeded):
+    """A body the proxy must hold is larger than ``--max-body`` (``max_body``)."""
+
+    limit = "max_body"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"request body larger than --max-body ({value} bytes); raise --max-body, or for "
+            "S3 uploads let the proxy stream them (see --payload)"
+        )
         self.value = value
 
 
@@ -677,10 +704,10 @@ class EventTimeTooSkewed(EventStreamError, RequestTimeTooSkewed):
 
 
 # --------------------------------------------------------------------------
-# Gateway-side refusals: not the client's signature, but what a verifying
-# gateway answers for it (replays, rate limits, a key store or replay cache
-# that cannot be reached).  They are SignatureErrors so that a server that
-# renders ``exc.status`` and ``exc.to_xml()`` answers them correctly.
+# Answers of the verifying gateway (sigv4kit gateway): not the client's
+# signature, but what a gateway answers for it (replays, rate limits, a key
+# store or replay cache that cannot be reached).  They are SignatureErrors so
+# a server that renders ``exc.status`` and ``exc.to_xml()`` answers correctly.
 # --------------------------------------------------------------------------
 class ReplayDetected(AccessDenied):
     """The same access key and string to sign were already accepted in the skew window."""
@@ -688,9 +715,6 @@ class ReplayDetected(AccessDenied):
     default_message = "Access Denied: this signed request was already used; sign every request anew"
 
 
-# -- answers of the verifying gateway (sigv4kit gateway) -----------------------
-# Not signature failures, but answers a server gives in S3's XML form, so they
-# share the class (code, status, to_xml) with them.
 class SlowDown(SignatureError):
     """The access key's request rate is over its limit; retry with back-off."""
 
@@ -767,3 +791,5 @@ CredentialsNotFoundError = CredentialsNotFound
 ProfileFileError = MalformedProfileFile
 MasterKeyError = InvalidMasterKey
 PresignExpiryError = PresignOutlivesCredentials
+PlanError = CannotResign
+UnknownHostError = UnknownUpstreamHost

@@ -232,12 +232,29 @@ def _http_measured(env: dict[str, str], args: list[str]) -> subprocess.Completed
     )
 
 
-def test_s3app_session_token_get_and_streamed_put(
+def test_s3app_session_token_put_file_and_get(
     httpie_env: dict[str, str], s3app: str, tmp_path: Path
 ) -> None:
     scope = _scope_with_token()
     bucket = f"{s3app}/httpie"
-    assert _http(httpie_env, ["--check-status", "-A", "sigv4", "-a", scope, "PUT", bucket])
+    made = _http(httpie_env, ["--check-status", "-A", "sigv4", "-a", scope, "PUT", bucket])
+    assert made.returncode == 0, made.stdout
+    small = tmp_path / "small.bin"
+    small.write_bytes(b"x" * 1000)
+    base = ["--check-status", "-A", "sigv4", "-a", scope]
+    put = _http(httpie_env, [*base, "PUT", f"{bucket}/small.bin", f"@{small}"])
+    assert put.returncode == 0, put.stdout + put.stderr
+    got = _http(httpie_env, [*base, "GET", f"{bucket}/small.bin"])
+    assert got.returncode == 0 and got.stdout == b"x" * 1000
+
+
+@pytest.mark.slow
+def test_s3app_large_file_is_streamed(
+    httpie_env: dict[str, str], s3app: str, tmp_path: Path
+) -> None:
+    scope = _scope_with_token()
+    bucket = f"{s3app}/httpie"
+    _http(httpie_env, ["-A", "sigv4", "-a", scope, "PUT", bucket])
     small = tmp_path / "small.bin"
     small.write_bytes(b"x" * 1000)
     big = tmp_path / "big.bin"
@@ -245,7 +262,7 @@ def test_s3app_session_token_get_and_streamed_put(
         for _ in range(32):
             fh.write(os.urandom(1 << 20))
     base = ["--check-status", "-A", "sigv4", "-a", scope, "PUT"]
-    one = _http_measured(httpie_env, [*base, f"{bucket}/small.bin", f"@{small}"])
+    one = _http_measured(httpie_env, [*base, f"{bucket}/small-m.bin", f"@{small}"])
     assert one.returncode == 0, one.stdout + one.stderr
     two = _http_measured(httpie_env, [*base, f"{bucket}/big.bin", f"@{big}"])
     assert two.returncode == 0, two.stdout + two.stderr

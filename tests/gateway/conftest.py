@@ -155,7 +155,14 @@ def header(record: dict[str, Any], name: str) -> list[str]:
 class InProcessGateway:
     """A gateway engine + service running in a loop thread of the test process."""
 
-    def __init__(self, options: Any, *, keys_url: str = "memory://", **service_kw: Any) -> None:
+    def __init__(
+        self,
+        options: Any,
+        *,
+        keys_url: str = "memory://",
+        master_key: str | None = None,
+        **service_kw: Any,
+    ) -> None:
         from sigv4kit.forward import Engine, ForwardConfig
         from sigv4kit.gateway.service import GatewayService
         from sigv4kit.keystore import KeyCache, open_store
@@ -164,7 +171,7 @@ class InProcessGateway:
         self.options = options
 
         async def start() -> Any:
-            self.store = await open_store(keys_url)
+            self.store = await open_store(keys_url, master_key=master_key)
             self.cache = KeyCache(self.store, ttl=options.key_cache_ttl)
             await self.cache.start()
             await self.cache.wait_connected(5)
@@ -218,6 +225,7 @@ class CliGateway:
     url: str
     admin: str | None
     log: Path
+    out: Any = None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
         if self.proc.poll() is None:
@@ -227,6 +235,8 @@ class CliGateway:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(10)
+        if self.out is not None:
+            self.out.close()
         return self.proc.returncode
 
 
@@ -245,6 +255,7 @@ def start_cli_gateway(
     info: dict[str, Any] | None = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
+            out.close()
             raise AssertionError(f"gateway exited {proc.returncode}:\n{log.read_text()[-3000:]}")
         for line in log.read_text(errors="replace").splitlines():
             if line.startswith("{") and '"listen"' in line:
@@ -254,6 +265,11 @@ def start_cli_gateway(
         time.sleep(0.05)
     if info is None:
         proc.kill()
+        proc.wait(10)
+        out.close()
         raise AssertionError(f"gateway did not start:\n{log.read_text()[-3000:]}")
     admin = f"http://{info['admin']}" if "admin" in info else None
-    return CliGateway(proc, f"http://{info['listen']}", admin, log)
+    return CliGateway(proc, f"http://{info['listen']}", admin, log, out)
+
+
+from client.conftest import seaweedfs  # noqa: E402,F401  (SeaweedFS for the re-sign tests)

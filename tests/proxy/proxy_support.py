@@ -101,7 +101,17 @@ def _upstream_app(state: Upstream) -> web.Application:
         code = int(request.match_info["code"])
         return web.Response(status=code, text=f"<Error><Code>E{code}</Code></Error>")
 
+    async def big_error(request: web.Request) -> web.StreamResponse:
+        # chunked (no Content-Length), larger than the engine's 64 KiB peek
+        resp = web.StreamResponse(status=500)
+        await resp.prepare(request)
+        for i in range(20):
+            await resp.write(bytes([65 + i]) * 10000)
+        await resp.write_eof()
+        return resp
+
     app = web.Application(client_max_size=1 << 40)
+    app.router.add_route("GET", "/bigerror", big_error)
     app.router.add_route("GET", r"/big/{size:\d+}", big)
     app.router.add_route("*", r"/status/{code:\d+}", status)
     app.router.add_route("GET", "/slow", slow)
@@ -135,3 +145,88 @@ def http_raw(port: int, data: bytes, *, read: bool = True, timeout: float = 10) 
 
 def body_json(raw: bytes) -> Any:
     return json.loads(raw.partition(b"\r\n\r\n")[2])
+
+
+# -- the proxy as a process ------------------------------------------------------
+class ProxyProcess:
+    """``sigv4kit proxy ...`` in a subprocess, on free ports; stopped with SIGTERM."""
+
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
+        import os
+        import subprocess
+        import sys
+
+        full_env = dict(os.environ)
+        full_env.update(env or {})
+        full_env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p)
+        full_env["PYTHONFAULTHANDLER"] = "1"  # SIGABRT on a hung stop dumps the stacks
+        cmd = [sys.executable, "-m", "sigv4kit.cli", "proxy", "--listen", "127.0.0.1:0"]
+        cmd += ["--admin", "127.0.0.1:0", *args]
+        self.proc = subprocess.Popen(
+            cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=full_env
+        )
+        assert self.proc.stderr is not None
+        early: list[str] = []
+        line = ""
+        while "listening on" not in line:
+            line = self.proc.stderr.readline().decode()
+            if not line:
+                self.stop()
+                raise AssertionError("proxy did not start: " + "".join(early))
+            early.append(line)
+        # "... listening on http://127.0.0.1:PORT -> ..., admin on http://127.0.0.1:APORT"
+        self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
+        self.admin_port = int(line.rsplit(":", 1)[1])
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.admin = f"http://127.0.0.1:{self.admin_port}"
+        self.stderr_lines: list[str] = early[:-1]
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        assert self.proc.stderr is not None
+        for raw in self.proc.stderr:
+            self.stderr_lines.append(raw.decode("utf-8", "replace"))
+
+    def wait_ready(self, timeout: float = 20) -> None:
+        import time
+
+        import requests
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.admin + "/readyz", timeout=2).status_code == 200:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError("proxy never became ready:\n" + "".join(self.stderr_lines))
+
+    def rss_kib(self) -> int:
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
+
+    def stop(self) -> int:
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.send_signal(signal.SIGABRT)
+                self.proc.wait()
+                self._reader.join(5)
+                raise AssertionError(
+                    "the proxy did not stop on SIGTERM:\n" + "".join(self.stderr_lines)[-5000:]
+                ) from None
+        if hasattr(self, "_reader"):
+            self._reader.join(5)
+        if self.proc.stderr is not None:
+            self.proc.stderr.close()
+        return int(self.proc.returncode)

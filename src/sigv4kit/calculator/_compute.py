@@ -9,12 +9,14 @@ message attached to the field that caused it, for the page to show inline.
 from __future__ import annotations
 
 import shlex
+from datetime import datetime, timezone
 from typing import Any
 
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, explain, parse_error_body
-from ..errors import InvalidFormField, SigV4Error
+from ..errors import InvalidFormField, PresignOutlivesCredentials, SigV4Error
 from ..signer import SignedRequest, Signer, parse_timestamp
+from ._canonical import compute_canonical, signed_header_names, signing_time
 
 __all__ = ["FIELDS", "InvalidFormField", "compute"]
 
@@ -38,6 +40,12 @@ FIELDS = (
     "unsigned_payload",
     "show_token",
     "error_body",
+    "input_mode",
+    "canonical_uri",
+    "canonical_query",
+    "canonical_headers",
+    "expiration",
+    "cap_expires",
 )
 
 
@@ -148,38 +156,38 @@ def compute(form: dict[str, Any]) -> dict[str, Any]:
         return {"ok": False, "errors": [{"field": _field_for(msg), "message": msg}]}
 
 
-def _compute(f: dict[str, str]) -> dict[str, Any]:
-    errors: list[dict[str, str]] = []
-    akid = f["access_key"].strip()
-    secret = f["secret_key"]
-    if not akid:
-        errors.append({"field": "access_key", "message": "enter an access key id"})
-    if not secret:
-        errors.append({"field": "secret_key", "message": "enter the secret access key"})
-    if errors:
-        return {"ok": False, "errors": errors}
+def _on(value: str) -> bool:
+    return value in ("1", "true", "on")
+
+
+def _credentials(f: dict[str, str]) -> Credentials:
+    expiration = None
+    if f["expiration"].strip():
+        try:
+            amz = parse_timestamp(f["expiration"].strip())
+        except SigV4Error as exc:
+            raise InvalidFormField(
+                "expiration",
+                f"malformed expiry time: {exc}. Use 20130524T001000Z or 2013-05-24T00:10:00Z",
+            ) from None
+        expiration = datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
     try:
-        creds = Credentials(akid, secret, f["session_token"].strip() or None)
+        return Credentials(
+            f["access_key"].strip(),
+            f["secret_key"],
+            f["session_token"].strip() or None,
+            expiration=expiration,
+        )
     except SigV4Error as exc:
         field = "secret_key" if "secret" in str(exc) else _field_for(str(exc))
         if "access_key" in str(exc):
             field = "access_key"
         raise InvalidFormField(field, str(exc)) from None
-    timestamp: str | None = f["timestamp"].strip() or None
-    if timestamp is not None:
-        try:
-            timestamp = parse_timestamp(timestamp)
-        except SigV4Error as exc:
-            raise InvalidFormField(
-                "timestamp",
-                f"malformed timestamp: {exc}. Use 20130524T000000Z or 2013-05-24T00:00:00Z",
-            ) from None
-    headers = _headers(f["headers"])
-    url = _url(f["url"], headers)
-    method = (f["method"].strip() or "GET").upper()
-    v4a = f["algorithm"].lower() in ("sigv4a", "aws4-ecdsa-p256-sha256")
-    region_set = [r.strip() for r in f["region_set"].split(",") if r.strip()] if v4a else None
-    signed_headers = [h.strip() for h in f["signed_headers"].split(",") if h.strip()] or None
+
+
+def _signed_headers(f: dict[str, str], headers: list[tuple[str, str]]) -> list[str] | None:
+    """The names typed under "Headers to sign" (semicolons or commas), checked."""
+    signed_headers = signed_header_names(f["signed_headers"]) or None
     if signed_headers:
         present = {n.lower() for n, _ in headers} | {"host"}
         missing = [
@@ -193,6 +201,30 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
                 f"signed header {', '.join(missing)} is not present: add it under Headers "
                 "or remove it here",
             )
+    return signed_headers
+
+
+def _compute(f: dict[str, str]) -> dict[str, Any]:
+    errors: list[dict[str, str]] = []
+    if not f["access_key"].strip():
+        errors.append({"field": "access_key", "message": "enter an access key id"})
+    if not f["secret_key"]:
+        errors.append({"field": "secret_key", "message": "enter the secret access key"})
+    if errors:
+        return {"ok": False, "errors": errors}
+    creds = _credentials(f)
+    notes: list[str] = []
+    if f["input_mode"] == "canonical":
+        result = compute_canonical(f, creds, notes)
+        return {"ok": True, "errors": [], "notes": notes, "result": result}
+    headers = _headers(f["headers"])
+    x_amz_date = next((v for n, v in headers if n.lower() == "x-amz-date"), None)
+    timestamp = signing_time(f["timestamp"], x_amz_date, notes, header_field="headers")
+    url = _url(f["url"], headers)
+    method = (f["method"].strip() or "GET").upper()
+    v4a = f["algorithm"].lower() in ("sigv4a", "aws4-ecdsa-p256-sha256")
+    region_set = [r.strip() for r in f["region_set"].split(",") if r.strip()] if v4a else None
+    signed_headers = _signed_headers(f, headers)
     if not f["service"].strip():
         raise InvalidFormField("service", "enter the service, e.g. s3")
     if not f["region"].strip() and not region_set:
@@ -210,15 +242,49 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
         raise InvalidFormField(_field_for(str(exc)), str(exc)) from None
     payload = f["payload"].encode("utf-8")
     presign = f["mode"] == "presign"
-    payload_mode = "unsigned" if f["unsigned_payload"] in ("1", "true", "on") else None
+    payload_mode = "unsigned" if _on(f["unsigned_payload"]) else None
     if presign:
-        try:
-            expires = int(f["expires"].strip() or "3600")
-        except ValueError:
-            raise InvalidFormField("expires", "expiry is a whole number of seconds") from None
-        if not 1 <= expires <= 604800:
-            raise InvalidFormField("expires", "expiry must be 1 to 604800 seconds (7 days)")
-        signed = signer.presign_request(
+        signed = _presign(f, signer, method, url, headers, timestamp, payload, payload_mode)
+    else:
+        signed = signer.sign(
+            method, url, headers, body=payload, timestamp=timestamp, payload=payload_mode
+        )
+    # The canonical request on the page hides the session token unless asked;
+    # the URL, headers and curl command keep it (they are what you send).
+    result = explain(
+        signed,
+        credentials=creds,
+        show_token=_on(f["show_token"]),
+        presigned=presign,
+        keep_sendable=True,
+    )
+    result["curl"] = curl_command(signed, presigned=presign, payload=payload)
+    out: dict[str, Any] = {"ok": True, "errors": [], "notes": notes, "result": result}
+    if f["error_body"].strip():
+        server = parse_error_body(f["error_body"])
+        d = diagnose(server, ClientView(signed.canonical_request, signed.string_to_sign))
+        out["diagnosis"] = d.as_dict()
+    return out
+
+
+def _presign(
+    f: dict[str, str],
+    signer: Signer,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    timestamp: str | None,
+    payload: bytes,
+    payload_mode: str | None,
+) -> SignedRequest:
+    try:
+        expires = int(f["expires"].strip() or "3600")
+    except ValueError:
+        raise InvalidFormField("expires", "expiry is a whole number of seconds") from None
+    if not 1 <= expires <= 604800:
+        raise InvalidFormField("expires", "expiry must be 1 to 604800 seconds (7 days)")
+    try:
+        return signer.presign_request(
             method,
             url,
             headers,
@@ -226,21 +292,7 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
             timestamp=timestamp,
             body=payload,
             payload=payload_mode,
+            cap_expires=_on(f["cap_expires"]),
         )
-    else:
-        signed = signer.sign(
-            method, url, headers, body=payload, timestamp=timestamp, payload=payload_mode
-        )
-    # The canonical request on the page hides the session token unless asked;
-    # the URL, headers and curl command keep it (they are what you send).
-    show_token = f["show_token"] in ("1", "true", "on")
-    result = explain(
-        signed, credentials=creds, show_token=show_token, presigned=presign, keep_sendable=True
-    )
-    result["curl"] = curl_command(signed, presigned=presign, payload=payload)
-    out: dict[str, Any] = {"ok": True, "errors": [], "result": result}
-    if f["error_body"].strip():
-        server = parse_error_body(f["error_body"])
-        d = diagnose(server, ClientView(signed.canonical_request, signed.string_to_sign))
-        out["diagnosis"] = d.as_dict()
-    return out
+    except PresignOutlivesCredentials as exc:
+        raise InvalidFormField("expires", str(exc)) from None

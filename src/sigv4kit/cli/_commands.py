@@ -17,6 +17,7 @@ from ..diagnose import explain
 from ._common import CONTEXT, echo_json, errors, headers_of, host_of, infer, sign_with
 from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
+from ._keys import keys
 from ._options import (
     RequestOptions,
     credential_options,
@@ -30,6 +31,8 @@ from ._presign import (
     presigned_expires,
     print_presign_check,
 )
+from ._probe import probe
+from ._proxy import proxy
 from ._render import render_explanation
 from ._request import request
 
@@ -310,4 +313,7 @@ cli.add_command(explain_cmd)
 cli.add_command(diagnose_cmd)
 cli.add_command(verify)
 cli.add_command(request)
+cli.add_command(proxy)
 cli.add_command(gateway)
+cli.add_command(keys)
+cli.add_command(probe)

@@ -54,6 +54,11 @@ __all__ = ["request"]
     metavar="SECONDS",
     help="Lifetime of the URL (with --presign).",
 )
+@click.option(
+    "--cap-expires",
+    is_flag=True,
+    help="With --presign: end the URL when the credentials expire (default: refuse).",
+)
 @click.option("--fail", is_flag=True, help="Exit 22 with a one-line reason on HTTP errors.")
 @click.option("-k", "--insecure", is_flag=True, help="Do not verify the TLS certificate.")
 @click.option("--cacert", metavar="FILE", help="CA bundle to verify the server with.")
@@ -72,6 +77,7 @@ def request(
     streaming: bool,
     presign: bool,
     expires: int,
+    cap_expires: bool,
     fail: bool,
     insecure: bool,
     cacert: str | None,
@@ -118,6 +124,7 @@ def request(
                     expires=expires,
                     timestamp=opts.timestamp,
                     payload=opts.payload(),
+                    cap_expires=cap_expires,
                 )
             )
         return

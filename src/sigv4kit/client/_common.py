@@ -282,7 +282,7 @@ def _build_signer(
     region: str | None,
     service: str | None,
     options: dict[str, Any],
-) -> tuple[Signer, object]:
+) -> tuple[Signer | None, object]:
     if isinstance(signer_or_credentials, Signer):
         if region is not None or service is not None or options:
             raise SigningError(
@@ -293,13 +293,13 @@ def _build_signer(
         # The Signer keeps what it was given; async adapters resolve a provider
         # with aget() instead of calling it on the event loop.
         return signer, signer.credentials_source
-    if not service:
-        raise SigningError("service is required when no Signer is given, e.g. service='s3'")
     source: object = signer_or_credentials
     if source is None:
         from ..providers import default_provider
 
         source = default_provider()
+    if not service:
+        return None, source  # region and service come from each request's host
     if region is None:
         from ..providers import resolve_region
 
@@ -319,8 +319,12 @@ class AdapterCore:
     Args:
         signer_or_credentials: a :class:`~sigv4kit.Signer`; or
             ``Credentials``, a provider callable, or ``None`` for the default
-            provider chain (then ``service`` is required and ``region`` is
-            resolved like the AWS CLI does when omitted).
+            provider chain.  With ``service``, ``region`` is resolved like
+            the AWS CLI does when omitted.  Without ``service``, each request
+            is signed for the scope its host implies
+            (:func:`sigv4kit.endpoints.infer`: region, signing name, and SigV4a
+            for Multi-Region Access Points), ``region`` overriding the region;
+            a host that says nothing is refused with a :class:`SigningError`.
         payload: the payload mode for requests sent through this adapter
             (default: the Signer's).  ``"signed"`` hashes the body (files are
             hashed in pieces, then rewound), ``"unsigned"`` sends
@@ -343,13 +347,61 @@ class AdapterCore:
         redirect_hosts: RedirectHosts = None,
         **options: Any,
     ) -> None:
-        self.signer, self._source = _build_signer(signer_or_credentials, region, service, options)
+        self._signer, self._source = _build_signer(signer_or_credentials, region, service, options)
+        self._region, self._options = region, options
+        self._auto = self._signer is None
+        self._by_host: dict[str, Signer] = {}
         self.redirects = RedirectPolicy(redirect_hosts)
-        mode = self.signer.config.payload if payload is None else check_payload(payload)
+        if payload is None:
+            mode = self._signer.config.payload if self._signer else options.get("payload", "signed")
+        else:
+            mode = check_payload(payload)
         self.payload: str = mode
         self.correct_clock_skew = correct_clock_skew
         #: Seconds to add to the local clock (server time - local time).
         self.clock_offset: float = 0.0
+
+    @property
+    def signer(self) -> Signer:
+        """The Signer; without a service given, the one of the latest host signed for."""
+        if self._signer is None:
+            raise SigningError(
+                "no request signed yet: region and service come from each request's host "
+                "(sigv4kit.endpoints.infer); pass service= (and region=) to fix them"
+            )
+        return self._signer
+
+    def signer_for(self, url: str) -> Signer:
+        """The Signer for ``url``: the fixed one, or one for the scope its host implies.
+
+        Without ``service=``, each host's credential scope (and SigV4a for
+        Multi-Region Access Points) comes from :func:`sigv4kit.endpoints.infer`;
+        ``region=`` still overrides the region.
+        """
+        if not self._auto:
+            assert self._signer is not None
+            return self._signer
+        host = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        signer = self._by_host.get(host)
+        if signer is None:
+            from ..endpoints import infer
+
+            found = infer(host)
+            if found is None:
+                raise SigningError(
+                    f"cannot tell the region and service from the host {host!r}; "
+                    "pass region= and service= (e.g. region='us-east-1', service='s3')"
+                )
+            options = dict(self._options)
+            if found.algorithm == "sigv4a" and "algorithm" not in options:
+                options.update(algorithm="sigv4a", region_set=found.region_set)
+            region = self._region or found.region
+            signer = Signer(self._source, region, found.service, **options)  # type: ignore[arg-type]
+            if len(self._by_host) >= 256:
+                self._by_host.clear()
+            self._by_host[host] = signer
+        self._signer = signer
+        return signer
 
     @property
     def streaming(self) -> bool:
@@ -375,7 +427,7 @@ class AdapterCore:
         payload: str | None = None,
     ) -> SignedRequest:
         """Sign with the adapter's mode and clock; ``credentials`` skips the provider."""
-        signer = self.signer
+        signer = self.signer_for(url)
         if credentials is not None:
             signer = Signer(credentials, config=signer.config)
         mode = self.payload if payload is None else payload

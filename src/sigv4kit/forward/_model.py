@@ -85,6 +85,8 @@ class Incoming:
         scheme: ``"http"`` or ``"https"`` (the listener's).
         log: extra fields for this request's access-log line (no secrets).
         state: free per-request storage for the service.
+
+    :meth:`defer` registers clean-up to run once the response has ended.
     """
 
     method: str
@@ -96,6 +98,11 @@ class Incoming:
     scheme: str = "http"
     log: dict[str, Any] = field(default_factory=dict)
     state: dict[str, Any] = field(default_factory=dict)
+    cleanups: list[Callable[[], None]] = field(default_factory=list)
+
+    def defer(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` after the response ended (or failed): e.g. delete a spool."""
+        self.cleanups.append(callback)
 
     def header(self, name: str) -> str | None:
         """The first value of header ``name`` (case-insensitive), or None."""

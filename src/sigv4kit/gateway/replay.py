@@ -23,7 +23,7 @@ replays it: the eviction boundary is the attack.  The same holds for Redis
 with an evicting ``maxmemory-policy`` (``allkeys-lru``, ``volatile-ttl``,
 ...): run the replay cache's Redis with ``noeviction``, so a full Redis
 refuses writes (and the gateway fails closed) instead of forgetting;
-:meth:`RedisReplayCache.check_config` reports an evicting policy.
+:class:`RedisReplayCache` logs a warning on first use when the policy evicts.
 :class:`MemoryReplayCache` follows the same rule: when full, it answers
 "cannot tell" rather than evicting an entry that is still live.
 
@@ -125,6 +125,7 @@ class RedisReplayCache:
         )
         #: Counters for metrics.
         self.stats = {"accepted": 0, "replays": 0, "unavailable": 0}
+        self._config_checked = False
 
     async def seen(self, access_key_id: str, string_to_sign: str, ttl: float) -> bool | None:
         """Remember the request; True if it was seen before, None if Redis cannot be asked."""
@@ -137,6 +138,12 @@ class RedisReplayCache:
             self.stats["unavailable"] += 1
             log.warning("replay cache unavailable: %s", type(exc).__name__)
             return None
+        if not self._config_checked:
+            # Once, on first use: an evicting Redis silently reopens the hole.
+            self._config_checked = True
+            warning = await self.check_config()
+            if warning:
+                log.warning("%s", warning)
         if created:
             self.stats["accepted"] += 1
             return False

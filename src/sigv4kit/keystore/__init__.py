@@ -37,7 +37,7 @@ under a master key (:mod:`sigv4kit.keystore._crypto` says where it comes
 from); the memory backend keeps them in plain process memory.
 
 Errors (all in :mod:`sigv4kit.errors`): ``StoreUnavailable`` (503),
-``KeyNotFound``, ``KeyExists``, ``MasterKeyError``, ``KeyStoreError``.
+``KeyNotFound``, ``KeyExists``, ``InvalidMasterKey``, ``KeyStoreError``.
 """
 
 from __future__ import annotations

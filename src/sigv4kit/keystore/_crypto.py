@@ -29,7 +29,7 @@ import os
 import secrets
 from pathlib import Path
 
-from ..errors import MasterKeyError
+from ..errors import InvalidMasterKey
 
 __all__ = ["MasterKey", "default_master_key_path"]
 
@@ -66,7 +66,7 @@ def _decode(text: str | bytes, where: str) -> bytes:
         except (binascii.Error, ValueError):
             raw = None
     if raw is None or len(raw) != 32:
-        raise MasterKeyError(
+        raise InvalidMasterKey(
             f"the master key in {where} is not 32 bytes in base64 or hex; "
             "create one with: python -c 'import secrets,base64;"
             "print(base64.b64encode(secrets.token_bytes(32)).decode())'"
@@ -81,7 +81,7 @@ class MasterKey:
 
     def __init__(self, key: bytes, source: str = "argument") -> None:
         if len(key) != 32:
-            raise MasterKeyError("a master key is exactly 32 bytes")
+            raise InvalidMasterKey("a master key is exactly 32 bytes")
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         self._key = key
@@ -134,11 +134,11 @@ class MasterKey:
 
         blob = bytes(blob)
         if blob[:1] != _VERSION or len(blob) < 1 + 12 + 16:
-            raise MasterKeyError(f"key {access_key_id}: the stored secret is not in a known format")
+            raise InvalidMasterKey(f"key {access_key_id}: the stored secret has an unknown format")
         try:
             plain = self._aead.decrypt(blob[1:13], blob[13:], _AAD_PREFIX + access_key_id.encode())
         except InvalidTag:
-            raise MasterKeyError(
+            raise InvalidMasterKey(
                 f"key {access_key_id}: the stored secret does not decrypt with master key "
                 f"{self.key_id} (wrong master key, or the row was tampered with)"
             ) from None
@@ -160,13 +160,21 @@ def resolve_master_key(
         key = MasterKey.from_environment()
     if key is None:
         if stored_key_id is not None:
-            raise MasterKeyError(
+            raise InvalidMasterKey(
                 f"the secrets in {store} are encrypted with master key {stored_key_id}; set "
                 "$SIGV4KIT_MASTER_KEY (or $SIGV4KIT_MASTER_KEY_FILE) to that key, or put it in "
                 f"{default_master_key_path()}"
             )
         key = MasterKey.generate()
-        path = key.save()
+        try:
+            path = key.save()
+        except FileExistsError:
+            # Another process created the key file first (two nodes starting
+            # on a new store): use that one.
+            existing = MasterKey.from_environment()
+            if existing is None:
+                raise
+            return existing, False
         import logging
 
         logging.getLogger("sigv4kit.keystore").warning(
@@ -177,7 +185,7 @@ def resolve_master_key(
         )
         return key, True
     if stored_key_id is not None and key.key_id != stored_key_id:
-        raise MasterKeyError(
+        raise InvalidMasterKey(
             f"the master key from {key.source} (id {key.key_id}) is not the one {store} was "
             f"created with (id {stored_key_id}); use that store's master key"
         )

@@ -11,9 +11,10 @@ A ``watch()`` connection that sees nothing for ``keepalive`` seconds runs
 ``SELECT 1``, so a silently dead connection is noticed (and the cache falls
 back to its TTL) instead of trusting a feed that no longer speaks.
 
-Queries share one connection per store, reconnected on demand: the cache in
-front sends the store only misses, and the CLI one command at a time.  A
-store that cannot be reached raises :class:`~sigv4kit.errors.StoreUnavailable`
+Queries run on a small pool of connections (``pool_size``, 4 by default),
+opened on demand and dropped when broken: the cache in front sends the store
+only its misses, so a few connections per node suffice.  A store that
+cannot be reached raises :class:`~sigv4kit.errors.StoreUnavailable`
 within ``connect_timeout`` / ``query_timeout`` seconds, never hangs.
 """
 
@@ -24,7 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import KeyExists, KeyNotFound, KeyStoreError, MasterKeyError, StoreUnavailable
+from ..errors import InvalidMasterKey, KeyExists, KeyNotFound, KeyStoreError, StoreUnavailable
 from ._base import KeyStore
 from ._crypto import MasterKey, resolve_master_key
 from ._model import KeyChange, KeyRecord
@@ -94,6 +95,7 @@ class PostgresKeyStore(KeyStore):
         connect_timeout: float = 3.0,
         query_timeout: float = 5.0,
         keepalive: float = 10.0,
+        pool_size: int = 4,
     ) -> None:
         from . import redact_url
 
@@ -102,8 +104,8 @@ class PostgresKeyStore(KeyStore):
         self.connect_timeout = connect_timeout
         self.query_timeout = query_timeout
         self.keepalive = keepalive
-        self._conn: _Conn | None = None
-        self._lock = asyncio.Lock()
+        self._idle: list[_Conn] = []
+        self._slots = asyncio.Semaphore(max(1, pool_size))
         self._key: MasterKey | None = None
         self._closed = False
 
@@ -150,28 +152,36 @@ class PostgresKeyStore(KeyStore):
             raise KeyStoreError(f"the key store {self.url}: {_first_line(exc)}") from None
 
     async def _query(self, fn: Callable[[_Conn], Awaitable[T]], *, idempotent: bool = False) -> T:
-        """Run ``fn`` on the store's connection, (re)connecting as needed.
+        """Run ``fn`` on a pooled connection (at most ``pool_size`` at once).
 
         A connection that was fine when last used may have been cut since (a
         server restart); an idempotent ``fn`` is then tried once more on a
         fresh connection instead of failing the first request after recovery.
+        A connection whose statement was interrupted (timeout, cancellation,
+        a broken line) is closed, never reused.
         """
         import psycopg
 
         if self._closed:
             raise KeyStoreError(f"{self.url} is closed")
-        async with self._lock:
+        async with self._slots:
             for attempt in (1, 2):
-                reused = self._conn is not None and not self._conn.closed and not self._conn.broken
-                if not reused:
-                    self._conn = await self._connect()
-                conn = self._conn
-                assert conn is not None
+                conn = None
+                while self._idle and conn is None:
+                    candidate = self._idle.pop()
+                    if candidate.closed or candidate.broken:
+                        await _close_quietly(candidate)
+                    else:
+                        conn = candidate
+                reused = conn is not None
+                if conn is None:
+                    conn = await self._connect()
+                keep = False
                 try:
-                    return await asyncio.wait_for(fn(conn), self.query_timeout)
+                    result = await asyncio.wait_for(fn(conn), self.query_timeout)
+                    keep = True
+                    return result
                 except (psycopg.OperationalError, psycopg.InterfaceError) as exc:
-                    self._conn = None
-                    await _close_quietly(conn)
                     # AdminShutdown: the server said goodbye before our statement
                     # (a restart), so it never ran and any statement may be retried.
                     shutdown = isinstance(exc, psycopg.errors.AdminShutdown)
@@ -181,17 +191,22 @@ class PostgresKeyStore(KeyStore):
                         f"the key store {self.url} cannot be used: {_first_line(exc)}"
                     ) from None
                 except asyncio.TimeoutError:
-                    self._conn = None
-                    await _close_quietly(conn)
                     raise StoreUnavailable(
                         f"the key store {self.url} did not answer within {self.query_timeout} s"
                     ) from None
                 except psycopg.errors.UniqueViolation:
+                    keep = True  # rolled back; the connection is fine
                     raise KeyExists(
                         f"an access key id to insert already exists in {self.url}"
                     ) from None
                 except psycopg.Error as exc:
+                    keep = not conn.broken
                     raise KeyStoreError(f"the key store {self.url}: {_first_line(exc)}") from None
+                finally:
+                    if keep and not self._closed and not conn.broken:
+                        self._idle.append(conn)
+                    else:
+                        await _close_quietly(conn)
             raise AssertionError("unreachable")
 
     async def _init_schema(self, conn: _Conn) -> str | None:
@@ -217,7 +232,7 @@ class PostgresKeyStore(KeyStore):
         cur = await conn.execute("SELECT value FROM sigv4kit_meta WHERE name = 'master_key_id'")
         row = await cur.fetchone()
         if row is None or row[0] != key.key_id:
-            raise MasterKeyError(
+            raise InvalidMasterKey(
                 f"{self.url} was just created by another node with master key "
                 f"{row[0] if row else '?'}; use that key"
             )
@@ -347,8 +362,8 @@ class PostgresKeyStore(KeyStore):
 
     async def close(self) -> None:
         self._closed = True
-        conn, self._conn = self._conn, None
-        if conn is not None:
+        idle, self._idle = self._idle, []
+        for conn in idle:
             await _close_quietly(conn)
 
 

@@ -175,9 +175,9 @@ class SQLiteKeyStore(KeyStore):
         )
         row = db.execute("SELECT value FROM sigv4kit_meta WHERE name = 'master_key_id'").fetchone()
         if row[0] != key_id:  # another process created the store first, with its own key
-            from ..errors import MasterKeyError
+            from ..errors import InvalidMasterKey
 
-            raise MasterKeyError(
+            raise InvalidMasterKey(
                 f"{self.url} was just created by another process with master key {row[0]}; "
                 "use that key"
             )
