@@ -349,6 +349,12 @@ class AdapterCore:
         redirect_hosts: other origins that redirects may be signed for
             (see :class:`RedirectPolicy`); by default only the first
             request's own origin.
+        fallback: for S3, retry a request whose payload mode or checksum
+            header the server refuses (501 NotImplemented, "aws-chunked not
+            supported", ...) once in the next mode the endpoint's provider
+            profile allows, and keep using it there (see
+            :mod:`sigv4kit.probe.fallback`); bodies that cannot be replayed
+            are never retried.
         options: any other :class:`~sigv4kit.Signer` keyword argument.
     """
 
