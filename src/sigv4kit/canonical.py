@@ -29,23 +29,30 @@ Rules (AWS "Create a canonical request for Signature Version 4"):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from hashlib import sha256 as _sha256
 from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
-from ._frozen import Frozen
 from .errors import SigningError
 
 __all__ = [
     "EMPTY_SHA256",
     "CanonicalRequest",
     "HeaderInput",
+    "StringToSign",
+    "canonical_block",
     "canonical_headers",
     "canonical_query",
+    "canonical_request",
     "canonical_request_for_target",
     "canonical_uri",
+    "credential_scope",
     "header_pairs",
     "normalize_path",
+    "selected_headers",
     "split_url",
+    "string_to_sign",
+    "string_to_sign_text",
     "trim_value",
     "uri_encode",
     "wire_path",
@@ -403,78 +410,233 @@ def trim_value(value: str) -> str:
     return value.strip(" ")
 
 
+def selected_headers(
+    pairs: Iterable[tuple[str, str]],
+    include: frozenset[str] | None,
+    skip: frozenset[str] = frozenset(),
+) -> list[tuple[str, str]]:
+    """``(lowercase name, value)`` of the headers to sign: those in
+    ``include`` (if given), else all but ``skip``."""
+    items: list[tuple[str, str]] = []
+    for name, value in pairs:
+        lname = _lower_name(name)
+        if lname in skip if include is None else lname not in include:
+            continue
+        items.append((lname, value))
+    return items
+
+
 def canonical_headers(
     pairs: Iterable[tuple[str, str]],
     include: frozenset[str] | None,
     skip: frozenset[str],
 ) -> tuple[str, str]:
-    """Return ``(canonical_headers_block, signed_headers)``.
-
-    ``include`` (if given) lists exactly which lowercase names to sign;
-    otherwise everything but ``skip`` is signed.
-    """
-    grouped: dict[str, list[str]] = {}
-    for name, value in pairs:
-        lname = _lower_name(name)
-        if include is not None:
-            if lname not in include:
-                continue
-        elif lname in skip:
-            continue
-        v = trim_value(value)
-        lst = grouped.get(lname)
-        if lst is None:
-            grouped[lname] = [v]
-        else:
-            lst.append(v)
-    names = sorted(grouped)
-    block = "".join([f"{n}:{','.join(grouped[n])}\n" for n in names])
-    return block, ";".join(names)
+    """Return ``(canonical_headers_block, signed_headers)`` of raw ``(name, value)``
+    pairs: :func:`selected_headers`, then :func:`canonical_block`."""
+    return canonical_block(selected_headers(pairs, include, skip))
 
 
 # --------------------------------------------------------------------------
 # The canonical request
 # --------------------------------------------------------------------------
-class CanonicalRequest(Frozen):
-    """A canonical request, part by part; ``str()`` is the exact text signed."""
+def credential_scope(
+    date: str, region: str | None, service: str, terminal: str = "aws4_request"
+) -> str:
+    """``date/region/service/aws4_request``; SigV4a scopes (``region`` None)
+    have no region: the region set travels in its own header."""
+    if region is None:
+        return f"{date}/{service}/{terminal}"
+    return f"{date}/{region}/{service}/{terminal}"
 
-    __slots__ = ("headers", "method", "payload_hash", "query", "signed_headers", "uri")
-    _compare = ("method", "uri", "query", "headers", "signed_headers", "payload_hash")
 
-    method: str
-    uri: str
-    query: str
-    headers: str  # the canonical headers block, each line ending in "\n"
-    signed_headers: str
-    payload_hash: str
+class CanonicalRequest(tuple[str, str, str, str, str, str, str]):
+    """A canonical request, part by part; ``.text`` (and ``str()``) is the
+    exact text signed, rendered once when the value is built.
 
-    def __init__(
-        self,
+    An immutable tuple underneath, because the signer builds one per request
+    and a tuple is the cheapest immutable value Python has.  Build it with
+    :func:`canonical_request` (the one constructor the signer, the verifier
+    and the diagnosis use), or from its six parts.
+    """
+
+    __slots__ = ()
+
+    def __new__(
+        cls,
         method: str,
         uri: str,
         query: str,
         headers: str,
         signed_headers: str,
         payload_hash: str,
-    ) -> None:
-        self._set(
-            method=method,
-            uri=uri,
-            query=query,
-            headers=headers,
-            signed_headers=signed_headers,
-            payload_hash=payload_hash,
-        )
+    ) -> CanonicalRequest:
+        text = f"{method}\n{uri}\n{query}\n{headers}\n{signed_headers}\n{payload_hash}"
+        return tuple.__new__(cls, (method, uri, query, headers, signed_headers, payload_hash, text))
+
+    def __getnewargs__(self) -> tuple[str, str, str, str, str, str]:
+        return self[:6]
+
+    @property
+    def method(self) -> str:
+        return self[0]
+
+    @property
+    def uri(self) -> str:
+        return self[1]
+
+    @property
+    def query(self) -> str:
+        return self[2]
+
+    @property
+    def headers(self) -> str:
+        """The canonical headers block, each line ending in ``\\n``."""
+        return self[3]
+
+    @property
+    def signed_headers(self) -> str:
+        return self[4]
+
+    @property
+    def payload_hash(self) -> str:
+        return self[5]
 
     @property
     def text(self) -> str:
-        return (
-            f"{self.method}\n{self.uri}\n{self.query}\n{self.headers}\n"
-            f"{self.signed_headers}\n{self.payload_hash}"
-        )
+        return self[6]
 
     def __str__(self) -> str:
-        return self.text
+        return self[6]
+
+    def __repr__(self) -> str:
+        return (
+            f"CanonicalRequest(method={self[0]!r}, uri={self[1]!r}, query={self[2]!r}, "
+            f"headers={self[3]!r}, signed_headers={self[4]!r}, payload_hash={self[5]!r})"
+        )
+
+
+def canonical_request(
+    method: str,
+    uri: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    payload_hash: str,
+    *,
+    signed: str | None = None,
+    names: Sequence[str] = (),
+    index: Mapping[str, str] | None = None,
+) -> CanonicalRequest:
+    """The canonical request: the one constructor, with the fast paths inside.
+
+    ``uri`` and ``query`` are canonical already (:func:`canonical_uri`,
+    :func:`canonical_query`).  ``headers`` are ``(lowercase name, value)``
+    pairs:
+
+    * without ``signed`` (a signer): exactly the headers to sign, in any
+      order, a name possibly repeated;
+    * with ``signed`` (a verifier: the ``SignedHeaders`` text the request
+      carries, split into ``names``): every header received; those named are
+      used.  ``index`` maps each received name to its values joined by ``,``;
+      when no name repeats and ``signed`` is already canonical (sorted,
+      lowercase, unique: the usual case) the block follows ``names`` directly.
+      A ``SignedHeaders`` text that is not canonical cannot produce the
+      client's canonical request: the result's ``signed_headers`` then
+      differs from ``signed``, which the verifier treats as a mismatch.
+
+    Header values are trimmed as AWS says ("Trimall"); trailers, which are
+    signed in their own chunk, follow the same rule (see ``streaming``).
+    """
+    if signed is None:
+        if len(headers) == 1:
+            # One header (a presigned URL signs host only): nothing to sort.
+            name, value = headers[0]
+            if "\t" in value or "  " in value:
+                value = _WS_RUN.sub(" ", value)
+            block, signed_names = f"{name}:{value.strip(' ')}\n", name
+        else:
+            block, signed_names = canonical_block(headers)
+    elif index is not None and len(headers) == len(index) and _is_canonical_list(signed):
+        trim = trim_value
+        block = "".join([f"{n}:{trim(index[n])}\n" for n in names])
+        signed_names = signed
+    else:
+        wanted = frozenset(names)
+        block, signed_names = canonical_block([p for p in headers if p[0] in wanted])
+    text = f"{method}\n{uri}\n{query}\n{block}\n{signed_names}\n{payload_hash}"
+    return _new_tuple(
+        CanonicalRequest, (method, uri, query, block, signed_names, payload_hash, text)
+    )
+
+
+_new_tuple = tuple.__new__
+_canonical_list_memo: dict[str, bool] = {}
+
+
+def _is_canonical_list(signed: str) -> bool:
+    """Whether a SignedHeaders value is already in canonical form (sorted,
+    lowercase, unique); memoized, since clients repeat the same few lists."""
+    got = _canonical_list_memo.get(signed)
+    if got is None:
+        split = signed.split(";")
+        got = split == sorted(set(split)) and signed == signed.lower()
+        if len(_canonical_list_memo) >= 1024:
+            _canonical_list_memo.clear()
+        _canonical_list_memo[signed] = got
+    return got
+
+
+def string_to_sign_text(algorithm: str, amz_date: str, scope: str, canonical_text: str) -> str:
+    """The string to sign, as text: the one place its rule lives.  The
+    signer's hot path uses it directly; :func:`string_to_sign` wraps the same
+    text in a value.  The canonical text is hashed as UTF-8; a lone
+    surrogate (which no signer produces, but a received request may carry)
+    is hashed with ``surrogatepass`` and simply fails to match."""
+    try:
+        digest = _sha256(canonical_text.encode()).hexdigest()
+    except UnicodeEncodeError:
+        digest = _sha256(canonical_text.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{algorithm}\n{amz_date}\n{scope}\n{digest}"
+
+
+class StringToSign(str):
+    """The string to sign as a value: it *is* its text (a ``str``), with its
+    four lines as attributes."""
+
+    __slots__ = ()
+
+    def _line(self, i: int) -> str:
+        return self.split("\n", 3)[i]
+
+    @property
+    def algorithm(self) -> str:
+        return self._line(0)
+
+    @property
+    def amz_date(self) -> str:
+        return self._line(1)
+
+    @property
+    def scope(self) -> str:
+        return self._line(2)
+
+    @property
+    def canonical_hash(self) -> str:
+        return self._line(3)
+
+    @property
+    def text(self) -> str:
+        return str.__str__(self)
+
+    def __repr__(self) -> str:
+        return f"StringToSign({str.__repr__(self)})"
+
+
+def string_to_sign(
+    algorithm: str, amz_date: str, scope: str, canonical: CanonicalRequest | str
+) -> StringToSign:
+    """The string to sign of a canonical request (a value or its text)."""
+    text = canonical if canonical.__class__ is str else canonical[6]
+    return StringToSign(string_to_sign_text(algorithm, amz_date, scope, text))
 
 
 def canonical_request_for_target(
@@ -503,17 +665,11 @@ def canonical_request_for_target(
     path, _, query = target.partition("?")
     path = path.partition("#")[0]
     include = None if signed_headers is None else frozenset(h.lower() for h in signed_headers)
-    block, signed = canonical_headers(header_pairs(headers), include, skipped_headers)
-    return CanonicalRequest(
-        method=method,
-        uri=canonical_uri(
-            path,
-            double_encode=double_uri_encode,
-            normalize=normalize_path,
-            plus_is_space=plus_in_path_is_space,
-        ),
-        query=canonical_query(query, extra_query),
-        headers=block,
-        signed_headers=signed,
-        payload_hash=payload_hash,
+    uri = canonical_uri(
+        path,
+        double_encode=double_uri_encode,
+        normalize=normalize_path,
+        plus_is_space=plus_in_path_is_space,
     )
+    items = selected_headers(header_pairs(headers), include, skipped_headers)
+    return canonical_request(method, uri, canonical_query(query, extra_query), items, payload_hash)

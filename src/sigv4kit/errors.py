@@ -49,6 +49,9 @@ __all__ = [
     "AuthorizationQueryParametersError",
     "BadDigest",
     "BadGateway",
+    "BodyTooLarge",
+    "CannotProbe",
+    "CannotResign",
     "ChunkLineTooLong",
     "ChunkLineTooLongError",
     "ChunkTooLarge",
@@ -87,6 +90,7 @@ __all__ = [
     "MissingAuthentication",
     "MissingContentLength",
     "MultipartHeaderTooLong",
+    "PlanError",
     "PolicyTooLarge",
     "PresignExpiryError",
     "PresignOutlivesCredentials",
@@ -110,6 +114,8 @@ __all__ = [
     "TooManyChunksError",
     "TooManySignedHeaders",
     "TooManySignedHeadersInQuery",
+    "UnknownHostError",
+    "UnknownUpstreamHost",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -377,6 +383,15 @@ class ClientDisconnected(SigV4Error):
     forwarding engine of the proxy and gateway answers it with 499)."""
 
 
+class UnknownUpstreamHost(SigV4Error):
+    """The proxy's upstream host says nothing about its region or service."""
+
+
+class CannotResign(SigningError):
+    """The gateway cannot re-sign a verified request as asked (the message
+    says why)."""
+
+
 class RawRequestError(SigV4Error, ValueError):
     """The text is not an HTTP request we can read."""
 
@@ -403,6 +418,19 @@ class RawRequestTooLarge(RawRequestError, LimitExceeded):
     def __init__(self, message: str, *, limit: str, value: int) -> None:
         super().__init__(message)
         self.limit = limit
+        self.value = value
+
+
+class BodyTooLarge(LimitExceeded):
+    """A body the proxy must hold is larger than ``--max-body`` (``max_body``)."""
+
+    limit = "max_body"
+
+    def __init__(self, value: int) -> None:
+        super().__init__(
+            f"request body larger than --max-body ({value} bytes); raise --max-body, or for "
+            "S3 uploads let the proxy stream them (see --payload)"
+        )
         self.value = value
 
 
@@ -764,3 +792,9 @@ CredentialsNotFoundError = CredentialsNotFound
 ProfileFileError = MalformedProfileFile
 MasterKeyError = InvalidMasterKey
 PresignExpiryError = PresignOutlivesCredentials
+PlanError = CannotResign
+UnknownHostError = UnknownUpstreamHost
+
+
+class CannotProbe(SigV4Error):
+    """``sigv4kit probe`` cannot run: no such bucket, or the endpoint is unreachable."""

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .canonical import credential_scope
 from .config import ALGORITHM_V4, ALGORITHM_V4A
 from .credentials import Credentials
 from .errors import (
@@ -217,11 +218,9 @@ def presign_post(
 
     if alg == ALGORITHM_V4A:
         rs = list(region_set) if region_set else [region]
-        scope = f"{date}/{service}/aws4_request"
-    else:
-        if region_set:
-            raise SigningError("region_set is only used with algorithm='sigv4a'")
-        scope = f"{date}/{region}/{service}/aws4_request"
+    elif region_set:
+        raise SigningError("region_set is only used with algorithm='sigv4a'")
+    scope = credential_scope(date, None if alg == ALGORITHM_V4A else region, service)
     credential = f"{credentials.access_key_id}/{scope}"
     auth: list[tuple[str, str]] = [
         ("x-amz-algorithm", alg),

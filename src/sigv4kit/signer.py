@@ -39,6 +39,8 @@ __all__ = ["HeaderList", "SignedRequest", "Signer", "format_amz_date", "parse_ti
 
 _sha256 = hashlib.sha256
 _EMPTY = _c.EMPTY_SHA256
+_canonical_request = _c.canonical_request
+_string_to_sign = _c.string_to_sign_text
 _UNSIGNED = "UNSIGNED-PAYLOAD"
 _EVENTS = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
 _PAYLOAD_LITERALS = frozenset(
@@ -330,14 +332,17 @@ class SignedRequest:
         canonical_request, string_to_sign, signature, authorization,
         credential_scope, signed_headers, payload_hash, amz_date,
         algorithm: each stage, as text.
+        canonical: the canonical request as a value
+            (:class:`~sigv4kit.canonical.CanonicalRequest`), part by part;
+            ``canonical_request`` is its text, the text that was signed.
     """
 
     __slots__ = (
-        "_parts",
         "algorithm",
         "amz_date",
         "authorization",
         "body",
+        "canonical",
         "canonical_request",
         "credential_scope",
         "headers",
@@ -358,50 +363,35 @@ class SignedRequest:
         url: str,
         headers: HeaderList,
         body: Any,
-        canonical_request: str,
+        canonical: _c.CanonicalRequest,
         string_to_sign: str,
         signature: str,
         authorization: str | None,
         credential_scope: str,
-        signed_headers: str,
         payload_hash: str,
         amz_date: str,
         algorithm: str,
         region: str,
         service: str,
         region_set: tuple[str, ...],
-        parts: tuple[str, str, str, str],
     ) -> None:
         self.method = method
         self.url = url
         self.headers = headers
         self.body = body
-        self.canonical_request = canonical_request
+        self.canonical = canonical
+        self.canonical_request = canonical[6]
         self.string_to_sign = string_to_sign
         self.signature = signature
         self.authorization = authorization
         self.credential_scope = credential_scope
-        self.signed_headers = signed_headers
+        self.signed_headers = canonical[4]
         self.payload_hash = payload_hash
         self.amz_date = amz_date
         self.algorithm = algorithm
         self.region = region
         self.service = service
         self.region_set = region_set
-        self._parts = parts
-
-    @property
-    def canonical(self) -> _c.CanonicalRequest:
-        """The canonical request split into its parts."""
-        uri, query, block, _ = self._parts
-        return _c.CanonicalRequest(
-            method=self.method,
-            uri=uri,
-            query=query,
-            headers=block,
-            signed_headers=self.signed_headers,
-            payload_hash=self.payload_hash,
-        )
 
     @property
     def canonical_request_hash(self) -> str:
@@ -538,10 +528,7 @@ class Signer:
         if cached[0] == date8:
             return cached[1]
         c = self.config
-        if c.is_v4a:
-            scope = f"{date8}/{c.service}/aws4_request"
-        else:
-            scope = f"{date8}/{c.region}/{c.service}/aws4_request"
+        scope = _c.credential_scope(date8, None if c.is_v4a else c.region, c.service)
         self._scope_memo = (date8, scope)
         return scope
 
@@ -747,11 +734,11 @@ class Signer:
             items = [it for it in items if it[0] in include]
         else:
             items = [it for it in items if it[0] not in skip]
-        block, signed_names = _c.canonical_block(items)
-        creq = f"{method}\n{u.curi}\n{u.cquery}\n{block}\n{signed_names}\n{payload_hash}"
+        creq = _canonical_request(method, u.curi, u.cquery, items, payload_hash)
+        signed_names = creq[4]
         date8 = amz[:8]
         scope = self._scope(date8)
-        sts = f"{c.algorithm}\n{amz}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
+        sts = _string_to_sign(c.algorithm, amz, scope, creq[6])
         sign = self._signature_fn(creds, date8)
         signature = sign(sts.encode())
         auth = (
@@ -778,14 +765,12 @@ class Signer:
             signature,
             auth,
             scope,
-            signed_names,
             payload_hash,
             amz,
             c.algorithm,
             c.region,
             c.service,
             c.region_set,
-            (u.curi, u.cquery, block, u.query),
         )
 
     def _url(self, url: str) -> _ParsedUrl:
@@ -876,9 +861,7 @@ class Signer:
         creds = credentials or self.credentials()
         date8 = amz_date[:8]
         scope = self._scope(date8)
-        sts = (
-            f"{c.algorithm}\n{amz_date}\n{scope}\n{_sha256(canonical_request.encode()).hexdigest()}"
-        )
+        sts = _string_to_sign(c.algorithm, amz_date, scope, canonical_request)
         return sts, self._signature_fn(creds, date8)(sts.encode())
 
     def presign_params(
@@ -1029,13 +1012,15 @@ class Signer:
             headers, wquery = hoist_into_query(headers, wquery)
 
         out = HeaderList()
+        items: list[tuple[str, str]]
         if headers is None and c.signed_headers is None:
             # The common presign: nothing but host is signed.
             out.append(("Host", u.host))
-            block, signed_names = f"host:{u.host}\n", "host"
+            items = [("host", u.host)]
+            signed_names = "host"
         else:
             triples = _c.lowered_pairs(headers)
-            items: list[tuple[str, str]] = []
+            items = []
             if not any(t[1] == "host" for t in triples):
                 out.append(("Host", u.host))
                 items.append(("host", u.host))
@@ -1049,15 +1034,15 @@ class Signer:
             else:
                 skip = c.skipped_headers
                 items = [it for it in items if it[0] not in skip]
-            block, signed_names = _c.canonical_block(items)
+            signed_names = ";".join(sorted({n for n, _ in items}))
 
         scope = self._scope(date8)
         params = self.presign_params(creds, amz, expires, signed_names)
         token = creds.session_token
         auth_query = "&".join([f"{k}={v}" for k, v in params])
         cquery = _c.canonical_query(wquery, params) if wquery else auth_query
-        creq = f"{method}\n{u.curi}\n{cquery}\n{block}\n{signed_names}\n{payload_hash}"
-        sts = f"{c.algorithm}\n{amz}\n{scope}\n{_sha256(creq.encode()).hexdigest()}"
+        creq = _canonical_request(method, u.curi, cquery, items, payload_hash)
+        sts = _string_to_sign(c.algorithm, amz, scope, creq[6])
         signature = self._signature_fn(creds, date8)(sts.encode())
         if token is not None and not c.sign_session_token:
             auth_query = f"{auth_query}&X-Amz-Security-Token={_c.uri_encode(token)}"
@@ -1075,14 +1060,12 @@ class Signer:
             signature,
             None,
             scope,
-            signed_names,
             payload_hash,
             amz,
             c.algorithm,
             c.region,
             c.service,
             c.region_set,
-            (u.curi, cquery, block, full_query),
         )
 
 

@@ -99,6 +99,8 @@ __all__ = [
 ]
 
 _sha256 = hashlib.sha256
+_canonical_request = _c.canonical_request
+_string_to_sign = _c.string_to_sign_text
 _compare = hmac.compare_digest
 _EMPTY = _c.EMPTY_SHA256
 MAX_PRESIGN_EXPIRES = 604800
@@ -202,9 +204,7 @@ class Scope:
     terminal: str = "aws4_request"
 
     def __str__(self) -> str:
-        if self.region is None:
-            return f"{self.date}/{self.service}/{self.terminal}"
-        return f"{self.date}/{self.region}/{self.service}/{self.terminal}"
+        return _c.credential_scope(self.date, self.region, self.service, self.terminal)
 
 
 @dataclass(slots=True)
@@ -288,20 +288,6 @@ def _to_str(value: object) -> str:
 
 
 _lname_cache: dict[str | bytes, str] = {}
-_canonical_names_memo: dict[str, bool] = {}
-
-
-def _canonical_names(signed_text: str) -> bool:
-    """Whether a SignedHeaders value is already in canonical form (sorted,
-    lowercase, unique); memoized, since clients repeat the same few lists."""
-    got = _canonical_names_memo.get(signed_text)
-    if got is None:
-        names = signed_text.split(";")
-        got = names == sorted(set(names)) and signed_text == signed_text.lower()
-        if len(_canonical_names_memo) >= 1024:
-            _canonical_names_memo.clear()
-        _canonical_names_memo[signed_text] = got
-    return got
 
 
 def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -2065,28 +2051,22 @@ class Verifier:
         curi, cquery = hit if hit is not None else self._canonical_target(target)
         # No value validation here: a value a signer refuses (a control
         # character) simply cannot produce a matching signature.
-        hmap = state.hmap
-        if len(state.pairs) == len(hmap) and _canonical_names(auth.signed_headers_text):
-            # The common case: no header name repeats and SignedHeaders is
-            # already sorted, lowercase and unique, so the block follows it
-            # directly, trimmed as canonical_block trims.
-            trim = _c.trim_value
-            block = "".join([f"{n}:{trim(hmap[n])}\n" for n in auth.signed_headers])
-            names = auth.signed_headers_text
-        else:
-            signed = auth.signed_set
-            items = [pair for pair in state.pairs if pair[0] in signed]
-            block, names = _c.canonical_block(items)
-        creq = f"{state.method}\n{curi}\n{cquery}\n{block}\n{names}\n{payload_hash}"
-        sts = (
-            f"{auth.algorithm}\n{auth.amz_date}\n{auth.scope_text}\n"
-            # surrogatepass: a lone surrogate (never signable) just mismatches.
-            + _sha256(creq.encode("utf-8", "surrogatepass")).hexdigest()
+        creq = _canonical_request(
+            state.method,
+            curi,
+            cquery,
+            state.pairs,
+            payload_hash,
+            signed=auth.signed_headers_text,
+            names=auth.signed_headers,
+            index=state.hmap,
         )
-        if names != auth.signed_headers_text:
+        sts = _string_to_sign(auth.algorithm, auth.amz_date, auth.scope_text, creq[6])
+        text = creq[6]
+        if creq[4] != auth.signed_headers_text:
             # The client listed names unsorted, in upper case or twice: its
             # canonical request cannot be this one.
-            return creq, sts, False
+            return text, sts, False
         secret = key.secret
         if auth.algorithm == ALGORITHM_V4 and secret is not None:
             memo = self._key_memo
@@ -2095,13 +2075,13 @@ class Verifier:
             else:
                 fn = self._hmac(secret, auth.scope)
             return (
-                creq,
+                text,
                 sts,
                 _compare(
                     fn(sts.encode("utf-8")).encode(), auth.signature.encode("utf-8", "replace")
                 ),
             )
-        return creq, sts, self._signature_ok(auth, key, sts)
+        return text, sts, self._signature_ok(auth, key, sts)
 
     def _signature_ok(self, auth: _Auth, key: _Key, sts: str) -> bool:
         provided = auth.signature

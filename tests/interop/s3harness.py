@@ -92,8 +92,12 @@ class S3Server:
         return [json.loads(line) for line in data.splitlines() if line.strip()]
 
 
-def start_s3app(base: Path) -> S3Server:
-    """Start ``python -m s3app`` with its TLS certificate under ``base``."""
+def start_s3app(base: Path, *, refuse_file: Path | None = None) -> S3Server:
+    """Start ``python -m s3app`` with its TLS certificate under ``base``.
+
+    ``refuse_file``: the plain-http listener refuses the capabilities named
+    in that file (see ``s3app/refuse.py``).
+    """
     from s3app.certs import make_self_signed
 
     cert, key = make_self_signed(base / "tls")
@@ -119,6 +123,7 @@ def start_s3app(base: Path) -> S3Server:
             str(key),
             "--skew",
             str(SKEW_SECONDS),
+            *(["--refuse-file", str(refuse_file)] if refuse_file else []),
         ],
         cwd=TESTS,
         env=env,

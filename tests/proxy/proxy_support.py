@@ -101,7 +101,17 @@ def _upstream_app(state: Upstream) -> web.Application:
         code = int(request.match_info["code"])
         return web.Response(status=code, text=f"<Error><Code>E{code}</Code></Error>")
 
+    async def big_error(request: web.Request) -> web.StreamResponse:
+        # chunked (no Content-Length), larger than the engine's 64 KiB peek
+        resp = web.StreamResponse(status=500)
+        await resp.prepare(request)
+        for i in range(20):
+            await resp.write(bytes([65 + i]) * 10000)
+        await resp.write_eof()
+        return resp
+
     app = web.Application(client_max_size=1 << 40)
+    app.router.add_route("GET", "/bigerror", big_error)
     app.router.add_route("GET", r"/big/{size:\d+}", big)
     app.router.add_route("*", r"/status/{code:\d+}", status)
     app.router.add_route("GET", "/slow", slow)
@@ -156,17 +166,20 @@ class ProxyProcess:
             cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, env=full_env
         )
         assert self.proc.stderr is not None
-        line = self.proc.stderr.readline().decode()
-        if "listening on" not in line:
-            rest = self.proc.stderr.read().decode() if self.proc.poll() is not None else ""
-            self.stop()
-            raise AssertionError(f"proxy did not start: {line}{rest}")
+        early: list[str] = []
+        line = ""
+        while "listening on" not in line:
+            line = self.proc.stderr.readline().decode()
+            if not line:
+                self.stop()
+                raise AssertionError("proxy did not start: " + "".join(early))
+            early.append(line)
         # "... listening on http://127.0.0.1:PORT -> ..., admin on http://127.0.0.1:APORT"
         self.port = int(line.split("listening on ")[1].split()[0].rsplit(":", 1)[1])
         self.admin_port = int(line.rsplit(":", 1)[1])
         self.base = f"http://127.0.0.1:{self.port}"
         self.admin = f"http://127.0.0.1:{self.admin_port}"
-        self.stderr_lines: list[str] = []
+        self.stderr_lines: list[str] = early[:-1]
         self._reader = threading.Thread(target=self._drain, daemon=True)
         self._reader.start()
 

@@ -20,6 +20,7 @@ import json
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from sigv4kit.eventstream import HeaderValue, Message, encode_message
@@ -108,11 +109,61 @@ async def _send(send: Any, status: int, headers: list[tuple[bytes, bytes]], body
     await send({"type": "http.response.body", "body": body})
 
 
+@dataclass
+class ExpressApp:
+    """A directory-bucket endpoint: CreateSession, then session-signed requests only."""
+
+    port: int = 0
+    sessions: dict[str, str] = field(default_factory=dict)  # session akid -> token
+    created: int = 0
+    seen: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def origin(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def app(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        while (await receive()).get("more_body"):
+            pass
+        akid = scope["sigv4kit"].access_key_id
+        self.seen.append({"akid": akid, "headers": headers, "path": scope["path"]})
+        if scope["query_string"] == b"session":
+            if akid.startswith("AKIDPROXYSESS"):
+                await _send(send, 403, [], b"sessions are created with base credentials")
+                return
+            self.created += 1
+            sess = f"AKIDPROXYSESS{self.created:04d}"
+            token = f"sess-{self.created}"
+            self.sessions[sess] = token
+            exp = datetime.now(timezone.utc) + timedelta(minutes=5)
+            doc = (
+                '<?xml version="1.0" encoding="UTF-8"?><CreateSessionResult '
+                'xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Credentials>'
+                f"<SessionToken>{token}</SessionToken>"
+                f"<SecretAccessKey>secret-{sess}</SecretAccessKey>"
+                f"<AccessKeyId>{sess}</AccessKeyId>"
+                f"<Expiration>{exp.strftime('%Y-%m-%dT%H:%M:%SZ')}</Expiration>"
+                "</Credentials></CreateSessionResult>"
+            ).encode()
+            await _send(send, 200, [(b"content-type", b"application/xml")], doc)
+            return
+        ok = (
+            self.sessions.get(akid) is not None
+            and headers.get("x-amz-s3session-token") == self.sessions[akid]
+            and "x-amz-security-token" not in headers
+        )
+        if not ok:
+            await _send(send, 403, [], b"AccessDenied: not a session-signed request")
+            return
+        await _send(send, 200, [], json.dumps({"akid": akid, "path": scope["path"]}).encode())
+
+
 class Running:
-    def __init__(self, state: SignedApp) -> None:
+    def __init__(self, state: SignedApp | ExpressApp, service: str = SERVICE) -> None:
         import uvicorn
 
-        verifier = Verifier(credentials=secret_for, region=REGION, service=SERVICE)
+        verifier = Verifier(credentials=secret_for, region=REGION, service=service)
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.bind(("127.0.0.1", 0))
         sock.listen(64)

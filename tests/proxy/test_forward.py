@@ -196,6 +196,15 @@ def test_on_response_retry_seam(upstream: Upstream, run_engine: Start) -> None:
     assert r.status_code == 404 and r.text == "<Error><Code>E404</Code></Error>"
 
 
+def test_large_chunked_error_reaches_client_whole(upstream: Upstream, run_engine: Start) -> None:
+    service = PassThrough(upstream.origin)
+    service.retry_on = 403  # hooked: 500s are peeked, then forwarded
+    engine = run_engine(service)
+    r = requests.get(f"http://127.0.0.1:{engine.port}/bigerror")
+    assert r.status_code == 500
+    assert r.content == b"".join(bytes([65 + i]) * 10000 for i in range(20))
+
+
 def test_client_disconnect_mid_body_aborts_upstream(upstream: Upstream, run_engine: Start) -> None:
     engine = run_engine(PassThrough(upstream.origin))
     before = len(upstream.aborted)

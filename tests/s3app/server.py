@@ -30,15 +30,28 @@ from .app import S3App
 from .recorder import Recorder
 
 
-def build_stack(app: Any, *, access_key: str, secret_key: str, skew: float = 0.0) -> Any:
+def build_stack(
+    app: Any,
+    *,
+    access_key: str,
+    secret_key: str,
+    skew: float = 0.0,
+    refuse_file: Path | None = None,
+) -> Any:
     from sigv4kit.server.asgi import SigV4Middleware
     from sigv4kit.verifier import Verifier
 
     verifier = Verifier(credentials={access_key: secret_key}, region="us-east-1", service="s3")
     if not skew:
-        return SigV4Middleware(app, verifier)
-    ahead = timedelta(seconds=skew)
-    return SigV4Middleware(app, verifier, clock=lambda: datetime.now(timezone.utc) + ahead)
+        stack = SigV4Middleware(app, verifier)
+    else:
+        ahead = timedelta(seconds=skew)
+        stack = SigV4Middleware(app, verifier, clock=lambda: datetime.now(timezone.utc) + ahead)
+    if refuse_file is not None:
+        from .refuse import Refuser
+
+        return Refuser(stack, refuse_file)
+    return stack
 
 
 def _listen() -> socket.socket:
@@ -62,12 +75,26 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--cert", type=Path)
     p.add_argument("--key", type=Path)
     p.add_argument("--skew", type=float, default=1200.0)
+    p.add_argument(
+        "--refuse-file",
+        type=Path,
+        help="capabilities to refuse with 501 NotImplemented, one per line (read per request)",
+    )
     args = p.parse_args(argv)
 
     s3 = S3App(args.root)
     log = args.log.open("a", encoding="utf-8")
     plans: list[tuple[str, Any, dict[str, Any]]] = [
-        ("http", build_stack(s3, access_key=args.access_key, secret_key=args.secret_key), {}),
+        (
+            "http",
+            build_stack(
+                s3,
+                access_key=args.access_key,
+                secret_key=args.secret_key,
+                refuse_file=args.refuse_file,
+            ),
+            {},
+        ),
         (
             "skew",
             build_stack(s3, access_key=args.access_key, secret_key=args.secret_key, skew=args.skew),

@@ -31,6 +31,7 @@ from ._presign import (
     presigned_expires,
     print_presign_check,
 )
+from ._probe import probe
 from ._proxy import proxy
 from ._render import render_explanation
 from ._request import request
@@ -315,3 +316,4 @@ cli.add_command(request)
 cli.add_command(proxy)
 cli.add_command(gateway)
 cli.add_command(keys)
+cli.add_command(probe)

@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from ..canonical import credential_scope
 from ..config import ALGORITHM_V4, service_defaults
 from ..credentials import Credentials
 from ..errors import SigningError
@@ -230,7 +231,7 @@ class _Keys:
         if date8 != self._date8 or key is None:
             key = self._key = signing_key(self._secret, date8, self._region, self._service)
             self._date8 = date8
-        return f"{date8}/{self._region}/{self._service}/aws4_request", key
+        return credential_scope(date8, self._region, self._service), key
 
     def __repr__(self) -> str:
         return "<_Keys (key material hidden)>"

@@ -465,8 +465,9 @@ class Engine:
                 return _reply(Reply.text(502, reason)), 502, None, reason
             upstream_status = resp.status
             m.inc("sigv4kit_upstream_responses_total", status=str(upstream_status))
+            prefix = b""
             if upstream_status >= 400 and self._hooked and not hook_used:
-                peeked = await _peek(resp, inc.method)
+                peeked, prefix = await _peek(resp, inc.method)
                 answer = UpstreamAnswer(upstream_status, _resp_headers(resp), peeked or b"")
                 try:
                     again = await self.service.on_response(inc, out, answer)
@@ -475,7 +476,7 @@ class Engine:
                     again = None
                 if again is not None:
                     hook_used = True
-                    resp.release()
+                    resp.close()  # unread rest: not reusable
                     m.inc("sigv4kit_retries_total", reason="response")
                     out = again
                     body = out.body
@@ -487,7 +488,7 @@ class Engine:
                     resp.release()
                     return r, upstream_status, upstream_status, ""
             try:
-                r2 = await self._stream_back(request, resp, counter)
+                r2 = await self._stream_back(request, resp, counter, prefix)
             finally:
                 resp.close()
             return r2, upstream_status, upstream_status, ""
@@ -509,7 +510,11 @@ class Engine:
         return _reply(reply), reply.status, None, f"body failed: {type(cause).__name__}"
 
     async def _stream_back(
-        self, request: web.BaseRequest, resp: ClientResponse, counter: list[int]
+        self,
+        request: web.BaseRequest,
+        resp: ClientResponse,
+        counter: list[int],
+        prefix: bytes = b"",
     ) -> web.StreamResponse:
         length = resp.content_length
         if length is not None and length <= _PEEK_LIMIT and request.method != "HEAD":
@@ -531,6 +536,9 @@ class Engine:
             return sr
         content = resp.content
         try:
+            if prefix:
+                counter[1] += len(prefix)
+                await sr.write(prefix)
             while True:
                 chunk = await content.readany()
                 if not chunk:
@@ -587,15 +595,31 @@ def _reason(exc: BaseException, out: Outgoing) -> str:
     return f"sigv4kit: upstream {_where(out)} unreachable: {detail}"
 
 
-async def _peek(resp: ClientResponse, method: str) -> bytes | None:
-    """The whole error body when it is small and framed by length, else None."""
+async def _peek(resp: ClientResponse, method: str) -> tuple[bytes | None, bytes]:
+    """``(whole body, b"")`` when the error body is at most 64 KiB, else ``(None, prefix)``.
+
+    A chunked answer is read up to the limit; past it, the bytes already
+    read (``prefix``) are sent to the client ahead of the rest.
+    """
     length = resp.content_length
-    if method == "HEAD" or length is None or length > _PEEK_LIMIT:
-        return None
+    if method == "HEAD" or resp.status in (204, 304):
+        return None, b""
+    if length is not None and length > _PEEK_LIMIT:
+        return None, b""
     try:
-        return await resp.read()
+        if length is not None:
+            return await resp.read(), b""
+        parts: list[bytes] = []
+        held = 0
+        while held <= _PEEK_LIMIT:
+            chunk = await resp.content.readany()
+            if not chunk:
+                return b"".join(parts), b""
+            parts.append(chunk)
+            held += len(chunk)
     except (ClientPayloadError, ClientConnectionError, asyncio.TimeoutError):
-        return b""
+        return b"", b""
+    return None, b"".join(parts)
 
 
 def _resp_headers(resp: ClientResponse) -> list[tuple[str, str]]:

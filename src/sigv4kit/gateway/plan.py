@@ -35,6 +35,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..errors import CannotResign as PlanError
+
 __all__ = ["PAYLOAD_MODES", "PayloadPlan", "PlanError", "payload_plan"]
 
 PAYLOAD_MODES = ("auto", "unsigned", "streaming")
@@ -46,10 +48,6 @@ _CHECKSUMS = {
     "x-amz-checksum-sha1": "sha1",
     "x-amz-checksum-sha256": "sha256",
 }
-
-
-class PlanError(ValueError):
-    """The request cannot be re-signed as asked (the message says why)."""
 
 
 @dataclass(frozen=True, slots=True)

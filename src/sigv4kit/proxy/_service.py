@@ -20,6 +20,7 @@ from typing import Any
 
 from ..credentials import Credentials
 from ..errors import SigV4Error
+from ..errors import UnknownUpstreamHost as UnknownHostError
 from ..forward import Incoming, Outgoing, Reply, Service, UpstreamAnswer
 from ..signer import Signer
 from ._credentials import ProxyCredentials
@@ -29,10 +30,6 @@ from ._spool import BodyTooLarge, Spool, spool
 __all__ = ["ProxyConfig", "SigningProxy", "UnknownHostError"]
 
 _log = logging.getLogger("sigv4kit.proxy")
-
-
-class UnknownHostError(SigV4Error):
-    """The upstream host says nothing about its region or service."""
 
 
 @dataclass
@@ -73,15 +70,12 @@ def _split_upstream(url: str) -> tuple[str, str, bool]:
 
 def infer_scope(host: str) -> tuple[str, str, str, list[str] | None] | None:
     """``(region, service, algorithm, region_set)`` for a hostname, or None."""
-    try:
-        from ..endpoints import infer  # type: ignore[import-not-found,attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    e = infer(host.rsplit(":", 1)[0] if host.count(":") == 1 else host)
+    from ..endpoints import infer
+
+    e = infer(host)
     if e is None:
         return None
-    rs = getattr(e, "region_set", None)
-    return e.region, e.service, getattr(e, "algorithm", "sigv4"), list(rs) if rs else None
+    return e.region, e.service, e.algorithm, list(e.region_set) if e.region_set else None
 
 
 class SigningProxy(Service):
@@ -141,6 +135,11 @@ class SigningProxy(Service):
         region, service, algorithm, region_set = scope
         key = (region, service, algorithm, tuple(region_set or ()))
         s = self._signers.get(key)
+        if s is None and service == "s3express" and algorithm == "sigv4":
+            from ..s3express import S3ExpressSigner
+
+            s = S3ExpressSigner(self._current, region)
+            self._signers[key] = s
         if s is None:
             s = Signer(
                 self._current,
@@ -221,6 +220,11 @@ class SigningProxy(Service):
             to_sign.append(("Content-Length", str(sp.size)))
         req.log["plan"] = plan
         req.log["service"] = scope[1]
+        if scope[1] == "s3express":
+            failed = await self._express_session(origin, host, target, scope)
+            if failed is not None:
+                _count(req, "sigv4kit_signing_failures_total")
+                return failed
 
         def build() -> Outgoing:
             return self._sign(req.method, origin, target, to_sign, unsigned, plan, sp, req, scope)
@@ -233,6 +237,27 @@ class SigningProxy(Service):
         if plan in (EMPTY, SPOOL):
             req.state["rebuild"] = build
         return out
+
+    async def _express_session(
+        self, origin: str, host: str, target: str, scope: tuple[str, str, str, list[str] | None]
+    ) -> Reply | None:
+        """Make sure a directory bucket's session is cached (CreateSession, off the loop)."""
+        import asyncio
+
+        from ..s3express import S3ExpressSigner, bucket_of
+
+        signer = self._signer(scope)
+        found = bucket_of(host, target.partition("?")[0])
+        if found is None or not isinstance(signer, S3ExpressSigner):
+            return None
+        where = f"{origin.partition('://')[0]}://{host}"
+        if signer.cached_session(where, found[0]) is not None:
+            return None
+        try:
+            await asyncio.to_thread(signer.session, where, found[0], found[1])
+        except Exception as exc:
+            return Reply.text(502, f"sigv4kit proxy: S3 Express CreateSession failed: {exc}")
+        return None
 
     def _sign(
         self,

@@ -17,20 +17,11 @@ import tempfile
 from collections.abc import AsyncIterator
 from typing import IO
 
+from ..errors import BodyTooLarge
+
 __all__ = ["BodyTooLarge", "Spool", "spool"]
 
 _READ = 256 * 1024
-
-
-class BodyTooLarge(Exception):
-    """The body is larger than ``--max-body``."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__(
-            f"request body larger than --max-body ({limit} bytes); raise --max-body, or for "
-            "S3 uploads let the proxy stream them (see --payload)"
-        )
-        self.limit = limit
 
 
 class Spool:
