@@ -93,6 +93,8 @@ __all__ = [
     "PolicyTooLarge",
     "PresignExpiryError",
     "PresignOutlivesCredentials",
+    "ProbeCannotRun",
+    "ProbeError",
     "ProfileFileError",
     "QueryTooLong",
     "RawRequestError",
@@ -389,6 +391,10 @@ class UnknownUpstreamHost(SigV4Error):
 class CannotResign(SigningError):
     """The gateway cannot re-sign a verified request as asked (the message
     says why)."""
+
+
+class ProbeCannotRun(SigV4Error):
+    """The compatibility probe cannot run (no such bucket, endpoint unreachable)."""
 
 
 class RawRequestError(SigV4Error, ValueError):
@@ -793,3 +799,4 @@ MasterKeyError = InvalidMasterKey
 PresignExpiryError = PresignOutlivesCredentials
 PlanError = CannotResign
 UnknownHostError = UnknownUpstreamHost
+ProbeError = ProbeCannotRun

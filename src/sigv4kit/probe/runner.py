@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 
 from ..checksums import CHECKSUM_HEADERS, new_checksum
 from ..credentials import Credentials
-from ..errors import SigV4Error
+from ..errors import ProbeCannotRun as ProbeError
 from ..signer import Signer
 from .profiles import Profile
 from .verdict import (
@@ -47,10 +47,6 @@ from .verdict import (
 __all__ = ["Answer", "ProbeError", "Prober", "send"]
 
 SIZE = 70_000
-
-
-class ProbeError(SigV4Error):
-    """The probe cannot run (no such bucket, endpoint unreachable)."""
 
 
 @dataclass
