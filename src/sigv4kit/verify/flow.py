@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import (
     AsyncIterator,
@@ -9,7 +10,7 @@ from collections.abc import (
     Sequence,
 )
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from ..config import ALGORITHM_V4A
 from ..errors import (
@@ -24,11 +25,12 @@ from ..errors import (
     TooManySignedHeaders,
     TooManySignedHeadersInQuery,
 )
-from ._common import _EMPTY, _NOT_SIGNED_MESSAGE, _UNSIGNED_AMZ_OK, _compare, _sha256
+from ._common import _EMPTY, _NOT_SIGNED_MESSAGE, _UNSIGNED_AMZ_OK, _close, _compare, _sha256
 from .auth import _Auth, _header_auth, _query_auth, _query_has_auth, _signature_mismatch_plain
 from .checks import _check_region_set, _check_time_header, _check_time_presigned, _now_epoch
-from .keys import _Key
+from .keys import _call_lookup, _Key, _key, _lookup_sync, _token_result
 from .payload import (
+    _aspool,
     _iter_spool,
     _payload,
     _PayloadCheck,
@@ -39,9 +41,10 @@ from .payload import (
     _spool_hash,
     _streaming_decoder,
 )
-from .post import _post_state
+from .post import _post_flow, _post_state
 from .request import _authority, _index_headers, _split_target, _target_host_mismatch, _to_str
 from .result import VerifiedRequest
+from .steps import LOOKUP, READ, SPOOL, TOKEN, Flow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -242,3 +245,80 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
         trailers,
         sts,
     )
+
+
+# -- one flow, two drivers -------------------------------------------------
+def verification(
+    vr: Verifier,
+    method: str,
+    target: str,
+    headers: object,
+    body: object,
+    now: datetime | float | None,
+    sync: bool,
+) -> Flow:
+    """The whole verification, once: it yields a step of :mod:`.steps` when it
+    needs the key, the token check or an async body, and returns the
+    :class:`VerifiedRequest`."""
+    state = _begin(vr, method, target, headers, body, now)
+    if state.kind == "post":
+        return (yield from _post_flow(vr, state, now, sync))
+    try:
+        key = _key(vr, state, (yield (LOOKUP, state.access_key_id)))
+        if state.needs_body_hash and state.async_source is not None and not sync:
+            # The signature covers the hash of an async body: spool it first.
+            state.payload_hash, state.source = yield (SPOOL, state.async_source)
+            state.async_source = None
+        ok = _finish(vr, state, key, sync=sync or state.async_source is None)
+        if state.token is not None and vr.token_check is not None:
+            _token_result((yield (TOKEN, (state.access_key_id, state.token))))
+    except BaseException:
+        state.discard()
+        raise
+    return ok
+
+
+def drive_sync(vr: Verifier, flow: Flow) -> VerifiedRequest:
+    """Run a flow with the sync lookup and token check."""
+    answer: Any = None
+    try:
+        while True:
+            step, arg = flow.send(answer)
+            if step == LOOKUP:
+                mapping = vr._mapping
+                answer = mapping.get(arg) if mapping is not None else _lookup_sync(vr, arg)
+            elif step == TOKEN:
+                answer = cast("Any", vr.token_check)(*arg)
+                if inspect.isawaitable(answer):
+                    _close(answer)
+                    flow.throw(
+                        SigningError(
+                            "token_check is async; call 'await verifier.averify(...)' instead"
+                        )
+                    )
+            else:  # pragma: no cover - a sync flow never asks for an async body
+                raise AssertionError(step)
+    except StopIteration as stop:
+        return cast("VerifiedRequest", stop.value)
+
+
+async def drive_async(vr: Verifier, flow: Flow) -> VerifiedRequest:
+    """Run a flow, awaiting the lookup, the token check and the body as needed."""
+    answer: Any = None
+    try:
+        while True:
+            step, arg = flow.send(answer)
+            if step == LOOKUP:
+                answer = _call_lookup(vr, arg)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+            elif step == TOKEN:
+                answer = cast("Any", vr.token_check)(*arg)
+                if inspect.isawaitable(answer):
+                    answer = await answer
+            elif step == SPOOL:
+                answer = await _aspool(arg)
+            elif step == READ:
+                answer = await anext(arg, None)
+    except StopIteration as stop:
+        return cast("VerifiedRequest", stop.value)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import (
     AsyncIterator,
@@ -20,12 +19,13 @@ from ..errors import (
     SignatureDoesNotMatch,
     SigningError,
 )
-from ._common import UNSIGNED_PAYLOAD, Scope, _close, _compare
+from ._common import UNSIGNED_PAYLOAD, Scope, _compare
 from .auth import _Auth
 from .checks import _now_epoch
-from .keys import _call_lookup, _Key, _key, _lookup_sync, _token_result
+from .keys import _Key, _key, _token_result
 from .payload import _async_source, _piece, _run_async, _run_sync, _sync_source
 from .result import VerifiedRequest
+from .steps import LOOKUP, READ, TOKEN, Flow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -232,76 +232,38 @@ def _post_reader(vr: Verifier, state: _Auth) -> _PostReader:
     )
 
 
-def _verify_post_sync(vr: Verifier, state: _Auth, now: datetime | float | None) -> VerifiedRequest:
+def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: bool) -> Flow:
+    """A browser POST: read the fields before the file, then the same key,
+    token and result steps as every request (see :mod:`.flow`)."""
     form = _post_reader(vr, state)
-    source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
-    assert source is not None
     if state.async_source is not None:
-        raise SigningError("an async body needs 'await verifier.averify(...)'")
-    for piece in source:
-        if form.feed(piece):
-            break
+        if sync:
+            raise SigningError("an async body needs 'await verifier.averify(...)'")
+        asource = state.async_source
+        while True:
+            piece = yield (READ, asource)
+            if piece is None:
+                form.end()
+                break
+            if form.feed(piece):
+                break
     else:
-        form.end()
+        source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
+        assert source is not None
+        for piece in source:
+            if form.feed(piece):
+                break
+        else:
+            form.end()
     akid = form.access_key_id()
-    value = _lookup_sync(vr, akid)
-    key = _key(vr, state, value)
+    key = _key(vr, state, (yield (LOOKUP, akid)))
     post = _check_post(vr, state, key, form, now)
     if post.session_token is not None and vr.token_check is not None:
-        result = vr.token_check(akid, post.session_token)
-        if inspect.isawaitable(result):
-            _close(result)
-            raise SigningError("token_check is async; call 'await verifier.averify(...)' instead")
-        _token_result(result)
-    return _post_result(vr, state, post, form, _run_sync(source, form.file_check(post)))
-
-
-async def _verify_post_async(
-    vr: Verifier, state: _Auth, now: datetime | float | None
-) -> VerifiedRequest:
-    if state.async_source is None:
-        return await _verify_post_async_over_sync(vr, state, now)
-    form = _post_reader(vr, state)
-    source = state.async_source
-    async for piece in source:
-        if form.feed(piece):
-            break
-    else:
-        form.end()
-    post = await _post_lookup_and_check(vr, state, form, now)
-    return _post_result(vr, state, post, form, _run_async(source, form.file_check(post)))
-
-
-async def _verify_post_async_over_sync(
-    vr: Verifier, state: _Auth, now: datetime | float | None
-) -> VerifiedRequest:
-    form = _post_reader(vr, state)
-    source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
-    assert source is not None
-    for piece in source:
-        if form.feed(piece):
-            break
-    else:
-        form.end()
-    post = await _post_lookup_and_check(vr, state, form, now)
-    return _post_result(vr, state, post, form, _run_sync(source, form.file_check(post)))
-
-
-async def _post_lookup_and_check(
-    vr: Verifier, state: _Auth, form: _PostReader, now: datetime | float | None
-) -> Any:
-    akid = form.access_key_id()
-    value = _call_lookup(vr, akid)
-    if inspect.isawaitable(value):
-        value = await value
-    key = _key(vr, state, value)
-    post = _check_post(vr, state, key, form, now)
-    if post.session_token is not None and vr.token_check is not None:
-        result = vr.token_check(akid, post.session_token)
-        if inspect.isawaitable(result):
-            result = await result
-        _token_result(result)
-    return post
+        _token_result((yield (TOKEN, (akid, post.session_token))))
+    check = form.file_check(post)
+    if state.async_source is not None:
+        return _post_result(vr, state, post, form, _run_async(asource, check))
+    return _post_result(vr, state, post, form, _run_sync(cast("Iterator[bytes]", source), check))
 
 
 def _check_post(

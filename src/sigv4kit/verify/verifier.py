@@ -29,16 +29,13 @@ from ._common import (
     Scope,
     TokenCheck,
     _canonical_request,
-    _close,
     _compare,
     _positive,
     _string_to_sign,
 )
 from .auth import _Auth
-from .flow import _begin, _finish
-from .keys import _call_lookup, _hmac, _Key, _key, _lookup_sync, _token_result
-from .payload import _aspool
-from .post import _verify_post_async, _verify_post_sync
+from .flow import drive_async, drive_sync, verification
+from .keys import _hmac, _Key
 from .result import VerifiedRequest
 
 
@@ -258,29 +255,7 @@ class Verifier:
             raise SigningError(
                 "the credential lookup is async; call 'await verifier.averify(...)' instead"
             )
-        state = _begin(self, method, target, headers, body, now)
-        if state.kind == "post":
-            return _verify_post_sync(self, state, now)
-        try:
-            mapping = self._mapping
-            if mapping is not None:
-                value = mapping.get(state.access_key_id)
-            else:
-                value = _lookup_sync(self, state.access_key_id)
-            key = _key(self, state, value)
-            ok = _finish(self, state, key, sync=True)
-            if state.token is not None and self.token_check is not None:
-                result = self.token_check(state.access_key_id, state.token)
-                if inspect.isawaitable(result):
-                    _close(result)
-                    raise SigningError(
-                        "token_check is async; call 'await verifier.averify(...)' instead"
-                    )
-                _token_result(result)
-        except BaseException:
-            state.discard()
-            raise
-        return ok
+        return drive_sync(self, verification(self, method, target, headers, body, now, True))
 
     async def averify(
         self,
@@ -292,30 +267,8 @@ class Verifier:
     ) -> VerifiedRequest:
         """Like :meth:`verify`; the lookup and token check may be async, and
         ``body`` may be an async iterable (``ok.body`` is then async too)."""
-        state = _begin(self, method, target, headers, body, now)
-        if state.kind == "post":
-            return await _verify_post_async(self, state, now)
-        try:
-            value = _call_lookup(self, state.access_key_id)
-            if inspect.isawaitable(value):
-                value = await value
-            key = _key(self, state, value)
-            if state.needs_body_hash and state.async_source is not None:
-                # The signature covers the hash of an async body: spool it first.
-                digest, spooled = await _aspool(state.async_source)
-                state.payload_hash = digest
-                state.source = spooled
-                state.async_source = None
-            ok = _finish(self, state, key, sync=state.async_source is None)
-            if state.token is not None and self.token_check is not None:
-                result = self.token_check(state.access_key_id, state.token)
-                if inspect.isawaitable(result):
-                    result = await result
-                _token_result(result)
-        except BaseException:
-            state.discard()
-            raise
-        return ok
+        flow = verification(self, method, target, headers, body, now, False)
+        return await drive_async(self, flow)
 
     def _canonical_target(self, target: str) -> tuple[str, str]:
         """``(canonical URI, canonical query)`` of a received target, memoized:
