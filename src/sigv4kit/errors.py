@@ -50,6 +50,7 @@ __all__ = [
     "BadDigest",
     "BadGateway",
     "BodyTooLarge",
+    "CannotProbe",
     "CannotResign",
     "ChunkLineTooLong",
     "ChunkLineTooLongError",
@@ -93,7 +94,6 @@ __all__ = [
     "PolicyTooLarge",
     "PresignExpiryError",
     "PresignOutlivesCredentials",
-    "ProbeCannotRun",
     "ProbeError",
     "ProfileFileError",
     "QueryTooLong",
@@ -393,8 +393,8 @@ class CannotResign(SigningError):
     says why)."""
 
 
-class ProbeCannotRun(SigV4Error):
-    """The compatibility probe cannot run (no such bucket, endpoint unreachable)."""
+class CannotProbe(SigV4Error):
+    """``sigv4kit probe`` cannot run: no such bucket, or the endpoint is unreachable."""
 
 
 class RawRequestError(SigV4Error, ValueError):
@@ -799,4 +799,4 @@ MasterKeyError = InvalidMasterKey
 PresignExpiryError = PresignOutlivesCredentials
 PlanError = CannotResign
 UnknownHostError = UnknownUpstreamHost
-ProbeError = ProbeCannotRun
+ProbeError = CannotProbe

@@ -133,7 +133,7 @@ class ExpressApp:
                 await _send(send, 403, [], b"sessions are created with base credentials")
                 return
             self.created += 1
-            sess = "AKIDPROXYSESS%04d" % self.created
+            sess = f"AKIDPROXYSESS{self.created:04d}"
             token = f"sess-{self.created}"
             self.sessions[sess] = token
             exp = datetime.now(timezone.utc) + timedelta(minutes=5)
