@@ -209,18 +209,15 @@ class ChunkDecoder:
 
     @property
     def done(self) -> bool:
-        return self._state == _DONE
+        return self._state == _DONE  # the final CRLF (and trailers) arrived and checked out
 
     def _fail(self, exc: SignatureError) -> SignatureError:
         self._error = exc
         return exc
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
-        """Consume received bytes; return the payload bytes now verified.
-
-        The released data joined into one ``bytes`` (a copy when it spans
-        pieces or chunks); :meth:`feed_pieces` hands it out uncopied.
-        """
+        """Consume received bytes; return the payload bytes now verified, joined
+        (a copy when it spans pieces); :meth:`feed_pieces` does not copy."""
         parts = self.feed_pieces(data)
         if not parts:
             return b""
@@ -509,18 +506,10 @@ def _whole_chunks(
     match = cast("re.Pattern[bytes]", self._head_re).match
     inner, outer = self._hmac_pads or (None, None)
     mid = self._empty_mid
-    limit = self.max_chunk_size
-    small = self.min_chunk_size or 1
-    max_chunks = self.max_chunks
+    limit, small, max_chunks = self.max_chunk_size, self.min_chunk_size or 1, self.max_chunks
     room = (1 << 62) if self.decoded_length is None else self.decoded_length
-    rem = self._remaining
-    bytes_out = self.bytes_out
-    chunks = self.chunks
-    prev = self._prev
-    received = self._chunk_sig
-    h = self._hash
-    held = self._held
-    chunk_size = self._chunk_size
+    rem, bytes_out, chunks, prev = self._remaining, self.bytes_out, self.chunks, self._prev
+    received, h, held, chunk_size = self._chunk_sig, self._hash, self._held, self._chunk_size
     n = len(data)
     while data.startswith(_CRLF, pos + rem):
         end = pos + rem
