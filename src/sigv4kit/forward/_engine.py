@@ -530,10 +530,16 @@ class Engine:
             return r
         sr = web.StreamResponse(status=resp.status, reason=resp.reason)
         _copy_headers(resp, sr, keep_length=True)
-        await sr.prepare(request)
+        writer = await sr.prepare(request)
         if request.method == "HEAD" or resp.status in (204, 304):
             await sr.write_eof()
             return sr
+        # aiohttp holds the status line and headers back until the first body
+        # write; a large answer's headers go now, so the client's time to
+        # first byte is the upstream's, not the upstream's plus one read.
+        send_headers = getattr(writer, "send_headers", None)
+        if send_headers is not None and not prefix:
+            send_headers()
         content = resp.content
         try:
             if prefix:
