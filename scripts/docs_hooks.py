@@ -19,6 +19,7 @@ the causes table, which is plain data.
 
 from __future__ import annotations
 
+import ast
 import importlib
 import sys
 from pathlib import Path
@@ -28,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
 PACKAGE = SRC / "sigv4kit"
 
-#: One line per package or module, shown on the reference index page. A public
-#: module without a line here still gets its page; the index says "(no summary)".
+#: One line per package or module, shown on the reference index page. A public module
+#: without a line here is summarised by the first line of its docstring.
 SUMMARIES = {
     "sigv4kit": "the public surface: `Signer`, `Verifier`, `Credentials`, errors",
     "sigv4kit.signer": "`Signer.sign` and `Signer.presign`, `SignedRequest`",
@@ -86,15 +87,32 @@ def public_modules(package: Path = PACKAGE) -> list[str]:
     return sorted(set(out), key=lambda m: (m != "sigv4kit", m))
 
 
+def module_file(module: str) -> Path:
+    path = SRC.joinpath(*module.split("."))
+    return path / "__init__.py" if path.is_dir() else path.with_suffix(".py")
+
+
+def summary(module: str) -> str:
+    """The module's line in SUMMARIES, else its docstring's first line (read, not imported)."""
+    if module in SUMMARIES:
+        return SUMMARIES[module]
+    try:
+        doc = ast.get_docstring(ast.parse(module_file(module).read_text())) or ""
+    except (OSError, SyntaxError):
+        doc = ""
+    first = doc.strip().split("\n\n")[0].replace("\n", " ").strip()
+    return first.rstrip(".").replace("|", "\\|") or "(no summary)"
+
+
 def reference_path(module: str) -> str:
     return f"reference/{module}.md"
 
 
 def reference_page(module: str) -> str:
-    summary = SUMMARIES.get(module)
+    line = summary(module)
     lines = [f"# `{module}`", ""]
-    if summary:
-        lines += [summary[:1].upper() + summary[1:] + ".", ""]
+    if module in SUMMARIES:
+        lines += [line[:1].upper() + line[1:] + ".", ""]
     if module == "sigv4kit":
         return "\n".join(lines + _root_page())
     lines += [f"::: {module}", ""]
@@ -144,7 +162,7 @@ def reference_index(modules: list[str]) -> str:
     ]
     for m in modules:
         link = f"[`{m}`]({m}.md)"
-        lines.append(f"| {link} | {SUMMARIES.get(m, '(no summary)')} |")
+        lines.append(f"| {link} | {summary(m)} |")
     lines.append("")
     return "\n".join(lines)
 

@@ -16,6 +16,7 @@ Screenshots of the home page and an API reference page go to
 from __future__ import annotations
 
 import ast
+import asyncio
 import functools
 import html as html_mod
 import http.server
@@ -178,34 +179,50 @@ def _normal(url: str) -> str:
     return url
 
 
-def test_every_page_in_chromium_has_no_broken_link(site: Path, base_url: str) -> None:
-    if not os.path.exists(CHROMIUM):
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    playwright = pytest.importorskip("playwright.sync_api")
+async def _crawl(
+    urls: list[str], base_url: str, tabs: int = 4
+) -> tuple[dict[str, dict[str, Any]], list[str], list[str]]:
+    """Open every URL in Chromium (``tabs`` at a time); what each page holds and links to."""
+    from playwright.async_api import async_playwright
 
-    pages = sorted(p for p in site.rglob("*.html") if p.name != "404.html")
-    assert len(pages) >= 15, pages
     seen: dict[str, dict[str, Any]] = {}
     outside: list[str] = []
     errors: list[str] = []
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        ctx = browser.new_context(viewport={"width": 1280, "height": 900})
-        page = ctx.new_page()
-        page.on("request", lambda r: None if r.url.startswith(base_url) else outside.append(r.url))
-        page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
-        for html in pages:
-            url = _page_url(base_url, html, site)
-            resp = page.goto(url, wait_until="domcontentloaded")
-            assert resp is not None and resp.status == 200, url
-            seen[_normal(url)] = page.evaluate(_COLLECT)
-        home = page.goto(base_url, wait_until="networkidle")
-        assert home is not None
-        _shot(page, "site-home.png")
-        page.goto(base_url + "reference/sigv4kit.signer/", wait_until="networkidle")
-        _shot(page, "site-api.png")
-        browser.close()
+    todo = list(urls)
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        ctx.on("request", lambda r: None if r.url.startswith(base_url) else outside.append(r.url))
 
+        async def worker() -> None:
+            page = await ctx.new_page()
+            page.on("pageerror", lambda e: errors.append(f"{page.url}: {e}"))
+            while todo:
+                url = todo.pop()
+                resp = await page.goto(url, wait_until="domcontentloaded")
+                assert resp is not None and resp.status == 200, url
+                seen[_normal(url)] = await page.evaluate(_COLLECT)
+            await page.close()
+
+        await asyncio.gather(*(worker() for _ in range(tabs)))
+        page = await ctx.new_page()
+        await page.goto(base_url, wait_until="networkidle")
+        await _shot(page, "site-home.png")
+        await page.goto(base_url + "reference/sigv4kit.signer/", wait_until="networkidle")
+        await _shot(page, "site-api.png")
+        await browser.close()
+    return seen, outside, errors
+
+
+def test_every_page_in_chromium_has_no_broken_link(site: Path, base_url: str) -> None:
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    pytest.importorskip("playwright.async_api")
+
+    pages = sorted(p for p in site.rglob("*.html") if p.name != "404.html")
+    assert len(pages) >= 15, pages
+    urls = [_page_url(base_url, html, site) for html in pages]
+    seen, outside, errors = asyncio.run(_crawl(urls, base_url))
     assert not errors, errors
     assert not outside, f"the site fetched from outside 127.0.0.1: {outside[:5]}"
     assert seen[base_url]["h1"].strip().rstrip("¶") == "sigv4kit"
@@ -233,10 +250,10 @@ def test_every_page_in_chromium_has_no_broken_link(site: Path, base_url: str) ->
     assert not broken, "\n".join(broken[:40])
 
 
-def _shot(page: Any, name: str) -> Path:
+async def _shot(page: Any, name: str) -> Path:
     ARTIFACTS.mkdir(exist_ok=True)
     path = ARTIFACTS / name
-    page.screenshot(path=str(path), full_page=False)
+    await page.screenshot(path=str(path), full_page=False)
     if os.environ.get("SIGV4KIT_UPDATE_DOCS") == "1":
         shutil.copyfile(path, ROOT / "docs" / name)
     return path

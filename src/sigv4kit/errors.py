@@ -50,6 +50,7 @@ __all__ = [
     "BadDigest",
     "BadGateway",
     "BodyTooLarge",
+    "CannotProbe",
     "CannotResign",
     "ChunkLineTooLong",
     "ChunkLineTooLongError",
@@ -793,3 +794,7 @@ MasterKeyError = InvalidMasterKey
 PresignExpiryError = PresignOutlivesCredentials
 PlanError = CannotResign
 UnknownHostError = UnknownUpstreamHost
+
+
+class CannotProbe(SigV4Error):
+    """``sigv4kit probe`` cannot run: no such bucket, or the endpoint is unreachable."""

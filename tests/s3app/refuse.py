@@ -85,6 +85,12 @@ class Refuser:
         hit = sorted(capabilities_used(scope["method"], headers, query) & self.refused())
         if not hit:
             return await self.app(scope, receive, send)
+        # Read the body first, as the stores that refuse do before answering:
+        # a client still sending would otherwise see a reset, not the answer.
+        more = True
+        while more:
+            msg = await receive()
+            more = msg.get("more_body", False) and msg["type"] == "http.request"
         name = hit[0]
         if name.startswith("checksum-"):
             header = "x-amz-checksum-" + name.removeprefix("checksum-")

@@ -133,27 +133,47 @@ def send(
                 if name.lower() == "content-length" and value.strip().isdigit():
                     total = int(value)
             bar = progress("upload", total) if progress and (total or 0) > PROGRESS_MIN else None
-            _write_body(conn, _pieces(body), chunked, bar)
+            try:
+                _write_body(conn, _pieces(body), chunked, bar)
+            except (BrokenPipeError, ConnectionResetError) as sending:
+                # The server answered early (a refusal) and closed: read that
+                # answer if it arrived; otherwise the send error stands.
+                try:
+                    resp = conn.getresponse()
+                except (OSError, http.client.HTTPException):
+                    raise sending from None
+                return _finish(resp, method, result_hook=before_body, out=out, progress=progress)
         resp = conn.getresponse()
-        result = Response(
-            resp.status,
-            resp.reason,
-            "HTTP/1.1" if resp.version == 11 else "HTTP/1.0",
-            list(resp.getheaders()),
-        )
-        if before_body is not None:
-            before_body(result)
-        length = resp.getheader("content-length")
-        total_in = int(length) if length and length.isdigit() else None
-        bar = (
-            progress("download", total_in)
-            if progress and (total_in or 0) > PROGRESS_MIN and method.upper() != "HEAD"
-            else None
-        )
-        _read_body(resp, result, out, bar)
-        return result
+        return _finish(resp, method, result_hook=before_body, out=out, progress=progress)
     finally:
         conn.close()
+
+
+def _finish(
+    resp: http.client.HTTPResponse,
+    method: str,
+    *,
+    result_hook: Callable[[Response], None] | None,
+    out: IO[bytes] | None,
+    progress: Progress | None,
+) -> Response:
+    result = Response(
+        resp.status,
+        resp.reason,
+        "HTTP/1.1" if resp.version == 11 else "HTTP/1.0",
+        list(resp.getheaders()),
+    )
+    if result_hook is not None:
+        result_hook(result)
+    length = resp.getheader("content-length")
+    total_in = int(length) if length and length.isdigit() else None
+    bar = (
+        progress("download", total_in)
+        if progress and (total_in or 0) > PROGRESS_MIN and method.upper() != "HEAD"
+        else None
+    )
+    _read_body(resp, result, out, bar)
+    return result
 
 
 def _write_body(

@@ -190,6 +190,11 @@ class Body:
         except (OSError, ValueError):
             return False
 
+    def rewind(self) -> None:
+        """Back to the start, to send the body again (a seekable file or bytes)."""
+        if self.file is not None:
+            self.file.seek(0)
+
     def for_signer(self) -> object:
         return self.file if self.file is not None else self.data
 

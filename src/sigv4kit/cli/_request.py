@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import http.client
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -17,6 +18,7 @@ from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, parse_error_body
 from ..signer import SignedRequest
 from ._common import CONTEXT, errors, headers_of, host_of, infer
+from ._fallback import Fallback, checksum_headers, memory_path
 from ._http import Response, send, stderr_is_tty
 from ._options import (
     Body,
@@ -29,6 +31,9 @@ from ._options import (
 from ._report import print_diagnosis, print_request
 
 __all__ = ["request"]
+
+_MODES = ["signed", "unsigned", "streaming", "streaming-trailer", "streaming-unsigned-trailer"]
+_TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
 
 
 @click.command(context_settings=CONTEXT)
@@ -44,6 +49,18 @@ __all__ = ["request"]
     "--streaming",
     is_flag=True,
     help="Upload as signed aws-chunked (STREAMING-AWS4-HMAC-SHA256-PAYLOAD); no pre-hashing.",
+)
+@click.option(
+    "--payload-mode",
+    type=click.Choice(_MODES),
+    help="How to send the body (S3): hashed and signed (default), UNSIGNED-PAYLOAD, or "
+    "aws-chunked (streaming*).  A server that refuses the mode gets one retry in the next "
+    "mode its provider profile allows (noted on stderr, remembered for the endpoint).",
+)
+@click.option(
+    "--checksum",
+    type=click.Choice(["crc32", "crc32c", "crc64nvme", "sha1", "sha256"]),
+    help="Trailing checksum for the streaming-*trailer modes (default crc32).",
 )
 @click.option("--presign", is_flag=True, help="Print a presigned URL instead of sending.")
 @click.option(
@@ -75,6 +92,8 @@ def request(
     include: bool,
     verbose: bool,
     streaming: bool,
+    payload_mode: str | None,
+    checksum: str | None,
     presign: bool,
     expires: int,
     cap_expires: bool,
@@ -128,22 +147,61 @@ def request(
                 )
             )
         return
+    if payload_mode and (streaming or opts.unsigned_payload or opts.payload_hash):
+        raise click.UsageError(
+            "--payload-mode replaces --streaming/--unsigned-payload/--payload-hash; give one"
+        )
+    mode = payload_mode or ("streaming" if streaming else None)
     body = open_body(data, data_file)
     try:
+        fb = _fallback_for(opts, method, url, header_list, body, mode)
+        if fb is not None and (known := fb.remembered()) is not None:
+            click.echo(
+                f"sigv4kit: sending {known} to {fb.endpoint}: it refused {fb.mode} before "
+                f"(remembered in {memory_path()})",
+                err=True,
+            )
+            mode, header_list = _apply(known, header_list)
+            fb = None
         with errors():
-            signed, creds = _sign_for_send(opts, method, url, header_list, body, streaming)
+            signed, creds = _sign_for_send(
+                opts, method, url, header_list, body, mode == "streaming", mode, checksum
+            )
         if verbose:
             print_request(signed, creds.session_token)
+        transfer = {
+            "output": output,
+            "include": include,
+            "timeout": timeout,
+            "insecure": insecure,
+            "cacert": cacert,
+        }
+        streamed = mode is not None and mode.startswith("streaming")
         resp = _transfer(
             signed,
             body,
-            size=None if streaming else body.size,
-            output=output,
-            include=include,
-            timeout=timeout,
-            insecure=insecure,
-            cacert=cacert,
+            size=None if streamed else body.size,
+            may_retry=fb.wants_retry if fb is not None else None,
+            **transfer,  # type: ignore[arg-type]
         )
+        if fb is not None and fb.step is not None and resp.extra.get("retry"):
+            step = fb.step
+            if not step.checksum:
+                drop = {n.lower() for n in checksum_headers(header_list)}
+                header_list = [(n, v) for n, v in header_list if n.lower() not in drop]
+            body.rewind()
+            with errors():
+                signed, creds = _sign_for_send(
+                    opts, method, url, header_list, body, False, step.payload, checksum
+                )
+            resp = _transfer(
+                signed,
+                body,
+                size=None if step.payload.startswith("streaming") else body.size,
+                **transfer,  # type: ignore[arg-type]
+            )
+            if resp.status < 400:
+                fb.remember()
     finally:
         body.close()
     if resp.status >= 400:
@@ -157,11 +215,17 @@ def _sign_for_send(
     headers: list[tuple[str, str]],
     body: Body,
     streaming: bool,
+    mode: str | None = None,
+    checksum: str | None = None,
 ) -> tuple[SignedRequest, Credentials]:
     """Sign for sending: a pipe can only be streamed, never hashed first."""
     creds = opts.credentials()
     signer = opts.signer(creds)
-    payload = "streaming" if streaming else opts.payload()
+    payload = mode or ("streaming" if streaming else opts.payload())
+    if payload in _TRAILERS:
+        from ..signer import Signer
+
+        signer = Signer(creds, config=signer.config.replace(checksum=checksum or "crc32"))
     if payload is None and body.file is not None and not body.seekable:
         raise click.UsageError(
             "standard input cannot be hashed before it is sent; add --unsigned-payload "
@@ -194,16 +258,24 @@ def _transfer(
     timeout: float,
     insecure: bool,
     cacert: str | None,
+    may_retry: Callable[[int, str | None, str | None], bool] | None = None,
 ) -> Response:
     """Send ``signed``; the response body goes to ``output`` or standard output.
 
+    With ``may_retry``, an error answer is held back and shown to it first:
+    when it says the request will be retried, the answer is dropped (and
+    ``resp.extra["retry"]`` set), so the output holds only the final answer.
     Exits 7 (as curl does) when the server cannot be reached.
     """
     out_file: Any = open(output, "wb") if output is not None else None  # closed below
     try:
-        target = out_file if out_file is not None else sys.stdout.buffer
+        real = out_file if out_file is not None else sys.stdout.buffer
+        held = _Held(real) if may_retry is not None else None
+        target: Any = held if held is not None else real
 
         def show_head(resp: Response) -> None:
+            if held is not None:
+                held.hold = resp.status >= 400
             if include:
                 head = [f"{resp.version} {resp.status} {resp.reason}"]
                 head += [f"{n}: {v}" for n, v in resp.headers]
@@ -211,7 +283,7 @@ def _transfer(
                 target.flush()
 
         try:
-            return send(
+            resp = send(
                 signed.method,
                 signed.url,
                 list(signed.headers),
@@ -224,6 +296,15 @@ def _transfer(
                 progress=_progress if stderr_is_tty() else None,
                 before_body=show_head,
             )
+            if held is not None and may_retry is not None:
+                retry = held.hold
+                if retry:
+                    err = parse_error_body(resp.error_body)
+                    retry = may_retry(resp.status, err.code, err.message)
+                resp.extra["retry"] = retry
+                if not retry:
+                    held.release()
+            return resp
         except (OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
             click.echo(f"sigv4kit: cannot reach {host_of(signed.url)}: {reason}", err=True)
@@ -231,6 +312,60 @@ def _transfer(
     finally:
         if out_file is not None:
             out_file.close()
+
+
+class _Held:
+    """Writes through, or holds an error answer back until it is known to be final."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self.hold = False
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        if self.hold:
+            self.parts.append(bytes(data))
+        else:
+            self.target.write(data)
+        return len(data)
+
+    def flush(self) -> None:
+        if not self.hold:
+            self.target.flush()
+
+    def release(self) -> None:
+        for part in self.parts:
+            self.target.write(part)
+        self.parts.clear()
+        self.hold = False
+        self.target.flush()
+
+
+def _fallback_for(
+    opts: RequestOptions,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    body: Body,
+    mode: str | None,
+) -> Fallback | None:
+    """A fallback plan when a refused mode could be retried: S3, a replayable body."""
+    if opts.service != "s3" or method not in ("PUT", "POST") or opts.payload_hash:
+        return None
+    if not body.present or not body.seekable:
+        return None
+    first = mode or ("unsigned" if opts.unsigned_payload else "signed")
+    checksum = bool(checksum_headers(headers)) or first in _TRAILERS
+    return Fallback(url, first, checksum)
+
+
+def _apply(known: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
+    """A remembered "mode[+checksum]": the mode, and the headers without checksums if dropped."""
+    mode, _, keep = known.partition("+")
+    if keep:
+        return mode, headers
+    drop = {n.lower() for n in checksum_headers(headers)}
+    return mode, [(n, v) for n, v in headers if n.lower() not in drop]
 
 
 def _report_failure(signed: SignedRequest, resp: Response, *, fail: bool) -> None:

@@ -307,7 +307,8 @@ class SigV4Middleware:
         )
         req.url = URL(signed.url, encoded=True)
         if core.streaming:
-            _set_body(req, _payload.AsyncIterablePayload(signed.body))
+            # Pieces (framing, then data uncopied): StreamWriter.write takes memoryviews.
+            _set_body(req, _payload.AsyncIterablePayload(signed.body.apieces()))
             req.chunked = None
         req.headers = CIMultiDict(signed.headers)
 

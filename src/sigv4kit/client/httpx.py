@@ -100,12 +100,14 @@ class _ChunkedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
         self._used = True
         return self._body
 
+    # The pieces (framing, then data uncopied, as bytes or memoryview) are
+    # passed on as they are: h11 and h2 take any bytes-like data.
     def __iter__(self) -> Iterator[bytes]:
-        return iter(self._fresh())
+        return self._fresh().pieces()  # type: ignore[return-value]
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for piece in self._fresh():
-            yield piece
+        async for piece in self._fresh().apieces():
+            yield piece  # type: ignore[misc]
 
 
 def _inner(stream: object) -> tuple[bool, object]:

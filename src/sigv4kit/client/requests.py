@@ -257,7 +257,9 @@ class SigV4Auth(requests.auth.AuthBase):
         for name, value in signed.headers:
             new[name] = value
         r.headers = new
-        r.body = signed.body if core.streaming else body  # type: ignore[assignment]
+        # An aws-chunked body goes out as pieces (framing, then the data
+        # uncopied); Content-Length is set, so urllib3 sends them one by one.
+        r.body = signed.body.pieces() if core.streaming else body  # type: ignore[assignment]
         setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=True))
 
     def _unsigned(

@@ -29,6 +29,7 @@ does I/O, so every rule has a test of its own (tests/gateway/test_rewrite.py).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from functools import lru_cache
 from urllib.parse import quote, unquote
 
 __all__ = [
@@ -87,6 +88,7 @@ def _text(value: str | bytes) -> str:
     return value.decode("latin-1") if isinstance(value, bytes) else value
 
 
+@lru_cache(maxsize=4096)
 def encode_principal(name: str) -> str:
     """A key name as a header value: printable ASCII kept, the rest %-escaped.
 
@@ -154,18 +156,21 @@ def forward_headers(
             (``X-Amz-Decoded-Content-Length``), set as ``Content-Length``.
         extra: headers to add (``X-Forwarded-For`` ...), after the rest.
     """
-    pairs = [(_text(n), _text(v)) for n, v in headers]
-    drop = _ALWAYS_DROP | _connection_tokens(pairs)
     decoded = is_aws_chunked(payload_hash)
     out: list[Header] = []
-    for name, value in pairs:
+    hop: set[str] | None = None  # names listed in Connection (rare): filtered after
+    drop = _ALWAYS_DROP
+    for n, v in headers:
+        name = n if isinstance(n, str) else n.decode("latin-1")
+        value = v if isinstance(v, str) else v.decode("latin-1")
         lname = name.lower()
         if lname in drop or lname.startswith(_OWN_PREFIX):
+            if lname == "connection" and value.lower() not in ("keep-alive", "close"):
+                hop = hop or set()
+                hop.update(t.strip().lower() for t in value.split(",") if t.strip())
             continue
         if decoded:
-            if lname in _FRAMING:
-                continue
-            if lname == "x-amz-content-sha256":
+            if lname in _FRAMING or lname == "x-amz-content-sha256":
                 continue
             if lname == "content-encoding":
                 kept = [c.strip() for c in value.split(",") if c.strip()]
@@ -174,6 +179,8 @@ def forward_headers(
                     out.append((name, ", ".join(kept)))
                 continue
         out.append((name, value))
+    if hop:
+        out = [(n, v) for n, v in out if n.lower() not in hop]
     if decoded and decoded_length is not None:
         out.append(("Content-Length", str(decoded_length)))
     out.append((ACCESS_KEY_HEADER, access_key_id))

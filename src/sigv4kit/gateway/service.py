@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
+import os
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -147,12 +149,14 @@ _current: contextvars.ContextVar[dict[str, Any]] = contextvars.ContextVar("sigv4
 
 
 def _algorithm_hint(request: Incoming) -> str:
-    auth = request.header("authorization") or ""
-    if auth.startswith("AWS4-ECDSA"):
+    # Which stored key the lookup hands the verifier: the SigV4a public key
+    # (stored at creation, never derived per request) or the secret.
+    target = request.target
+    if "AWS4-ECDSA" in target:
         return "sigv4a"
-    query = request.query
-    if query and "AWS4-ECDSA" in query:
-        return "sigv4a"
+    for name, value in request.headers:
+        if value.startswith("AWS4-ECDSA") and name.lower() == "authorization":
+            return "sigv4a"
     return "sigv4"
 
 
@@ -263,7 +267,7 @@ class GatewayService(Service):
         # as S3 answers for them); the store's outage raises StoreUnavailable
         # (a 503 SignatureError) straight through the verifier.
         record = await self._keys.get(access_key_id)
-        if record is None or not record.usable():
+        if record is None or not _usable(record):
             return None
         ctx = _current.get(None)
         if ctx is not None:
@@ -274,7 +278,7 @@ class GatewayService(Service):
 
     # -- the request ----------------------------------------------------------
     async def handle(self, request: Incoming) -> Outgoing | Reply:
-        request_id = new_request_id()
+        request_id = _next_request_id()
         request.log["request_id"] = request_id
         ctx: dict[str, Any] = {"algorithm": _algorithm_hint(request)}
         token = _current.set(ctx)
@@ -286,9 +290,9 @@ class GatewayService(Service):
     async def _handle(
         self, request: Incoming, request_id: str, ctx: dict[str, Any]
     ) -> Outgoing | Reply:
-        body: Any = (
-            _idle_timeout(request.body, self.options.client_timeout) if request.has_body else b""
-        )
+        has_body = request.has_body
+        ctx["has_body"] = has_body
+        body: Any = _idle_timeout(request.body, self.options.client_timeout) if has_body else b""
         now = self._clock() if self._clock is not None else None
         try:
             ok = await self.verifier.averify(
@@ -342,7 +346,7 @@ class GatewayService(Service):
             payload_hash=ok.payload_hash,
             decoded_length=decoded,
         )
-        stream: Any = ok.body if request.has_body else None
+        stream: Any = ok.body if _current.get({}).get("has_body") else None
         if ok.auth_type == "post":
             from .postform import rebuild_form
 
@@ -465,6 +469,26 @@ class GatewayService(Service):
 
 # Headers the upstream signature must not carry over from the client's request.
 _RESIGN_DROP = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-region-set"})
+
+
+def _usable(record: Any) -> bool:
+    # The common case -- active, no expiry, not rotated -- needs no clock.
+    if record.status == "active" and record.expires_at is None and record.grace_until is None:
+        return True
+    return bool(record.usable())
+
+
+_ids = itertools.count(1)
+_id_state: list[Any] = ["", 0]  # (prefix, pid it was made in)
+
+
+def _next_request_id() -> str:
+    """S3-style request ids (16 upper-case hex digits) without a system call
+    for randomness per request: a random prefix per process, then a counter."""
+    pid = os.getpid()
+    if _id_state[1] != pid:  # a forked worker makes a prefix of its own
+        _id_state[0], _id_state[1] = os.urandom(4).hex().upper(), pid
+    return f"{_id_state[0]}{next(_ids) & 0xFFFFFFFF:08X}"
 
 
 async def _idle_timeout(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:

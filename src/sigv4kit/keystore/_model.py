@@ -137,10 +137,15 @@ class Grant:
 class KeyPolicy:
     """What a key may do: a request is allowed when any grant allows it.
 
-    ``path`` is the request path as received (it is percent-decoded once
-    here); for virtual-hosted S3 requests pass ``"/" + bucket + path``.
-    Paths with ``.`` or ``..`` segments are refused when any grant restricts
-    paths.  A key with no policy (``None``) may do everything.
+    ``path`` is the request path percent-decoded once, as the upstream will
+    read it (the gateway's ``policy_path``), path-style for S3
+    (``/bucket/key``; a virtual-hosted request's bucket comes from its Host
+    and must be put in front by the caller).  Prefixes are matched against it as given, never
+    decoded again: a second decoding would let ``/ph%256Ftos`` pass for
+    ``/photos``.  Paths with ``.`` or ``..`` segments, as given or decoded
+    once more, are refused when any grant restricts paths (a raw path that
+    was not decoded is then still safe, only stricter).  A key with no policy
+    (``None``) may do everything.
     """
 
     grants: tuple[Grant, ...] = (Grant(),)
@@ -167,10 +172,9 @@ class KeyPolicy:
     def allows(self, method: str, path: str) -> bool:
         """Whether the key may send ``method`` to ``path`` (the query is ignored)."""
         path = path.split("?", 1)[0]
-        if "%" in path:
-            path = unquote(path)
-        if any(g.prefixes is not None for g in self.grants) and _bad_path(path):
-            return False
+        if any(g.prefixes is not None for g in self.grants):
+            if _bad_path(path) or ("%" in path and _bad_path(unquote(path))):
+                return False
         return any(g.allows(method, path) for g in self.grants)
 
     def check(self, method: str, path: str) -> None:

@@ -29,7 +29,7 @@ from urllib.parse import quote, urlsplit
 
 from ..checksums import CHECKSUM_HEADERS, new_checksum
 from ..credentials import Credentials
-from ..errors import SigV4Error
+from ..errors import CannotProbe
 from ..signer import Signer
 from .profiles import Profile
 from .verdict import (
@@ -44,13 +44,9 @@ from .verdict import (
     judge_upload,
 )
 
-__all__ = ["Answer", "ProbeError", "Prober", "send"]
+__all__ = ["Answer", "CannotProbe", "Prober", "send"]
 
 SIZE = 70_000
-
-
-class ProbeError(SigV4Error):
-    """The probe cannot run (no such bucket, endpoint unreachable)."""
 
 
 @dataclass
@@ -224,7 +220,7 @@ class Prober:
         first = self.signed("GET", self.url(query="list-type=2&max-keys=1"))
         code, _ = first.error
         if code == "NoSuchBucket" or (first.status == 404 and code is None):
-            raise ProbeError(
+            raise CannotProbe(
                 f"bucket {self.bucket!r} does not exist at {self.base}; create it first "
                 "(the probe creates no buckets)"
             )

@@ -1,0 +1,328 @@
+"""The cost of verification: ``sigv4kit gateway`` against a bare pass-through on the same stack.
+
+Usage: python benchmarks/bench_gateway.py [--duration 5] [--rounds 3] [--connections 32]
+                                          [--workers 1] [--revocations 20] [--json out.json]
+
+Measured in one run, on 127.0.0.1:
+
+1. **Requests/s** for 1 KiB GETs (wrk, one thread, keep-alive) through
+   * ``pass-through``: the forwarding engine (:mod:`sigv4kit.forward`) with a
+     service that forwards every request unchanged (hop-by-hop headers
+     dropped): what the stack costs without any verification;
+   * ``gateway``: ``sigv4kit gateway`` (SQLite key store), verifying each
+     request's SigV4 header signature (key cache, policy, identity headers,
+     header rewriting) before forwarding it.
+
+   Both sit in front of the same upstream, a minimal asyncio server that
+   answers every request with 1 KiB (so the upstream costs as little as
+   possible and the difference is the verification).  wrk sends the same
+   signed request every time (no replay cache: a replay cache would refuse
+   it, and it costs a Redis round trip the pass-through does not make).
+   The contenders alternate, ``--rounds`` times; the ratio reported is the
+   median of the per-round ratios, so slow phases of the shared machine hit
+   both.  Every answer must be 200 (wrk's non-2xx count is checked).
+2. **Revocation propagation** (needs PostgreSQL, see tests/gateway_support.py):
+   two gateway nodes share a PostgreSQL key store; a key cached on node B
+   is disabled through node A's store, and B is asked (a signed request
+   every millisecond) until it refuses the key.  Reported: median, p95 and
+   max over ``--revocations`` revocations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+sys.path.insert(0, str(ROOT / "tests"))
+
+MASTER_KEY = "44" * 32
+
+UPSTREAM = r"""
+import asyncio, sys
+try:
+    import uvloop; uvloop.install()
+except ImportError:
+    pass
+BODY = b"x" * 1024
+RESP = b"HTTP/1.1 200 OK\r\nContent-Length: 1024\r\nContent-Type: text/plain\r\n\r\n" + BODY
+class P(asyncio.Protocol):
+    def connection_made(self, t): self.t = t; self.buf = b""
+    def data_received(self, d):
+        self.buf += d
+        while b"\r\n\r\n" in self.buf:
+            head, _, self.buf = self.buf.partition(b"\r\n\r\n")
+            self.t.write(RESP)
+async def main():
+    srv = await asyncio.get_running_loop().create_server(P, "127.0.0.1", int(sys.argv[1]))
+    print("ready", flush=True)
+    await srv.serve_forever()
+asyncio.run(main())
+"""
+
+PASS_THROUGH = r"""
+import sys
+sys.path.insert(0, sys.argv[3])
+from sigv4kit.forward import ForwardConfig, Outgoing, Service, end_to_end, serve
+ORIGIN = sys.argv[2]
+HOST = ORIGIN.split("://", 1)[1]
+class PassThrough(Service):
+    async def handle(self, req):
+        headers = [(n, v) for n, v in end_to_end(req.headers) if n.lower() != "host"]
+        headers.append(("Host", HOST))
+        body = req.body if req.has_body else None
+        return Outgoing(req.method, ORIGIN, req.target, headers, body)
+serve(ForwardConfig(port=int(sys.argv[1]), workers=int(sys.argv[4])), PassThrough,
+      on_listening=lambda p, a: print("ready", flush=True))
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"process exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def env() -> dict[str, str]:
+    e = dict(os.environ, SIGV4KIT_MASTER_KEY=MASTER_KEY)
+    e["PYTHONPATH"] = str(ROOT / "src") + os.pathsep + e.get("PYTHONPATH", "")
+    return e
+
+
+def run_wrk(url: str, headers: list[tuple[str, str]], conns: int, seconds: int) -> dict[str, Any]:
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
+    for name, value in headers:
+        cmd += ["-H", f"{name}: {value}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=seconds + 60)
+    text = out.stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", text)
+    if out.returncode != 0 or m is None:
+        raise RuntimeError(f"wrk failed: {text[-500:]} {out.stderr[-500:]}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    errors = re.search(r"Socket errors: (.*)", text)
+    if bad or errors:
+        raise RuntimeError(f"wrk saw failures: {text[-800:]}")
+    lat = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", text, re.M))
+    count = re.search(r"(\d+) requests in", text)
+    return {
+        "rps": float(m.group(1)),
+        "requests": int(count.group(1)) if count else 0,
+        "p50": lat.get("50"),
+        "p99": lat.get("99"),
+    }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its children (workers), from /proc."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    todo = [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            todo += [int(x) for x in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            continue
+    return total
+
+
+async def create_key(url: str) -> tuple[str, str]:
+    from sigv4kit.keystore import open_store
+
+    store = await open_store(url, master_key=MASTER_KEY)
+    try:
+        rec = await store.create("bench")
+        return rec.access_key_id, rec.secret_access_key
+    finally:
+        await store.close()
+
+
+def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    from sigv4kit import Credentials, Signer
+
+    up_port, pt_port, gw_port = free_port(), free_port(), free_port()
+    py = sys.executable
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        up = subprocess.Popen([py, "-c", UPSTREAM, str(up_port)], stdout=subprocess.DEVNULL)
+        procs.append(up)
+        wait_port(up_port, up)
+        origin = f"http://127.0.0.1:{up_port}"
+        pt = subprocess.Popen(
+            [py, "-c", PASS_THROUGH, str(pt_port), origin, str(ROOT / "src"), str(args.workers)],
+            stdout=subprocess.DEVNULL,
+            env=env(),
+        )
+        procs.append(pt)
+        keys = f"sqlite:///{work / 'keys.db'}"
+        akid, secret = asyncio.run(create_key(keys))
+        gw_log = (work / "gateway.log").open("wb")
+        gw = subprocess.Popen(
+            [
+                *(py, "-m", "sigv4kit.cli", "gateway", "--listen", f"127.0.0.1:{gw_port}"),
+                *("--upstream", origin, "--keys", keys, "--workers", str(args.workers)),
+            ],
+            stdout=gw_log,
+            stderr=subprocess.STDOUT,
+            env=env(),
+        )
+        procs.append(gw)
+        wait_port(pt_port, pt)
+        wait_port(gw_port, gw)
+        signer = Signer(Credentials(akid, secret), "us-east-1", "s3")
+        rows: dict[str, list[dict[str, Any]]] = {"pass-through": [], "gateway": []}
+        ratios = []
+        for rnd in range(args.rounds):
+            order = ["pass-through", "gateway"] if rnd % 2 == 0 else ["gateway", "pass-through"]
+            got: dict[str, float] = {}
+            for name in order:
+                port, proc = (pt_port, pt) if name == "pass-through" else (gw_port, gw)
+                url = f"http://127.0.0.1:{port}/bucket/object-1k"
+                signed = signer.sign("GET", url)  # fresh each round: inside the skew window
+                headers = [(n, v) for n, v in signed.headers if n.lower() != "host"]
+                cpu0 = cpu_seconds(proc.pid)
+                r = run_wrk(url, headers, args.connections, args.duration)
+                r["cpu_us_per_request"] = (cpu_seconds(proc.pid) - cpu0) / r["requests"] * 1e6
+                rows[name].append(r)
+                got[name] = r["rps"]
+            ratios.append(got["gateway"] / got["pass-through"])
+        return {
+            "connections": args.connections,
+            "workers": args.workers,
+            "duration_s": args.duration,
+            "rounds": rows,
+            "ratios": ratios,
+            "ratio_median": statistics.median(ratios),
+            "cpu_us": {
+                k: statistics.median(r["cpu_us_per_request"] for r in v) for k, v in rows.items()
+            },
+            "pass_through_rps_median": statistics.median(r["rps"] for r in rows["pass-through"]),
+            "gateway_rps_median": statistics.median(r["rps"] for r in rows["gateway"]),
+        }
+    finally:
+        for p in reversed(procs):
+            stop(p)
+
+
+def revocation(args: argparse.Namespace) -> dict[str, Any]:
+    import requests
+
+    from gateway.conftest import InProcessGateway, options  # type: ignore[import-not-found]
+    from gateway_support import postgres_cluster  # type: ignore[import-not-found]
+    from sigv4kit import Credentials, Signer
+
+    delays: list[float] = []
+    with postgres_cluster() as pg:
+        url = pg.create_database()
+        upstream = f"http://127.0.0.1:{free_port()}"  # never reached: only refusals are timed
+        a = InProcessGateway(options(upstream), keys_url=url, master_key=MASTER_KEY)
+        b = InProcessGateway(options(upstream), keys_url=url, master_key=MASTER_KEY)
+        try:
+            akid, secret = a.create_key("revoked")
+            signer = Signer(Credentials(akid, secret), "us-east-1", "s3")
+            session = requests.Session()
+
+            def code() -> str:
+                s = signer.sign("GET", b.url + "/x")
+                r = session.get(s.url, headers=s.headers.as_dict(), timeout=10)
+                return str(r.headers.get("x-amz-error-code", "upstream"))
+
+            for _ in range(args.revocations):
+                a.call(a.store.set_status, akid, "active")
+                while code() != "upstream":  # cached as active on b (502: no upstream)
+                    time.sleep(0.01)
+                t0 = time.monotonic()
+                a.call(a.store.set_status, akid, "inactive")
+                while code() != "InvalidAccessKeyId":
+                    time.sleep(0.001)
+                delays.append(time.monotonic() - t0)
+        finally:
+            a.close()
+            b.close()
+    delays.sort()
+    return {
+        "n": len(delays),
+        "median_ms": statistics.median(delays) * 1000,
+        "p95_ms": delays[int(0.95 * (len(delays) - 1))] * 1000,
+        "max_ms": delays[-1] * 1000,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--revocations", type=int, default=20)
+    ap.add_argument("--no-revocation", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        result["throughput"] = t = throughput(args, Path(tmp))
+    print(f"1 KiB GET, {t['connections']} connections, {t['workers']} worker(s), wrk:")
+    print("| stack | requests/s (median) | per round | server CPU per request (median) |")
+    print("|---|---|---|---|")
+    for name in ("pass-through", "gateway"):
+        rounds = ", ".join(f"{r['rps']:.0f}" for r in t["rounds"][name])
+        med = statistics.median(r["rps"] for r in t["rounds"][name])
+        print(f"| {name} | {med:.0f} | {rounds} | {t['cpu_us'][name]:.0f} µs |")
+    print(
+        f"gateway / pass-through requests/s: {t['ratio_median']:.2f}x (median of per-round "
+        f"ratios {', '.join(f'{x:.2f}' for x in t['ratios'])}); capacity from CPU per request: "
+        f"{t['cpu_us']['pass-through'] / t['cpu_us']['gateway']:.2f}x"
+    )
+    if not args.no_revocation:
+        result["revocation"] = r = revocation(args)
+        print(
+            f"revocation propagation over PostgreSQL LISTEN/NOTIFY ({r['n']} revocations): "
+            f"median {r['median_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms, max {r['max_ms']:.0f} ms"
+        )
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

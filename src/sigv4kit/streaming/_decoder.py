@@ -1,0 +1,694 @@
+"""The aws-chunked decoder (server side): framed bytes in, verified data out,
+sans-IO.
+
+A signed chunk's data is held (by reference, never joined) until its
+signature checks out; whole chunks inside a received piece are decoded in
+one inline loop; the framing is parsed strictly, so any changed byte is
+detected.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from typing import Any, cast
+
+from ..canonical import EMPTY_SHA256
+from ..checksums import (
+    CHECKSUM_ALGORITHMS,
+    CHECKSUM_HEADERS,
+    Checksum,
+)
+from ..config import ALGORITHM_V4
+from ..errors import (
+    ChunkLineTooLongError,
+    ChunkTooLargeError,
+    IncompleteBody,
+    InvalidChunkSizeError,
+    InvalidRequest,
+    SignatureDoesNotMatch,
+    SignatureError,
+    SigningError,
+    TooManyChunksError,
+)
+from ._modes import (
+    _CHUNK_SIG,
+    _CRLF,
+    _MAX_LENGTH_DIGITS,
+    _V4A_PAD,
+    MAX_CHUNK_SIZE,
+    MAX_CHUNKS,
+    MAX_LINE_LENGTH,
+    MAX_TRAILERS,
+    MIN_CHUNK_SIZE,
+    SignFn,
+    VerifyFn,
+    _sha256,
+    _string_to_sign_prefix,
+    streaming_mode,
+)
+from ._trailers import TrailerReader, canonical_trailers, check_checksum, trailer_checksum
+
+_HEADER = 0
+_DATA = 1
+_DATA_CRLF = 2
+_FINAL_CRLF = 3
+_TRAILER = 4
+_DONE = 5
+
+_SIZE_RE = re.compile(rb"0|[1-9a-f][0-9a-f]{0,15}")
+_SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
+# A whole chunk header line, matched in place in the received buffer (no
+# copy of the line); anything else (a line split across pieces, SigV4a's
+# variable-length signatures, a malformed line) takes the line-by-line path,
+# which gives the precise error.
+_HEAD_V4_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15});chunk-signature=([0-9a-f]{64})\r\n")
+_HEAD_UNSIGNED_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15})\r\n")
+_SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
+
+
+def _check_limits(**limits: int) -> None:
+    for label, limit in limits.items():
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise SigningError(f"{label} must be a positive integer, got {limit!r}")
+
+
+def _hmac_pads(sign: SignFn | None, prefix: bytes) -> tuple[Any, Any] | None:
+    """The HMAC pad states behind ``sign``, the string-to-sign ``prefix``
+    absorbed, when ``sign`` is an :class:`~sigv4kit.keys.HmacKey`'s
+    ``hexdigest`` (what the Verifier passes); else ``None``."""
+    from ..keys import HmacKey
+
+    key = getattr(sign, "__self__", None)
+    if not isinstance(key, HmacKey) or getattr(sign, "__func__", None) is not HmacKey.hexdigest:
+        return None
+    inner = key._inner.copy()
+    inner.update(prefix)
+    return inner, key._outer
+
+
+class ChunkDecoder:
+    """Turns an aws-chunked body back into payload bytes, verifying it.
+
+    :meth:`feed` takes bytes as they arrive and returns the payload bytes
+    that are now *verified*: a signed chunk's data is held back until its
+    signature checked out, so a caller never sees data the signer did not
+    send.  (``STREAMING-UNSIGNED-PAYLOAD-TRAILER`` has no chunk signatures:
+    data flows through at once and only the trailing checksum, checked at
+    the end, protects it -- a caller must not commit it before
+    :meth:`finish` returns.)  :meth:`finish` checks the body was complete.
+
+    Errors (sticky: once raised, every later call raises the same):
+    :class:`~sigv4kit.errors.IncompleteBody` (malformed framing, truncation,
+    wrong decoded length), :class:`~sigv4kit.errors.SignatureDoesNotMatch`
+    (chunk or trailer signature), :class:`~sigv4kit.errors.BadDigest`
+    (checksum), :class:`InvalidChunkSizeError`, :class:`MalformedTrailerError`.
+
+    ``sign`` (SigV4: the same callable the signer used, e.g. the cached
+    key's ``hexdigest``) or ``verify`` (SigV4a) checks signatures;
+    ``seed_signature`` is the request's, already verified by the caller.
+    """
+
+    def __init__(
+        self,
+        payload_hash: str,
+        *,
+        seed_signature: str | None = None,
+        amz_date: str | None = None,
+        scope: str | None = None,
+        sign: SignFn | None = None,
+        verify: VerifyFn | None = None,
+        decoded_length: int | None = None,
+        trailer_names: Iterable[str] = (),
+        expected_checksum: tuple[str, str] | None = None,
+        max_chunk_size: int = MAX_CHUNK_SIZE,
+        max_line_length: int = MAX_LINE_LENGTH,
+        min_chunk_size: int = MIN_CHUNK_SIZE,
+        max_trailers: int = MAX_TRAILERS,
+        max_chunks: int = MAX_CHUNKS,
+    ) -> None:
+        _check_limits(
+            max_chunk_size=max_chunk_size,
+            max_line_length=max_line_length,
+            max_trailers=max_trailers,
+            max_chunks=max_chunks,
+        )
+        parsed = streaming_mode(payload_hash)
+        if parsed is None:
+            raise SigningError(f"{payload_hash!r} is not an aws-chunked payload literal")
+        self.mode, alg = parsed
+        self.payload_hash = payload_hash
+        self.signed = alg is not None
+        self.algorithm = alg or ALGORITHM_V4
+        if self.signed:
+            if not seed_signature or amz_date is None or scope is None:
+                raise SigningError(
+                    "a signed aws-chunked body needs seed_signature, amz_date and scope"
+                )
+            if sign is None and verify is None:
+                raise SigningError(
+                    "pass sign= (SigV4) or verify= (SigV4a) to check chunk signatures"
+                )
+            alg = self.algorithm
+            self._payload_prefix = _string_to_sign_prefix(alg, "PAYLOAD", amz_date, scope)
+            self._trailer_prefix = _string_to_sign_prefix(alg, "TRAILER", amz_date, scope)
+        else:
+            self._payload_prefix = self._trailer_prefix = b""
+        self._sign = sign
+        self._verify = verify
+        self._prev = (seed_signature or "").rstrip(_V4A_PAD)
+        self._sig_re = _SIG_V4_RE if self.algorithm == ALGORITHM_V4 else _SIG_V4A_RE
+        self.decoded_length = decoded_length
+        names = [n.strip().lower() for n in trailer_names if n.strip()]
+        if self.mode == "streaming" and names:
+            raise SigningError(f"{payload_hash} has no trailer, but trailer names were given")
+        self._trailers = TrailerReader(
+            names, payload_hash, signed=self.signed, sig_re=self._sig_re, max_trailers=max_trailers
+        )
+        self.trailer_names: tuple[str, ...] = self._trailers.names
+        self.trailers: list[tuple[str, str]] = self._trailers.trailers
+        self._expected = expected_checksum
+        self._checksum: Checksum | None = trailer_checksum(names, expected_checksum)
+        self.max_chunk_size = max_chunk_size
+        self.max_line_length = max_line_length
+        self.min_chunk_size = min_chunk_size if self.signed else 0
+        self.max_trailers = max_trailers
+        self.max_chunks = max_chunks
+        self.chunks = 0
+
+        self._state = _HEADER
+        self._line = bytearray()
+        self._remaining = 0
+        self._chunk_size = 0
+        self._chunk_sig = ""
+        # Data of the current signed chunk, held by reference (never joined)
+        # until its signature checks out, and its running SHA-256.
+        self._held: list[bytes | memoryview] = []
+        self._hash: Any = None
+        self._empty_mid = b"\n" + EMPTY_SHA256.encode("ascii") + b"\n"
+        self._head_re: re.Pattern[bytes] | None = None
+        if max_line_length >= 100:  # the longest SigV4 header line is 99 bytes
+            if not self.signed:
+                self._head_re = _HEAD_UNSIGNED_RE
+            elif self.algorithm == ALGORITHM_V4:
+                self._head_re = _HEAD_V4_RE
+        self._hmac_pads = (
+            _hmac_pads(sign, self._payload_prefix) if self.signed and verify is None else None
+        )
+        # Whole chunks within a piece take the inline loop (_whole_chunks).
+        self._fast = self._head_re is not None and (not self.signed or self._hmac_pads is not None)
+        self._small_seen = False
+        self._error: SignatureError | None = None
+        self.bytes_out = 0
+
+    @property
+    def signature(self) -> str:
+        """The last verified signature (the seed before the first chunk)."""
+        return self._prev
+
+    @property
+    def done(self) -> bool:
+        return self._state == _DONE
+
+    def _fail(self, exc: SignatureError) -> SignatureError:
+        self._error = exc
+        return exc
+
+    def feed(self, data: bytes | bytearray | memoryview) -> bytes:
+        """Consume received bytes; return the payload bytes now verified.
+
+        The released data joined into one ``bytes`` (a copy when it spans
+        pieces or chunks); :meth:`feed_pieces` hands it out uncopied.
+        """
+        parts = self.feed_pieces(data)
+        if not parts:
+            return b""
+        if len(parts) == 1 and type(parts[0]) is bytes:
+            return parts[0]
+        return b"".join(parts)
+
+    def feed_pieces(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
+        """Consume received bytes; return the payload now verified, as pieces.
+
+        The pieces are the received ``bytes`` objects themselves, or
+        ``memoryview`` slices of them where a piece also holds framing:
+        nothing is joined or copied (``bytearray`` and ``memoryview`` input
+        is copied once on entry, since its owner may reuse the buffer).  A
+        signed chunk's data is released, all at once, when its signature
+        has checked out.
+        """
+        if self._error is not None:
+            raise self._error
+        if type(data) is not bytes:
+            data = bytes(data)
+        n = len(data)
+        if self._state == _DATA and n < self._remaining:
+            # The common case for network-sized pieces: all of it is chunk
+            # data, and the chunk goes on.  Counts were checked against the
+            # limits when the chunk header was read.
+            self._remaining -= n
+            self.bytes_out += n
+            if self._checksum is not None:
+                self._checksum.update(data)
+            if self.signed:
+                self._hash.update(data)
+                self._held.append(data)
+                return []
+            return [data]
+        try:
+            return self._feed(data)
+        except SignatureError as exc:
+            self._error = exc
+            raise
+
+    def finish(self) -> list[tuple[str, str]]:
+        """Call at the end of the input; returns the trailers received."""
+        if self._error is not None:
+            raise self._error
+        if self._state != _DONE:
+            where = {
+                _HEADER: "a chunk header",
+                _DATA: "chunk data",
+                _DATA_CRLF: "the CRLF after chunk data",
+                _FINAL_CRLF: "the final CRLF",
+                _TRAILER: "the trailer section",
+            }[self._state]
+            raise self._fail(
+                IncompleteBody(
+                    f"the aws-chunked body ended inside {where}, after {self.bytes_out} decoded "
+                    "bytes; the upload was truncated"
+                )
+            )
+        return self.trailers
+
+    # -- internals --------------------------------------------------------
+    def _feed(self, data: bytes) -> list[bytes | memoryview]:
+        # One pass over the piece, a state at a time; chunk data is sliced
+        # (memoryview), header lines are matched in place when whole.
+        out: list[bytes | memoryview] = []
+        n = len(data)
+        pos = 0
+        mv = memoryview(data)
+        head_re = self._head_re
+        while pos < n:
+            st = self._state
+            if st == _DATA and self._fast and data.startswith(_CRLF, pos + self._remaining):
+                pos = _whole_chunks(self, data, mv, pos, out)
+                continue
+            if st == _DATA:
+                take = min(self._remaining, n - pos)
+                piece = data if take == n else mv[pos : pos + take]
+                self.bytes_out += take
+                if self._checksum is not None:
+                    self._checksum.update(piece)
+                if self.signed:
+                    self._hash.update(piece)
+                    self._held.append(piece)
+                else:
+                    out.append(piece)
+                pos += take
+                self._remaining -= take
+                if self._remaining == 0:
+                    self._state = _DATA_CRLF
+            elif st == _DATA_CRLF:
+                if not self._line and data.startswith(_CRLF, pos):
+                    pos += 2
+                else:
+                    need = 2 - len(self._line)
+                    self._line += mv[pos : pos + need]
+                    pos += min(need, n - pos)
+                    if not _CRLF.startswith(self._line):
+                        raise IncompleteBody(
+                            f"chunk data is longer than its declared size {self._chunk_size:#x} "
+                            "(no CRLF after it)"
+                        )
+                    if len(self._line) < 2:
+                        continue
+                    self._line.clear()
+                self._end_chunk(out)
+            elif st == _DONE:
+                raise IncompleteBody(
+                    "there is data after the end of the aws-chunked body (after the final CRLF)"
+                )
+            else:
+                if st == _HEADER and head_re is not None and not self._line:
+                    m = head_re.match(data, pos)
+                    if m is not None:
+                        sig = m.group(2) if self.signed else None
+                        self._start_chunk(m.group(1), sig.decode() if sig else "")
+                        pos = m.end()
+                        continue
+                end = data.find(b"\n", pos)
+                if end < 0:
+                    self._line += mv[pos:]
+                    pos = n
+                    if len(self._line) > self.max_line_length:
+                        raise self._line_too_long()
+                    break
+                if len(self._line) + end + 1 - pos > self.max_line_length:
+                    raise self._line_too_long()
+                self._line += mv[pos : end + 1]
+                pos = end + 1
+                line = bytes(self._line)
+                self._line.clear()
+                if not line.endswith(_CRLF):
+                    raise IncompleteBody(
+                        "a line of the aws-chunked framing ends in a bare LF; lines end in CRLF"
+                    )
+                self._line_done(line[:-2])
+        return out
+
+    def _end_chunk(self, out: list[bytes | memoryview]) -> None:
+        """The CRLF after a chunk's data arrived: check its signature and
+        release the data held for it."""
+        if self.signed:
+            self._check_chunk_signature(self._chunk_size, self._hash.hexdigest(), self._chunk_sig)
+            out.extend(self._held)
+            self._held = []
+        self._state = _HEADER
+
+    def _line_too_long(self) -> SignatureError:
+        what = "trailer line" if self._state == _TRAILER else "chunk header line"
+        return ChunkLineTooLongError(
+            f"{what} longer than {self.max_line_length} bytes (max_line_length); the "
+            "aws-chunked framing is malformed",
+            value=self.max_line_length,
+        )
+
+    def _line_done(self, line: bytes) -> None:
+        st = self._state
+        if st == _HEADER:
+            self._chunk_header(line)
+        elif st == _FINAL_CRLF:
+            if line:
+                raise IncompleteBody(
+                    "expected the empty line that ends the body after the final chunk, got "
+                    f"{line[:40]!r}"
+                )
+            self._complete()
+        else:
+            self._trailer_line(line)
+
+    def _chunk_header(self, line: bytes) -> None:
+        self._start_chunk(*_parse_header(line, self.signed, self._sig_re))
+
+    def _start_chunk(self, size_hex: bytes, sig: str) -> None:
+        """A well-formed chunk header: check the limits, expect its data."""
+        size = int(size_hex, 16)
+        if size > self.max_chunk_size:
+            raise ChunkTooLargeError(
+                f"chunk of {size} bytes is larger than the {self.max_chunk_size}-byte limit "
+                "(max_chunk_size)",
+                value=self.max_chunk_size,
+            )
+        self.chunks += 1
+        if self.chunks > self.max_chunks:
+            raise TooManyChunksError(
+                f"the aws-chunked body has more than {self.max_chunks} chunks (max_chunks)",
+                value=self.max_chunks,
+            )
+        if size and self._small_seen:
+            raise InvalidChunkSizeError(
+                f"only the last chunk may be smaller than {self.min_chunk_size} bytes"
+            )
+        if 0 < size < self.min_chunk_size:
+            self._small_seen = True
+        if self.decoded_length is not None and self.bytes_out + size > self.decoded_length:
+            raise IncompleteBody(
+                f"the aws-chunked body carries more than the {self.decoded_length} bytes "
+                "declared in X-Amz-Decoded-Content-Length"
+            )
+        self._chunk_size = size
+        self._chunk_sig = sig
+        if size == 0:
+            if self.signed:
+                self._check_chunk_signature(0, EMPTY_SHA256, sig)
+            self._state = _FINAL_CRLF if self.mode == "streaming" else _TRAILER
+            return
+        self._remaining = size
+        if self.signed:
+            self._hash = _sha256()
+        self._state = _DATA
+
+    def _check(self, sts: bytes, received: str, what: str) -> None:
+        if self._verify is not None:
+            ok = self._verify(sts, received)
+        else:
+            assert self._sign is not None
+            ok = hmac.compare_digest(self._sign(sts).encode(), received.encode())
+        if not ok:
+            raise SignatureDoesNotMatch(
+                f"the {what} signature does not match; the body was changed or signed with "
+                "another key",
+                string_to_sign=sts.decode("ascii"),
+                signature_provided=received,
+            )
+        self._prev = received
+
+    def _check_chunk_signature(self, size: int, digest: str, received: str) -> None:
+        sts = b"".join(
+            (
+                self._payload_prefix,
+                self._prev.encode("ascii"),
+                b"\n",
+                EMPTY_SHA256.encode("ascii"),
+                b"\n",
+                digest.encode("ascii"),
+            )
+        )
+        self._check(sts, received, f"chunk ({size:#x} bytes)")
+
+    def _trailer_line(self, line: bytes) -> None:
+        reader = self._trailers
+        if line:
+            reader.line(line)
+            return
+        reader.end()
+        if self.signed:
+            sts = b"".join(
+                (
+                    self._trailer_prefix,
+                    self._prev.encode("ascii"),
+                    b"\n",
+                    _sha256(canonical_trailers(self.trailers).encode()).hexdigest().encode(),
+                )
+            )
+            self._check(sts, cast("str", reader.signature), "trailer")
+        self._complete()
+
+    def _complete(self) -> None:
+        if self.decoded_length is not None and self.bytes_out != self.decoded_length:
+            raise IncompleteBody(
+                f"the aws-chunked body carries {self.bytes_out} bytes but "
+                f"X-Amz-Decoded-Content-Length declared {self.decoded_length}"
+            )
+        if self._checksum is not None:
+            check_checksum(self._checksum, self.trailers, self._expected)
+        self._state = _DONE
+
+
+def _whole_chunks(
+    self: ChunkDecoder, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
+) -> int:
+    """Take every chunk that ends, CRLF and next header included, inside
+    ``data``; return where the rest starts.  (A function of the decoder's
+    state, outside the class only to keep the class readable.)
+
+    The hot loop of large pieces (longer than it would be otherwise, and
+    why): a piece of 1 MiB holds sixteen 64 KiB chunks, and the work
+    besides hashing each is what separates the decoder from hashlib's
+    speed, so the per-chunk state lives in locals (written back on the
+    way out), the HMAC runs inline from precomputed pad states, and a
+    well-formed header within limits is taken without a call.  Anything
+    unusual (a header split across pieces, a limit reached, the last
+    chunk, a malformed byte) is left to the general path, which says
+    what is wrong.  Only SigV4 with an :class:`~sigv4kit.keys.HmacKey`
+    (what the Verifier passes) and unsigned bodies come here.
+    """
+    signed = self.signed
+    checksum = self._checksum.update if self._checksum is not None else None
+    match = cast("re.Pattern[bytes]", self._head_re).match
+    sha = _sha256
+    pads: tuple[Any, Any] = self._hmac_pads or (None, None)
+    inner, outer = pads
+    mid = self._empty_mid
+    limit = self.max_chunk_size
+    declared = self.decoded_length if self.decoded_length is not None else 1 << 62
+    small = self.min_chunk_size
+    max_chunks = self.max_chunks
+    rem = self._remaining
+    bytes_out = self.bytes_out
+    chunks = self.chunks
+    prev = self._prev
+    received = self._chunk_sig
+    h = self._hash
+    held = self._held
+    while data.startswith(_CRLF, pos + rem):
+        end = pos + rem
+        piece = mv[pos:end]
+        if checksum is not None:
+            checksum(piece)
+        if signed:
+            h.update(piece)
+            digest = h.hexdigest()
+            i = inner.copy()
+            i.update(prev.encode() + mid + digest.encode())
+            o = outer.copy()
+            o.update(i.digest())
+            if not hmac.compare_digest(o.hexdigest(), received):
+                self._prev = prev
+                self._check_chunk_signature(rem, digest, received)  # raises, with evidence
+            prev = received
+            if held:
+                out.extend(held)
+                held = self._held = []
+        out.append(piece)
+        bytes_out += rem
+        pos = end + 2
+        m = match(data, pos)
+        if m is None:
+            self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
+            self._state = _HEADER
+            return pos
+        size = int(m.group(1), 16)
+        if (
+            size > limit
+            or chunks >= max_chunks
+            or self._small_seen
+            or size < small
+            or not size
+            or bytes_out + size > declared
+        ):
+            # A limit, the last chunk or an error: the general path decides.
+            self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
+            self._state = _HEADER
+            self._start_chunk(m.group(1), m.group(2).decode() if signed else "")
+            return m.end()
+        chunks += 1
+        rem = size
+        if signed:
+            received = m.group(2).decode()
+            h = sha()
+        pos = m.end()
+    self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
+    self._remaining = self._chunk_size = rem
+    self._chunk_sig = received
+    self._hash = h
+    return pos
+
+
+def _parse_header(line: bytes, signed: bool, sig_re: re.Pattern[bytes]) -> tuple[bytes, str]:
+    """``(size_hex, signature)`` of a chunk header line (CRLF removed).
+
+    Parsed strictly (lowercase hex, no leading zeros, no stray whitespace or
+    extensions), as every known client writes it: then an encoded body has
+    one spelling, and changing any byte of it is detected.
+    """
+    if signed:
+        size_hex, sep, ext = line.partition(_CHUNK_SIG)
+        if not sep:
+            raise IncompleteBody(
+                f"chunk header {line[:80]!r} has no ';chunk-signature='; expected "
+                "'<hex size>;chunk-signature=<signature>'"
+            )
+        if len(ext) > 144 or not sig_re.fullmatch(ext):
+            raise IncompleteBody(f"chunk signature {ext[:160]!r} is not a lowercase hex signature")
+        sig = ext.decode("ascii").rstrip(_V4A_PAD)
+    else:
+        size_hex = line
+        sig = ""
+    if not _SIZE_RE.fullmatch(size_hex):
+        raise IncompleteBody(f"chunk size {size_hex[:40]!r} is not a lowercase hexadecimal number")
+    return size_hex, sig
+
+
+def decoder_from_headers(
+    headers: Iterable[tuple[str, str]],
+    *,
+    seed_signature: str | None = None,
+    amz_date: str | None = None,
+    scope: str | None = None,
+    sign: SignFn | None = None,
+    verify: VerifyFn | None = None,
+    **limits: int,
+) -> ChunkDecoder:
+    """A :class:`ChunkDecoder` set up from a received request's headers.
+
+    Reads ``x-amz-content-sha256`` (the mode), the required
+    ``x-amz-decoded-content-length``, ``x-amz-trailer``, and an
+    ``x-amz-checksum-*`` sent as a header (checked against the body).
+    ``Content-Encoding: aws-chunked`` is not required: minio-go omits it.
+    """
+    values: dict[str, list[str]] = {}
+    for name, value in headers:
+        values.setdefault(name.lower(), []).append(value.strip())
+    sha = values.get("x-amz-content-sha256", [""])[0]
+    if streaming_mode(sha) is None:
+        raise InvalidRequest(f"x-amz-content-sha256 {sha!r} is not an aws-chunked payload")
+    raw = values.get("x-amz-decoded-content-length")
+    if (
+        not raw
+        or len(raw) != 1
+        or not raw[0].isdigit()
+        or not raw[0].isascii()
+        or len(raw[0]) > _MAX_LENGTH_DIGITS
+    ):
+        raise InvalidRequest(
+            "an aws-chunked upload needs one numeric X-Amz-Decoded-Content-Length header"
+        )
+    names = [t.strip() for v in values.get("x-amz-trailer", []) for t in v.split(",") if t.strip()]
+    expected: tuple[str, str] | None = None
+    for header, algo in ((CHECKSUM_HEADERS[a], a) for a in sorted(CHECKSUM_ALGORITHMS)):
+        if header in values and header not in {n.lower() for n in names}:
+            expected = (algo, values[header][0])
+    try:
+        return ChunkDecoder(
+            sha,
+            seed_signature=seed_signature,
+            amz_date=amz_date,
+            scope=scope,
+            sign=sign,
+            verify=verify,
+            decoded_length=int(raw[0]),
+            trailer_names=names,
+            expected_checksum=expected,
+            **limits,
+        )
+    except SigningError as exc:
+        raise InvalidRequest(str(exc)) from None
+
+
+def iter_decoded(
+    decoder: ChunkDecoder, source: Iterable[bytes] | Any, read_size: int = 65536
+) -> Iterator[bytes]:
+    """Verified payload bytes from an aws-chunked ``source`` (file or iterable)."""
+    if hasattr(source, "read"):
+        read = source.read
+
+        def chunks() -> Iterator[bytes]:
+            while True:
+                piece = read(read_size)
+                if not piece:
+                    return
+                yield piece
+
+        it: Iterable[bytes] = chunks()
+    else:
+        it = source
+    for piece in it:
+        out = decoder.feed(piece)
+        if out:
+            yield out
+    decoder.finish()
+
+
+async def aiter_decoded(
+    decoder: ChunkDecoder, source: AsyncIterable[bytes]
+) -> AsyncIterator[bytes]:
+    """Verified payload bytes from an async aws-chunked ``source``."""
+    async for piece in source:
+        out = decoder.feed(piece)
+        if out:
+            yield out
+    decoder.finish()

@@ -1,0 +1,150 @@
+"""Every fallback path of ``sigv4kit request``, once, against the test app refusing that mode.
+
+The app answers 501 NotImplemented to the refused mode (as R2 and B2 answer
+checksums and aws-chunked); ``request`` must retry once in the next mode the
+profile allows, say so on stderr, store the right bytes, keep the refused
+answer out of its output, and remember the choice for the endpoint.  The
+app's request log shows what was actually sent each time.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import subprocess
+import sys
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from probe_direct import Direct
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
+from s3harness import AK, SK, S3Server, start_s3app, stop_s3app
+
+from sigv4kit import Credentials, Signer
+from sigv4kit.probe.runner import send
+
+pytestmark = pytest.mark.interop
+CREDS = Credentials(AK, SK)
+BUCKET = "fallback-app"
+DATA = os.urandom(150_000)
+CRC32 = base64.b64encode(zlib.crc32(DATA).to_bytes(4, "big")).decode()
+
+STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
+TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S3Server, Path, Path]]:
+    base = tmp_path_factory.mktemp("s3app-fallback")
+    refuse = base / "refuse.txt"
+    refuse.write_text("")
+    server = start_s3app(base, refuse_file=refuse)
+    try:
+        s = Signer(CREDS, "us-east-1", "s3").sign("PUT", f"{server.http}/{BUCKET}", body=b"")
+        assert send("PUT", s.url, s.headers).status == 200
+        (base / "body.bin").write_bytes(DATA)
+        yield server, refuse, base
+    finally:
+        stop_s3app(server)
+
+
+def _request(base: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(
+        AWS_ACCESS_KEY_ID=AK,
+        AWS_SECRET_ACCESS_KEY=SK,
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        XDG_CACHE_HOME=str(base / "cache"),
+        SIGV4KIT_PROFILES=str(base / "no-profiles.toml"),
+    )
+    cmd = [sys.executable, "-m", "sigv4kit.cli", "request", "PUT", url]
+    cmd += ["--region", "us-east-1", "--service", "s3", "--data-file", str(base / "body.bin")]
+    return subprocess.run([*cmd, *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+# (refused capability, request flags, first x-amz-content-sha256, the retry's, checksum kept)
+CASES = [
+    ("streaming-unsigned-trailer", ["--payload-mode", "streaming-unsigned-trailer"],
+     UNSIGNED_TRAILER, TRAILER, True),
+    ("streaming-trailer", ["--payload-mode", "streaming-trailer"], TRAILER, STREAMING, False),
+    ("streaming", ["--streaming"], STREAMING, "hex", False),
+    ("checksum-crc32", ["-H", f"x-amz-checksum-crc32: {CRC32}"], "hex", "hex", False),
+    ("unsigned-payload", ["--unsigned-payload"], "UNSIGNED-PAYLOAD", "hex", False),
+]  # fmt: skip
+
+
+def _kind(sha: str | None) -> str:
+    return "hex" if sha and len(sha) == 64 else str(sha)
+
+
+@pytest.mark.parametrize(("refused", "flags", "first", "retry", "trailer"), CASES,
+                         ids=[c[0] for c in CASES])  # fmt: skip
+def test_fallback_path(
+    app: tuple[S3Server, Path, Path],
+    refused: str,
+    flags: list[str],
+    first: str,
+    retry: str,
+    trailer: bool,
+) -> None:
+    server, refuse, base = app
+    refuse.write_text(refused)
+    key = f"fb-{refused}"
+    mark = server.mark()
+    try:
+        proc = _request(base, f"{server.http}/{BUCKET}/{key}", *flags)
+    finally:
+        refuse.write_text("")
+    assert proc.returncode == 0, proc.stderr
+    assert ("refused" in proc.stderr and "retrying with" in proc.stderr) or (
+        "sending without the checksum" in proc.stderr
+    ), proc.stderr
+    assert "NotImplemented" not in proc.stdout  # the refused answer is not the output
+    puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+    assert [e["status"] for e in puts] == [501, 200], puts
+    assert _kind(puts[0].get("x-amz-content-sha256")) == first
+    assert _kind(puts[1].get("x-amz-content-sha256")) == retry
+    if refused == "checksum-crc32":
+        assert "x-amz-checksum-crc32" not in puts[1]
+    assert ("x-amz-trailer" in puts[1]) is trailer
+    d = Direct(server.http, BUCKET, CREDS, "us-east-1")
+    got = d.send("GET", d.url(key))
+    assert got.status_code == 200 and got.content == DATA
+
+
+def test_the_choice_is_remembered_per_endpoint(app: tuple[S3Server, Path, Path]) -> None:
+    server, refuse, base = app
+    refuse.write_text("streaming")
+    try:
+        _request(base, f"{server.http}/{BUCKET}/m1", "--streaming")
+        mark = server.mark()
+        proc = _request(base, f"{server.http}/{BUCKET}/m2", "--streaming")
+    finally:
+        refuse.write_text("")
+    assert proc.returncode == 0, proc.stderr
+    assert "it refused streaming before" in proc.stderr
+    puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+    assert [(e["status"], _kind(e.get("x-amz-content-sha256"))) for e in puts] == [(200, "hex")]
+
+
+def test_signature_errors_are_not_retried(app: tuple[S3Server, Path, Path]) -> None:
+    server, _, base = app
+    mark = server.mark()
+    env_bad = {"AWS_SECRET_ACCESS_KEY": "wrong-secret-key-00000000000000000000000"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sigv4kit.cli", "request", "PUT", f"{server.http}/{BUCKET}/bad",
+         "--region", "us-east-1", "--service", "s3", "--streaming",
+         "--data-file", str(base / "body.bin")],
+        env={**os.environ, "AWS_ACCESS_KEY_ID": AK, **env_bad,
+             "XDG_CACHE_HOME": str(base / "cache2")},
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert "retrying" not in proc.stderr
+    puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+    assert [e["status"] for e in puts] == [403]
