@@ -323,7 +323,13 @@ class Engine:
             if isinstance(decision, Reply):
                 status = decision.status
                 counter[1] += len(decision.body)
-                return _reply(decision)
+                reply = _reply(decision)
+                if not request.content.is_eof():
+                    # The body was not read (a refusal): say this connection
+                    # ends here, or a client would send its next request on
+                    # a connection the server then drops, and retry it.
+                    reply.force_close()
+                return reply
             resp, status, upstream_status, error = await self._forward(
                 request, inc, decision, counter
             )
