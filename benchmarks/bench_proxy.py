@@ -111,11 +111,12 @@ def _port_free(port: int) -> bool:
 
 
 def weed_base_port() -> int:
-    """A port P with P..P+3 and P+10000 free (weed's HTTP and gRPC ports)."""
+    """A port P with P..P+3 and P+10000..P+10003 free (weed's HTTP and gRPC ports)."""
     for _ in range(200):
         base = free_port()
         if 10000 <= base <= 55000 and all(
-            _port_free(p) for p in [base + i for i in range(4)] + [base + 10000]
+            _port_free(p)
+            for p in [base + i for i in range(4)] + [base + 10000 + i for i in range(4)]
         ):
             return base
     raise RuntimeError("no free port range for SeaweedFS")
@@ -261,7 +262,18 @@ def weed_exe() -> str:
 
 
 def start_weed(work: Path) -> tuple[subprocess.Popen[bytes], str]:
-    data = work / "weed"
+    """SeaweedFS on free ports; tried again on new ports if one was taken meanwhile."""
+    for attempt in range(3):
+        try:
+            return _start_weed(work, attempt)
+        except RuntimeError:
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_weed(work: Path, attempt: int) -> tuple[subprocess.Popen[bytes], str]:
+    data = work / f"weed-{attempt}"
     data.mkdir(parents=True, exist_ok=True)
     config = work / "s3.json"
     config.write_text(
@@ -297,10 +309,14 @@ def start_weed(work: Path) -> tuple[subprocess.Popen[bytes], str]:
         "-master.volumeSizeLimitMB=256",
         "-volume.preStopSeconds=0",
     ]
-    log = work / "weed.log"
+    log = work / f"weed-{attempt}.log"
     proc = start(cmd, log)
     endpoint = f"http://127.0.0.1:{port}"
-    wait_http(endpoint + "/", proc, log)
+    try:
+        wait_http(endpoint + "/", proc, log)
+    except RuntimeError:
+        stop(proc)
+        raise
     return proc, endpoint
 
 
@@ -701,6 +717,7 @@ def profile(ct: Contender, seconds: int, conns: int, work: Path) -> dict[str, An
         p.wait(timeout=seconds + 60)
     self_time: Counter[str] = Counter()
     incl: Counter[str] = Counter()
+    by_part: Counter[str] = Counter()
     total = 0
     for out in outs:
         if not out.exists():
@@ -713,6 +730,7 @@ def profile(ct: Contender, seconds: int, conns: int, work: Path) -> dict[str, An
             frames = [_frame(f) for f in stack.split(";")]
             total += n
             self_time[frames[-1]] += n
+            by_part[_part(frames[-1])] += n
             for f in set(frames):
                 incl[f] += n
     if not total:
@@ -720,9 +738,34 @@ def profile(ct: Contender, seconds: int, conns: int, work: Path) -> dict[str, An
     return {
         "load": load,
         "samples": total,
+        "parts": [(f, 100 * n / total) for f, n in by_part.most_common()],
         "self": [(f, 100 * n / total) for f, n in self_time.most_common(25)],
         "inclusive": [(f, 100 * n / total) for f, n in incl.most_common(40)],
     }
+
+
+_PARTS = (
+    ("http_writer.py", "socket writes (incl. time preempted after waking the peer)"),
+    ("sigv4kit/signer", "sigv4kit signing"),
+    ("sigv4kit/canonical", "sigv4kit signing"),
+    ("sigv4kit/keys", "sigv4kit signing"),
+    ("sigv4kit/proxy", "sigv4kit proxy service"),
+    ("sigv4kit/providers", "sigv4kit proxy service"),
+    ("sigv4kit/forward/_serve", "event loop (idle or waiting)"),
+    ("sigv4kit/forward", "sigv4kit forwarding engine"),
+    ("aiohttp/client", "aiohttp client"),
+    ("aiohttp/connector", "aiohttp client"),
+    ("aiohttp/web", "aiohttp server"),
+    ("aiohttp/", "aiohttp (other)"),
+)
+
+
+def _part(frame: str) -> str:
+    """Which component a leaf frame belongs to, for the profile's summary."""
+    for needle, part in _PARTS:
+        if needle in frame:
+            return part
+    return "other"
 
 
 def _is_python(pid: int) -> bool:
@@ -742,7 +785,9 @@ def _frame(text: str) -> str:
     short = (
         "/".join(parts[parts.index("site-packages") + 1 :])
         if "site-packages" in parts
-        else ("/".join(parts[parts.index("sigv4kit") :]) if "sigv4kit" in parts else Path(f).name)
+        else "/".join(parts[parts.index("sigv4kit") :])
+        if "sigv4kit" in parts
+        else "/".join(parts[-2:])
     )
     return f"{m.group('fn')} ({short})"
 
@@ -917,6 +962,9 @@ def main() -> int:
                     print("  " + prof["error"])
                 else:
                     print(f"  under load: {fmt_load(prof['load'])}; {prof['samples']} samples")
+                    print("  self time by component:")
+                    for f, pct in prof["parts"]:
+                        print(f"    {pct:5.1f}%  {f}")
                     print("  self time:")
                     for f, pct in prof["self"]:
                         print(f"    {pct:5.1f}%  {f}")

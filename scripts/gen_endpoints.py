@@ -169,12 +169,37 @@ class Scope(NamedTuple):
 _V4 = {"v4", "s3v4", "s3", "v4a"}
 
 
+def _metadata(loader: Any, name: str) -> dict[str, Any]:
+    """A service model's ``metadata``, read from the head of the file.
+
+    The models are large (EC2's is megabytes); their metadata object comes
+    first and has no nested objects, so the first few kilobytes of the
+    (gzipped) file hold it.  Falls back to loading the whole model.
+    """
+    import gzip
+
+    version = loader.determine_latest_version(name, "service-2")
+    for base in loader.search_paths:
+        for suffix, opener in ((".json.gz", gzip.open), (".json", open)):
+            path = Path(base) / name / version / f"service-2{suffix}"
+            if not path.exists():
+                continue
+            with opener(path, "rt", encoding="utf-8") as fh:
+                head = fh.read(16384)
+            m = re.search(r'"metadata"\s*:\s*(\{[^{}]*\})', head)
+            if m:
+                meta: dict[str, Any] = json.loads(m[1])
+                return meta
+    full: dict[str, Any] = loader.load_service_model(name, "service-2")["metadata"]
+    return full
+
+
 def _models() -> Iterator[tuple[str, dict[str, Any], Any]]:
     from botocore.loaders import Loader
 
     loader = Loader()
     for name in sorted(loader.list_available_services("service-2")):
-        meta = loader.load_service_model(name, "service-2")["metadata"]
+        meta = _metadata(loader, name)
         auth = set(meta.get("auth", [])) | {meta.get("signatureVersion", "")}
         if not ({"aws.auth#sigv4", "aws.auth#sigv4a"} & auth or _V4 & auth):
             continue  # bearer-only or anonymous services
@@ -209,6 +234,7 @@ def botocore_scopes() -> Iterator[Scope]:
     for name, meta, ruleset in _models():
         prefix = meta["endpointPrefix"]
         signing = meta.get("signingName") or prefix
+        provider = EndpointProvider(ruleset, partitions) if ruleset is not None else None
         for partition, regions_all in all_regions.items():
             listed = legacy.get_available_endpoints(prefix, partition, allow_non_regional=True)
             regions = sorted(set(listed) | set(regions_all))
@@ -242,10 +268,10 @@ def botocore_scopes() -> Iterator[Scope]:
                                 f"legacy {name}",
                                 partition,
                             )
-                    if ruleset is None or region not in regions_all:
+                    if provider is None or ruleset is None or region not in regions_all:
                         continue
                     yield from _ruleset_scopes(
-                        EndpointProvider(ruleset, partitions),
+                        provider,
                         ruleset,
                         name,
                         region,

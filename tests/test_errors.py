@@ -98,6 +98,7 @@ REEXPORTS = [
     ("sigv4kit.gateway.plan", "PlanError", "CannotResign"),
     ("sigv4kit.proxy._service", "UnknownHostError", "UnknownUpstreamHost"),
     ("sigv4kit.proxy", "BodyTooLarge", "BodyTooLarge"),
+    ("sigv4kit.errors", "ProbeError", "CannotProbe"),
     ("sigv4kit.errors", "PresignExpiryError", "PresignOutlivesCredentials"),
 ]
 

@@ -94,6 +94,7 @@ __all__ = [
     "PolicyTooLarge",
     "PresignExpiryError",
     "PresignOutlivesCredentials",
+    "ProbeError",
     "ProfileFileError",
     "QueryTooLong",
     "RawRequestError",
@@ -390,6 +391,10 @@ class UnknownUpstreamHost(SigV4Error):
 class CannotResign(SigningError):
     """The gateway cannot re-sign a verified request as asked (the message
     says why)."""
+
+
+class CannotProbe(SigV4Error):
+    """``sigv4kit probe`` cannot run: no such bucket, or the endpoint is unreachable."""
 
 
 class RawRequestError(SigV4Error, ValueError):
@@ -794,7 +799,4 @@ MasterKeyError = InvalidMasterKey
 PresignExpiryError = PresignOutlivesCredentials
 PlanError = CannotResign
 UnknownHostError = UnknownUpstreamHost
-
-
-class CannotProbe(SigV4Error):
-    """``sigv4kit probe`` cannot run: no such bucket, or the endpoint is unreachable."""
+ProbeError = CannotProbe

@@ -19,6 +19,7 @@ import hashlib
 import re
 from typing import Any
 
+from ..canonical import CanonicalRequest
 from ..credentials import Credentials
 from ..errors import InvalidFormField, SigV4Error
 from ..keys import key_chain_description
@@ -135,7 +136,9 @@ def compute_canonical(f: dict[str, str], creds: Credentials, notes: list[str]) -
         )
     block = "".join(f"{n}:{v}\n" for n, v in pairs)
     signed_headers = ";".join(names)
-    creq = f"{method}\n{uri}\n{query}\n{block}\n{signed_headers}\n{payload_hash}"
+    # The six parts as typed, joined by the one canonical-request value (verbatim: its
+    # constructor from parts re-encodes nothing).
+    creq = CanonicalRequest(method, uri, query, block, signed_headers, payload_hash).text
     signer = _signer(f, creds)
     sts, signature = signer.sign_canonical_request(creq, amz, creds)
     sts_lines = sts.split("\n")

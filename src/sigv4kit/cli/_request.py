@@ -133,19 +133,7 @@ def request(
     opts.region, opts.service = region, service
     header_list = headers_of(headers)
     if presign:
-        with errors():
-            signer = opts.signer(opts.credentials(), region, service)
-            click.echo(
-                signer.presign(
-                    method,
-                    url,
-                    header_list,
-                    expires=expires,
-                    timestamp=opts.timestamp,
-                    payload=opts.payload(),
-                    cap_expires=cap_expires,
-                )
-            )
+        _print_presigned(opts, method, url, header_list, expires, cap_expires)
         return
     if payload_mode and (streaming or opts.unsigned_payload or opts.payload_hash):
         raise click.UsageError(
@@ -235,6 +223,30 @@ def _sign_for_send(
         method, url, headers, body=body.for_signer(), timestamp=opts.timestamp, payload=payload
     )
     return signed, creds
+
+
+def _print_presigned(
+    opts: RequestOptions,
+    method: str,
+    url: str,
+    headers: list[tuple[str, str]],
+    expires: int,
+    cap_expires: bool,
+) -> None:
+    """``--presign``: print the URL instead of sending (the expiry rule applies)."""
+    with errors():
+        signer = opts.signer(opts.credentials())
+        click.echo(
+            signer.presign(
+                method,
+                url,
+                headers,
+                expires=expires,
+                timestamp=opts.timestamp,
+                payload=opts.payload(),
+                cap_expires=cap_expires,
+            )
+        )
 
 
 def _progress(label: str, total: int | None) -> Any:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
-from ..canonical import CanonicalRequest, canonical_request_for_target
+from ..canonical import CanonicalRequest, StringToSign, canonical_request_for_target, string_to_sign
 from ..config import service_defaults
 from ..errors import SigningError
 from ..rawhttp import RawRequest
@@ -41,14 +41,8 @@ class ClientSigned:
         return self.canonical.text
 
     @property
-    def string_to_sign(self) -> str:
-        return string_to_sign(self.algorithm, self.amz_date, self.scope, self.canonical.text)
-
-
-def string_to_sign(algorithm: str, amz_date: str, scope: str, canonical_request: str) -> str:
-    """The string to sign for a canonical request text."""
-    digest = hashlib.sha256(canonical_request.encode("utf-8")).hexdigest()
-    return f"{algorithm}\n{amz_date}\n{scope}\n{digest}"
+    def string_to_sign(self) -> StringToSign:
+        return string_to_sign(self.algorithm, self.amz_date, self.scope, self.canonical)
 
 
 def client_signed(

@@ -21,15 +21,17 @@ from urllib.parse import quote_plus, unquote, unquote_plus
 from ..canonical import (
     EMPTY_SHA256,
     CanonicalRequest,
-    canonical_headers,
+    canonical_request,
     canonical_uri,
     header_pairs,
+    selected_headers,
+    string_to_sign,
 )
 from ..config import ALGORITHM_V4
 from ..errors import SigV4Error
 from ..keys import signing_key
 from ..rawhttp import RawRequest
-from .received import ClientSigned, client_signed, string_to_sign
+from .received import ClientSigned, client_signed
 
 __all__ = ["Variant", "find_variant"]
 
@@ -70,10 +72,9 @@ def find_variant(
     date8, region, service, _ = scope
     key = signing_key(secret, date8, region, service)
     for attempt in _attempts(raw, client):
-        text = attempt.canonical.text
-        sts = string_to_sign(client.algorithm, client.amz_date, client.scope, text)
+        sts = string_to_sign(client.algorithm, client.amz_date, client.scope, attempt.canonical)
         if key.hexdigest(sts.encode()) == client.signature:
-            return Variant(attempt.cause, attempt.description, text)
+            return Variant(attempt.cause, attempt.description, attempt.canonical.text)
     return None
 
 
@@ -89,35 +90,48 @@ def _attempts(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
         yield from family(raw, client)
 
 
-def _with(base: CanonicalRequest, **parts: str) -> CanonicalRequest:
-    """``base`` with some parts replaced."""
-    return CanonicalRequest(
-        method=parts.get("method", base.method),
-        uri=parts.get("uri", base.uri),
-        query=parts.get("query", base.query),
-        headers=parts.get("headers", base.headers),
-        signed_headers=parts.get("signed_headers", base.signed_headers),
-        payload_hash=parts.get("payload_hash", base.payload_hash),
+def _with(
+    raw: RawRequest,
+    client: ClientSigned,
+    *,
+    uri: str | None = None,
+    query: str | None = None,
+    payload_hash: str | None = None,
+    signed: frozenset[str] | None = None,
+) -> CanonicalRequest:
+    """The client's canonical request with one part done the wrong way.
+
+    Built by the one constructor the signer and the verifier use, so a
+    variant differs from the real thing only in the part it replaces.
+    """
+    base = client.canonical
+    wanted = frozenset(client.signed_headers) if signed is None else signed
+    return canonical_request(
+        base.method,
+        base.uri if uri is None else uri,
+        base.query if query is None else query,
+        selected_headers(header_pairs(raw.headers), wanted),
+        base.payload_hash if payload_hash is None else payload_hash,
     )
 
 
 def _path_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
     path = raw.target.partition("?")[0]
-    dbl, norm, base = client.double_uri_encode, client.normalize_path, client.canonical
+    dbl, norm = client.double_uri_encode, client.normalize_path
     yield Attempt(
         "path-encoding",
         "the client encoded the path " + ("once" if dbl else "twice"),
-        _with(base, uri=canonical_uri(path, double_encode=not dbl, normalize=norm)),
+        _with(raw, client, uri=canonical_uri(path, double_encode=not dbl, normalize=norm)),
     )
     yield Attempt(
         "path-encoding",
         "the client " + ("did not normalize" if norm else "normalized") + " the path",
-        _with(base, uri=canonical_uri(path, double_encode=dbl, normalize=not norm)),
+        _with(raw, client, uri=canonical_uri(path, double_encode=dbl, normalize=not norm)),
     )
     yield Attempt(
         "path-encoding",
         "the client signed the path without encoding it",
-        _with(base, uri=unquote(path) or "/"),
+        _with(raw, client, uri=unquote(path) or "/"),
     )
 
 
@@ -125,11 +139,10 @@ def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
     query = raw.target.partition("?")[2]
     if not query:
         return
-    base = client.canonical
     yield Attempt(
         "query-encoding",
         "the client signed the query in its wire order, unsorted",
-        _with(base, query=query),
+        _with(raw, client, query=query),
     )
     decoded = [
         (unquote_plus(k), unquote_plus(v))
@@ -141,12 +154,12 @@ def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
     yield Attempt(
         "query-encoding",
         "the client form-encoded the query (spaces as '+')",
-        _with(base, query=as_plus),
+        _with(raw, client, query=as_plus),
     )
     yield Attempt(
         "query-encoding",
         "the client signed the query without encoding it",
-        _with(base, query=_sorted_verbatim(unquote(query))),
+        _with(raw, client, query=_sorted_verbatim(unquote(query))),
     )
 
 
@@ -155,10 +168,12 @@ def _header_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]
     untrimmed = "".join(
         f"{n}:{','.join(v for m, v in raw.headers if m.lower() == n)}\n" for n in wanted
     )
+    # Deliberately not canonical (untrimmed values), so built from its six parts.
+    c = client.canonical
     yield Attempt(
         "header-whitespace",
         "the client did not trim and collapse whitespace in header values",
-        _with(client.canonical, headers=untrimmed, signed_headers=";".join(wanted)),
+        CanonicalRequest(c.method, c.uri, c.query, untrimmed, ";".join(wanted), c.payload_hash),
     )
 
 
@@ -173,7 +188,7 @@ def _payload_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt
             yield Attempt(
                 "payload-hash",
                 f"the client signed {what} as the payload",
-                _with(client.canonical, payload_hash=alt),
+                _with(raw, client, payload_hash=alt),
             )
 
 
@@ -181,11 +196,10 @@ def _token_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
     if "x-amz-security-token" not in client.signed_headers:
         return
     less = frozenset(client.signed_headers) - {"x-amz-security-token"}
-    block, names = canonical_headers(header_pairs(raw.headers), less, frozenset())
     yield Attempt(
         "session-token",
         "the client did not sign X-Amz-Security-Token (added it after signing)",
-        _with(client.canonical, headers=block, signed_headers=names),
+        _with(raw, client, signed=less),
     )
 
 

@@ -1,0 +1,398 @@
+"""The authorization parameters: the Authorization header, the presign query, the scope."""
+
+from __future__ import annotations
+
+from collections.abc import (
+    AsyncIterator,
+    Iterator,
+)
+from dataclasses import dataclass
+from typing import BinaryIO
+from urllib.parse import unquote
+
+from ..config import ALGORITHM_V4A
+from ..errors import (
+    AccessDenied,
+    AuthorizationHeaderTooLong,
+    AuthorizationQueryParametersError,
+    InvalidRequest,
+    QueryTooLong,
+    SignatureDoesNotMatch,
+    SignatureError,
+)
+from ._common import (
+    _CREDENTIAL_FORMAT,
+    _CREDENTIAL_FORMAT_V4A,
+    _PRESIGN_EXACT,
+    _PRESIGN_NAMES,
+    _PRESIGN_REQUIRED,
+    MAX_PRESIGN_EXPIRES,
+    Scope,
+    _header_malformed,
+)
+from .checks import _amz_epoch, _http_date, _stripped
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .verifier import Verifier
+
+
+# --------------------------------------------------------------------------
+# Authorization header and presign query parsing
+# --------------------------------------------------------------------------
+
+
+def _parse_authorization(value: str) -> tuple[str, str, str, str]:
+    """``(algorithm, credential, signed_headers, signature)``.
+
+    Tolerates no space after the commas (minio-go and s3cmd send that) and
+    runs of spaces; the three components may come in any order, as S3 allows.
+    """
+    alg, sp, rest = value.strip().partition(" ")
+    if not sp:
+        raise _header_malformed(
+            "the authorization header requires three components: Credential, SignedHeaders, "
+            "and Signature."
+        )
+    credential = signed = signature = None
+    for part in rest.split(","):
+        name, eq, val = part.strip().partition("=")
+        if not eq:
+            if not part.strip():
+                continue
+            raise _header_malformed(f'the authorization component "{part.strip()}" is malformed.')
+        if name == "Credential" and credential is None:
+            credential = val
+        elif name == "SignedHeaders" and signed is None:
+            signed = val
+        elif name == "Signature" and signature is None:
+            signature = val
+        else:
+            raise _header_malformed(f'the authorization component "{part.strip()}" is malformed.')
+    if credential is None or signed is None or signature is None:
+        raise _header_malformed(
+            "the authorization header requires three components: Credential, SignedHeaders, "
+            "and Signature."
+        )
+    return alg, credential, signed, signature
+
+
+@dataclass(slots=True)
+class _Auth:
+    """What a request claims: parsed, not yet trusted."""
+
+    kind: str  # "header" | "presigned" | "post"
+    algorithm: str
+    access_key_id: str
+    scope: Scope
+    scope_text: str
+    signed_headers: tuple[str, ...]
+    signed_set: frozenset[str]
+    signed_headers_text: str
+    signature: str
+    amz_date: str
+    epoch: int
+    token: str | None
+    # The request, as received.
+    method: str
+    target: str
+    pairs: list[tuple[str, str]]
+    hmap: dict[str, str]
+    expires: int | None = None
+    # presigned: the request target without X-Amz-Signature (and a variant
+    # without an unsigned X-Amz-Security-Token)
+    signed_target: str = ""
+    target_no_token: str | None = None
+    form: dict[str, str] | None = None
+    policy: str | None = None
+    region_set_text: str | None = None
+    query_sha256: str | None = None
+    # The payload, as _payload resolved it.
+    payload_hash: str | None = None
+    check_hash: str | None = None
+    needs_body_hash: bool = False
+    streaming: str | None = None
+    declared_length: int | None = None
+    body_bytes: bytes | None = None
+    source: Iterator[bytes] | None = None
+    async_source: AsyncIterator[bytes] | None = None
+    # A seekable body file whose hash the signature covers: hashed in place
+    # (then rewound) once the access key is known.
+    body_file: BinaryIO | None = None
+
+    def discard(self) -> None:
+        """Release a spooled body after a failed verification."""
+        close = getattr(self.source, "close", None)
+        if callable(close):
+            close()
+
+
+_signed_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
+
+
+def _signed_names(text: str) -> tuple[tuple[str, ...], frozenset[str]] | None:
+    """The SignedHeaders list and set, None if malformed; memoized (clients
+    send the same few lists over and over)."""
+    hit = _signed_cache.get(text)
+    if hit is not None:
+        return hit
+    names = tuple(text.split(";"))
+    if not text or any(not n for n in names):
+        return None
+    result = (names, frozenset(names))
+    if len(_signed_cache) >= 1024:
+        _signed_cache.clear()
+    _signed_cache[text] = result
+    return result
+
+
+def _query_has_auth(query: str) -> bool:
+    if "X-Amz-" not in query and "x-amz-" not in query.lower():
+        return False
+    for piece in query.split("&"):
+        name = piece.partition("=")[0]
+        if "%" in name:
+            name = unquote(name)
+        if name.lower() in ("x-amz-algorithm", "x-amz-signature", "x-amz-credential"):
+            return True
+    return False
+
+
+def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatch:
+    return SignatureDoesNotMatch(message, access_key_id=auth.access_key_id)
+
+
+# -- Authorization header -------------------------------------------------
+def _header_auth(
+    vr: Verifier,
+    authorization: str,
+    method: str,
+    target: str,
+    pairs: list[tuple[str, str]],
+    hmap: dict[str, str],
+) -> _Auth:
+    if len(authorization) > vr.max_auth_length:
+        raise AuthorizationHeaderTooLong(vr.max_auth_length)
+    # Clients repeat the same Authorization prefix (algorithm, credential,
+    # signed headers) request after request; only the signature changes.
+    # The validated prefix is memoized, so the hot path parses nothing.
+    cut = authorization.rfind("Signature=")
+    hit = None
+    if cut > 0:
+        signature = authorization[cut + 10 :]
+        if "," in signature or " " in signature:
+            cut = -1
+        else:
+            hit = vr._auth_cache.get(authorization[:cut])
+    if hit is None:
+        alg, credential, signed_text, signature = _parse_authorization(authorization)
+        if alg not in vr._algorithms:
+            raise InvalidRequest(
+                "The authorization mechanism you have provided is not supported. Please use "
+                + " or ".join(sorted(vr._algorithms))
+                + "."
+            )
+        akid, scope = _parse_credential(vr, credential, alg, query=False)
+        parsed = _signed_names(signed_text)
+        if parsed is None:
+            raise _header_malformed(
+                f'the authorization component "SignedHeaders={signed_text}" is malformed.'
+            )
+        hit = (alg, akid, scope, credential[len(akid) + 1 :], *parsed, signed_text)
+        if cut > 0:
+            if len(vr._auth_cache) >= 1024:
+                vr._auth_cache.clear()
+            vr._auth_cache[authorization[:cut]] = hit
+    alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit
+    # Request time: X-Amz-Date, else Date (RFC 1123).
+    amz = hmap.get("x-amz-date")
+    if amz is not None:
+        amz = amz.strip()
+        epoch = _amz_epoch(amz)
+    else:
+        date = hmap.get("date")
+        from_date = _http_date(date) if date is not None else None
+        if from_date is None:
+            epoch = None
+        else:
+            amz, epoch = from_date
+    if amz is None or epoch is None:
+        raise AccessDenied("AWS authentication requires a valid Date or x-amz-date header")
+    if scope.date != amz[:8]:
+        raise _header_malformed(
+            f'Invalid credential date "{scope.date}". This date is not the same as '
+            f'X-Amz-Date: "{amz[:8]}".'
+        )
+    return _Auth(
+        "header",
+        alg,
+        akid,
+        scope,
+        scope_text,
+        signed_list,
+        signed_set,
+        signed_text,
+        signature,
+        amz,
+        epoch,
+        _stripped(hmap.get("x-amz-security-token")),
+        method,
+        target,
+        pairs,
+        hmap,
+    )
+
+
+def _parse_credential(vr: Verifier, credential: str, alg: str, *, query: bool) -> tuple[str, Scope]:
+    cache_key = (credential, alg, query)
+    hit = vr._cred_cache.get(cache_key)
+    if (
+        hit is not None
+        and (hit[1].region is None or hit[1].region == vr.region)
+        and (hit[1].service == vr.service)
+    ):
+        return hit
+    v4a = alg == ALGORITHM_V4A
+    parts = credential.split("/")
+    want = 4 if v4a else 5
+    fmt = _CREDENTIAL_FORMAT_V4A if v4a else _CREDENTIAL_FORMAT
+
+    def malformed(detail: str, region: str | None = None) -> SignatureError:
+        if query:
+            return AuthorizationQueryParametersError(
+                f"Error parsing the X-Amz-Credential parameter; {detail}",
+                details={"Region": region} if region else None,
+            )
+        return _header_malformed(detail, region)
+
+    if len(parts) != want or not parts[0]:
+        raise malformed(f"the Credential is mal-formed; expecting {fmt}.")
+    akid, date = parts[0], parts[1]
+    service, terminal = parts[-2], parts[-1]
+    region = None if v4a else parts[2]
+    if len(date) != 8 or not date.isdigit() or not date.isascii():
+        raise malformed(
+            f'incorrect date format "{date}". This date in the credential must '
+            'be in the format "yyyyMMdd".'
+        )
+    if region is not None and region != vr.region:
+        raise malformed(f"the region '{region}' is wrong; expecting '{vr.region}'", vr.region)
+    if service != vr.service:
+        raise malformed(f'incorrect service "{service}". This endpoint belongs to "{vr.service}".')
+    if terminal != "aws4_request":
+        raise malformed(f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".')
+    result = (akid, Scope(date, region, service))
+    if len(vr._cred_cache) >= 1024:
+        vr._cred_cache.clear()
+    vr._cred_cache[cache_key] = result
+    return result
+
+
+# -- presigned query ------------------------------------------------------
+def _query_auth(
+    vr: Verifier, method: str, target: str, pairs: list[tuple[str, str]], hmap: dict[str, str]
+) -> _Auth:
+    path, _, query = target.partition("?")
+    if len(query) > vr.max_query_length:
+        raise QueryTooLong(vr.max_query_length)
+    params: dict[str, str] = {}
+    keep: list[str] = []
+    keep_no_token: list[str] = []
+    exact = _PRESIGN_EXACT
+    for piece in query.split("&"):
+        raw_name, _, raw_value = piece.partition("=")
+        canon = exact.get(raw_name)
+        if canon is None and (raw_name[:6].lower() == "x-amz-" or "%" in raw_name):
+            canon = _PRESIGN_NAMES.get(unquote(raw_name).lower())
+        if canon is not None:
+            if canon in params:
+                raise AuthorizationQueryParametersError(
+                    f"The {canon} query parameter appears more than once."
+                )
+            if "%" in raw_value or "+" in raw_value:
+                raw_value = unquote(raw_value.replace("+", " "))
+            params[canon] = raw_value
+            if canon == "X-Amz-Signature":
+                continue
+            keep.append(piece)
+            if canon != "X-Amz-Security-Token":
+                keep_no_token.append(piece)
+        else:
+            keep.append(piece)
+            keep_no_token.append(piece)
+    missing = [p for p in _PRESIGN_REQUIRED if p not in params]
+    if missing:
+        raise AuthorizationQueryParametersError()
+    alg = params["X-Amz-Algorithm"]
+    if alg not in vr._algorithms:
+        raise AuthorizationQueryParametersError(
+            "X-Amz-Algorithm only supports "
+            + " and ".join(f'"{a}"' for a in sorted(vr._algorithms))
+        )
+    credential = params["X-Amz-Credential"]
+    akid, scope = _parse_credential(vr, credential, alg, query=True)
+    amz = params["X-Amz-Date"]
+    epoch = _amz_epoch(amz)
+    if epoch is None:
+        raise AuthorizationQueryParametersError(
+            "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
+        )
+    if scope.date != amz[:8]:
+        raise AuthorizationQueryParametersError(
+            f'Invalid credential date "{scope.date}". This date is not the same as '
+            f'X-Amz-Date: "{amz[:8]}".'
+        )
+    exp_text = params["X-Amz-Expires"]
+    if not exp_text.isdigit() or not exp_text.isascii() or len(exp_text) > 18:
+        if exp_text.isascii() and exp_text.isdigit():
+            raise AuthorizationQueryParametersError(
+                "X-Amz-Expires must be less than a week (in seconds) that is, the given "
+                "X-Amz-Expires must be less than 604800 seconds"
+            )
+        if exp_text.startswith("-") and exp_text[1:].isdigit():
+            raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
+        raise AuthorizationQueryParametersError("X-Amz-Expires should be a number")
+    expires = int(exp_text)
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise AuthorizationQueryParametersError(
+            "X-Amz-Expires must be less than a week (in seconds) that is, the given "
+            "X-Amz-Expires must be less than 604800 seconds"
+        )
+    if expires < 1:
+        raise AuthorizationQueryParametersError("X-Amz-Expires must be at least 1 second")
+    signed_text = params["X-Amz-SignedHeaders"]
+    parsed = _signed_names(signed_text)
+    if parsed is None:
+        raise AuthorizationQueryParametersError(
+            f'The X-Amz-SignedHeaders parameter "{signed_text}" is malformed.'
+        )
+    signed_list, signed_set = parsed
+    token = params.get("X-Amz-Security-Token")
+    new_target = path + "?" + "&".join(keep) if keep else path
+    no_token: str | None = None
+    if token is not None:
+        no_token = path + "?" + "&".join(keep_no_token) if keep_no_token else path
+    return _Auth(
+        "presigned",
+        alg,
+        akid,
+        scope,
+        credential[len(akid) + 1 :],
+        signed_list,
+        signed_set,
+        signed_text,
+        params["X-Amz-Signature"],
+        amz,
+        epoch,
+        token,
+        method,
+        target,
+        pairs,
+        hmap,
+        expires=expires,
+        signed_target=new_target,
+        target_no_token=no_token,
+        form=None,
+        region_set_text=params.get("X-Amz-Region-Set"),
+        query_sha256=params.get("X-Amz-Content-Sha256"),
+    )

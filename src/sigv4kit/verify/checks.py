@@ -1,0 +1,162 @@
+"""Pure checks that need no secret: request time, clock skew, presign expiry, region set."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+from fnmatch import fnmatchcase
+
+from ..errors import (
+    AccessDenied,
+    AuthorizationQueryParametersError,
+    SignatureError,
+    SigningError,
+)
+from ._common import Scope, _header_malformed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .auth import _Auth
+    from .verifier import Verifier
+
+
+_date_cache: dict[str, int] = {}
+
+
+def _amz_epoch(value: str) -> int | None:
+    """POSIX seconds of a ``YYYYMMDDTHHMMSSZ`` string, None if malformed."""
+    t = _date_cache.get(value)
+    if t is not None:
+        return t
+    if (
+        len(value) != 16
+        or value[8] != "T"
+        or value[15] != "Z"
+        or not value[:8].isdigit()
+        or not value[9:15].isdigit()
+        or not value.isascii()
+    ):
+        return None
+    try:
+        dt = datetime(
+            int(value[0:4]),
+            int(value[4:6]),
+            int(value[6:8]),
+            int(value[9:11]),
+            int(value[11:13]),
+            int(value[13:15]),
+            tzinfo=timezone.utc,
+        )
+    except ValueError:
+        return None
+    t = int(dt.timestamp())
+    if len(_date_cache) >= 4096:
+        _date_cache.clear()
+    _date_cache[value] = t
+    return t
+
+
+def _http_date(value: str) -> tuple[str, int] | None:
+    """``(amz date, epoch)`` of an RFC 1123 ``Date`` header, None if malformed."""
+    try:
+        dt = parsedate_to_datetime(value)
+        if dt is None:
+            return None
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)
+        dt = dt.astimezone(timezone.utc)
+        return dt.strftime("%Y%m%dT%H%M%SZ"), int(dt.timestamp())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        # email.utils lets OverflowError out for a day like "7777...7724"
+        # (found by tests/fuzz/fuzz_authorization.py); year 9999 with a
+        # negative offset overflows in astimezone.
+        return None
+
+
+def _stripped(value: str | None) -> str | None:
+    # HTTP's optional whitespace around a value is not part of it.
+    return value if value is None else value.strip(" \t")
+
+
+def _iso(epoch: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+
+def _now_epoch(now: datetime | float | None) -> float:
+    if now is None:
+        return time.time()
+    if isinstance(now, datetime):
+        if now.tzinfo is None:
+            raise SigningError(
+                "now is a naive datetime; pass an aware one, e.g. datetime.now(timezone.utc)"
+            )
+        return now.timestamp()
+    if isinstance(now, (int, float)) and not isinstance(now, bool):
+        return float(now)
+    raise SigningError(f"now must be an aware datetime or None, not {type(now).__name__}")
+
+
+def _skewed(raw: str, now: float, skew: float) -> SignatureError:
+    from ..errors import RequestTimeTooSkewed
+
+    return RequestTimeTooSkewed(
+        details={
+            "RequestTime": raw,
+            "ServerTime": _iso(now),
+            "MaxAllowedSkewMilliseconds": str(int(skew * 1000)),
+        }
+    )
+
+
+def _check_time_header(vr: Verifier, auth: _Auth, hmap: dict[str, str], now: float) -> None:
+    if abs(now - auth.epoch) > vr.max_skew:
+        raw = hmap.get("x-amz-date") or hmap.get("date") or auth.amz_date
+        raise _skewed(raw.strip(), now, vr.max_skew)
+
+
+def _check_time_presigned(vr: Verifier, auth: _Auth, now: float) -> None:
+    if auth.epoch - now > vr.max_skew:
+        raise AccessDenied(
+            "Request is not valid yet",
+            details={"X-Amz-Date": auth.amz_date, "ServerTime": _iso(now)},
+        )
+    assert auth.expires is not None
+    if now > auth.epoch + auth.expires:
+        raise AccessDenied(
+            "Request has expired",
+            details={
+                "X-Amz-Expires": str(auth.expires),
+                "Expires": _iso(auth.epoch + auth.expires),
+                "ServerTime": _iso(now),
+            },
+        )
+
+
+# -- SigV4a ---------------------------------------------------------------
+def _check_region_set(vr: Verifier, auth: _Auth, hmap: dict[str, str], target: str) -> None:
+    if auth.kind == "presigned":
+        text = auth.region_set_text
+        if text is None:
+            raise AuthorizationQueryParametersError(
+                "SigV4a presigned requests require the X-Amz-Region-Set parameter."
+            )
+    else:
+        text = hmap.get("x-amz-region-set")
+        if text is None:
+            raise _header_malformed("SigV4a requests require the X-Amz-Region-Set header.")
+    regions = tuple(r.strip() for r in text.split(",") if r.strip())
+    auth.scope = Scope(auth.scope.date, None, auth.scope.service, regions)
+    for r in regions:
+        if r == "*" or r == vr.region or ("*" in r and fnmatchcase(vr.region, r)):
+            return
+    msg = (
+        f"the region set '{','.join(regions)}' does not include this endpoint's region "
+        f"'{vr.region}'"
+    )
+    if auth.kind == "presigned":
+        raise AuthorizationQueryParametersError(
+            f"Error parsing the X-Amz-Region-Set parameter; {msg}",
+            details={"Region": vr.region},
+        )
+    raise _header_malformed(msg, vr.region)

@@ -1,0 +1,379 @@
+"""The payload plan and its body checks: hashes, lengths, spooling, aws-chunked decoding."""
+
+from __future__ import annotations
+
+import inspect
+import tempfile
+from collections.abc import (
+    AsyncIterable,
+    AsyncIterator,
+    Callable,
+    Iterable,
+    Iterator,
+)
+from typing import Any, BinaryIO, cast
+
+from ..config import ALGORITHM_V4, ALGORITHM_V4A
+from ..errors import (
+    IncompleteBody,
+    InvalidArgument,
+    InvalidRequest,
+    SigningError,
+    XAmzContentSHA256Mismatch,
+)
+from ..keys import signing_key
+from ._common import (
+    _EMPTY,
+    _HEXDIGITS,
+    _READ_SIZE,
+    _SHA256_VALUES_MESSAGE,
+    _SPOOL_MEMORY,
+    _STREAMING,
+    EVENTS_PAYLOAD,
+    UNSIGNED_PAYLOAD,
+    _compare,
+    _sha256,
+)
+from .auth import _Auth
+from .keys import _Key
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .verifier import Verifier
+
+
+# --------------------------------------------------------------------------
+# Body checking (sans-IO)
+# --------------------------------------------------------------------------
+class _PayloadCheck:
+    """Releases body data as it comes, holding back the last piece.
+
+    ``feed(piece)`` returns what may be released now; ``finish()`` checks the
+    payload hash and the byte count and returns the held-back rest, or
+    raises.  With ``expected=None`` nothing is hashed (UNSIGNED-PAYLOAD).
+    """
+
+    __slots__ = ("_count", "_declared", "_expected", "_hash", "_held")
+
+    def __init__(self, expected: str | None, declared_length: int | None) -> None:
+        self._expected = expected.lower() if expected is not None else None
+        self._hash = _sha256() if expected is not None else None
+        self._held = b""
+        self._count = 0
+        self._declared = declared_length
+
+    def feed(self, data: bytes) -> bytes:
+        if not data:
+            return b""
+        self._count += len(data)
+        if self._declared is not None and self._count > self._declared:
+            raise IncompleteBody(
+                f"The request body is longer than its Content-Length ({self._declared})."
+            )
+        if self._hash is None:
+            return data
+        self._hash.update(data)
+        out, self._held = self._held, data
+        return out
+
+    def finish(self) -> bytes:
+        if self._declared is not None and self._count != self._declared:
+            raise IncompleteBody(
+                details={"ExpectedLength": str(self._declared), "ReceivedLength": str(self._count)}
+            )
+        if self._hash is not None:
+            computed = self._hash.hexdigest()
+            if not _compare(computed, cast("str", self._expected)):
+                raise _sha_mismatch(cast("str", self._expected), computed)
+        out, self._held = self._held, b""
+        return out
+
+
+def _sha_mismatch(claimed: str, computed: str) -> XAmzContentSHA256Mismatch:
+    return XAmzContentSHA256Mismatch(
+        details={
+            "ClientComputedContentSHA256": claimed,
+            "S3ComputedContentSHA256": computed,
+        }
+    )
+
+
+def _piece(data: object) -> bytes:
+    if isinstance(data, bytes):
+        return data
+    if isinstance(data, (bytearray, memoryview)):
+        return bytes(data)
+    if isinstance(data, str):
+        return data.encode("utf-8")
+    raise SigningError(f"body pieces must be bytes, got {type(data).__name__}")
+
+
+def _sync_source(body: object) -> Iterator[bytes] | None:
+    """Body as an iterator of bytes; None when the body is async."""
+    if body is None:
+        return iter(())
+    if isinstance(body, (bytes, bytearray, memoryview, str)):
+        data = _piece(body)
+        return iter((data,)) if data else iter(())
+    read = getattr(body, "read", None)
+    if read is not None and not inspect.iscoroutinefunction(read):
+        return _read_file(cast("BinaryIO", body))
+    if isinstance(body, AsyncIterable) and not isinstance(body, Iterable):
+        return None
+    if isinstance(body, Iterable):
+        return (_piece(p) for p in body)
+    if read is not None:
+        return None
+    raise SigningError(
+        f"cannot read a body of type {type(body).__name__}: use bytes, a binary file, an "
+        "iterable of bytes (or an async iterable with averify)"
+    )
+
+
+def _read_file(f: BinaryIO) -> Iterator[bytes]:
+    while True:
+        chunk = f.read(_READ_SIZE)
+        if not chunk:
+            return
+        yield _piece(chunk)
+
+
+async def _async_source(body: object) -> AsyncIterator[bytes]:
+    read = getattr(body, "read", None)
+    if read is not None and inspect.iscoroutinefunction(read):
+        while True:
+            chunk = await read(_READ_SIZE)
+            if not chunk:
+                return
+            yield _piece(chunk)
+    async for piece in cast("AsyncIterable[Any]", body):
+        yield _piece(piece)
+
+
+def _run_sync(source: Iterator[bytes], check: Any) -> Iterator[bytes]:
+    for piece in source:
+        out = check.feed(piece)
+        if out:
+            yield out
+    out = check.finish()
+    if out:
+        yield out
+
+
+async def _run_async(source: AsyncIterator[bytes], check: Any) -> AsyncIterator[bytes]:
+    async for piece in source:
+        out = check.feed(piece)
+        if out:
+            yield out
+    out = check.finish()
+    if out:
+        yield out
+
+
+def _spool_hash(source: Iterator[bytes]) -> tuple[str, Any]:
+    """Hash a one-shot body into a spool (memory, then disk): ``(hex, file)``."""
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
+    h = _sha256()
+    for piece in source:
+        h.update(piece)
+        spool.write(piece)
+    spool.seek(0)
+    return h.hexdigest(), spool
+
+
+class _SpoolReader(Iterator[bytes]):
+    """Reads a spooled body back; closes (and deletes) the spool at the end,
+    on :meth:`close`, or when dropped unread (a failed verification)."""
+
+    __slots__ = ("_spool",)
+
+    def __init__(self, spool: Any) -> None:
+        self._spool = spool
+
+    def __next__(self) -> bytes:
+        spool = self._spool
+        if spool is None:
+            raise StopIteration
+        chunk: bytes = spool.read(_READ_SIZE)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        spool, self._spool = self._spool, None
+        if spool is not None:
+            spool.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _iter_spool(spool: Any) -> _SpoolReader:
+    return _SpoolReader(spool)
+
+
+class _ChunkedCheck:
+    """The aws-chunked decoder behind a byte count, holding back the last
+    decoded piece until the body proved complete (final chunk, trailer
+    signature and checksum)."""
+
+    __slots__ = ("_count", "_decoder", "_held", "trailers")
+
+    def __init__(self, decoder: Any, declared_length: int | None) -> None:
+        self._decoder = decoder
+        self._count = _PayloadCheck(None, declared_length)
+        self._held = b""
+        self.trailers: list[tuple[str, str]] = []
+
+    def feed(self, data: bytes) -> bytes:
+        decoded: bytes = self._decoder.feed(self._count.feed(data))
+        if not decoded:
+            return b""
+        out, self._held = self._held, decoded
+        return out
+
+    def finish(self) -> bytes:
+        self._count.finish()
+        self.trailers[:] = self._decoder.finish()
+        out, self._held = self._held, b""
+        return out
+
+
+async def _aspool(source: AsyncIterator[bytes]) -> tuple[str, Iterator[bytes]]:
+    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
+    h = _sha256()
+    async for piece in source:
+        h.update(piece)
+        spool.write(piece)
+    spool.seek(0)
+    return h.hexdigest(), _iter_spool(spool)
+
+
+# -- payload ------------------------------------------------------------
+def _payload(vr: Verifier, state: _Auth, body: object) -> None:
+    auth = state
+    hmap = state.hmap
+    claimed = hmap.get("x-amz-content-sha256")
+    if auth.query_sha256 is not None:
+        claimed = auth.query_sha256
+    if claimed is not None:
+        claimed = claimed.strip()
+    declared: int | None = None
+    cl = hmap.get("content-length")
+    if cl is not None:
+        cl = cl.strip()
+        if not (cl.isdigit() and cl.isascii()) or len(cl) > 18:
+            raise InvalidArgument(
+                f"Content-Length {cl[:40]!r} is not a number",
+                details={"ArgumentName": "Content-Length", "ArgumentValue": cl[:40]},
+            )
+        declared = int(cl)
+    state.declared_length = declared
+
+    if claimed is None:
+        if auth.kind == "presigned" and vr.presign_unsigned_payload:
+            state.payload_hash = UNSIGNED_PAYLOAD
+            state.check_hash = None
+        elif auth.kind == "header" and vr.require_content_sha256:
+            raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
+        else:
+            # The signature covers the hash of the body itself.
+            state.needs_body_hash = True
+    elif len(claimed) == 64 and _HEXDIGITS.issuperset(claimed):
+        state.payload_hash = claimed
+        state.check_hash = claimed
+    elif claimed == UNSIGNED_PAYLOAD:
+        state.payload_hash = claimed
+        state.check_hash = None
+    elif claimed == EVENTS_PAYLOAD:
+        # An event stream: the body is a chain of signed messages that
+        # the application checks with sigv4kit.eventstream's
+        # EventStreamVerifier.for_request(ok, secret); it is passed on raw.
+        if auth.kind != "header" or auth.algorithm != ALGORITHM_V4:
+            raise InvalidArgument(
+                "event streams need a SigV4 header-signed request",
+                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+            )
+        state.payload_hash = claimed
+        state.check_hash = None
+    elif claimed in _STREAMING:
+        kind, alg = _STREAMING[claimed]
+        if auth.kind != "header":
+            raise InvalidArgument(
+                "Streaming (aws-chunked) payloads need a header-signed request",
+                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+            )
+        if alg is not None and alg != auth.algorithm:
+            raise InvalidArgument(
+                f"x-amz-content-sha256 {claimed} does not match the signing algorithm "
+                f"{auth.algorithm}",
+                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+            )
+        state.payload_hash = claimed
+        state.streaming = kind
+    else:
+        raise InvalidArgument(
+            _SHA256_VALUES_MESSAGE,
+            details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed[:100]},
+        )
+
+    if body.__class__ is bytes or body is None or isinstance(body, (bytearray, memoryview, str)):
+        data = b"" if body is None else _piece(body)
+        state.body_bytes = data
+        if state.needs_body_hash:
+            state.payload_hash = _sha256(data).hexdigest() if data else _EMPTY
+        return
+    source = _sync_source(body)
+    if source is None:
+        state.async_source = _async_source(body)
+        return
+    if state.needs_body_hash:
+        # Hashed in _finish, once the access key is known: an unknown key
+        # must not make the server read (or spool) the body first.
+        read = getattr(body, "read", None)
+        seekable = False
+        if read is not None:
+            try:
+                seekable = bool(cast("BinaryIO", body).seekable())
+            except (AttributeError, OSError, ValueError):
+                seekable = False
+        if seekable:
+            state.body_file = cast("BinaryIO", body)
+    state.source = source
+
+
+def _streaming_decoder(vr: Verifier, state: _Auth, key: _Key) -> _ChunkedCheck:
+    from ..streaming import decoder_from_headers
+
+    auth = state
+    sign: Callable[[bytes], str] | None = None
+    verify: Callable[[bytes, str], bool] | None = None
+    if auth.algorithm == ALGORITHM_V4A:
+        from ..v4a import public_key_for, verify_v4a
+
+        pub = key.public_key
+        if pub is None:
+            # Derived once and kept on the memoized key.
+            pub = key.public_key = public_key_for(auth.access_key_id, cast("str", key.secret))
+
+        def verify(sts: bytes, sig: str) -> bool:
+            return verify_v4a(pub, sts, sig)
+
+    else:
+        scope = auth.scope
+        sign = signing_key(
+            cast("str", key.secret), scope.date, cast("str", scope.region), scope.service
+        ).hexdigest
+    decoder = decoder_from_headers(
+        state.pairs,
+        seed_signature=auth.signature,
+        amz_date=auth.amz_date,
+        scope=auth.scope_text,
+        sign=sign,
+        verify=verify,
+        max_chunk_size=vr.max_chunk_size,
+        max_line_length=vr.max_chunk_header_length,
+        max_chunks=vr.max_chunks,
+    )
+    return _ChunkedCheck(decoder, state.declared_length)

@@ -1,0 +1,359 @@
+"""Browser POST (policy) uploads: reading the form and checking the policy."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import (
+    AsyncIterator,
+    Iterator,
+)
+from datetime import datetime, timezone
+from typing import Any, cast
+from urllib.parse import unquote
+
+from ..config import ALGORITHM_V4A
+from ..errors import (
+    AccessDenied,
+    InvalidArgument,
+    InvalidToken,
+    SignatureDoesNotMatch,
+    SigningError,
+)
+from ._common import UNSIGNED_PAYLOAD, Scope, _compare
+from .auth import _Auth
+from .checks import _now_epoch
+from .keys import _Key, _key, _token_result
+from .payload import _async_source, _piece, _run_async, _run_sync, _sync_source
+from .result import VerifiedRequest
+from .steps import LOOKUP, READ, TOKEN, Flow
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .verifier import Verifier
+
+
+# --------------------------------------------------------------------------
+# Browser POST forms (sans-IO over sigv4kit.post_policy's multipart parser)
+# --------------------------------------------------------------------------
+class _PostReader:
+    """Reads the form fields before the ``file`` part, then streams the file.
+
+    ``feed`` returns True once the file part starts (the fields are then
+    complete: S3 ignores fields after the file).  The file's data is
+    released only by :meth:`file_check`'s checker, which holds back the last
+    piece until ``content-length-range`` is satisfied.
+    """
+
+    def __init__(self, content_type: str, *, max_fields: int, max_parts: int) -> None:
+        from ..post_policy import (
+            MultipartParser,
+            PartData,
+            PartEnd,
+            PartStart,
+            boundary_from_content_type,
+        )
+
+        self._parser = MultipartParser(
+            boundary_from_content_type(content_type), max_parts=max_parts
+        )
+        self._types = (PartStart, PartData, PartEnd)
+        self._max_fields = max_fields
+        self.fields: list[tuple[str, str]] = []
+        self.filename: str | None = None
+        self.filename_seen: bool | None = None
+        self._current: str | None = None
+        self._value = bytearray()
+        self._total = 0
+        self._pending: list[bytes] = []
+        self._in_file = False
+        self._file_done = False
+
+    def access_key_id(self) -> str:
+        for name, value in self.fields:
+            if name.lower() == "x-amz-credential":
+                return value.partition("/")[0]
+        raise InvalidArgument(
+            "Bucket POST must contain a field named 'x-amz-credential'.",
+            details={"ArgumentName": "x-amz-credential", "ArgumentValue": ""},
+        )
+
+    def _events(self, data: bytes) -> list[Any]:
+        from ..post_policy import MaxPostPreDataLengthExceeded
+
+        try:
+            return self._parser.feed(data)
+        except MaxPostPreDataLengthExceeded as exc:
+            # Named after the Verifier's option, not the parser's.
+            raise MaxPostPreDataLengthExceeded(
+                f"more than {exc.value} form fields (max_form_parts)",
+                limit="max_form_parts",
+                value=exc.value,
+            ) from None
+
+    def feed(self, data: bytes) -> bool:
+        start, part_data, _end = self._types
+        for e in self._events(data):
+            if self._in_file:
+                self._file_event(e)
+                continue
+            if isinstance(e, start):
+                if e.name.lower() == "file":
+                    self._in_file = True
+                    self.filename_seen = True
+                    self.filename = e.filename
+                    continue
+                self._current = e.name
+                self._value.clear()
+            elif isinstance(e, part_data):
+                self._total += len(e.data)
+                if self._total > self._max_fields:
+                    from ..post_policy import MaxPostPreDataLengthExceeded
+
+                    raise MaxPostPreDataLengthExceeded(
+                        f"the form fields exceed {self._max_fields} bytes in total "
+                        "(max_form_bytes)",
+                        limit="max_form_bytes",
+                        value=self._max_fields,
+                    )
+                self._value += e.data
+            else:
+                from ..post_policy import MalformedPOSTRequest
+
+                try:
+                    self.fields.append((cast("str", self._current), self._value.decode("utf-8")))
+                except UnicodeDecodeError:
+                    raise MalformedPOSTRequest(
+                        f"form field {self._current!r} is not UTF-8"
+                    ) from None
+        return self._in_file
+
+    def end(self) -> None:
+        """The body ended before a file part."""
+        self._parser.finish()
+        self.filename_seen = False
+
+    def _file_event(self, e: object) -> None:
+        if self._file_done:
+            return
+        if isinstance(e, self._types[1]):
+            self._pending.append(cast("Any", e).data)
+        elif isinstance(e, self._types[2]):
+            self._file_done = True
+
+    def file_check(self, post: Any) -> _FileCheck:
+        return _FileCheck(self, post)
+
+
+class _FileCheck:
+    """feed/finish over the rest of a POST body: yields the file's data,
+    holding back the last piece until its size is within the policy."""
+
+    __slots__ = ("_held", "_post", "_reader", "_size")
+
+    def __init__(self, reader: _PostReader, post: Any) -> None:
+        self._reader = reader
+        self._post = post
+        self._held = b""
+        self._size = 0
+
+    def _take(self) -> bytes:
+        pending = self._reader._pending
+        if not pending:
+            return b""
+        data = b"".join(pending)
+        pending.clear()
+        self._size += len(data)
+        rng = self._post.content_length_range
+        if rng is not None and self._size > rng[1]:
+            self._post.check_content_length(self._size)
+        out, self._held = self._held, data
+        return out
+
+    def feed(self, data: bytes) -> bytes:
+        if not self._reader._file_done:
+            self._reader.feed(data)
+        return self._take()
+
+    def finish(self) -> bytes:
+        out = self._take()
+        if not self._reader._file_done:
+            from ..post_policy import MalformedPOSTRequest
+
+            raise MalformedPOSTRequest("the file part is not terminated by a boundary")
+        self._post.check_content_length(self._size)
+        rest = self._held
+        self._held = b""
+        return out + rest
+
+
+# -- browser POST (policy) ------------------------------------------------
+def _post_state(
+    vr: Verifier,
+    method: str,
+    target: str,
+    pairs: list[tuple[str, str]],
+    hmap: dict[str, str],
+    body: object,
+) -> _Auth:
+    state = _Auth(
+        "post",
+        "",
+        "",
+        Scope("", None, ""),
+        "",
+        (),
+        frozenset(),
+        "",
+        "",
+        "",
+        0,
+        None,
+        method,
+        target,
+        pairs,
+        hmap,
+    )
+    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
+        state.body_bytes = b"" if body is None else _piece(body)
+    else:
+        source = _sync_source(body)
+        if source is None:
+            state.async_source = _async_source(body)
+        else:
+            state.source = source
+    return state
+
+
+def _post_reader(vr: Verifier, state: _Auth) -> _PostReader:
+    return _PostReader(
+        state.hmap.get("content-type", ""),
+        max_fields=vr.max_form_bytes,
+        max_parts=vr.max_form_parts,
+    )
+
+
+def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: bool) -> Flow:
+    """A browser POST: read the fields before the file, then the same key,
+    token and result steps as every request (see :mod:`.flow`)."""
+    form = _post_reader(vr, state)
+    if state.async_source is not None:
+        if sync:
+            raise SigningError("an async body needs 'await verifier.averify(...)'")
+        asource = state.async_source
+        while True:
+            piece = yield (READ, asource)
+            if piece is None:
+                form.end()
+                break
+            if form.feed(piece):
+                break
+    else:
+        source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
+        assert source is not None
+        for piece in source:
+            if form.feed(piece):
+                break
+        else:
+            form.end()
+    akid = form.access_key_id()
+    key = _key(vr, state, (yield (LOOKUP, akid)))
+    post = _check_post(vr, state, key, form, now)
+    if post.session_token is not None and vr.token_check is not None:
+        _token_result((yield (TOKEN, (akid, post.session_token))))
+    check = form.file_check(post)
+    if state.async_source is not None:
+        return _post_result(vr, state, post, form, _run_async(asource, check))
+    return _post_result(vr, state, post, form, _run_sync(cast("Iterator[bytes]", source), check))
+
+
+def _check_post(
+    vr: Verifier, state: _Auth, key: _Key, form: _PostReader, now: datetime | float | None
+) -> Any:
+    from ..post_policy import verify_post
+
+    if key.secret is None:
+        raise AccessDenied(
+            "Only a SigV4a public key is stored for this access key; browser POST "
+            "policies are verified with the secret."
+        )
+    if form.filename_seen is False:
+        raise InvalidArgument(
+            "POST requires exactly one file upload per request.",
+            details={"ArgumentName": "file", "ArgumentValue": "0"},
+        )
+    now_dt = datetime.fromtimestamp(
+        time.time() if now is None else _now_epoch(now), tz=timezone.utc
+    )
+    secret = key.secret
+    try:
+        post = verify_post(
+            form.fields,
+            bucket=_post_bucket(vr, state),
+            credentials=lambda _akid: secret,
+            region=vr.region,
+            now=now_dt,
+            service=vr.service,
+            filename=form.filename,
+            max_policy_bytes=vr.max_policy_bytes,
+        )
+    except SignatureDoesNotMatch as exc:
+        # The string to sign of a POST is the Base64 policy, which holds
+        # the session token when there is one: shown only if allowed.
+        has_token = any(n.lower() == "x-amz-security-token" for n, _ in form.fields)
+        if not vr.include_debug or (has_token and not vr.show_token):
+            raise SignatureDoesNotMatch(access_key_id=exc.access_key_id) from None
+        raise
+    if key.token is not None:
+        token = post.session_token
+        if token is None or not _compare(
+            key.token.encode(), token.encode("utf-8", "surrogatepass")
+        ):
+            raise InvalidToken()
+    return post
+
+
+def _post_bucket(vr: Verifier, state: _Auth) -> str:
+    """The bucket a POST form is for: the first path segment (path-style
+    ``/bucket``), else the first label of Host (virtual-hosted style)."""
+    if vr.post_bucket is not None:
+        return vr.post_bucket(state.target, state.hmap.get("host", ""))
+    path = state.target.partition("?")[0]
+    first = path.lstrip("/").partition("/")[0]
+    if first:
+        return unquote(first)
+    host = state.hmap.get("host", "")
+    return host.partition(":")[0].partition(".")[0]
+
+
+def _post_result(
+    vr: Verifier,
+    state: _Auth,
+    post: Any,
+    form: _PostReader,
+    body: Iterator[bytes] | AsyncIterator[bytes],
+) -> VerifiedRequest:
+    fields = dict(post.fields)
+    fields["key"] = post.key
+    date, _, rest = post.scope.partition("/")
+    parts = rest.split("/")
+    if post.algorithm == ALGORITHM_V4A:
+        rs = tuple(r.strip() for r in fields.get("x-amz-region-set", "").split(",") if r.strip())
+        scope = Scope(date, None, parts[-2], rs)
+    else:
+        scope = Scope(date, parts[0], parts[-2])
+    return VerifiedRequest(
+        post.access_key_id,
+        post.algorithm,
+        "post",
+        scope,
+        (),
+        fields.get("x-amz-date", ""),
+        UNSIGNED_PAYLOAD,
+        post.session_token is not None,
+        body,
+        fields.get("x-amz-signature", ""),
+        fields,
+        None,
+        (),
+        fields.get("policy", ""),
+    )
