@@ -32,9 +32,36 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from hashlib import sha256 as _sha256
 from operator import itemgetter
-from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 from .errors import SigningError
+
+
+# urllib.parse costs start-up time (it imports ipaddress, among others) and
+# the common signing path never percent-encodes: its three functions are
+# bound on first use, then called directly.
+def _load_urllib_parse() -> None:
+    import urllib.parse
+
+    g = globals()
+    g["quote"] = urllib.parse.quote
+    g["quote_from_bytes"] = urllib.parse.quote_from_bytes
+    g["unquote_to_bytes"] = urllib.parse.unquote_to_bytes
+
+
+def quote(string: str, safe: str = "/") -> str:
+    _load_urllib_parse()
+    return quote(string, safe=safe)
+
+
+def quote_from_bytes(bs: bytes, safe: str = "/") -> str:
+    _load_urllib_parse()
+    return quote_from_bytes(bs, safe=safe)
+
+
+def unquote_to_bytes(string: str) -> bytes:
+    _load_urllib_parse()
+    return unquote_to_bytes(string)
+
 
 __all__ = [
     "EMPTY_SHA256",
