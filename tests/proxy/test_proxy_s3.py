@@ -314,3 +314,22 @@ def test_one_gib_upload_and_download_bounded_memory(
     assert n == size and down.hexdigest() == body.digest.hexdigest()
     growth_mib = (peak[0] - base) / 1024
     assert growth_mib < 64, f"proxy RSS grew by {growth_mib:.1f} MiB moving 1 GiB each way"
+
+
+def test_without_upstream_each_request_goes_to_its_host(seaweedfs: SeaweedFS) -> None:  # noqa: F811
+    netloc = seaweedfs.endpoint.partition("://")[2]
+    p = ProxyProcess(
+        ["--region", "us-east-1", "--service", "s3", "--upstream-scheme", "http"], env=_env()
+    )
+    try:
+        p.wait_ready()
+        key = f"hostless/{uuid.uuid4().hex}"
+        url = f"/{seaweedfs.bucket}/{key}"
+        r = requests.put(p.base + url, data=b"by host", headers={"Host": netloc})
+        assert r.status_code == 200, r.text
+        # absolute-form, as clients configured with an HTTP proxy send it
+        proxies = {"http": p.base}
+        r = requests.get(f"http://{netloc}{url}", proxies=proxies)
+        assert r.status_code == 200 and r.content == b"by host"
+    finally:
+        assert p.stop() == 0
