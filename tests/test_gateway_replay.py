@@ -204,9 +204,23 @@ def test_redis_down_answers_none_and_recovers() -> None:
                 assert await limiter.allow("AKID") is None
                 assert loop.time() - t0 < 2.0  # answered promptly, not hung
                 assert not await cache.ping()
+                # What the gateway answers meanwhile: 503 failing closed (the default),
+                # nothing (accepted) failing open; a replay while Redis is up is a 403.
+                from sigv4kit.gateway.policy import rate_verdict, replay_verdict
+
+                closed = replay_verdict(await cache.seen("AKID", "two", 60), fail_open=False)
+                assert closed is not None and (closed.status, closed.code) == (
+                    503,
+                    "ServiceUnavailable",
+                )
+                assert replay_verdict(await cache.seen("AKID", "two", 60), fail_open=True) is None
+                assert rate_verdict(await limiter.allow("AKID"), fail_open=True) is None
+                limited = rate_verdict(await limiter.allow("AKID"), fail_open=False)
+                assert limited is not None and limited.status == 503
                 server.start()  # an empty Redis comes back (no persistence)
                 assert await cache.seen("AKID", "two", 60) is False
-                assert await cache.seen("AKID", "two", 60) is True
+                replay = replay_verdict(await cache.seen("AKID", "two", 60), fail_open=True)
+                assert replay is not None and (replay.status, replay.code) == (403, "AccessDenied")
                 assert await limiter.allow("AKID") is True  # the script is loaded again
             finally:
                 await cache.aclose()

@@ -28,6 +28,7 @@ __all__ = [
     "SERVICE_DEFAULTS",
     "ServiceDefaults",
     "SigningConfig",
+    "parse_algorithm",
 ]
 
 ALGORITHM_V4 = "AWS4-HMAC-SHA256"
@@ -251,7 +252,7 @@ class SigningConfig(Frozen):
     ) -> SigningConfig:
         """Resolve the service's defaults and the caller's overrides."""
         service = _check_scope_part("service", service)
-        alg = _algorithm_id(algorithm)
+        alg = parse_algorithm(algorithm)
         if alg == ALGORITHM_V4A:
             if region_set is None:
                 region_set = [region] if region else []
@@ -320,7 +321,10 @@ class SigningConfig(Frozen):
         )
 
 
-def _algorithm_id(algorithm: str) -> str:
+def parse_algorithm(algorithm: str) -> str:
+    """``AWS4-HMAC-SHA256`` or ``AWS4-ECDSA-P256-SHA256`` for any accepted
+    spelling (``sigv4``, ``v4``, ``sigv4a``, ``v4a``, the wire names, any
+    case): the one parser of algorithm names."""
     a = algorithm.lower() if isinstance(algorithm, str) else ""
     if a in ("sigv4", "v4", ALGORITHM_V4.lower()):
         return ALGORITHM_V4

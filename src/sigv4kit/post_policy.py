@@ -33,6 +33,7 @@ from typing import Any
 
 from .canonical import credential_scope
 from .config import ALGORITHM_V4, ALGORITHM_V4A
+from .config import parse_algorithm as _algorithm
 from .credentials import Credentials
 from .errors import (
     AccessDenied,
@@ -106,15 +107,6 @@ def _as_datetime(timestamp: str | datetime) -> datetime:
         f"timestamp must be an aware datetime or an amz-date like '20151229T000000Z', "
         f"got {timestamp!r}"
     )
-
-
-def _algorithm(algorithm: str) -> str:
-    a = algorithm.lower()
-    if a in ("sigv4", "v4", ALGORITHM_V4.lower()):
-        return ALGORITHM_V4
-    if a in ("sigv4a", "v4a", ALGORITHM_V4A.lower()):
-        return ALGORITHM_V4A
-    raise SigningError(f"algorithm must be 'sigv4' or 'sigv4a', got {algorithm!r}")
 
 
 def sign_policy(

@@ -445,7 +445,15 @@ class Signer:
         checksum, chunk_size: for the streaming payload modes.
     """
 
-    __slots__ = ("_credentials", "_key", "_scope_memo", "_static", "_urls", "config")
+    __slots__ = (
+        "_credentials",
+        "_key",
+        "_query_memo",
+        "_scope_memo",
+        "_static",
+        "_urls",
+        "config",
+    )
 
     def __init__(
         self,
@@ -478,6 +486,12 @@ class Signer:
         self._urls: dict[str, _ParsedUrl] = {}
         self._key: tuple[Credentials, str, Callable[[bytes], str]] | None = None
         self._scope_memo: tuple[str, str] = ("", "")
+        self._query_memo: tuple[object, tuple[str, int, str], str, str] = (
+            None,
+            ("", 0, ""),
+            "",
+            "",
+        )
         if config is not None:
             self.config = config
         else:
@@ -729,11 +743,11 @@ class Signer:
             out.append(("X-Amz-Content-SHA256", payload_hash))
             items.append(("x-amz-content-sha256", payload_hash))
 
-        include = self._include(items, token, send_sha)
-        if include is not None:
-            items = [it for it in items if it[0] in include]
-        else:
+        if c.signed_headers is None:
             items = [it for it in items if it[0] not in skip]
+        else:
+            include = self._include(items, token, send_sha) or frozenset()
+            items = [it for it in items if it[0] in include]
         creq = _canonical_request(method, u.curi, u.cquery, items, payload_hash)
         signed_names = creq[4]
         date8 = amz[:8]
@@ -1037,10 +1051,25 @@ class Signer:
             signed_names = ";".join(sorted({n for n, _ in items}))
 
         scope = self._scope(date8)
-        params = self.presign_params(creds, amz, expires, signed_names)
         token = creds.session_token
-        auth_query = "&".join([f"{k}={v}" for k, v in params])
-        cquery = _c.canonical_query(wquery, params) if wquery else auth_query
+        if wquery:
+            params = self.presign_params(creds, amz, expires, signed_names)
+            auth_query = "&".join([f"{k}={v}" for k, v in params])
+            cquery = _c.canonical_query(wquery, params)
+        else:
+            # The X-Amz-* parameters change only with X-Amz-Date between two
+            # presigns of the same key, scope, lifetime and headers: keep the
+            # text around it (a one-slot memo, as for the scope and the key).
+            memo = self._query_memo
+            if memo[0] is creds and memo[1] == (date8, expires, signed_names):
+                head, tail = memo[2], memo[3]
+            else:
+                params = self.presign_params(creds, amz, expires, signed_names)
+                text = "&".join([f"{k}={v}" for k, v in params])
+                cut = text.index("X-Amz-Date=") + 11
+                head, tail = text[:cut], text[cut + len(amz) :]
+                self._query_memo = (creds, (date8, expires, signed_names), head, tail)
+            auth_query = cquery = f"{head}{amz}{tail}"
         creq = _canonical_request(method, u.curi, cquery, items, payload_hash)
         sts = _string_to_sign(c.algorithm, amz, scope, creq[6])
         signature = self._signature_fn(creds, date8)(sts.encode())

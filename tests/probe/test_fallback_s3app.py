@@ -16,6 +16,7 @@ import sys
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -79,6 +80,18 @@ CASES = [
 ]  # fmt: skip
 
 
+def _puts(server: S3Server, mark: int, n: int) -> list[dict[str, object]]:
+    """The PUTs logged since ``mark``, waiting for ``n`` (a line is written as a request ends)."""
+    import time
+
+    deadline = time.monotonic() + 5
+    while True:
+        puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+        if len(puts) >= n or time.monotonic() > deadline:
+            return puts
+        time.sleep(0.02)
+
+
 def _kind(sha: str | None) -> str:
     return "hex" if sha and len(sha) == 64 else str(sha)
 
@@ -106,7 +119,7 @@ def test_fallback_path(
         "sending without the checksum" in proc.stderr
     ), proc.stderr
     assert "NotImplemented" not in proc.stdout  # the refused answer is not the output
-    puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+    puts = _puts(server, mark, 2)
     assert [e["status"] for e in puts] == [501, 200], puts
     assert _kind(puts[0].get("x-amz-content-sha256")) == first
     assert _kind(puts[1].get("x-amz-content-sha256")) == retry
@@ -148,3 +161,133 @@ def test_signature_errors_are_not_retried(app: tuple[S3Server, Path, Path]) -> N
     assert "retrying" not in proc.stderr
     puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
     assert [e["status"] for e in puts] == [403]
+
+
+# The requests adapter: the same paths, each once, with the mode remembered per auth object.
+ADAPTER_CASES = [
+    ("streaming-unsigned-trailer", "streaming-unsigned-trailer", [], UNSIGNED_TRAILER, TRAILER),
+    ("streaming-trailer", "streaming-trailer", [], TRAILER, STREAMING),
+    ("streaming", "streaming", [], STREAMING, "hex"),
+    ("checksum-crc32", "signed", [("x-amz-checksum-crc32", CRC32)], "hex", "hex"),
+    ("unsigned-payload", "unsigned", [], "UNSIGNED-PAYLOAD", "hex"),
+]
+
+
+def _put_with(client: str, auth_args: dict[str, object]) -> object:
+    """A function (url, data, headers) -> (status, [history statuses]) for one adapter."""
+    if client == "requests":
+        import requests
+
+        from sigv4kit.client.requests import SigV4Auth as RAuth
+
+        rauth = RAuth(CREDS, "us-east-1", "s3", **auth_args)
+
+        def put_r(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, list[int]]:
+            r = requests.put(url, data=data, headers=headers, auth=rauth, timeout=60)
+            return r.status_code, [h.status_code for h in r.history]
+
+        return put_r
+    if client == "aiohttp":
+        import asyncio
+
+        import aiohttp
+
+        from sigv4kit.client.aiohttp import SigV4Middleware
+
+        mw = SigV4Middleware(CREDS, "us-east-1", "s3", **auth_args)
+
+        def put_aio(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, list[int]]:
+            async def go() -> tuple[int, list[int]]:
+                async with aiohttp.ClientSession(middlewares=(mw,)) as c:
+                    async with c.put(url, data=data, headers=headers) as r:
+                        await r.read()
+                        return r.status, [h.status for h in r.history]
+
+            return asyncio.run(go())
+
+        return put_aio
+    import httpx
+
+    from sigv4kit.client.httpx import SigV4Auth as HAuth
+
+    hauth = HAuth(CREDS, "us-east-1", "s3", **auth_args)
+    if client == "httpx":
+
+        def put_h(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, list[int]]:
+            with httpx.Client(auth=hauth, timeout=60) as c:
+                r = c.put(url, content=data, headers=headers)
+            return r.status_code, [h.status_code for h in r.history]
+
+        return put_h
+
+    def put_a(url: str, data: bytes, headers: dict[str, str]) -> tuple[int, list[int]]:
+        import asyncio
+
+        async def go() -> tuple[int, list[int]]:
+            async with httpx.AsyncClient(auth=hauth, timeout=60) as c:
+                r = await c.put(url, content=data, headers=headers)
+            return r.status_code, [h.status_code for h in r.history]
+
+        return asyncio.run(go())
+
+    return put_a
+
+
+@pytest.mark.parametrize("client", ["requests", "httpx", "httpx-async", "aiohttp"])
+@pytest.mark.parametrize(("refused", "mode", "headers", "first", "retry"), ADAPTER_CASES,
+                         ids=[c[0] for c in ADAPTER_CASES])  # fmt: skip
+def test_adapter_fallback(
+    app: tuple[S3Server, Path, Path],
+    caplog: pytest.LogCaptureFixture,
+    client: str,
+    refused: str,
+    mode: str,
+    headers: list[tuple[str, str]],
+    first: str,
+    retry: str,
+) -> None:
+    server, refuse, _ = app
+    put: Any = _put_with(client, {"payload": mode})
+    refuse.write_text(refused)
+    mark = server.mark()
+    key = f"ad-{client}-{refused}"
+    try:
+        url = f"{server.http}/{BUCKET}/{key}"
+        status, history = put(url, DATA, dict(headers))
+        # aiohttp's middleware chain keeps no history of a retry; the app's log has it.
+        assert (status, history) == (200, [] if client == "aiohttp" else [501])
+        # The next upload to this endpoint goes straight to the mode that worked.
+        assert put(url + "-2", DATA, dict(headers)) == (200, [])
+    finally:
+        refuse.write_text("")
+    puts = _puts(server, mark, 3)
+    assert [(e["status"], _kind(e.get("x-amz-content-sha256"))) for e in puts] == [
+        (501, first),
+        (200, retry),
+        (200, retry),
+    ]
+    assert f"refused {mode}" in caplog.text and "retrying once with" in caplog.text
+    d = Direct(server.http, BUCKET, CREDS, "us-east-1")
+    for k in (key, f"{key}-2"):
+        got = d.send("GET", d.url(k))
+        assert got.status_code == 200 and got.content == DATA
+
+
+def test_requests_adapter_does_not_retry_one_shot_bodies(app: tuple[S3Server, Path, Path]) -> None:
+    import requests
+
+    from sigv4kit.client.requests import SigV4Auth
+
+    server, refuse, _ = app
+    refuse.write_text("streaming")
+    try:
+        r = requests.put(
+            f"{server.http}/{BUCKET}/gen",
+            data=iter([DATA[:1000], DATA[1000:2000]]),
+            headers={"X-Amz-Decoded-Content-Length": "2000"},
+            auth=SigV4Auth(CREDS, "us-east-1", "s3", payload="streaming"),
+            timeout=60,
+        )
+    finally:
+        refuse.write_text("")
+    assert r.status_code == 501 and not r.history

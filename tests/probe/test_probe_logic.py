@@ -141,7 +141,7 @@ def test_next_mode_ladder() -> None:
     generic = PROFILES["generic"]
     refuse = (501, "NotImplemented", "not implemented")
     assert next_mode(generic, "streaming-unsigned-trailer", *refuse) == Step(
-        "streaming-trailer", False, "501 NotImplemented: retrying with streaming-trailer instead "
+        "streaming-trailer", True, "501 NotImplemented: retrying with streaming-trailer instead "
         "of streaming-unsigned-trailer"
     )  # fmt: skip
     step = next_mode(generic, "streaming-trailer", *refuse, checksum=True)

@@ -67,6 +67,7 @@ __all__ = [
     "RedirectHosts",
     "RedirectNotFollowed",
     "RedirectPolicy",
+    "is_checksum_header",
     "is_skew_error",
     "origin",
     "redirect_method",
@@ -313,6 +314,21 @@ def _build_signer(
     return signer, source
 
 
+def is_checksum_header(name: str) -> bool:
+    """An ``x-amz-checksum-<algorithm>`` value header (not ``-algorithm``)."""
+    n = name.lower()
+    return n.startswith("x-amz-checksum-") and n != "x-amz-checksum-algorithm"
+
+
+def _has_checksum(mode: str, headers: Iterable[tuple[str, str]]) -> bool:
+    trailer = mode in ("streaming-trailer", "streaming-unsigned-trailer")
+    return trailer or any(is_checksum_header(n) for n, _ in headers)
+
+
+def _memory_key(endpoint: str, mode: str, checksum: bool) -> str:
+    return f"{endpoint} {mode}{'+checksum' if checksum else ''}"
+
+
 class AdapterCore:
     """A Signer plus the adapter's payload mode and learnt clock offset.
 
@@ -333,6 +349,12 @@ class AdapterCore:
         redirect_hosts: other origins that redirects may be signed for
             (see :class:`RedirectPolicy`); by default only the first
             request's own origin.
+        fallback: for S3, retry a request whose payload mode or checksum
+            header the server refuses (501 NotImplemented, "aws-chunked not
+            supported", ...) once in the next mode the endpoint's provider
+            profile allows, and keep using it there (see
+            :mod:`sigv4kit.probe.fallback`); bodies that cannot be replayed
+            are never retried.
         options: any other :class:`~sigv4kit.Signer` keyword argument.
     """
 
@@ -345,8 +367,12 @@ class AdapterCore:
         payload: str | None = None,
         correct_clock_skew: bool = True,
         redirect_hosts: RedirectHosts = None,
+        fallback: bool = True,
         **options: Any,
     ) -> None:
+        self.fallback = fallback
+        self._modes: Any = None  # sigv4kit.probe.ModeMemory, made on the first refusal
+        self._profiles: dict[str, Any] = {}
         self._signer, self._source = _build_signer(signer_or_credentials, region, service, options)
         self._region, self._options = region, options
         self._auto = self._signer is None
@@ -402,6 +428,82 @@ class AdapterCore:
             self._by_host[host] = signer
         self._signer = signer
         return signer
+
+    # -- payload-mode fallback (sigv4kit.probe.fallback) --------------------
+    def plan_for(self, url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, bool]:
+        """``(mode, keep_checksum)`` for a request to ``url``: what worked there before.
+
+        After a refusal at this endpoint (:meth:`refused`), requests that
+        would be refused the same way go straight to the mode that worked,
+        without a checksum header if that was what the server refused.
+        """
+        if self._modes is None:
+            return self.payload, True
+        from ..probe.profiles import endpoint_key
+
+        checksum = _has_checksum(self.payload, headers)
+        step = self._modes.get(_memory_key(endpoint_key(url), self.payload, checksum))
+        if step is None:
+            return self.payload, True
+        return str(step.payload), bool(step.checksum) or not checksum
+
+    def refused(
+        self,
+        url: str,
+        mode: str,
+        status: int,
+        body: bytes,
+        headers: Iterable[tuple[str, str]],
+    ) -> Any:
+        """The :class:`~sigv4kit.probe.Step` to retry with, when the answer refuses ``mode``.
+
+        Only S3 requests, and only a recognisable refusal (501, NotImplemented,
+        "aws-chunked not supported", an unsupported checksum header); the
+        caller checks that the body can be sent again.  The choice is logged
+        (logger ``sigv4kit.client``) and remembered for the endpoint.
+        """
+        if not self.fallback or status < 400:
+            return None
+        if self.signer_for(url).config.service != "s3":
+            return None
+        from ..diagnose import parse_error_body
+        from ..probe.fallback import ModeMemory, next_mode
+        from ..probe.profiles import endpoint_key, profile_for
+
+        key = endpoint_key(url)
+        profile = self._profiles.get(key)
+        if profile is None:
+            try:
+                profile = profile_for(url)
+            except (OSError, ValueError):  # an unreadable profile file
+                profile = profile_for(url, saved={})
+            self._profiles[key] = profile
+        err = parse_error_body(body[: 1 << 16])
+        checksum = _has_checksum(mode, headers)
+        step = next_mode(
+            profile,
+            mode,
+            status,
+            err.code,
+            err.message,
+            checksum=checksum,
+            secure=url.startswith("https://"),
+        )
+        if step is not None:
+            import logging
+
+            logging.getLogger("sigv4kit.client").warning(
+                "%s refused %s (%s); retrying once with %s%s",
+                key,
+                mode,
+                step.reason,
+                step.payload,
+                "" if step.checksum or not checksum else " without the checksum",
+            )
+            if self._modes is None:
+                self._modes = ModeMemory()
+            self._modes.remember(_memory_key(key, mode, checksum), step)
+        return step
 
     @property
     def streaming(self) -> bool:

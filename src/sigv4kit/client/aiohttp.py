@@ -77,7 +77,13 @@ from yarl import URL
 from ..credentials import Credentials
 from ..errors import SigningError
 from ..signer import Signer
-from ._common import REDIRECT_STATUSES, AdapterCore, RedirectHosts
+from ._common import (
+    REDIRECT_STATUSES,
+    STREAMING_MODES,
+    AdapterCore,
+    RedirectHosts,
+    is_checksum_header,
+)
 
 __all__ = ["SigV4Middleware"]
 
@@ -259,11 +265,14 @@ class SigV4Middleware:
         credentials: Credentials,
         headers: list[tuple[str, str]],
         body: _payload.Payload | None,
+        mode: str | None = None,
     ) -> None:
         core = self.core
+        mode = mode or core.payload
+        streaming = mode in STREAMING_MODES
         sign_body: object = None
-        payload_mode: str | None = None
-        if core.needs_body_hash and body is not None:
+        payload_mode: str | None = mode
+        if mode == "signed" and body is not None:
             if not _hashable(body):
                 raise SigningError(
                     "payload='signed' must hash the body before sending it, and this body is a "
@@ -283,7 +292,7 @@ class SigV4Middleware:
                         "or a streaming mode"
                     )
                 payload_mode = writer.hash.hexdigest()
-        elif core.streaming:
+        elif streaming:
             if body is not None:
                 size = body.size
                 names = {n.lower() for n, _ in headers}
@@ -306,7 +315,7 @@ class SigV4Middleware:
             payload=payload_mode,
         )
         req.url = URL(signed.url, encoded=True)
-        if core.streaming:
+        if streaming:
             # Pieces (framing, then data uncopied): StreamWriter.write takes memoryviews.
             _set_body(req, _payload.AsyncIterablePayload(signed.body.apieces()))
             req.chunked = None
@@ -359,7 +368,12 @@ class SigV4Middleware:
         original_url = req.url
         body = _request_body(req)
         replayable = body is None or not _is_one_shot(body)
-        await self._apply(req, credentials, headers, body)
+        mode = self.core.payload
+        if replayable and body is not None:
+            mode, keep_checksum = self.core.plan_for(str(original_url), headers)
+            if not keep_checksum:
+                headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
+        await self._apply(req, credentials, headers, body, mode)
         try:
             resp = await handler(req)
             if replayable and resp.status in _ERROR_STATUSES and self.core.correct_clock_skew:
@@ -368,7 +382,18 @@ class SigV4Middleware:
                     resp.release()
                     req.url = original_url
                     _set_body(req, body)
-                    await self._apply(req, credentials, headers, body)
+                    await self._apply(req, credentials, headers, body, mode)
+                    resp = await handler(req)
+            if replayable and body is not None and resp.status >= 400:
+                data = await resp.read()
+                step = self.core.refused(str(original_url), mode, resp.status, data, headers)
+                if step is not None:
+                    resp.release()
+                    if not step.checksum:
+                        headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
+                    req.url = original_url
+                    _set_body(req, body)
+                    await self._apply(req, credentials, headers, body, step.payload)
                     resp = await handler(req)
         finally:
             # Give aiohttp the caller's payload back for a possible redirect replay.

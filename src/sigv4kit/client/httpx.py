@@ -76,11 +76,21 @@ from ..credentials import Credentials
 from ..errors import SigningError
 from ..signer import Signer
 from ..streaming import AwsChunkedBody
-from ._common import REDIRECT_STATUSES, AdapterCore, RedirectHosts, RedirectNotFollowed, same_origin
+from ._common import (
+    REDIRECT_STATUSES,
+    STREAMING_MODES,
+    AdapterCore,
+    RedirectHosts,
+    RedirectNotFollowed,
+    is_checksum_header,
+    same_origin,
+)
 
 __all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
 _ERROR_STATUSES = (400, 401, 403)
+# Error answers whose body is read: skew errors, and refusals of a payload mode (501).
+_READ_STATUSES = (*_ERROR_STATUSES, 501)
 _EXTENSION = "sigv4kit"  # request.extensions key; httpx copies extensions to redirect hops
 # Dropped when a redirect turns the request into a bodyless GET.
 _BODY_HEADERS = frozenset({"content-length", "transfer-encoding", "x-amz-decoded-content-length"})
@@ -223,6 +233,7 @@ class _State:
         self.current_has_body = True
         self.current_signed = True
         self.last_response: httpx.Response | None = None
+        self.mode: str | None = None  # the payload mode, when not the adapter's
 
 
 def _hop_headers(
@@ -310,14 +321,17 @@ class SigV4Auth(httpx.Auth):
     ) -> None:
         """Sign ``request`` in place; ``fresh_body`` sends the caller's body from its start."""
         core = self.core
-        payload: str | None = None
+        mode = state.mode or core.payload
+        needs_hash = mode == "signed"
+        streaming = mode in STREAMING_MODES
+        payload: str | None = mode
         body: object = None
-        if has_body and core.needs_body_hash:
+        if has_body and needs_hash:
             if state.body_sha256 is not None:
                 payload = state.body_sha256  # the same body: do not read a file again
             else:
                 body = state.body.for_hash()
-        elif has_body and core.streaming:
+        elif has_body and streaming:
             body = state.body.for_stream()
             length = next((v for n, v in headers if n.lower() == "content-length"), None)
             names = {n.lower() for n, _ in headers}
@@ -337,7 +351,7 @@ class SigV4Auth(httpx.Auth):
             credentials=state.credentials,
             payload=payload,
         )
-        if has_body and core.needs_body_hash:
+        if has_body and needs_hash:
             state.body_sha256 = signed.payload_hash
         url = httpx.URL(signed.url)
         wanted = signed.url.split("://", 1)[1]
@@ -349,7 +363,7 @@ class SigV4Auth(httpx.Auth):
             )
         request.url = url
         request.headers = httpx.Headers(list(signed.headers))
-        if core.streaming:
+        if streaming:
             request.stream = _ChunkedStream(signed.body)
         elif not has_body:
             request.stream = httpx.ByteStream(b"")
@@ -399,11 +413,19 @@ class SigV4Auth(httpx.Auth):
         self, request: httpx.Request, credentials: Credentials | None
     ) -> Generator[httpx.Request, httpx.Response, None]:
         state = _State(request, credentials)
-        if self.core.needs_body_hash:
+        if state.body.replayable:
+            mode, keep_checksum = self.core.plan_for(str(request.url), state.headers)
+            if mode != self.core.payload or not keep_checksum:
+                state.mode = mode
+                if not keep_checksum:
+                    state.headers = [(n, v) for n, v in state.headers if not is_checksum_header(n)]
+                    state.current_headers = state.headers
+        if (state.mode or self.core.payload) == "signed":
             state.body.for_hash()  # raises for one-shot streams before anything is sent
         request.extensions = {**request.extensions, _EXTENSION: state}
         self._sign(request, state, state.headers, True, fresh_body=False)
         retried = False
+        refused = False
         while True:
             response = yield state.current
             state.last_response = response
@@ -447,6 +469,38 @@ class SigV4Auth(httpx.Auth):
                         fresh_body=True,
                     )
                     continue
+            if (
+                status >= 400
+                and not refused
+                and state.current_signed
+                and state.current_has_body
+                and state.body.replayable
+            ):
+                try:
+                    body = response.content
+                except httpx.ResponseNotRead:
+                    body = b""
+                mode = state.mode or self.core.payload
+                url = str(state.current.url)
+                step = self.core.refused(url, mode, status, body, state.current_headers)
+                if step is not None:
+                    refused = True
+                    state.mode = step.payload
+                    state.body_sha256 = None if step.payload != "signed" else state.body_sha256
+                    if not step.checksum:
+                        keep = [(n, v) for n, v in state.current_headers
+                                if not is_checksum_header(n)]  # fmt: skip
+                        state.current_headers = keep
+                        state.headers = [(n, v) for n, v in state.headers
+                                         if not is_checksum_header(n)]  # fmt: skip
+                    self._sign(
+                        state.current,
+                        state,
+                        list(state.current_headers),
+                        True,
+                        fresh_body=True,
+                    )
+                    continue
             return
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
@@ -473,7 +527,7 @@ class SigV4Auth(httpx.Auth):
         request = next(flow)
         while True:
             response = yield request
-            if response.status_code in _ERROR_STATUSES:
+            if response.status_code in _READ_STATUSES:
                 response.read()
             try:
                 request = flow.send(response)
@@ -496,7 +550,7 @@ class SigV4Auth(httpx.Auth):
             request = next(flow)
         while True:
             response = yield request
-            if response.status_code in _ERROR_STATUSES:
+            if response.status_code in _READ_STATUSES:
                 await response.aread()
             try:
                 request = flow.send(response)

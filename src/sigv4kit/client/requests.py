@@ -79,10 +79,12 @@ from requests.utils import requote_uri
 from ..credentials import Credentials
 from ..signer import Signer
 from ._common import (
+    STREAMING_MODES,
     AdapterCore,
     BodySource,
     RedirectHosts,
     RedirectNotFollowed,
+    is_checksum_header,
     redirect_method,
     same_origin,
 )
@@ -107,6 +109,7 @@ class _Chain:
     source: BodySource
     signed: bool = True  # every hop so far went out signed
     body_sha256: str | None = None  # payload hash, kept so hops need not re-read a file
+    mode: str | None = None  # the payload mode, once a refusal changed it
 
 
 @dataclass
@@ -228,7 +231,10 @@ class SigV4Auth(requests.auth.AuthBase):
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         assert r.url is not None and r.method is not None
         headers = _header_pairs(r.headers)
-        chain = _Chain(r.url, headers, BodySource(r.body))
+        mode, keep_checksum = self.core.plan_for(r.url, headers)
+        if not keep_checksum:
+            headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
+        chain = _Chain(r.url, headers, BodySource(r.body), mode=mode)
         self._sign(r, chain, headers, has_body=True)
         r.register_hook("response", self._on_response)
         return r
@@ -246,11 +252,13 @@ class SigV4Auth(requests.auth.AuthBase):
         core = self.core
         assert r.method is not None and r.url is not None
         body = chain.source.rewind() if has_body else None
-        payload: str | None = None
-        if has_body and core.needs_body_hash and chain.body_sha256 is not None:
+        mode = chain.mode or core.payload
+        needs_hash = mode == "signed"
+        payload: str | None = mode
+        if has_body and needs_hash and chain.body_sha256 is not None:
             payload = chain.body_sha256  # the same body: do not read a file again
         signed = core.sign(r.method, r.url, headers, body, payload=payload)
-        if has_body and core.needs_body_hash:
+        if has_body and needs_hash:
             chain.body_sha256 = signed.payload_hash
         r.url = signed.url
         new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
@@ -259,7 +267,7 @@ class SigV4Auth(requests.auth.AuthBase):
         r.headers = new
         # An aws-chunked body goes out as pieces (framing, then the data
         # uncopied); Content-Length is set, so urllib3 sends them one by one.
-        r.body = signed.body.pieces() if core.streaming else body  # type: ignore[assignment]
+        r.body = signed.body.pieces() if mode in STREAMING_MODES else body  # type: ignore[assignment]
         setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=True))
 
     def _unsigned(
@@ -294,6 +302,7 @@ class SigV4Auth(requests.auth.AuthBase):
         resp = r
         while True:
             resp = self._retry_skewed(resp, session, history, kwargs)
+            resp = self._retry_refused(resp, session, history, kwargs)
             if not resp.is_redirect:
                 break
             if not follow:
@@ -333,6 +342,43 @@ class SigV4Auth(requests.auth.AuthBase):
         resp.close()
         prep = req.copy()
         self._sign(prep, hop.chain, hop.headers, has_body=hop.has_body)
+        getattr(prep, _STATE).retried = True
+        history.append(resp)
+        return self._send(prep, resp, session, kwargs)
+
+    def _retry_refused(
+        self,
+        resp: requests.Response,
+        session: requests.Session | None,
+        history: list[requests.Response],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        """Send once more in the next payload mode when the server refused this one."""
+        req = resp.request
+        hop = getattr(req, _STATE, None)
+        if (
+            resp.status_code < 400
+            or not isinstance(hop, _Hop)
+            or not hop.signed
+            or hop.retried
+            or not hop.has_body
+            or not hop.chain.source.replayable
+            or req.url is None
+        ):
+            return resp
+        chain = hop.chain
+        mode = chain.mode or self.core.payload
+        step = self.core.refused(req.url, mode, resp.status_code, resp.content, hop.headers)
+        if step is None:
+            return resp
+        resp.close()
+        headers = hop.headers
+        if not step.checksum:
+            headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
+            chain.headers = [(n, v) for n, v in chain.headers if not is_checksum_header(n)]
+        chain.mode = step.payload
+        prep = req.copy()
+        self._sign(prep, chain, headers, has_body=True)
         getattr(prep, _STATE).retried = True
         history.append(resp)
         return self._send(prep, resp, session, kwargs)

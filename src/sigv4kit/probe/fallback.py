@@ -104,7 +104,7 @@ def next_mode(
     nxt = rest[0]
     return Step(
         nxt,
-        checksum and nxt not in _TRAILER and profile.checksums == "always",
+        nxt in _TRAILER or (checksum and profile.checksums == "always"),
         f"{status} {error_code or ''}: retrying with {nxt} instead of {mode}".replace("  ", " "),
     )
 

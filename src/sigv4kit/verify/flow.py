@@ -264,7 +264,12 @@ def verification(
     if state.kind == "post":
         return (yield from _post_flow(vr, state, now, sync))
     try:
-        key = _key(vr, state, (yield (LOOKUP, state.access_key_id)))
+        mapping = vr._mapping
+        if mapping is not None:
+            # A mapping answers at once, sync or async: no step to yield.
+            key = _key(vr, state, mapping.get(state.access_key_id))
+        else:
+            key = _key(vr, state, (yield (LOOKUP, state.access_key_id)))
         if state.needs_body_hash and state.async_source is not None and not sync:
             # The signature covers the hash of an async body: spool it first.
             state.payload_hash, state.source = yield (SPOOL, state.async_source)
@@ -285,8 +290,7 @@ def drive_sync(vr: Verifier, flow: Flow) -> VerifiedRequest:
         while True:
             step, arg = flow.send(answer)
             if step == LOOKUP:
-                mapping = vr._mapping
-                answer = mapping.get(arg) if mapping is not None else _lookup_sync(vr, arg)
+                answer = _lookup_sync(vr, arg)
             elif step == TOKEN:
                 answer = cast("Any", vr.token_check)(*arg)
                 if inspect.isawaitable(answer):

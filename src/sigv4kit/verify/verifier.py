@@ -13,7 +13,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from .. import canonical as _c
-from ..config import ALGORITHM_V4, ALGORITHM_V4A, service_defaults
+from ..config import ALGORITHM_V4, ALGORITHM_V4A, parse_algorithm, service_defaults
 from ..errors import (
     AccessDenied,
     SignatureDoesNotMatch,
@@ -194,13 +194,10 @@ class Verifier:
         self.require_content_sha256 = require_content_sha256
         algs: set[str] = set()
         for a in algorithms:
-            la = a.lower()
-            if la in ("sigv4", "v4", ALGORITHM_V4.lower()):
-                algs.add(ALGORITHM_V4)
-            elif la in ("sigv4a", "v4a", ALGORITHM_V4A.lower()):
-                algs.add(ALGORITHM_V4A)
-            else:
-                raise SigningError(f"unknown algorithm {a!r}; use 'sigv4' or 'sigv4a'")
+            try:
+                algs.add(parse_algorithm(a))
+            except SigningError:
+                raise SigningError(f"unknown algorithm {a!r}; use 'sigv4' or 'sigv4a'") from None
         if not algs:
             raise SigningError("algorithms must name at least one of 'sigv4', 'sigv4a'")
         self._algorithms = frozenset(algs)
