@@ -135,6 +135,9 @@ def test_multi_region_access_point_is_sigv4a() -> None:
     e = infer("mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com")
     assert e == Endpoint("*", "s3", "sigv4a", ["*"], "aws", e.label if e else "")
     assert e is not None and e.region_set == ["*"]
+    e.region_set.append("us-east-1")  # a caller's list: the next answer is unchanged
+    again = infer("mfzwi23gnjvgw.mrap.accesspoint.s3-global.amazonaws.com")
+    assert again is not None and again.region_set == ["*"]
 
 
 def test_urls_and_case() -> None:

@@ -232,3 +232,19 @@ def test_request_presign_says_the_same() -> None:
     capped = runner.invoke(cli, [*args, "--cap-expires"], env=env)
     assert capped.exit_code == 0, capped.output
     assert _query(capped.output.strip())["X-Amz-Expires"] == "600"
+
+
+def test_explain_presign_says_the_same() -> None:
+    env = {
+        "AWS_ACCESS_KEY_ID": AK,
+        "AWS_SECRET_ACCESS_KEY": SK,
+        "AWS_SESSION_TOKEN": "tok",
+        "AWS_CREDENTIAL_EXPIRATION": (T0_DT + timedelta(minutes=10)).isoformat(),
+    }
+    args = ["explain", "GET", URL, "--presign", "--expires", "3600", "--timestamp", T0, "--json"]
+    runner = CliRunner()
+    refused = runner.invoke(cli, args, env=env)
+    assert refused.exit_code == 1 and "2013-05-24 00:10:00Z" in refused.output
+    capped = runner.invoke(cli, [*args, "--cap-expires"], env=env)
+    assert capped.exit_code == 0, capped.output
+    assert _query(json.loads(capped.output)["url"])["X-Amz-Expires"] == "600"

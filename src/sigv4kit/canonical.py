@@ -32,14 +32,42 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from hashlib import sha256 as _sha256
 from operator import itemgetter
-from urllib.parse import quote, quote_from_bytes, unquote_to_bytes
 
 from .errors import SigningError
+
+
+# urllib.parse costs start-up time (it imports ipaddress, among others) and
+# the common signing path never percent-encodes: its three functions are
+# bound on first use, then called directly.
+def _load_urllib_parse() -> None:
+    import urllib.parse
+
+    g = globals()
+    g["quote"] = urllib.parse.quote
+    g["quote_from_bytes"] = urllib.parse.quote_from_bytes
+    g["unquote_to_bytes"] = urllib.parse.unquote_to_bytes
+
+
+def quote(string: str, safe: str = "/") -> str:
+    _load_urllib_parse()
+    return quote(string, safe=safe)
+
+
+def quote_from_bytes(bs: bytes, safe: str = "/") -> str:
+    _load_urllib_parse()
+    return quote_from_bytes(bs, safe=safe)
+
+
+def unquote_to_bytes(string: str) -> bytes:
+    _load_urllib_parse()
+    return unquote_to_bytes(string)
+
 
 __all__ = [
     "EMPTY_SHA256",
     "CanonicalRequest",
     "HeaderInput",
+    "ParsedUrl",
     "StringToSign",
     "canonical_block",
     "canonical_headers",
@@ -48,6 +76,7 @@ __all__ = [
     "canonical_request_for_target",
     "canonical_uri",
     "credential_scope",
+    "encode_param",
     "header_pairs",
     "normalize_path",
     "selected_headers",
@@ -674,3 +703,40 @@ def canonical_request_for_target(
     )
     items = selected_headers(header_pairs(headers), include, skipped_headers)
     return canonical_request(method, uri, canonical_query(query, extra_query), items, payload_hash)
+
+
+class ParsedUrl:
+    """A URL's wire form (origin, path, query) and canonical URI and query,
+    as the signer memoizes them per URL."""
+
+    __slots__ = ("cquery", "curi", "host", "origin", "path", "query")
+
+    def __init__(
+        self, origin: str, host: str, path: str, query: str, curi: str, cquery: str
+    ) -> None:
+        self.origin = origin
+        self.host = host
+        self.path = path
+        self.query = query
+        self.curi = curi
+        self.cquery = cquery
+
+    @property
+    def url(self) -> str:
+        return (
+            f"{self.origin}{self.path}?{self.query}" if self.query else f"{self.origin}{self.path}"
+        )
+
+
+_param_memo: dict[str, str] = {}
+
+
+def encode_param(value: str) -> str:
+    """URI-encode a query value; the few values a signer repeats are memoized."""
+    got = _param_memo.get(value)
+    if got is None:
+        got = uri_encode(value)
+        if len(_param_memo) >= 1024:
+            _param_memo.clear()
+        _param_memo[value] = got
+    return got

@@ -31,7 +31,7 @@ import functools
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -215,7 +215,11 @@ def infer(host: str) -> Endpoint | None:
     caller then needs an explicit region and service.  S3 website endpoints
     give None too, since they accept no signed requests.
     """
-    return _infer(_strip_port(host))
+    found = _infer(_strip_port(host))
+    if found is None or found.region_set is None:
+        return found
+    # The cached answer is shared: hand out a region_set list of the caller's own.
+    return replace(found, region_set=list(found.region_set))
 
 
 def known_suffixes() -> Sequence[str]:

@@ -25,12 +25,10 @@ is the base of a family (``SigV4Error``, ``SigningError``, ``SignatureError``,
 ``KeyStoreError``).  Names used before this rule stay importable as aliases
 (``ChunkTooLargeError``, ``MasterKeyError``...).
 
-The modules that raise these errors re-export them, so older import paths
-(``sigv4kit.verifier.MissingAuthentication``, ``sigv4kit.streaming.ChunkTooLargeError``,
-``sigv4kit.rawhttp.RawRequestError``...) keep working.
+Modules that raise these errors re-export them: old import paths keep working.
 
-No message built here ever contains a secret key or a derived key: errors are
-logged, printed and sent over the wire, so they only ever carry public values.
+No message built here contains a secret or derived key: errors are logged,
+printed and sent over the wire, so they carry public values only.
 """
 
 from __future__ import annotations

@@ -17,28 +17,29 @@ cached (see :mod:`sigv4kit.keys`).
 
 from __future__ import annotations
 
-import hashlib
 import re
-import time
 from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from . import canonical as _c
-from .config import ALGORITHM_V4A, SigningConfig, check_payload
+from .canonical import ParsedUrl as _ParsedUrl
+from .canonical import encode_param as _encode_param
+from .config import SigningConfig, check_payload
 from .credentials import Credentials
 from .errors import SigningError
-from .keys import key_chain_description, signing_key
+from .keys import signing_key
+from .payload import _payload_literal
 from .presigning import fit_expiry, hoist_into_query
+from .signed import HeaderList, SignedRequest
+from .timestamps import _check_method, _now_amz, format_amz_date, parse_timestamp
 
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from typing import Any, BinaryIO
+    from typing import Any
 
 __all__ = ["HeaderList", "SignedRequest", "Signer", "format_amz_date", "parse_timestamp"]
 
-_sha256 = hashlib.sha256
-_EMPTY = _c.EMPTY_SHA256
 _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
 _UNSIGNED = "UNSIGNED-PAYLOAD"
@@ -54,8 +55,6 @@ _PAYLOAD_LITERALS = frozenset(
     }
 )
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
-_METHOD = re.compile(r"[A-Z][A-Z\-_]*")
 _STREAMING_MODES = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
 _PRESIGN_PARAMS = frozenset(
     {
@@ -70,203 +69,6 @@ _PRESIGN_PARAMS = frozenset(
     }
 )
 MAX_PRESIGN_EXPIRES = 604800  # 7 days: S3 rejects longer presigned URLs
-_READ_SIZE = 1 << 20
-
-
-class HeaderList(list[tuple[str, str]]):
-    """A list of ``(name, value)`` pairs with case-insensitive lookups.
-
-    It stays a list (order and repeated names matter for signing) but offers
-    ``get`` and ``as_dict`` for the common cases.
-    """
-
-    def get(self, name: str, default: str | None = None) -> str | None:
-        lname = name.lower()
-        for n, v in reversed(self):
-            if n.lower() == lname:
-                return v
-        return default
-
-    def get_all(self, name: str) -> list[str]:
-        lname = name.lower()
-        return [v for n, v in self if n.lower() == lname]
-
-    def as_dict(self) -> dict[str, str]:
-        """A dict for clients that take one; repeated names are joined with ``, ``."""
-        out: dict[str, str] = {}
-        lower: dict[str, str] = {}
-        for n, v in self:
-            key = lower.setdefault(n.lower(), n)
-            out[key] = f"{out[key]}, {v}" if key in out else v
-        return out
-
-
-# --------------------------------------------------------------------------
-# Time
-# --------------------------------------------------------------------------
-_now_cache: tuple[int, str] = (-1, "")
-_MAX_EPOCH = 253402300800  # 10000-01-01T00:00:00Z
-_checked_dates: dict[str, bool] = {}
-
-
-def format_amz_date(dt: datetime) -> str:
-    """``YYYYMMDDTHHMMSSZ`` for an aware datetime."""
-    if dt.tzinfo is None:
-        raise SigningError(
-            "timestamp is a naive datetime; pass an aware one, e.g. "
-            "datetime.now(timezone.utc), so the signature cannot silently use local time"
-        )
-    u = dt.astimezone(timezone.utc)
-    if not 1 <= u.year <= 9999:  # pragma: no cover - datetime itself enforces this
-        raise SigningError(f"timestamp {dt!r} is out of range")
-    # Formatted by hand: strftime's %Y does not zero-pad years before 1000 everywhere.
-    return f"{u.year:04d}{u.month:02d}{u.day:02d}T{u.hour:02d}{u.minute:02d}{u.second:02d}Z"
-
-
-def _now_amz() -> str:
-    global _now_cache
-    t = int(time.time())
-    cached = _now_cache
-    if cached[0] == t:
-        return cached[1]
-    s = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(t))
-    _now_cache = (t, s)
-    return s
-
-
-def parse_timestamp(timestamp: str | datetime | float | None) -> str:
-    """Any accepted timestamp form as an amz-date string.
-
-    Accepted: ``None`` (now), ``"20130524T000000Z"``, an ISO 8601 string with
-    ``Z`` or an offset, an aware ``datetime``, or POSIX seconds.
-    """
-    if timestamp is None:
-        return _now_amz()
-    if isinstance(timestamp, str):
-        if _checked_dates.get(timestamp):
-            return timestamp
-        if _AMZ_DATE.fullmatch(timestamp):
-            try:
-                datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
-            except ValueError:
-                raise SigningError(
-                    f"timestamp {timestamp!r} is not a valid date and time"
-                ) from None
-            if len(_checked_dates) < 1024:
-                _checked_dates[timestamp] = True
-            return timestamp
-        text = timestamp.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            raise SigningError(
-                f"cannot parse timestamp {timestamp!r}: use '20130524T000000Z', "
-                "'2013-05-24T00:00:00Z' or an aware datetime"
-            ) from None
-        if dt.tzinfo is None:
-            raise SigningError(
-                f"timestamp {timestamp!r} has no time zone; add 'Z' or an offset such as '+00:00'"
-            )
-        return format_amz_date(dt)
-    if isinstance(timestamp, datetime):
-        return format_amz_date(timestamp)
-    if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
-        if not 0 <= timestamp < _MAX_EPOCH:
-            raise SigningError(f"timestamp {timestamp!r} is outside 1970..9999 in POSIX seconds")
-        return format_amz_date(datetime.fromtimestamp(timestamp, timezone.utc))
-    raise SigningError(
-        f"timestamp must be None, a string, an aware datetime or POSIX seconds, "
-        f"not {type(timestamp).__name__}"
-    )
-
-
-def _check_method(method: str) -> str:
-    if not isinstance(method, str):
-        raise SigningError(f"method must be a string such as 'GET', not {type(method).__name__}")
-    m = method.upper()
-    if not _METHOD.fullmatch(m):
-        raise SigningError(
-            f"{method!r} is not an HTTP method; use GET, PUT, POST, HEAD, DELETE, PATCH, ..."
-        )
-    return m
-
-
-# --------------------------------------------------------------------------
-# Payload hashing
-# --------------------------------------------------------------------------
-def _hash_body(body: object) -> str:
-    """SHA-256 hex of a body, streaming files and iterables in pieces."""
-    if body is None:
-        return _EMPTY
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        return _sha256(body).hexdigest() if len(body) else _EMPTY
-    if isinstance(body, str):
-        return _sha256(body.encode("utf-8")).hexdigest() if body else _EMPTY
-    read = getattr(body, "read", None)
-    if read is not None:
-        return _hash_file(body)  # type: ignore[arg-type]  # duck-typed: has read()
-    if isinstance(body, Iterable):
-        if iter(body) is body:
-            raise SigningError(
-                "the body is a one-shot iterator: hashing it would consume it before it is "
-                "sent. Use payload='unsigned' (UNSIGNED-PAYLOAD), a streaming mode "
-                "(payload='streaming'), a precomputed SHA-256, or pass a list/bytes"
-            )
-        h = _sha256()
-        for piece in body:
-            h.update(_as_bytes(piece))
-        return h.hexdigest()
-    raise SigningError(
-        f"cannot sign a body of type {type(body).__name__}: use bytes, str, a binary file "
-        "or an iterable of bytes"
-    )
-
-
-def _as_bytes(piece: object) -> bytes:
-    if isinstance(piece, bytes):
-        return piece
-    if isinstance(piece, (bytearray, memoryview)):
-        return bytes(piece)
-    if isinstance(piece, str):
-        return piece.encode("utf-8")
-    raise SigningError(f"body pieces must be bytes, got {type(piece).__name__}")
-
-
-def _hash_file(f: BinaryIO) -> str:
-    seekable = False
-    try:
-        seekable = bool(f.seekable())
-    except (AttributeError, OSError, ValueError):
-        seekable = False
-    if not seekable:
-        raise SigningError(
-            "the body is a non-seekable stream: hashing it would consume it before it is sent. "
-            "Use payload='unsigned', a streaming mode (payload='streaming'), or a precomputed "
-            "SHA-256 of the content"
-        )
-    start = f.tell()
-    h = _sha256()
-    try:
-        while True:
-            chunk = f.read(_READ_SIZE)
-            if not chunk:
-                break
-            if isinstance(chunk, str):
-                raise SigningError("the body file is open in text mode; open it with 'rb'")
-            h.update(chunk)
-    finally:
-        f.seek(start)
-    return h.hexdigest()
-
-
-def _payload_literal(mode: str, body: object) -> str:
-    if mode == "signed":
-        return _hash_body(body)
-    if mode == "unsigned":
-        return _UNSIGNED
-    return mode  # a precomputed hash (validated by check_payload)
 
 
 _METHODS = {m: m for m in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")}
@@ -296,123 +98,6 @@ def _controlled(token: bool, send_sha: bool, v4a: bool) -> frozenset[str]:
             names.add("x-amz-region-set")
         got = _CONTROLLED[key] = frozenset(names)
     return got
-
-
-class _ParsedUrl:
-    __slots__ = ("cquery", "curi", "host", "origin", "path", "query")
-
-    def __init__(
-        self, origin: str, host: str, path: str, query: str, curi: str, cquery: str
-    ) -> None:
-        self.origin = origin
-        self.host = host
-        self.path = path
-        self.query = query
-        self.curi = curi
-        self.cquery = cquery
-
-    @property
-    def url(self) -> str:
-        return (
-            f"{self.origin}{self.path}?{self.query}" if self.query else f"{self.origin}{self.path}"
-        )
-
-
-# --------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------
-class SignedRequest:
-    """Everything about one signature: what to send and how it was computed.
-
-    Attributes:
-        method, url: the request line to send (``url`` is the wire URL).
-        headers: every header to send, original and added, in order.
-        body: the body to send (for streaming payloads, an iterator of the
-            aws-chunked encoding).
-        canonical_request, string_to_sign, signature, authorization,
-        credential_scope, signed_headers, payload_hash, amz_date,
-        algorithm: each stage, as text.
-        canonical: the canonical request as a value
-            (:class:`~sigv4kit.canonical.CanonicalRequest`), part by part;
-            ``canonical_request`` is its text, the text that was signed.
-    """
-
-    __slots__ = (
-        "algorithm",
-        "amz_date",
-        "authorization",
-        "body",
-        "canonical",
-        "canonical_request",
-        "credential_scope",
-        "headers",
-        "method",
-        "payload_hash",
-        "region",
-        "region_set",
-        "service",
-        "signature",
-        "signed_headers",
-        "string_to_sign",
-        "url",
-    )
-
-    def __init__(
-        self,
-        method: str,
-        url: str,
-        headers: HeaderList,
-        body: Any,
-        canonical: _c.CanonicalRequest,
-        string_to_sign: str,
-        signature: str,
-        authorization: str | None,
-        credential_scope: str,
-        payload_hash: str,
-        amz_date: str,
-        algorithm: str,
-        region: str,
-        service: str,
-        region_set: tuple[str, ...],
-    ) -> None:
-        self.method = method
-        self.url = url
-        self.headers = headers
-        self.body = body
-        self.canonical = canonical
-        self.canonical_request = canonical[6]
-        self.string_to_sign = string_to_sign
-        self.signature = signature
-        self.authorization = authorization
-        self.credential_scope = credential_scope
-        self.signed_headers = canonical[4]
-        self.payload_hash = payload_hash
-        self.amz_date = amz_date
-        self.algorithm = algorithm
-        self.region = region
-        self.service = service
-        self.region_set = region_set
-
-    @property
-    def canonical_request_hash(self) -> str:
-        return self.string_to_sign.rpartition("\n")[2]
-
-    @property
-    def key_chain(self) -> list[str]:
-        """How the signing key was derived, by name only (no key material)."""
-        if self.algorithm == ALGORITHM_V4A:
-            return [
-                'private key = NIST SP 800-108 KDF(HMAC-SHA256, "AWS4A" + <secret access key>, '
-                '"AWS4-ECDSA-P256-SHA256", access key id) -> P-256 scalar',
-                "signature = hex(DER(ECDSA-P256(private key, SHA-256(string_to_sign))))",
-            ]
-        return key_chain_description(self.amz_date[:8], self.region, self.service)
-
-    def __repr__(self) -> str:
-        return (
-            f"SignedRequest(method={self.method!r}, url={self.url!r}, "
-            f"signed_headers={self.signed_headers!r}, signature={self.signature!r})"
-        )
 
 
 # --------------------------------------------------------------------------
@@ -644,6 +329,8 @@ class Signer:
             _c.canonical_query(query) if query else "",
         )
 
+    # The hot path: one function on purpose (each extra call is ~2% of a
+    # signature); it reads top to bottom as the stages of the canonical road.
     def _sign(
         self,
         method: str,
@@ -976,6 +663,7 @@ class Signer:
             method, u, headers, expires, timestamp, body, payload, cap_expires, hoist
         )
 
+    # Presigning's hot path, one function for the same reason as _sign.
     def _presign(
         self,
         method: str,
@@ -1096,17 +784,3 @@ class Signer:
             c.service,
             c.region_set,
         )
-
-
-_PARAM_MEMO: dict[str, str] = {}
-
-
-def _encode_param(value: str) -> str:
-    """URI-encode a query value; the few values a signer repeats are memoized."""
-    got = _PARAM_MEMO.get(value)
-    if got is None:
-        got = _c.uri_encode(value)
-        if len(_PARAM_MEMO) >= 1024:
-            _PARAM_MEMO.clear()
-        _PARAM_MEMO[value] = got
-    return got

@@ -336,3 +336,13 @@ def test_s3app_presign_mode_and_expiry(httpie_env: dict[str, str], s3app: str) -
     expires = int(re.search(r"X-Amz-Expires=(\d+)", first).group(1))  # type: ignore[union-attr]
     assert 200 < expires <= 300
     assert b"Authorization:" not in shown.stdout
+
+
+def test_region_from_the_environment_when_the_host_says_nothing(httpie_env: dict[str, str]) -> None:
+    proc = _http(
+        httpie_env,
+        ["--offline", "-A", "sigv4", "-a", f"{_keys()},service=s3", "http://127.0.0.1:1/x"],
+        extra_env={"AWS_REGION": "eu-north-1"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert b"/eu-north-1/s3/aws4_request" in proc.stdout

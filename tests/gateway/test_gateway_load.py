@@ -60,7 +60,11 @@ def _rss(pid: int) -> int:
 
 
 async def _load(
-    urls: list[str], keys: dict[str, tuple[str, str]], n: int, concurrency: int = 16
+    urls: list[str],
+    keys: dict[str, tuple[str, str]],
+    n: int,
+    tag: str,
+    concurrency: int = 16,
 ) -> tuple[Counter[str], list[str]]:
     rnd = random.Random(1234)
     full = Signer(Credentials(*keys["full"]), REGION, "s3")
@@ -84,7 +88,9 @@ async def _load(
             else:
                 if kind == "replay":
                     kind = "ok"
-                path = f"/load/{i}"
+                # unique per run: two runs in one second would sign the same
+                # string for the same path, and the second would be a replay
+                path = f"/load/{tag}/{i}"
                 signer = {"wrong": wrong, "unknown": ghost, "denied": reader}.get(kind, full)
                 method = "PUT" if kind in ("put", "tampered", "denied") else "GET"
                 body = os.urandom(rnd.choice((0, 100, 5000))) if method == "PUT" else b""
@@ -139,11 +145,11 @@ def _run(n: int, echo: Echo, postgres_url: str, redis_url: str, tmp_path: Path) 
                 )
             )
         urls = [g.url for g in nodes]
-        asyncio.run(_load(urls, keys, 300))  # warm-up: pools, caches, allocator
+        asyncio.run(_load(urls, keys, 300, "warm-up"))  # pools, caches, allocator
         base = sum(_rss(g.proc.pid) for g in nodes)
         echo.clear()
         t0 = time.monotonic()
-        tally, wrong = asyncio.run(_load(urls, keys, n))
+        tally, wrong = asyncio.run(_load(urls, keys, n, "main"))
         elapsed = time.monotonic() - t0
         grown = sum(_rss(g.proc.pid) for g in nodes) - base
         print(

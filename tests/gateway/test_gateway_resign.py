@@ -124,3 +124,64 @@ def test_boto3_presign_and_post_through_the_resigning_gateway(
     )
     with pytest.raises(Exception, match="SignatureDoesNotMatch"):
         bad.get_object(Bucket=b, Key="boto/resign.bin")
+
+
+def test_aws_cli_and_minio_through_the_resigning_gateway(
+    resigning: InProcessGateway, seaweedfs: SeaweedFS, tmp_path: Any
+) -> None:
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    akid, secret = resigning.create_key("erin")
+    b = seaweedfs.bucket
+    aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+    if aws is None:
+        pytest.skip("the AWS CLI is not installed")
+    env = dict(os.environ)
+    env.update(
+        AWS_ACCESS_KEY_ID=akid,
+        AWS_SECRET_ACCESS_KEY=secret,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    src, back = tmp_path / "up.bin", tmp_path / "down.bin"
+    src.write_bytes(BODY)
+    for args in (
+        ["s3", "cp", str(src), f"s3://{b}/cli/obj.bin"],
+        ["s3", "cp", f"s3://{b}/cli/obj.bin", str(back)],
+    ):
+        proc = subprocess.run(
+            [aws, "--endpoint-url", resigning.url, *args],
+            capture_output=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr.decode()[-2000:]
+    assert _direct(seaweedfs, "cli/obj.bin") == BODY
+    assert back.read_bytes() == BODY
+
+    minio = pytest.importorskip("minio")
+    import io
+
+    client = minio.Minio(
+        resigning.url.removeprefix("http://"),
+        access_key=akid,
+        secret_key=secret,
+        secure=False,
+        region=REGION,
+    )
+    client.put_object(b, "minio/obj.bin", io.BytesIO(BODY), len(BODY))
+    assert _direct(seaweedfs, "minio/obj.bin") == BODY
+    resp = client.get_object(b, "minio/obj.bin")
+    try:
+        assert resp.read() == BODY
+    finally:
+        resp.close()
+        resp.release_conn()

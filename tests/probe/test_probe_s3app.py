@@ -125,6 +125,22 @@ def test_cli_save_writes_the_measured_profile(app: tuple[S3Server, Path], tmp_pa
     assert saved.upload_modes[0] == "streaming-trailer"
     assert "streaming-unsigned-trailer" not in saved.upload_modes
     assert saved.measured["streaming-unsigned-trailer"] is False
+    # `request` uses the saved profile from then on: the region and service for a
+    # host that says neither, and the measured upload mode.
+    body = tmp_path / "body.bin"
+    body.write_bytes(b"x" * 100_000)
+    mark = server.mark()
+    put = CliRunner(env=env).invoke(
+        cli, ["request", "PUT", f"{server.http}/{BUCKET}/saved", "--data-file", str(body)]
+    )
+    assert put.exit_code == 0, put.output
+    assert "saved profile" in put.output
+    entry = server.logged(mark, "PUT")[0]
+    assert entry["status"] == 200
+    assert entry["x-amz-content-sha256"] == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
+    d = Direct(server.http, BUCKET, CREDS, "us-east-1")
+    assert d.send("GET", d.url("saved")).content == body.read_bytes()
+    d.send("DELETE", d.url("saved"))
     # A missing bucket is a clear error, not a table of noes.
     missing = CliRunner(env=env).invoke(
         cli, ["probe", server.http, "--bucket", "no-such-bucket", "--json"]

@@ -120,6 +120,15 @@ def test_reply_answers_without_upstream(upstream: Upstream, run_engine: Start) -
     assert len(upstream.seen) == before
 
 
+def test_refusal_with_unread_body_closes_connection(upstream: Upstream, run_engine: Start) -> None:
+    engine = run_engine(PassThrough(upstream.origin))
+    raw = http_raw(
+        engine.port, b"PUT /refuse HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc"
+    )
+    head = raw.partition(b"\r\n\r\n")[0].lower()
+    assert head.startswith(b"http/1.1 403") and b"connection: close" in head
+
+
 def test_upstream_down_is_502_with_reason(run_engine: Start) -> None:
     port = free_port()
     engine = run_engine(PassThrough(f"http://127.0.0.1:{port}"))

@@ -1,4 +1,7 @@
-"""Proxy operations: --role-arn against moto's STS, the TLS listener, workers."""
+"""Proxy operations: --role-arn against moto's STS, the TLS listener.
+
+Workers and SIGTERM draining are covered on the engine (test_forward.py).
+"""
 
 from __future__ import annotations
 
@@ -142,31 +145,5 @@ def test_tls_listener(upstream: Upstream, tmp_path: Path) -> None:
         assert r.json()["target"] == "/over-tls"
         with pytest.raises(requests.ConnectionError):
             requests.get(f"http://127.0.0.1:{p.port}/plain", timeout=5)
-    finally:
-        assert p.stop() == 0
-
-
-def test_workers(upstream: Upstream) -> None:
-    p = ProxyProcess(
-        [
-            "--upstream",
-            upstream.origin,
-            "--region",
-            "us-east-1",
-            "--service",
-            "execute-api",
-            "--workers",
-            "2",
-        ],
-        env=ENV,
-    )
-    try:
-        p.wait_ready()
-        for i in range(10):
-            r = requests.get(f"{p.base}/w{i}", headers={"Connection": "close"})
-            assert r.status_code == 200
-        time.sleep(1.3)
-        text = requests.get(p.admin + "/metrics").text
-        assert 'sigv4kit_requests_total{status="200"} 10' in text
     finally:
         assert p.stop() == 0

@@ -254,3 +254,82 @@ def test_access_log_and_metrics(proxy: ProxyProcess, seaweedfs: SeaweedFS) -> No
     assert any(e["method"] == "GET" and e["status"] == 200 for e in lines)
     assert not any("sekrit" in x for x in proxy.stderr_lines)
     assert not any(SECRET_KEY in x for x in proxy.stderr_lines)
+
+
+class _Generated:
+    """A file-like body of ``size`` pseudo-random bytes, never held whole."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.left = size
+        self.block = os.urandom(1 << 20)
+        self.digest = hashlib.sha256()
+
+    def __len__(self) -> int:
+        return self.left
+
+    def read(self, n: int = -1) -> bytes:
+        if self.left == 0:
+            return b""
+        n = min(self.left, len(self.block) if n < 0 else min(n, len(self.block)))
+        piece = self.block[:n]
+        self.left -= n
+        self.digest.update(piece)
+        return piece
+
+
+@pytest.mark.slow
+def test_one_gib_upload_and_download_bounded_memory(
+    proxy: ProxyProcess,
+    seaweedfs: SeaweedFS,  # noqa: F811
+) -> None:
+    size = 1 << 30
+    key = f"huge/{uuid.uuid4().hex}"
+    base = proxy.rss_kib()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], proxy.rss_kib())
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    try:
+        body = _Generated(size)
+        r = requests.put(_url(proxy, seaweedfs, key), data=body, timeout=600)
+        assert r.status_code == 200, r.text
+        down = hashlib.sha256()
+        n = 0
+        with requests.get(_url(proxy, seaweedfs, key), stream=True, timeout=600) as resp:
+            assert resp.status_code == 200
+            for chunk in resp.iter_content(1 << 20):
+                down.update(chunk)
+                n += len(chunk)
+    finally:
+        stop.set()
+        sampler.join()
+        requests.delete(_url(proxy, seaweedfs, key))
+    assert n == size and down.hexdigest() == body.digest.hexdigest()
+    growth_mib = (peak[0] - base) / 1024
+    assert growth_mib < 64, f"proxy RSS grew by {growth_mib:.1f} MiB moving 1 GiB each way"
+
+
+def test_without_upstream_each_request_goes_to_its_host(seaweedfs: SeaweedFS) -> None:  # noqa: F811
+    netloc = seaweedfs.endpoint.partition("://")[2]
+    p = ProxyProcess(
+        ["--region", "us-east-1", "--service", "s3", "--upstream-scheme", "http"], env=_env()
+    )
+    try:
+        p.wait_ready()
+        key = f"hostless/{uuid.uuid4().hex}"
+        url = f"/{seaweedfs.bucket}/{key}"
+        r = requests.put(p.base + url, data=b"by host", headers={"Host": netloc})
+        assert r.status_code == 200, r.text
+        # absolute-form, as clients configured with an HTTP proxy send it
+        proxies = {"http": p.base}
+        r = requests.get(f"http://{netloc}{url}", proxies=proxies)
+        assert r.status_code == 200 and r.content == b"by host"
+    finally:
+        assert p.stop() == 0

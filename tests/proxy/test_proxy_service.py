@@ -181,10 +181,10 @@ def _process_profile(tmp_path: Path, lifetime: int) -> dict[str, str]:
 
 
 def test_credentials_refreshed_while_running(app: SignedApp, tmp_path: Path) -> None:
-    p = _proxy(app, "--profile", "rot", env=_process_profile(tmp_path, lifetime=6))
+    p = _proxy(app, "--profile", "rot", env=_process_profile(tmp_path, lifetime=4))
     try:
         akids: list[Any] = []
-        deadline = time.monotonic() + 8
+        deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
             r = requests.post(p.base + "/json", json={"t": time.monotonic()})
             assert r.status_code == 200, r.text

@@ -96,6 +96,15 @@ def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str 
         return region, service
     guess = infer_endpoint(host)
     said = []
+    saved = _saved_profile(host) if guess is None else None
+    if saved is not None:
+        # `sigv4kit probe --save` measured this endpoint: an S3 store, its region.
+        if not service:
+            service = "s3"
+            said.append("service s3")
+        if not region and not (opts.sigv4a and opts.region_set):
+            region = saved.region
+            said.append(f"region {region}")
     if guess is not None:
         if not service:
             service = guess.service
@@ -123,12 +132,26 @@ def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str 
         )
     if said and not quiet:
         where = f" ({guess.label})" if guess is not None else ""
+        if saved is not None:
+            where = f" (saved profile: {saved.label})"
         click.echo(
             click.style(f"note: inferred {' and '.join(said)} from {host}{where}", dim=True),
             err=True,
             color=color_wanted(),
         )
     return region, service
+
+
+def _saved_profile(host: str) -> Any:
+    """The profile ``probe --save`` wrote for this host (either scheme), if any."""
+    from ..probe.profiles import load_user_profiles
+
+    try:
+        saved = load_user_profiles()
+    except (OSError, ValueError):
+        return None
+    host = host.lower()
+    return saved.get(f"https://{host}") or saved.get(f"http://{host}")
 
 
 def read_input(path: str) -> bytes:

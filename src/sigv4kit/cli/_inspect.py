@@ -76,6 +76,11 @@ __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
     metavar="SECONDS",
     help="Lifetime of the presigned URL (with --presign).",
 )
+@click.option(
+    "--cap-expires",
+    is_flag=True,
+    help="With --presign: end the URL when the credentials expire (default: refuse).",
+)
 @click.option("--show-token", is_flag=True, help="Print the session token instead of hiding it.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for tools).")
 def explain_cmd(
@@ -87,6 +92,7 @@ def explain_cmd(
     request_file: str | None,
     presign: bool,
     expires: int,
+    cap_expires: bool,
     show_token: bool,
     as_json: bool,
     **kw: Any,
@@ -121,7 +127,14 @@ def explain_cmd(
         if not method or not url:
             raise click.UsageError("give METHOD URL, or --request-file FILE")
         signed, creds = _signed_url(
-            opts, method, url, headers_of(headers), data, data_file, presign, expires, as_json
+            opts,
+            method,
+            url,
+            headers_of(headers),
+            data,
+            data_file,
+            (presign, expires, cap_expires),
+            as_json,
         )
     result = explain(
         signed,
@@ -371,11 +384,12 @@ def _signed_url(
     headers: list[tuple[str, str]],
     data: str | None,
     data_file: str | None,
-    presign: bool,
-    expires: int,
+    presigning: tuple[bool, int, bool],
     quiet: bool,
 ) -> tuple[SignedRequest, Credentials]:
-    """Sign METHOD URL as the flags say (header signing or, with ``presign``, a URL)."""
+    """Sign METHOD URL as the flags say: header signing or, with ``presigning``
+    ``(presign, expires, cap_expires)``, a presigned URL under the expiry rule."""
+    presign, expires, cap_expires = presigning
     region, service = infer(opts, host_of(url), quiet=quiet)
     body = open_body(data, data_file)
     try:
@@ -392,6 +406,7 @@ def _signed_url(
                 timestamp=opts.timestamp,
                 body=body.for_signer(),
                 payload=opts.payload(),
+                cap_expires=cap_expires,
             )
             return signed, creds
     finally:

@@ -53,6 +53,13 @@ def _no_credentials() -> Credentials:
     metavar="URL",
     help="scheme://host[:port] to forward to (default: each request's Host, https).",
 )
+@click.option(
+    "--upstream-scheme",
+    type=click.Choice(["https", "http"]),
+    default="https",
+    show_default=True,
+    help="Scheme used to reach each request's Host when there is no --upstream.",
+)
 @click.option("--region", help="Signing region (default: inferred from the upstream host).")
 @click.option("--service", help="Signing name, e.g. s3, aps, es (default: inferred).")
 @click.option("--admin", metavar="HOST:PORT", help="Admin listener: /healthz, /readyz, /metrics.")
@@ -188,6 +195,7 @@ def proxy(**o: Any) -> None:
         add_headers=[_header(h) for h in o["add_header"]],
         max_body=o["max_body"],
         spool_memory=o["spool_memory"],
+        upstream_scheme=o["upstream_scheme"],
     )
     fconfig = ForwardConfig(
         host=host,

@@ -142,6 +142,8 @@ def request(
     mode = payload_mode or ("streaming" if streaming else None)
     body = open_body(data, data_file)
     try:
+        if mode is None and not (opts.unsigned_payload or opts.payload_hash):
+            mode = _saved_mode(opts, method, url, body)
         fb = _fallback_for(opts, method, url, header_list, body, mode)
         if fb is not None and (known := fb.remembered()) is not None:
             click.echo(
@@ -369,6 +371,27 @@ def _fallback_for(
     first = mode or ("unsigned" if opts.unsigned_payload else "signed")
     checksum = bool(checksum_headers(headers)) or first in _TRAILERS
     return Fallback(url, first, checksum)
+
+
+def _saved_mode(opts: RequestOptions, method: str, url: str, body: Body) -> str | None:
+    """The upload mode ``probe --save`` measured for this endpoint, for an S3 upload."""
+    if opts.service != "s3" or method not in ("PUT", "POST") or not body.present:
+        return None
+    from ..probe.profiles import endpoint_key, load_user_profiles
+
+    try:
+        saved = load_user_profiles().get(endpoint_key(url))
+    except (OSError, ValueError):
+        return None
+    if saved is None:
+        return None
+    mode = saved.upload_mode
+    if mode == "unsigned" and not url.lower().startswith("https://"):
+        mode = next((m for m in saved.upload_modes if m != "unsigned"), "signed")
+    if mode.startswith("streaming") and method == "POST":
+        return None  # a form or API POST, not an object upload
+    click.echo(f"sigv4kit: sending {mode} to {endpoint_key(url)} (saved profile)", err=True)
+    return mode
 
 
 def _apply(known: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:

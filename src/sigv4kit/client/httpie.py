@@ -189,9 +189,12 @@ def build_auth(opts: AuthOptions, url: str) -> requests.auth.AuthBase:
     sigv4a = opts.sigv4a or algorithm == "sigv4a"
     region_set = opts.region_set or region_set or (["*"] if sigv4a else None)
     if not region and not sigv4a:
-        from ..cli._creds import find_region
+        from ..providers import resolve_region
 
-        region = find_region(opts.profile)
+        try:
+            region = resolve_region(opts.profile)
+        except CredentialsError:
+            region = None
     if not service:
         raise SigningError(
             f"cannot tell the service from the host {hostname!r}: add it to -a, "

@@ -28,28 +28,32 @@ __all__ = [
 
 REDACTED = "<session token hidden; --show-token prints it>"
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_AUTH = re.compile(
-    r"\s*(?P<alg>AWS4-[A-Z0-9-]+)\s+Credential=(?P<cred>[^,\s]+)\s*,\s*"
-    r"SignedHeaders=(?P<sh>[^,\s]+)\s*,\s*Signature=(?P<sig>[0-9a-fA-F*]+)\s*\Z"
-)
 
 
 def parse_authorization(value: str) -> dict[str, str] | None:
     """The parts of a SigV4/SigV4a ``Authorization`` value, or None.
 
     Returns ``algorithm``, ``access_key_id``, ``scope``, ``signed_headers``
-    and ``signature``.
+    and ``signature``.  The parsing is the Verifier's own
+    (:mod:`sigv4kit.verify.auth`), so explain, diagnose and the variant
+    search read a header exactly as verification does.
     """
-    m = _AUTH.match(value)
-    if m is None:
+    from ..errors import SignatureError
+    from ..verify.auth import _parse_authorization
+
+    try:
+        alg, credential, signed_headers, signature = _parse_authorization(value)
+    except SignatureError:
         return None
-    akid, _, scope = m.group("cred").partition("/")
+    if not alg.startswith("AWS4-"):
+        return None
+    akid, _, scope = credential.partition("/")
     return {
-        "algorithm": m.group("alg"),
+        "algorithm": alg,
         "access_key_id": akid,
         "scope": scope,
-        "signed_headers": m.group("sh"),
-        "signature": m.group("sig"),
+        "signed_headers": signed_headers,
+        "signature": signature,
     }
 
 

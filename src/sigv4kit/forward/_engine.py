@@ -323,7 +323,13 @@ class Engine:
             if isinstance(decision, Reply):
                 status = decision.status
                 counter[1] += len(decision.body)
-                return _reply(decision)
+                reply = _reply(decision)
+                if not request.content.is_eof():
+                    # The body was not read (a refusal): say this connection
+                    # ends here, or a client would send its next request on
+                    # a connection the server then drops, and retry it.
+                    reply.force_close()
+                return reply
             resp, status, upstream_status, error = await self._forward(
                 request, inc, decision, counter
             )
@@ -530,10 +536,16 @@ class Engine:
             return r
         sr = web.StreamResponse(status=resp.status, reason=resp.reason)
         _copy_headers(resp, sr, keep_length=True)
-        await sr.prepare(request)
+        writer = await sr.prepare(request)
         if request.method == "HEAD" or resp.status in (204, 304):
             await sr.write_eof()
             return sr
+        # aiohttp holds the status line and headers back until the first body
+        # write; a large answer's headers go now, so the client's time to
+        # first byte is the upstream's, not the upstream's plus one read.
+        send_headers = getattr(writer, "send_headers", None)
+        if send_headers is not None and not prefix:
+            send_headers()
         content = resp.content
         try:
             if prefix:

@@ -143,6 +143,10 @@ class _Supervisor:
         self.factory = factory
         self.children: dict[int, int] = {}  # pid -> read fd
         self.latest: dict[int, dict[str, Any]] = {}
+        # The event loop keeps only weak references to tasks: without these,
+        # a garbage collection can destroy a reader mid-wait, and /readyz
+        # and /metrics stop hearing from that worker.
+        self.readers: set[asyncio.Task[None]] = set()
         self.retired = Metrics()
         self.stopping = False
         self.port = 0
@@ -165,7 +169,9 @@ class _Supervisor:
                 os._exit(code)
         os.close(w)
         self.children[pid] = r
-        asyncio.get_running_loop().create_task(self.read_reports(pid, r))
+        task = asyncio.get_running_loop().create_task(self.read_reports(pid, r))
+        self.readers.add(task)
+        task.add_done_callback(self.readers.discard)
 
     async def read_reports(self, pid: int, fd: int) -> None:
         loop = asyncio.get_running_loop()

@@ -56,7 +56,10 @@ def policy_path(target: str, *, form: Mapping[str, str] | None = None) -> str:
     POST writes ``form["key"]`` into the bucket named by the path, so its
     path is ``/bucket/key``.
     """
-    path = unquote(target.partition("?")[0]) or "/"
+    path = target.partition("?")[0]
+    if "%" in path:
+        path = unquote(path)
+    path = path or "/"
     if form is not None and "key" in form:
         bucket = path.strip("/").partition("/")[0]
         return f"/{bucket}/{form['key']}" if bucket else f"/{form['key']}"

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from typing import cast
 from urllib.parse import quote, unquote
 
 __all__ = [
@@ -157,17 +158,24 @@ def forward_headers(
         extra: headers to add (``X-Forwarded-For`` ...), after the rest.
     """
     decoded = is_aws_chunked(payload_hash)
+    raw = list(headers)
+    # The engine hands str pairs; bytes pairs (ASGI-style) are decoded once.
+    items = cast(
+        "list[Header]",
+        raw if not raw or isinstance(raw[0][0], str) else [(_text(n), _text(v)) for n, v in raw],
+    )
     out: list[Header] = []
+    append = out.append
     hop: set[str] | None = None  # names listed in Connection (rare): filtered after
     drop = _ALWAYS_DROP
-    for n, v in headers:
-        name = n if isinstance(n, str) else n.decode("latin-1")
-        value = v if isinstance(v, str) else v.decode("latin-1")
+    for name, value in items:
         lname = name.lower()
-        if lname in drop or lname.startswith(_OWN_PREFIX):
+        if lname in drop:
             if lname == "connection" and value.lower() not in ("keep-alive", "close"):
                 hop = hop or set()
                 hop.update(t.strip().lower() for t in value.split(",") if t.strip())
+            continue
+        if lname[:11] == _OWN_PREFIX:
             continue
         if decoded:
             if lname in _FRAMING or lname == "x-amz-content-sha256":
@@ -176,9 +184,9 @@ def forward_headers(
                 kept = [c.strip() for c in value.split(",") if c.strip()]
                 kept = [c for c in kept if c.lower() != "aws-chunked"]
                 if kept:
-                    out.append((name, ", ".join(kept)))
+                    append((name, ", ".join(kept)))
                 continue
-        out.append((name, value))
+        append((name, value))
     if hop:
         out = [(n, v) for n, v in out if n.lower() not in hop]
     if decoded and decoded_length is not None:

@@ -32,6 +32,18 @@ Neither reads a socket or a clock.  :func:`prepare_streaming` and
 and for HTTP clients (an iterator and an async iterator of ``bytes`` with a
 ``len()``), reading files and iterables a chunk at a time: memory stays
 constant whatever the size of the upload.
+
+Neither side copies the payload: :meth:`AwsChunkedBody.pieces` (and
+:meth:`ChunkEncoder.encode_pieces`) hand out each chunk as its framing and
+its data, the caller's own object or a ``memoryview`` of it, and
+:meth:`ChunkDecoder.feed_pieces` releases verified data the same way.
+
+The modules, each named after its concept: ``_modes`` (the literal <->
+mode table, framing constants, encoded lengths), ``_encoder``
+(:class:`ChunkEncoder`), ``_body`` (sources, :func:`prepare_streaming`,
+:class:`AwsChunkedBody`), ``_decoder`` (:class:`ChunkDecoder` and helpers)
+and ``_trailers`` (canonical trailers, checksum trailers, the trailer
+reader).  Import from ``sigv4kit.streaming``.
 """
 
 from __future__ import annotations

@@ -209,18 +209,15 @@ class ChunkDecoder:
 
     @property
     def done(self) -> bool:
-        return self._state == _DONE
+        return self._state == _DONE  # the final CRLF (and trailers) arrived and checked out
 
     def _fail(self, exc: SignatureError) -> SignatureError:
         self._error = exc
         return exc
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
-        """Consume received bytes; return the payload bytes now verified.
-
-        The released data joined into one ``bytes`` (a copy when it spans
-        pieces or chunks); :meth:`feed_pieces` hands it out uncopied.
-        """
+        """Consume received bytes; return the payload bytes now verified, joined
+        (a copy when it spans pieces); :meth:`feed_pieces` does not copy."""
         parts = self.feed_pieces(data)
         if not parts:
             return b""
@@ -243,10 +240,11 @@ class ChunkDecoder:
         if type(data) is not bytes:
             data = bytes(data)
         n = len(data)
+        if not n:
+            return []
         if self._state == _DATA and n < self._remaining:
-            # The common case for network-sized pieces: all of it is chunk
-            # data, and the chunk goes on.  Counts were checked against the
-            # limits when the chunk header was read.
+            # Common for network-sized pieces: all chunk data, the chunk goes
+            # on (limits were checked at its header).
             self._remaining -= n
             self.bytes_out += n
             if self._checksum is not None:
@@ -257,7 +255,15 @@ class ChunkDecoder:
                 return []
             return [data]
         try:
-            return self._feed(data)
+            out: list[bytes | memoryview] = []
+            mv = memoryview(data)
+            pos = 0
+            if self._state == _DATA and self._fast and data.startswith(_CRLF, self._remaining):
+                # This piece ends the chunk (and perhaps more): the hot loop.
+                pos = _whole_chunks(self, data, mv, 0, out)
+            if pos < n:
+                self._feed(data, mv, pos, out)
+            return out
         except SignatureError as exc:
             self._error = exc
             raise
@@ -283,13 +289,10 @@ class ChunkDecoder:
         return self.trailers
 
     # -- internals --------------------------------------------------------
-    def _feed(self, data: bytes) -> list[bytes | memoryview]:
-        # One pass over the piece, a state at a time; chunk data is sliced
-        # (memoryview), header lines are matched in place when whole.
-        out: list[bytes | memoryview] = []
+    def _feed(self, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]) -> None:
+        # One pass over the rest of the piece, a state at a time; chunk data
+        # is sliced (memoryview), header lines are matched in place when whole.
         n = len(data)
-        pos = 0
-        mv = memoryview(data)
         head_re = self._head_re
         while pos < n:
             st = self._state
@@ -357,7 +360,6 @@ class ChunkDecoder:
                         "a line of the aws-chunked framing ends in a bare LF; lines end in CRLF"
                     )
                 self._line_done(line[:-2])
-        return out
 
     def _end_chunk(self, out: list[bytes | memoryview]) -> None:
         """The CRLF after a chunk's data arrived: check its signature and
@@ -491,54 +493,44 @@ class ChunkDecoder:
 def _whole_chunks(
     self: ChunkDecoder, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
 ) -> int:
-    """Take every chunk that ends, CRLF and next header included, inside
-    ``data``; return where the rest starts.  (A function of the decoder's
-    state, outside the class only to keep the class readable.)
+    """Take the chunks that end (CRLF and next header included) in ``data``,
+    then the start of the next one's data; return where the rest starts.
 
-    The hot loop of large pieces (longer than it would be otherwise, and
-    why): a piece of 1 MiB holds sixteen 64 KiB chunks, and the work
-    besides hashing each is what separates the decoder from hashlib's
-    speed, so the per-chunk state lives in locals (written back on the
-    way out), the HMAC runs inline from precomputed pad states, and a
-    well-formed header within limits is taken without a call.  Anything
-    unusual (a header split across pieces, a limit reached, the last
-    chunk, a malformed byte) is left to the general path, which says
-    what is wrong.  Only SigV4 with an :class:`~sigv4kit.keys.HmacKey`
-    (what the Verifier passes) and unsigned bodies come here.
+    The decoder's hot loop, long on purpose: the work besides each chunk's
+    SHA-256 decides how close decoding gets to hashlib, so state lives in
+    locals (written back at the end), the HMAC runs inline from its pad
+    states, and a header within limits is taken without a call.  Anything
+    unusual goes to the general path, which names what is wrong.  SigV4
+    with an :class:`~sigv4kit.keys.HmacKey` and unsigned bodies only.
     """
     signed = self.signed
     checksum = self._checksum.update if self._checksum is not None else None
     match = cast("re.Pattern[bytes]", self._head_re).match
-    sha = _sha256
-    pads: tuple[Any, Any] = self._hmac_pads or (None, None)
-    inner, outer = pads
+    inner, outer = self._hmac_pads or (None, None)
     mid = self._empty_mid
-    limit = self.max_chunk_size
-    declared = self.decoded_length if self.decoded_length is not None else 1 << 62
-    small = self.min_chunk_size
-    max_chunks = self.max_chunks
-    rem = self._remaining
-    bytes_out = self.bytes_out
-    chunks = self.chunks
-    prev = self._prev
-    received = self._chunk_sig
-    h = self._hash
-    held = self._held
+    limit, small, max_chunks = self.max_chunk_size, self.min_chunk_size or 1, self.max_chunks
+    room = (1 << 62) if self.decoded_length is None else self.decoded_length
+    rem, bytes_out, chunks, prev = self._remaining, self.bytes_out, self.chunks, self._prev
+    received, h, held, chunk_size = self._chunk_sig, self._hash, self._held, self._chunk_size
+    n = len(data)
     while data.startswith(_CRLF, pos + rem):
         end = pos + rem
         piece = mv[pos:end]
         if checksum is not None:
             checksum(piece)
         if signed:
-            h.update(piece)
-            digest = h.hexdigest()
-            i = inner.copy()
+            if h is None:
+                digest = _sha256(piece).hexdigest()
+            else:
+                h.update(piece)
+                digest = h.hexdigest()
+            i = inner.copy()  # type: ignore[union-attr]
             i.update(prev.encode() + mid + digest.encode())
-            o = outer.copy()
+            o = outer.copy()  # type: ignore[union-attr]
             o.update(i.digest())
             if not hmac.compare_digest(o.hexdigest(), received):
                 self._prev = prev
-                self._check_chunk_signature(rem, digest, received)  # raises, with evidence
+                self._check_chunk_signature(chunk_size, digest, received)  # raises, with evidence
             prev = received
             if held:
                 out.extend(held)
@@ -547,34 +539,49 @@ def _whole_chunks(
         bytes_out += rem
         pos = end + 2
         m = match(data, pos)
-        if m is None:
-            self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
-            self._state = _HEADER
-            return pos
-        size = int(m.group(1), 16)
+        size = int(m.group(1), 16) if m is not None else 0
         if (
-            size > limit
+            m is None
+            or not small <= size <= limit
             or chunks >= max_chunks
+            or bytes_out + size > room
             or self._small_seen
-            or size < small
-            or not size
-            or bytes_out + size > declared
         ):
-            # A limit, the last chunk or an error: the general path decides.
+            # No whole header here, a limit, the last chunk or an error: the
+            # general path decides.
             self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
             self._state = _HEADER
+            if m is None:
+                return pos
             self._start_chunk(m.group(1), m.group(2).decode() if signed else "")
             return m.end()
         chunks += 1
-        rem = size
+        chunk_size = rem = size
         if signed:
             received = m.group(2).decode()
-            h = sha()
+        h = None
         pos = m.end()
+    if pos < n and n - pos < rem:
+        # The start of the next chunk's data, the rest of this piece.
+        piece = mv[pos:]
+        if checksum is not None:
+            checksum(piece)
+        bytes_out += n - pos
+        rem -= n - pos
+        if not signed:
+            out.append(piece)
+        elif h is None:
+            h = _sha256(piece)
+            held.append(piece)
+        else:
+            h.update(piece)
+            held.append(piece)
+        pos = n
     self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
-    self._remaining = self._chunk_size = rem
+    self._remaining = rem
+    self._chunk_size = chunk_size
     self._chunk_sig = received
-    self._hash = h
+    self._hash = h if h is not None or not signed else _sha256()
     return pos
 
 

@@ -26,11 +26,10 @@ from ._common import (
     _PRESIGN_EXACT,
     _PRESIGN_NAMES,
     _PRESIGN_REQUIRED,
-    MAX_PRESIGN_EXPIRES,
     Scope,
     _header_malformed,
 )
-from .checks import _amz_epoch, _http_date, _stripped
+from .checks import _amz_epoch, _http_date, _presign_expires, _stripped
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -342,24 +341,7 @@ def _query_auth(
             f'Invalid credential date "{scope.date}". This date is not the same as '
             f'X-Amz-Date: "{amz[:8]}".'
         )
-    exp_text = params["X-Amz-Expires"]
-    if not exp_text.isdigit() or not exp_text.isascii() or len(exp_text) > 18:
-        if exp_text.isascii() and exp_text.isdigit():
-            raise AuthorizationQueryParametersError(
-                "X-Amz-Expires must be less than a week (in seconds) that is, the given "
-                "X-Amz-Expires must be less than 604800 seconds"
-            )
-        if exp_text.startswith("-") and exp_text[1:].isdigit():
-            raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
-        raise AuthorizationQueryParametersError("X-Amz-Expires should be a number")
-    expires = int(exp_text)
-    if expires > MAX_PRESIGN_EXPIRES:
-        raise AuthorizationQueryParametersError(
-            "X-Amz-Expires must be less than a week (in seconds) that is, the given "
-            "X-Amz-Expires must be less than 604800 seconds"
-        )
-    if expires < 1:
-        raise AuthorizationQueryParametersError("X-Amz-Expires must be at least 1 second")
+    expires = _presign_expires(params["X-Amz-Expires"])
     signed_text = params["X-Amz-SignedHeaders"]
     parsed = _signed_names(signed_text)
     if parsed is None:

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from fnmatch import fnmatchcase
 
+from ..config import parse_algorithm
 from ..errors import (
     AccessDenied,
     AuthorizationQueryParametersError,
     SignatureError,
     SigningError,
 )
-from ._common import Scope, _header_malformed
+from ._common import MAX_PRESIGN_EXPIRES, Scope, _header_malformed
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -160,3 +162,54 @@ def _check_region_set(vr: Verifier, auth: _Auth, hmap: dict[str, str], target: s
             details={"Region": vr.region},
         )
     raise _header_malformed(msg, vr.region)
+
+
+_TOO_LONG = (
+    "X-Amz-Expires must be less than a week (in seconds) that is, the given "
+    "X-Amz-Expires must be less than 604800 seconds"
+)
+
+
+def _presign_expires(text: str) -> int:
+    """A presigned URL's ``X-Amz-Expires``: 1 to 604800 seconds, as S3 words
+    each refusal (at most 18 digits, so ``int()`` stays cheap)."""
+    if not text.isdigit() or not text.isascii() or len(text) > 18:
+        if text.isascii() and text.isdigit():
+            raise AuthorizationQueryParametersError(_TOO_LONG)
+        if text.startswith("-") and text[1:].isdigit():
+            raise AuthorizationQueryParametersError("X-Amz-Expires must be non-negative")
+        raise AuthorizationQueryParametersError("X-Amz-Expires should be a number")
+    expires = int(text)
+    if expires > MAX_PRESIGN_EXPIRES:
+        raise AuthorizationQueryParametersError(_TOO_LONG)
+    if expires < 1:
+        raise AuthorizationQueryParametersError("X-Amz-Expires must be at least 1 second")
+    return expires
+
+
+def _skew_seconds(max_skew: float | timedelta | None, default: int) -> float:
+    """The Verifier's ``max_skew`` in seconds (None: the service's default)."""
+    if max_skew is None:
+        skew = float(default)
+    elif isinstance(max_skew, timedelta):
+        skew = max_skew.total_seconds()
+    elif isinstance(max_skew, (int, float)) and not isinstance(max_skew, bool):
+        skew = float(max_skew)
+    else:
+        raise SigningError("max_skew must be seconds (a number) or a timedelta")
+    if skew < 0:
+        raise SigningError("max_skew must not be negative")
+    return skew
+
+
+def _accepted_algorithms(algorithms: Iterable[str]) -> frozenset[str]:
+    """The wire names of the algorithms a Verifier accepts."""
+    algs: set[str] = set()
+    for a in algorithms:
+        try:
+            algs.add(parse_algorithm(a))
+        except SigningError:
+            raise SigningError(f"unknown algorithm {a!r}; use 'sigv4' or 'sigv4a'") from None
+    if not algs:
+        raise SigningError("algorithms must name at least one of 'sigv4', 'sigv4a'")
+    return frozenset(algs)

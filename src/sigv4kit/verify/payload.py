@@ -22,6 +22,7 @@ from ..errors import (
     XAmzContentSHA256Mismatch,
 )
 from ..keys import signing_key
+from ..payload import _as_bytes as _piece
 from ._common import (
     _EMPTY,
     _HEXDIGITS,
@@ -96,16 +97,6 @@ def _sha_mismatch(claimed: str, computed: str) -> XAmzContentSHA256Mismatch:
             "S3ComputedContentSHA256": computed,
         }
     )
-
-
-def _piece(data: object) -> bytes:
-    if isinstance(data, bytes):
-        return data
-    if isinstance(data, (bytearray, memoryview)):
-        return bytes(data)
-    if isinstance(data, str):
-        return data.encode("utf-8")
-    raise SigningError(f"body pieces must be bytes, got {type(data).__name__}")
 
 
 def _sync_source(body: object) -> Iterator[bytes] | None:

@@ -19,11 +19,12 @@ from ..errors import (
     SignatureDoesNotMatch,
     SigningError,
 )
+from ..payload import _as_bytes as _piece
 from ._common import UNSIGNED_PAYLOAD, Scope, _compare
 from .auth import _Auth
 from .checks import _now_epoch
 from .keys import _Key, _key, _token_result
-from .payload import _async_source, _piece, _run_async, _run_sync, _sync_source
+from .payload import _async_source, _run_async, _run_sync, _sync_source
 from .result import VerifiedRequest
 from .steps import LOOKUP, READ, TOKEN, Flow
 

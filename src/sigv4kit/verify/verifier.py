@@ -13,7 +13,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from .. import canonical as _c
-from ..config import ALGORITHM_V4, ALGORITHM_V4A, parse_algorithm, service_defaults
+from ..config import ALGORITHM_V4, ALGORITHM_V4A, service_defaults
 from ..errors import (
     AccessDenied,
     SignatureDoesNotMatch,
@@ -34,6 +34,7 @@ from ._common import (
     _string_to_sign,
 )
 from .auth import _Auth
+from .checks import _accepted_algorithms, _skew_seconds
 from .flow import drive_async, drive_sync, verification
 from .keys import _hmac, _Key
 from .result import VerifiedRequest
@@ -177,30 +178,12 @@ class Verifier:
             d.plus_in_path_is_space if plus_in_path_is_space is None else plus_in_path_is_space
         )
         self.presign_unsigned_payload = d.presign_unsigned_payload
-        if max_skew is None:
-            skew = float(d.max_skew_seconds)
-        elif isinstance(max_skew, timedelta):
-            skew = max_skew.total_seconds()
-        elif isinstance(max_skew, (int, float)) and not isinstance(max_skew, bool):
-            skew = float(max_skew)
-        else:
-            raise SigningError("max_skew must be seconds (a number) or a timedelta")
-        if skew < 0:
-            raise SigningError("max_skew must not be negative")
-        self.max_skew = skew
+        self.max_skew = _skew_seconds(max_skew, d.max_skew_seconds)
         self.token_check = token_check
         self.include_debug = include_debug
         self.show_token = show_token
         self.require_content_sha256 = require_content_sha256
-        algs: set[str] = set()
-        for a in algorithms:
-            try:
-                algs.add(parse_algorithm(a))
-            except SigningError:
-                raise SigningError(f"unknown algorithm {a!r}; use 'sigv4' or 'sigv4a'") from None
-        if not algs:
-            raise SigningError("algorithms must name at least one of 'sigv4', 'sigv4a'")
-        self._algorithms = frozenset(algs)
+        self._algorithms = _accepted_algorithms(algorithms)
         self._targets: dict[str, tuple[str, str]] = {}
         # Parsed credentials, per instance: a class-level memo would be shared
         # by every Verifier (other regions, services, limits) in the process.
