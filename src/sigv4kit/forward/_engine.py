@@ -61,6 +61,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ..errors import ClientDisconnected as _ClientGone
+from . import _upstream as _up
 from ._metrics import Metrics
 from ._model import IDEMPOTENT_METHODS, Incoming, Outgoing, Reply, Service, UpstreamAnswer
 
@@ -85,6 +86,13 @@ _RESPONSE_DROP = frozenset(
     }
 )
 _PEEK_LIMIT = 65536
+# What reading an upstream answer's body raises when the upstream broke off.
+_BROKE_OFF = (
+    ClientPayloadError,
+    ClientConnectionError,
+    asyncio.TimeoutError,
+    _up.UpstreamError,
+)
 # Query parameters whose values never reach a log line.
 _SECRET_PARAMS = frozenset(
     {
@@ -120,6 +128,10 @@ class ForwardConfig:
         event_loop: "auto" (uvloop when installed), "uvloop" or "asyncio".
         keepalive_timeout: seconds an idle client connection stays open.
         max_field_size: the largest request header line accepted.
+        upstream_client: "lean" (the engine's own pooled HTTP/1.1 client,
+            :mod:`sigv4kit.forward._upstream`: about half the CPU per
+            request of aiohttp's) or "aiohttp" (aiohttp's ClientSession).
+            "lean" needs ``httptools``; without it "aiohttp" is used.
     """
 
     host: str = "127.0.0.1"
@@ -140,6 +152,7 @@ class ForwardConfig:
     event_loop: str = "auto"
     keepalive_timeout: float = 75.0
     max_field_size: int = 16384
+    upstream_client: str = "lean"
 
 
 def redact_target(target: str) -> str:
@@ -185,6 +198,7 @@ class Engine:
         self.metrics = metrics or Metrics()
         self._admin_enabled = admin and config.admin_port is not None
         self._session: ClientSession | None = None
+        self._pool: _up.Pool | None = None
         self._server: Server | None = None
         self._listener: asyncio.Server | None = None
         self._admin_server: Server | None = None
@@ -224,26 +238,21 @@ class Engine:
         c = self.config
         loop = asyncio.get_running_loop()
         await self.service.startup()
-        self._session = ClientSession(
-            connector=TCPConnector(
+        if c.upstream_client not in ("lean", "aiohttp"):
+            raise ValueError(
+                f"upstream_client {c.upstream_client!r} is not one of 'lean', 'aiohttp'"
+            )
+        if c.upstream_client == "lean" and _up.available():
+            up_ssl = self._upstream_ssl()
+            self._pool = _up.Pool(
                 limit=c.pool_limit,
-                limit_per_host=0,
-                keepalive_timeout=c.pool_idle,
-                ssl=self._upstream_ssl(),
-                ttl_dns_cache=60,
-            ),
-            timeout=self._timeout,
-            auto_decompress=False,
-            cookie_jar=DummyCookieJar(),
-            skip_auto_headers=_SKIP_AUTO,
-            trust_env=False,
-            requote_redirect_url=False,
-        )
-        # aiohttp retries idempotent requests after a dropped pooled
-        # connection by itself; the engine does it (counted, and only for
-        # replayable bodies), so aiohttp's is turned off.
-        if hasattr(self._session, "_retry_connection"):
-            self._session._retry_connection = False
+                idle=c.pool_idle,
+                ssl_context=up_ssl if isinstance(up_ssl, ssl.SSLContext) else None,
+                connect_timeout=c.connect_timeout,
+                read_timeout=c.read_timeout,
+            )
+        else:
+            self._session = self._aiohttp_session()
         self._server = Server(
             self._handle,
             handler_cancellation=False,
@@ -266,6 +275,30 @@ class Engine:
             )
             self.admin_port = self._admin_listener.sockets[0].getsockname()[1]
 
+    def _aiohttp_session(self) -> ClientSession:
+        c = self.config
+        session = ClientSession(
+            connector=TCPConnector(
+                limit=c.pool_limit,
+                limit_per_host=0,
+                keepalive_timeout=c.pool_idle,
+                ssl=self._upstream_ssl(),
+                ttl_dns_cache=60,
+            ),
+            timeout=self._timeout,
+            auto_decompress=False,
+            cookie_jar=DummyCookieJar(),
+            skip_auto_headers=_SKIP_AUTO,
+            trust_env=False,
+            requote_redirect_url=False,
+        )
+        # aiohttp retries idempotent requests after a dropped pooled
+        # connection by itself; the engine does it (counted, and only for
+        # replayable bodies), so aiohttp's is turned off.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
+
     def _admin_state(self) -> tuple[bool, str]:
         return self.service.ready(), self.metrics.render()
 
@@ -282,6 +315,8 @@ class Engine:
             await self._listener.wait_closed()
         if self._session is not None:
             await self._session.close()
+        if self._pool is not None:
+            await self._pool.close()
         if self._admin_server is not None and self._admin_listener is not None:
             self._admin_listener.close()
             await self._admin_server.shutdown(1)
@@ -408,7 +443,9 @@ class Engine:
 
     async def _send(
         self, out: Outgoing, body: bytes | AsyncIterable[bytes] | None
-    ) -> ClientResponse:
+    ) -> ClientResponse | _up.Response:
+        if self._pool is not None:
+            return await self._pool.request(out.method, out.origin, out.target, out.headers, body)
         assert self._session is not None
         return await self._session.request(
             out.method,
@@ -433,6 +470,41 @@ class Engine:
                 resp = await self._send(out, body)
             except _ClientGone as exc:
                 return _reply(Reply.text(400, str(exc))), 499, None, "client disconnected"
+            except _up.BodyError as exc:
+                if isinstance(exc.__cause__, _ClientGone):
+                    return (
+                        _reply(Reply.text(400, "client disconnected")),
+                        499,
+                        None,
+                        "client disconnected",
+                    )
+                failed = self._body_failed(inc, exc)
+                if failed is not None:
+                    return failed
+                reason = f"sigv4kit: upstream {_where(out)} unreachable: {exc}"
+                m.inc("sigv4kit_upstream_errors_total", reason="disconnect")
+                return _reply(Reply.text(502, reason)), 502, None, reason
+            except (_up.ConnectError, _up.Disconnected) as exc:
+                reason = _reason(exc, out)
+                if not conn_retried and out.method in IDEMPOTENT_METHODS and out.replayable:
+                    conn_retried = True
+                    m.inc("sigv4kit_retries_total", reason="connection")
+                    body = out.body if out.reopen is None else out.reopen()
+                    continue
+                kind = "connect" if isinstance(exc, _up.ConnectError) else "disconnect"
+                m.inc("sigv4kit_upstream_errors_total", reason=kind)
+                return _reply(Reply.text(502, reason)), 502, None, reason
+            except _up.Timeout:
+                reason = (
+                    f"sigv4kit: upstream {_where(out)} did not answer within "
+                    f"{self.config.read_timeout:g} s (read timeout)"
+                )
+                m.inc("sigv4kit_upstream_errors_total", reason="timeout")
+                return _reply(Reply.text(504, reason)), 504, None, reason
+            except _up.UpstreamError as exc:
+                reason = _reason(exc, out)
+                m.inc("sigv4kit_upstream_errors_total", reason="disconnect")
+                return _reply(Reply.text(502, reason)), 502, None, reason
             except (ClientConnectorError, ServerDisconnectedError, ClientOSError) as exc:
                 failed = self._body_failed(inc, exc)
                 if failed is not None:
@@ -494,7 +566,7 @@ class Engine:
                     resp.release()
                     return r, upstream_status, upstream_status, ""
             try:
-                r2 = await self._stream_back(request, resp, counter, prefix)
+                r2 = await self._stream_back(request, resp, counter, prefix, _where(out))
             finally:
                 resp.close()
             return r2, upstream_status, upstream_status, ""
@@ -518,18 +590,19 @@ class Engine:
     async def _stream_back(
         self,
         request: web.BaseRequest,
-        resp: ClientResponse,
+        resp: ClientResponse | _up.Response,
         counter: list[int],
         prefix: bytes = b"",
+        where: str = "",
     ) -> web.StreamResponse:
         length = resp.content_length
         if length is not None and length <= _PEEK_LIMIT and request.method != "HEAD":
             # Small answers: one read, one write (the 1 KiB GET fast path).
             try:
                 data = await resp.read()
-            except (ClientPayloadError, ClientConnectionError, asyncio.TimeoutError):
+            except _BROKE_OFF:
                 # Headers not sent yet: an honest 502 is still possible.
-                return _reply(Reply.text(502, f"sigv4kit: upstream {resp.url.host} broke off"))
+                return _reply(Reply.text(502, f"sigv4kit: upstream {where} broke off"))
             r = web.Response(status=resp.status, reason=resp.reason, body=data)
             _copy_headers(resp, r, keep_length=False)
             counter[1] += len(data)
@@ -557,7 +630,7 @@ class Engine:
                     break
                 counter[1] += len(chunk)
                 await sr.write(chunk)
-        except (ClientPayloadError, ClientConnectionError, asyncio.TimeoutError):
+        except _BROKE_OFF:
             # Upstream broke off mid-answer: close the client connection so
             # it sees a short body as an error, not as the whole object.
             sr.force_close()
@@ -600,14 +673,14 @@ def _reason(exc: BaseException, out: Outgoing) -> str:
     os_error = getattr(exc, "os_error", None)
     if isinstance(os_error, OSError) and os_error.strerror:
         detail = os_error.strerror
-    elif isinstance(exc, ServerDisconnectedError):
+    elif isinstance(exc, (ServerDisconnectedError, _up.Disconnected)):
         detail = "connection closed before an answer"
     else:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return f"sigv4kit: upstream {_where(out)} unreachable: {detail}"
 
 
-async def _peek(resp: ClientResponse, method: str) -> tuple[bytes | None, bytes]:
+async def _peek(resp: ClientResponse | _up.Response, method: str) -> tuple[bytes | None, bytes]:
     """``(whole body, b"")`` when the error body is at most 64 KiB, else ``(None, prefix)``.
 
     A chunked answer is read up to the limit; past it, the bytes already
@@ -629,16 +702,18 @@ async def _peek(resp: ClientResponse, method: str) -> tuple[bytes | None, bytes]
                 return b"".join(parts), b""
             parts.append(chunk)
             held += len(chunk)
-    except (ClientPayloadError, ClientConnectionError, asyncio.TimeoutError):
+    except _BROKE_OFF:
         return b"", b""
     return None, b"".join(parts)
 
 
-def _resp_headers(resp: ClientResponse) -> list[tuple[str, str]]:
+def _resp_headers(resp: ClientResponse | _up.Response) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
 
 
-def _copy_headers(resp: ClientResponse, r: web.StreamResponse, *, keep_length: bool) -> None:
+def _copy_headers(
+    resp: ClientResponse | _up.Response, r: web.StreamResponse, *, keep_length: bool
+) -> None:
     h = r.headers
     for k, v in resp.raw_headers:
         name = k.decode("latin-1")
