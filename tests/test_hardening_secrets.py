@@ -400,3 +400,40 @@ def test_middleware_logs_carry_no_secret_or_token(caplog: pytest.LogCaptureFixtu
     assert caplog.records, "the rejection is logged"
     assert clean(caplog.text)
     assert clean(sent[1]["body"].decode())
+
+
+# --------------------------------------------------------------------------
+# Merged from test_secrets_guard.py: The secrets guard in conftest.py must itself be able to fail.
+# --------------------------------------------------------------------------
+def test_guard_fails_a_test_that_prints_a_secret(tmp_path: Path) -> None:
+    conftest = Path(__file__).with_name("conftest.py").read_text()
+    (tmp_path / "conftest.py").write_text(conftest)
+    (tmp_path / "test_leak.py").write_text(
+        textwrap.dedent(
+            """
+            import logging
+            from sigv4kit.keys import derive_signing_key
+
+            def test_prints_secret():
+                print("oops wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+
+            def test_logs_derived_key():
+                key = derive_signing_key(
+                    "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "20130524", "us-east-1", "s3"
+                )
+                logging.getLogger("x").warning("key %s", key.hex())
+
+            def test_clean():
+                print("nothing to see")
+            """
+        )
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert "2 failed, 1 passed" in out.stdout, out.stdout
+    assert "leaked into stdout" in out.stdout
+    assert "leaked into log" in out.stdout

@@ -239,3 +239,25 @@ def test_postgres_pool_runs_queries_side_by_side_and_survives_cancellation(
         assert store._idle == []  # type: ignore[attr-defined]
 
     asyncio.run(main())
+
+
+def test_a_late_created_notification_keeps_a_cached_record() -> None:
+    async def main() -> None:
+        store = CountingStore()
+        async with KeyCache(store, ttl=60) as cache:
+            assert cache.connected  # start() waits for the feed
+            assert await cache.get("AKIAIMPORTED0000007") is None  # cached as unknown
+            from sigv4kit.keystore import ImportedKey
+
+            await store.import_keys([ImportedKey("AKIAIMPORTED0000007", "x" * 40)])
+            await asyncio.sleep(0)  # the feed delivers "created": the negative entry goes
+            rec = await cache.get("AKIAIMPORTED0000007")
+            assert rec is not None and store.reads == 2
+            # The same notification again (as if it came late): the record stays cached.
+            cache._changed(rec.access_key_id, "created")
+            assert cache.peek(rec.access_key_id) == rec
+            # An update or a delete drops it.
+            cache._changed(rec.access_key_id, "updated")
+            assert cache.peek(rec.access_key_id) is None
+
+    asyncio.run(main())

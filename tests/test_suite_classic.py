@@ -39,9 +39,10 @@ def test_classic_suite(case: ClassicCase) -> None:
     # Authorization is checked against .authz below: upstream's .sreq of
     # get-vanilla-with-session-token carries get-vanilla's signature
     # (5fa00fa3...) although its own .authz and .sts are for the token.
+    # Stage by stage, so a failure names the first stage that diverged.
+    assert creq == case.expected("creq"), "stage 1: the canonical request"
+    assert sts == case.expected("sts"), "stage 2: the string to sign"
+    assert authz == case.expected("authz"), "stage 3: the Authorization header"
     assert sorted((n.lower(), v) for n, v in signed.headers if n != "Authorization") == sorted(
         (n.lower(), v.strip()) for n, v in expected_headers if n.lower() != "authorization"
-    )
-    assert creq == case.expected("creq")
-    assert sts == case.expected("sts")
-    assert authz == case.expected("authz")
+    ), "stage 4: the headers to send"

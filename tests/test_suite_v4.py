@@ -69,8 +69,11 @@ def test_v4_suite(case: SuiteCase, kind: str) -> None:
         else:
             url = f"https://{host}{req.target}"
             signed = signer.sign(req.method, url, req.headers, body=req.body, timestamp=amz)
-        assert signed.url == f"https://{host}{target}"
-        assert _header_set(signed.headers) == _header_set(expected_signed.headers)
+        _assert_stages(case, kind, signed)
+        assert signed.url == f"https://{host}{target}", "stage 4: the wire URL"
+        assert _header_set(signed.headers) == _header_set(expected_signed.headers), (
+            "stage 5: the headers to send"
+        )
     else:
         expires = ctx["expiration_in_seconds"]
         if raw:
@@ -82,12 +85,20 @@ def test_v4_suite(case: SuiteCase, kind: str) -> None:
             signed = signer.presign_request(
                 req.method, url, req.headers, expires=expires, timestamp=amz, body=req.body
             )
+        _assert_stages(case, kind, signed)
         ours = signed.url.partition("://")[2]
         ours = ours[ours.index("/") :]
-        assert ours.partition("?")[0] == target.partition("?")[0]
+        assert ours.partition("?")[0] == target.partition("?")[0], "stage 4: the wire path"
         expected_target = expected_signed.target if raw else wire_target(expected_signed.target)
-        assert _params(ours) == _params(expected_target)
+        assert _params(ours) == _params(expected_target), "stage 5: the presigned query"
 
-    assert signed.canonical_request == case.expected(kind, "canonical-request")
-    assert signed.string_to_sign == case.expected(kind, "string-to-sign")
-    assert signed.signature == case.expected(kind, "signature").strip()
+
+def _assert_stages(case: SuiteCase, kind: str, signed: Any) -> None:
+    """Stage by stage, so a failure names the first stage that diverged."""
+    assert signed.canonical_request == case.expected(kind, "canonical-request"), (
+        "stage 1: the canonical request"
+    )
+    assert signed.string_to_sign == case.expected(kind, "string-to-sign"), (
+        "stage 2: the string to sign"
+    )
+    assert signed.signature == case.expected(kind, "signature").strip(), "stage 3: the signature"

@@ -128,6 +128,7 @@ def test_v4a_suite(case: SuiteCase, kind: str) -> None:
         url = f"https://{host}{req.target}"
         if kind == "header":
             signed = signer.sign(req.method, url, req.headers, body=req.body, timestamp=amz)
+            _assert_stages(case, kind, signed.canonical_request, signed.string_to_sign)
             assert signed.url == f"https://{host}{wire_target(req.target)}"
             assert _header_set(signed.headers) == _header_set(expected_signed.headers)
         else:
@@ -139,6 +140,7 @@ def test_v4a_suite(case: SuiteCase, kind: str) -> None:
                 timestamp=amz,
                 body=req.body,
             )
+            _assert_stages(case, kind, signed.canonical_request, signed.string_to_sign)
             ours = signed.url.partition("://")[2]
             ours = ours[ours.index("/") :]
             assert ours.partition("?")[0] == expected_signed.target.partition("?")[0]
@@ -150,15 +152,20 @@ def test_v4a_suite(case: SuiteCase, kind: str) -> None:
         assert _signature_from(kind, signed) == signed.signature
         creq, sts, sig = signed.canonical_request, signed.string_to_sign, signed.signature
 
-    assert creq == case.expected(kind, "canonical-request")
-    assert sts == case.expected(kind, "string-to-sign")
-    assert verify_v4a(public_key, sts.encode("utf-8"), sig)
+    _assert_stages(case, kind, creq, sts)
+    assert verify_v4a(public_key, sts.encode("utf-8"), sig), "stage 3: the signature verifies"
     # Not a signature that verifies anything: the published one is for the same
     # string to sign, ours must differ from it (randomized nonce) yet both verify.
     published = case.expected(kind, "signature").strip()
     assert sig != published
     assert verify_v4a(public_key, sts.encode("utf-8"), published)
     assert not verify_v4a(public_key, (sts + " ").encode("utf-8"), sig)
+
+
+def _assert_stages(case: SuiteCase, kind: str, creq: str, sts: str) -> None:
+    """Stage by stage, so a failure names the first stage that diverged."""
+    assert creq == case.expected(kind, "canonical-request"), "stage 1: the canonical request"
+    assert sts == case.expected(kind, "string-to-sign"), "stage 2: the string to sign"
 
 
 def _sign_raw_target(

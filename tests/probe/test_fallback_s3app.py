@@ -80,13 +80,22 @@ CASES = [
 ]  # fmt: skip
 
 
-def _puts(server: S3Server, mark: int, n: int) -> list[dict[str, object]]:
-    """The PUTs logged since ``mark``, waiting for ``n`` (a line is written as a request ends)."""
+def _puts(server: S3Server, mark: int, n: int, key: str = "") -> list[dict[str, Any]]:
+    """PUTs of objects (under ``key``) logged since ``mark``, waiting for ``n`` of them.
+
+    A line is written as a request ends, so an earlier request's line (the
+    fixture's bucket creation) can land after ``mark``: only object PUTs count.
+    """
     import time
 
     deadline = time.monotonic() + 5
+    prefix = f"/{BUCKET}/{key}"
     while True:
-        puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+        puts = [
+            e
+            for e in server.entries(mark)
+            if e["method"] == "PUT" and str(e["path"]).startswith(prefix)
+        ]
         if len(puts) >= n or time.monotonic() > deadline:
             return puts
         time.sleep(0.02)
@@ -119,7 +128,7 @@ def test_fallback_path(
         "sending without the checksum" in proc.stderr
     ), proc.stderr
     assert "NotImplemented" not in proc.stdout  # the refused answer is not the output
-    puts = _puts(server, mark, 2)
+    puts = _puts(server, mark, 2, key)
     assert [e["status"] for e in puts] == [501, 200], puts
     assert _kind(puts[0].get("x-amz-content-sha256")) == first
     assert _kind(puts[1].get("x-amz-content-sha256")) == retry
@@ -142,7 +151,7 @@ def test_the_choice_is_remembered_per_endpoint(app: tuple[S3Server, Path, Path])
         refuse.write_text("")
     assert proc.returncode == 0, proc.stderr
     assert "it refused streaming before" in proc.stderr
-    puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+    puts = _puts(server, mark, 1, "m2")
     assert [(e["status"], _kind(e.get("x-amz-content-sha256"))) for e in puts] == [(200, "hex")]
 
 
@@ -159,7 +168,7 @@ def test_signature_errors_are_not_retried(app: tuple[S3Server, Path, Path]) -> N
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert "retrying" not in proc.stderr
-    puts = [e for e in server.entries(mark) if e["method"] == "PUT"]
+    puts = _puts(server, mark, 1, "bad")
     assert [e["status"] for e in puts] == [403]
 
 
@@ -260,7 +269,7 @@ def test_adapter_fallback(
         assert put(url + "-2", DATA, dict(headers)) == (200, [])
     finally:
         refuse.write_text("")
-    puts = _puts(server, mark, 3)
+    puts = _puts(server, mark, 3, key)
     assert [(e["status"], _kind(e.get("x-amz-content-sha256"))) for e in puts] == [
         (501, first),
         (200, retry),

@@ -82,10 +82,16 @@ class KeyCache:
         self.stats = {"hits": 0, "misses": 0, "invalidations": 0, "unavailable": 0}
 
     # -- life cycle ---------------------------------------------------------------
-    async def start(self) -> None:
-        """Start following the change feed (idempotent)."""
+    async def start(self, timeout: float = 5.0) -> None:
+        """Start following the change feed and wait (up to ``timeout`` s) until it is live.
+
+        Waiting matters: the feed's first ``resync`` empties the cache, so a
+        key cached before it would be fetched again, or, if the store went
+        down meanwhile, not be available at all.
+        """
         if self._follow_feed and self._task is None:
             self._task = asyncio.create_task(self._follow(), name="sigv4kit-keycache-feed")
+            await self.wait_connected(timeout)
 
     async def wait_connected(self, timeout: float | None = None) -> bool:
         """Wait until the change feed is subscribed; False on timeout."""
@@ -178,6 +184,20 @@ class KeyCache:
             self._entries.pop(access_key_id, None)
 
     # -- internals --------------------------------------------------------------------
+    def _changed(self, access_key_id: str | None, kind: str) -> None:
+        if kind != "created" or access_key_id is None:
+            self.invalidate(access_key_id)
+            return
+        # A creation can only make a cached "unknown" wrong.  A record this node
+        # already holds was read after the insert (its notification just came
+        # late), so it stays: dropping it would cost a read, or the key itself
+        # if the store went down meanwhile.  Reads under way are not cached.
+        self._generation += 1
+        self.stats["invalidations"] += 1
+        entry = self._entries.get(access_key_id)
+        if entry is not None and entry[0] is None:
+            del self._entries[access_key_id]
+
     async def _fetch(self, access_key_id: str, generation: int) -> KeyRecord | None:
         record = await self.store.get(access_key_id)
         if generation == self._generation:
@@ -205,7 +225,7 @@ class KeyCache:
                         self._connected.set()
                         delay = 0.05
                     else:
-                        self.invalidate(change.access_key_id)
+                        self._changed(change.access_key_id, change.kind)
                 return  # the store closed its feed
             except asyncio.CancelledError:
                 raise

@@ -240,6 +240,8 @@ class ChunkDecoder:
         if type(data) is not bytes:
             data = bytes(data)
         n = len(data)
+        if not n:
+            return []
         if self._state == _DATA and n < self._remaining:
             # Common for network-sized pieces: all chunk data, the chunk goes
             # on (limits were checked at its header).
