@@ -1,4 +1,10 @@
-"""The engine: aiohttp's low-level server in front, a pooled aiohttp client behind.
+"""The engine: aiohttp's low-level server in front, a lean pooled client behind.
+
+The upstream side is :mod:`._upstream` (asyncio protocol + httptools' llhttp
+parser) by default: it costs about half the CPU per small request of
+aiohttp's ``ClientSession``, which stays selectable
+(``ForwardConfig(upstream_client="aiohttp")``) and is used when httptools is
+missing.
 
 Theory of operation
 -------------------
@@ -23,9 +29,9 @@ Failures, and what the client sees:
 * upstream gone mid-answer: the client connection is closed, so the client
   sees a truncated body, never a silently short one.
 
-The engine adds no header of its own upstream (aiohttp's automatic
-``Accept``, ``Accept-Encoding``, ``User-Agent`` and ``Content-Type`` are
-suppressed) because the service signs exactly what it hands over, and it
+The engine adds no header of its own upstream (with the aiohttp client,
+its automatic ``Accept``, ``Accept-Encoding``, ``User-Agent`` and
+``Content-Type`` are suppressed) because the service signs exactly what it hands over, and it
 never decompresses either body.
 """
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import socket
 import ssl
 import time
 from collections.abc import AsyncIterable
@@ -122,6 +123,15 @@ class _Conn(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # uvloop's transports are not asyncio.Transport subclasses.
         self.transport = cast(asyncio.Transport, transport)
+        # The head, body pieces and chunk trailers are separate writes: with
+        # Nagle's algorithm each small one can wait for the peer's delayed
+        # ACK (40 ms).  aiohttp sets this too.
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            try:
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
 
     def data_received(self, data: bytes) -> None:
         resp = self.resp
@@ -596,7 +606,6 @@ class Pool:
         :class:`BodyError` or :class:`BrokeOff`.
         """
         key = self._key(origin)
-        conn, _reused = await self._acquire(key)
         head_parts = [f"{method} {target} HTTP/1.1\r\n"]
         has_length = False
         expect = False
@@ -618,6 +627,7 @@ class Pool:
                 head_parts.append(f"Content-Length: {len(body)}\r\n")
         head_parts.append("\r\n")
         head = "".join(head_parts).encode("latin-1")
+        conn, _reused = await self._acquire(key)
         resp = Response(conn, self, method == "HEAD", self._read_timeout)
         conn.resp = resp
         transport = conn.transport
