@@ -67,6 +67,7 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ..errors import ClientDisconnected as _ClientGone
+from ..errors import UpstreamFailed
 from . import _upstream as _up
 from ._metrics import Metrics
 from ._model import IDEMPOTENT_METHODS, Incoming, Outgoing, Reply, Service, UpstreamAnswer
@@ -97,7 +98,7 @@ _BROKE_OFF = (
     ClientPayloadError,
     ClientConnectionError,
     asyncio.TimeoutError,
-    _up.UpstreamError,
+    UpstreamFailed,
 )
 # Query parameters whose values never reach a log line.
 _SECRET_PARAMS = frozenset(
@@ -476,41 +477,16 @@ class Engine:
                 resp = await self._send(out, body)
             except _ClientGone as exc:
                 return _reply(Reply.text(400, str(exc))), 499, None, "client disconnected"
-            except _up.BodyError as exc:
-                if isinstance(exc.__cause__, _ClientGone):
-                    return (
-                        _reply(Reply.text(400, "client disconnected")),
-                        499,
-                        None,
-                        "client disconnected",
-                    )
-                failed = self._body_failed(inc, exc)
-                if failed is not None:
-                    return failed
-                reason = f"sigv4kit: upstream {_where(out)} unreachable: {exc}"
-                m.inc("sigv4kit_upstream_errors_total", reason="disconnect")
-                return _reply(Reply.text(502, reason)), 502, None, reason
-            except (_up.ConnectError, _up.Disconnected) as exc:
-                reason = _reason(exc, out)
-                if not conn_retried and out.method in IDEMPOTENT_METHODS and out.replayable:
+            except UpstreamFailed as exc:
+                may_retry = not conn_retried and out.method in IDEMPOTENT_METHODS and out.replayable
+                failure = self._lean_failed(inc, out, exc, may_retry)
+                if failure is None:
+                    # connect / disconnect on a replayable idempotent request
                     conn_retried = True
                     m.inc("sigv4kit_retries_total", reason="connection")
                     body = out.body if out.reopen is None else out.reopen()
                     continue
-                kind = "connect" if isinstance(exc, _up.ConnectError) else "disconnect"
-                m.inc("sigv4kit_upstream_errors_total", reason=kind)
-                return _reply(Reply.text(502, reason)), 502, None, reason
-            except _up.Timeout:
-                reason = (
-                    f"sigv4kit: upstream {_where(out)} did not answer within "
-                    f"{self.config.read_timeout:g} s (read timeout)"
-                )
-                m.inc("sigv4kit_upstream_errors_total", reason="timeout")
-                return _reply(Reply.text(504, reason)), 504, None, reason
-            except _up.UpstreamError as exc:
-                reason = _reason(exc, out)
-                m.inc("sigv4kit_upstream_errors_total", reason="disconnect")
-                return _reply(Reply.text(502, reason)), 502, None, reason
+                return failure
             except (ClientConnectorError, ServerDisconnectedError, ClientOSError) as exc:
                 failed = self._body_failed(inc, exc)
                 if failed is not None:
@@ -576,6 +552,42 @@ class Engine:
             finally:
                 resp.close()
             return r2, upstream_status, upstream_status, ""
+
+    def _lean_failed(
+        self, inc: Incoming, out: Outgoing, exc: UpstreamFailed, may_retry: bool
+    ) -> tuple[web.StreamResponse, int, int | None, str] | None:
+        """The answer for a failure of the lean client; None = retry the request."""
+        m = self.metrics
+        kind = exc.kind
+        if kind == "body":
+            if isinstance(exc.__cause__, _ClientGone):
+                return (
+                    _reply(Reply.text(400, "client disconnected")),
+                    499,
+                    None,
+                    "client disconnected",
+                )
+            failed = self._body_failed(inc, exc)
+            if failed is not None:
+                return failed
+            reason = f"sigv4kit: upstream {_where(out)} unreachable: {exc}"
+            m.inc("sigv4kit_upstream_errors_total", reason="disconnect")
+            return _reply(Reply.text(502, reason)), 502, None, reason
+        if kind == "timeout":
+            reason = (
+                f"sigv4kit: upstream {_where(out)} did not answer within "
+                f"{self.config.read_timeout:g} s (read timeout)"
+            )
+            m.inc("sigv4kit_upstream_errors_total", reason="timeout")
+            return _reply(Reply.text(504, reason)), 504, None, reason
+        if kind in ("connect", "disconnect") and may_retry:
+            return None
+        reason = _reason(exc, out)
+        m.inc(
+            "sigv4kit_upstream_errors_total",
+            reason="connect" if kind == "connect" else "disconnect",
+        )
+        return _reply(Reply.text(502, reason)), 502, None, reason
 
     def _body_failed(
         self, inc: Incoming, exc: BaseException
@@ -679,7 +691,9 @@ def _reason(exc: BaseException, out: Outgoing) -> str:
     os_error = getattr(exc, "os_error", None)
     if isinstance(os_error, OSError) and os_error.strerror:
         detail = os_error.strerror
-    elif isinstance(exc, (ServerDisconnectedError, _up.Disconnected)):
+    elif isinstance(exc, ServerDisconnectedError) or (
+        isinstance(exc, UpstreamFailed) and exc.kind == "disconnect"
+    ):
         detail = "connection closed before an answer"
     else:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__

@@ -39,6 +39,8 @@ import time
 from collections.abc import AsyncIterable
 from typing import Any, cast
 
+from ..errors import UpstreamFailed
+
 try:
     import httptools
 
@@ -67,32 +69,32 @@ def available() -> bool:
     return _HAVE_HTTPTOOLS
 
 
-class UpstreamError(Exception):
-    """Base of the upstream failures."""
+UpstreamError = UpstreamFailed
 
 
-class ConnectError(UpstreamError):
+def ConnectError(message: str, os_error: OSError | None = None) -> UpstreamFailed:
     """The connection could not be opened (``os_error`` says why)."""
-
-    def __init__(self, message: str, os_error: OSError | None = None) -> None:
-        super().__init__(message)
-        self.os_error = os_error
+    return UpstreamFailed("connect", message, os_error)
 
 
-class Disconnected(UpstreamError):
+def Disconnected(message: str) -> UpstreamFailed:
     """The connection closed or reset before the answer's head arrived."""
+    return UpstreamFailed("disconnect", message)
 
 
-class Timeout(UpstreamError):
+def Timeout(message: str) -> UpstreamFailed:
     """Connect or read timeout."""
+    return UpstreamFailed("timeout", message)
 
 
-class BrokeOff(UpstreamError):
+def BrokeOff(message: str) -> UpstreamFailed:
     """The answer's body ended early or was malformed."""
+    return UpstreamFailed("broke-off", message)
 
 
-class BodyError(UpstreamError):
-    """The request body iterator raised (the original is ``__cause__``)."""
+def BodyError(message: str) -> UpstreamFailed:
+    """The request body iterator raised (raise it ``from`` the original)."""
+    return UpstreamFailed("body", message)
 
 
 class _Conn(asyncio.Protocol):
@@ -289,7 +291,7 @@ class Response:
             self._wake()
             return
         if not self._head_done:
-            err: UpstreamError = Disconnected("connection closed before an answer")
+            err: UpstreamFailed = Disconnected("connection closed before an answer")
         else:
             err = BrokeOff("connection closed mid-answer")
         if exc is not None:
