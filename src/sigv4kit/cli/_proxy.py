@@ -121,6 +121,12 @@ def _no_credentials() -> Credentials:
     help="Largest body the proxy holds to hash (413 above it).",
 )
 @click.option(
+    "--no-fallback",
+    is_flag=True,
+    help="Pass an upstream's refusal of aws-chunked, UNSIGNED-PAYLOAD or a checksum header "
+    "through, instead of retrying once in the next mode its profile allows and remembering it.",
+)
+@click.option(
     "--spool-memory",
     type=click.IntRange(0),
     default=1 << 20,
@@ -196,6 +202,7 @@ def proxy(**o: Any) -> None:
         max_body=o["max_body"],
         spool_memory=o["spool_memory"],
         upstream_scheme=o["upstream_scheme"],
+        fallback=not o["no_fallback"],
     )
     fconfig = ForwardConfig(
         host=host,

@@ -8,7 +8,10 @@ the headers by the rule in :mod:`._plan`, choose how the body is paid for
 the client sent them and are canonicalized as S3 canonicalizes them), and
 hand the engine an :class:`Outgoing`.  Upstream errors pass through
 :meth:`SigningProxy.on_response`, which refreshes credentials and retries
-once on ``ExpiredToken``.
+once on ``ExpiredToken``, and falls back to the next payload mode the
+endpoint's profile allows when an S3-compatible store refuses aws-chunked,
+UNSIGNED-PAYLOAD or a checksum header (issue 15,
+:func:`sigv4kit.probe.fallback.next_mode`).
 """
 
 from __future__ import annotations
@@ -21,15 +24,54 @@ from typing import Any
 from ..credentials import Credentials
 from ..errors import SigV4Error
 from ..errors import UnknownUpstreamHost as UnknownHostError
-from ..forward import Incoming, Outgoing, Reply, Service, UpstreamAnswer
+from ..forward import Incoming, Outgoing, Reply, Service, UpstreamAnswer, describe
 from ..signer import Signer
 from ._credentials import ProxyCredentials
-from ._plan import CHUNKED, EMPTY, SPOOL, UNSIGNED, classify_error, partition_headers, plan_payload
+from ._plan import (
+    CHUNKED,
+    EMPTY,
+    S3_SERVICES,
+    SPOOL,
+    UNSIGNED,
+    classify_error,
+    partition_headers,
+    plan_payload,
+)
 from ._spool import BodyTooLarge, Spool, spool
 
 __all__ = ["ProxyConfig", "SigningProxy", "UnknownHostError"]
 
 _log = logging.getLogger("sigv4kit.proxy")
+
+describe(
+    "sigv4kit_proxy_fallbacks_total",
+    "counter",
+    "Uploads an upstream refused in one payload mode, by the mode refused and the mode chosen.",
+)
+
+# The proxy's payload plans as the probe's mode names, and back.  The proxy
+# sends no trailers, so a trailer mode chosen by a profile is not followed.
+_MODE_OF_PLAN = {CHUNKED: "streaming", UNSIGNED: "unsigned", SPOOL: "signed", EMPTY: "signed"}
+_PLAN_OF_MODE = {"streaming": CHUNKED, "unsigned": UNSIGNED, "signed": SPOOL}
+
+
+def _is_checksum_header(name: str) -> bool:
+    n = name.lower()
+    return n.startswith("x-amz-checksum-") or n == "x-amz-sdk-checksum-algorithm"
+
+
+@dataclass
+class _Fallback:
+    """What :meth:`SigningProxy.on_response` needs to fall back for one request."""
+
+    key: str  # ModeMemory key: origin, mode, whether a checksum was sent
+    origin: str
+    mode: str
+    checksum: bool
+    tls: bool
+    has_body: bool
+    replayable: bool
+    build: Callable[[str, bool], Outgoing]
 
 
 @dataclass
@@ -50,6 +92,7 @@ class ProxyConfig:
     spool_memory: int = 1 << 20
     spool_dir: str | None = None
     upstream_scheme: str = "https"  # without --upstream
+    fallback: bool = True  # --no-fallback turns the issue-15 mode fallback off
 
 
 def _split_upstream(url: str) -> tuple[str, str, bool]:
@@ -88,6 +131,8 @@ class SigningProxy(Service):
         self._signers: dict[tuple[str, str, str, tuple[str, ...]], Signer] = {}
         self._scopes: dict[str, tuple[str, str, str, list[str] | None]] = {}
         self._fixed = None
+        self._modes: Any = None  # sigv4kit.probe.ModeMemory, made on the first refusal
+        self._profiles: dict[str, Any] = {}
         if config.upstream:
             self._fixed = _split_upstream(config.upstream)
             # Fail at start, not on the first request, when the scope is unknown.
@@ -204,8 +249,34 @@ class SigningProxy(Service):
             forced=c.payload,
             presign=c.presign,
         )
+        fallback = c.fallback and scope[1] in S3_SERVICES
+        checksum = any(_is_checksum_header(n) for n, _ in to_sign)
+        drop_checksum = False
+        key = ""
+        if fallback:
+            key = f"{origin} {_MODE_OF_PLAN[plan]} {int(checksum)}"
+            step = self._modes.get(key) if self._modes is not None else None
+            if step is not None:  # this endpoint refused this mode before
+                plan = plan_payload(
+                    service=scope[1],
+                    upstream_tls=tls,
+                    content_length=req.content_length,
+                    has_body=req.has_body,
+                    forced=_PLAN_OF_MODE.get(step.payload, plan),
+                    presign=c.presign,
+                )
+                drop_checksum = checksum and not step.checksum
+                req.log["remembered_mode"] = step.payload
         sp: Spool | None = None
-        if plan == SPOOL:
+        buffer = (
+            fallback
+            and plan in (CHUNKED, UNSIGNED)
+            and req.content_length is not None
+            and req.content_length <= c.spool_memory
+        )
+        if plan == SPOOL or buffer:
+            # A small streamed body is held in memory so that a refused
+            # mode can be retried (issue 15); a large one streams as before.
             try:
                 sp = await spool(
                     req.body,
@@ -226,16 +297,34 @@ class SigningProxy(Service):
                 _count(req, "sigv4kit_signing_failures_total")
                 return failed
 
+        def build_as(how: str, no_checksum: bool) -> Outgoing:
+            headers = to_sign
+            if no_checksum:
+                headers = [(n, v) for n, v in to_sign if not _is_checksum_header(n)]
+            return self._sign(req.method, origin, target, headers, unsigned, how, sp, req, scope)
+
         def build() -> Outgoing:
-            return self._sign(req.method, origin, target, to_sign, unsigned, plan, sp, req, scope)
+            return build_as(plan, drop_checksum)
 
         try:
             out = build()
         except SigV4Error as exc:
             _count(req, "sigv4kit_signing_failures_total")
             return Reply.text(400, f"sigv4kit proxy: cannot sign this request: {exc}")
-        if plan in (EMPTY, SPOOL):
+        replayable = plan == EMPTY or sp is not None
+        if replayable:
             req.state["rebuild"] = build
+        if fallback:
+            req.state["fallback"] = _Fallback(
+                key=key,
+                origin=origin,
+                mode=_MODE_OF_PLAN[plan],
+                checksum=checksum and not drop_checksum,
+                tls=tls,
+                has_body=plan != EMPTY,
+                replayable=replayable,
+                build=build_as,
+            )
         return out
 
     async def _express_session(
@@ -287,12 +376,15 @@ class SigningProxy(Service):
         elif plan == UNSIGNED:
             payload = "unsigned"
             body = req.body
+            if sp is not None:  # held for a fallback: replayable
+                body = sp.data if sp.data is not None else sp.chunks()
+                reopen = sp.chunks
         else:  # CHUNKED
             payload = "streaming"
             to_sign = [(n, v) for n, v in to_sign if n.lower() != "x-amz-content-sha256"]
             if not any(n.lower() == "x-amz-decoded-content-length" for n, _ in to_sign):
                 to_sign.append(("X-Amz-Decoded-Content-Length", str(req.content_length)))
-            body = req.body
+            body = req.body if sp is None else sp.chunks()
         if c.presign:
             signed = signer.presign_target(
                 method,
@@ -325,10 +417,13 @@ class SigningProxy(Service):
     async def on_response(
         self, request: Incoming, sent: Outgoing, answer: UpstreamAnswer
     ) -> Outgoing | None:
-        # The one place upstream answers are examined (issue 15 hooks in here).
+        # The one place upstream answers are examined.
         verdict = classify_error(answer.status, answer.body)
         if verdict != "expired-token":
-            return None
+            fb = request.state.get("fallback")
+            if fb is None or answer.status < 400:
+                return None
+            return self._fall_back(request, fb, answer)
         rebuild = request.state.get("rebuild")
         if rebuild is None:
             return None  # the body was streamed: it cannot be sent again
@@ -340,6 +435,70 @@ class SigningProxy(Service):
         request.log["retry"] = "expired-token"
         out: Outgoing = rebuild()
         return out
+
+    def _fall_back(
+        self, request: Incoming, fb: _Fallback, answer: UpstreamAnswer
+    ) -> Outgoing | None:
+        """Retry once in the next mode the profile allows after a mode refusal (issue 15).
+
+        The choice is remembered for the endpoint (and the refused mode), so
+        the next request goes straight to it -- which is all a streamed body,
+        that cannot be sent twice, gets: its refusal passes through.
+        """
+        from ..diagnose import parse_error_body
+        from ..probe.fallback import ModeMemory, next_mode
+
+        err = parse_error_body(answer.body[:65536])
+        step = next_mode(
+            self._profile(fb.origin),
+            fb.mode,
+            answer.status,
+            err.code,
+            err.message,
+            checksum=fb.checksum,
+            secure=fb.tls,
+        )
+        if step is None or step.payload not in _PLAN_OF_MODE:
+            return None
+        plan = _PLAN_OF_MODE[step.payload] if fb.has_body else EMPTY
+        no_checksum = fb.checksum and not step.checksum
+        if self._modes is None:
+            self._modes = ModeMemory()
+        self._modes.remember(fb.key, step)
+        new = step.payload + (" without the checksum" if no_checksum else "")
+        request.log["fallback"] = f"{fb.mode} -> {new}"
+        m: Any = request.state.get("metrics")
+        if m is not None:
+            m.inc("sigv4kit_proxy_fallbacks_total", refused=fb.mode, chosen=step.payload)
+        if not fb.replayable:
+            _log.warning(
+                "%s refused %s (%s); the body was streamed and cannot be sent again: "
+                "the refusal is passed on, later requests use %s",
+                fb.origin, fb.mode, step.reason, new,
+            )  # fmt: skip
+            return None
+        _log.warning(
+            "%s refused %s (%s); retrying once with %s", fb.origin, fb.mode, step.reason, new
+        )
+        try:
+            return fb.build(plan, no_checksum)
+        except SigV4Error:
+            return None
+
+    def _profile(self, origin: str) -> Any:
+        """The endpoint's profile: saved (probe --save), else its provider's, else generic."""
+        got = self._profiles.get(origin)
+        if got is None:
+            from ..probe.profiles import profile_for
+
+            try:
+                got = profile_for(origin)
+            except (OSError, ValueError):  # an unreadable profile file
+                got = profile_for(origin, saved={})
+            if len(self._profiles) > 4096:
+                self._profiles.clear()
+            self._profiles[origin] = got
+        return got
 
 
 def _count(req: Incoming, name: str) -> None:
