@@ -162,7 +162,8 @@ def reference_index(modules: list[str]) -> str:
     ]
     for m in modules:
         link = f"[`{m}`]({m}.md)"
-        lines.append(f"| {link} | {summary(m)} |")
+        line = summary(m)
+        lines.append(f"| {link} | {line[:1].upper() + line[1:]} |")
     lines.append("")
     return "\n".join(lines)
 
