@@ -115,6 +115,7 @@ __all__ = [
     "TooManySignedHeadersInQuery",
     "UnknownHostError",
     "UnknownUpstreamHost",
+    "UpstreamFailed",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -384,6 +385,20 @@ class ClientDisconnected(SigV4Error):
 
 class UnknownUpstreamHost(SigV4Error):
     """The proxy's upstream host says nothing about its region or service."""
+
+
+class UpstreamFailed(SigV4Error):
+    """The forwarding engine's upstream exchange failed before or while the
+    answer arrived.  ``kind`` says how, and so what the client gets: "connect"
+    and "disconnect" (502, retried once when replayable), "timeout" (504),
+    "broke-off" (the answer ended early or was malformed), "body" (the request
+    body iterator raised; it is ``__cause__``).  ``os_error`` is the socket
+    error behind a failed connect."""
+
+    def __init__(self, kind: str, message: str, os_error: OSError | None = None) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.os_error = os_error
 
 
 class CannotResign(SigningError):

@@ -1,4 +1,10 @@
-"""The engine: aiohttp's low-level server in front, a pooled aiohttp client behind.
+"""The engine: aiohttp's low-level server in front, a lean pooled client behind.
+
+The upstream side is :mod:`._upstream` (asyncio protocol + httptools' llhttp
+parser) by default: it costs about half the CPU per small request of
+aiohttp's ``ClientSession``, which stays selectable
+(``ForwardConfig(upstream_client="aiohttp")``) and is used when httptools is
+missing.
 
 Theory of operation
 -------------------
@@ -23,9 +29,9 @@ Failures, and what the client sees:
 * upstream gone mid-answer: the client connection is closed, so the client
   sees a truncated body, never a silently short one.
 
-The engine adds no header of its own upstream (aiohttp's automatic
-``Accept``, ``Accept-Encoding``, ``User-Agent`` and ``Content-Type`` are
-suppressed) because the service signs exactly what it hands over, and it
+The engine adds no header of its own upstream (with the aiohttp client,
+its automatic ``Accept``, ``Accept-Encoding``, ``User-Agent`` and
+``Content-Type`` are suppressed) because the service signs exactly what it hands over, and it
 never decompresses either body.
 """
 
@@ -61,6 +67,8 @@ from multidict import CIMultiDict
 from yarl import URL
 
 from ..errors import ClientDisconnected as _ClientGone
+from ..errors import UpstreamFailed
+from . import _upstream as _up
 from ._metrics import Metrics
 from ._model import IDEMPOTENT_METHODS, Incoming, Outgoing, Reply, Service, UpstreamAnswer
 
@@ -85,6 +93,13 @@ _RESPONSE_DROP = frozenset(
     }
 )
 _PEEK_LIMIT = 65536
+# What reading an upstream answer's body raises when the upstream broke off.
+_BROKE_OFF = (
+    ClientPayloadError,
+    ClientConnectionError,
+    asyncio.TimeoutError,
+    UpstreamFailed,
+)
 # Query parameters whose values never reach a log line.
 _SECRET_PARAMS = frozenset(
     {
@@ -120,6 +135,10 @@ class ForwardConfig:
         event_loop: "auto" (uvloop when installed), "uvloop" or "asyncio".
         keepalive_timeout: seconds an idle client connection stays open.
         max_field_size: the largest request header line accepted.
+        upstream_client: "lean" (the engine's own pooled HTTP/1.1 client,
+            :mod:`sigv4kit.forward._upstream`: about half the CPU per
+            request of aiohttp's) or "aiohttp" (aiohttp's ClientSession).
+            "lean" needs ``httptools``; without it "aiohttp" is used.
     """
 
     host: str = "127.0.0.1"
@@ -140,6 +159,7 @@ class ForwardConfig:
     event_loop: str = "auto"
     keepalive_timeout: float = 75.0
     max_field_size: int = 16384
+    upstream_client: str = "lean"
 
 
 def redact_target(target: str) -> str:
@@ -185,6 +205,7 @@ class Engine:
         self.metrics = metrics or Metrics()
         self._admin_enabled = admin and config.admin_port is not None
         self._session: ClientSession | None = None
+        self._pool: _up.Pool | None = None
         self._server: Server | None = None
         self._listener: asyncio.Server | None = None
         self._admin_server: Server | None = None
@@ -225,26 +246,21 @@ class Engine:
         c = self.config
         loop = asyncio.get_running_loop()
         await self.service.startup()
-        self._session = ClientSession(
-            connector=TCPConnector(
+        if c.upstream_client not in ("lean", "aiohttp"):
+            raise ValueError(
+                f"upstream_client {c.upstream_client!r} is not one of 'lean', 'aiohttp'"
+            )
+        if c.upstream_client == "lean" and _up.available():
+            up_ssl = self._upstream_ssl()
+            self._pool = _up.Pool(
                 limit=c.pool_limit,
-                limit_per_host=0,
-                keepalive_timeout=c.pool_idle,
-                ssl=self._upstream_ssl(),
-                ttl_dns_cache=60,
-            ),
-            timeout=self._timeout,
-            auto_decompress=False,
-            cookie_jar=DummyCookieJar(),
-            skip_auto_headers=_SKIP_AUTO,
-            trust_env=False,
-            requote_redirect_url=False,
-        )
-        # aiohttp retries idempotent requests after a dropped pooled
-        # connection by itself; the engine does it (counted, and only for
-        # replayable bodies), so aiohttp's is turned off.
-        if hasattr(self._session, "_retry_connection"):
-            self._session._retry_connection = False
+                idle=c.pool_idle,
+                ssl_context=up_ssl if isinstance(up_ssl, ssl.SSLContext) else None,
+                connect_timeout=c.connect_timeout,
+                read_timeout=c.read_timeout,
+            )
+        else:
+            self._session = self._aiohttp_session()
         self._server = Server(
             self._handle,
             handler_cancellation=False,
@@ -267,6 +283,30 @@ class Engine:
             )
             self.admin_port = self._admin_listener.sockets[0].getsockname()[1]
 
+    def _aiohttp_session(self) -> ClientSession:
+        c = self.config
+        session = ClientSession(
+            connector=TCPConnector(
+                limit=c.pool_limit,
+                limit_per_host=0,
+                keepalive_timeout=c.pool_idle,
+                ssl=self._upstream_ssl(),
+                ttl_dns_cache=60,
+            ),
+            timeout=self._timeout,
+            auto_decompress=False,
+            cookie_jar=DummyCookieJar(),
+            skip_auto_headers=_SKIP_AUTO,
+            trust_env=False,
+            requote_redirect_url=False,
+        )
+        # aiohttp retries idempotent requests after a dropped pooled
+        # connection by itself; the engine does it (counted, and only for
+        # replayable bodies), so aiohttp's is turned off.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        return session
+
     def _admin_state(self) -> tuple[bool, str]:
         return self.service.ready(), self.metrics.render()
 
@@ -283,6 +323,8 @@ class Engine:
             await self._listener.wait_closed()
         if self._session is not None:
             await self._session.close()
+        if self._pool is not None:
+            await self._pool.close()
         if self._admin_server is not None and self._admin_listener is not None:
             self._admin_listener.close()
             await self._admin_server.shutdown(1)
@@ -427,7 +469,9 @@ class Engine:
 
     async def _send(
         self, out: Outgoing, body: bytes | AsyncIterable[bytes] | None
-    ) -> ClientResponse:
+    ) -> ClientResponse | _up.Response:
+        if self._pool is not None:
+            return await self._pool.request(out.method, out.origin, out.target, out.headers, body)
         assert self._session is not None
         return await self._session.request(
             out.method,
@@ -452,6 +496,16 @@ class Engine:
                 resp = await self._send(out, body)
             except _ClientGone as exc:
                 return _reply(Reply.text(400, str(exc))), 499, None, "client disconnected"
+            except UpstreamFailed as exc:
+                may_retry = not conn_retried and out.method in IDEMPOTENT_METHODS and out.replayable
+                failure = self._lean_failed(inc, out, exc, may_retry)
+                if failure is None:
+                    # connect / disconnect on a replayable idempotent request
+                    conn_retried = True
+                    m.inc("sigv4kit_retries_total", reason="connection")
+                    body = out.body if out.reopen is None else out.reopen()
+                    continue
+                return failure
             except (ClientConnectorError, ServerDisconnectedError, ClientOSError) as exc:
                 failed = self._body_failed(inc, exc)
                 if failed is not None:
@@ -513,10 +567,46 @@ class Engine:
                     resp.release()
                     return r, upstream_status, upstream_status, ""
             try:
-                r2 = await self._stream_back(request, resp, counter, prefix)
+                r2 = await self._stream_back(request, resp, counter, prefix, _where(out))
             finally:
                 resp.close()
             return r2, upstream_status, upstream_status, ""
+
+    def _lean_failed(
+        self, inc: Incoming, out: Outgoing, exc: UpstreamFailed, may_retry: bool
+    ) -> tuple[web.StreamResponse, int, int | None, str] | None:
+        """The answer for a failure of the lean client; None = retry the request."""
+        m = self.metrics
+        kind = exc.kind
+        if kind == "body":
+            if isinstance(exc.__cause__, _ClientGone):
+                return (
+                    _reply(Reply.text(400, "client disconnected")),
+                    499,
+                    None,
+                    "client disconnected",
+                )
+            failed = self._body_failed(inc, exc)
+            if failed is not None:
+                return failed
+            reason = f"sigv4kit: upstream {_where(out)} unreachable: {exc}"
+            m.inc("sigv4kit_upstream_errors_total", reason="disconnect")
+            return _reply(Reply.text(502, reason)), 502, None, reason
+        if kind == "timeout":
+            reason = (
+                f"sigv4kit: upstream {_where(out)} did not answer within "
+                f"{self.config.read_timeout:g} s (read timeout)"
+            )
+            m.inc("sigv4kit_upstream_errors_total", reason="timeout")
+            return _reply(Reply.text(504, reason)), 504, None, reason
+        if kind in ("connect", "disconnect") and may_retry:
+            return None
+        reason = _reason(exc, out)
+        m.inc(
+            "sigv4kit_upstream_errors_total",
+            reason="connect" if kind == "connect" else "disconnect",
+        )
+        return _reply(Reply.text(502, reason)), 502, None, reason
 
     def _body_failed(
         self, inc: Incoming, exc: BaseException
@@ -537,18 +627,19 @@ class Engine:
     async def _stream_back(
         self,
         request: web.BaseRequest,
-        resp: ClientResponse,
+        resp: ClientResponse | _up.Response,
         counter: list[int],
         prefix: bytes = b"",
+        where: str = "",
     ) -> web.StreamResponse:
         length = resp.content_length
         if length is not None and length <= _PEEK_LIMIT and request.method != "HEAD":
             # Small answers: one read, one write (the 1 KiB GET fast path).
             try:
                 data = await resp.read()
-            except (ClientPayloadError, ClientConnectionError, asyncio.TimeoutError):
+            except _BROKE_OFF:
                 # Headers not sent yet: an honest 502 is still possible.
-                return _reply(Reply.text(502, f"sigv4kit: upstream {resp.url.host} broke off"))
+                return _reply(Reply.text(502, f"sigv4kit: upstream {where} broke off"))
             r = web.Response(status=resp.status, reason=resp.reason, body=data)
             _copy_headers(resp, r, keep_length=False)
             counter[1] += len(data)
@@ -576,7 +667,7 @@ class Engine:
                     break
                 counter[1] += len(chunk)
                 await sr.write(chunk)
-        except (ClientPayloadError, ClientConnectionError, asyncio.TimeoutError):
+        except _BROKE_OFF:
             # Upstream broke off mid-answer: close the client connection so
             # it sees a short body as an error, not as the whole object.
             sr.force_close()
@@ -619,14 +710,16 @@ def _reason(exc: BaseException, out: Outgoing) -> str:
     os_error = getattr(exc, "os_error", None)
     if isinstance(os_error, OSError) and os_error.strerror:
         detail = os_error.strerror
-    elif isinstance(exc, ServerDisconnectedError):
+    elif isinstance(exc, ServerDisconnectedError) or (
+        isinstance(exc, UpstreamFailed) and exc.kind == "disconnect"
+    ):
         detail = "connection closed before an answer"
     else:
         detail = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
     return f"sigv4kit: upstream {_where(out)} unreachable: {detail}"
 
 
-async def _peek(resp: ClientResponse, method: str) -> tuple[bytes | None, bytes]:
+async def _peek(resp: ClientResponse | _up.Response, method: str) -> tuple[bytes | None, bytes]:
     """``(whole body, b"")`` when the error body is at most 64 KiB, else ``(None, prefix)``.
 
     A chunked answer is read up to the limit; past it, the bytes already
@@ -648,16 +741,18 @@ async def _peek(resp: ClientResponse, method: str) -> tuple[bytes | None, bytes]
                 return b"".join(parts), b""
             parts.append(chunk)
             held += len(chunk)
-    except (ClientPayloadError, ClientConnectionError, asyncio.TimeoutError):
+    except _BROKE_OFF:
         return b"", b""
     return None, b"".join(parts)
 
 
-def _resp_headers(resp: ClientResponse) -> list[tuple[str, str]]:
+def _resp_headers(resp: ClientResponse | _up.Response) -> list[tuple[str, str]]:
     return [(k.decode("latin-1"), v.decode("latin-1")) for k, v in resp.raw_headers]
 
 
-def _copy_headers(resp: ClientResponse, r: web.StreamResponse, *, keep_length: bool) -> None:
+def _copy_headers(
+    resp: ClientResponse | _up.Response, r: web.StreamResponse, *, keep_length: bool
+) -> None:
     h = r.headers
     for k, v in resp.raw_headers:
         name = k.decode("latin-1")

@@ -63,8 +63,11 @@ class Metrics:
         self.in_flight = 0
 
     def inc(self, name: str, amount: float = 1, **labels: str) -> None:
-        key = (name, tuple(sorted(labels.items())))
-        self.counters[key] = self.counters.get(key, 0) + amount
+        # Called several times per request: skip the sort when it is moot.
+        items = tuple(labels.items())
+        key = (name, items if len(items) < 2 else tuple(sorted(items)))
+        counters = self.counters
+        counters[key] = counters.get(key, 0) + amount
 
     def observe(self, seconds: float) -> None:
         self.buckets[bisect.bisect_left(BUCKETS, seconds)] += 1
