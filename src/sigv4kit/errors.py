@@ -116,6 +116,8 @@ __all__ = [
     "UnknownHostError",
     "UnknownUpstreamHost",
     "UpstreamFailed",
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
     "XAmzContentSHA256Mismatch",
 ]
 
@@ -752,6 +754,26 @@ class ServiceUnavailable(SignatureError):
     code = "ServiceUnavailable"
     status = 503
     default_message = "The service is unable to handle the request now; retry shortly."
+
+
+class UpstreamUnavailable(SignatureError):
+    """The gateway's 502: the upstream refused, reset or closed the connection.
+
+    Not an S3 code (S3 has no upstream); ``BadGateway`` names the HTTP
+    status, and SDKs retry 502 by status whatever the code.
+    """
+
+    code = "BadGateway"
+    status = 502
+    default_message = "The upstream cannot be reached; retry shortly."
+
+
+class UpstreamTimeout(SignatureError):
+    """The gateway's 504: the upstream accepted the request but stayed silent."""
+
+    code = "GatewayTimeout"
+    status = 504
+    default_message = "The upstream did not answer in time; retry shortly."
 
 
 # --------------------------------------------------------------------------

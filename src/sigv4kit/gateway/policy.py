@@ -37,6 +37,8 @@ from ..errors import (
     SignatureError,
     SlowDown,
     StoreUnavailable,
+    UpstreamTimeout,
+    UpstreamUnavailable,
 )
 
 __all__ = [
@@ -121,26 +123,6 @@ def store_unavailable() -> SignatureError:
         "Service is unable to handle request: the key store cannot be reached and this "
         "access key is not cached on this node; retry shortly."
     )
-
-
-class UpstreamUnavailable(SignatureError):
-    """The gateway's 502: the upstream refused, reset or closed the connection.
-
-    Not an S3 code (S3 has no upstream); ``BadGateway`` names the HTTP
-    status, and SDKs retry 502 by status whatever the code.
-    """
-
-    code = "BadGateway"
-    status = 502
-    default_message = "The upstream cannot be reached; retry shortly."
-
-
-class UpstreamTimeout(SignatureError):
-    """The gateway's 504: the upstream accepted the request but stayed silent."""
-
-    code = "GatewayTimeout"
-    status = 504
-    default_message = "The upstream did not answer in time; retry shortly."
 
 
 def upstream_failure(status: int, reason: str) -> SignatureError:
