@@ -161,6 +161,7 @@ class InProcessGateway:
         *,
         keys_url: str = "memory://",
         master_key: str | None = None,
+        forward: dict[str, Any] | None = None,
         **service_kw: Any,
     ) -> None:
         from sigv4kit.forward import Engine, ForwardConfig
@@ -176,7 +177,8 @@ class InProcessGateway:
             await self.cache.start()
             await self.cache.wait_connected(5)
             self.service = GatewayService(options, keys=self.cache, **service_kw)
-            engine = Engine(ForwardConfig(port=0, admin_port=0, drain_timeout=3), self.service)
+            config = ForwardConfig(port=0, admin_port=0, drain_timeout=3, **(forward or {}))
+            engine = Engine(config, self.service)
             await engine.start()
             return engine
 

@@ -11,6 +11,7 @@ import hashlib
 import socket
 import time
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 
@@ -323,10 +324,45 @@ def test_upstream_down_is_502(echo: Echo) -> None:
         auth = SigV4Auth(Credentials(akid, secret), REGION, "s3")
         r = requests.get(gw.url + "/b/x", auth=auth, timeout=10)
         assert r.status_code == 502 and "unreachable" in r.text
+        # S3's XML error document from the gateway itself, not the engine's text.
+        assert r.headers["Content-Type"] == "application/xml"
+        assert r.headers["x-amz-error-code"] == "BadGateway"
+        doc = ElementTree.fromstring(r.content)
+        assert doc.findtext("Code") == "BadGateway"
+        assert doc.findtext("Resource") == "/b/x"
+        assert doc.findtext("RequestId") == r.headers["x-amz-request-id"]
+        message = doc.findtext("Message") or ""
+        assert "unreachable" in message and "\n" not in message and secret not in r.text
+        r = requests.head(gw.url + "/b/x", auth=auth, timeout=10)
+        assert r.status_code == 502 and r.headers["x-amz-error-code"] == "BadGateway"
         r = requests.get(gw.url + "/b/x", auth=SigV4Auth(Credentials(akid, "x" * 40), REGION, "s3"))
         assert r.status_code == 403  # verified before the upstream is even tried
     finally:
         gw.close()
+
+
+def test_upstream_silent_is_504_xml() -> None:
+    """An upstream that accepts the request and never answers: S3-style 504 XML."""
+    from sigv4kit.client.requests import SigV4Auth
+
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)
+    port = silent.getsockname()[1]
+    gw = InProcessGateway(options(f"http://127.0.0.1:{port}"), forward={"read_timeout": 0.5})
+    try:
+        akid, secret = gw.create_key("alice")
+        auth = SigV4Auth(Credentials(akid, secret), REGION, "s3")
+        r = requests.get(gw.url + "/b/slow", auth=auth, timeout=10)
+        assert r.status_code == 504
+        assert r.headers["x-amz-error-code"] == "GatewayTimeout"
+        doc = ElementTree.fromstring(r.content)
+        assert doc.findtext("Code") == "GatewayTimeout"
+        assert "0.5 s" in (doc.findtext("Message") or "")
+        assert doc.findtext("Resource") == "/b/slow"
+    finally:
+        gw.close()
+        silent.close()
 
 
 def test_admin_metrics_count_verdicts(gateway: InProcessGateway, key: tuple[str, str]) -> None:

@@ -219,6 +219,7 @@ class Engine:
         self._log = _open_log(config.access_log)
         self._scheme = "https" if config.tls_cert else "http"
         self._hooked = type(service).on_response is not Service.on_response
+        self._renders_errors = type(service).on_upstream_error is not Service.on_upstream_error
         self.port = 0
         self.admin_port = 0
 
@@ -375,6 +376,13 @@ class Engine:
             resp, status, upstream_status, error = await self._forward(
                 request, inc, decision, counter
             )
+            if (
+                self._renders_errors
+                and upstream_status is None
+                and status in (502, 504)
+                and not error.startswith("body failed")
+            ):
+                resp = self._upstream_error(inc, status, error, resp)
             return resp
         finally:
             for cleanup in inc.cleanups:
@@ -390,6 +398,17 @@ class Engine:
             m.inc("sigv4kit_response_bytes_total", counter[1])
             if self._log is not None:
                 self._access_log(inc, status, upstream_status, counter, elapsed, error)
+
+    def _upstream_error(
+        self, inc: Incoming, status: int, reason: str, plain: web.StreamResponse
+    ) -> web.StreamResponse:
+        """The service's rendering of the engine's 502/504 (see Service.on_upstream_error)."""
+        try:
+            reply = self.service.on_upstream_error(inc, status, reason)
+        except Exception:
+            _log.exception("on_upstream_error failed")
+            return plain
+        return plain if reply is None else _reply(reply)
 
     def _access_log(
         self,

@@ -229,6 +229,17 @@ class Service:
         """
         return None
 
+    def on_upstream_error(self, request: Incoming, status: int, reason: str) -> Reply | None:
+        """The engine's own 502 (upstream unreachable) or 504 (upstream silent).
+
+        ``reason`` is the engine's one-line explanation (it names the
+        upstream, never a secret).  Return the answer for the client -- a
+        gateway speaks S3's XML errors -- or None for the engine's plain
+        text (what the proxy answers).  Not called for upstream answers,
+        whatever their status.
+        """
+        return None
+
     async def on_response(
         self, request: Incoming, sent: Outgoing, answer: UpstreamAnswer
     ) -> Outgoing | None:

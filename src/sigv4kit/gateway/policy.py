@@ -14,7 +14,11 @@ key may do it, and with which S3 error when not:
   ``503 ServiceUnavailable``: an outage must never look like "this key does
   not exist" (403 ``InvalidAccessKeyId``), which clients do not retry;
 * the replay cache is unreachable -> ``503 ServiceUnavailable`` when failing
-  closed (the default), or allowed when the operator chose to fail open.
+  closed (the default), or allowed when the operator chose to fail open;
+* the upstream cannot be reached (refused, reset, closed before answering)
+  -> ``502 BadGateway``; it stayed silent past ``--upstream-timeout`` ->
+  ``504 GatewayTimeout``.  S3 has no codes for these (it has no upstream):
+  the codes name the HTTP status, which SDKs retry on whatever the code.
 
 The path a policy is checked against is the decoded request path; for a
 browser POST it is ``/bucket/key`` from the form, since that is the object
@@ -36,11 +40,14 @@ from ..errors import (
 )
 
 __all__ = [
+    "UpstreamTimeout",
+    "UpstreamUnavailable",
     "Verdict",
     "policy_path",
     "rate_verdict",
     "replay_verdict",
     "store_unavailable",
+    "upstream_failure",
 ]
 
 #: A policy check: ``allows(method, path) -> bool``.
@@ -114,3 +121,33 @@ def store_unavailable() -> SignatureError:
         "Service is unable to handle request: the key store cannot be reached and this "
         "access key is not cached on this node; retry shortly."
     )
+
+
+class UpstreamUnavailable(SignatureError):
+    """The gateway's 502: the upstream refused, reset or closed the connection.
+
+    Not an S3 code (S3 has no upstream); ``BadGateway`` names the HTTP
+    status, and SDKs retry 502 by status whatever the code.
+    """
+
+    code = "BadGateway"
+    status = 502
+    default_message = "The upstream cannot be reached; retry shortly."
+
+
+class UpstreamTimeout(SignatureError):
+    """The gateway's 504: the upstream accepted the request but stayed silent."""
+
+    code = "GatewayTimeout"
+    status = 504
+    default_message = "The upstream did not answer in time; retry shortly."
+
+
+def upstream_failure(status: int, reason: str) -> SignatureError:
+    """The S3-style error for the engine's 502/504 (``reason``: its one-line text)."""
+    message = reason.removeprefix("sigv4kit: ").strip()
+    if message:
+        message = message[0].upper() + message[1:]
+    if status == 504:
+        return UpstreamTimeout(message or None)
+    return UpstreamUnavailable(message or None)

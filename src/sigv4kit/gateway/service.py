@@ -46,6 +46,7 @@ from .policy import (
     rate_verdict,
     replay_verdict,
     store_unavailable,
+    upstream_failure,
 )
 from .rewrite import forward_headers, is_aws_chunked, strip_presign_query
 
@@ -465,6 +466,15 @@ class GatewayService(Service):
             return None
         request_id = str(request.log.get("request_id") or new_request_id())
         return self.reject(request, error, request_id)
+
+    def on_upstream_error(self, request: Incoming, status: int, reason: str) -> Reply | None:
+        """The engine's 502 (upstream unreachable) or 504 (upstream silent) as S3 XML.
+
+        Codes ``BadGateway`` and ``GatewayTimeout`` (see :mod:`.policy`),
+        counted under them in the verdicts like ``on_body_error``'s.
+        """
+        request_id = str(request.log.get("request_id") or new_request_id())
+        return self.reject(request, upstream_failure(status, reason), request_id)
 
 
 # Headers the upstream signature must not carry over from the client's request.
