@@ -33,6 +33,10 @@ from functools import lru_cache
 from typing import cast
 from urllib.parse import quote, unquote
 
+# The forward engine's one list of hop-by-hop fields (RFC 9110 7.6.1); _model
+# is pure data, so this pure module stays free of the HTTP stack.
+from ..forward._model import HOP_BY_HOP
+
 __all__ = [
     "ACCESS_KEY_HEADER",
     "HOP_BY_HOP",
@@ -48,21 +52,6 @@ ACCESS_KEY_HEADER = "X-Sigv4kit-Access-Key-Id"
 PRINCIPAL_HEADER = "X-Sigv4kit-Principal"
 _OWN_PREFIX = "x-sigv4kit-"
 
-#: RFC 9110 section 7.6.1 hop-by-hop fields, plus the pre-standard ones
-#: proxies still meet (``proxy-connection``).
-HOP_BY_HOP = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "proxy-connection",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-    }
-)
 _ALWAYS_DROP = HOP_BY_HOP | {"authorization", "x-amz-security-token", "host", "expect"}
 #: Headers that describe aws-chunked framing: gone once the body is decoded.
 _FRAMING = frozenset({"x-amz-decoded-content-length", "x-amz-trailer", "content-length"})
