@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from functools import partial
 from typing import Any, cast
 
 from ..canonical import EMPTY_SHA256
@@ -53,6 +54,13 @@ _DATA_CRLF = 2
 _FINAL_CRLF = 3
 _TRAILER = 4
 _DONE = 5
+_WHERE = {  # a state, for "the body ended inside ..."
+    _HEADER: "a chunk header",
+    _DATA: "chunk data",
+    _DATA_CRLF: "the CRLF after chunk data",
+    _FINAL_CRLF: "the final CRLF",
+    _TRAILER: "the trailer section",
+}
 
 _SIZE_RE = re.compile(rb"0|[1-9a-f][0-9a-f]{0,15}")
 _SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
@@ -64,6 +72,7 @@ _HEAD_V4_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15});chunk-signature=([0-9a-f]
 _HEAD_UNSIGNED_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15})\r\n")
 _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
 _HEX = b"0123456789abcdef"
+_Step = Callable[[bytes | memoryview, int], int]
 
 
 def _check_limits(**limits: int) -> None:
@@ -167,10 +176,8 @@ class ChunkDecoder:
         self._checksum: Checksum | None = trailer_checksum(names, expected_checksum)
         # The checksum runs inline, ``value = step(data, value)``: for the
         # CRCs that is the C function itself, with no Python frame per piece.
-        self._ck: Callable[[bytes | memoryview, int], int] | None = None
-        self._ckv = 0
-        if self._checksum is not None:
-            self._ck, self._ckv = fold(self._checksum)
+        self._ck: _Step | None
+        self._ck, self._ckv = fold(self._checksum) if self._checksum is not None else (None, 0)
         self.max_chunk_size = max_chunk_size
         self.max_line_length = max_line_length
         self.min_chunk_size = min_chunk_size if self.signed else 0
@@ -180,13 +187,11 @@ class ChunkDecoder:
 
         self._state = _HEADER
         self._line = bytearray()
-        # Data bytes still due in the current chunk: non-zero only while
-        # chunk data is expected and no error happened, so that feed_pieces
-        # can test its fast path with one comparison.
-        self._remaining = 0
-        # Decoded bytes once the current chunk's data is all in (bytes_out
-        # is this minus _remaining: nothing to count per piece).
-        self._out_end = 0
+        # Data bytes due in the current chunk, non-zero only inside chunk
+        # data with no error (one comparison gates feed_pieces' fast path),
+        # and the decoded bytes once they are in (bytes_out is the
+        # difference: nothing is counted per piece).
+        self._remaining = self._out_end = 0
         self._chunk_size = 0
         self._chunk_sig = ""
         # Data of the current signed chunk, held by reference (never joined)
@@ -196,25 +201,7 @@ class ChunkDecoder:
         self._keep = self._held.append
         self._hash: Any = None
         self._upd: Callable[[bytes | memoryview], None] = _nothing
-        self._head_re: re.Pattern[bytes] | None = None
-        if max_line_length >= 100:  # the longest SigV4 header line is 99 bytes
-            if not self.signed:
-                self._head_re = _HEAD_UNSIGNED_RE
-            elif self.algorithm == ALGORITHM_V4:
-                self._head_re = _HEAD_V4_RE
-        pads = _hmac_pads(sign, self._payload_prefix) if self.signed and verify is None else None
-        # Whole chunks within a piece take the inline loop (_whole_chunks),
-        # which unpacks what it needs from here in one step.
-        self._fast = self._head_re is not None and (not self.signed or pads is not None)
-        self._loop: tuple[Any, ...] = (
-            self.signed,
-            self._head_re.match if self._head_re is not None else None,
-            *(pads or (None, None)),
-            max_chunk_size,
-            self.min_chunk_size or 1,
-            max_chunks,
-            (1 << 62) if decoded_length is None else decoded_length,
-        )
+        self._head_re, self._fast, self._loop = _loop_setup(self, sign, verify)
         # The header a chunk of the current chunk's size would have, up to
         # its signature: the next header usually is that (clients use one
         # chunk size), and a match skips the regular expression.
@@ -305,17 +292,10 @@ class ChunkDecoder:
         if self._error is not None:
             raise self._error
         if self._state != _DONE:
-            where = {
-                _HEADER: "a chunk header",
-                _DATA: "chunk data",
-                _DATA_CRLF: "the CRLF after chunk data",
-                _FINAL_CRLF: "the final CRLF",
-                _TRAILER: "the trailer section",
-            }[self._state]
             raise self._fail(
                 IncompleteBody(
-                    f"the aws-chunked body ended inside {where}, after {self.bytes_out} decoded "
-                    "bytes; the upload was truncated"
+                    f"the aws-chunked body ended inside {_WHERE[self._state]}, after "
+                    f"{self.bytes_out} decoded bytes; the upload was truncated"
                 )
             )
         return self.trailers
@@ -414,7 +394,7 @@ class ChunkDecoder:
     def _line_done(self, line: bytes) -> None:
         st = self._state
         if st == _HEADER:
-            self._chunk_header(line)
+            self._start_chunk(*_parse_header(line, self.signed, self._sig_re))
         elif st == _FINAL_CRLF:
             if line:
                 raise IncompleteBody(
@@ -424,9 +404,6 @@ class ChunkDecoder:
             self._complete()
         else:
             self._trailer_line(line)
-
-    def _chunk_header(self, line: bytes) -> None:
-        self._start_chunk(*_parse_header(line, self.signed, self._sig_re))
 
     def _start_chunk(self, size_hex: bytes, sig: str) -> None:
         """A well-formed chunk header: check the limits, expect its data."""
@@ -518,6 +495,30 @@ class ChunkDecoder:
         self._state = _DONE
 
 
+def _loop_setup(
+    self: ChunkDecoder, sign: SignFn | None, verify: VerifyFn | None
+) -> tuple[re.Pattern[bytes] | None, bool, tuple[Any, ...]]:
+    """``(header regex, fast, loop invariants)``: whole chunks within a piece
+    take the inline loop (:func:`_whole_chunks`, which unpacks the
+    invariants in one step) when headers can be matched in place and the
+    HMAC can run from its pad states (or nothing is signed)."""
+    head_re = None
+    if self.max_line_length >= 100:  # the longest SigV4 header line is 99 bytes
+        if not self.signed:
+            head_re = _HEAD_UNSIGNED_RE
+        elif self.algorithm == ALGORITHM_V4:
+            head_re = _HEAD_V4_RE
+    pads = _hmac_pads(sign, self._payload_prefix) if self.signed and verify is None else None
+    fast = head_re is not None and (not self.signed or pads is not None)
+    room = (1 << 62) if self.decoded_length is None else self.decoded_length
+    loop = (self.signed, head_re.match if head_re is not None else None, *(pads or (None, None)))
+    return (
+        head_re,
+        fast,
+        (*loop, self.max_chunk_size, self.min_chunk_size or 1, self.max_chunks, room),
+    )
+
+
 def _nothing(data: bytes | memoryview) -> None:
     """The running hash's update before a signed chunk began (never called)."""
 
@@ -532,15 +533,12 @@ def _whole_chunks(
     """Take the chunks that end (CRLF and next header included) in ``data``,
     then the start of the next one's data; return where the rest starts.
 
-    The decoder's hot loop, long on purpose: the work besides each chunk's
-    SHA-256 decides how close decoding gets to hashlib, so state lives in
-    locals (written back at the end), the HMAC runs inline from its pad
-    states, and a header like the previous one (same size) is checked with
-    two ``startswith`` and a ``translate`` instead of the regular
-    expression.  Anything unusual goes to the general path, which names
-    what is wrong.  SigV4 with an :class:`~sigv4kit.keys.HmacKey` and
-    unsigned bodies only.
-    """
+    The hot loop (SigV4 with an :class:`~sigv4kit.keys.HmacKey`, unsigned),
+    one function on purpose: the work besides each chunk's SHA-256 decides
+    how close decoding gets to hashlib, so state lives in locals, the HMAC
+    runs from its pad states, and a header like the previous one is checked
+    without the regular expression.  Anything unusual goes to the general
+    path, which names what is wrong."""
     signed, match, inner, outer, limit, small, max_chunks, room = self._loop
     m: re.Match[bytes] | None
     ck, ckv, expect = self._ck, self._ckv, self._expect
@@ -580,11 +578,7 @@ def _whole_chunks(
             if signed:
                 received = data[start : start + 64]
                 start += 64
-                if (
-                    len(received) < 64
-                    or received.translate(None, _HEX)
-                    or not data.startswith(_CRLF, start)
-                ):
+                if not data.startswith(_CRLF, start) or received.translate(None, _HEX):
                     expect = None  # not whole or not valid here: the regular expression decides
             if expect is not None and chunks < max_chunks and out_end + size <= room:
                 chunks += 1
@@ -730,19 +724,8 @@ def iter_decoded(
     decoder: ChunkDecoder, source: Iterable[bytes] | Any, read_size: int = 65536
 ) -> Iterator[bytes]:
     """Verified payload bytes from an aws-chunked ``source`` (file or iterable)."""
-    if hasattr(source, "read"):
-        read = source.read
-
-        def chunks() -> Iterator[bytes]:
-            while True:
-                piece = read(read_size)
-                if not piece:
-                    return
-                yield piece
-
-        it: Iterable[bytes] = chunks()
-    else:
-        it = source
+    read = getattr(source, "read", None)
+    it: Iterable[bytes] = source if read is None else iter(partial(read, read_size), b"")
     for piece in it:
         out = decoder.feed(piece)
         if out:
