@@ -157,9 +157,10 @@ class ChunkDecoder:
                 raise SigningError(
                     "pass sign= (SigV4) or verify= (SigV4a) to check chunk signatures"
                 )
-        self._payload_prefix, self._trailer_prefix, self._prev = _chain_start(
+        self._payload_prefix, self._trailer_prefix, seed = _chain_start(
             alg, seed_signature, amz_date, scope
         )
+        self._prev = seed.encode()  # the chain as bytes: what the strings to sign take
         self._sign = sign
         self._verify = verify
         self._sig_re = _SIG_V4_RE if self.algorithm == ALGORITHM_V4 else _SIG_V4A_RE
@@ -193,7 +194,7 @@ class ChunkDecoder:
         # difference: nothing is counted per piece).
         self._remaining = self._out_end = 0
         self._chunk_size = 0
-        self._chunk_sig = ""
+        self._chunk_sig = b""
         # Data of the current signed chunk, held by reference (never joined)
         # until its signature checks out, and its running SHA-256; _upd and
         # _keep are their bound methods, one attribute load per piece.
@@ -212,7 +213,7 @@ class ChunkDecoder:
     @property
     def signature(self) -> str:
         """The last verified signature (the seed before the first chunk)."""
-        return self._prev
+        return self._prev.decode()
 
     @property
     def done(self) -> bool:
@@ -264,24 +265,22 @@ class ChunkDecoder:
                 self._keep(data)
                 return []
             return [data]
-        if self._error is not None:
-            raise self._error
-        if type(data) is not bytes:
-            data = bytes(data)
-            n = len(data)
-        if not n:
-            return []
         out: list[bytes | memoryview] = []
+        rem = self._remaining  # non-zero: inside chunk data, no error
+        if not (rem and self._fast and type(data) is bytes and data.startswith(_CRLF, rem)):
+            if self._error is not None:
+                raise self._error
+            if type(data) is not bytes:
+                data = bytes(data)
+            if not data:
+                return out
+            rem = 0  # the general path from the start
         mv = memoryview(data)
         try:
-            rem = self._remaining  # non-zero: inside chunk data
-            if rem and self._fast and data.startswith(_CRLF, rem):
-                # This piece ends the chunk (and perhaps more): the hot loop.
-                pos = _whole_chunks(self, data, mv, 0, out)
-                if pos < n:
-                    self._feed(data, mv, pos, out)
-            else:
-                self._feed(data, mv, 0, out)
+            # A piece that ends the chunk (and perhaps more) takes the hot loop.
+            pos = _whole_chunks(self, data, mv, 0, out) if rem else 0
+            if pos < len(data):
+                self._feed(data, mv, pos, out)
         except SignatureError as exc:
             self._fail(exc)
             raise
@@ -378,7 +377,8 @@ class ChunkDecoder:
         """The CRLF after a chunk's data arrived: check its signature and
         release the data held for it."""
         if self.signed:
-            self._check_chunk_signature(self._chunk_size, self._hash.hexdigest(), self._chunk_sig)
+            digest = self._hash.hexdigest()
+            self._check_chunk_signature(self._chunk_size, digest, self._chunk_sig.decode())
             out.extend(self._held)
             self._held.clear()
         self._state = _HEADER
@@ -432,7 +432,7 @@ class ChunkDecoder:
                 "declared in X-Amz-Decoded-Content-Length"
             )
         self._chunk_size = size
-        self._chunk_sig = sig
+        self._chunk_sig = sig.encode()
         if size == 0:
             if self.signed:
                 self._check_chunk_signature(0, EMPTY_SHA256, sig)
@@ -459,10 +459,10 @@ class ChunkDecoder:
                 string_to_sign=sts.decode("ascii"),
                 signature_provided=received,
             )
-        self._prev = received
+        self._prev = received.encode()
 
     def _check_chunk_signature(self, size: int, digest: str, received: str) -> None:
-        sts = b"".join((self._payload_prefix, self._prev.encode(), _EMPTY_MID, digest.encode()))
+        sts = b"".join((self._payload_prefix, self._prev, _EMPTY_MID, digest.encode()))
         self._check(sts, received, f"chunk ({size:#x} bytes)")
 
     def _trailer_line(self, line: bytes) -> None:
@@ -475,7 +475,7 @@ class ChunkDecoder:
             sts = b"".join(
                 (
                     self._trailer_prefix,
-                    self._prev.encode("ascii"),
+                    self._prev,
                     b"\n",
                     _sha256(canonical_trailers(self.trailers).encode()).hexdigest().encode(),
                 )
@@ -543,7 +543,7 @@ def _whole_chunks(
     m: re.Match[bytes] | None
     ck, ckv, expect = self._ck, self._ckv, self._expect
     rem, out_end, chunks = self._remaining, self._out_end, self.chunks
-    prev, received = self._prev.encode(), self._chunk_sig.encode()
+    prev, received = self._prev, self._chunk_sig
     h, held, chunk_size = self._hash, self._held, self._chunk_size
     n = len(data)
     while data.startswith(_CRLF, pos + rem):
@@ -562,7 +562,7 @@ def _whole_chunks(
             o = outer.copy()
             o.update(i.digest())
             if not hmac.compare_digest(o.hexdigest().encode(), received):
-                self._prev, self._ckv = prev.decode(), ckv
+                self._prev, self._ckv = prev, ckv
                 self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
             prev = received
             if held:
@@ -598,7 +598,7 @@ def _whole_chunks(
         ):
             # No whole header here, a limit, the last chunk or an error: the
             # general path decides.
-            self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev.decode(), ckv
+            self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
             self._remaining = 0
             self._state = _HEADER
             if m is None:
@@ -628,10 +628,10 @@ def _whole_chunks(
             h.update(piece)
             held.append(piece)
         pos = n
-    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev.decode(), ckv
+    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
     self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
     if signed:
-        self._chunk_sig = received.decode()
+        self._chunk_sig = received
         if h is None:
             h = _sha256()
         self._hash = h
