@@ -26,20 +26,27 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
-from .errors import PresignOutlivesCredentials
+from .errors import PresignOutlivesCredentials, SigningError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from .config import SigningConfig
     from .credentials import Credentials
 
 __all__ = [
+    "MAX_PRESIGN_EXPIRES",
     "amz_datetime",
+    "check_expires",
     "fit_expiry",
     "hoist_into_query",
     "is_hoistable",
+    "presign_params",
+    "refuse_auth_params",
     "split_hoistable",
     "stamp",
 ]
+
+MAX_PRESIGN_EXPIRES = 604800  # 7 days: S3 rejects longer presigned URLs
 
 # Headers both SDKs keep as headers: S3 reads them from headers only (or, for
 # SSE-C, must never see the key in a URL that ends up in logs).
@@ -151,3 +158,102 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
         url_expires=url_end,
         credentials_expire=expiration,
     )
+
+
+def check_expires(expires: int | timedelta) -> int:
+    """``X-Amz-Expires`` in whole seconds, 1 to 604800 (7 days)."""
+    if isinstance(expires, timedelta):
+        expires = int(expires.total_seconds())
+    if (
+        not isinstance(expires, int)
+        or isinstance(expires, bool)
+        or not 1 <= expires <= MAX_PRESIGN_EXPIRES
+    ):
+        raise SigningError(
+            f"expires must be a whole number of seconds from 1 to {MAX_PRESIGN_EXPIRES} "
+            f"(7 days), got {expires!r}"
+        )
+    return expires
+
+
+# The query parameters a presigned URL's authentication adds (lowercase).
+_AUTH_PARAMS = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-region-set",
+    }
+)
+
+
+def refuse_auth_params(query: str) -> None:
+    """Refuse a wire query that already carries presign parameters: signing
+    it again would send two of each."""
+    for part in query.split("&"):
+        name = part.partition("=")[0]
+        if name.lower() in _AUTH_PARAMS:
+            raise SigningError(
+                f"the URL already carries the presign parameter {name!r}; pass the "
+                "URL without X-Amz-* authentication parameters"
+            )
+
+
+def presign_params(
+    c: SigningConfig,
+    credentials: Credentials,
+    scope: str,
+    amz_date: str,
+    expires: int,
+    signed_headers: str,
+) -> list[tuple[str, str]]:
+    """The ``X-Amz-*`` query parameters of a presigned URL, URI-encoded,
+    without ``X-Amz-Signature``, in the order they are sent (sorted).
+
+    Built in sorted (canonical) order, which is also the order sent: one
+    joined string then serves both the canonical query and the URL.
+    """
+    params: list[tuple[str, str]] = [
+        ("X-Amz-Algorithm", c.algorithm),
+        ("X-Amz-Credential", encode_param(f"{credentials.access_key_id}/{scope}")),
+        ("X-Amz-Date", amz_date),
+        ("X-Amz-Expires", str(expires)),
+    ]
+    if c.is_v4a:
+        params.append(("X-Amz-Region-Set", encode_param(",".join(c.region_set))))
+    token = credentials.session_token
+    if token is not None and c.sign_session_token:
+        params.append(("X-Amz-Security-Token", encode_param(token)))
+    params.append(("X-Amz-SignedHeaders", encode_param(signed_headers)))
+    return params
+
+
+def query_around_date(params: list[tuple[str, str]], amz_date: str) -> tuple[str, str]:
+    """The joined ``X-Amz-*`` query text before and after the X-Amz-Date value.
+
+    Between two presigns with the same key, scope, lifetime and headers only
+    X-Amz-Date changes: the signer keeps these two pieces (a one-slot memo).
+    """
+    text = "&".join([f"{k}={v}" for k, v in params])
+    cut = text.index("X-Amz-Date=") + 11
+    return text[:cut], text[cut + len(amz_date) :]
+
+
+_param_memo: dict[str, str] = {}
+
+
+def encode_param(value: str) -> str:
+    """URI-encode a query value; the few values a signer repeats are memoized."""
+    got = _param_memo.get(value)
+    if got is None:
+        from .canonical import uri_encode
+
+        got = uri_encode(value)
+        if len(_param_memo) >= 1024:
+            _param_memo.clear()
+        _param_memo[value] = got
+    return got
