@@ -33,6 +33,10 @@ from .config import SigningConfig, check_payload
 from .credentials import Credentials
 from .errors import SigningError
 from .keys import signature_function
+from .modes import PAYLOAD_LITERALS as _PAYLOAD_LITERALS
+from .modes import STREAMING_EVENTS_PAYLOAD as _EVENTS
+from .modes import STREAMING_MODES as _STREAMING_MODES
+from .modes import UNSIGNED_PAYLOAD as _UNSIGNED
 from .payload import _payload_literal
 from .presigning import (
     MAX_PRESIGN_EXPIRES,
@@ -64,20 +68,7 @@ __all__ = [
 
 _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
-_UNSIGNED = "UNSIGNED-PAYLOAD"
-_EVENTS = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
-_PAYLOAD_LITERALS = frozenset(
-    {
-        _EVENTS,
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
-        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
-    }
-)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_STREAMING_MODES = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
 # Payload modes beyond hashing a body: see _special_payload.
 _SPECIAL_MODES = _STREAMING_MODES | {"streaming-events"}
 # Headers the signer adds itself (besides Authorization).

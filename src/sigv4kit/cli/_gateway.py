@@ -118,6 +118,14 @@ def _rate(value: str | None) -> float | None:
     show_default=True,
     help="Seconds SIGTERM waits for requests in flight.",
 )
+@click.option(
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="NAME",
+    help="The gateway's own host name (repeatable): requests to BUCKET.NAME (virtual-hosted "
+    "addressing) go upstream path-style, /BUCKET/key. Without it every request is path-style.",
+)
 @click.option("--access-log", metavar="PATH|-", help="JSON-lines access log ('-' = stderr).")
 @click.option(
     "--no-debug",
@@ -146,6 +154,7 @@ def gateway(
     client_timeout: float,
     upstream_timeout: float,
     drain_timeout: float,
+    domains: tuple[str, ...],
     access_log: str | None,
     no_debug: bool,
 ) -> None:
@@ -213,6 +222,7 @@ def gateway(
         rate_limit=_rate(rate_limit),
         rate_burst=rate_burst,
         client_timeout=client_timeout,
+        domains=domains,
     )
     try:
         GatewayService(options, keys=_NotOpened())  # validate --upstream before forking
