@@ -33,6 +33,10 @@ if TYPE_CHECKING:
     from .config import SigningConfig
     from .credentials import Credentials
 
+    #: A signer's one-slot memo of the day's key: ``(credentials, yyyymmdd,
+    #: credential scope, string-to-sign bytes -> hex signature)``.
+    DayKey = tuple[object, str, str, Callable[[bytes], str]]
+
 __all__ = [
     "HmacKey",
     "derive_signing_key",

@@ -25,31 +25,24 @@ signing key whose HMAC pad states are cached (see :mod:`sigv4kit.keys`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, timedelta
+from collections.abc import Callable, Collection
+from datetime import datetime
 
 from . import canonical as _c
+from ._memo import Memo
 from .config import SigningConfig, check_payload
 from .credentials import Credentials
 from .errors import SigningError
+from .headers import ADDED, NOTHING, assemble, included
 from .keys import signature_function
 from .modes import PAYLOAD_LITERALS as _PAYLOAD_LITERALS
 from .modes import STREAMING_EVENTS_PAYLOAD as _EVENTS
 from .modes import STREAMING_MODES as _STREAMING_MODES
 from .modes import UNSIGNED_PAYLOAD as _UNSIGNED
 from .payload import _payload_literal
-from .presigning import (
-    MAX_PRESIGN_EXPIRES,
-    check_expires,
-    fit_expiry,
-    hoist_into_query,
-    presign_params,
-    query_around_date,
-    refuse_auth_params,
-)
+from .presigning import MAX_PRESIGN_EXPIRES, METHODS, Presigner
 from .signed import HeaderList, SignedRequest
-from .target import ParsedUrl as _ParsedUrl
-from .target import url_target, verbatim_target
+from .target import ParsedUrl, url_target, verbatim_target
 from .timestamps import _check_method, _now_amz, format_amz_date, parse_timestamp
 
 # typing only for the type checker: importing it costs milliseconds at start-up.
@@ -71,43 +64,8 @@ _string_to_sign = _c.string_to_sign_text
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 # Payload modes beyond hashing a body: see _special_payload.
 _SPECIAL_MODES = _STREAMING_MODES | {"streaming-events"}
-# Headers the signer adds itself (besides Authorization).
-_ADDED = frozenset(
-    {"host", "x-amz-date", "x-amz-region-set", "x-amz-security-token", "x-amz-content-sha256"}
-)
-# Headers a presign drops from those given: it sets X-Amz-Date in the query.
-_PRESIGN_OWN = frozenset({"authorization", "x-amz-date"})
-_NOTHING: frozenset[str] = frozenset()
-_METHODS = {m: m for m in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")}
-_URL_MEMO_SIZE = 512
 _NO_DAY: tuple[object, str, str, Callable[[bytes], str]] = (None, "", "", str)
 _NO_QUERY: tuple[object, tuple[str, int, str], str, str] = (None, ("", 0, ""), "", "")
-
-
-def _assemble(
-    triples: Iterable[tuple[str, str, str]],
-    controlled: frozenset[str],
-    skip: frozenset[str],
-    out: list[tuple[str, str]],
-    items: list[tuple[str, str]],
-) -> tuple[bool, str | None]:
-    """Sort the caller's headers into those sent (``out``, order kept) and
-    those signed (``items``); headers the signer sets itself (``controlled``)
-    are dropped.  Returns whether a ``Host`` was given, and the value of a
-    caller-set ``X-Amz-Content-SHA256`` (it says what the payload hash is)."""
-    has_host = False
-    user_sha = None
-    for name, ln, value in triples:
-        if ln in controlled:
-            if ln == "x-amz-content-sha256":
-                user_sha = value.strip()
-            continue
-        if ln == "host":
-            has_host = True
-        out.append((name, value))
-        if ln not in skip:
-            items.append((ln, value))
-    return has_host, user_sha
 
 
 def _special_payload(
@@ -159,36 +117,13 @@ def _special_payload(
     return _payload_literal(mode, body), None
 
 
-def _included(
-    c: SigningConfig, items: Iterable[tuple[str, str]], token: str | None, send_sha: bool
-) -> frozenset[str]:
-    """The exact header names to sign when the caller listed them
-    (``signed_headers``), plus those the protocol requires."""
-    wanted = c.signed_headers or _NOTHING
-    present = {n for n, _ in items}
-    missing = sorted(wanted - present)
-    if missing:
-        raise SigningError(
-            f"signed_headers names {', '.join(missing)} but the request has no such "
-            "header; add the header or remove it from signed_headers"
-        )
-    required = {"host", "x-amz-date"}
-    if token is not None and c.sign_session_token:
-        required.add("x-amz-security-token")
-    if send_sha:
-        required.add("x-amz-content-sha256")
-    if c.is_v4a:
-        required.add("x-amz-region-set")
-    return wanted | required
-
-
 # --------------------------------------------------------------------------
 # Signer
 # --------------------------------------------------------------------------
 CredentialSource = Credentials | Callable[[], Credentials]
 
 
-class Signer:
+class Signer(Presigner):
     """Signs requests for one region (or region set) and service.
 
     Args:
@@ -216,7 +151,6 @@ class Signer:
         "_controlled",
         "_credentials",
         "_day",
-        "_query_memo",
         "_skip",
         "_static",
         "_urls",
@@ -251,7 +185,7 @@ class Signer:
                 "credentials must be a sigv4kit.Credentials or a callable returning one"
             )
         self._credentials = credentials
-        self._urls: dict[str, _ParsedUrl] = {}
+        self._urls: Memo[str, ParsedUrl] = Memo(512)
         self._day = _NO_DAY
         self._query_memo = _NO_QUERY
         if config is None:
@@ -281,7 +215,7 @@ class Signer:
         # The skip list applied while the headers are assembled; when the
         # caller names the headers to sign, or skips one the signer adds
         # (unusual), the signed set is filtered afterwards instead.
-        fast = c.signed_headers is None and c.skipped_headers.isdisjoint(_ADDED)
+        fast = c.signed_headers is None and c.skipped_headers.isdisjoint(ADDED)
         self._skip = c.skipped_headers if fast else None
 
     def __repr__(self) -> str:
@@ -370,20 +304,13 @@ class Signer:
         u = verbatim_target(target, headers, scheme, self.config)
         return self._sign(method, u, headers, body, timestamp, payload)
 
-    def _url(self, url: str) -> _ParsedUrl:
-        """The wire and canonical forms of a URL, memoized per signer.
-
-        Canonicalizing a URL is a pure function of the URL and this signer's
-        settings, so the result is kept in a small bounded dict (CPython's
-        ``urlsplit`` keeps a similar cache).  Cleared when full rather than
-        LRU-managed, so a hit costs one dict lookup (made inline by callers).
-        """
+    def _url(self, url: str) -> ParsedUrl:
+        """The wire and canonical forms of a URL, memoized per signer: they
+        are a pure function of the URL and this signer's settings (callers
+        look the memo up inline; CPython's ``urlsplit`` keeps a similar cache)."""
         u = self._urls.get(url)
         if u is None:
-            u = url_target(url, self.config)
-            if len(self._urls) >= _URL_MEMO_SIZE:
-                self._urls.clear()
-            self._urls[url] = u
+            u = self._urls.put(url, url_target(url, self.config))
         return u
 
     # The hot path (each extra call is ~1-2% of a signature); it reads top to
@@ -391,14 +318,14 @@ class Signer:
     def _sign(
         self,
         method: str,
-        u: _ParsedUrl,
+        u: ParsedUrl,
         headers: _c.HeaderInput,
         body: object,
         timestamp: str | datetime | float | None,
         payload: str | None,
     ) -> SignedRequest:
         c = self.config
-        method = _METHODS.get(method) or _check_method(method)
+        method = METHODS.get(method) or _check_method(method)
         amz = _now_amz() if timestamp is None else parse_timestamp(timestamp)
         creds = self._static or self.credentials()
         token = creds.session_token
@@ -407,7 +334,7 @@ class Signer:
         triples = _c.lowered_pairs(headers)
         out = HeaderList()
         items: list[tuple[str, str]] = []
-        has_host, user_sha = _assemble(triples, controlled, skip or _NOTHING, out, items)
+        has_host, user_sha = assemble(triples, controlled, skip or NOTHING, out, items)
 
         mode = c.payload if payload is None else check_payload(payload)
         plan: Any = None
@@ -424,7 +351,7 @@ class Signer:
                 if plan.unsigned or skip is None:
                     skip = None
                 triples = _c.lowered_pairs(plan.headers)
-                has_host = _assemble(triples, controlled, skip or _NOTHING, out, items)[0]
+                has_host = assemble(triples, controlled, skip or NOTHING, out, items)[0]
         if not has_host:
             out.insert(0, ("Host", u.host))
             items.append(("host", u.host))
@@ -442,7 +369,7 @@ class Signer:
             items.append(("x-amz-content-sha256", payload_hash))
         if skip is None:  # filtered here, not while assembling (see __init__)
             if c.signed_headers is not None:
-                include = _included(c, items, token, send_sha)
+                include = included(c, items, token, send_sha)
                 items = [it for it in items if it[0] in include]
             else:
                 drop = c.skipped_headers | plan.unsigned if plan else c.skipped_headers
@@ -502,182 +429,3 @@ class Signer:
         _, _, scope, sign = self._new_day(creds, amz_date[:8])
         sts = _string_to_sign(self.config.algorithm, amz_date, scope, canonical_request)
         return sts, sign(sts.encode())
-
-    def presign_params(
-        self, credentials: Credentials, amz_date: str, expires: int, signed_headers: str
-    ) -> list[tuple[str, str]]:
-        """The ``X-Amz-*`` query parameters of a presigned URL, URI-encoded,
-        without ``X-Amz-Signature``, in the order they are sent (sorted)."""
-        scope = self._new_day(credentials, amz_date[:8])[2]
-        return presign_params(self.config, credentials, scope, amz_date, expires, signed_headers)
-
-    # -- presigned URLs -----------------------------------------------------
-    def presign(
-        self,
-        method: str,
-        url: str,
-        headers: _c.HeaderInput = None,
-        expires: int = 3600,
-        timestamp: str | datetime | float | None = None,
-        *,
-        body: object = None,
-        payload: str | None = None,
-        cap_expires: bool = False,
-        hoist: bool = False,
-    ) -> str:
-        """A presigned URL (query-string authentication).
-
-        Headers given here are signed (``X-Amz-SignedHeaders``) and must be
-        sent with the URL.  ``expires`` is in seconds, 1 to 604800 (7 days).
-        When the credentials expire before the URL would, this raises
-        :class:`~sigv4kit.errors.PresignOutlivesCredentials`; ``cap_expires=True``
-        shortens the URL to the credentials' lifetime instead.  ``hoist=True``
-        moves ``X-Amz-*`` headers into the query as the JS and Go SDKs do
-        (see :mod:`sigv4kit.presigning`), so they need not be sent.
-        """
-        u = self._urls.get(url) or self._url(url)
-        return self._presign(
-            method, u, headers, expires, timestamp, body, payload, cap_expires, hoist
-        ).url
-
-    def presign_request(
-        self,
-        method: str,
-        url: str,
-        headers: _c.HeaderInput = None,
-        expires: int | timedelta = 3600,
-        timestamp: str | datetime | float | None = None,
-        *,
-        body: object = None,
-        payload: str | None = None,
-        cap_expires: bool = False,
-        hoist: bool = False,
-    ) -> SignedRequest:
-        """Like :meth:`presign`, but returns the whole :class:`SignedRequest`."""
-        u = self._urls.get(url) or self._url(url)
-        return self._presign(
-            method, u, headers, expires, timestamp, body, payload, cap_expires, hoist
-        )
-
-    def presign_target(
-        self,
-        method: str,
-        target: str,
-        headers: _c.HeaderInput,
-        expires: int | timedelta = 3600,
-        timestamp: str | datetime | float | None = None,
-        *,
-        body: object = None,
-        payload: str | None = None,
-        scheme: str = "https",
-        cap_expires: bool = False,
-        hoist: bool = False,
-    ) -> SignedRequest:
-        """Presign a request target exactly as given (see :meth:`sign_target`)."""
-        u = verbatim_target(target, headers, scheme, self.config)
-        return self._presign(
-            method, u, headers, expires, timestamp, body, payload, cap_expires, hoist
-        )
-
-    def _presign_headers(
-        self, host: str, headers: _c.HeaderInput
-    ) -> tuple[HeaderList, list[tuple[str, str]], str]:
-        """``(headers to send, (name, value) pairs signed, SignedHeaders)`` of
-        a presigned URL that signs more than its host."""
-        out = HeaderList()
-        items: list[tuple[str, str]] = []
-        has_host = _assemble(_c.lowered_pairs(headers), _PRESIGN_OWN, _NOTHING, out, items)[0]
-        if not has_host:
-            out.insert(0, ("Host", host))
-            items.append(("host", host))
-        c = self.config
-        if c.signed_headers is not None:
-            include = _included(c, items, None, False)
-            items = [it for it in items if it[0] in include]
-        else:
-            items = [it for it in items if it[0] not in c.skipped_headers]
-        return out, items, ";".join(sorted({n for n, _ in items}))
-
-    # Presigning's hot path, written for speed as _sign is.
-    def _presign(
-        self,
-        method: str,
-        u: _ParsedUrl,
-        headers: _c.HeaderInput,
-        expires: int | timedelta,
-        timestamp: str | datetime | float | None,
-        body: object,
-        payload: str | None,
-        cap_expires: bool = False,
-        hoist: bool = False,
-    ) -> SignedRequest:
-        c = self.config
-        if type(expires) is not int or not 1 <= expires <= MAX_PRESIGN_EXPIRES:
-            expires = check_expires(expires)
-        method = _METHODS.get(method) or _check_method(method)
-        amz = _now_amz() if timestamp is None else parse_timestamp(timestamp)
-        date8 = amz[:8]
-        creds = self._static or self.credentials()
-        if creds.expiration is not None:
-            expires = fit_expiry(creds, amz, expires, cap=cap_expires)
-        wquery = u.query
-        if wquery and "x-amz-" in wquery.lower():
-            refuse_auth_params(wquery)
-        if payload is not None:
-            mode = check_payload(payload)
-        else:
-            mode = "unsigned" if c.presign_unsigned_payload else "signed"
-        if mode in _SPECIAL_MODES:
-            raise SigningError("streaming payloads cannot be presigned; use header signing")
-        payload_hash = _payload_literal(mode, body)
-        if hoist and headers is not None:
-            headers, wquery = hoist_into_query(headers, wquery)
-        if headers is None and c.signed_headers is None:
-            # The common presign: nothing but host is signed.
-            out = HeaderList([("Host", u.host)])
-            items = [("host", u.host)]
-            signed_names = "host"
-        else:
-            out, items, signed_names = self._presign_headers(u.host, headers)
-
-        day = self._day
-        if day[0] is not creds or day[1] != date8:
-            day = self._new_day(creds, date8)
-        scope = day[2]
-        if wquery:
-            params = presign_params(c, creds, scope, amz, expires, signed_names)
-            auth_query = "&".join([f"{k}={v}" for k, v in params])
-            cquery = _c.canonical_query(wquery, params)
-        else:
-            memo = self._query_memo
-            if memo[0] is not creds or memo[1] != (date8, expires, signed_names):
-                params = presign_params(c, creds, scope, amz, expires, signed_names)
-                head, tail = query_around_date(params, amz)
-                self._query_memo = memo = (creds, (date8, expires, signed_names), head, tail)
-            auth_query = cquery = f"{memo[2]}{amz}{memo[3]}"
-        creq = _canonical_request(method, u.curi, cquery, items, payload_hash)
-        sts = _string_to_sign(c.algorithm, amz, scope, creq[6])
-        signature = day[3](sts.encode())
-        token = creds.session_token
-        if token is not None and not c.sign_session_token:
-            auth_query = f"{auth_query}&X-Amz-Security-Token={_c.uri_encode(token)}"
-        auth_query = f"{auth_query}&X-Amz-Signature={signature}"
-        full_query = f"{wquery}&{auth_query}" if wquery else auth_query
-        send_body = body.encode("utf-8") if isinstance(body, str) else body
-        return SignedRequest(
-            method,
-            f"{u.origin}{u.path}?{full_query}",
-            out,
-            send_body,
-            creq,
-            sts,
-            signature,
-            None,
-            scope,
-            payload_hash,
-            amz,
-            c.algorithm,
-            c.region,
-            c.service,
-            c.region_set,
-        )
