@@ -19,12 +19,12 @@ CLI, the calculator and the HTTPie plugin apply them the same way:
 * **Matching.** :func:`sigv4kit.presign_check.check_presigned` says whether a
   planned request will be accepted with a presigned URL, and if not, why.
 
-The signer imports this module, so it stays light (no dataclasses, no typing).
+The presigning half of the Signer lives here too (:class:`Presigner`, a mixin
+of :class:`~sigv4kit.Signer`: the presign API and its hot path).  The signer
+imports this module, so it stays light (no dataclasses, no typing).
 """
 
 from __future__ import annotations
-
-from datetime import datetime, timedelta, timezone
 
 from . import canonical as _c
 from .config import check_payload
@@ -36,8 +36,13 @@ from .signed import HeaderList, SignedRequest
 from .target import ParsedUrl, verbatim_target
 from .timestamps import _check_method, _now_amz, parse_timestamp
 
+# datetime is imported where it is used: the signer imports this module, and
+# datetime costs milliseconds at start-up that a URL without an expiring
+# credential never needs.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
+
     from ._memo import Memo
     from .config import SigningConfig
     from .credentials import Credentials
@@ -128,10 +133,14 @@ def hoist_into_query(headers: object, query: str) -> tuple[list[tuple[str, str]]
 
 
 def amz_datetime(amz_date: str) -> datetime:
+    from datetime import datetime, timezone
+
     return datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
 
 
 def stamp(when: datetime) -> str:
+    from datetime import timezone
+
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
@@ -147,6 +156,8 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
     expiration = credentials.expiration
     if expiration is None:
         return expires
+    from datetime import timedelta
+
     signed_at = amz_datetime(amz_date)
     url_end = signed_at + timedelta(seconds=expires)
     if expiration >= url_end:
@@ -174,8 +185,13 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
 
 def check_expires(expires: int | timedelta) -> int:
     """``X-Amz-Expires`` in whole seconds, 1 to 604800 (7 days)."""
-    if isinstance(expires, timedelta):
-        expires = int(expires.total_seconds())
+    if not isinstance(expires, int):
+        # datetime is not imported at start-up; a timedelta argument means
+        # the caller has imported it already.
+        from datetime import timedelta
+
+        if isinstance(expires, timedelta):
+            expires = int(expires.total_seconds())
     if (
         not isinstance(expires, int)
         or isinstance(expires, bool)

@@ -25,8 +25,11 @@ signing key whose HMAC pad states are cached (see :mod:`sigv4kit.keys`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection
-from datetime import datetime
+
+# collections.abc would import the collections package (milliseconds at
+# start-up); it re-exports _collections_abc, which every interpreter has
+# loaded already (os imports it).
+from _collections_abc import Callable, Collection
 
 from . import canonical as _c
 from ._memo import Memo
@@ -48,6 +51,7 @@ from .timestamps import _check_method, _now_amz, format_amz_date, parse_timestam
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
     from typing import Any
 
 __all__ = [
