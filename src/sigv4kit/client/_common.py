@@ -62,6 +62,7 @@ from ..signer import SignedRequest, Signer
 __all__ = [
     "REDIRECT_STATUSES",
     "STREAMING_MODES",
+    "Adapter",
     "AdapterCore",
     "BodySource",
     "RedirectHosts",
@@ -568,3 +569,23 @@ class AdapterCore:
             return False
         self.clock_offset = server - time.time()
         return True
+
+
+class Adapter:
+    """What the adapter classes share: an :class:`AdapterCore` and its Signer.
+
+    Takes the arguments of :class:`AdapterCore` (a Signer, or credentials
+    with ``region`` and ``service``; ``payload``, ``correct_clock_skew``,
+    ``redirect_hosts``, ``fallback`` and other Signer options); each adapter
+    adds the options of its own HTTP library.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.core = AdapterCore(*args, **kwargs)
+
+    @property
+    def signer(self) -> Signer:
+        return self.core.signer
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.core.signer!r}, payload={self.core.payload!r})"
