@@ -469,16 +469,12 @@ class AdapterCore:
             return None
         from ..diagnose import parse_error_body
         from ..probe.fallback import ModeMemory, next_mode
-        from ..probe.profiles import endpoint_key, profile_for
+        from ..probe.profiles import endpoint_key, endpoint_profile
 
         key = endpoint_key(url)
         profile = self._profiles.get(key)
         if profile is None:
-            try:
-                profile = profile_for(url)
-            except (OSError, ValueError):  # an unreadable profile file
-                profile = profile_for(url, saved={})
-            self._profiles[key] = profile
+            profile = self._profiles[key] = endpoint_profile(url)
         err = parse_error_body(body[: 1 << 16])
         checksum = _has_checksum(mode, headers)
         step = next_mode(

@@ -22,7 +22,7 @@ import secrets
 import ssl
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -116,36 +116,43 @@ def send(
 _IP = re.compile(r"^(?:\d+\.\d+\.\d+\.\d+|\[.*\]|localhost)(?::\d+)?$")
 
 
-class Prober:
-    """Tests what an endpoint accepts, for real (see the module docstring)."""
+def _quiet(_step: str) -> None:
+    pass
 
-    def __init__(
-        self,
-        endpoint: str,
-        bucket: str,
-        credentials: Credentials | Callable[[], Credentials],
-        region: str,
-        *,
-        profile: Profile,
-        write: bool = True,
-        timeout: float = 30.0,
-        verify_tls: bool = True,
-        say: Callable[[str], None] | None = None,
-    ) -> None:
+
+@dataclass(eq=False)
+class Prober:
+    """Tests what an endpoint accepts, for real (see the module docstring).
+
+    ``Prober(endpoint, bucket, credentials, region, *, profile, write=True,
+    timeout=30.0, verify_tls=True, say=...)``; ``say(step)`` hears each step.
+    """
+
+    endpoint: str
+    bucket: str
+    credentials: Credentials | Callable[[], Credentials]
+    region: str
+    _: KW_ONLY
+    profile: Profile
+    write: bool = True
+    timeout: float = 30.0
+    verify_tls: bool = True
+    say: Callable[[str], None] = _quiet
+    # Worked out from the above, or state of the run:
+    scheme: str = field(init=False, repr=False)
+    netloc: str = field(init=False, repr=False)
+    base: str = field(init=False, repr=False)
+    prefix: str = field(init=False, repr=False)
+    written: set[str] = field(init=False, repr=False, default_factory=set)
+    addressing: str = field(init=False, repr=False, default="path")
+    data: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        endpoint = self.endpoint
         parts = urlsplit(endpoint if "://" in endpoint else "https://" + endpoint)
         self.scheme, self.netloc = parts.scheme, parts.netloc.rpartition("@")[2]
         self.base = f"{self.scheme}://{self.netloc}"
-        self.bucket = bucket
-        self.creds = credentials
-        self.region = region
-        self.profile = profile
-        self.write = write
-        self.timeout = timeout
-        self.verify_tls = verify_tls
-        self.say = say or (lambda _m: None)
         self.prefix = f"sigv4kit-probe-{secrets.token_hex(6)}/"
-        self.written: set[str] = set()
-        self.addressing = "path"
         self.data = os.urandom(SIZE)
 
     # -- addressing ---------------------------------------------------------
@@ -167,7 +174,7 @@ class Prober:
         return None
 
     def signer(self, **options: object) -> Signer:
-        return Signer(self.creds, self.region, "s3", **options)  # type: ignore[arg-type]
+        return Signer(self.credentials, self.region, "s3", **options)  # type: ignore[arg-type]
 
     def fetch(
         self,
@@ -318,9 +325,7 @@ class Prober:
         )
         res["presign-put"] = self._upload(
             "presign-put",
-            lambda key: self.fetch(
-                "PUT", self.signer().presign("PUT", self.url(key), expires=300), (), data
-            ),
+            lambda key: self.fetch("PUT", self._presigned("PUT", key), (), data),
         )
         res["presign-get"] = self._presign_get()
         res["post-policy"] = self._upload("post-policy", self._post)
@@ -342,7 +347,7 @@ class Prober:
             return Verdict(
                 False, "SetupFailed", f"could not store the object to fetch ({put.status})"
             )
-        a = self.fetch("GET", self.signer().presign("GET", self.url(key), expires=300))
+        a = self.fetch("GET", self._presigned("GET", key))
         if not 200 <= a.status < 300:
             return judge_read(a.status, *a.error, "")
         return judge_upload(put.status, None, None, a.status, a.body, self.data)
@@ -350,7 +355,9 @@ class Prober:
     def _post(self, key: str) -> Answer:
         from ..post_policy import presign_post
 
-        creds = self.creds if isinstance(self.creds, Credentials) else self.creds()
+        creds = self.credentials
+        if not isinstance(creds, Credentials):
+            creds = creds()
         bucket_url = self.url(addressing="path") if self.addressing == "path" else (
             f"{self.scheme}://{self.bucket}.{self.netloc}/"
         )  # fmt: skip
