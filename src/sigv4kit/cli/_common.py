@@ -20,14 +20,13 @@ from ..errors import SigV4Error
 from ..rawhttp import RawRequest, parse_raw_request
 from ..signer import SignedRequest
 from ._creds import find_region
-from ._options import Body, RequestOptions, parse_header
+from ._options import Body, RequestOptions
 from ._render import color_wanted
 
 __all__ = [
     "CONTEXT",
     "echo_json",
     "errors",
-    "headers_of",
     "host_of",
     "infer",
     "read_input",
@@ -49,10 +48,6 @@ def errors() -> Iterator[None]:
 
 def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
-
-
-def headers_of(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [parse_header(h) for h in values]
 
 
 def sign_with(

@@ -34,7 +34,6 @@ from ._common import (
     CONTEXT,
     echo_json,
     errors,
-    headers_of,
     host_of,
     infer,
     read_input,
@@ -45,9 +44,9 @@ from ._creds import find_credentials
 from ._options import (
     RequestOptions,
     credential_options,
-    open_body,
-    request_options,
-    signing_options,
+    output_options,
+    presign_options,
+    request_arguments,
 )
 from ._render import color_wanted, render_explanation, style
 from ._report import print_diagnosis
@@ -56,39 +55,20 @@ __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
 
 
 @click.command("explain", context_settings=CONTEXT)
-@click.argument("method", required=False)
-@click.argument("url", required=False)
-@request_options
-@signing_options
-@credential_options
+@request_arguments(required=False)
 @click.option(
     "-f",
     "--request-file",
     metavar="FILE",
     help="Explain a raw HTTP request (a file, or '-' for standard input) instead of METHOD URL.",
 )
-@click.option("--presign", is_flag=True, help="Explain a presigned URL instead of header signing.")
-@click.option(
-    "--expires",
-    type=click.IntRange(1, 604800),
-    default=3600,
-    show_default=True,
-    metavar="SECONDS",
-    help="Lifetime of the presigned URL (with --presign).",
+@presign_options("Explain a presigned URL instead of header signing.")
+@output_options(
+    "Print one JSON object (for tools).", "Print the session token instead of hiding it."
 )
-@click.option(
-    "--cap-expires",
-    is_flag=True,
-    help="With --presign: end the URL when the credentials expire (default: refuse).",
-)
-@click.option("--show-token", is_flag=True, help="Print the session token instead of hiding it.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for tools).")
 def explain_cmd(
     method: str | None,
     url: str | None,
-    headers: tuple[str, ...],
-    data: str | None,
-    data_file: str | None,
     request_file: str | None,
     presign: bool,
     expires: int,
@@ -126,16 +106,7 @@ def explain_cmd(
     else:
         if not method or not url:
             raise click.UsageError("give METHOD URL, or --request-file FILE")
-        signed, creds = _signed_url(
-            opts,
-            method,
-            url,
-            headers_of(headers),
-            data,
-            data_file,
-            (presign, expires, cap_expires),
-            as_json,
-        )
+        signed, creds = _signed_url(opts, method, url, (presign, expires, cap_expires), as_json)
     result = explain(
         signed,
         credentials=creds,
@@ -154,11 +125,7 @@ def explain_cmd(
 
 @click.command("diagnose", context_settings=CONTEXT)
 @click.argument("error_file")
-@click.argument("method", required=False)
-@click.argument("url", required=False)
-@request_options
-@signing_options
-@credential_options
+@request_arguments(required=False)
 @click.option(
     "--request",
     "request_file",
@@ -179,9 +146,6 @@ def diagnose_cmd(
     error_file: str,
     method: str | None,
     url: str | None,
-    headers: tuple[str, ...],
-    data: str | None,
-    data_file: str | None,
     request_file: str | None,
     cr_file: str | None,
     sts_file: str | None,
@@ -225,7 +189,7 @@ def diagnose_cmd(
         client.canonical_request = client.canonical_request or view.canonical_request
         client.string_to_sign = client.string_to_sign or view.string_to_sign
     if method and url:
-        signed = _resign(opts, server, method, url, headers_of(headers), data, data_file, as_json)
+        signed = _resign(opts, server, method, url, as_json)
         client.canonical_request = signed.canonical_request
         client.string_to_sign = signed.string_to_sign
     elif method or url:
@@ -268,11 +232,9 @@ def diagnose_cmd(
     default=None,
     help="Encode the path twice or once (default: per service).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-@click.option(
-    "--show-token",
-    is_flag=True,
-    help="Show the session token in the canonical requests printed (hidden by default).",
+@output_options(
+    "Print the verdict as JSON.",
+    "Show the session token in the canonical requests printed (hidden by default).",
 )
 def verify(
     request_file: str,
@@ -381,17 +343,15 @@ def _signed_url(
     opts: RequestOptions,
     method: str,
     url: str,
-    headers: list[tuple[str, str]],
-    data: str | None,
-    data_file: str | None,
     presigning: tuple[bool, int, bool],
     quiet: bool,
 ) -> tuple[SignedRequest, Credentials]:
     """Sign METHOD URL as the flags say: header signing or, with ``presigning``
     ``(presign, expires, cap_expires)``, a presigned URL under the expiry rule."""
     presign, expires, cap_expires = presigning
+    headers = opts.header_list()
     region, service = infer(opts, host_of(url), quiet=quiet)
-    body = open_body(data, data_file)
+    body = opts.body()
     try:
         with errors():
             if not presign:
@@ -414,20 +374,14 @@ def _signed_url(
 
 
 def _resign(
-    opts: RequestOptions,
-    server: ServerError,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    data: str | None,
-    data_file: str | None,
-    quiet: bool,
+    opts: RequestOptions, server: ServerError, method: str, url: str, quiet: bool
 ) -> SignedRequest:
     """Sign METHOD URL as the client did, at the time and scope the server's text names.
 
     The canonical request needs no secret, so without credentials a stand-in
     signs.
     """
+    headers = opts.header_list()
     sts = server.string_to_sign.split("\n") if server.string_to_sign else []
     if opts.timestamp is None and len(sts) > 1:
         opts.timestamp = sts[1].strip()
@@ -437,7 +391,7 @@ def _resign(
             opts.region = opts.region or scope[1]
             opts.service = opts.service or scope[2]
     region, service = infer(opts, host_of(url), quiet=quiet)
-    body = open_body(data, data_file)
+    body = opts.body()
     try:
         with errors():
             try:

@@ -1,8 +1,9 @@
 """The ``request`` command: sign and send a request, like curl.
 
-The command parses options; :func:`_transfer` moves the bytes (through
-:mod:`._http`) and :func:`_report_failure` hands a signature failure to
-:mod:`sigv4kit.diagnose`.
+The command parses options; :func:`_send` signs and sends (with one retry
+in the next payload mode when the server refuses one), :func:`_transfer`
+moves the bytes (through :mod:`._http`) and :func:`_report_failure` hands a
+signature failure to :mod:`sigv4kit.diagnose`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import http.client
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import click
@@ -17,17 +19,10 @@ import click
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, parse_error_body
 from ..signer import SignedRequest
-from ._common import CONTEXT, errors, headers_of, host_of, infer
+from ._common import CONTEXT, errors, host_of, infer
 from ._fallback import Fallback, checksum_headers, memory_path
 from ._http import Response, send, stderr_is_tty
-from ._options import (
-    Body,
-    RequestOptions,
-    credential_options,
-    open_body,
-    request_options,
-    signing_options,
-)
+from ._options import Body, RequestOptions, presign_options, request_arguments
 from ._report import print_diagnosis, print_request
 
 __all__ = ["request"]
@@ -37,11 +32,7 @@ _TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
 
 
 @click.command(context_settings=CONTEXT)
-@click.argument("method")
-@click.argument("url")
-@request_options
-@signing_options
-@credential_options
+@request_arguments()
 @click.option("-o", "--output", metavar="FILE", help="Write the response body to FILE.")
 @click.option("-i", "--include", is_flag=True, help="Print the response status and headers.")
 @click.option("-v", "--verbose", is_flag=True, help="Print the request sent (token hidden).")
@@ -62,20 +53,7 @@ _TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
     type=click.Choice(["crc32", "crc32c", "crc64nvme", "sha1", "sha256"]),
     help="Trailing checksum for the streaming-*trailer modes (default crc32).",
 )
-@click.option("--presign", is_flag=True, help="Print a presigned URL instead of sending.")
-@click.option(
-    "--expires",
-    type=click.IntRange(1, 604800),
-    default=3600,
-    show_default=True,
-    metavar="SECONDS",
-    help="Lifetime of the URL (with --presign).",
-)
-@click.option(
-    "--cap-expires",
-    is_flag=True,
-    help="With --presign: end the URL when the credentials expire (default: refuse).",
-)
+@presign_options("Print a presigned URL instead of sending.")
 @click.option("--fail", is_flag=True, help="Exit 22 with a one-line reason on HTTP errors.")
 @click.option("-k", "--insecure", is_flag=True, help="Do not verify the TLS certificate.")
 @click.option("--cacert", metavar="FILE", help="CA bundle to verify the server with.")
@@ -85,9 +63,6 @@ _TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
 def request(
     method: str,
     url: str,
-    headers: tuple[str, ...],
-    data: str | None,
-    data_file: str | None,
     output: str | None,
     include: bool,
     verbose: bool,
@@ -129,9 +104,8 @@ def request(
         raise click.UsageError(
             "--streaming cannot be combined with --unsigned-payload/--payload-hash"
         )
-    region, service = infer(opts, host_of(url))
-    opts.region, opts.service = region, service
-    header_list = headers_of(headers)
+    opts.region, opts.service = infer(opts, host_of(url))
+    header_list = opts.header_list()
     if presign:
         _print_presigned(opts, method, url, header_list, expires, cap_expires)
         return
@@ -139,8 +113,31 @@ def request(
         raise click.UsageError(
             "--payload-mode replaces --streaming/--unsigned-payload/--payload-hash; give one"
         )
+    deliver = partial(
+        _transfer, output=output, include=include, timeout=timeout, insecure=insecure, cacert=cacert
+    )
     mode = payload_mode or ("streaming" if streaming else None)
-    body = open_body(data, data_file)
+    signed, resp = _send(
+        opts, method, url, header_list, mode, checksum, deliver=deliver, verbose=verbose
+    )
+    if resp.status >= 400:
+        _report_failure(signed, resp, fail=fail)
+
+
+def _send(
+    opts: RequestOptions,
+    method: str,
+    url: str,
+    header_list: list[tuple[str, str]],
+    mode: str | None,
+    checksum: str | None,
+    *,
+    deliver: Callable[..., Response],
+    verbose: bool,
+) -> tuple[SignedRequest, Response]:
+    """Sign and send, in the payload mode the flags, a saved profile or a past refusal
+    chose; retry once in the next mode when the server refuses this one."""
+    body = opts.body()
     try:
         if mode is None and not (opts.unsigned_payload or opts.payload_hash):
             mode = _saved_mode(opts, method, url, body)
@@ -159,20 +156,12 @@ def request(
             )
         if verbose:
             print_request(signed, creds.session_token)
-        transfer = {
-            "output": output,
-            "include": include,
-            "timeout": timeout,
-            "insecure": insecure,
-            "cacert": cacert,
-        }
         streamed = mode is not None and mode.startswith("streaming")
-        resp = _transfer(
+        resp = deliver(
             signed,
             body,
             size=None if streamed else body.size,
             may_retry=fb.wants_retry if fb is not None else None,
-            **transfer,  # type: ignore[arg-type]
         )
         if fb is not None and fb.step is not None and resp.extra.get("retry"):
             step = fb.step
@@ -184,18 +173,13 @@ def request(
                 signed, creds = _sign_for_send(
                     opts, method, url, header_list, body, False, step.payload, checksum
                 )
-            resp = _transfer(
-                signed,
-                body,
-                size=None if step.payload.startswith("streaming") else body.size,
-                **transfer,  # type: ignore[arg-type]
-            )
+            size = None if step.payload.startswith("streaming") else body.size
+            resp = deliver(signed, body, size=size)
             if resp.status < 400:
                 fb.remember()
     finally:
         body.close()
-    if resp.status >= 400:
-        _report_failure(signed, resp, fail=fail)
+    return signed, resp
 
 
 def _sign_for_send(
