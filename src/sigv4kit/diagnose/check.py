@@ -119,17 +119,7 @@ def _diagnose_failure(
     double_uri_encode: bool | None,
     show_token: bool,
 ) -> Diagnosis:
-    server = ServerError(
-        code=exc.code,
-        message=exc.message,
-        canonical_request=exc.canonical_request,
-        string_to_sign=exc.string_to_sign,
-        signature_provided=exc.signature_provided,
-        access_key_id=exc.access_key_id,
-        details=dict(exc.details),
-        format="verifier",
-    )
-    result = diagnose(server, None)
+    result = diagnose(ServerError.from_error(exc), None)
     result.notes = []
     if exc.code != "SignatureDoesNotMatch":
         return result
