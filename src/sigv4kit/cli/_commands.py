@@ -14,7 +14,7 @@ import click
 
 from .. import __version__
 from ..diagnose import explain
-from ._common import CONTEXT, echo_json, errors, host_of, infer, sign_with
+from ._common import CONTEXT, echo_json, errors, host_of, infer, presign_with, sign_with
 from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
 from ._keys import keys
@@ -98,7 +98,7 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
     body = opts.body()
     try:
         with errors():
-            signed, creds = sign_with(opts, method, url, opts.header_list(), body, quiet=as_json)
+            signed, creds = sign_with(opts, method, url, body, quiet=as_json)
             data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     finally:
         body.close()
@@ -164,8 +164,6 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
 def presign(
     method: str | None,
     url: str | None,
-    expires: int | None,
-    cap_expires: bool,
     hoist: bool,
     check_url: str | None,
     now: str | None,
@@ -205,29 +203,17 @@ def presign(
         return
     if not method or not url:
         raise click.UsageError("give METHOD URL (or --check URL)")
-    if expires is None:
+    if opts.expires is None:
         raise click.UsageError("Missing option '--expires' (1 to 604800 seconds).")
     with errors():
-        region = service = None
         if not (opts.region or opts.region_set) or not opts.service:
-            region, service = infer(opts, host_of(url), quiet=as_json)
-        creds = opts.credentials()
-        signer = opts.signer(creds, region, service)
-        signed = signer.presign_request(
-            method,
-            url,
-            headers,
-            expires=expires,
-            timestamp=opts.timestamp,
-            payload=opts.payload(),
-            cap_expires=cap_expires,
-            hoist=hoist,
-        )
+            opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)
+        signed, creds = presign_with(opts, method, url, hoist=hoist)
     if as_json:
         data_out = explain(
             signed, credentials=creds, show_token=show_token, presigned=True, keep_sendable=True
         )
-        data_out["expires"] = presigned_expires(signed.url, expires)
+        data_out["expires"] = presigned_expires(signed.url, opts.expires)
         data_out["hoisted"] = hoisted_params(headers) if hoist else []
         echo_json(data_out)
         return

@@ -36,6 +36,7 @@ from ._common import (
     errors,
     host_of,
     infer,
+    presign_with,
     read_input,
     read_raw,
     sign_with,
@@ -70,9 +71,6 @@ def explain_cmd(
     method: str | None,
     url: str | None,
     request_file: str | None,
-    presign: bool,
-    expires: int,
-    cap_expires: bool,
     show_token: bool,
     as_json: bool,
     **kw: Any,
@@ -100,18 +98,18 @@ def explain_cmd(
     if request_file is not None:
         if method or url:
             raise click.UsageError("give either METHOD URL or --request-file, not both")
-        if presign:
+        if opts.presign:
             raise click.UsageError("--presign works with METHOD URL, not --request-file")
         signed, creds, provided = _signed_raw(opts, read_raw(request_file), quiet=as_json)
     else:
         if not method or not url:
             raise click.UsageError("give METHOD URL, or --request-file FILE")
-        signed, creds = _signed_url(opts, method, url, (presign, expires, cap_expires), as_json)
+        signed, creds = _signed_url(opts, method, url, as_json)
     result = explain(
         signed,
         credentials=creds,
         show_token=show_token,
-        presigned=presign,
+        presigned=opts.presign,
         provided_signature=provided,
     )
     if as_json:
@@ -340,35 +338,17 @@ def _signed_raw(
 
 
 def _signed_url(
-    opts: RequestOptions,
-    method: str,
-    url: str,
-    presigning: tuple[bool, int, bool],
-    quiet: bool,
+    opts: RequestOptions, method: str, url: str, quiet: bool
 ) -> tuple[SignedRequest, Credentials]:
-    """Sign METHOD URL as the flags say: header signing or, with ``presigning``
-    ``(presign, expires, cap_expires)``, a presigned URL under the expiry rule."""
-    presign, expires, cap_expires = presigning
-    headers = opts.header_list()
-    region, service = infer(opts, host_of(url), quiet=quiet)
+    """Sign METHOD URL as the flags say: header signing or, with --presign, a
+    presigned URL under the expiry rule."""
+    opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
     body = opts.body()
     try:
         with errors():
-            if not presign:
-                return sign_with(opts, method, url, headers, body, region=region, service=service)
-            creds = opts.credentials()
-            signer = opts.signer(creds, region, service)
-            signed = signer.presign_request(
-                method,
-                url,
-                headers,
-                expires=expires,
-                timestamp=opts.timestamp,
-                body=body.for_signer(),
-                payload=opts.payload(),
-                cap_expires=cap_expires,
-            )
-            return signed, creds
+            if not opts.presign:
+                return sign_with(opts, method, url, body)
+            return presign_with(opts, method, url, body=body.for_signer())
     finally:
         body.close()
 

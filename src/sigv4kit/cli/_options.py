@@ -325,6 +325,10 @@ class RequestOptions:
     headers: tuple[str, ...] = ()
     data: str | None = None
     data_file: str | None = None
+    # --presign, --expires and --cap-expires, where the command takes them.
+    presign: bool = False
+    expires: int | None = None
+    cap_expires: bool = False
 
     @classmethod
     def from_kwargs(cls, kw: dict[str, Any]) -> RequestOptions:

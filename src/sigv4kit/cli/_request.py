@@ -18,8 +18,8 @@ import click
 
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, parse_error_body
-from ..signer import SignedRequest
-from ._common import CONTEXT, errors, host_of, infer
+from ..signer import SignedRequest, Signer
+from ._common import CONTEXT, errors, host_of, infer, presign_with
 from ._fallback import Fallback, checksum_headers, memory_path
 from ._http import Response, send, stderr_is_tty
 from ._options import Body, RequestOptions, presign_options, request_arguments
@@ -69,9 +69,6 @@ def request(
     streaming: bool,
     payload_mode: str | None,
     checksum: str | None,
-    presign: bool,
-    expires: int,
-    cap_expires: bool,
     fail: bool,
     insecure: bool,
     cacert: str | None,
@@ -105,9 +102,9 @@ def request(
             "--streaming cannot be combined with --unsigned-payload/--payload-hash"
         )
     opts.region, opts.service = infer(opts, host_of(url))
-    header_list = opts.header_list()
-    if presign:
-        _print_presigned(opts, method, url, header_list, expires, cap_expires)
+    if opts.presign:
+        with errors():
+            click.echo(presign_with(opts, method, url)[0].url)
         return
     if payload_mode and (streaming or opts.unsigned_payload or opts.payload_hash):
         raise click.UsageError(
@@ -117,9 +114,7 @@ def request(
         _transfer, output=output, include=include, timeout=timeout, insecure=insecure, cacert=cacert
     )
     mode = payload_mode or ("streaming" if streaming else None)
-    signed, resp = _send(
-        opts, method, url, header_list, mode, checksum, deliver=deliver, verbose=verbose
-    )
+    signed, resp = _send(opts, method, url, mode, checksum, deliver=deliver, verbose=verbose)
     if resp.status >= 400:
         _report_failure(signed, resp, fail=fail)
 
@@ -128,7 +123,6 @@ def _send(
     opts: RequestOptions,
     method: str,
     url: str,
-    header_list: list[tuple[str, str]],
     mode: str | None,
     checksum: str | None,
     *,
@@ -137,7 +131,29 @@ def _send(
 ) -> tuple[SignedRequest, Response]:
     """Sign and send, in the payload mode the flags, a saved profile or a past refusal
     chose; retry once in the next mode when the server refuses this one."""
+    header_list = opts.header_list()
     body = opts.body()
+
+    def sign(
+        headers: list[tuple[str, str]], payload: str | None
+    ) -> tuple[SignedRequest, Credentials]:
+        # A pipe can only be streamed, never hashed first.
+        payload = payload or opts.payload()
+        with errors():
+            creds = opts.credentials()
+            signer = opts.signer(creds)
+            if payload in _TRAILERS:
+                signer = Signer(creds, config=signer.config.replace(checksum=checksum or "crc32"))
+            if payload is None and body.file is not None and not body.seekable:
+                raise click.UsageError(
+                    "standard input cannot be hashed before it is sent; add --unsigned-payload "
+                    "or --streaming"
+                )
+            when = opts.timestamp
+            return signer.sign(
+                method, url, headers, body=body.for_signer(), timestamp=when, payload=payload
+            ), creds
+
     try:
         if mode is None and not (opts.unsigned_payload or opts.payload_hash):
             mode = _saved_mode(opts, method, url, body)
@@ -150,10 +166,7 @@ def _send(
             )
             mode, header_list = _apply(known, header_list)
             fb = None
-        with errors():
-            signed, creds = _sign_for_send(
-                opts, method, url, header_list, body, mode == "streaming", mode, checksum
-            )
+        signed, creds = sign(header_list, mode)
         if verbose:
             print_request(signed, creds.session_token)
         streamed = mode is not None and mode.startswith("streaming")
@@ -169,10 +182,7 @@ def _send(
                 drop = {n.lower() for n in checksum_headers(header_list)}
                 header_list = [(n, v) for n, v in header_list if n.lower() not in drop]
             body.rewind()
-            with errors():
-                signed, creds = _sign_for_send(
-                    opts, method, url, header_list, body, False, step.payload, checksum
-                )
+            signed, _ = sign(header_list, step.payload)
             size = None if step.payload.startswith("streaming") else body.size
             resp = deliver(signed, body, size=size)
             if resp.status < 400:
@@ -180,59 +190,6 @@ def _send(
     finally:
         body.close()
     return signed, resp
-
-
-def _sign_for_send(
-    opts: RequestOptions,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    body: Body,
-    streaming: bool,
-    mode: str | None = None,
-    checksum: str | None = None,
-) -> tuple[SignedRequest, Credentials]:
-    """Sign for sending: a pipe can only be streamed, never hashed first."""
-    creds = opts.credentials()
-    signer = opts.signer(creds)
-    payload = mode or ("streaming" if streaming else opts.payload())
-    if payload in _TRAILERS:
-        from ..signer import Signer
-
-        signer = Signer(creds, config=signer.config.replace(checksum=checksum or "crc32"))
-    if payload is None and body.file is not None and not body.seekable:
-        raise click.UsageError(
-            "standard input cannot be hashed before it is sent; add --unsigned-payload "
-            "or --streaming"
-        )
-    signed = signer.sign(
-        method, url, headers, body=body.for_signer(), timestamp=opts.timestamp, payload=payload
-    )
-    return signed, creds
-
-
-def _print_presigned(
-    opts: RequestOptions,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    expires: int,
-    cap_expires: bool,
-) -> None:
-    """``--presign``: print the URL instead of sending (the expiry rule applies)."""
-    with errors():
-        signer = opts.signer(opts.credentials())
-        click.echo(
-            signer.presign(
-                method,
-                url,
-                headers,
-                expires=expires,
-                timestamp=opts.timestamp,
-                payload=opts.payload(),
-                cap_expires=cap_expires,
-            )
-        )
 
 
 def _progress(label: str, total: int | None) -> Any:

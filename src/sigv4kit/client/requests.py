@@ -224,43 +224,31 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
         headers: list[tuple[str, str]],
         *,
         has_body: bool,
+        sign: bool = True,
     ) -> None:
-        core = self.core
+        """Dress ``r`` for one hop: signed, or (``sign=False``) as the caller made it."""
         assert r.method is not None and r.url is not None
         body = chain.source.rewind() if has_body else None
-        mode = chain.mode or core.payload
-        needs_hash = mode == "signed"
-        payload: str | None = mode
-        if has_body and needs_hash and chain.body_sha256 is not None:
-            payload = chain.body_sha256  # the same body: do not read a file again
-        signed = core.sign(r.method, r.url, headers, body, payload=payload)
-        if has_body and needs_hash:
-            chain.body_sha256 = signed.payload_hash
-        r.url = signed.url
-        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
-        for name, value in signed.headers:
-            new[name] = value
-        r.headers = new
-        # An aws-chunked body goes out as pieces (framing, then the data
-        # uncopied); Content-Length is set, so urllib3 sends them one by one.
-        r.body = signed.body.pieces() if mode in STREAMING_MODES else body  # type: ignore[assignment]
-        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=True))
-
-    def _unsigned(
-        self,
-        r: requests.PreparedRequest,
-        chain: _Chain,
-        headers: list[tuple[str, str]],
-        *,
-        has_body: bool,
-    ) -> None:
-        assert r.method is not None and r.url is not None
-        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
-        for name, value in headers:
-            new[name] = value
-        r.headers = new
-        r.body = chain.source.rewind() if has_body else None  # type: ignore[assignment]
-        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=False))
+        sent: list[tuple[str, str]] = headers
+        if sign:
+            core = self.core
+            mode = chain.mode or core.payload
+            needs_hash = mode == "signed"
+            payload: str | None = mode
+            if has_body and needs_hash and chain.body_sha256 is not None:
+                payload = chain.body_sha256  # the same body: do not read a file again
+            signed = core.sign(r.method, r.url, headers, body, payload=payload)
+            if has_body and needs_hash:
+                chain.body_sha256 = signed.payload_hash
+            r.url = signed.url
+            sent = list(signed.headers)
+            if mode in STREAMING_MODES:
+                # An aws-chunked body goes out as pieces (framing, then the data
+                # uncopied); Content-Length is set, so urllib3 sends them one by one.
+                body = signed.body.pieces()
+        r.headers = CaseInsensitiveDict(sent)
+        r.body = body  # type: ignore[assignment]
+        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=sign))
 
     # -- the response hook ----------------------------------------------------------
 
@@ -395,7 +383,7 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
             self._sign(prep, chain, headers, has_body=has_body)
         else:
             chain.signed = False
-            self._unsigned(prep, chain, headers, has_body=has_body)
+            self._sign(prep, chain, headers, has_body=has_body, sign=False)
         return prep
 
     @staticmethod
@@ -441,10 +429,7 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
         hop = getattr(req, _STATE, None)
         if not isinstance(hop, _Hop):
             return
-        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
-        for name, value in hop.headers:
-            new[name] = value
-        req.headers = new
+        req.headers = CaseInsensitiveDict(hop.headers)
         req.body = hop.chain.source.rewind() if hop.has_body else None  # type: ignore[assignment]
         delattr(req, _STATE)
 

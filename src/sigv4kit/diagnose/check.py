@@ -16,7 +16,7 @@ from typing import Any
 from ..credentials import Credentials
 from ..errors import SignatureError
 from ..rawhttp import RawRequest
-from .causes import CAUSES, Cause
+from .causes import Cause, cause
 from .compare import Diagnosis, diagnose
 from .diff import diff_canonical
 from .explain import parse_authorization, redact_token
@@ -134,17 +134,14 @@ def _diagnose_failure(
         if exc.canonical_request is not None:
             hidden = None if show_token else credentials.session_token
             result.canonical_request_diff = diff_canonical(
-                redact_token(variant.canonical_request, hidden), exc.canonical_request
+                redact_token(variant.canonical.text, hidden), exc.canonical_request
             )
     elif not result.causes:
-        row = CAUSES["secret-key"]
         result.causes.append(
-            Cause(
+            cause(
                 "secret-key",
-                row.title,
                 "No common canonicalization mistake reproduces the signature: the "
                 "client probably used another secret key.",
-                row.fix,
             )
         )
     return result
@@ -152,10 +149,4 @@ def _diagnose_failure(
 
 def explained_cause(variant: Variant) -> Cause:
     """A cause reproduced by the variant search, said with certainty."""
-    row = CAUSES[variant.cause]
-    return Cause(
-        variant.cause,
-        row.title,
-        f"Reproduced: the signature matches when {variant.description}.",
-        row.fix,
-    )
+    return cause(variant.cause, f"Reproduced: the signature matches when {variant.description}.")

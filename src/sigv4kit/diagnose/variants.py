@@ -46,11 +46,7 @@ class Variant:
 
     cause: str
     description: str
-    canonical: CanonicalRequest
-
-    @property
-    def canonical_request(self) -> str:
-        return self.canonical.text
+    canonical: CanonicalRequest  # ``.text`` is the canonical request
 
 
 def find_variant(
