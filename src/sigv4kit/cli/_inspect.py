@@ -47,7 +47,7 @@ from ._options import (
     credential_options,
     output_options,
     presign_options,
-    request_arguments,
+    request_or_file,
 )
 from ._render import color_wanted, render_explanation, style
 from ._report import print_diagnosis
@@ -56,12 +56,11 @@ __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
 
 
 @click.command("explain", context_settings=CONTEXT)
-@request_arguments(required=False)
-@click.option(
+@request_or_file(
     "-f",
     "--request-file",
-    metavar="FILE",
-    help="Explain a raw HTTP request (a file, or '-' for standard input) instead of METHOD URL.",
+    file_help="Explain a raw HTTP request (a file, or '-' for standard input) instead of "
+    "METHOD URL.",
 )
 @presign_options("Explain a presigned URL instead of header signing.")
 @output_options(
@@ -123,12 +122,8 @@ def explain_cmd(
 
 @click.command("diagnose", context_settings=CONTEXT)
 @click.argument("error_file")
-@request_arguments(required=False)
-@click.option(
-    "--request",
-    "request_file",
-    metavar="FILE",
-    help="The request as it was sent (raw HTTP, with its Authorization header).",
+@request_or_file(
+    "--request", file_help="The request as it was sent (raw HTTP, with its Authorization header)."
 )
 @click.option(
     "--canonical-request",

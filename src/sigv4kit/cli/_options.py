@@ -31,6 +31,7 @@ __all__ = [
     "presign_options",
     "request_arguments",
     "request_options",
+    "request_or_file",
     "signing_options",
 ]
 
@@ -168,6 +169,23 @@ def request_arguments(*, required: bool = True) -> Callable[[F], F]:
                 request_options,
                 signing_options,
                 credential_options,
+            ],
+            f,
+        )
+
+    return decorate
+
+
+def request_or_file(*flags: str, file_help: str) -> Callable[[F], F]:
+    """Optional METHOD URL (with every request flag), or a raw HTTP request
+    file given with ``flags`` (into ``request_file``): what explain and
+    diagnose take."""
+
+    def decorate(f: F) -> F:
+        return _apply(
+            [
+                request_arguments(required=False),
+                click.option(*flags, "request_file", metavar="FILE", help=file_help),
             ],
             f,
         )

@@ -357,25 +357,17 @@ class ProcessProvider(RefreshingProvider):
 
 
 class ProfileProcessProvider(_ProfileSource):
-    """``credential_process`` configured in a profile (either file)."""
+    """``credential_process`` configured in a profile (either file).
+
+    Takes the arguments of :class:`SharedCredentialsProvider` (``profile``,
+    ``credentials_file``, ``config_file``, ``environ``, ``files``), and the
+    process's ``timeout`` in seconds.
+    """
 
     def __init__(
-        self,
-        profile: str | None = None,
-        *,
-        credentials_file: str | None = None,
-        config_file: str | None = None,
-        environ: Mapping[str, str] | None = None,
-        files: ProfileFiles | None = None,
-        timeout: float | None = 60.0,
+        self, profile: str | None = None, *, timeout: float | None = 60.0, **where: Any
     ) -> None:
-        super().__init__(
-            profile,
-            credentials_file=credentials_file,
-            config_file=config_file,
-            environ=environ,
-            files=files,
-        )
+        super().__init__(profile, **where)
         self._timeout = timeout
         self._process: ProcessProvider | None = None
 
