@@ -18,8 +18,11 @@ cached (see :mod:`sigv4kit.keys`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, timedelta
+
+# collections.abc would import the collections package (milliseconds at
+# start-up); it re-exports _collections_abc, which every interpreter has
+# loaded already (os imports it).
+from _collections_abc import Callable, Collection, Iterable
 
 from . import canonical as _c
 from .canonical import ParsedUrl as _ParsedUrl
@@ -28,6 +31,10 @@ from .config import SigningConfig, check_payload
 from .credentials import Credentials
 from .errors import SigningError
 from .keys import signing_key
+from .modes import PAYLOAD_LITERALS as _PAYLOAD_LITERALS
+from .modes import STREAMING_EVENTS_PAYLOAD as _EVENTS
+from .modes import STREAMING_MODES as _STREAMING_MODES
+from .modes import UNSIGNED_PAYLOAD as _UNSIGNED
 from .payload import _payload_literal
 from .presigning import fit_expiry, hoist_into_query
 from .signed import HeaderList, SignedRequest
@@ -36,26 +43,14 @@ from .timestamps import _check_method, _now_amz, format_amz_date, parse_timestam
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
     from typing import Any
 
 __all__ = ["HeaderList", "SignedRequest", "Signer", "format_amz_date", "parse_timestamp"]
 
 _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
-_UNSIGNED = "UNSIGNED-PAYLOAD"
-_EVENTS = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
-_PAYLOAD_LITERALS = frozenset(
-    {
-        _EVENTS,
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
-        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER",
-        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
-        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD",
-        "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER",
-    }
-)
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-_STREAMING_MODES = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
 _PRESIGN_PARAMS = frozenset(
     {
         "x-amz-algorithm",
@@ -677,8 +672,13 @@ class Signer:
         hoist: bool = False,
     ) -> SignedRequest:
         c = self.config
-        if isinstance(expires, timedelta):
-            expires = int(expires.total_seconds())
+        if not isinstance(expires, int):
+            # datetime is not imported at start-up; a timedelta argument
+            # means the caller has imported it already.
+            from datetime import timedelta
+
+            if isinstance(expires, timedelta):
+                expires = int(expires.total_seconds())
         if (
             not isinstance(expires, int)
             or isinstance(expires, bool)
