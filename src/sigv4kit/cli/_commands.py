@@ -21,6 +21,7 @@ from ._keys import keys
 from ._options import (
     RequestOptions,
     credential_options,
+    expires_option,
     output_options,
     request_arguments,
     signing_options,
@@ -116,12 +117,7 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
 @cli.command(context_settings=CONTEXT)
 @click.argument("method", required=False)
 @click.argument("url", required=False)
-@click.option(
-    "--expires",
-    type=click.IntRange(1, 604800),
-    metavar="SECONDS",
-    help="How long the URL is valid, 1 to 604800 (7 days). Required unless --check.",
-)
+@expires_option(help="How long the URL is valid, 1 to 604800 (7 days). Required unless --check.")
 @click.option(
     "-H",
     "--header",

@@ -18,6 +18,7 @@ import click
 
 from ..credentials import Credentials
 from ..errors import SigningError
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
 from ._creds import find_credentials
 
@@ -25,6 +26,7 @@ __all__ = [
     "Body",
     "RequestOptions",
     "credential_options",
+    "expires_option",
     "open_body",
     "output_options",
     "parse_header",
@@ -193,6 +195,13 @@ def request_or_file(*flags: str, file_help: str) -> Callable[[F], F]:
     return decorate
 
 
+def expires_option(**settings: Any) -> Callable[[F], F]:
+    """--expires: a presigned URL's lifetime in seconds, 1 to 604800 (S3's 7 days)."""
+    return click.option(
+        "--expires", type=click.IntRange(1, MAX_PRESIGN_EXPIRES), metavar="SECONDS", **settings
+    )
+
+
 def presign_options(presign_help: str) -> Callable[[F], F]:
     """--presign (``presign_help`` says what it does instead), --expires, --cap-expires."""
 
@@ -200,12 +209,9 @@ def presign_options(presign_help: str) -> Callable[[F], F]:
         return _apply(
             [
                 click.option("--presign", is_flag=True, help=presign_help),
-                click.option(
-                    "--expires",
-                    type=click.IntRange(1, 604800),
+                expires_option(
                     default=3600,
                     show_default=True,
-                    metavar="SECONDS",
                     help="Lifetime of the presigned URL (with --presign).",
                 ),
                 click.option(
