@@ -33,6 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from hashlib import sha256 as _sha256
 from operator import itemgetter
 
+from ._memo import Memo
 from .errors import SigningError
 
 
@@ -338,7 +339,7 @@ def canonical_query(query: str, extra: Iterable[tuple[str, str]] = ()) -> str:
 # --------------------------------------------------------------------------
 # Headers
 # --------------------------------------------------------------------------
-_name_cache: dict[str, str] = {}
+_name_cache: Memo[str, str] = Memo(4096)
 
 
 def _lower_name(name: str) -> str:
@@ -351,10 +352,7 @@ def _lower_name(name: str) -> str:
             f"invalid header name {name!r}: header names are letters, digits and "
             "!#$%&'*+-.^_`|~ only (no spaces or colons)"
         )
-    lname = name.lower()
-    if len(_name_cache) < 4096:
-        _name_cache[name] = lname
-    return lname
+    return _name_cache.put(name, name.lower())
 
 
 def check_header_value(name: str, value: str) -> str:
@@ -599,7 +597,7 @@ def canonical_request(
 
 
 _new_tuple = tuple.__new__
-_canonical_list_memo: dict[str, bool] = {}
+_canonical_list_memo: Memo[str, bool] = Memo(1024)
 
 
 def _is_canonical_list(signed: str) -> bool:
@@ -608,10 +606,9 @@ def _is_canonical_list(signed: str) -> bool:
     got = _canonical_list_memo.get(signed)
     if got is None:
         split = signed.split(";")
-        got = split == sorted(set(split)) and signed == signed.lower()
-        if len(_canonical_list_memo) >= 1024:
-            _canonical_list_memo.clear()
-        _canonical_list_memo[signed] = got
+        got = _canonical_list_memo.put(
+            signed, split == sorted(set(split)) and signed == signed.lower()
+        )
     return got
 
 
@@ -728,15 +725,12 @@ class ParsedUrl:
         )
 
 
-_param_memo: dict[str, str] = {}
+_param_memo: Memo[str, str] = Memo(1024)
 
 
 def encode_param(value: str) -> str:
     """URI-encode a query value; the few values a signer repeats are memoized."""
     got = _param_memo.get(value)
     if got is None:
-        got = uri_encode(value)
-        if len(_param_memo) >= 1024:
-            _param_memo.clear()
-        _param_memo[value] = got
+        got = _param_memo.put(value, uri_encode(value))
     return got

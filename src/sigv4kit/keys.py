@@ -26,6 +26,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
+from ._memo import Memo
+
 __all__ = ["HmacKey", "derive_signing_key", "key_chain_description", "signing_key"]
 
 _TRANS_5C = bytes((x ^ 0x5C) for x in range(256))
@@ -71,8 +73,8 @@ def derive_signing_key(secret: str, date: str, region: str, service: str) -> byt
     return hmac.digest(k, b"aws4_request", "sha256")
 
 
-_CACHE: dict[tuple[str, str, str, str], HmacKey] = {}
-_CACHE_MAX = 1024
+# Days roll over and secrets rotate: a bounded memo (see sigv4kit._memo).
+_CACHE: Memo[tuple[str, str, str, str], HmacKey] = Memo(1024)
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> HmacKey:
@@ -80,12 +82,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> HmacKey:
     cache_key = (secret, date, region, service)
     key = _CACHE.get(cache_key)
     if key is None:
-        key = HmacKey(derive_signing_key(secret, date, region, service))
-        if len(_CACHE) >= _CACHE_MAX:
-            # Days roll over and secrets rotate: rather than an LRU's
-            # bookkeeping on every hit, drop everything now and then.
-            _CACHE.clear()
-        _CACHE[cache_key] = key
+        key = _CACHE.put(cache_key, HmacKey(derive_signing_key(secret, date, region, service)))
     return key
 
 

@@ -22,6 +22,7 @@ from collections.abc import Callable, Collection, Iterable
 from datetime import datetime, timedelta
 
 from . import canonical as _c
+from ._memo import Memo
 from .canonical import ParsedUrl as _ParsedUrl
 from .canonical import encode_param as _encode_param
 from .config import SigningConfig, check_payload
@@ -159,7 +160,7 @@ class Signer:
                 "credentials must be a sigv4kit.Credentials or a callable returning one"
             )
         self._credentials = credentials
-        self._urls: dict[str, _ParsedUrl] = {}
+        self._urls: Memo[str, _ParsedUrl] = Memo(_URL_MEMO_SIZE)
         self._key: tuple[Credentials, str, Callable[[bytes], str]] | None = None
         self._scope_memo: tuple[str, str] = ("", "")
         self._query_memo: tuple[object, tuple[str, int, str], str, str] = (
@@ -492,10 +493,7 @@ class Signer:
                     # _SIMPLE_URL admitted the query only in canonical form.
                     _c.sort_canonical_query(query) if query else "",
                 )
-                if len(self._urls) >= _URL_MEMO_SIZE:
-                    self._urls.clear()
-                self._urls[url] = u
-                return u
+                return self._urls.put(url, u)
             scheme, netloc, host, wpath, wquery = _c.split_url(
                 url, plus_is_space=c.plus_in_path_is_space
             )
@@ -512,9 +510,7 @@ class Signer:
                 ),
                 _c.canonical_query(wquery) if wquery else "",
             )
-            if len(self._urls) >= _URL_MEMO_SIZE:
-                self._urls.clear()
-            self._urls[url] = u
+            self._urls.put(url, u)
         return u
 
     def _include(

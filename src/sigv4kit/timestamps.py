@@ -10,6 +10,7 @@ import re
 import time
 from datetime import datetime, timezone
 
+from ._memo import Memo
 from .errors import SigningError
 
 __all__ = ["format_amz_date", "parse_timestamp"]
@@ -22,7 +23,7 @@ _METHOD = re.compile(r"[A-Z][A-Z\-_]*")
 # --------------------------------------------------------------------------
 _now_cache: tuple[int, str] = (-1, "")
 _MAX_EPOCH = 253402300800  # 10000-01-01T00:00:00Z
-_checked_dates: dict[str, bool] = {}
+_checked_dates: Memo[str, bool] = Memo(1024)
 
 
 def format_amz_date(dt: datetime) -> str:
@@ -68,8 +69,7 @@ def parse_timestamp(timestamp: str | datetime | float | None) -> str:
                 raise SigningError(
                     f"timestamp {timestamp!r} is not a valid date and time"
                 ) from None
-            if len(_checked_dates) < 1024:
-                _checked_dates[timestamp] = True
+            _checked_dates.put(timestamp, True)
             return timestamp
         text = timestamp.strip()
         if text.endswith(("Z", "z")):
