@@ -29,34 +29,46 @@ Rules (AWS "Create a canonical request for Signature Version 4"):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+
+# collections.abc would import the collections package (milliseconds at
+# start-up); it re-exports _collections_abc, already loaded by every interpreter.
+from _collections_abc import Iterable, Mapping, Sequence
 from hashlib import sha256 as _sha256
 from operator import itemgetter
 
 from ._memo import Memo
 from .errors import SigningError
 
-
-# urllib.parse costs start-up time (it imports ipaddress, among others) and
-# the common signing path never percent-encodes: its three functions are
-# bound on first use, then called directly.
-def _load_urllib_parse() -> None:
-    import urllib.parse
-
-    g = globals()
-    g["quote"] = urllib.parse.quote
-    g["quote_from_bytes"] = urllib.parse.quote_from_bytes
-    g["unquote_to_bytes"] = urllib.parse.unquote_to_bytes
-
-
-def quote(string: str, safe: str = "/") -> str:
-    _load_urllib_parse()
-    return quote(string, safe=safe)
+# urllib.parse costs start-up time (it imports ipaddress, among others).
+# Percent-encoding is done here, by table (what urllib.parse.quote does, byte
+# for byte); decoding, which only unusual paths and queries need, binds
+# urllib.parse's function on first use.
+_ALWAYS_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_quote_tables: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
 
 def quote_from_bytes(bs: bytes, safe: str = "/") -> str:
-    _load_urllib_parse()
-    return quote_from_bytes(bs, safe=safe)
+    """``urllib.parse.quote_from_bytes``: every byte but ``A-Za-z0-9_.-~``
+    and the ASCII characters of ``safe`` as ``%XX`` (uppercase hex)."""
+    got = _quote_tables.get(safe)
+    if got is None:
+        keep = _ALWAYS_SAFE + safe.encode("ascii", "ignore")
+        table = tuple(chr(b) if b in keep else f"%{b:02X}" for b in range(256))
+        got = _quote_tables[safe] = (keep, table)
+    if not bs.translate(None, got[0]):
+        return bs.decode("ascii")
+    return bs.decode("latin-1").translate(got[1])
+
+
+def quote(string: str, safe: str = "/") -> str:
+    """``urllib.parse.quote`` of text: its UTF-8 bytes, encoded as above."""
+    return quote_from_bytes(string.encode("utf-8"), safe) if string else string
+
+
+def _load_urllib_parse() -> None:
+    import urllib.parse
+
+    globals()["unquote_to_bytes"] = urllib.parse.unquote_to_bytes
 
 
 def unquote_to_bytes(string: str) -> bytes:

@@ -10,7 +10,6 @@ entry can be overridden per signer.  Nothing else in the package asks
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 
 from ._frozen import Frozen
 from .errors import SigningError
@@ -19,6 +18,7 @@ from .modes import ALGORITHM_V4, ALGORITHM_V4A, PAYLOAD_MODES, parse_algorithm
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any, ClassVar
 
 __all__ = [

@@ -24,7 +24,6 @@ Key material never appears in a ``repr`` or message.
 from __future__ import annotations
 
 import hashlib
-import hmac
 
 from ._memo import Memo
 
@@ -66,11 +65,15 @@ class HmacKey:
 
 
 def derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The raw SigV4 signing key (kSigning).  Prefer :func:`signing_key`."""
-    k = hmac.digest(("AWS4" + secret).encode("utf-8"), date.encode("ascii"), "sha256")
-    k = hmac.digest(k, region.encode("utf-8"), "sha256")
-    k = hmac.digest(k, service.encode("utf-8"), "sha256")
-    return hmac.digest(k, b"aws4_request", "sha256")
+    """The raw SigV4 signing key (kSigning).  Prefer :func:`signing_key`.
+
+    With :class:`HmacKey` rather than ``hmac.digest``: importing ``hmac`` adds
+    to start-up, and a key is derived once per day and scope.
+    """
+    k = HmacKey(("AWS4" + secret).encode("utf-8")).digest(date.encode("ascii"))
+    k = HmacKey(k).digest(region.encode("utf-8"))
+    k = HmacKey(k).digest(service.encode("utf-8"))
+    return HmacKey(k).digest(b"aws4_request")
 
 
 # Days roll over and secrets rotate: a bounded memo (see sigv4kit._memo).

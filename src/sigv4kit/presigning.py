@@ -24,12 +24,15 @@ The signer imports this module, so it stays light (no dataclasses, no typing).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-
 from .errors import PresignOutlivesCredentials
 
+# datetime is imported where it is used: the signer imports this module, and
+# datetime costs milliseconds at start-up that a URL without an expiring
+# credential never needs.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from .credentials import Credentials
 
 __all__ = [
@@ -109,10 +112,14 @@ def hoist_into_query(headers: object, query: str) -> tuple[list[tuple[str, str]]
 
 
 def amz_datetime(amz_date: str) -> datetime:
+    from datetime import datetime, timezone
+
     return datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
 
 
 def stamp(when: datetime) -> str:
+    from datetime import timezone
+
     return when.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
@@ -128,6 +135,8 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
     expiration = credentials.expiration
     if expiration is None:
         return expires
+    from datetime import timedelta
+
     signed_at = amz_datetime(amz_date)
     url_end = signed_at + timedelta(seconds=expires)
     if expiration >= url_end:

@@ -18,8 +18,11 @@ cached (see :mod:`sigv4kit.keys`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterable
-from datetime import datetime, timedelta
+
+# collections.abc would import the collections package (milliseconds at
+# start-up); it re-exports _collections_abc, which every interpreter has
+# loaded already (os imports it).
+from _collections_abc import Callable, Collection, Iterable
 
 from . import canonical as _c
 from ._memo import Memo
@@ -41,6 +44,7 @@ from .timestamps import _check_method, _now_amz, format_amz_date, parse_timestam
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from datetime import datetime, timedelta
     from typing import Any
 
 __all__ = ["HeaderList", "SignedRequest", "Signer", "format_amz_date", "parse_timestamp"]
@@ -664,8 +668,13 @@ class Signer:
         hoist: bool = False,
     ) -> SignedRequest:
         c = self.config
-        if isinstance(expires, timedelta):
-            expires = int(expires.total_seconds())
+        if not isinstance(expires, int):
+            # datetime is not imported at start-up; a timedelta argument
+            # means the caller has imported it already.
+            from datetime import timedelta
+
+            if isinstance(expires, timedelta):
+                expires = int(expires.total_seconds())
         if (
             not isinstance(expires, int)
             or isinstance(expires, bool)
