@@ -80,7 +80,6 @@ __all__ = [
     "EMPTY_SHA256",
     "CanonicalRequest",
     "HeaderInput",
-    "ParsedUrl",
     "StringToSign",
     "canonical_block",
     "canonical_headers",
@@ -89,7 +88,6 @@ __all__ = [
     "canonical_request_for_target",
     "canonical_uri",
     "credential_scope",
-    "encode_param",
     "header_pairs",
     "normalize_path",
     "selected_headers",
@@ -712,37 +710,3 @@ def canonical_request_for_target(
     )
     items = selected_headers(header_pairs(headers), include, skipped_headers)
     return canonical_request(method, uri, canonical_query(query, extra_query), items, payload_hash)
-
-
-class ParsedUrl:
-    """A URL's wire form (origin, path, query) and canonical URI and query,
-    as the signer memoizes them per URL."""
-
-    __slots__ = ("cquery", "curi", "host", "origin", "path", "query")
-
-    def __init__(
-        self, origin: str, host: str, path: str, query: str, curi: str, cquery: str
-    ) -> None:
-        self.origin = origin
-        self.host = host
-        self.path = path
-        self.query = query
-        self.curi = curi
-        self.cquery = cquery
-
-    @property
-    def url(self) -> str:
-        return (
-            f"{self.origin}{self.path}?{self.query}" if self.query else f"{self.origin}{self.path}"
-        )
-
-
-_param_memo: Memo[str, str] = Memo(1024)
-
-
-def encode_param(value: str) -> str:
-    """URI-encode a query value; the few values a signer repeats are memoized."""
-    got = _param_memo.get(value)
-    if got is None:
-        got = _param_memo.put(value, uri_encode(value))
-    return got
