@@ -24,6 +24,8 @@ Rules (AWS "Create a canonical request for Signature Version 4"):
   encoding) and re-encoded, then sorted by encoded name, then value.
 * Headers: lowercase names, values trimmed with runs of spaces/tabs collapsed,
   repeated names joined with ``,`` in order, sorted by name.
+  Trailing headers of an aws-chunked body follow the same rule
+  (:func:`canonical_trailers`).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ __all__ = [
     "canonical_query",
     "canonical_request",
     "canonical_request_for_target",
+    "canonical_trailers",
     "canonical_uri",
     "credential_scope",
     "header_pairs",
@@ -448,6 +451,23 @@ def trim_value(value: str) -> str:
     if "\t" in value or "  " in value:
         value = _WS_RUN.sub(" ", value)
     return value.strip(" ")
+
+
+def canonical_trailers(trailers: Iterable[tuple[str, str]]) -> str:
+    """The canonical text of trailing headers: what the trailer signature of
+    an aws-chunked body covers (the SHA-256 of this text).
+
+    The rule is the header rule, applied by the same code
+    (:func:`canonical_block`): names lowercased, values trimmed with runs of
+    spaces and tabs collapsed ("Trimall"), sorted by name, a repeated name's
+    values joined with ``,`` in order, every line ending in ``\n``.  AWS's
+    suites do not say otherwise: their trailer vectors (aws-c-auth's
+    chunked-signing tests, the S3 API reference example) have one value per
+    name and no whitespace to trim, and aws-c-auth canonicalizes trailing
+    headers with the very function it uses for request headers.  The
+    streaming encoder (signing) and decoder (verifying) both call this.
+    """
+    return canonical_block([(_lower_name(n), v) for n, v in trailers])[0]
 
 
 def selected_headers(
