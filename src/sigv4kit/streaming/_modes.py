@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
+from ..canonical import EMPTY_SHA256
 from ..errors import SigningError
 from ..modes import (
     ALGORITHM_V4,
@@ -44,6 +45,8 @@ _V4A_PAD = "*"
 _CHUNK_SIG = b";chunk-signature="
 _TRAILER_SIG_NAME = "x-amz-trailer-signature"
 _CRLF = b"\r\n"
+# The middle of every chunk string to sign: the SHA-256 of the (empty) chunk headers.
+_EMPTY_MID = b"\n" + EMPTY_SHA256.encode("ascii") + b"\n"
 _sha256 = hashlib.sha256
 
 SignFn = Callable[[bytes], str]
@@ -120,6 +123,24 @@ def encoded_length(
 
 def _string_to_sign_prefix(algorithm: str, kind: str, amz_date: str, scope: str) -> bytes:
     return f"{algorithm}-{kind}\n{amz_date}\n{scope}\n".encode("ascii")
+
+
+def _chain_start(
+    algorithm: str | None, seed_signature: str | None, amz_date: str | None, scope: str | None
+) -> tuple[bytes, bytes, str]:
+    """``(chunk prefix, trailer prefix, seed)`` of a signature chain: the
+    string-to-sign prefixes (empty when ``algorithm`` is ``None``, unsigned)
+    and the seed signature without SigV4a's ``*`` padding.  The encoder and
+    the decoder start their chains here, after checking their arguments."""
+    seed = (seed_signature or "").rstrip(_V4A_PAD)
+    if algorithm is None:
+        return b"", b"", seed
+    assert amz_date is not None and scope is not None
+    return (
+        _string_to_sign_prefix(algorithm, "PAYLOAD", amz_date, scope),
+        _string_to_sign_prefix(algorithm, "TRAILER", amz_date, scope),
+        seed,
+    )
 
 
 def _check_chunk_size(chunk_size: int) -> int:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import unquote
 
+from .._memo import Memo
 from ..config import ALGORITHM_V4A
 from ..errors import (
     AccessDenied,
@@ -126,7 +127,7 @@ class _Auth:
             close()
 
 
-_signed_cache: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
+_signed_cache: Memo[str, tuple[tuple[str, ...], frozenset[str]]] = Memo(1024)
 
 
 def _signed_names(text: str) -> tuple[tuple[str, ...], frozenset[str]] | None:
@@ -138,11 +139,7 @@ def _signed_names(text: str) -> tuple[tuple[str, ...], frozenset[str]] | None:
     names = tuple(text.split(";"))
     if not text or any(not n for n in names):
         return None
-    result = (names, frozenset(names))
-    if len(_signed_cache) >= 1024:
-        _signed_cache.clear()
-    _signed_cache[text] = result
-    return result
+    return _signed_cache.put(text, (names, frozenset(names)))
 
 
 def _query_has_auth(query: str) -> bool:
@@ -199,9 +196,7 @@ def _header_auth(
             )
         hit = (alg, akid, scope, credential[len(akid) + 1 :], *parsed, signed_text)
         if cut > 0:
-            if len(vr._auth_cache) >= 1024:
-                vr._auth_cache.clear()
-            vr._auth_cache[authorization[:cut]] = hit
+            vr._auth_cache.put(authorization[:cut], hit)
     alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit
     # Request time: X-Amz-Date, else Date (RFC 1123).
     amz = hmap.get("x-amz-date")
@@ -280,11 +275,7 @@ def _parse_credential(vr: Verifier, credential: str, alg: str, *, query: bool) -
         raise malformed(f'incorrect service "{service}". This endpoint belongs to "{vr.service}".')
     if terminal != "aws4_request":
         raise malformed(f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".')
-    result = (akid, Scope(date, region, service))
-    if len(vr._cred_cache) >= 1024:
-        vr._cred_cache.clear()
-    vr._cred_cache[cache_key] = result
-    return result
+    return vr._cred_cache.put(cache_key, (akid, Scope(date, region, service)))
 
 
 # -- presigned query ------------------------------------------------------

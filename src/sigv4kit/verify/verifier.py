@@ -13,6 +13,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from .. import canonical as _c
+from .._memo import Memo
 from ..config import ALGORITHM_V4, ALGORITHM_V4A, service_defaults
 from ..errors import (
     AccessDenied,
@@ -184,11 +185,11 @@ class Verifier:
         self.show_token = show_token
         self.require_content_sha256 = require_content_sha256
         self._algorithms = _accepted_algorithms(algorithms)
-        self._targets: dict[str, tuple[str, str]] = {}
+        self._targets: Memo[str, tuple[str, str]] = Memo(1024)
         # Parsed credentials, per instance: a class-level memo would be shared
         # by every Verifier (other regions, services, limits) in the process.
-        self._cred_cache: dict[tuple[str, str, bool], tuple[str, Scope]] = {}
-        self._auth_cache: dict[str, tuple[Any, ...]] = {}
+        self._cred_cache: Memo[tuple[str, str, bool], tuple[str, Scope]] = Memo(1024)
+        self._auth_cache: Memo[str, tuple[Any, ...]] = Memo(1024)
         self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
         self._value_memo: tuple[Any, str, _Key] | None = None
         self.max_auth_length = _positive("max_auth_length", max_auth_length)
@@ -264,11 +265,7 @@ class Verifier:
             normalize=self.normalize_path,
             plus_is_space=self.plus_in_path_is_space,
         )
-        result = (curi, _c.canonical_query(query) if query else "")
-        if len(self._targets) >= 1024:
-            self._targets.clear()
-        self._targets[target] = result
-        return result
+        return self._targets.put(target, (curi, _c.canonical_query(query) if query else ""))
 
     def _check_signature(
         self, state: _Auth, key: _Key, target: str, payload_hash: str
