@@ -6,7 +6,7 @@ nothing, and a SigV4-only user never loads ``cryptography``.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 # Not `from typing import TYPE_CHECKING`: importing typing costs milliseconds,
 # and `import sigv4kit` should cost almost nothing.
@@ -70,7 +70,10 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'sigv4kit' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    # __import__ rather than importlib.import_module: importing importlib costs
+    # about a millisecond at start-up (it loads warnings), __import__ nothing.
+    __import__(module)
+    value = getattr(sys.modules[module], name)
     globals()[name] = value
     return value
 

@@ -29,33 +29,45 @@ Rules (AWS "Create a canonical request for Signature Version 4"):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+
+# collections.abc would import the collections package (milliseconds at
+# start-up); it re-exports _collections_abc, already loaded by every interpreter.
+from _collections_abc import Iterable, Mapping, Sequence
 from hashlib import sha256 as _sha256
 from operator import itemgetter
 
 from .errors import SigningError
 
-
-# urllib.parse costs start-up time (it imports ipaddress, among others) and
-# the common signing path never percent-encodes: its three functions are
-# bound on first use, then called directly.
-def _load_urllib_parse() -> None:
-    import urllib.parse
-
-    g = globals()
-    g["quote"] = urllib.parse.quote
-    g["quote_from_bytes"] = urllib.parse.quote_from_bytes
-    g["unquote_to_bytes"] = urllib.parse.unquote_to_bytes
-
-
-def quote(string: str, safe: str = "/") -> str:
-    _load_urllib_parse()
-    return quote(string, safe=safe)
+# urllib.parse costs start-up time (it imports ipaddress, among others).
+# Percent-encoding is done here, by table (what urllib.parse.quote does, byte
+# for byte); decoding, which only unusual paths and queries need, binds
+# urllib.parse's function on first use.
+_ALWAYS_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+_quote_tables: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
 
 def quote_from_bytes(bs: bytes, safe: str = "/") -> str:
-    _load_urllib_parse()
-    return quote_from_bytes(bs, safe=safe)
+    """``urllib.parse.quote_from_bytes``: every byte but ``A-Za-z0-9_.-~``
+    and the ASCII characters of ``safe`` as ``%XX`` (uppercase hex)."""
+    got = _quote_tables.get(safe)
+    if got is None:
+        keep = _ALWAYS_SAFE + safe.encode("ascii", "ignore")
+        table = tuple(chr(b) if b in keep else f"%{b:02X}" for b in range(256))
+        got = _quote_tables[safe] = (keep, table)
+    if not bs.translate(None, got[0]):
+        return bs.decode("ascii")
+    return bs.decode("latin-1").translate(got[1])
+
+
+def quote(string: str, safe: str = "/") -> str:
+    """``urllib.parse.quote`` of text: its UTF-8 bytes, encoded as above."""
+    return quote_from_bytes(string.encode("utf-8"), safe) if string else string
+
+
+def _load_urllib_parse() -> None:
+    import urllib.parse
+
+    globals()["unquote_to_bytes"] = urllib.parse.unquote_to_bytes
 
 
 def unquote_to_bytes(string: str) -> bytes:
@@ -67,7 +79,6 @@ __all__ = [
     "EMPTY_SHA256",
     "CanonicalRequest",
     "HeaderInput",
-    "ParsedUrl",
     "StringToSign",
     "canonical_block",
     "canonical_headers",
@@ -76,7 +87,6 @@ __all__ = [
     "canonical_request_for_target",
     "canonical_uri",
     "credential_scope",
-    "encode_param",
     "header_pairs",
     "normalize_path",
     "selected_headers",
@@ -703,40 +713,3 @@ def canonical_request_for_target(
     )
     items = selected_headers(header_pairs(headers), include, skipped_headers)
     return canonical_request(method, uri, canonical_query(query, extra_query), items, payload_hash)
-
-
-class ParsedUrl:
-    """A URL's wire form (origin, path, query) and canonical URI and query,
-    as the signer memoizes them per URL."""
-
-    __slots__ = ("cquery", "curi", "host", "origin", "path", "query")
-
-    def __init__(
-        self, origin: str, host: str, path: str, query: str, curi: str, cquery: str
-    ) -> None:
-        self.origin = origin
-        self.host = host
-        self.path = path
-        self.query = query
-        self.curi = curi
-        self.cquery = cquery
-
-    @property
-    def url(self) -> str:
-        return (
-            f"{self.origin}{self.path}?{self.query}" if self.query else f"{self.origin}{self.path}"
-        )
-
-
-_param_memo: dict[str, str] = {}
-
-
-def encode_param(value: str) -> str:
-    """URI-encode a query value; the few values a signer repeats are memoized."""
-    got = _param_memo.get(value)
-    if got is None:
-        got = uri_encode(value)
-        if len(_param_memo) >= 1024:
-            _param_memo.clear()
-        _param_memo[value] = got
-    return got

@@ -314,6 +314,31 @@ class _HashChecksum:
         return f"<{self.name} checksum {self.b64digest()}>"
 
 
+def fold(checksum: Checksum) -> tuple[_Crc, int]:
+    """``(step, state)`` to run ``checksum`` inline: ``state = step(data,
+    state)`` per piece, then :func:`settle` before reading the value.
+
+    For the CRCs ``step`` is the CRC function itself and ``state`` the
+    register, so a hot loop (the chunk decoder's) calls C directly instead
+    of a Python ``update`` frame per piece; the hashes wrap their ``update``.
+    """
+    if isinstance(checksum, _CrcChecksum):
+        return checksum._fn, checksum._value
+    update = checksum.update
+
+    def step(data: Buffer, state: int) -> int:
+        update(data)
+        return state
+
+    return step, 0
+
+
+def settle(checksum: Checksum, state: int) -> None:
+    """Store the ``state`` a :func:`fold` loop ended with in ``checksum``."""
+    if isinstance(checksum, _CrcChecksum):
+        checksum._value = state
+
+
 def new_checksum(name: str, *, pure: bool = False) -> Checksum:
     """A fresh incremental checksum object for ``name``.
 

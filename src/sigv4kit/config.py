@@ -10,14 +10,15 @@ entry can be overridden per signer.  Nothing else in the package asks
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 
 from ._frozen import Frozen
 from .errors import SigningError
+from .modes import ALGORITHM_V4, ALGORITHM_V4A, PAYLOAD_MODES, parse_algorithm
 
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Collection
     from typing import Any, ClassVar
 
 __all__ = [
@@ -30,9 +31,6 @@ __all__ = [
     "SigningConfig",
     "parse_algorithm",
 ]
-
-ALGORITHM_V4 = "AWS4-HMAC-SHA256"
-ALGORITHM_V4A = "AWS4-ECDSA-P256-SHA256"
 
 # Headers never signed unless named explicitly in ``signed_headers``:
 # hop-by-hop headers (a proxy may change or drop them), ``expect`` (clients add
@@ -56,19 +54,6 @@ DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
         "upgrade",
         "user-agent",
         "x-amzn-trace-id",
-    }
-)
-
-#: Payload modes accepted by ``payload=``; a 64-hex string is also accepted
-#: (a precomputed SHA-256 of the body).
-PAYLOAD_MODES: frozenset[str] = frozenset(
-    {
-        "signed",
-        "unsigned",
-        "streaming",
-        "streaming-trailer",
-        "streaming-unsigned-trailer",
-        "streaming-events",
     }
 )
 
@@ -252,7 +237,8 @@ class SigningConfig(Frozen):
     ) -> SigningConfig:
         """Resolve the service's defaults and the caller's overrides."""
         service = _check_scope_part("service", service)
-        alg = parse_algorithm(algorithm)
+        # A plain str, not the Algorithm member: it is formatted on every signature.
+        alg = parse_algorithm(algorithm).value
         if alg == ALGORITHM_V4A:
             if region_set is None:
                 region_set = [region] if region else []
@@ -321,20 +307,9 @@ class SigningConfig(Frozen):
         )
 
 
-def parse_algorithm(algorithm: str) -> str:
-    """``AWS4-HMAC-SHA256`` or ``AWS4-ECDSA-P256-SHA256`` for any accepted
-    spelling (``sigv4``, ``v4``, ``sigv4a``, ``v4a``, the wire names, any
-    case): the one parser of algorithm names."""
-    a = algorithm.lower() if isinstance(algorithm, str) else ""
-    if a in ("sigv4", "v4", ALGORITHM_V4.lower()):
-        return ALGORITHM_V4
-    if a in ("sigv4a", "v4a", ALGORITHM_V4A.lower()):
-        return ALGORITHM_V4A
-    raise SigningError(f"algorithm must be 'sigv4' or 'sigv4a', got {algorithm!r}")
-
-
 def check_payload(payload: str) -> str:
-    """Validate a ``payload=`` value; returns it unchanged."""
+    """Validate a ``payload=`` value (a :class:`~sigv4kit.modes.PayloadMode`
+    name, or a 64-hex precomputed SHA-256 of the body); returns it unchanged."""
     if payload in PAYLOAD_MODES:
         return payload
     if isinstance(payload, str) and _HEX64.fullmatch(payload):

@@ -8,10 +8,14 @@ debugger without leaking anything.  Providers (environment, profile files,
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from ._frozen import Frozen
 from .errors import SigningError
+
+# datetime only for the type checker: importing it costs milliseconds at
+# start-up, and an expiration, when given, is a datetime its caller imported.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
 
 __all__ = ["Credentials"]
 

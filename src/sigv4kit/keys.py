@@ -24,9 +24,25 @@ Key material never appears in a ``repr`` or message.
 from __future__ import annotations
 
 import hashlib
-import hmac
 
-__all__ = ["HmacKey", "derive_signing_key", "key_chain_description", "signing_key"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from .config import SigningConfig
+    from .credentials import Credentials
+
+    #: A signer's one-slot memo of the day's key: ``(credentials, yyyymmdd,
+    #: credential scope, string-to-sign bytes -> hex signature)``.
+    DayKey = tuple[object, str, str, Callable[[bytes], str]]
+
+__all__ = [
+    "HmacKey",
+    "derive_signing_key",
+    "key_chain_description",
+    "signature_function",
+    "signing_key",
+]
 
 _TRANS_5C = bytes((x ^ 0x5C) for x in range(256))
 _TRANS_36 = bytes((x ^ 0x36) for x in range(256))
@@ -45,30 +61,33 @@ class HmacKey:
         self._inner = _sha256(key.translate(_TRANS_36))
         self._outer = _sha256(key.translate(_TRANS_5C))
 
-    def digest(self, msg: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(msg)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
-
     def hexdigest(self, msg: bytes) -> str:
+        """The MAC of ``msg`` in hex: what a request signature is, so the hot
+        path gets it without a conversion."""
         inner = self._inner.copy()
         inner.update(msg)
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
 
+    def digest(self, msg: bytes) -> bytes:
+        """The MAC of ``msg`` as bytes (event-stream signatures)."""
+        return bytes.fromhex(self.hexdigest(msg))
+
     def __repr__(self) -> str:
         return "<HmacKey (key material hidden)>"
 
 
 def derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The raw SigV4 signing key (kSigning).  Prefer :func:`signing_key`."""
-    k = hmac.digest(("AWS4" + secret).encode("utf-8"), date.encode("ascii"), "sha256")
-    k = hmac.digest(k, region.encode("utf-8"), "sha256")
-    k = hmac.digest(k, service.encode("utf-8"), "sha256")
-    return hmac.digest(k, b"aws4_request", "sha256")
+    """The raw SigV4 signing key (kSigning).  Prefer :func:`signing_key`.
+
+    With :class:`HmacKey` rather than ``hmac.digest``: importing ``hmac`` adds
+    to start-up, and a key is derived once per day and scope.
+    """
+    k = HmacKey(("AWS4" + secret).encode("utf-8")).digest(date.encode("ascii"))
+    k = HmacKey(k).digest(region.encode("utf-8"))
+    k = HmacKey(k).digest(service.encode("utf-8"))
+    return HmacKey(k).digest(b"aws4_request")
 
 
 _CACHE: dict[tuple[str, str, str, str], HmacKey] = {}
@@ -87,6 +106,28 @@ def signing_key(secret: str, date: str, region: str, service: str) -> HmacKey:
             _CACHE.clear()
         _CACHE[cache_key] = key
     return key
+
+
+def signature_function(
+    c: SigningConfig, credentials: Credentials, date: str
+) -> Callable[[bytes], str]:
+    """String-to-sign bytes -> hex signature, for one key and day.
+
+    SigV4: the day's cached :class:`HmacKey`.  SigV4a: an ECDSA signature
+    with the key derived from the secret (cached in :mod:`sigv4kit.v4a`,
+    loaded on first use: it needs ``cryptography``); it does not depend on
+    the day.
+    """
+    if c.is_v4a:
+        from .v4a import sign_v4a
+
+        akid, secret = credentials.access_key_id, credentials.secret_access_key
+
+        def sign(sts: bytes) -> str:
+            return sign_v4a(akid, secret, sts)
+
+        return sign
+    return signing_key(credentials.secret_access_key, date, c.region, c.service).hexdigest
 
 
 def key_chain_description(date: str, region: str, service: str) -> list[str]:

@@ -4,7 +4,10 @@ its SHA-256 out, files and iterables read in pieces, never whole."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+
+# collections.abc would import the collections package (milliseconds at
+# start-up); it re-exports _collections_abc, already loaded by every interpreter.
+from _collections_abc import Iterable
 
 from .errors import SigningError
 

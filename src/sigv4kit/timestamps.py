@@ -6,16 +6,23 @@ seconds; ``now`` is read once per second at most (the clock's text is cached).
 
 from __future__ import annotations
 
-import re
 import time
-from datetime import datetime, timezone
 
 from .errors import SigningError
 
+# Neither re nor datetime at import time: together they cost about ten
+# milliseconds at start-up, and the common signing path (now, an amz-date, a
+# POSIX time) needs neither.  A datetime argument means its caller already
+# imported datetime, so importing it where it is needed is free.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from datetime import datetime
+
 __all__ = ["format_amz_date", "parse_timestamp"]
 
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
-_METHOD = re.compile(r"[A-Z][A-Z\-_]*")
+_METHOD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
+# Days per month of a common year; February gains one in a leap year.
+_MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 # --------------------------------------------------------------------------
 # Time
@@ -32,6 +39,8 @@ def format_amz_date(dt: datetime) -> str:
             "timestamp is a naive datetime; pass an aware one, e.g. "
             "datetime.now(timezone.utc), so the signature cannot silently use local time"
         )
+    from datetime import timezone
+
     u = dt.astimezone(timezone.utc)
     if not 1 <= u.year <= 9999:  # pragma: no cover - datetime itself enforces this
         raise SigningError(f"timestamp {dt!r} is out of range")
@@ -50,6 +59,31 @@ def _now_amz() -> str:
     return s
 
 
+def _valid_amz_date(text: str) -> bool:
+    """Whether an amz-date shaped text names a real date and time: what
+    ``datetime.strptime(text, "%Y%m%dT%H%M%SZ")`` accepts, checked by hand for
+    ASCII digits so that neither ``datetime`` nor ``_strptime`` (which brings
+    ``re``, ``locale`` and ``calendar``) is imported at start-up."""
+    if not text.isascii():
+        from datetime import datetime
+
+        try:
+            datetime.strptime(text, "%Y%m%dT%H%M%SZ")
+        except ValueError:
+            return False
+        return True
+    year, month, day = int(text[:4]), int(text[4:6]), int(text[6:8])
+    if not (year >= 1 and 1 <= month <= 12 and day >= 1):
+        return False
+    leap = month == 2 and year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    return (
+        day <= _MONTH_DAYS[month - 1] + leap
+        and int(text[9:11]) < 24
+        and int(text[11:13]) < 60
+        and int(text[13:15]) < 60
+    )
+
+
 def parse_timestamp(timestamp: str | datetime | float | None) -> str:
     """Any accepted timestamp form as an amz-date string.
 
@@ -61,16 +95,20 @@ def parse_timestamp(timestamp: str | datetime | float | None) -> str:
     if isinstance(timestamp, str):
         if _checked_dates.get(timestamp):
             return timestamp
-        if _AMZ_DATE.fullmatch(timestamp):
-            try:
-                datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ")
-            except ValueError:
-                raise SigningError(
-                    f"timestamp {timestamp!r} is not a valid date and time"
-                ) from None
+        if (  # \d{8}T\d{6}Z (Unicode digits included, as re reads \d)
+            len(timestamp) == 16
+            and timestamp[8] == "T"
+            and timestamp[15] == "Z"
+            and timestamp[:8].isdecimal()
+            and timestamp[9:15].isdecimal()
+        ):
+            if not _valid_amz_date(timestamp):
+                raise SigningError(f"timestamp {timestamp!r} is not a valid date and time")
             if len(_checked_dates) < 1024:
                 _checked_dates[timestamp] = True
             return timestamp
+        from datetime import datetime
+
         text = timestamp.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
@@ -86,15 +124,35 @@ def parse_timestamp(timestamp: str | datetime | float | None) -> str:
                 f"timestamp {timestamp!r} has no time zone; add 'Z' or an offset such as '+00:00'"
             )
         return format_amz_date(dt)
-    if isinstance(timestamp, datetime):
-        return format_amz_date(timestamp)
     if isinstance(timestamp, (int, float)) and not isinstance(timestamp, bool):
         if not 0 <= timestamp < _MAX_EPOCH:
             raise SigningError(f"timestamp {timestamp!r} is outside 1970..9999 in POSIX seconds")
-        return format_amz_date(datetime.fromtimestamp(timestamp, timezone.utc))
+        return _posix_amz(timestamp)
+    from datetime import datetime
+
+    if isinstance(timestamp, datetime):
+        return format_amz_date(timestamp)
     raise SigningError(
         f"timestamp must be None, a string, an aware datetime or POSIX seconds, "
         f"not {type(timestamp).__name__}"
+    )
+
+
+def _posix_amz(seconds: float) -> str:
+    """The amz-date of POSIX ``seconds`` (0 <= seconds < year 10000), as
+    ``format_amz_date(datetime.fromtimestamp(seconds, timezone.utc))`` gives
+    it: a fraction rounds to microseconds (half to even) first, so
+    59.9999996 is the next second, as datetime has it."""
+    whole = int(seconds)
+    if round((seconds - whole) * 1e6) >= 1000000:
+        whole += 1
+        if whole >= _MAX_EPOCH:  # rounds up into year 10000: datetime's own error
+            from datetime import datetime, timezone
+
+            return format_amz_date(datetime.fromtimestamp(seconds, timezone.utc))
+    t = time.gmtime(whole)
+    return (
+        f"{t.tm_year:04d}{t.tm_mon:02d}{t.tm_mday:02d}T{t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d}Z"
     )
 
 
@@ -102,7 +160,8 @@ def _check_method(method: str) -> str:
     if not isinstance(method, str):
         raise SigningError(f"method must be a string such as 'GET', not {type(method).__name__}")
     m = method.upper()
-    if not _METHOD.fullmatch(m):
+    # [A-Z][A-Z_-]*, without re: every character in the set, the first a letter.
+    if not m or m.strip(_METHOD_CHARS) or not "A" <= m[0] <= "Z":
         raise SigningError(
             f"{method!r} is not an HTTP method; use GET, PUT, POST, HEAD, DELETE, PATCH, ..."
         )

@@ -15,15 +15,9 @@ from typing import Any
 import click
 
 from ._common import CONTEXT
+from ._serving import forward_config, host_port, serving_options
 
 __all__ = ["gateway"]
-
-
-def _host_port(value: str, what: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise click.BadParameter(f"{what} must be HOST:PORT (e.g. 127.0.0.1:8080), got {value!r}")
-    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _rate(value: str | None) -> float | None:
@@ -56,8 +50,7 @@ def _rate(value: str | None) -> float | None:
 )
 @click.option("--region", default="us-east-1", show_default=True, help="Region clients sign for.")
 @click.option("--service", default="s3", show_default=True, help="Service clients sign for.")
-@click.option("--admin", metavar="HOST:PORT", help="Admin listener: /healthz /readyz /metrics.")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 256))
+@serving_options
 @click.option(
     "--replay-cache",
     metavar="redis://host:port/db",
@@ -112,43 +105,19 @@ def _rate(value: str | None) -> float | None:
     help="Seconds the upstream may stay silent (then 504).",
 )
 @click.option(
-    "--drain-timeout",
-    type=float,
-    default=30.0,
-    show_default=True,
-    help="Seconds SIGTERM waits for requests in flight.",
+    "--domain",
+    "domains",
+    multiple=True,
+    metavar="NAME",
+    help="The gateway's own host name (repeatable): requests to BUCKET.NAME (virtual-hosted "
+    "addressing) go upstream path-style, /BUCKET/key. Without it every request is path-style.",
 )
-@click.option("--access-log", metavar="PATH|-", help="JSON-lines access log ('-' = stderr).")
 @click.option(
     "--no-debug",
     is_flag=True,
     help="Leave the canonical request and string to sign out of SignatureDoesNotMatch.",
 )
-def gateway(
-    listen: str,
-    upstream: str,
-    keys_url: str | None,
-    region: str,
-    service: str,
-    admin: str | None,
-    workers: int,
-    replay_cache: str | None,
-    replay_fail_open: bool,
-    rate_limit: str | None,
-    rate_burst: float | None,
-    resign: bool,
-    upstream_region: str | None,
-    upstream_service: str | None,
-    upstream_profile: str | None,
-    upstream_payload: str,
-    key_cache_ttl: float,
-    max_skew: float | None,
-    client_timeout: float,
-    upstream_timeout: float,
-    drain_timeout: float,
-    access_log: str | None,
-    no_debug: bool,
-) -> None:
+def gateway(**o: Any) -> None:
     """Verify SigV4/SigV4a requests against a key store; forward the verified ones.
 
     Every request is verified as S3 verifies it (header, presigned URL,
@@ -169,76 +138,70 @@ def gateway(
           --keys postgresql://gw@db:5432/keys --replay-cache redis://cache:6379/0 \\
           --resign --upstream-region eu-west-1 --workers 4
     """
-    if not keys_url:
+    if not o["keys_url"]:
         raise click.UsageError(
             "no key store: pass --keys sqlite:///absolute/path.db (or postgresql://...) or set "
             "$SIGV4KIT_KEYS; create keys with `sigv4kit keys --store STORE create`"
         )
-    if (upstream_region or upstream_service or upstream_profile) and not resign:
+    if (o["upstream_region"] or o["upstream_service"] or o["upstream_profile"]) and not o["resign"]:
         raise click.UsageError("--upstream-region/-service/-profile only apply with --resign")
-    if rate_limit and not replay_cache:
+    if o["rate_limit"] and not o["replay_cache"]:
         raise click.UsageError(
             "--rate-limit is shared through Redis: add --replay-cache redis://host:port/db"
         )
-    host, port = _host_port(listen, "--listen")
-    admin_host, admin_port = _host_port(admin, "--admin") if admin else ("127.0.0.1", None)
-    from ..forward import ForwardConfig, serve
-    from ..gateway.service import GatewayOptions, GatewayService
+    from ..forward import serve
+    from ..gateway.service import GatewayService
 
-    credentials: Any = None
-    if resign:
-        from ..errors import CredentialsError
-        from ..providers import default_provider
-
-        try:
-            credentials = default_provider(upstream_profile)
-            credentials()  # fail now, with the chain's explanation, not per request
-        except CredentialsError as exc:
-            raise click.ClickException(f"--resign needs upstream credentials: {exc}") from None
-    options = GatewayOptions(
-        upstream=upstream,
-        region=region,
-        service=service,
-        resign=resign,
-        upstream_region=upstream_region,
-        upstream_service=upstream_service,
-        upstream_credentials=credentials,
-        upstream_payload=upstream_payload,
-        fail_open=replay_fail_open,
-        include_debug=not no_debug,
-        max_skew=max_skew,
-        keys_url=keys_url,
-        key_cache_ttl=key_cache_ttl,
-        replay_url=replay_cache,
-        rate_limit=_rate(rate_limit),
-        rate_burst=rate_burst,
-        client_timeout=client_timeout,
-    )
+    options = _options(o)
     try:
         GatewayService(options, keys=_NotOpened())  # validate --upstream before forking
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
-    config = ForwardConfig(
-        host=host,
-        port=port,
-        admin_host=admin_host,
-        admin_port=admin_port,
-        workers=workers,
-        read_timeout=upstream_timeout,
-        drain_timeout=drain_timeout,
-        access_log=access_log,
+    config = forward_config(
+        o,
+        host_port(o["listen"], "--listen", "127.0.0.1"),
+        "127.0.0.1",
+        read_timeout=o["upstream_timeout"],
     )
     logging.basicConfig(level=logging.WARNING, format="sigv4kit gateway: %(message)s")
 
     def listening(bound: int, admin_bound: int) -> None:
-        info = {"listen": f"{host}:{bound}", "pid": os.getpid(), "workers": workers}
-        if admin_port is not None:
-            info["admin"] = f"{admin_host}:{admin_bound}"
+        info = {"listen": f"{config.host}:{bound}", "pid": os.getpid(), "workers": config.workers}
+        if config.admin_port is not None:
+            info["admin"] = f"{config.admin_host}:{admin_bound}"
         click.echo(json.dumps(info), err=True)
         sys.stderr.flush()
 
     code = serve(config, lambda: GatewayService(options), on_listening=listening)
     raise SystemExit(code)
+
+
+def _options(o: dict[str, Any]) -> Any:
+    """The :class:`GatewayOptions` for the command's options (upstream credentials resolved)."""
+    from dataclasses import fields
+
+    from ..gateway.service import GatewayOptions
+
+    credentials: Any = None
+    if o["resign"]:
+        from ..errors import CredentialsError
+        from ..providers import default_provider
+
+        try:
+            credentials = default_provider(o["upstream_profile"])
+            credentials()  # fail now, with the chain's explanation, not per request
+        except CredentialsError as exc:
+            raise click.ClickException(f"--resign needs upstream credentials: {exc}") from None
+    # Options named as GatewayOptions' fields go across as they are.
+    same = {f.name: o[f.name] for f in fields(GatewayOptions) if f.name in o}
+    same.update(
+        upstream_credentials=credentials,
+        fail_open=o["replay_fail_open"],
+        include_debug=not o["no_debug"],
+        replay_url=o["replay_cache"],
+        rate_limit=_rate(o["rate_limit"]),
+    )
+    return GatewayOptions(**same)
 
 
 class _NotOpened:

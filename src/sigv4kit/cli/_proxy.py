@@ -13,20 +13,12 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ._common import CONTEXT
+from ._serving import forward_config, host_port, serving_options
 
 if TYPE_CHECKING:
     from ..credentials import Credentials
 
 __all__ = ["proxy"]
-
-
-def _hostport(value: str, flag: str) -> tuple[str, int]:
-    host, sep, port = value.rpartition(":")
-    if not sep or not port.isdigit():
-        raise click.BadParameter(
-            f"{value!r} is not HOST:PORT (e.g. 127.0.0.1:8080)", param_hint=flag
-        )
-    return (host.strip("[]") or "0.0.0.0"), int(port)
 
 
 def _header(value: str) -> tuple[str, str]:
@@ -62,14 +54,7 @@ def _no_credentials() -> Credentials:
 )
 @click.option("--region", help="Signing region (default: inferred from the upstream host).")
 @click.option("--service", help="Signing name, e.g. s3, aps, es (default: inferred).")
-@click.option("--admin", metavar="HOST:PORT", help="Admin listener: /healthz, /readyz, /metrics.")
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 256),
-    default=1,
-    show_default=True,
-    help="Processes sharing the listening port (SO_REUSEPORT).",
-)
+@serving_options
 @click.option("--sigv4a", is_flag=True, help="Sign with SigV4a (ECDSA).")
 @click.option("--region-set", metavar="R1,R2", help="SigV4a region set (default: the region).")
 @click.option(
@@ -143,14 +128,6 @@ def _no_credentials() -> Credentials:
     help="Seconds the upstream may stay silent.",
 )
 @click.option(
-    "--drain-timeout",
-    type=float,
-    default=30.0,
-    show_default=True,
-    help="Seconds SIGTERM waits for requests in flight.",
-)
-@click.option("--access-log", metavar="PATH|-", help="JSON-lines access log (- for stderr).")
-@click.option(
     "--upstream-ca",
     type=click.Path(exists=True, dir_okay=False),
     help="CA bundle to verify a TLS upstream with.",
@@ -171,7 +148,7 @@ def proxy(**o: Any) -> None:
       sigv4kit proxy --upstream http://127.0.0.1:8333 --region us-east-1 --service s3
     """
     try:
-        from ..forward import ForwardConfig, serve
+        from ..forward import serve
         from ..proxy import ProxyConfig, ProxyCredentials, SigningProxy, assume_role
     except ImportError as exc:
         raise click.ClickException(
@@ -180,8 +157,6 @@ def proxy(**o: Any) -> None:
         ) from None
     from ..providers import default_provider, resolve_region
 
-    host, port = _hostport(o["listen"], "--listen")
-    admin_host, admin_port = _hostport(o["admin"], "--admin") if o["admin"] else ("127.0.0.1", None)
     if bool(o["tls_cert"]) != bool(o["tls_key"]):
         raise click.UsageError("--tls-cert and --tls-key go together")
     region_set = [r.strip() for r in o["region_set"].split(",")] if o["region_set"] else None
@@ -204,18 +179,14 @@ def proxy(**o: Any) -> None:
         upstream_scheme=o["upstream_scheme"],
         fallback=not o["no_fallback"],
     )
-    fconfig = ForwardConfig(
-        host=host,
-        port=port,
-        admin_host=admin_host,
-        admin_port=admin_port,
-        workers=o["workers"],
+    fconfig = forward_config(
+        o,
+        host_port(o["listen"], "--listen", "0.0.0.0"),
+        "0.0.0.0",
         tls_cert=o["tls_cert"],
         tls_key=o["tls_key"],
         connect_timeout=o["connect_timeout"],
         read_timeout=o["read_timeout"],
-        drain_timeout=o["drain_timeout"],
-        access_log=o["access_log"],
         upstream_ca=o["upstream_ca"],
         event_loop=o["event_loop"],
     )
@@ -248,8 +219,11 @@ def proxy(**o: Any) -> None:
 
     def listening(p: int, a: int) -> None:
         where = o["upstream"] or "each request's Host"
-        admin = f", admin on http://{admin_host}:{a}" if admin_port is not None else ""
-        click.echo(f"sigv4kit proxy listening on {scheme}://{host}:{p} -> {where}{admin}", err=True)
+        admin = (
+            f", admin on http://{fconfig.admin_host}:{a}" if fconfig.admin_port is not None else ""
+        )
+        listen = f"{scheme}://{fconfig.host}:{p}"
+        click.echo(f"sigv4kit proxy listening on {listen} -> {where}{admin}", err=True)
         sys.stderr.flush()
 
     raise SystemExit(serve(fconfig, make, on_listening=listening))

@@ -45,6 +45,7 @@ __all__ = [
     "encode_principal",
     "forward_headers",
     "is_aws_chunked",
+    "path_style",
     "strip_presign_query",
 ]
 
@@ -110,6 +111,29 @@ def strip_presign_query(target: str) -> str:
     if not kept or kept == [""]:
         return path
     return f"{path}?{'&'.join(kept)}"
+
+
+def path_style(target: str, host: str | None, domains: Sequence[str]) -> str:
+    """The path-style target of a virtual-hosted request, for the upstream.
+
+    A client that signs for ``bucket.<domain>`` sends ``/key``; the upstream
+    gets the request under its own Host, so the bucket must move into the
+    path: ``/bucket/key`` (``/bucket?list-type=2`` for the bucket itself).
+    ``domains`` are the gateway's own names (``--domain``, lowercase); any
+    other Host (an address, the domain itself) is path-style already.
+    """
+    if not domains or not host or host[0] == "[" or target[:1] != "/":
+        return target
+    name = host.partition(":")[0].lower().rstrip(".")
+    for domain in domains:
+        if name.endswith(domain) and name[-len(domain) - 1 : -len(domain)] == ".":
+            bucket = name[: -len(domain) - 1]
+            if not bucket:
+                return target
+            path, sep, query = target.partition("?")
+            path = f"/{bucket}" if path == "/" else f"/{bucket}{path}"
+            return f"{path}{sep}{query}"
+    return target
 
 
 def is_aws_chunked(payload_hash: str) -> bool:

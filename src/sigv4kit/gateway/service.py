@@ -48,7 +48,7 @@ from .policy import (
     store_unavailable,
     upstream_failure,
 )
-from .rewrite import forward_headers, is_aws_chunked, strip_presign_query
+from .rewrite import forward_headers, is_aws_chunked, path_style, strip_presign_query
 
 if TYPE_CHECKING:
     from ..credentials import Credentials
@@ -123,6 +123,9 @@ class GatewayOptions:
         include_debug: put the canonical request and string to sign in
             ``SignatureDoesNotMatch`` answers, as S3 does.
         max_skew: the allowed clock skew in seconds (None: the service's).
+        domains: the gateway's own host names (``--domain``): a request
+            signed for ``bucket.<domain>`` (virtual-hosted) goes upstream
+            path-style, ``/bucket/key``, and its policy path is that one.
     """
 
     upstream: str
@@ -142,6 +145,7 @@ class GatewayOptions:
     rate_limit: float | None = None
     rate_burst: float | None = None
     client_timeout: float = 60.0
+    domains: tuple[str, ...] = ()
 
 
 # The current request's key, set by the lookup the Verifier calls (each
@@ -187,6 +191,7 @@ class GatewayService(Service):
         parts = urlsplit(options.upstream)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"--upstream must be http(s)://host[:port], got {options.upstream!r}")
+        self._domains = tuple(d.strip(".").lower() for d in options.domains if d.strip("."))
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._scheme = parts.scheme
         self._host = parts.netloc
@@ -305,9 +310,13 @@ class GatewayService(Service):
         if key is None:  # the lookup always runs before a request verifies
             return self.reject(request, store_unavailable(), request_id)
         request.log["access_key_id"] = ok.access_key_id
-        verdict = policy_verdict(
-            key.allows, request.method, policy_path(request.target, form=ok.form)
-        )
+        # What the upstream will be asked for: path-style, presign query gone.
+        target = request.target
+        if ok.auth_type == "presigned":
+            target = strip_presign_query(target)
+        if self._domains:
+            target = path_style(target, request.header("host"), self._domains)
+        verdict = policy_verdict(key.allows, request.method, policy_path(target, form=ok.form))
         if verdict is None and self._limiter is not None:
             verdict = rate_verdict(
                 await self._limiter.allow(ok.access_key_id), fail_open=self.options.fail_open
@@ -324,7 +333,7 @@ class GatewayService(Service):
             await _close_body(ok)
             return self.reject(request, verdict, request_id)
         try:
-            out = await self._outgoing(request, ok, key)
+            out = await self._outgoing(request, ok, key, target)
         except PlanError as exc:
             from ..errors import InvalidRequest
 
@@ -334,11 +343,8 @@ class GatewayService(Service):
         return out
 
     async def _outgoing(
-        self, request: Incoming, ok: VerifiedRequest, key: KeyRecordLike
+        self, request: Incoming, ok: VerifiedRequest, key: KeyRecordLike, target: str
     ) -> Outgoing:
-        target = (
-            strip_presign_query(request.target) if ok.auth_type == "presigned" else request.target
-        )
         decoded = _decoded_length(request) if is_aws_chunked(ok.payload_hash) else None
         headers = forward_headers(
             request.headers,

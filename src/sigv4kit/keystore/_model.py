@@ -9,10 +9,12 @@ tracebacks and shown by debuggers).
 from __future__ import annotations
 
 import base64
+import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
+from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -80,6 +82,27 @@ def _bad_path(path: str) -> bool:
     return any(seg in (".", "..") for seg in path.split("/"))
 
 
+#: What a path names, for a grant with a ``level``: ``/`` the service (the
+#: bucket list), ``/bucket`` or ``/bucket/`` a bucket, ``/bucket/key`` an object.
+LEVELS = ("service", "bucket", "object")
+
+
+def resource_of(path: str) -> tuple[str, str]:
+    """``(level, resource)`` of a path-style path: ``("object", "b/k")``, ``("bucket", "b")``..."""
+    rest = path[1:] if path[:1] == "/" else path
+    if not rest:
+        return "service", ""
+    bucket, _, key = rest.partition("/")
+    return ("object", rest) if key else ("bucket", bucket)
+
+
+@lru_cache(maxsize=1024)
+def _pattern(glob: str) -> re.Pattern[str]:
+    # IAM's resource matching: * is any run of characters (/ included), ? one.
+    body = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in glob)
+    return re.compile(body, re.DOTALL)
+
+
 @dataclass(frozen=True)
 class Grant:
     """One permission: these methods on paths under these prefixes.
@@ -89,10 +112,21 @@ class Grant:
     is dropped: ``/photos/user1-*``); any other prefix matches the path
     itself or what lies below it as a path segment, so ``/photos`` allows
     ``/photos`` and ``/photos/a`` but not ``/photos-private``.
+
+    ``resources`` and ``level`` say it the way IAM policies do (what
+    ``keys import`` translates MinIO and SeaweedFS permissions into):
+    ``level`` limits the grant to paths naming the service (``/``), a bucket
+    (``/b``) or an object (``/b/key``), and ``resources`` are patterns over
+    ``bucket`` or ``bucket/key`` in which ``*`` matches any characters and
+    ``?`` one, as in ``arn:aws:s3:::photos/2024/*``.  So ``s3:ListBucket``
+    on a bucket does not also read its objects, and ``s3:GetObject`` on
+    ``photos/*`` does not list the bucket.
     """
 
     methods: frozenset[str] | None = None
     prefixes: tuple[str, ...] | None = None
+    resources: tuple[str, ...] | None = None
+    level: str | None = None
 
     def __post_init__(self) -> None:
         if self.methods is not None:
@@ -107,10 +141,30 @@ class Grant:
                 if _bad_path(p.rstrip("*")):
                     raise KeyStoreError(f"a path prefix may not contain '.' or '..': {p!r}")
             object.__setattr__(self, "prefixes", prefixes)
+        if self.resources is not None:
+            if isinstance(self.resources, str):
+                raise KeyStoreError("resources must be a sequence of patterns, not one string")
+            object.__setattr__(self, "resources", tuple(self.resources))
+        if self.level is not None and self.level not in LEVELS:
+            raise KeyStoreError(
+                f"a grant's level is one of {', '.join(LEVELS)}, got {self.level!r}"
+            )
+
+    @property
+    def restricts_paths(self) -> bool:
+        return self.prefixes is not None or self.resources is not None or self.level is not None
 
     def allows(self, method: str, path: str) -> bool:
         if self.methods is not None and method.upper() not in self.methods:
             return False
+        if self.level is not None or self.resources is not None:
+            level, resource = resource_of(path)
+            if self.level is not None and level != self.level:
+                return False
+            if self.resources is not None and not any(
+                _pattern(r).fullmatch(resource) for r in self.resources
+            ):
+                return False
         if self.prefixes is None:
             return True
         for prefix in self.prefixes:
@@ -130,7 +184,29 @@ class Grant:
             out["methods"] = sorted(self.methods)
         if self.prefixes is not None:
             out["prefixes"] = list(self.prefixes)
+        if self.resources is not None:
+            out["resources"] = list(self.resources)
+        if self.level is not None:
+            out["level"] = self.level
         return out
+
+    @classmethod
+    def from_json(cls, g: Any) -> Grant:
+        if not isinstance(g, Mapping) or set(g) - _GRANT_FIELDS:
+            raise KeyStoreError(
+                "each grant is an object with optional 'methods', 'prefixes' and 'resources' "
+                "lists and a 'level'"
+            )
+        listed = {k: (tuple(g[k]) if g.get(k) is not None else None) for k in _GRANT_FIELDS}
+        return cls(
+            frozenset(listed["methods"]) if listed["methods"] is not None else None,
+            listed["prefixes"],
+            listed["resources"],
+            g.get("level"),
+        )
+
+
+_GRANT_FIELDS = frozenset({"methods", "prefixes", "resources", "level"})
 
 
 @dataclass(frozen=True)
@@ -172,7 +248,7 @@ class KeyPolicy:
     def allows(self, method: str, path: str) -> bool:
         """Whether the key may send ``method`` to ``path`` (the query is ignored)."""
         path = path.split("?", 1)[0]
-        if any(g.prefixes is not None for g in self.grants):
+        if any(g.restricts_paths for g in self.grants):
             if _bad_path(path) or ("%" in path and _bad_path(unquote(path))):
                 return False
         return any(g.allows(method, path) for g in self.grants)
@@ -196,19 +272,7 @@ class KeyPolicy:
         grants = raw if raw is not None else [data]
         if not isinstance(grants, list):
             raise KeyStoreError("a key policy's 'grants' must be a list")
-        out = []
-        for g in grants:
-            if not isinstance(g, Mapping) or set(g) - {"methods", "prefixes"}:
-                raise KeyStoreError(
-                    "each grant is an object with optional 'methods' and 'prefixes' lists"
-                )
-            methods, prefixes = g.get("methods"), g.get("prefixes")
-            out.append(
-                Grant(
-                    frozenset(methods) if methods is not None else None,
-                    tuple(prefixes) if prefixes is not None else None,
-                )
-            )
+        out = [Grant.from_json(g) for g in grants]
         return cls(tuple(out))
 
 

@@ -241,32 +241,7 @@ class SigningProxy(Service):
         to_sign, unsigned = partition_headers(req.headers, c.strip)
         to_sign.insert(0, ("Host", host))
         to_sign.extend(c.add_headers)
-        plan = plan_payload(
-            service=scope[1],
-            upstream_tls=tls,
-            content_length=req.content_length,
-            has_body=req.has_body,
-            forced=c.payload,
-            presign=c.presign,
-        )
-        fallback = c.fallback and scope[1] in S3_SERVICES
-        checksum = any(_is_checksum_header(n) for n, _ in to_sign)
-        drop_checksum = False
-        key = ""
-        if fallback:
-            key = f"{origin} {_MODE_OF_PLAN[plan]} {int(checksum)}"
-            step = self._modes.get(key) if self._modes is not None else None
-            if step is not None:  # this endpoint refused this mode before
-                plan = plan_payload(
-                    service=scope[1],
-                    upstream_tls=tls,
-                    content_length=req.content_length,
-                    has_body=req.has_body,
-                    forced=_PLAN_OF_MODE.get(step.payload, plan),
-                    presign=c.presign,
-                )
-                drop_checksum = checksum and not step.checksum
-                req.log["remembered_mode"] = step.payload
+        plan, fallback, checksum, drop_checksum, key = self._plan(req, origin, tls, scope, to_sign)
         sp: Spool | None = None
         buffer = (
             fallback
@@ -326,6 +301,48 @@ class SigningProxy(Service):
                 build=build_as,
             )
         return out
+
+    def _plan(
+        self,
+        req: Incoming,
+        origin: str,
+        tls: bool,
+        scope: tuple[str, str, str, list[str] | None],
+        to_sign: list[tuple[str, str]],
+    ) -> tuple[str, bool, bool, bool, str]:
+        """How the body is signed, and what a fallback needs to know.
+
+        Returns ``(plan, fallback, checksum, drop_checksum, key)``: the plan
+        (the one this endpoint accepted before, when it refused the first
+        choice once: issue 15), whether fallbacks apply (S3 services), whether a
+        checksum header is sent and must be dropped, and the key under which
+        the endpoint's accepted mode is remembered.
+        """
+        c = self.config
+
+        def choose(forced: str) -> str:
+            return plan_payload(
+                service=scope[1],
+                upstream_tls=tls,
+                content_length=req.content_length,
+                has_body=req.has_body,
+                forced=forced,
+                presign=c.presign,
+            )
+
+        plan = choose(c.payload)
+        fallback = c.fallback and scope[1] in S3_SERVICES
+        checksum = any(_is_checksum_header(n) for n, _ in to_sign)
+        drop_checksum = False
+        key = ""
+        if fallback:
+            key = f"{origin} {_MODE_OF_PLAN[plan]} {int(checksum)}"
+            step = self._modes.get(key) if self._modes is not None else None
+            if step is not None:  # this endpoint refused this mode before
+                plan = choose(_PLAN_OF_MODE.get(step.payload, plan))
+                drop_checksum = checksum and not step.checksum
+                req.log["remembered_mode"] = step.payload
+        return plan, fallback, checksum, drop_checksum, key
 
     async def _express_session(
         self, origin: str, host: str, target: str, scope: tuple[str, str, str, list[str] | None]

@@ -58,17 +58,19 @@ from ..errors import (
     TooManyChunks,
     TooManyChunksError,
 )
+from ..modes import (
+    STREAMING_ECDSA_PAYLOAD,
+    STREAMING_ECDSA_PAYLOAD_TRAILER,
+    STREAMING_PAYLOAD,
+    STREAMING_PAYLOAD_TRAILER,
+    STREAMING_UNSIGNED_PAYLOAD_TRAILER,
+)
 from ._body import AwsChunkedBody, StreamingPlan, prepare_streaming
 from ._decoder import ChunkDecoder, aiter_decoded, decoder_from_headers, iter_decoded
 from ._encoder import ChunkEncoder
 from ._modes import (
     DEFAULT_CHUNK_SIZE,
     MIN_CHUNK_SIZE,
-    STREAMING_ECDSA_PAYLOAD,
-    STREAMING_ECDSA_PAYLOAD_TRAILER,
-    STREAMING_PAYLOAD,
-    STREAMING_PAYLOAD_TRAILER,
-    STREAMING_UNSIGNED_PAYLOAD_TRAILER,
     encoded_length,
     payload_hash_for,
     streaming_mode,

@@ -11,15 +11,12 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from functools import partial
 from typing import Any, cast
 
 from ..canonical import EMPTY_SHA256
-from ..checksums import (
-    CHECKSUM_ALGORITHMS,
-    CHECKSUM_HEADERS,
-    Checksum,
-)
+from ..checksums import CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, Checksum, fold, settle
 from ..config import ALGORITHM_V4
 from ..errors import (
     ChunkLineTooLongError,
@@ -35,6 +32,7 @@ from ..errors import (
 from ._modes import (
     _CHUNK_SIG,
     _CRLF,
+    _EMPTY_MID,
     _MAX_LENGTH_DIGITS,
     _V4A_PAD,
     MAX_CHUNK_SIZE,
@@ -44,8 +42,8 @@ from ._modes import (
     MIN_CHUNK_SIZE,
     SignFn,
     VerifyFn,
+    _chain_start,
     _sha256,
-    _string_to_sign_prefix,
     streaming_mode,
 )
 from ._trailers import TrailerReader, canonical_trailers, check_checksum, trailer_checksum
@@ -56,6 +54,13 @@ _DATA_CRLF = 2
 _FINAL_CRLF = 3
 _TRAILER = 4
 _DONE = 5
+_WHERE = {  # a state, for "the body ended inside ..."
+    _HEADER: "a chunk header",
+    _DATA: "chunk data",
+    _DATA_CRLF: "the CRLF after chunk data",
+    _FINAL_CRLF: "the final CRLF",
+    _TRAILER: "the trailer section",
+}
 
 _SIZE_RE = re.compile(rb"0|[1-9a-f][0-9a-f]{0,15}")
 _SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
@@ -66,6 +71,8 @@ _SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
 _HEAD_V4_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15});chunk-signature=([0-9a-f]{64})\r\n")
 _HEAD_UNSIGNED_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15})\r\n")
 _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
+_HEX = b"0123456789abcdef"
+_Step = Callable[[bytes | memoryview, int], int]
 
 
 def _check_limits(**limits: int) -> None:
@@ -150,14 +157,12 @@ class ChunkDecoder:
                 raise SigningError(
                     "pass sign= (SigV4) or verify= (SigV4a) to check chunk signatures"
                 )
-            alg = self.algorithm
-            self._payload_prefix = _string_to_sign_prefix(alg, "PAYLOAD", amz_date, scope)
-            self._trailer_prefix = _string_to_sign_prefix(alg, "TRAILER", amz_date, scope)
-        else:
-            self._payload_prefix = self._trailer_prefix = b""
+        self._payload_prefix, self._trailer_prefix, seed = _chain_start(
+            alg, seed_signature, amz_date, scope
+        )
+        self._prev = seed.encode()  # the chain as bytes: what the strings to sign take
         self._sign = sign
         self._verify = verify
-        self._prev = (seed_signature or "").rstrip(_V4A_PAD)
         self._sig_re = _SIG_V4_RE if self.algorithm == ALGORITHM_V4 else _SIG_V4A_RE
         self.decoded_length = decoded_length
         names = [n.strip().lower() for n in trailer_names if n.strip()]
@@ -170,6 +175,10 @@ class ChunkDecoder:
         self.trailers: list[tuple[str, str]] = self._trailers.trailers
         self._expected = expected_checksum
         self._checksum: Checksum | None = trailer_checksum(names, expected_checksum)
+        # The checksum runs inline, ``value = step(data, value)``: for the
+        # CRCs that is the C function itself, with no Python frame per piece.
+        self._ck: _Step | None
+        self._ck, self._ckv = fold(self._checksum) if self._checksum is not None else (None, 0)
         self.max_chunk_size = max_chunk_size
         self.max_line_length = max_line_length
         self.min_chunk_size = min_chunk_size if self.signed else 0
@@ -179,40 +188,46 @@ class ChunkDecoder:
 
         self._state = _HEADER
         self._line = bytearray()
-        self._remaining = 0
+        # Data bytes due in the current chunk, non-zero only inside chunk
+        # data with no error (one comparison gates feed_pieces' fast path),
+        # and the decoded bytes once they are in (bytes_out is the
+        # difference: nothing is counted per piece).
+        self._remaining = self._out_end = 0
         self._chunk_size = 0
-        self._chunk_sig = ""
+        self._chunk_sig = b""
         # Data of the current signed chunk, held by reference (never joined)
-        # until its signature checks out, and its running SHA-256.
+        # until its signature checks out, and its running SHA-256; _upd and
+        # _keep are their bound methods, one attribute load per piece.
         self._held: list[bytes | memoryview] = []
+        self._keep = self._held.append
         self._hash: Any = None
-        self._empty_mid = b"\n" + EMPTY_SHA256.encode("ascii") + b"\n"
-        self._head_re: re.Pattern[bytes] | None = None
-        if max_line_length >= 100:  # the longest SigV4 header line is 99 bytes
-            if not self.signed:
-                self._head_re = _HEAD_UNSIGNED_RE
-            elif self.algorithm == ALGORITHM_V4:
-                self._head_re = _HEAD_V4_RE
-        self._hmac_pads = (
-            _hmac_pads(sign, self._payload_prefix) if self.signed and verify is None else None
-        )
-        # Whole chunks within a piece take the inline loop (_whole_chunks).
-        self._fast = self._head_re is not None and (not self.signed or self._hmac_pads is not None)
+        self._upd: Callable[[bytes | memoryview], None] = _nothing
+        self._head_re, self._fast, self._loop = _loop_setup(self, sign, verify)
+        # The header a chunk of the current chunk's size would have, up to
+        # its signature: the next header usually is that (clients use one
+        # chunk size), and a match skips the regular expression.
+        self._expect: bytes | None = None
         self._small_seen = False
         self._error: SignatureError | None = None
-        self.bytes_out = 0
 
     @property
     def signature(self) -> str:
         """The last verified signature (the seed before the first chunk)."""
-        return self._prev
+        return self._prev.decode()
 
     @property
     def done(self) -> bool:
         return self._state == _DONE  # the final CRLF (and trailers) arrived and checked out
 
+    @property
+    def bytes_out(self) -> int:
+        """Payload bytes taken so far (verified or held for verification)."""
+        return self._out_end - self._remaining
+
     def _fail(self, exc: SignatureError) -> SignatureError:
         self._error = exc
+        self._out_end -= self._remaining  # bytes_out stays; the fast path is closed
+        self._remaining = 0
         return exc
 
     def feed(self, data: bytes | bytearray | memoryview) -> bytes:
@@ -235,55 +250,51 @@ class ChunkDecoder:
         signed chunk's data is released, all at once, when its signature
         has checked out.
         """
-        if self._error is not None:
-            raise self._error
-        if type(data) is not bytes:
-            data = bytes(data)
         n = len(data)
-        if not n:
-            return []
-        if self._state == _DATA and n < self._remaining:
-            # Common for network-sized pieces: all chunk data, the chunk goes
-            # on (limits were checked at its header).
+        if 0 < n < self._remaining and type(data) is bytes:
+            # The common case at network piece sizes: all chunk data, the
+            # chunk goes on (its limits were checked at its header).  No
+            # state machine step, no call but the hashing: at 1 KiB pieces
+            # this path is most of the decoder's own time.
             self._remaining -= n
-            self.bytes_out += n
-            if self._checksum is not None:
-                self._checksum.update(data)
+            ck = self._ck
+            if ck is not None:
+                self._ckv = ck(data, self._ckv)
             if self.signed:
-                self._hash.update(data)
-                self._held.append(data)
+                self._upd(data)
+                self._keep(data)
                 return []
             return [data]
+        out: list[bytes | memoryview] = []
+        rem = self._remaining  # non-zero: inside chunk data, no error
+        if not (rem and self._fast and type(data) is bytes and data.startswith(_CRLF, rem)):
+            if self._error is not None:
+                raise self._error
+            if type(data) is not bytes:
+                data = bytes(data)
+            if not data:
+                return out
+            rem = 0  # the general path from the start
+        mv = memoryview(data)
         try:
-            out: list[bytes | memoryview] = []
-            mv = memoryview(data)
-            pos = 0
-            if self._state == _DATA and self._fast and data.startswith(_CRLF, self._remaining):
-                # This piece ends the chunk (and perhaps more): the hot loop.
-                pos = _whole_chunks(self, data, mv, 0, out)
-            if pos < n:
+            # A piece that ends the chunk (and perhaps more) takes the hot loop.
+            pos = _whole_chunks(self, data, mv, 0, out) if rem else 0
+            if pos < len(data):
                 self._feed(data, mv, pos, out)
-            return out
         except SignatureError as exc:
-            self._error = exc
+            self._fail(exc)
             raise
+        return out
 
     def finish(self) -> list[tuple[str, str]]:
         """Call at the end of the input; returns the trailers received."""
         if self._error is not None:
             raise self._error
         if self._state != _DONE:
-            where = {
-                _HEADER: "a chunk header",
-                _DATA: "chunk data",
-                _DATA_CRLF: "the CRLF after chunk data",
-                _FINAL_CRLF: "the final CRLF",
-                _TRAILER: "the trailer section",
-            }[self._state]
             raise self._fail(
                 IncompleteBody(
-                    f"the aws-chunked body ended inside {where}, after {self.bytes_out} decoded "
-                    "bytes; the upload was truncated"
+                    f"the aws-chunked body ended inside {_WHERE[self._state]}, after "
+                    f"{self.bytes_out} decoded bytes; the upload was truncated"
                 )
             )
         return self.trailers
@@ -296,23 +307,24 @@ class ChunkDecoder:
         head_re = self._head_re
         while pos < n:
             st = self._state
-            if st == _DATA and self._fast and data.startswith(_CRLF, pos + self._remaining):
-                pos = _whole_chunks(self, data, mv, pos, out)
-                continue
             if st == _DATA:
-                take = min(self._remaining, n - pos)
+                rem = self._remaining
+                if self._fast and data.startswith(_CRLF, pos + rem):
+                    # This piece ends the chunk (and perhaps more): the hot loop.
+                    pos = _whole_chunks(self, data, mv, pos, out)
+                    continue
+                take = min(rem, n - pos)
                 piece = data if take == n else mv[pos : pos + take]
-                self.bytes_out += take
-                if self._checksum is not None:
-                    self._checksum.update(piece)
+                if self._ck is not None:
+                    self._ckv = self._ck(piece, self._ckv)
                 if self.signed:
-                    self._hash.update(piece)
-                    self._held.append(piece)
+                    self._upd(piece)
+                    self._keep(piece)
                 else:
                     out.append(piece)
                 pos += take
-                self._remaining -= take
-                if self._remaining == 0:
+                self._remaining = rem - take
+                if rem == take:
                     self._state = _DATA_CRLF
             elif st == _DATA_CRLF:
                 if not self._line and data.startswith(_CRLF, pos):
@@ -365,9 +377,10 @@ class ChunkDecoder:
         """The CRLF after a chunk's data arrived: check its signature and
         release the data held for it."""
         if self.signed:
-            self._check_chunk_signature(self._chunk_size, self._hash.hexdigest(), self._chunk_sig)
+            digest = self._hash.hexdigest()
+            self._check_chunk_signature(self._chunk_size, digest, self._chunk_sig.decode())
             out.extend(self._held)
-            self._held = []
+            self._held.clear()
         self._state = _HEADER
 
     def _line_too_long(self) -> SignatureError:
@@ -381,7 +394,7 @@ class ChunkDecoder:
     def _line_done(self, line: bytes) -> None:
         st = self._state
         if st == _HEADER:
-            self._chunk_header(line)
+            self._start_chunk(*_parse_header(line, self.signed, self._sig_re))
         elif st == _FINAL_CRLF:
             if line:
                 raise IncompleteBody(
@@ -391,9 +404,6 @@ class ChunkDecoder:
             self._complete()
         else:
             self._trailer_line(line)
-
-    def _chunk_header(self, line: bytes) -> None:
-        self._start_chunk(*_parse_header(line, self.signed, self._sig_re))
 
     def _start_chunk(self, size_hex: bytes, sig: str) -> None:
         """A well-formed chunk header: check the limits, expect its data."""
@@ -416,21 +426,24 @@ class ChunkDecoder:
             )
         if 0 < size < self.min_chunk_size:
             self._small_seen = True
-        if self.decoded_length is not None and self.bytes_out + size > self.decoded_length:
+        if self.decoded_length is not None and self._out_end + size > self.decoded_length:
             raise IncompleteBody(
                 f"the aws-chunked body carries more than the {self.decoded_length} bytes "
                 "declared in X-Amz-Decoded-Content-Length"
             )
         self._chunk_size = size
-        self._chunk_sig = sig
+        self._chunk_sig = sig.encode()
         if size == 0:
             if self.signed:
                 self._check_chunk_signature(0, EMPTY_SHA256, sig)
             self._state = _FINAL_CRLF if self.mode == "streaming" else _TRAILER
             return
         self._remaining = size
+        self._out_end += size
+        self._expect = _expected_header(size, self.signed) if size >= self.min_chunk_size else None
         if self.signed:
             self._hash = _sha256()
+            self._upd = self._hash.update
         self._state = _DATA
 
     def _check(self, sts: bytes, received: str, what: str) -> None:
@@ -446,19 +459,10 @@ class ChunkDecoder:
                 string_to_sign=sts.decode("ascii"),
                 signature_provided=received,
             )
-        self._prev = received
+        self._prev = received.encode()
 
     def _check_chunk_signature(self, size: int, digest: str, received: str) -> None:
-        sts = b"".join(
-            (
-                self._payload_prefix,
-                self._prev.encode("ascii"),
-                b"\n",
-                EMPTY_SHA256.encode("ascii"),
-                b"\n",
-                digest.encode("ascii"),
-            )
-        )
+        sts = b"".join((self._payload_prefix, self._prev, _EMPTY_MID, digest.encode()))
         self._check(sts, received, f"chunk ({size:#x} bytes)")
 
     def _trailer_line(self, line: bytes) -> None:
@@ -471,7 +475,7 @@ class ChunkDecoder:
             sts = b"".join(
                 (
                     self._trailer_prefix,
-                    self._prev.encode("ascii"),
+                    self._prev,
                     b"\n",
                     _sha256(canonical_trailers(self.trailers).encode()).hexdigest().encode(),
                 )
@@ -486,8 +490,41 @@ class ChunkDecoder:
                 f"X-Amz-Decoded-Content-Length declared {self.decoded_length}"
             )
         if self._checksum is not None:
+            settle(self._checksum, self._ckv)
             check_checksum(self._checksum, self.trailers, self._expected)
         self._state = _DONE
+
+
+def _loop_setup(
+    self: ChunkDecoder, sign: SignFn | None, verify: VerifyFn | None
+) -> tuple[re.Pattern[bytes] | None, bool, tuple[Any, ...]]:
+    """``(header regex, fast, loop invariants)``: whole chunks within a piece
+    take the inline loop (:func:`_whole_chunks`, which unpacks the
+    invariants in one step) when headers can be matched in place and the
+    HMAC can run from its pad states (or nothing is signed)."""
+    head_re = None
+    if self.max_line_length >= 100:  # the longest SigV4 header line is 99 bytes
+        if not self.signed:
+            head_re = _HEAD_UNSIGNED_RE
+        elif self.algorithm == ALGORITHM_V4:
+            head_re = _HEAD_V4_RE
+    pads = _hmac_pads(sign, self._payload_prefix) if self.signed and verify is None else None
+    fast = head_re is not None and (not self.signed or pads is not None)
+    room = (1 << 62) if self.decoded_length is None else self.decoded_length
+    loop = (self.signed, head_re.match if head_re is not None else None, *(pads or (None, None)))
+    return (
+        head_re,
+        fast,
+        (*loop, self.max_chunk_size, self.min_chunk_size or 1, self.max_chunks, room),
+    )
+
+
+def _nothing(data: bytes | memoryview) -> None:
+    """The running hash's update before a signed chunk began (never called)."""
+
+
+def _expected_header(size: int, signed: bool) -> bytes:
+    return b"%x;chunk-signature=" % size if signed else b"%x\r\n" % size
 
 
 def _whole_chunks(
@@ -496,60 +533,73 @@ def _whole_chunks(
     """Take the chunks that end (CRLF and next header included) in ``data``,
     then the start of the next one's data; return where the rest starts.
 
-    The decoder's hot loop, long on purpose: the work besides each chunk's
-    SHA-256 decides how close decoding gets to hashlib, so state lives in
-    locals (written back at the end), the HMAC runs inline from its pad
-    states, and a header within limits is taken without a call.  Anything
-    unusual goes to the general path, which names what is wrong.  SigV4
-    with an :class:`~sigv4kit.keys.HmacKey` and unsigned bodies only.
-    """
-    signed = self.signed
-    checksum = self._checksum.update if self._checksum is not None else None
-    match = cast("re.Pattern[bytes]", self._head_re).match
-    inner, outer = self._hmac_pads or (None, None)
-    mid = self._empty_mid
-    limit, small, max_chunks = self.max_chunk_size, self.min_chunk_size or 1, self.max_chunks
-    room = (1 << 62) if self.decoded_length is None else self.decoded_length
-    rem, bytes_out, chunks, prev = self._remaining, self.bytes_out, self.chunks, self._prev
-    received, h, held, chunk_size = self._chunk_sig, self._hash, self._held, self._chunk_size
+    The hot loop (SigV4 with an :class:`~sigv4kit.keys.HmacKey`, unsigned),
+    one function on purpose: the work besides each chunk's SHA-256 decides
+    how close decoding gets to hashlib, so state lives in locals, the HMAC
+    runs from its pad states, and a header like the previous one is checked
+    without the regular expression.  Anything unusual goes to the general
+    path, which names what is wrong."""
+    signed, match, inner, outer, limit, small, max_chunks, room = self._loop
+    m: re.Match[bytes] | None
+    ck, ckv, expect = self._ck, self._ckv, self._expect
+    rem, out_end, chunks = self._remaining, self._out_end, self.chunks
+    prev, received = self._prev, self._chunk_sig
+    h, held, chunk_size = self._hash, self._held, self._chunk_size
     n = len(data)
     while data.startswith(_CRLF, pos + rem):
         end = pos + rem
         piece = mv[pos:end]
-        if checksum is not None:
-            checksum(piece)
+        if ck is not None:
+            ckv = ck(piece, ckv)
         if signed:
             if h is None:
                 digest = _sha256(piece).hexdigest()
             else:
                 h.update(piece)
                 digest = h.hexdigest()
-            i = inner.copy()  # type: ignore[union-attr]
-            i.update(prev.encode() + mid + digest.encode())
-            o = outer.copy()  # type: ignore[union-attr]
+            i = inner.copy()
+            i.update(prev + _EMPTY_MID + digest.encode())
+            o = outer.copy()
             o.update(i.digest())
-            if not hmac.compare_digest(o.hexdigest(), received):
-                self._prev = prev
-                self._check_chunk_signature(chunk_size, digest, received)  # raises, with evidence
+            if not hmac.compare_digest(o.hexdigest().encode(), received):
+                self._prev, self._ckv = prev, ckv
+                self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
             prev = received
             if held:
                 out.extend(held)
-                held = self._held = []
+                held.clear()
         out.append(piece)
-        bytes_out += rem
         pos = end + 2
+        if expect is not None and data.startswith(expect, pos):
+            # The same size again (its limits hold): check the signature's
+            # 64 lowercase hex digits and the CRLF in place.
+            size = chunk_size
+            start = pos + len(expect)
+            if signed:
+                received = data[start : start + 64]
+                start += 64
+                if not data.startswith(_CRLF, start) or received.translate(None, _HEX):
+                    expect = None  # not whole or not valid here: the regular expression decides
+            if expect is not None and chunks < max_chunks and out_end + size <= room:
+                chunks += 1
+                rem = size
+                out_end += size
+                h = None
+                pos = start + 2 if signed else start
+                continue
         m = match(data, pos)
         size = int(m.group(1), 16) if m is not None else 0
         if (
             m is None
             or not small <= size <= limit
             or chunks >= max_chunks
-            or bytes_out + size > room
+            or out_end + size > room
             or self._small_seen
         ):
             # No whole header here, a limit, the last chunk or an error: the
             # general path decides.
-            self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
+            self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
+            self._remaining = 0
             self._state = _HEADER
             if m is None:
                 return pos
@@ -557,16 +607,17 @@ def _whole_chunks(
             return m.end()
         chunks += 1
         chunk_size = rem = size
+        out_end += size
+        expect = _expected_header(size, signed)
         if signed:
-            received = m.group(2).decode()
+            received = m.group(2)
         h = None
         pos = m.end()
     if pos < n and n - pos < rem:
         # The start of the next chunk's data, the rest of this piece.
         piece = mv[pos:]
-        if checksum is not None:
-            checksum(piece)
-        bytes_out += n - pos
+        if ck is not None:
+            ckv = ck(piece, ckv)
         rem -= n - pos
         if not signed:
             out.append(piece)
@@ -577,11 +628,14 @@ def _whole_chunks(
             h.update(piece)
             held.append(piece)
         pos = n
-    self.bytes_out, self.chunks, self._prev = bytes_out, chunks, prev
-    self._remaining = rem
-    self._chunk_size = chunk_size
-    self._chunk_sig = received
-    self._hash = h if h is not None or not signed else _sha256()
+    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
+    self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
+    if signed:
+        self._chunk_sig = received
+        if h is None:
+            h = _sha256()
+        self._hash = h
+        self._upd = h.update
     return pos
 
 
@@ -670,19 +724,8 @@ def iter_decoded(
     decoder: ChunkDecoder, source: Iterable[bytes] | Any, read_size: int = 65536
 ) -> Iterator[bytes]:
     """Verified payload bytes from an aws-chunked ``source`` (file or iterable)."""
-    if hasattr(source, "read"):
-        read = source.read
-
-        def chunks() -> Iterator[bytes]:
-            while True:
-                piece = read(read_size)
-                if not piece:
-                    return
-                yield piece
-
-        it: Iterable[bytes] = chunks()
-    else:
-        it = source
+    read = getattr(source, "read", None)
+    it: Iterable[bytes] = source if read is None else iter(partial(read, read_size), b"")
     for piece in it:
         out = decoder.feed(piece)
         if out:

@@ -18,16 +18,17 @@ from ..config import ALGORITHM_V4
 from ..errors import SigningError
 from ._modes import (
     _CRLF,
+    _EMPTY_MID,
     _TRAILER_SIG_NAME,
     _V4A_PAD,
     DEFAULT_CHUNK_SIZE,
     SignFn,
     _algorithm,
+    _chain_start,
     _check_chunk_size,
     _mode,
     _sha256,
     _sig_field,
-    _string_to_sign_prefix,
 )
 from ._trailers import _check_trailer, canonical_trailers
 
@@ -70,15 +71,11 @@ class ChunkEncoder:
                     f"mode {mode!r} signs every chunk: seed_signature, amz_date, scope and "
                     "sign are required"
                 )
-            alg = self.algorithm
-            self._payload_prefix = _string_to_sign_prefix(alg, "PAYLOAD", amz_date, scope)
-            self._trailer_prefix = _string_to_sign_prefix(alg, "TRAILER", amz_date, scope)
-        else:
-            self._payload_prefix = self._trailer_prefix = b""
+        self._payload_prefix, self._trailer_prefix, self._prev = _chain_start(
+            self.algorithm if self.signed else None, seed_signature, amz_date, scope
+        )
         self._sign = sign
-        self._prev = (seed_signature or "").rstrip(_V4A_PAD)
         self._width = _sig_field(self.mode, self.algorithm)
-        self._empty_mid = b"\n" + EMPTY_SHA256.encode("ascii") + b"\n"
         if checksum is not None and self.mode == "streaming":
             raise SigningError(
                 f"checksum {checksum!r} is sent as a trailer: use mode 'streaming-trailer' "
@@ -127,7 +124,7 @@ class ChunkEncoder:
         if not self.signed:
             return b"%s%x\r\n" % (lead, size)
         sts = b"".join(
-            (self._payload_prefix, self._prev.encode("ascii"), self._empty_mid, digest.encode())
+            (self._payload_prefix, self._prev.encode("ascii"), _EMPTY_MID, digest.encode())
         )
         sig = self._next_signature(sts)
         if self._width != 64:
@@ -241,7 +238,7 @@ class ChunkEncoder:
         signed = self.signed
         sign = self._sign
         prefix = self._payload_prefix
-        mid = self._empty_mid
+        mid = _EMPTY_MID
         width = self._width
         checksum = self._checksum.update if self._checksum is not None else None
         sha = _sha256

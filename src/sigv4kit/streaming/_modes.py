@@ -12,14 +12,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 
-from ..config import ALGORITHM_V4, ALGORITHM_V4A
+from ..canonical import EMPTY_SHA256
 from ..errors import SigningError
-
-STREAMING_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
-STREAMING_PAYLOAD_TRAILER = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
-STREAMING_UNSIGNED_PAYLOAD_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
-STREAMING_ECDSA_PAYLOAD = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD"
-STREAMING_ECDSA_PAYLOAD_TRAILER = "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER"
+from ..modes import (
+    ALGORITHM_V4,
+    ALGORITHM_V4A,
+    MODE_LITERALS,
+    STREAMING_LITERALS,
+    parse_algorithm,
+)
 
 DEFAULT_CHUNK_SIZE = 65536
 #: S3 rejects a chunk under 8 KiB unless it is the last one.
@@ -37,19 +38,15 @@ MAX_CHUNKS = 1 << 20
 _MAX_LENGTH_DIGITS = 19
 
 _MODES = ("streaming", "streaming-trailer", "streaming-unsigned-trailer")
-_LITERALS: dict[tuple[str, str], str] = {
-    ("streaming", ALGORITHM_V4): STREAMING_PAYLOAD,
-    ("streaming-trailer", ALGORITHM_V4): STREAMING_PAYLOAD_TRAILER,
-    ("streaming-unsigned-trailer", ALGORITHM_V4): STREAMING_UNSIGNED_PAYLOAD_TRAILER,
-    ("streaming", ALGORITHM_V4A): STREAMING_ECDSA_PAYLOAD,
-    ("streaming-trailer", ALGORITHM_V4A): STREAMING_ECDSA_PAYLOAD_TRAILER,
-    ("streaming-unsigned-trailer", ALGORITHM_V4A): STREAMING_UNSIGNED_PAYLOAD_TRAILER,
-}
+# (mode, algorithm) -> literal: the aws-chunked rows of the one table in sigv4kit.modes.
+_LITERALS: dict[tuple[str, str], str] = {k: v for k, v in MODE_LITERALS.items() if k[0] in _MODES}
 _SIG_FIELD = {ALGORITHM_V4: 64, ALGORITHM_V4A: 144}  # signature width in the body
 _V4A_PAD = "*"
 _CHUNK_SIG = b";chunk-signature="
 _TRAILER_SIG_NAME = "x-amz-trailer-signature"
 _CRLF = b"\r\n"
+# The middle of every chunk string to sign: the SHA-256 of the (empty) chunk headers.
+_EMPTY_MID = b"\n" + EMPTY_SHA256.encode("ascii") + b"\n"
 _sha256 = hashlib.sha256
 
 SignFn = Callable[[bytes], str]
@@ -61,14 +58,7 @@ VerifyFn = Callable[[bytes, str], bool]
 def _algorithm(algorithm: str) -> str:
     if algorithm in (ALGORITHM_V4, ALGORITHM_V4A):
         return algorithm
-    a = algorithm.lower() if isinstance(algorithm, str) else ""
-    if a in ("sigv4", "v4"):
-        return ALGORITHM_V4
-    if a in ("sigv4a", "v4a"):
-        return ALGORITHM_V4A
-    raise SigningError(
-        f"algorithm must be {ALGORITHM_V4!r} or {ALGORITHM_V4A!r}, got {algorithm!r}"
-    )
+    return parse_algorithm(algorithm).value
 
 
 def _mode(mode: str) -> str:
@@ -88,10 +78,7 @@ def streaming_mode(payload_hash: str) -> tuple[str, str | None] | None:
     The algorithm is ``None`` for ``STREAMING-UNSIGNED-PAYLOAD-TRAILER``,
     which both algorithms use.
     """
-    for (mode, alg), literal in _LITERALS.items():
-        if literal == payload_hash:
-            return mode, None if mode == "streaming-unsigned-trailer" else alg
-    return None
+    return STREAMING_LITERALS.get(payload_hash)
 
 
 def _sig_field(mode: str, algorithm: str) -> int:
@@ -136,6 +123,24 @@ def encoded_length(
 
 def _string_to_sign_prefix(algorithm: str, kind: str, amz_date: str, scope: str) -> bytes:
     return f"{algorithm}-{kind}\n{amz_date}\n{scope}\n".encode("ascii")
+
+
+def _chain_start(
+    algorithm: str | None, seed_signature: str | None, amz_date: str | None, scope: str | None
+) -> tuple[bytes, bytes, str]:
+    """``(chunk prefix, trailer prefix, seed)`` of a signature chain: the
+    string-to-sign prefixes (empty when ``algorithm`` is ``None``, unsigned)
+    and the seed signature without SigV4a's ``*`` padding.  The encoder and
+    the decoder start their chains here, after checking their arguments."""
+    seed = (seed_signature or "").rstrip(_V4A_PAD)
+    if algorithm is None:
+        return b"", b"", seed
+    assert amz_date is not None and scope is not None
+    return (
+        _string_to_sign_prefix(algorithm, "PAYLOAD", amz_date, scope),
+        _string_to_sign_prefix(algorithm, "TRAILER", amz_date, scope),
+        seed,
+    )
 
 
 def _check_chunk_size(chunk_size: int) -> int:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from .. import canonical as _c
-from ..config import ALGORITHM_V4, ALGORITHM_V4A
 from ..errors import AuthorizationHeaderMalformed, SigningError
+from ..modes import STREAMING_EVENTS_PAYLOAD, STREAMING_LITERALS
+from ..modes import UNSIGNED_PAYLOAD as UNSIGNED_PAYLOAD
 
 _sha256 = hashlib.sha256
 _canonical_request = _c.canonical_request
@@ -24,17 +25,9 @@ _EMPTY = _c.EMPTY_SHA256
 MAX_PRESIGN_EXPIRES = 604800
 _READ_SIZE = 1 << 16
 _SPOOL_MEMORY = 1 << 20
-UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-EVENTS_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
-
 #: x-amz-content-sha256 value -> (auth_type, algorithm it belongs to or None)
-_STREAMING: dict[str, tuple[str, str | None]] = {
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD": ("streaming", ALGORITHM_V4),
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER": ("streaming-trailer", ALGORITHM_V4),
-    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD": ("streaming", ALGORITHM_V4A),
-    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER": ("streaming-trailer", ALGORITHM_V4A),
-    "STREAMING-UNSIGNED-PAYLOAD-TRAILER": ("streaming-unsigned-trailer", None),
-}
+_STREAMING = STREAMING_LITERALS
+EVENTS_PAYLOAD = STREAMING_EVENTS_PAYLOAD
 _HEXDIGITS = frozenset("0123456789abcdefABCDEF")
 _SHA256_VALUES_MESSAGE = (
     "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "

@@ -1,0 +1,103 @@
+"""The request target a signer signs, in its wire and canonical forms.
+
+Two routes lead here (see "Wire form" in the design notes):
+
+* :func:`url_target`: a URL a person typed, made wire-valid first, so the
+  request sent is the request signed.  The signer memoizes the result per URL:
+  it is a pure function of the URL and the signer's settings.
+* :func:`verbatim_target`: a ``/path?query`` taken byte for byte, as a server
+  canonicalizes what it received (raw spaces and UTF-8 allowed); the host
+  comes from the ``Host`` header.
+
+Both return a :class:`ParsedUrl`, whose canonical URI and query come from
+:mod:`sigv4kit.canonical`, the one place the encoding rules live.
+"""
+
+from __future__ import annotations
+
+import re
+
+from . import canonical as _c
+from .errors import SigningError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .config import SigningConfig
+
+__all__ = ["ParsedUrl", "url_target", "verbatim_target"]
+
+# https or http, a lowercase DNS name without port or user info, a path and a
+# query of unreserved characters only (plus '/' in the path and '=' '&' in the
+# query): already wire-valid, and the path already canonical (normalization
+# aside, checked by the caller).
+_SIMPLE_URL = re.compile(
+    r"(https?)://([a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?)(/[A-Za-z0-9\-._~/]*)?"
+    r"(?:\?((?:[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*&)*[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*))?\Z"
+)
+
+
+class ParsedUrl:
+    """A target's wire form (origin, path, query) and its canonical URI and
+    query, as the signer memoizes them per URL."""
+
+    __slots__ = ("cquery", "curi", "host", "origin", "path", "query")
+
+    def __init__(
+        self, origin: str, host: str, path: str, query: str, curi: str, cquery: str
+    ) -> None:
+        self.origin = origin
+        self.host = host
+        self.path = path
+        self.query = query
+        self.curi = curi
+        self.cquery = cquery
+
+    @property
+    def url(self) -> str:
+        return (
+            f"{self.origin}{self.path}?{self.query}" if self.query else f"{self.origin}{self.path}"
+        )
+
+
+def _forms(origin: str, host: str, path: str, query: str, c: SigningConfig) -> ParsedUrl:
+    """A wire path and query with their canonical forms under ``c``'s rules."""
+    curi = _c.canonical_uri(
+        path,
+        double_encode=c.double_uri_encode,
+        normalize=c.normalize_path,
+        plus_is_space=c.plus_in_path_is_space,
+    )
+    return ParsedUrl(origin, host, path, query, curi, _c.canonical_query(query) if query else "")
+
+
+def url_target(url: str, c: SigningConfig) -> ParsedUrl:
+    """The wire and canonical forms of an absolute URL."""
+    m = _SIMPLE_URL.match(url)
+    if m is not None:
+        path = m[3] or "/"
+        if not (c.normalize_path and ("//" in path or "/." in path)):
+            # Most URLs: lowercase host, default port, plain path and query.
+            # They are wire-valid and their path is canonical as it stands;
+            # one regex replaces the general parse.  _SIMPLE_URL admits the
+            # query only in canonical form, so sorting it is enough.
+            query = m[4] or ""
+            cquery = _c.sort_canonical_query(query) if query else ""
+            return ParsedUrl(f"{m[1]}://{m[2]}", m[2], path, query, path, cquery)
+    scheme, netloc, host, wpath, wquery = _c.split_url(url, plus_is_space=c.plus_in_path_is_space)
+    return _forms(f"{scheme}://{netloc}", host, wpath, wquery, c)
+
+
+def verbatim_target(
+    target: str, headers: _c.HeaderInput, scheme: str, c: SigningConfig
+) -> ParsedUrl:
+    """The canonical forms of a request target taken verbatim."""
+    host = None
+    for name, value in _c.header_pairs(headers):
+        if name.lower() == "host":
+            host = value.strip()
+    if not host:
+        raise SigningError("a request target needs a Host header to be signed")
+    if not target.isascii():
+        _c._check_utf8("request target", target)
+    path, _, query = target.partition("?")
+    return _forms(f"{scheme}://{host}", host, path, query, c)
