@@ -168,7 +168,16 @@ def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatc
 #: not, within ``max_signed_headers``); the head is the start of the
 #: :class:`VerifiedRequest`.
 Params = tuple[
-    str, str, Scope, str, tuple[str, ...], frozenset[str], str, frozenset[str], bool, tuple[Any, ...]
+    str,
+    str,
+    Scope,
+    str,
+    tuple[str, ...],
+    frozenset[str],
+    str,
+    frozenset[str],
+    bool,
+    tuple[Any, ...],
 ]
 
 
@@ -326,9 +335,7 @@ def _parse_credential(vr: Verifier, credential: str, alg: str, *, query: bool) -
 #: trailing ``X-Amz-Signature``: :data:`Params`, then the amz date, its epoch,
 #: X-Amz-Expires, the session token, the target without it, X-Amz-Region-Set,
 #: X-Amz-Content-Sha256, and the target the signature covers.
-QueryParams = tuple[
-    Params, str, int, int, str | None, str | None, str | None, str | None, str
-]
+QueryParams = tuple[Params, str, int, int, str | None, str | None, str | None, str | None, str]
 _SIGNATURE_PARAM = "&X-Amz-Signature="
 
 

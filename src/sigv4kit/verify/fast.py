@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from typing import Any
 
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
@@ -69,7 +70,7 @@ def fast_verify(
     # The received header index, as _index_headers builds it for str names
     # it has seen before and str values; anything else takes the general road.
     try:
-        items = headers if headers.__class__ is list else headers.items()  # type: ignore[attr-defined]
+        items: Any = headers if headers.__class__ is list else headers.items()  # type: ignore[union-attr]
         cache = _lname_cache
         pairs = [(cache[n], v) for n, v in items if v.__class__ is str]
     except (KeyError, TypeError, ValueError):
@@ -177,20 +178,23 @@ def fast_verify(
         payload_hash = claimed
     hit2 = vr._targets.get(signed_target)
     curi, cquery = hit2 if hit2 is not None else vr._canonical_target(signed_target)
-    creq = _creq(method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap)
+    creq = _creq(
+        method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
+    )
     sts = _sts(alg, amz, scope_text, creq[6])
     if creq[4] != signed_text or not _compare(
         _hmac(vr, secret, scope)(sts.encode()).encode(), signature.encode("utf-8", "replace")
     ):
         return None
     if key.token is not None and not _compare(
-        key.token.encode("utf-8"), token.encode("utf-8", "surrogatepass")  # type: ignore[union-attr]
+        key.token.encode("utf-8"),
+        token.encode("utf-8", "surrogatepass"),  # type: ignore[union-attr]
     ):
         return None
     if claimed is not None and claimed != UNSIGNED_PAYLOAD:
         if not _compare(_sha256(data).hexdigest() if data else _EMPTY, claimed.lower()):
             return None
-    return VerifiedRequest(
+    return VerifiedRequest(  # type: ignore[call-arg]  # head: its first five fields
         *head,
         amz,
         payload_hash,
