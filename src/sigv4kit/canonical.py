@@ -36,6 +36,7 @@ from _collections_abc import Iterable, Mapping, Sequence
 from hashlib import sha256 as _sha256
 from operator import itemgetter
 
+from ._memo import Memo
 from .errors import SigningError
 
 # urllib.parse costs start-up time (it imports ipaddress, among others).
@@ -348,7 +349,7 @@ def canonical_query(query: str, extra: Iterable[tuple[str, str]] = ()) -> str:
 # --------------------------------------------------------------------------
 # Headers
 # --------------------------------------------------------------------------
-_name_cache: dict[str, str] = {}
+_name_cache: Memo[str, str] = Memo(4096)
 
 
 def _lower_name(name: str) -> str:
@@ -361,10 +362,7 @@ def _lower_name(name: str) -> str:
             f"invalid header name {name!r}: header names are letters, digits and "
             "!#$%&'*+-.^_`|~ only (no spaces or colons)"
         )
-    lname = name.lower()
-    if len(_name_cache) < 4096:
-        _name_cache[name] = lname
-    return lname
+    return _name_cache.put(name, name.lower())
 
 
 def check_header_value(name: str, value: str) -> str:
@@ -609,7 +607,7 @@ def canonical_request(
 
 
 _new_tuple = tuple.__new__
-_canonical_list_memo: dict[str, bool] = {}
+_canonical_list_memo: Memo[str, bool] = Memo(1024)
 
 
 def _is_canonical_list(signed: str) -> bool:
@@ -618,10 +616,9 @@ def _is_canonical_list(signed: str) -> bool:
     got = _canonical_list_memo.get(signed)
     if got is None:
         split = signed.split(";")
-        got = split == sorted(set(split)) and signed == signed.lower()
-        if len(_canonical_list_memo) >= 1024:
-            _canonical_list_memo.clear()
-        _canonical_list_memo[signed] = got
+        got = _canonical_list_memo.put(
+            signed, split == sorted(set(split)) and signed == signed.lower()
+        )
     return got
 
 

@@ -27,6 +27,7 @@ imports this module, so it stays light (no dataclasses, no typing).
 from __future__ import annotations
 
 from . import canonical as _c
+from ._memo import Memo
 from .config import check_payload
 from .errors import PresignOutlivesCredentials, SigningError
 from .headers import presign_headers
@@ -43,7 +44,6 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
-    from ._memo import Memo
     from .config import SigningConfig
     from .credentials import Credentials
     from .keys import DayKey
@@ -271,7 +271,7 @@ def query_around_date(params: list[tuple[str, str]], amz_date: str) -> tuple[str
     return text[:cut], text[cut + len(amz_date) :]
 
 
-_param_memo: dict[str, str] = {}
+_param_memo: Memo[str, str] = Memo(1024)
 
 
 def encode_param(value: str) -> str:
@@ -280,10 +280,7 @@ def encode_param(value: str) -> str:
     if got is None:
         from .canonical import uri_encode
 
-        got = uri_encode(value)
-        if len(_param_memo) >= 1024:
-            _param_memo.clear()
-        _param_memo[value] = got
+        got = _param_memo.put(value, uri_encode(value))
     return got
 
 

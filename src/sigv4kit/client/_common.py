@@ -51,6 +51,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._memo import Memo
 from ..config import check_payload
 from ..credentials import Credentials
 from ..errors import (
@@ -376,7 +377,7 @@ class AdapterCore:
         self._signer, self._source = _build_signer(signer_or_credentials, region, service, options)
         self._region, self._options = region, options
         self._auto = self._signer is None
-        self._by_host: dict[str, Signer] = {}
+        self._by_host: Memo[str, Signer] = Memo(256)
         self.redirects = RedirectPolicy(redirect_hosts)
         if payload is None:
             mode = self._signer.config.payload if self._signer else options.get("payload", "signed")
@@ -422,10 +423,10 @@ class AdapterCore:
             if found.algorithm == "sigv4a" and "algorithm" not in options:
                 options.update(algorithm="sigv4a", region_set=found.region_set)
             region = self._region or found.region
-            signer = Signer(self._source, region, found.service, **options)  # type: ignore[arg-type]
-            if len(self._by_host) >= 256:
-                self._by_host.clear()
-            self._by_host[host] = signer
+            signer = self._by_host.put(
+                host,
+                Signer(self._source, region, found.service, **options),  # type: ignore[arg-type]
+            )
         self._signer = signer
         return signer
 

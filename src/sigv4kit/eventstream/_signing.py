@@ -61,6 +61,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from .._memo import Memo
 from ..canonical import credential_scope
 from ..config import ALGORITHM_V4, service_defaults
 from ..credentials import Credentials
@@ -118,7 +119,7 @@ def encode_date_header(millis: int) -> bytes:
     return _DATE_PREFIX + millis.to_bytes(8, "big", signed=True)
 
 
-_DAYS: dict[int, str] = {}
+_DAYS: Memo[int, str] = Memo(4096)
 
 
 def _amz_date(millis: int) -> str:
@@ -133,10 +134,7 @@ def _amz_date(millis: int) -> str:
             raise SigningError(
                 f"time {millis} ms is outside the years 1-9999 a SigV4 date can name"
             ) from None
-        date8 = f"{d.year:04d}{d.month:02d}{d.day:02d}"
-        if len(_DAYS) >= 4096:
-            _DAYS.clear()
-        _DAYS[day] = date8
+        date8 = _DAYS.put(day, f"{d.year:04d}{d.month:02d}{d.day:02d}")
     hours, rest = divmod(tod, 3600)
     minutes, seconds = divmod(rest, 60)
     return f"{date8}T{hours:02d}{minutes:02d}{seconds:02d}Z"

@@ -39,6 +39,7 @@ import time
 from collections.abc import AsyncIterable
 from typing import Any, cast
 
+from .._memo import Memo
 from ..errors import UpstreamFailed
 
 try:
@@ -460,7 +461,7 @@ class Pool:
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
         self._open = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._origins: dict[str, tuple[str, str, int]] = {}
+        self._origins: Memo[str, tuple[str, str, int]] = Memo(4096)
         self._closed = False
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -476,9 +477,7 @@ class Pool:
             else:
                 host, _, port_s = hostport.partition(":")
             port = int(port_s) if port_s else (443 if scheme == "https" else 80)
-            key = (scheme, host, port)
-            if len(self._origins) < 4096:
-                self._origins[origin] = key
+            key = self._origins.put(origin, (scheme, host, port))
         return key
 
     async def _acquire(self, key: tuple[str, str, int]) -> tuple[_Conn, bool]:
