@@ -77,6 +77,7 @@ def unquote_to_bytes(string: str) -> bytes:
 
 
 __all__ = [
+    "DEFAULT_PORTS",
     "EMPTY_SHA256",
     "CanonicalRequest",
     "HeaderInput",
@@ -127,7 +128,9 @@ _URL = re.compile(
     r"([A-Za-z][A-Za-z0-9+.\-]*)://([^/?#]*)([^?#]*)(?:\?([^#]*))?(?:#.*)?\Z", re.DOTALL
 )
 _HOST = re.compile(r"[a-z0-9\-._~!$&'()*+,;=%]+")
-_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+#: The port each scheme implies: a URL naming it is the URL without it.
+DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_DEFAULT_PORTS = {scheme: str(port) for scheme, port in DEFAULT_PORTS.items()}
 
 
 def _check_utf8(what: str, text: str) -> None:

@@ -57,9 +57,19 @@ DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
     }
 )
 
-CHECKSUM_ALGORITHMS: frozenset[str] = frozenset({"crc32", "crc32c", "crc64nvme", "sha1", "sha256"})
+#: The flexible-checksum algorithms (``checksum=``) -> the header (and
+#: trailer) that carries each value: the one list of their names.
+CHECKSUM_HEADERS: dict[str, str] = {
+    "crc32": "x-amz-checksum-crc32",
+    "crc32c": "x-amz-checksum-crc32c",
+    "crc64nvme": "x-amz-checksum-crc64nvme",
+    "sha1": "x-amz-checksum-sha1",
+    "sha256": "x-amz-checksum-sha256",
+}
+CHECKSUM_ALGORITHMS: frozenset[str] = frozenset(CHECKSUM_HEADERS)
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+#: A precomputed payload hash: 64 lowercase hex digits (``.fullmatch`` it).
+SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 class ServiceDefaults(Frozen):
@@ -312,7 +322,7 @@ def check_payload(payload: str) -> str:
     name, or a 64-hex precomputed SHA-256 of the body); returns it unchanged."""
     if payload in PAYLOAD_MODES:
         return payload
-    if isinstance(payload, str) and _HEX64.fullmatch(payload):
+    if isinstance(payload, str) and SHA256_HEX.fullmatch(payload):
         return payload
     raise SigningError(
         f"payload must be one of {sorted(PAYLOAD_MODES)} or a 64-character lowercase hex "

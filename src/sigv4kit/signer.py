@@ -24,8 +24,6 @@ signing key whose HMAC pad states are cached (see :mod:`sigv4kit.keys`).
 
 from __future__ import annotations
 
-import re
-
 # collections.abc would import the collections package (milliseconds at
 # start-up); it re-exports _collections_abc, which every interpreter has
 # loaded already (os imports it).
@@ -33,7 +31,7 @@ from _collections_abc import Callable, Collection
 
 from . import canonical as _c
 from ._memo import Memo
-from .config import SigningConfig, check_payload
+from .config import SHA256_HEX, SigningConfig, check_payload
 from .credentials import Credentials
 from .errors import SigningError
 from .headers import ADDED, NOTHING, assemble, included
@@ -65,7 +63,6 @@ __all__ = [
 
 _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 # Payload modes beyond hashing a body: see _special_payload.
 _SPECIAL_MODES = _STREAMING_MODES | {"streaming-events"}
 _NO_DAY: tuple[object, str, str, Callable[[bytes], str]] = (None, "", "", str)
@@ -88,7 +85,7 @@ def _special_payload(
         # what the payload hash is.
         if user_sha == _UNSIGNED:
             mode = "unsigned"
-        elif _HEX64.fullmatch(user_sha):
+        elif SHA256_HEX.fullmatch(user_sha):
             mode = user_sha
         elif user_sha in _PAYLOAD_LITERALS:
             return user_sha, None  # a body the caller encodes (or encoded) itself

@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..diagnose import explain
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ._common import CONTEXT, echo_json, errors, headers_of, host_of, infer, sign_with
 from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
@@ -133,9 +134,10 @@ def sign(
 @click.argument("url", required=False)
 @click.option(
     "--expires",
-    type=click.IntRange(1, 604800),
+    type=click.IntRange(1, MAX_PRESIGN_EXPIRES),
     metavar="SECONDS",
-    help="How long the URL is valid, 1 to 604800 (7 days). Required unless --check.",
+    help=f"How long the URL is valid, 1 to {MAX_PRESIGN_EXPIRES} (7 days). "
+    "Required unless --check.",
 )
 @click.option(
     "-H",
@@ -223,7 +225,7 @@ def presign(
     if not method or not url:
         raise click.UsageError("give METHOD URL (or --check URL)")
     if expires is None:
-        raise click.UsageError("Missing option '--expires' (1 to 604800 seconds).")
+        raise click.UsageError(f"Missing option '--expires' (1 to {MAX_PRESIGN_EXPIRES} seconds).")
     with errors():
         region = service = None
         if not (opts.region or opts.region_set) or not opts.service:

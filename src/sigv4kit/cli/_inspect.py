@@ -28,6 +28,7 @@ from ..diagnose import (
     sign_raw_request,
 )
 from ..errors import CredentialsError
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ..rawhttp import RawRequest
 from ..signer import SignedRequest, parse_timestamp
 from ._common import (
@@ -70,7 +71,7 @@ __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
 @click.option("--presign", is_flag=True, help="Explain a presigned URL instead of header signing.")
 @click.option(
     "--expires",
-    type=click.IntRange(1, 604800),
+    type=click.IntRange(1, MAX_PRESIGN_EXPIRES),
     default=3600,
     show_default=True,
     metavar="SECONDS",

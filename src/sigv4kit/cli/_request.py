@@ -14,8 +14,11 @@ from typing import Any
 
 import click
 
+from ..config import CHECKSUM_HEADERS
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, parse_error_body
+from ..modes import PayloadMode
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import SignedRequest
 from ._common import CONTEXT, errors, headers_of, host_of, infer
 from ._fallback import Fallback, checksum_headers, memory_path
@@ -32,7 +35,7 @@ from ._report import print_diagnosis, print_request
 
 __all__ = ["request"]
 
-_MODES = ["signed", "unsigned", "streaming", "streaming-trailer", "streaming-unsigned-trailer"]
+_MODES = [m.value for m in PayloadMode if m is not PayloadMode.STREAMING_EVENTS]
 _TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
 
 
@@ -59,13 +62,13 @@ _TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
 )
 @click.option(
     "--checksum",
-    type=click.Choice(["crc32", "crc32c", "crc64nvme", "sha1", "sha256"]),
+    type=click.Choice(list(CHECKSUM_HEADERS)),
     help="Trailing checksum for the streaming-*trailer modes (default crc32).",
 )
 @click.option("--presign", is_flag=True, help="Print a presigned URL instead of sending.")
 @click.option(
     "--expires",
-    type=click.IntRange(1, 604800),
+    type=click.IntRange(1, MAX_PRESIGN_EXPIRES),
     default=3600,
     show_default=True,
     metavar="SECONDS",

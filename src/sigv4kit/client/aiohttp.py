@@ -78,6 +78,7 @@ from ..credentials import Credentials
 from ..errors import SigningError
 from ..signer import Signer
 from ._common import (
+    ERROR_STATUSES,
     REDIRECT_STATUSES,
     STREAMING_MODES,
     AdapterCore,
@@ -87,7 +88,7 @@ from ._common import (
 
 __all__ = ["SigV4Middleware"]
 
-_ERROR_STATUSES = (400, 401, 403)
+_ERROR_STATUSES = ERROR_STATUSES
 
 
 def _supports_middlewares() -> bool:

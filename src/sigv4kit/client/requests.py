@@ -79,6 +79,7 @@ from requests.utils import requote_uri
 from ..credentials import Credentials
 from ..signer import Signer
 from ._common import (
+    ERROR_STATUSES,
     STREAMING_MODES,
     AdapterCore,
     BodySource,
@@ -92,7 +93,7 @@ from ._common import (
 __all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
 _STATE = "_sigv4kit_state"
-_ERROR_STATUSES = (400, 401, 403)
+_ERROR_STATUSES = ERROR_STATUSES
 _DEFAULT_MAX_REDIRECTS = 30  # requests.models.DEFAULT_REDIRECT_LIMIT
 # Headers requests drops when a redirect turns the request into a bodyless GET.
 _BODY_HEADERS = frozenset(
