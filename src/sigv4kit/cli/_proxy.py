@@ -29,6 +29,13 @@ def _header(value: str) -> tuple[str, str]:
     return name.strip(), v.strip()
 
 
+def _bytes_option(flag: str, default: int, text: str) -> Callable[[Any], Any]:
+    """A size in bytes (0 or more) with its default shown."""
+    return click.option(
+        flag, type=click.IntRange(0), default=default, show_default=True, metavar="BYTES", help=text
+    )
+
+
 def _no_credentials() -> Credentials:
     raise RuntimeError("not used: the options check builds the proxy without credentials")
 
@@ -98,27 +105,17 @@ def _no_credentials() -> Credentials:
 )
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key.")
-@click.option(
-    "--max-body",
-    type=click.IntRange(0),
-    default=1 << 30,
-    show_default=True,
-    metavar="BYTES",
-    help="Largest body the proxy holds to hash (413 above it).",
-)
+@_bytes_option("--max-body", 1 << 30, "Largest body the proxy holds to hash (413 above it).")
 @click.option(
     "--no-fallback",
     is_flag=True,
     help="Pass an upstream's refusal of aws-chunked, UNSIGNED-PAYLOAD or a checksum header "
     "through, instead of retrying once in the next mode its profile allows and remembering it.",
 )
-@click.option(
+@_bytes_option(
     "--spool-memory",
-    type=click.IntRange(0),
-    default=1 << 20,
-    show_default=True,
-    metavar="BYTES",
-    help="Bodies held to hash stay in memory up to this size, then go to a temporary file.",
+    1 << 20,
+    "Bodies held to hash stay in memory up to this size, then go to a temporary file.",
 )
 @click.option("--connect-timeout", type=float, default=10.0, show_default=True)
 @click.option(

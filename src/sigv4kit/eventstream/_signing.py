@@ -63,7 +63,7 @@ from typing import TYPE_CHECKING
 
 from .._memo import Memo
 from ..canonical import credential_scope
-from ..config import ALGORITHM_V4, SHA256_HEX, service_defaults
+from ..config import ALGORITHM_V4, is_sha256_hex, service_defaults
 from ..credentials import Credentials
 from ..errors import SigningError
 from ..keys import HmacKey, signing_key
@@ -202,7 +202,7 @@ def _check_scope_part(what: str, value: object) -> str:
 
 
 def _check_seed(seed: object) -> str:
-    if not isinstance(seed, str) or not SHA256_HEX.fullmatch(seed):
+    if not isinstance(seed, str) or not is_sha256_hex(seed):
         raise SigningError(
             "seed_signature must be the 64 lowercase hex digits of the initial request's "
             f"SigV4 signature (the Signature= of its Authorization header), got {seed!r}"

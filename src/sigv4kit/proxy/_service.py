@@ -130,6 +130,7 @@ class SigningProxy(Service):
         self.credentials = credentials
         self._creds: Credentials | None = None
         self._signers: dict[tuple[str, str, str, tuple[str, ...]], Signer] = {}
+        # Keyed on the request's Host (no --upstream): bounded.
         self._scopes: Memo[str, tuple[str, str, str, list[str] | None]] = Memo(4096)
         self._fixed = None
         self._modes: Any = None  # sigv4kit.probe.ModeMemory, made on the first refusal
@@ -503,14 +504,17 @@ class SigningProxy(Service):
         """The endpoint's profile: saved (probe --save), else its provider's, else generic."""
         got = self._profiles.get(origin)
         if got is None:
-            from ..probe.profiles import profile_for
-
-            try:
-                got = profile_for(origin)
-            except (OSError, ValueError):  # an unreadable profile file
-                got = profile_for(origin, saved={})
-            self._profiles.put(origin, got)
+            got = self._profiles.put(origin, _profile_for(origin))
         return got
+
+
+def _profile_for(origin: str) -> Any:
+    from ..probe.profiles import profile_for
+
+    try:
+        return profile_for(origin)
+    except (OSError, ValueError):  # an unreadable profile file: the generic one
+        return profile_for(origin, saved={})
 
 
 def _count(req: Incoming, name: str) -> None:
