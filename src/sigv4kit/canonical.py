@@ -33,8 +33,11 @@ from __future__ import annotations
 # collections.abc would import the collections package (milliseconds at
 # start-up); it re-exports _collections_abc, already loaded by every interpreter.
 from _collections_abc import Iterable, Mapping, Sequence
+
+# operator.py re-exports _operator's C functions after defining Python
+# fallbacks for all of them, which costs about 1 ms at start-up.
+from _operator import itemgetter
 from hashlib import sha256 as _sha256
-from operator import itemgetter
 
 from ._memo import Memo
 from .errors import SigningError
