@@ -9,8 +9,6 @@ entry can be overridden per signer.  Nothing else in the package asks
 
 from __future__ import annotations
 
-import re
-
 from ._frozen import Frozen
 from .errors import SigningError
 from .modes import ALGORITHM_V4, ALGORITHM_V4A, PAYLOAD_MODES, parse_algorithm
@@ -57,9 +55,25 @@ DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
     }
 )
 
-CHECKSUM_ALGORITHMS: frozenset[str] = frozenset({"crc32", "crc32c", "crc64nvme", "sha1", "sha256"})
+#: The flexible-checksum algorithms (``checksum=``) -> the header (and
+#: trailer) that carries each value: the one list of their names.
+CHECKSUM_HEADERS: dict[str, str] = {
+    "crc32": "x-amz-checksum-crc32",
+    "crc32c": "x-amz-checksum-crc32c",
+    "crc64nvme": "x-amz-checksum-crc64nvme",
+    "sha1": "x-amz-checksum-sha1",
+    "sha256": "x-amz-checksum-sha256",
+}
+CHECKSUM_ALGORITHMS: frozenset[str] = frozenset(CHECKSUM_HEADERS)
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+def is_sha256_hex(text: str) -> bool:
+    """Whether ``text`` is 64 lowercase hex digits (a SHA-256 as SigV4 writes
+    it); by hand, since importing re costs milliseconds at start-up."""
+    return len(text) == 64 and text.isascii() and not text.encode().translate(None, _HEX)
+
+
+_HEX = b"0123456789abcdef"
 
 
 class ServiceDefaults(Frozen):
@@ -237,8 +251,7 @@ class SigningConfig(Frozen):
     ) -> SigningConfig:
         """Resolve the service's defaults and the caller's overrides."""
         service = _check_scope_part("service", service)
-        # A plain str, not the Algorithm member: it is formatted on every signature.
-        alg = parse_algorithm(algorithm).value
+        alg = parse_algorithm(algorithm)
         if alg == ALGORITHM_V4A:
             if region_set is None:
                 region_set = [region] if region else []
@@ -312,7 +325,7 @@ def check_payload(payload: str) -> str:
     name, or a 64-hex precomputed SHA-256 of the body); returns it unchanged."""
     if payload in PAYLOAD_MODES:
         return payload
-    if isinstance(payload, str) and _HEX64.fullmatch(payload):
+    if isinstance(payload, str) and is_sha256_hex(payload):
         return payload
     raise SigningError(
         f"payload must be one of {sorted(PAYLOAD_MODES)} or a 64-character lowercase hex "
