@@ -33,8 +33,11 @@ from __future__ import annotations
 # collections.abc would import the collections package (milliseconds at
 # start-up); it re-exports _collections_abc, already loaded by every interpreter.
 from _collections_abc import Iterable, Mapping, Sequence
+
+# operator.py re-exports _operator's C functions after defining Python
+# fallbacks for all of them, which costs about 1 ms at start-up.
+from _operator import itemgetter
 from hashlib import sha256 as _sha256
-from operator import itemgetter
 
 from ._memo import Memo
 from .errors import SigningError
@@ -77,6 +80,7 @@ def unquote_to_bytes(string: str) -> bytes:
 
 
 __all__ = [
+    "DEFAULT_PORTS",
     "EMPTY_SHA256",
     "CanonicalRequest",
     "HeaderInput",
@@ -153,7 +157,9 @@ def _trimall(value: str) -> str:
     return " ".join([part for part in value.replace("\t", " ").split(" ") if part])
 
 
-_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+#: The port each scheme implies: a URL naming it is the URL without it.
+DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_DEFAULT_PORTS = {scheme: str(port) for scheme, port in DEFAULT_PORTS.items()}
 
 
 def _check_utf8(what: str, text: str) -> None:
