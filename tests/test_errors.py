@@ -244,6 +244,40 @@ def test_naming_rule() -> None:
 
 def test_dead_classes_removed() -> None:
     assert not hasattr(errors, "MissingSecurityHeader")
+    # BadGateway was never raised: UpstreamUnavailable answers 502 BadGateway.
+    assert not hasattr(errors, "BadGateway")
+    assert errors.UpstreamUnavailable.code == "BadGateway"
+
+
+def test_the_errors_package_defines_every_class_once_and_names_it_sigv4kit_errors() -> None:
+    """sigv4kit.errors is a package of private modules by family; every class
+    written in them is exported, and each is named ``sigv4kit.errors.X``."""
+    import ast
+    from pathlib import Path
+
+    written: dict[str, str] = {}
+    for path in sorted(Path(errors.__file__).parent.glob("*.py")):
+        for node in ast.parse(path.read_text()).body:
+            if isinstance(node, ast.ClassDef):
+                assert node.name not in written, f"{node.name} twice"
+                written[node.name] = path.name
+    exported = {n for n in errors.__all__ if getattr(errors, n).__name__ == n}
+    assert set(written) == exported
+    for name in errors.__all__:
+        assert getattr(errors, name).__module__ == "sigv4kit.errors", name
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [errors.SignatureDoesNotMatch("changed"), errors.SigningError("bad"), errors.KeyNotFound("AK")],
+)
+def test_errors_pickle_by_their_public_name(exc: Exception) -> None:
+    import pickle
+
+    data = pickle.dumps(exc)
+    assert b"sigv4kit.errors" in data and b"sigv4kit.errors._" not in data
+    again = pickle.loads(data)
+    assert type(again) is type(exc) and str(again) == str(exc)
 
 
 def test_signing_errors_are_value_errors() -> None:

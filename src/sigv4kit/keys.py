@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import hashlib
 
+from ._memo import Memo
+
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -90,8 +92,9 @@ def derive_signing_key(secret: str, date: str, region: str, service: str) -> byt
     return HmacKey(k).digest(b"aws4_request")
 
 
-_CACHE: dict[tuple[str, str, str, str], HmacKey] = {}
+# Days roll over and secrets rotate: a bounded memo (see sigv4kit._memo).
 _CACHE_MAX = 1024
+_CACHE: Memo[tuple[str, str, str, str], HmacKey] = Memo(_CACHE_MAX)
 
 
 def signing_key(secret: str, date: str, region: str, service: str) -> HmacKey:
@@ -99,12 +102,7 @@ def signing_key(secret: str, date: str, region: str, service: str) -> HmacKey:
     cache_key = (secret, date, region, service)
     key = _CACHE.get(cache_key)
     if key is None:
-        key = HmacKey(derive_signing_key(secret, date, region, service))
-        if len(_CACHE) >= _CACHE_MAX:
-            # Days roll over and secrets rotate: rather than an LRU's
-            # bookkeeping on every hit, drop everything now and then.
-            _CACHE.clear()
-        _CACHE[cache_key] = key
+        key = _CACHE.put(cache_key, HmacKey(derive_signing_key(secret, date, region, service)))
     return key
 
 

@@ -27,6 +27,7 @@ imports this module, so it stays light (no dataclasses, no typing).
 from __future__ import annotations
 
 from . import canonical as _c
+from ._memo import Memo
 from .config import check_payload
 from .errors import PresignOutlivesCredentials, SigningError
 from .headers import presign_headers
@@ -43,13 +44,13 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
 
-    from ._memo import Memo
     from .config import SigningConfig
     from .credentials import Credentials
     from .keys import DayKey
 
 __all__ = [
     "MAX_PRESIGN_EXPIRES",
+    "PRESIGN_PARAMS",
     "Presigner",
     "amz_datetime",
     "check_expires",
@@ -204,8 +205,9 @@ def check_expires(expires: int | timedelta) -> int:
     return expires
 
 
-# The query parameters a presigned URL's authentication adds (lowercase).
-_AUTH_PARAMS = frozenset(
+#: The query parameters a presigned URL's authentication adds, lowercase (S3
+#: reads them case-insensitively for recognition; the verifier does the same).
+PRESIGN_PARAMS = frozenset(
     {
         "x-amz-algorithm",
         "x-amz-credential",
@@ -224,7 +226,7 @@ def refuse_auth_params(query: str) -> None:
     it again would send two of each."""
     for part in query.split("&"):
         name = part.partition("=")[0]
-        if name.lower() in _AUTH_PARAMS:
+        if name.lower() in PRESIGN_PARAMS:
             raise SigningError(
                 f"the URL already carries the presign parameter {name!r}; pass the "
                 "URL without X-Amz-* authentication parameters"
@@ -271,7 +273,7 @@ def query_around_date(params: list[tuple[str, str]], amz_date: str) -> tuple[str
     return text[:cut], text[cut + len(amz_date) :]
 
 
-_param_memo: dict[str, str] = {}
+_param_memo: Memo[str, str] = Memo(1024)
 
 
 def encode_param(value: str) -> str:
@@ -280,10 +282,7 @@ def encode_param(value: str) -> str:
     if got is None:
         from .canonical import uri_encode
 
-        got = uri_encode(value)
-        if len(_param_memo) >= 1024:
-            _param_memo.clear()
-        _param_memo[value] = got
+        got = _param_memo.put(value, uri_encode(value))
     return got
 
 
@@ -449,22 +448,10 @@ class Presigner:
         if token is not None and not c.sign_session_token:
             auth_query = f"{auth_query}&X-Amz-Security-Token={_c.uri_encode(token)}"
         auth_query = f"{auth_query}&X-Amz-Signature={signature}"
-        full_query = f"{wquery}&{auth_query}" if wquery else auth_query
-        send_body = body.encode("utf-8") if isinstance(body, str) else body
-        return SignedRequest(
-            method,
-            f"{u.origin}{u.path}?{full_query}",
-            out,
-            send_body,
-            creq,
-            sts,
-            signature,
-            None,
-            scope,
-            payload_hash,
-            amz,
-            c.algorithm,
-            c.region,
-            c.service,
-            c.region_set,
+        url = (
+            f"{u.origin}{u.path}?{wquery}&{auth_query}"
+            if wquery
+            else f"{u.origin}{u.path}?{auth_query}"
         )
+        send_body = body.encode("utf-8") if isinstance(body, str) else body
+        return SignedRequest(method, url, out, send_body, creq, sts, signature, None, scope, amz, c)

@@ -28,8 +28,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from xml.etree import ElementTree
 
+from ._memo import Memo
 from .credentials import Credentials
 from .errors import CredentialsError
 from .signer import SignedRequest, Signer
@@ -74,29 +74,19 @@ def create_session_url(origin: str, bucket: str, virtual_hosted: bool) -> str:
 
 def parse_create_session(body: bytes) -> Credentials:
     """Session credentials from a ``CreateSessionResult`` document."""
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise CredentialsError("CreateSession answered something that is not XML") from None
-    fields: dict[str, str] = {}
-    for el in root.iter():
-        name = el.tag.rpartition("}")[2]
-        if name in ("SessionToken", "SecretAccessKey", "AccessKeyId", "Expiration"):
-            fields[name] = (el.text or "").strip()
-    missing = {"SessionToken", "SecretAccessKey", "AccessKeyId", "Expiration"} - set(fields)
-    if missing:
-        raise CredentialsError(f"CreateSession answer lacks {', '.join(sorted(missing))}")
-    expiration = datetime.fromisoformat(fields["Expiration"].replace("Z", "+00:00"))
-    return Credentials(
-        fields["AccessKeyId"],
-        fields["SecretAccessKey"],
-        fields["SessionToken"],
-        expiration=expiration,
-    )
+    from .providers._sources import credentials_from_xml
+
+    return credentials_from_xml(body, "CreateSession")
 
 
 class SessionCache:
-    """Session credentials by (endpoint, bucket, base access key); LRU, thread-safe."""
+    """Session credentials by (endpoint, bucket, base access key); LRU, thread-safe.
+
+    An LRU, not the package's clear-at-the-bound :class:`~sigv4kit._memo.Memo`:
+    each entry costs a CreateSession round trip to rebuild, so reaching the
+    bound must evict the coldest session, not make every bucket call
+    CreateSession again at once.
+    """
 
     def __init__(self, max_size: int = MAX_SESSIONS, refresh_before: timedelta = REFRESH_BEFORE):
         self._items: OrderedDict[tuple[str, str, str], Credentials] = OrderedDict()
@@ -173,7 +163,7 @@ class S3ExpressSigner(Signer):
         super().__init__(credentials, region, service, **options)
         self._fetch = fetch or _urllib_fetch
         self._cache = cache or SessionCache()
-        self._inner: dict[str, Signer] = {}
+        self._inner: Memo[str, Signer] = Memo(MAX_SESSIONS)
 
     def session(self, origin: str, bucket: str, virtual_hosted: bool) -> Credentials:
         """Session credentials for ``bucket`` (cached; CreateSession when needed)."""
@@ -202,10 +192,7 @@ class S3ExpressSigner(Signer):
             # The token goes in x-amz-s3session-token, so the key pair signs
             # without one (no X-Amz-Security-Token).
             bare = Credentials(creds.access_key_id, creds.secret_access_key)
-            inner = Signer(bare, config=self.config)
-            if len(self._inner) > MAX_SESSIONS:
-                self._inner.clear()
-            self._inner[creds.access_key_id] = inner
+            inner = self._inner.put(creds.access_key_id, Signer(bare, config=self.config))
         return inner
 
     @staticmethod

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 
+from ._memo import Memo
 from .errors import SigningError
 
 # Neither re nor datetime at import time: together they cost about ten
@@ -29,7 +30,7 @@ _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 # --------------------------------------------------------------------------
 _now_cache: tuple[int, str] = (-1, "")
 _MAX_EPOCH = 253402300800  # 10000-01-01T00:00:00Z
-_checked_dates: dict[str, bool] = {}
+_checked_dates: Memo[str, bool] = Memo(1024)
 
 
 def format_amz_date(dt: datetime) -> str:
@@ -104,8 +105,7 @@ def parse_timestamp(timestamp: str | datetime | float | None) -> str:
         ):
             if not _valid_amz_date(timestamp):
                 raise SigningError(f"timestamp {timestamp!r} is not a valid date and time")
-            if len(_checked_dates) < 1024:
-                _checked_dates[timestamp] = True
+            _checked_dates.put(timestamp, True)
             return timestamp
         from datetime import datetime
 

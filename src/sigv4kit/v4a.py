@@ -31,6 +31,7 @@ import hmac
 import re
 from typing import TYPE_CHECKING, Any, Literal, overload
 
+from ._memo import Memo
 from .errors import SigningError
 
 if TYPE_CHECKING:
@@ -162,8 +163,9 @@ def derive_private_scalar(access_key_id: str, secret_access_key: str) -> int:
 # Keyed by (access key id, SHA-256 of the secret): the secret itself is not
 # kept in a module-level structure a debugger or heap dump would show.  The
 # hash costs well under a microsecond; an ECDSA signature costs tens.
-_KEY_CACHE: dict[tuple[str, bytes], EllipticCurvePrivateKey] = {}
+# Rotated and temporary credentials come and go: a bounded memo.
 _KEY_CACHE_MAX = 256
+_KEY_CACHE: Memo[tuple[str, bytes], EllipticCurvePrivateKey] = Memo(_KEY_CACHE_MAX)
 
 
 def _cache_key(access_key_id: str, secret_access_key: str) -> tuple[str, bytes]:
@@ -183,12 +185,7 @@ def derive_private_key(access_key_id: str, secret_access_key: str) -> EllipticCu
     if key is None:
         d = derive_private_scalar(access_key_id, secret_access_key)
         # Step 6 -- the EC key pair: public point Q = d * G on P-256.
-        key = _lib().ec.derive_private_key(d, _lib().curve)
-        if len(_KEY_CACHE) >= _KEY_CACHE_MAX:
-            # Rotated and temporary credentials come and go; dropping all
-            # entries now and then is cheaper than LRU bookkeeping on hits.
-            _KEY_CACHE.clear()
-        _KEY_CACHE[cache_key] = key
+        key = _KEY_CACHE.put(cache_key, _lib().ec.derive_private_key(d, _lib().curve))
     return key
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ._common import CONTEXT
 from ._serving import forward_config, host_port, serving_options
 
@@ -26,6 +27,13 @@ def _header(value: str) -> tuple[str, str]:
     if not sep or not name.strip():
         raise click.BadParameter(f"{value!r} is not 'Name: value'", param_hint="--add-header")
     return name.strip(), v.strip()
+
+
+def _bytes_option(flag: str, default: int, text: str) -> Callable[[Any], Any]:
+    """A size in bytes (0 or more) with its default shown."""
+    return click.option(
+        flag, type=click.IntRange(0), default=default, show_default=True, metavar="BYTES", help=text
+    )
 
 
 def _no_credentials() -> Credentials:
@@ -74,7 +82,7 @@ def _no_credentials() -> Credentials:
 @click.option("--presign", is_flag=True, help="Query-string authentication instead of headers.")
 @click.option(
     "--presign-expires",
-    type=click.IntRange(1, 604800),
+    type=click.IntRange(1, MAX_PRESIGN_EXPIRES),
     default=900,
     show_default=True,
     help="Seconds a --presign signature is valid.",
@@ -97,27 +105,17 @@ def _no_credentials() -> Credentials:
 )
 @click.option("--tls-cert", type=click.Path(exists=True, dir_okay=False), help="PEM certificate.")
 @click.option("--tls-key", type=click.Path(exists=True, dir_okay=False), help="PEM private key.")
-@click.option(
-    "--max-body",
-    type=click.IntRange(0),
-    default=1 << 30,
-    show_default=True,
-    metavar="BYTES",
-    help="Largest body the proxy holds to hash (413 above it).",
-)
+@_bytes_option("--max-body", 1 << 30, "Largest body the proxy holds to hash (413 above it).")
 @click.option(
     "--no-fallback",
     is_flag=True,
     help="Pass an upstream's refusal of aws-chunked, UNSIGNED-PAYLOAD or a checksum header "
     "through, instead of retrying once in the next mode its profile allows and remembering it.",
 )
-@click.option(
+@_bytes_option(
     "--spool-memory",
-    type=click.IntRange(0),
-    default=1 << 20,
-    show_default=True,
-    metavar="BYTES",
-    help="Bodies held to hash stay in memory up to this size, then go to a temporary file.",
+    1 << 20,
+    "Bodies held to hash stay in memory up to this size, then go to a temporary file.",
 )
 @click.option("--connect-timeout", type=float, default=10.0, show_default=True)
 @click.option(

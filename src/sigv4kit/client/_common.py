@@ -51,17 +51,22 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..config import check_payload
 from ..credentials import Credentials
 from ..errors import (
     RedirectNotFollowed,
     SigningError,
 )
+from ..modes import STREAMING_MODES as STREAMING_MODES
 from ..signer import SignedRequest, Signer
 
 __all__ = [
+    "ERROR_STATUSES",
     "REDIRECT_STATUSES",
     "STREAMING_MODES",
+    "Adapter",
     "AdapterCore",
     "BodySource",
     "RedirectHosts",
@@ -75,7 +80,6 @@ __all__ = [
     "server_time",
 ]
 
-STREAMING_MODES = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
 
 # Markers in an error body that say "your clock is off": S3's code, and the
 # messages of the JSON/query services (botocore and the Go SDK match the same).
@@ -93,7 +97,8 @@ SIGNING_HEADERS = frozenset(
 
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+#: Answers that may carry S3's RequestTimeTooSkewed (the clock-skew retry reads them).
+ERROR_STATUSES = (400, 401, 403)
 
 #: ``redirect_hosts``: host names, ``*.suffix`` patterns and origins, or a
 #: callable ``(from_url, to_url) -> bool``.
@@ -109,7 +114,7 @@ def origin(url: str) -> tuple[str, str, int | None]:
     except ValueError:
         port = -1  # never equal to a real port
     if port is None:
-        port = _DEFAULT_PORTS.get(scheme)
+        port = DEFAULT_PORTS.get(scheme)
     return scheme, (parts.hostname or "").lower(), port
 
 
@@ -376,7 +381,7 @@ class AdapterCore:
         self._signer, self._source = _build_signer(signer_or_credentials, region, service, options)
         self._region, self._options = region, options
         self._auto = self._signer is None
-        self._by_host: dict[str, Signer] = {}
+        self._by_host: Memo[str, Signer] = Memo(256)
         self.redirects = RedirectPolicy(redirect_hosts)
         if payload is None:
             mode = self._signer.config.payload if self._signer else options.get("payload", "signed")
@@ -422,10 +427,10 @@ class AdapterCore:
             if found.algorithm == "sigv4a" and "algorithm" not in options:
                 options.update(algorithm="sigv4a", region_set=found.region_set)
             region = self._region or found.region
-            signer = Signer(self._source, region, found.service, **options)  # type: ignore[arg-type]
-            if len(self._by_host) >= 256:
-                self._by_host.clear()
-            self._by_host[host] = signer
+            signer = self._by_host.put(
+                host,
+                Signer(self._source, region, found.service, **options),  # type: ignore[arg-type]
+            )
         self._signer = signer
         return signer
 
@@ -468,16 +473,12 @@ class AdapterCore:
             return None
         from ..diagnose import parse_error_body
         from ..probe.fallback import ModeMemory, next_mode
-        from ..probe.profiles import endpoint_key, profile_for
+        from ..probe.profiles import endpoint_key, endpoint_profile
 
         key = endpoint_key(url)
         profile = self._profiles.get(key)
         if profile is None:
-            try:
-                profile = profile_for(url)
-            except (OSError, ValueError):  # an unreadable profile file
-                profile = profile_for(url, saved={})
-            self._profiles[key] = profile
+            profile = self._profiles[key] = endpoint_profile(url)
         err = parse_error_body(body[: 1 << 16])
         checksum = _has_checksum(mode, headers)
         step = next_mode(
@@ -504,10 +505,6 @@ class AdapterCore:
                 self._modes = ModeMemory()
             self._modes.remember(_memory_key(key, mode, checksum), step)
         return step
-
-    @property
-    def streaming(self) -> bool:
-        return self.payload in STREAMING_MODES
 
     @property
     def needs_body_hash(self) -> bool:
@@ -568,3 +565,23 @@ class AdapterCore:
             return False
         self.clock_offset = server - time.time()
         return True
+
+
+class Adapter:
+    """What the adapter classes share: an :class:`AdapterCore` and its Signer.
+
+    Takes the arguments of :class:`AdapterCore` (a Signer, or credentials
+    with ``region`` and ``service``; ``payload``, ``correct_clock_skew``,
+    ``redirect_hosts``, ``fallback`` and other Signer options); each adapter
+    adds the options of its own HTTP library.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.core = AdapterCore(*args, **kwargs)
+
+    @property
+    def signer(self) -> Signer:
+        return self.core.signer
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.core.signer!r}, payload={self.core.payload!r})"

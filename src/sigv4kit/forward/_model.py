@@ -121,10 +121,6 @@ class Incoming:
         return self.target.partition("?")[0]
 
     @property
-    def query(self) -> str:
-        return self.target.partition("?")[2]
-
-    @property
     def has_body(self) -> bool:
         if self.content_length is not None:
             return self.content_length > 0

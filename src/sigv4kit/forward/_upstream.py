@@ -39,6 +39,8 @@ import time
 from collections.abc import AsyncIterable
 from typing import Any, cast
 
+from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..errors import UpstreamFailed
 
 try:
@@ -460,7 +462,7 @@ class Pool:
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
         self._open = 0
         self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
-        self._origins: dict[str, tuple[str, str, int]] = {}
+        self._origins: Memo[str, tuple[str, str, int]] = Memo(4096)
         self._closed = False
         self._sweeper: asyncio.TimerHandle | None = None
 
@@ -475,10 +477,8 @@ class Pool:
                 port_s = rest[1:] if rest.startswith(":") else ""
             else:
                 host, _, port_s = hostport.partition(":")
-            port = int(port_s) if port_s else (443 if scheme == "https" else 80)
-            key = (scheme, host, port)
-            if len(self._origins) < 4096:
-                self._origins[origin] = key
+            port = int(port_s) if port_s else DEFAULT_PORTS.get(scheme, 80)
+            key = self._origins.put(origin, (scheme, host, port))
         return key
 
     async def _acquire(self, key: tuple[str, str, int]) -> tuple[_Conn, bool]:

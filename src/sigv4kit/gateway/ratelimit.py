@@ -89,7 +89,25 @@ return {allowed, string.format('%.6f', tokens)}
 """
 
 
-class RedisRateLimiter:
+class _Limiter:
+    """The default rate and burst, and the per-key overrides, of either limiter."""
+
+    def __init__(self, rate: float, burst: float | None, limits: Limits | None) -> None:
+        self.rate = float(rate)
+        self.burst = float(burst if burst is not None else max(1.0, rate))
+        _check(self.rate, self.burst)
+        self.limits = limits
+
+    def _rates(self, access_key_id: str) -> tuple[float, float]:
+        if self.limits is not None:
+            override = self.limits(access_key_id)
+            if override is not None:
+                _check(*override)
+                return override
+        return self.rate, self.burst
+
+
+class RedisRateLimiter(_Limiter):
     """Token buckets in Redis, one per access key, shared by all nodes.
 
     Args:
@@ -110,21 +128,11 @@ class RedisRateLimiter:
         prefix: str = DEFAULT_PREFIX,
         timeout: float = 0.5,
     ) -> None:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
+        from .replay import redis_client
 
-        self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate))
-        _check(self.rate, self.burst)
-        self.limits = limits
+        super().__init__(rate, burst, limits)
         self.prefix = prefix
-        self._redis: Any = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        self._redis: Any = redis_client(url, timeout)
         # register_script: EVALSHA, and EVAL again after a restart empties the script cache.
         self._script: Any = self._redis.register_script(LUA_TOKEN_BUCKET)
         self.stats = {"allowed": 0, "limited": 0, "unavailable": 0}
@@ -133,12 +141,7 @@ class RedisRateLimiter:
         """Take ``cost`` tokens from the key's bucket: True, False (over the limit) or None."""
         from redis.exceptions import RedisError
 
-        rate, burst = self.rate, self.burst
-        if self.limits is not None:
-            override = self.limits(access_key_id)
-            if override is not None:
-                rate, burst = override
-                _check(rate, burst)
+        rate, burst = self._rates(access_key_id)
         try:
             reply = await self._script(
                 keys=[self.prefix + access_key_id], args=[repr(rate), repr(burst), repr(cost)]
@@ -155,7 +158,7 @@ class RedisRateLimiter:
         await self._redis.aclose()
 
 
-class MemoryRateLimiter:
+class MemoryRateLimiter(_Limiter):
     """The same buckets in this process only (one node, or tests)."""
 
     def __init__(
@@ -167,20 +170,13 @@ class MemoryRateLimiter:
         clock: Callable[[], float] = time.monotonic,
         max_keys: int = 100_000,
     ) -> None:
-        self.rate = float(rate)
-        self.burst = float(burst if burst is not None else max(1.0, rate))
-        _check(self.rate, self.burst)
-        self.limits = limits
+        super().__init__(rate, burst, limits)
         self._clock = clock
         self._max_keys = max_keys
         self._buckets: dict[str, Bucket] = {}
 
     async def allow(self, access_key_id: str, cost: float = 1.0) -> bool | None:
-        rate, burst = self.rate, self.burst
-        if self.limits is not None:
-            override = self.limits(access_key_id)
-            if override is not None:
-                rate, burst = override
+        rate, burst = self._rates(access_key_id)
         if len(self._buckets) >= self._max_keys and access_key_id not in self._buckets:
             # Forgetting a bucket refills it: only full (idle) ones may go.
             now = self._clock()

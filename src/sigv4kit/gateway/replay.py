@@ -100,6 +100,25 @@ def eviction_warning(policy: str | None) -> str | None:
 
 
 # -- Redis -----------------------------------------------------------------------------
+def redis_client(url: str, timeout: float) -> Any:
+    """An asyncio Redis client that answers within ``timeout`` (replay cache, rate limit).
+
+    One retry: a pooled connection Redis closed (a restart) fails once and
+    is replaced; a Redis that is down is reported at once, so the gateway
+    can answer 503 (or fail open) instead of hanging.
+    """
+    import redis.asyncio as aioredis
+    from redis.asyncio.retry import Retry
+    from redis.backoff import NoBackoff
+
+    return aioredis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 1),
+    )
+
+
 class RedisReplayCache:
     """The replay cache in Redis, shared by every node that uses the same URL.
 
@@ -110,19 +129,8 @@ class RedisReplayCache:
     """
 
     def __init__(self, url: str, *, prefix: str = DEFAULT_PREFIX, timeout: float = 0.5) -> None:
-        import redis.asyncio as aioredis
-        from redis.asyncio.retry import Retry
-        from redis.backoff import NoBackoff
-
         self.prefix = prefix
-        # One retry: a pooled connection Redis closed (a restart) fails once
-        # and is replaced; a Redis that is down is reported at once.
-        self._redis: Any = aioredis.Redis.from_url(
-            url,
-            socket_timeout=timeout,
-            socket_connect_timeout=timeout,
-            retry=Retry(NoBackoff(), 1),
-        )
+        self._redis: Any = redis_client(url, timeout)
         #: Counters for metrics.
         self.stats = {"accepted": 0, "replays": 0, "unavailable": 0}
         self._config_checked = False

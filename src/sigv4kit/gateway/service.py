@@ -297,7 +297,6 @@ class GatewayService(Service):
         self, request: Incoming, request_id: str, ctx: dict[str, Any]
     ) -> Outgoing | Reply:
         has_body = request.has_body
-        ctx["has_body"] = has_body
         body: Any = _idle_timeout(request.body, self.options.client_timeout) if has_body else b""
         now = self._clock() if self._clock is not None else None
         try:
@@ -333,7 +332,7 @@ class GatewayService(Service):
             await _close_body(ok)
             return self.reject(request, verdict, request_id)
         try:
-            out = await self._outgoing(request, ok, key, target)
+            out = await self._outgoing(request, ok, key, target, has_body)
         except PlanError as exc:
             from ..errors import InvalidRequest
 
@@ -343,7 +342,12 @@ class GatewayService(Service):
         return out
 
     async def _outgoing(
-        self, request: Incoming, ok: VerifiedRequest, key: KeyRecordLike, target: str
+        self,
+        request: Incoming,
+        ok: VerifiedRequest,
+        key: KeyRecordLike,
+        target: str,
+        has_body: bool,
     ) -> Outgoing:
         decoded = _decoded_length(request) if is_aws_chunked(ok.payload_hash) else None
         headers = forward_headers(
@@ -353,7 +357,7 @@ class GatewayService(Service):
             payload_hash=ok.payload_hash,
             decoded_length=decoded,
         )
-        stream: Any = ok.body if _current.get({}).get("has_body") else None
+        stream: Any = ok.body if has_body else None
         if ok.auth_type == "post":
             from .postform import rebuild_form
 
@@ -495,16 +499,21 @@ def _usable(record: Any) -> bool:
 
 
 _ids = itertools.count(1)
-_id_state: list[Any] = ["", 0]  # (prefix, pid it was made in)
+_id_prefix = [os.urandom(4).hex().upper()]
+
+
+def _new_id_prefix() -> None:
+    _id_prefix[0] = os.urandom(4).hex().upper()
+
+
+# A forked worker makes a prefix of its own (no getpid() per request).
+os.register_at_fork(after_in_child=_new_id_prefix)
 
 
 def _next_request_id() -> str:
     """S3-style request ids (16 upper-case hex digits) without a system call
-    for randomness per request: a random prefix per process, then a counter."""
-    pid = os.getpid()
-    if _id_state[1] != pid:  # a forked worker makes a prefix of its own
-        _id_state[0], _id_state[1] = os.urandom(4).hex().upper(), pid
-    return f"{_id_state[0]}{next(_ids) & 0xFFFFFFFF:08X}"
+    per request: a random prefix per process, then a counter."""
+    return f"{_id_prefix[0]}{next(_ids) & 0xFFFFFFFF:08X}"
 
 
 async def _idle_timeout(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:

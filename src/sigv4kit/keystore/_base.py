@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import abc
 import builtins
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any
 
 from ..errors import KeyExists, KeyNotFound, KeyStoreError
+from ._crypto import MasterKey, resolve_master_key
 from ._model import (
     ImportedKey,
     KeyChange,
@@ -33,7 +34,22 @@ from ._model import (
 __all__ = ["KeyStore"]
 
 
-class KeyStore(abc.ABC):
+class Closing:
+    """``async with x:`` closes ``x`` on the way out (key stores, the key cache)."""
+
+    async def close(self) -> None:
+        raise NotImplementedError
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+class KeyStore(Closing, abc.ABC):
     """An async store of access keys; see :mod:`sigv4kit.keystore`."""
 
     #: The store's URL with any password removed (safe to log).
@@ -160,13 +176,20 @@ class KeyStore(abc.ABC):
     async def __aenter__(self) -> KeyStore:
         return self
 
-    async def __aexit__(
+    async def _adopt_master_key(
         self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
+        given: MasterKey | str | bytes | None,
+        stored_id: str | None,
+        save_id: Callable[[MasterKey], Awaitable[Any]],
+    ) -> MasterKey:
+        """The master key to seal with: ``given`` (or the environment's), checked
+        against the id the store was sealed with, recorded when the store is new."""
+        key, created = resolve_master_key(given, stored_id, store=self.url)
+        if stored_id is None:
+            await save_id(key)
+        if created:
+            self.master_key_created = key.source
+        return key
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"

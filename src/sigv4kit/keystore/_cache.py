@@ -26,11 +26,10 @@ import functools
 import logging
 import time
 from collections.abc import Callable
-from types import TracebackType
 from typing import Any
 
 from ..errors import StoreUnavailable
-from ._base import KeyStore
+from ._base import Closing, KeyStore
 from ._model import KeyRecord
 
 __all__ = ["KeyCache"]
@@ -38,7 +37,7 @@ __all__ = ["KeyCache"]
 log = logging.getLogger("sigv4kit.keystore")
 
 
-class KeyCache:
+class KeyCache(Closing):
     """Cached, change-following lookups for one node.
 
     Args:
@@ -122,14 +121,6 @@ class KeyCache:
     async def __aenter__(self) -> KeyCache:
         await self.start()
         return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
 
     # -- lookups --------------------------------------------------------------------
     def peek(self, access_key_id: str) -> KeyRecord | None:

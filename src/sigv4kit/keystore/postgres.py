@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import InvalidMasterKey, KeyExists, KeyNotFound, KeyStoreError, StoreUnavailable
 from ._base import KeyStore
-from ._crypto import MasterKey, resolve_master_key
+from ._crypto import MasterKey
 from ._model import KeyChange, KeyRecord
 from ._sql import COLUMN_LIST, from_row, to_row
 
@@ -121,11 +121,11 @@ class PostgresKeyStore(KeyStore):
         self = cls(url, **options)
         try:
             stored_id = await self._query(self._init_schema, idempotent=True)
-            self._key, created = resolve_master_key(master_key, stored_id, store=self.url)
-            if stored_id is None:
-                await self._query(lambda conn: self._set_key_id(conn, self._key))
-            if created:
-                self.master_key_created = self._key.source
+            self._key = await self._adopt_master_key(
+                master_key,
+                stored_id,
+                lambda key: self._query(lambda conn: self._set_key_id(conn, key)),
+            )
         except BaseException:
             await self.close()
             raise

@@ -25,7 +25,7 @@ from typing import Any, TypeVar
 
 from ..errors import KeyExists, KeyNotFound, KeyStoreError, StoreUnavailable
 from ._base import KeyStore
-from ._crypto import MasterKey, resolve_master_key
+from ._crypto import MasterKey
 from ._model import KeyChange, KeyRecord
 from ._sql import COLUMN_LIST, from_row, to_row
 
@@ -118,11 +118,9 @@ class SQLiteKeyStore(KeyStore):
         self = cls(path, poll_interval=poll_interval)
         try:
             stored_id = await self._run(self._connect)
-            self._key, created = resolve_master_key(master_key, stored_id, store=self.url)
-            if stored_id is None:
-                await self._run(self._set_key_id, self._key.key_id)
-            if created:
-                self.master_key_created = self._key.source
+            self._key = await self._adopt_master_key(
+                master_key, stored_id, lambda key: self._run(self._set_key_id, key.key_id)
+            )
         except BaseException:
             await self.close()
             raise

@@ -18,11 +18,13 @@ import re
 import threading
 from dataclasses import dataclass
 
+from .._memo import Memo
+from ..modes import STREAMING_MODES
 from .profiles import MODE_ORDER, Profile
 
 __all__ = ["ModeMemory", "Step", "is_mode_rejection", "next_mode"]
 
-_STREAMING = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
+_STREAMING = STREAMING_MODES
 _TRAILER = frozenset({"streaming-trailer", "streaming-unsigned-trailer"})
 _UNSIGNED = frozenset({"unsigned", "streaming-unsigned-trailer"})
 
@@ -114,7 +116,7 @@ class ModeMemory:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._modes: dict[str, Step] = {}
+        self._modes: Memo[str, Step] = Memo(4096)
 
     def get(self, endpoint: str) -> Step | None:
         with self._lock:
@@ -122,6 +124,4 @@ class ModeMemory:
 
     def remember(self, endpoint: str, step: Step) -> None:
         with self._lock:
-            if len(self._modes) > 4096:
-                self._modes.clear()
-            self._modes[endpoint] = step
+            self._modes.put(endpoint, step)

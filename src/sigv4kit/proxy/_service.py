@@ -21,6 +21,8 @@ from collections.abc import AsyncIterable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..credentials import Credentials
 from ..errors import SigV4Error
 from ..errors import UnknownUpstreamHost as UnknownHostError
@@ -105,7 +107,7 @@ def _split_upstream(url: str) -> tuple[str, str, bool]:
         raise ValueError(f"--upstream {url!r} must look like https://host[:port]")
     scheme = scheme.lower()
     host = netloc.lower()
-    default = ":443" if scheme == "https" else ":80"
+    default = f":{DEFAULT_PORTS[scheme]}"
     if host.endswith(default):
         host = host[: -len(default)]
     return f"{scheme}://{netloc}", host, scheme == "https"
@@ -129,10 +131,11 @@ class SigningProxy(Service):
         self.credentials = credentials
         self._creds: Credentials | None = None
         self._signers: dict[tuple[str, str, str, tuple[str, ...]], Signer] = {}
-        self._scopes: dict[str, tuple[str, str, str, list[str] | None]] = {}
+        # Keyed on the request's Host (no --upstream): bounded.
+        self._scopes: Memo[str, tuple[str, str, str, list[str] | None]] = Memo(4096)
         self._fixed = None
         self._modes: Any = None  # sigv4kit.probe.ModeMemory, made on the first refusal
-        self._profiles: dict[str, Any] = {}
+        self._profiles: Memo[str, Any] = Memo(4096)
         if config.upstream:
             self._fixed = _split_upstream(config.upstream)
             # Fail at start, not on the first request, when the scope is unknown.
@@ -170,11 +173,7 @@ class SigningProxy(Service):
             service = service or inferred[1]
             if not c.sigv4a and inferred[2] == "sigv4a":
                 algorithm, region_set = "sigv4a", region_set or inferred[3] or ["*"]
-        scope = (region, service, algorithm, region_set)
-        if len(self._scopes) > 4096:
-            self._scopes.clear()
-        self._scopes[host] = scope
-        return scope
+        return self._scopes.put(host, (region, service, algorithm, region_set))
 
     def _signer(self, scope: tuple[str, str, str, list[str] | None]) -> Signer:
         region, service, algorithm, region_set = scope
@@ -506,16 +505,17 @@ class SigningProxy(Service):
         """The endpoint's profile: saved (probe --save), else its provider's, else generic."""
         got = self._profiles.get(origin)
         if got is None:
-            from ..probe.profiles import profile_for
-
-            try:
-                got = profile_for(origin)
-            except (OSError, ValueError):  # an unreadable profile file
-                got = profile_for(origin, saved={})
-            if len(self._profiles) > 4096:
-                self._profiles.clear()
-            self._profiles[origin] = got
+            got = self._profiles.put(origin, _profile_for(origin))
         return got
+
+
+def _profile_for(origin: str) -> Any:
+    from ..probe.profiles import profile_for
+
+    try:
+        return profile_for(origin)
+    except (OSError, ValueError):  # an unreadable profile file: the generic one
+        return profile_for(origin, saved={})
 
 
 def _count(req: Incoming, name: str) -> None:

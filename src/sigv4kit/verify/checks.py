@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from fnmatch import fnmatchcase
 
+from .._memo import Memo
 from ..config import parse_algorithm
 from ..errors import (
     AccessDenied,
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-_date_cache: dict[str, int] = {}
+_date_cache: Memo[str, int] = Memo(4096)
 
 
 def _amz_epoch(value: str) -> int | None:
@@ -52,11 +53,7 @@ def _amz_epoch(value: str) -> int | None:
         )
     except ValueError:
         return None
-    t = int(dt.timestamp())
-    if len(_date_cache) >= 4096:
-        _date_cache.clear()
-    _date_cache[value] = t
-    return t
+    return _date_cache.put(value, int(dt.timestamp()))
 
 
 def _http_date(value: str) -> tuple[str, int] | None:
@@ -207,7 +204,7 @@ def _accepted_algorithms(algorithms: Iterable[str]) -> frozenset[str]:
     algs: set[str] = set()
     for a in algorithms:
         try:
-            algs.add(parse_algorithm(a).value)
+            algs.add(parse_algorithm(a))
         except SigningError:
             raise SigningError(f"unknown algorithm {a!r}; use 'sigv4' or 'sigv4a'") from None
     if not algs:

@@ -8,6 +8,8 @@ from collections.abc import (
 )
 from typing import Any, cast
 
+from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..errors import (
     AccessDenied,
     InvalidRequest,
@@ -34,7 +36,7 @@ def _to_str(value: object) -> str:
     raise SigningError(f"header names and values must be str or bytes, not {type(value).__name__}")
 
 
-_lname_cache: dict[str | bytes, str] = {}
+_lname_cache: Memo[str | bytes, str] = Memo(4096)
 
 
 def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -78,9 +80,7 @@ def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, st
                 name, value = _to_str(name), _to_str(value)
             ln = cache.get(key)
             if ln is None:
-                ln = name.lower()
-                if len(cache) < 4096:
-                    cache[key] = ln
+                ln = cache.put(key, name.lower())
             append((ln, value))
     hmap = dict(lpairs)
     if len(hmap) != len(lpairs):
@@ -92,7 +92,7 @@ def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, st
     return lpairs, hmap
 
 
-_DEFAULT_PORT_SUFFIX = {"http": ":80", "https": ":443"}
+_DEFAULT_PORT_SUFFIX = {scheme: f":{DEFAULT_PORTS[scheme]}" for scheme in ("http", "https")}
 
 
 def _split_target(target: str) -> tuple[str, str | None, str]:

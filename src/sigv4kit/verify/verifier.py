@@ -13,6 +13,7 @@ from typing import Any, cast
 from urllib.parse import quote
 
 from .. import canonical as _c
+from .._memo import Memo
 from ..config import ALGORITHM_V4, ALGORITHM_V4A, service_defaults
 from ..errors import (
     AccessDenied,
@@ -33,8 +34,9 @@ from ._common import (
     _positive,
     _string_to_sign,
 )
-from .auth import _Auth
+from .auth import Params, QueryParams, _Auth
 from .checks import _accepted_algorithms, _skew_seconds
+from .fast import fast_verify
 from .flow import drive_async, drive_sync, verification
 from .keys import _hmac, _Key
 from .result import VerifiedRequest
@@ -96,6 +98,7 @@ class Verifier:
         "_key_memo",
         "_lookup",
         "_mapping",
+        "_query_cache",
         "_targets",
         "_value_memo",
         "double_uri_encode",
@@ -184,11 +187,13 @@ class Verifier:
         self.show_token = show_token
         self.require_content_sha256 = require_content_sha256
         self._algorithms = _accepted_algorithms(algorithms)
-        self._targets: dict[str, tuple[str, str]] = {}
-        # Parsed credentials, per instance: a class-level memo would be shared
-        # by every Verifier (other regions, services, limits) in the process.
-        self._cred_cache: dict[tuple[str, str, bool], tuple[str, Scope]] = {}
-        self._auth_cache: dict[str, tuple[Any, ...]] = {}
+        # Memos of what was parsed, per instance: what a text parses to
+        # depends on this verifier's settings (region, service, algorithms,
+        # limits), so a class-level memo would be wrong for other instances.
+        self._targets: Memo[str, tuple[str, str]] = Memo(1024)
+        self._cred_cache: Memo[tuple[str, str, bool], tuple[str, Scope]] = Memo(1024)
+        self._auth_cache: Memo[str, Params] = Memo(1024)
+        self._query_cache: Memo[str, QueryParams] = Memo(1024)
         self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
         self._value_memo: tuple[Any, str, _Key] | None = None
         self.max_auth_length = _positive("max_auth_length", max_auth_length)
@@ -231,6 +236,9 @@ class Verifier:
             now: the server's current time (aware datetime); None reads the
                 clock.
         """
+        ok = fast_verify(self, method, target, headers, body, now)
+        if ok is not None:
+            return ok
         if self._async_lookup:
             raise SigningError(
                 "the credential lookup is async; call 'await verifier.averify(...)' instead"
@@ -247,6 +255,9 @@ class Verifier:
     ) -> VerifiedRequest:
         """Like :meth:`verify`; the lookup and token check may be async, and
         ``body`` may be an async iterable (``ok.body`` is then async too)."""
+        ok = fast_verify(self, method, target, headers, body, now)
+        if ok is not None:
+            return ok
         flow = verification(self, method, target, headers, body, now, False)
         return await drive_async(self, flow)
 
@@ -264,11 +275,7 @@ class Verifier:
             normalize=self.normalize_path,
             plus_is_space=self.plus_in_path_is_space,
         )
-        result = (curi, _c.canonical_query(query) if query else "")
-        if len(self._targets) >= 1024:
-            self._targets.clear()
-        self._targets[target] = result
-        return result
+        return self._targets.put(target, (curi, _c.canonical_query(query) if query else ""))
 
     def _check_signature(
         self, state: _Auth, key: _Key, target: str, payload_hash: str
