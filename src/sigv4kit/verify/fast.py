@@ -35,7 +35,7 @@ from typing import Any
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
-from .auth import _SIGNATURE_PARAM, _query_has_auth
+from .auth import _query_has_auth
 from .checks import _date_cache, _now_epoch
 from .keys import _hmac, _key
 from .request import _lname_cache
@@ -86,10 +86,9 @@ def fast_verify(
     expires = None
     if authorization is not None:
         # Header auth: the memoized Authorization prefix, then the time.
-        q = target.find("?")
         cut = authorization.rfind("Signature=")
         if (
-            (q >= 0 and _query_has_auth(target[q + 1 :]))
+            ("?" in target and _query_has_auth(target.partition("?")[2]))
             or cut <= 0
             or len(authorization) > vr.max_auth_length
         ):
@@ -110,21 +109,12 @@ def fast_verify(
         signed_target = target
         unsigned_ok = False
     else:
-        # Presigned: the memoized query, then the validity window.
-        cut = target.rfind(_SIGNATURE_PARAM)
-        signed_target = target[:cut]
-        hit = vr._query_cache.get(signed_target)
-        signature = target[cut + 17 :]
-        if (
-            hit is None
-            or cut < 0
-            or "&" in signature  # not the last parameter: signed_target is not this
-            or "%" in signature
-            or "+" in signature
-            or len(target) - target.find("?") - 1 > vr.max_query_length
-        ):
+        # Presigned: the memoized parameters of this very target (a URL used
+        # again), then the validity window.
+        hit = vr._query_cache.get(target)
+        if hit is None or len(target) > vr.max_query_length:  # the query is shorter
             return None
-        params, amz, epoch, expires, token, _, _, claimed, _ = hit
+        params, amz, epoch, expires, token, _, _, claimed, signed_target, signature = hit
         if epoch - now_s > vr.max_skew or now_s > epoch + expires:
             return None
         if claimed is None:
