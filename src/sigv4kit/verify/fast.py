@@ -35,7 +35,7 @@ from typing import Any
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
-from .auth import _query_has_auth
+from .auth import Params, _query_has_auth
 from .checks import _date_cache, _now_epoch
 from .keys import _hmac, _key
 from .request import _lname_cache
@@ -120,11 +120,45 @@ def fast_verify(
         if claimed is None:
             claimed = hmap.get("x-amz-content-sha256")
         unsigned_ok = vr.presign_unsigned_payload
+    return _verified(
+        vr,
+        method,
+        pairs,
+        hmap,
+        body,
+        params,
+        amz,
+        signature,
+        token,
+        claimed,
+        signed_target,
+        expires,
+        unsigned_ok,
+    )
+
+
+def _verified(
+    vr: Verifier,
+    method: str,
+    pairs: list[tuple[str, str]],
+    hmap: dict[str, str],
+    body: bytes | None,
+    params: Params,
+    amz: str,
+    signature: str,
+    token: str | None,
+    claimed: str | None,
+    signed_target: str,
+    expires: int | None,
+    unsigned_ok: bool,
+) -> VerifiedRequest | None:
+    """The second half of the fast road: the signed-header policy, the
+    payload, the key, the signature, the token and the body's hash."""
     alg, akid, scope, scope_text, names, name_set, signed_text, may_skip, fast, head = params
     received = hmap.keys()
-    if not fast or not name_set <= received:
+    if not fast or not received >= name_set:
         return None
-    if len(received) - len(name_set) > (authorization is not None):
+    if len(received) - len(name_set) > (expires is None):
         # Headers sent unsigned besides Authorization: none may be x-amz-*.
         for name in received - may_skip:
             if name[:6] == "x-amz-":
@@ -152,7 +186,7 @@ def fast_verify(
     if token is not None and vr.token_check is not None:
         return None
 
-    value = mapping.get(akid)
+    value = vr._mapping.get(akid)  # type: ignore[union-attr]  # fast_verify checked it
     if value is None:
         return None
     memo = vr._value_memo
@@ -172,8 +206,12 @@ def fast_verify(
         method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
     )
     sts = _sts(alg, amz, scope_text, creq[6])
+    km = vr._key_memo
+    sign = km[2] if km is not None and km[0] is secret and km[1] == scope.date else None
+    if sign is None:
+        sign = _hmac(vr, secret, scope)
     if creq[4] != signed_text or not _compare(
-        _hmac(vr, secret, scope)(sts.encode()).encode(), signature.encode("utf-8", "replace")
+        sign(sts.encode()).encode(), signature.encode("utf-8", "replace")
     ):
         return None
     if key.token is not None and not _compare(
@@ -182,7 +220,10 @@ def fast_verify(
     ):
         return None
     if claimed is not None and claimed != UNSIGNED_PAYLOAD:
-        if not _compare(_sha256(data).hexdigest() if data else _EMPTY, claimed.lower()):
+        # Neither hash is a secret (the client sent one, the body gives the
+        # other): a plain comparison; the signature's stays constant-time.
+        computed = _sha256(data).hexdigest() if data else _EMPTY
+        if computed != claimed and computed != claimed.lower():
             return None
     return VerifiedRequest(  # type: ignore[call-arg]  # head: its first five fields
         *head,
