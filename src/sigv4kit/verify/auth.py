@@ -352,8 +352,21 @@ def parse_credential(
 #: A presigned request's memoized parameters, keyed on its whole request
 #: target: :data:`Params`, then the amz date, its epoch, X-Amz-Expires, the
 #: session token, the target without it, X-Amz-Region-Set,
-#: X-Amz-Content-Sha256, the target the signature covers and the signature.
-QueryParams = tuple[Params, str, int, int, str | None, str | None, str | None, str | None, str, str]
+#: X-Amz-Content-Sha256, the target the signature covers, the signature and
+#: the validity window (POSIX seconds, the clock skew allowed before it).
+QueryParams = tuple[
+    Params,
+    str,
+    int,
+    int,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str,
+    str,
+    tuple[float, float],
+]
 
 
 def _query_auth(
@@ -367,7 +380,7 @@ def _query_auth(
     hit = vr._query_cache.get(target)
     if hit is None:
         hit = vr._query_cache.put(target, _parse_query(vr, path, query))
-    p, amz, epoch, expires, token, no_token, region_set, sha, signed_target, signature = hit
+    p, amz, epoch, expires, token, no_token, region_set, sha, signed_target, signature, _ = hit
     return _Auth(
         "presigned",
         p[0],
@@ -459,4 +472,5 @@ def _parse_query(vr: Verifier, path: str, query: str) -> QueryParams:
         params.get("X-Amz-Content-Sha256"),
         path + "?" + "&".join(keep) if keep else path,
         params["X-Amz-Signature"],
+        (float(epoch - vr.max_skew), float(epoch + expires)),
     )

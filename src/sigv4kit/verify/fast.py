@@ -38,7 +38,7 @@ from ._common import _string_to_sign as _sts
 from .auth import Params, _query_has_auth
 from .checks import _date_cache, _now_epoch
 from .keys import _hmac, _key
-from .request import _lname_cache
+from .request import MEMO_NAME_LENGTH, _lname_cache
 from .result import VerifiedRequest
 
 TYPE_CHECKING = False
@@ -78,8 +78,9 @@ def fast_verify(
     hmap = dict(pairs)
     if len(hmap) != len(items):  # a name repeated, or a value not str
         return None
-    # No header longer than the limit: the length of all bounds each of them.
-    if len("".join(hmap)) + len("".join(hmap.values())) > vr.max_header_length:
+    # No header longer than the limit: each name came from the memo, so it is
+    # at most MEMO_NAME_LENGTH long, and the length of all values bounds each.
+    if len("".join(hmap.values())) > vr.max_header_length - MEMO_NAME_LENGTH:
         return None
     now_s = time.time() if now is None else _now_epoch(now)
     authorization = hmap.get("authorization")
@@ -114,8 +115,8 @@ def fast_verify(
         hit = vr._query_cache.get(target)
         if hit is None or len(target) > vr.max_query_length:  # the query is shorter
             return None
-        params, amz, epoch, expires, token, _, _, claimed, signed_target, signature = hit
-        if epoch - now_s > vr.max_skew or now_s > epoch + expires:
+        params, amz, _, expires, token, _, _, claimed, signed_target, signature, window = hit
+        if now_s < window[0] or now_s > window[1]:
             return None
         if claimed is None:
             claimed = hmap.get("x-amz-content-sha256")

@@ -268,17 +268,8 @@ def check_post(
     key = fields["key"]
     if filename is not None:
         key = key.replace("${filename}", filename)
-    result = VerifiedPost(
-        access_key_id=akid,
-        algorithm=alg,
-        scope=str(scope),
-        key=key,
-        fields=fields,
-        policy=doc,
-        expiration=expiration,
-        content_length_range=length_range,
-        session_token=fields.get(_TOKEN_FIELD),
-    )
+    token = fields.get(_TOKEN_FIELD)
+    result = VerifiedPost(akid, alg, str(scope), key, fields, doc, expiration, length_range, token)
     if file_size is not None:
         result.check_content_length(file_size)
     return result
