@@ -29,7 +29,6 @@ credential mapping, and it stores nothing but what the general road stores.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
@@ -38,7 +37,7 @@ from ._common import _string_to_sign as _sts
 from .auth import Params, _query_has_auth
 from .checks import _date_cache, _now_epoch
 from .keys import _hmac, _key
-from .request import MEMO_NAME_LENGTH, _lname_cache
+from .request import MEMO_NAME_LENGTH, Received, _lname_cache
 from .result import VerifiedRequest
 
 TYPE_CHECKING = False
@@ -48,15 +47,9 @@ if TYPE_CHECKING:
 
 # One function on purpose, like the Signer's hot path: every call saved is a
 # few percent of a verification.  It reads as the general road's stages.
-def fast_verify(
-    vr: Verifier,
-    method: str,
-    target: str,
-    headers: object,
-    body: object,
-    now: datetime | float | None,
-) -> VerifiedRequest | None:
+def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
     """The verified request, or None: take the general road (see the module)."""
+    method, target, headers, body, now = received
     mapping = vr._mapping
     if (
         mapping is None

@@ -18,7 +18,11 @@ from ..errors import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    pass
+    from datetime import datetime
+
+#: A request as the server received it, the arguments of ``Verifier.verify``:
+#: ``(method, target, headers, body, now)``.
+Received = tuple[str, str, object, object, "datetime | float | None"]
 
 
 # --------------------------------------------------------------------------

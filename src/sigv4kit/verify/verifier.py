@@ -235,14 +235,15 @@ class Verifier:
             now: the server's current time (aware datetime); None reads the
                 clock.
         """
-        ok = fast_verify(self, method, target, headers, body, now)
+        received = (method, target, headers, body, now)
+        ok = fast_verify(self, received)
         if ok is not None:
             return ok
         if self._async_lookup:
             raise SigningError(
                 "the credential lookup is async; call 'await verifier.averify(...)' instead"
             )
-        return drive_sync(self, verification(self, method, target, headers, body, now, True))
+        return drive_sync(self, verification(self, received, True))
 
     async def averify(
         self,
@@ -254,10 +255,11 @@ class Verifier:
     ) -> VerifiedRequest:
         """Like :meth:`verify`; the lookup and token check may be async, and
         ``body`` may be an async iterable (``ok.body`` is then async too)."""
-        ok = fast_verify(self, method, target, headers, body, now)
+        received = (method, target, headers, body, now)
+        ok = fast_verify(self, received)
         if ok is not None:
             return ok
-        flow = verification(self, method, target, headers, body, now, False)
+        flow = verification(self, received, False)
         return await drive_async(self, flow)
 
     def _canonical_target(self, target: str) -> tuple[str, str]:
