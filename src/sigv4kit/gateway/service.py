@@ -315,7 +315,10 @@ class GatewayService(Service):
             target = strip_presign_query(target)
         if self._domains:
             target = path_style(target, request.header("host"), self._domains)
-        verdict = policy_verdict(key.allows, request.method, policy_path(target, form=ok.form))
+        source = request.header("x-amz-copy-source") if request.method == "PUT" else None
+        verdict = policy_verdict(
+            key.allows, request.method, policy_path(target, form=ok.form), source
+        )
         if verdict is None and self._limiter is not None:
             verdict = rate_verdict(
                 await self._limiter.allow(ok.access_key_id), fail_open=self.options.fail_open
