@@ -268,11 +268,24 @@ class GatewayService(Service):
         return self._store_ok
 
     # -- credential lookup (called by the Verifier) ---------------------------
-    async def _credential(self, access_key_id: str) -> Any:
+    def _credential(self, access_key_id: str) -> Any:
+        """The verifier's lookup: from this node's key cache, with no coroutine,
+        when the key is cached and fresh (nearly every request); else an
+        awaitable, which the verifier awaits (the store, through the cache)."""
+        peek = getattr(self._keys, "peek", None)
+        record = peek(access_key_id) if peek is not None else None
+        if record is None:
+            return self._fetch(access_key_id)
+        return self._answer(record)
+
+    async def _fetch(self, access_key_id: str) -> Any:
+        # The store's outage raises StoreUnavailable (a 503 SignatureError)
+        # straight through the verifier.
+        return self._answer(await self._keys.get(access_key_id))
+
+    def _answer(self, record: Any) -> Any:
         # Inactive, expired and rotated-out keys look unknown (InvalidAccessKeyId,
-        # as S3 answers for them); the store's outage raises StoreUnavailable
-        # (a 503 SignatureError) straight through the verifier.
-        record = await self._keys.get(access_key_id)
+        # as S3 answers for them).
         if record is None or not _usable(record):
             return None
         ctx = _current.get(None)
