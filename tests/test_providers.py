@@ -889,3 +889,54 @@ def test_no_secret_in_reprs_and_chain_description(files: AwsFiles) -> None:
     for text in (repr(creds), str(creds), repr(StaticProvider(creds)), chain.describe()):
         assert SECRET not in text and TOKEN not in text
     assert isinstance(chain, ChainProvider)
+
+
+_STS_NS = "https://sts.amazonaws.com/doc/2011-06-15/"
+_XML_CREDS = (
+    "<Credentials><AccessKeyId>ASIAXML</AccessKeyId><SecretAccessKey>xml-secret</SecretAccessKey>"
+    "<SessionToken>xml-token</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration>"
+    "</Credentials>"
+)
+
+
+@pytest.mark.parametrize(
+    ("action", "body", "error"),
+    [
+        # STS AssumeRole: namespaced, nested two levels down.
+        (
+            "AssumeRole",
+            f'<AssumeRoleResponse xmlns="{_STS_NS}"><AssumeRoleResult>{_XML_CREDS}'
+            "</AssumeRoleResult></AssumeRoleResponse>",
+            None,
+        ),
+        # S3 Express CreateSession.
+        ("CreateSession", f"<CreateSessionResult>{_XML_CREDS}</CreateSessionResult>", None),
+        ("CreateSession", "not xml", "CreateSession answered something that is not XML"),
+        ("AssumeRole", "<AssumeRoleResponse/>", r"AssumeRole answer has no <Credentials>"),
+        (
+            "CreateSession",
+            "<CreateSessionResult><Credentials><AccessKeyId>A</AccessKeyId></Credentials>"
+            "</CreateSessionResult>",
+            "CreateSession answer lacks SecretAccessKey, SessionToken, Expiration",
+        ),
+        (
+            "AssumeRole",
+            f"<R>{_XML_CREDS.replace('2030-01-01T00:00:00Z', 'soon')}</R>",
+            "AssumeRole answer: expiration 'soon' is not an ISO 8601 timestamp",
+        ),
+    ],
+)
+def test_credentials_from_xml_answers(action: str, body: str, error: str | None) -> None:
+    from sigv4kit.providers._sources import credentials_from_xml
+
+    if error is not None:
+        with pytest.raises(CredentialsError, match=error):
+            credentials_from_xml(body.encode(), action)
+        return
+    creds = credentials_from_xml(body.encode(), action)
+    assert (creds.access_key_id, creds.secret_access_key, creds.session_token) == (
+        "ASIAXML",
+        "xml-secret",
+        "xml-token",
+    )
+    assert creds.expiration == datetime(2030, 1, 1, tzinfo=timezone.utc)

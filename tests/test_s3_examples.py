@@ -42,13 +42,18 @@ def test_header_examples(name: str) -> None:
     ]
     body = e["payload"].get("utf8", "")
     signed = _signer(e).sign(e["method"], _url(e), headers, body=body, timestamp=e["timestamp"])
-    assert signed.payload_hash == e["payload_sha256"]
-    assert signed.canonical_request == e["expected_canonical_request"]
-    assert signed.string_to_sign == e["expected_string_to_sign"]
-    assert signed.signature == e["expected_signature"]
-    assert signed.signed_headers == e["signed_headers"]
+    # Stage by stage, so a failure names the first stage that diverged.
+    assert signed.payload_hash == e["payload_sha256"], "stage 1: the payload hash"
+    assert signed.canonical_request == e["expected_canonical_request"], (
+        "stage 1: the canonical request"
+    )
+    assert signed.string_to_sign == e["expected_string_to_sign"], "stage 2: the string to sign"
+    assert signed.signature == e["expected_signature"], "stage 3: the signature"
+    assert signed.signed_headers == e["signed_headers"], "stage 4: the signed headers"
     # The doc prints the header without spaces after the commas; we emit ", ".
-    assert signed.authorization.replace(", ", ",") == e["expected_authorization"]
+    assert signed.authorization.replace(", ", ",") == e["expected_authorization"], (
+        "stage 4: the Authorization header"
+    )
 
 
 def test_presigned_url_example() -> None:
@@ -57,9 +62,11 @@ def test_presigned_url_example() -> None:
     req = signer.presign_request(
         "GET", _url(e), expires=e["expires_in_seconds"], timestamp=e["timestamp"]
     )
-    assert req.canonical_request == e["expected_canonical_request"]
-    assert req.string_to_sign == e["expected_string_to_sign"]
-    assert req.signature == e["expected_signature"]
-    assert req.url == e["expected_url"]
+    assert req.canonical_request == e["expected_canonical_request"], (
+        "stage 1: the canonical request"
+    )
+    assert req.string_to_sign == e["expected_string_to_sign"], "stage 2: the string to sign"
+    assert req.signature == e["expected_signature"], "stage 3: the signature"
+    assert req.url == e["expected_url"], "stage 4: the presigned URL"
     url = signer.presign("GET", _url(e), expires=e["expires_in_seconds"], timestamp=e["timestamp"])
     assert url == e["expected_url"]

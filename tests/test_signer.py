@@ -433,10 +433,10 @@ _PLAIN = st.text(alphabet="ab-._~0Z9", max_size=4)
 @settings(max_examples=2000, deadline=None)
 @given(st.lists(st.tuples(_PLAIN.filter(bool), _PLAIN), min_size=1, max_size=8))
 def test_canonical_query_fast_path_sorts_by_name_then_value(pairs: list[tuple[str, str]]) -> None:
-    from sigv4kit.canonical import _CANONICAL_FORM, canonical_query, query_pairs
+    from sigv4kit.canonical import _canonical_form, canonical_query, query_pairs
 
     query = "&".join(f"{k}={v}" for k, v in pairs)
-    assert _CANONICAL_FORM.fullmatch(query)
+    assert _canonical_form(query)
     general = "&".join(f"{k}={v}" for k, v in sorted(query_pairs(query)))
     assert canonical_query(query) == general
 

@@ -28,6 +28,7 @@ LAZY = (
     "inspect",
     "ipaddress",
     "locale",
+    "re",
     "typing",
     "urllib.parse",
     "_strptime",

@@ -129,8 +129,10 @@ def test_v4a_suite(case: SuiteCase, kind: str) -> None:
         if kind == "header":
             signed = signer.sign(req.method, url, req.headers, body=req.body, timestamp=amz)
             _assert_stages(case, kind, signed.canonical_request, signed.string_to_sign)
-            assert signed.url == f"https://{host}{wire_target(req.target)}"
-            assert _header_set(signed.headers) == _header_set(expected_signed.headers)
+            assert signed.url == f"https://{host}{wire_target(req.target)}", "stage 4: the wire URL"
+            assert _header_set(signed.headers) == _header_set(expected_signed.headers), (
+                "stage 4: the headers to send"
+            )
         else:
             signed = signer.presign_request(
                 req.method,
@@ -143,13 +145,21 @@ def test_v4a_suite(case: SuiteCase, kind: str) -> None:
             _assert_stages(case, kind, signed.canonical_request, signed.string_to_sign)
             ours = signed.url.partition("://")[2]
             ours = ours[ours.index("/") :]
-            assert ours.partition("?")[0] == expected_signed.target.partition("?")[0]
-            assert _params(ours) == _params(wire_target(expected_signed.target))
-            assert signed.authorization is None
-        assert signed.algorithm == "AWS4-ECDSA-P256-SHA256"
-        assert signed.region_set == (ctx["region"],)
-        assert signed.credential_scope == f"{amz[:8]}/{ctx['service']}/aws4_request"
-        assert _signature_from(kind, signed) == signed.signature
+            assert ours.partition("?")[0] == expected_signed.target.partition("?")[0], (
+                "stage 4: the wire path"
+            )
+            assert _params(ours) == _params(wire_target(expected_signed.target)), (
+                "stage 5: the presigned query"
+            )
+            assert signed.authorization is None, "a presigned request has no Authorization"
+        assert signed.algorithm == "AWS4-ECDSA-P256-SHA256", "stage 2: the algorithm"
+        assert signed.region_set == (ctx["region"],), "stage 2: the region set"
+        assert signed.credential_scope == f"{amz[:8]}/{ctx['service']}/aws4_request", (
+            "stage 2: the credential scope"
+        )
+        assert _signature_from(kind, signed) == signed.signature, (
+            "stage 4: the signature the request carries"
+        )
         creq, sts, sig = signed.canonical_request, signed.string_to_sign, signed.signature
 
     _assert_stages(case, kind, creq, sts)

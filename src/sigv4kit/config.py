@@ -9,8 +9,6 @@ entry can be overridden per signer.  Nothing else in the package asks
 
 from __future__ import annotations
 
-import re
-
 from ._frozen import Frozen
 from .errors import SigningError
 from .modes import ALGORITHM_V4, ALGORITHM_V4A, PAYLOAD_MODES, parse_algorithm
@@ -59,7 +57,14 @@ DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
 
 CHECKSUM_ALGORITHMS: frozenset[str] = frozenset({"crc32", "crc32c", "crc64nvme", "sha1", "sha256"})
 
-_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+def is_sha256_hex(text: str) -> bool:
+    """Whether ``text`` is 64 lowercase hex digits (a SHA-256 as SigV4 writes
+    it); by hand, since importing re costs milliseconds at start-up."""
+    return len(text) == 64 and text.isascii() and not text.encode().translate(None, _HEX)
+
+
+_HEX = b"0123456789abcdef"
 
 
 class ServiceDefaults(Frozen):
@@ -312,7 +317,7 @@ def check_payload(payload: str) -> str:
     name, or a 64-hex precomputed SHA-256 of the body); returns it unchanged."""
     if payload in PAYLOAD_MODES:
         return payload
-    if isinstance(payload, str) and _HEX64.fullmatch(payload):
+    if isinstance(payload, str) and is_sha256_hex(payload):
         return payload
     raise SigningError(
         f"payload must be one of {sorted(PAYLOAD_MODES)} or a 64-character lowercase hex "

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_PRESIGN_EXPIRES",
+    "PRESIGN_PARAMS",
     "Presigner",
     "amz_datetime",
     "check_expires",
@@ -204,8 +205,9 @@ def check_expires(expires: int | timedelta) -> int:
     return expires
 
 
-# The query parameters a presigned URL's authentication adds (lowercase).
-_AUTH_PARAMS = frozenset(
+#: The query parameters a presigned URL's authentication adds, lowercase (S3
+#: reads them case-insensitively for recognition; the verifier does the same).
+PRESIGN_PARAMS = frozenset(
     {
         "x-amz-algorithm",
         "x-amz-credential",
@@ -224,7 +226,7 @@ def refuse_auth_params(query: str) -> None:
     it again would send two of each."""
     for part in query.split("&"):
         name = part.partition("=")[0]
-        if name.lower() in _AUTH_PARAMS:
+        if name.lower() in PRESIGN_PARAMS:
             raise SigningError(
                 f"the URL already carries the presign parameter {name!r}; pass the "
                 "URL without X-Amz-* authentication parameters"
@@ -446,22 +448,10 @@ class Presigner:
         if token is not None and not c.sign_session_token:
             auth_query = f"{auth_query}&X-Amz-Security-Token={_c.uri_encode(token)}"
         auth_query = f"{auth_query}&X-Amz-Signature={signature}"
-        full_query = f"{wquery}&{auth_query}" if wquery else auth_query
-        send_body = body.encode("utf-8") if isinstance(body, str) else body
-        return SignedRequest(
-            method,
-            f"{u.origin}{u.path}?{full_query}",
-            out,
-            send_body,
-            creq,
-            sts,
-            signature,
-            None,
-            scope,
-            payload_hash,
-            amz,
-            c.algorithm,
-            c.region,
-            c.service,
-            c.region_set,
+        url = (
+            f"{u.origin}{u.path}?{wquery}&{auth_query}"
+            if wquery
+            else f"{u.origin}{u.path}?{auth_query}"
         )
+        send_body = body.encode("utf-8") if isinstance(body, str) else body
+        return SignedRequest(method, url, out, send_body, creq, sts, signature, None, scope, amz, c)

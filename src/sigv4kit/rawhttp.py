@@ -25,6 +25,7 @@ __all__ = [
     "RawRequest",
     "RawRequestError",
     "RawRequestTooLarge",
+    "RequestTarget",
     "parse_raw_request",
 ]
 
@@ -36,8 +37,27 @@ MAX_HEADERS = 500
 MAX_LINE_LENGTH = MAX_HEAD_BYTES
 
 
+class RequestTarget:
+    """``path`` and ``query`` of a request's ``target``, kept as received.
+
+    For every type that holds a request target (a raw request here, the
+    forwarding engine's incoming request): the split is written once.
+    """
+
+    __slots__ = ()
+    target: str
+
+    @property
+    def path(self) -> str:
+        return self.target.partition("?")[0]
+
+    @property
+    def query(self) -> str:
+        return self.target.partition("?")[2]
+
+
 @dataclass(slots=True)
-class RawRequest:
+class RawRequest(RequestTarget):
     method: str
     target: str
     version: str
@@ -50,14 +70,6 @@ class RawRequest:
             if n.lower() == lname:
                 return v
         return None
-
-    @property
-    def path(self) -> str:
-        return self.target.partition("?")[0]
-
-    @property
-    def query(self) -> str:
-        return self.target.partition("?")[2]
 
 
 def parse_raw_request(

@@ -28,7 +28,6 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from xml.etree import ElementTree
 
 from ._memo import Memo
 from .credentials import Credentials
@@ -75,25 +74,9 @@ def create_session_url(origin: str, bucket: str, virtual_hosted: bool) -> str:
 
 def parse_create_session(body: bytes) -> Credentials:
     """Session credentials from a ``CreateSessionResult`` document."""
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise CredentialsError("CreateSession answered something that is not XML") from None
-    fields: dict[str, str] = {}
-    for el in root.iter():
-        name = el.tag.rpartition("}")[2]
-        if name in ("SessionToken", "SecretAccessKey", "AccessKeyId", "Expiration"):
-            fields[name] = (el.text or "").strip()
-    missing = {"SessionToken", "SecretAccessKey", "AccessKeyId", "Expiration"} - set(fields)
-    if missing:
-        raise CredentialsError(f"CreateSession answer lacks {', '.join(sorted(missing))}")
-    expiration = datetime.fromisoformat(fields["Expiration"].replace("Z", "+00:00"))
-    return Credentials(
-        fields["AccessKeyId"],
-        fields["SecretAccessKey"],
-        fields["SessionToken"],
-        expiration=expiration,
-    )
+    from .providers._sources import credentials_from_xml
+
+    return credentials_from_xml(body, "CreateSession")
 
 
 class SessionCache:

@@ -12,6 +12,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from .config import SigningConfig
+
 __all__ = ["HeaderList", "SignedRequest"]
 
 
@@ -93,12 +95,8 @@ class SignedRequest:
         signature: str,
         authorization: str | None,
         credential_scope: str,
-        payload_hash: str,
         amz_date: str,
-        algorithm: str,
-        region: str,
-        service: str,
-        region_set: tuple[str, ...],
+        config: SigningConfig,
     ) -> None:
         self.method = method
         self.url = url
@@ -111,12 +109,12 @@ class SignedRequest:
         self.authorization = authorization
         self.credential_scope = credential_scope
         self.signed_headers = canonical[4]
-        self.payload_hash = payload_hash
+        self.payload_hash = canonical[5]
         self.amz_date = amz_date
-        self.algorithm = algorithm
-        self.region = region
-        self.service = service
-        self.region_set = region_set
+        self.algorithm = config.algorithm
+        self.region = config.region
+        self.service = config.service
+        self.region_set = config.region_set
 
     @property
     def canonical_request_hash(self) -> str:

@@ -24,8 +24,6 @@ signing key whose HMAC pad states are cached (see :mod:`sigv4kit.keys`).
 
 from __future__ import annotations
 
-import re
-
 # collections.abc would import the collections package (milliseconds at
 # start-up); it re-exports _collections_abc, which every interpreter has
 # loaded already (os imports it).
@@ -33,7 +31,7 @@ from _collections_abc import Callable, Collection
 
 from . import canonical as _c
 from ._memo import Memo
-from .config import SigningConfig, check_payload
+from .config import SigningConfig, check_payload, is_sha256_hex
 from .credentials import Credentials
 from .errors import SigningError
 from .headers import ADDED, NOTHING, assemble, included
@@ -52,7 +50,25 @@ from .timestamps import _check_method, _now_amz, format_amz_date, parse_timestam
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
-    from typing import Any
+    from typing import Any, TypedDict
+
+    from typing_extensions import Unpack
+
+    class SignerOptions(TypedDict, total=False):
+        """The keyword options of :class:`Signer` (see its docstring)."""
+
+        algorithm: str
+        region_set: Collection[str] | None
+        double_uri_encode: bool | None
+        normalize_path: bool | None
+        content_sha256_header: bool | None
+        sign_session_token: bool
+        signed_headers: Collection[str] | None
+        skipped_headers: Collection[str] | None
+        payload: str
+        checksum: str | None
+        chunk_size: int
+
 
 __all__ = [
     "MAX_PRESIGN_EXPIRES",
@@ -65,7 +81,6 @@ __all__ = [
 
 _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 # Payload modes beyond hashing a body: see _special_payload.
 _SPECIAL_MODES = _STREAMING_MODES | {"streaming-events"}
 _NO_DAY: tuple[object, str, str, Callable[[bytes], str]] = (None, "", "", str)
@@ -88,7 +103,7 @@ def _special_payload(
         # what the payload hash is.
         if user_sha == _UNSIGNED:
             mode = "unsigned"
-        elif _HEX64.fullmatch(user_sha):
+        elif is_sha256_hex(user_sha):
             mode = user_sha
         elif user_sha in _PAYLOAD_LITERALS:
             return user_sha, None  # a body the caller encodes (or encoded) itself
@@ -167,18 +182,8 @@ class Signer(Presigner):
         region: str = "",
         service: str = "",
         *,
-        algorithm: str = "sigv4",
-        region_set: Collection[str] | None = None,
-        double_uri_encode: bool | None = None,
-        normalize_path: bool | None = None,
-        content_sha256_header: bool | None = None,
-        sign_session_token: bool = True,
-        signed_headers: Collection[str] | None = None,
-        skipped_headers: Collection[str] | None = None,
-        payload: str = "signed",
-        checksum: str | None = None,
-        chunk_size: int = 65536,
         config: SigningConfig | None = None,
+        **options: Unpack[SignerOptions],
     ) -> None:
         if isinstance(credentials, Credentials):
             self._static: Credentials | None = credentials
@@ -193,21 +198,8 @@ class Signer(Presigner):
         self._day = _NO_DAY
         self._query_memo = _NO_QUERY
         if config is None:
-            config = SigningConfig.for_service(
-                region,
-                service,
-                algorithm=algorithm,
-                region_set=region_set,
-                double_uri_encode=double_uri_encode,
-                normalize_path=normalize_path,
-                content_sha256_header=content_sha256_header,
-                sign_session_token=sign_session_token,
-                signed_headers=signed_headers,
-                skipped_headers=skipped_headers,
-                payload=payload,
-                checksum=checksum,
-                chunk_size=chunk_size,
-            )
+            # The options and their defaults are SigningConfig.for_service's.
+            config = SigningConfig.for_service(region, service, **options)
         self.config = c = config
         # Headers the signer sets itself, without and with a session token.
         # X-Amz-Content-SHA256 is always among them: when a caller sets it,
@@ -403,21 +395,7 @@ class Signer(Presigner):
         elif isinstance(body, str):
             send_body = body.encode("utf-8")
         return SignedRequest(
-            method,
-            u.url,
-            out,
-            send_body,
-            creq,
-            sts,
-            signature,
-            auth,
-            scope,
-            payload_hash,
-            amz,
-            c.algorithm,
-            c.region,
-            c.service,
-            c.region_set,
+            method, u.url, out, send_body, creq, sts, signature, auth, scope, amz, c
         )
 
     def sign_canonical_request(

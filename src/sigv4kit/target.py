@@ -15,8 +15,6 @@ Both return a :class:`ParsedUrl`, whose canonical URI and query come from
 
 from __future__ import annotations
 
-import re
-
 from . import canonical as _c
 from .errors import SigningError
 
@@ -25,15 +23,6 @@ if TYPE_CHECKING:
     from .config import SigningConfig
 
 __all__ = ["ParsedUrl", "url_target", "verbatim_target"]
-
-# https or http, a lowercase DNS name without port or user info, a path and a
-# query of unreserved characters only (plus '/' in the path and '=' '&' in the
-# query): already wire-valid, and the path already canonical (normalization
-# aside, checked by the caller).
-_SIMPLE_URL = re.compile(
-    r"(https?)://([a-z0-9](?:[a-z0-9\-.]*[a-z0-9])?)(/[A-Za-z0-9\-._~/]*)?"
-    r"(?:\?((?:[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*&)*[A-Za-z0-9\-._~]+=[A-Za-z0-9\-._~]*))?\Z"
-)
 
 
 class ParsedUrl:
@@ -72,17 +61,17 @@ def _forms(origin: str, host: str, path: str, query: str, c: SigningConfig) -> P
 
 def url_target(url: str, c: SigningConfig) -> ParsedUrl:
     """The wire and canonical forms of an absolute URL."""
-    m = _SIMPLE_URL.match(url)
+    m = _c.simple_url(url)
     if m is not None:
-        path = m[3] or "/"
+        path = m[2] or "/"
         if not (c.normalize_path and ("//" in path or "/." in path)):
             # Most URLs: lowercase host, default port, plain path and query.
             # They are wire-valid and their path is canonical as it stands;
-            # one regex replaces the general parse.  _SIMPLE_URL admits the
+            # one check replaces the general parse.  simple_url admits the
             # query only in canonical form, so sorting it is enough.
-            query = m[4] or ""
+            query = m[3]
             cquery = _c.sort_canonical_query(query) if query else ""
-            return ParsedUrl(f"{m[1]}://{m[2]}", m[2], path, query, path, cquery)
+            return ParsedUrl(f"{m[0]}://{m[1]}", m[1], path, query, path, cquery)
     scheme, netloc, host, wpath, wquery = _c.split_url(url, plus_is_space=c.plus_in_path_is_space)
     return _forms(f"{scheme}://{netloc}", host, wpath, wquery, c)
 

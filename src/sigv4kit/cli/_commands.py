@@ -14,15 +14,16 @@ import click
 
 from .. import __version__
 from ..diagnose import explain
-from ._common import CONTEXT, echo_json, errors, headers_of, host_of, infer, sign_with
+from ._common import CONTEXT, echo_json, errors, host_of, infer, presign_with, sign_with
 from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
 from ._keys import keys
 from ._options import (
     RequestOptions,
     credential_options,
-    open_body,
-    request_options,
+    expires_option,
+    output_options,
+    request_arguments,
     signing_options,
 )
 from ._presign import (
@@ -67,27 +68,12 @@ def cli() -> None:
 # sign
 # --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
-@click.argument("method")
-@click.argument("url")
-@request_options
-@signing_options
-@credential_options
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for tools).")
-@click.option(
-    "--show-token",
-    is_flag=True,
-    help="Show the session token in the canonical request (the headers to send always carry it).",
+@request_arguments()
+@output_options(
+    "Print one JSON object (for tools).",
+    "Show the session token in the canonical request (the headers to send always carry it).",
 )
-def sign(
-    method: str,
-    url: str,
-    headers: tuple[str, ...],
-    data: str | None,
-    data_file: str | None,
-    as_json: bool,
-    show_token: bool,
-    **kw: Any,
-) -> None:
+def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> None:
     """Sign a request and print every stage and the headers to send.
 
     \b
@@ -110,10 +96,10 @@ def sign(
     and headers (a list of [name, value] pairs), plus url and the other stages.
     """
     opts = RequestOptions.from_kwargs(kw)
-    body = open_body(data, data_file)
+    body = opts.body()
     try:
         with errors():
-            signed, creds = sign_with(opts, method, url, headers_of(headers), body, quiet=as_json)
+            signed, creds = sign_with(opts, method, url, body, quiet=as_json)
             data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     finally:
         body.close()
@@ -131,12 +117,7 @@ def sign(
 @cli.command(context_settings=CONTEXT)
 @click.argument("method", required=False)
 @click.argument("url", required=False)
-@click.option(
-    "--expires",
-    type=click.IntRange(1, 604800),
-    metavar="SECONDS",
-    help="How long the URL is valid, 1 to 604800 (7 days). Required unless --check.",
-)
+@expires_option(help="How long the URL is valid, 1 to 604800 (7 days). Required unless --check.")
 @click.option(
     "-H",
     "--header",
@@ -172,18 +153,13 @@ def sign(
 )
 @signing_options
 @credential_options
-@click.option("--json", "as_json", is_flag=True, help="Print the URL and every stage as JSON.")
-@click.option(
-    "--show-token",
-    is_flag=True,
-    help="With --json: show the session token in the canonical request (the URL carries it).",
+@output_options(
+    "Print the URL and every stage as JSON.",
+    "With --json: show the session token in the canonical request (the URL carries it).",
 )
 def presign(
     method: str | None,
     url: str | None,
-    expires: int | None,
-    headers: tuple[str, ...],
-    cap_expires: bool,
     hoist: bool,
     check_url: str | None,
     now: str | None,
@@ -212,40 +188,29 @@ def presign(
       sigv4kit presign PUT --check "$URL" -H 'Content-Type: text/plain'
     """
     opts = RequestOptions.from_kwargs(kw)
+    headers = opts.header_list()
     if check_url is not None:
         if url is not None:
             raise click.UsageError("with --check, give the presigned URL to --check only")
-        result = check_presigned_url(opts, check_url, method or "GET", headers_of(headers), now)
+        result = check_presigned_url(opts, check_url, method or "GET", headers, now)
         print_presign_check(result, as_json=as_json)
         if not result.ok and result.ok is not None:
             raise SystemExit(1)
         return
     if not method or not url:
         raise click.UsageError("give METHOD URL (or --check URL)")
-    if expires is None:
+    if opts.expires is None:
         raise click.UsageError("Missing option '--expires' (1 to 604800 seconds).")
     with errors():
-        region = service = None
         if not (opts.region or opts.region_set) or not opts.service:
-            region, service = infer(opts, host_of(url), quiet=as_json)
-        creds = opts.credentials()
-        signer = opts.signer(creds, region, service)
-        signed = signer.presign_request(
-            method,
-            url,
-            headers_of(headers),
-            expires=expires,
-            timestamp=opts.timestamp,
-            payload=opts.payload(),
-            cap_expires=cap_expires,
-            hoist=hoist,
-        )
+            opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)
+        signed, creds = presign_with(opts, method, url, hoist=hoist)
     if as_json:
         data_out = explain(
             signed, credentials=creds, show_token=show_token, presigned=True, keep_sendable=True
         )
-        data_out["expires"] = presigned_expires(signed.url, expires)
-        data_out["hoisted"] = hoisted_params(headers_of(headers)) if hoist else []
+        data_out["expires"] = presigned_expires(signed.url, opts.expires)
+        data_out["hoisted"] = hoisted_params(headers) if hoist else []
         echo_json(data_out)
         return
     click.echo(signed.url)

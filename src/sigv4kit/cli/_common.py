@@ -15,21 +15,22 @@ from typing import Any
 
 import click
 
+from ..credentials import Credentials
 from ..endpoints import infer as infer_endpoint
 from ..errors import SigV4Error
 from ..rawhttp import RawRequest, parse_raw_request
 from ..signer import SignedRequest
 from ._creds import find_region
-from ._options import Body, RequestOptions, parse_header
+from ._options import Body, RequestOptions
 from ._render import color_wanted
 
 __all__ = [
     "CONTEXT",
     "echo_json",
     "errors",
-    "headers_of",
     "host_of",
     "infer",
+    "presign_with",
     "read_input",
     "read_raw",
     "sign_with",
@@ -51,33 +52,46 @@ def echo_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False))
 
 
-def headers_of(values: tuple[str, ...]) -> list[tuple[str, str]]:
-    return [parse_header(h) for h in values]
-
-
 def sign_with(
-    opts: RequestOptions,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    body: Body,
-    *,
-    region: str | None = None,
-    service: str | None = None,
-    quiet: bool = False,
-) -> tuple[SignedRequest, Any]:
-    if not (region or opts.region or opts.region_set) or not (service or opts.service):
-        region, service = infer(opts, host_of(url), quiet=quiet)
+    opts: RequestOptions, method: str, url: str, body: Body, *, quiet: bool = False
+) -> tuple[SignedRequest, Credentials]:
+    """Sign METHOD URL with the -H headers and ``body`` as the flags say, to print it."""
+    if not (opts.region or opts.region_set) or not opts.service:
+        opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
     creds = opts.credentials()
     payload = opts.payload()
-    signer = opts.signer(creds, region, service, payload=None)
+    signer = opts.signer(creds, payload=None)
     send: object = body.for_signer()
     if body.file is not None and not body.seekable and payload is None:
         # A pipe can be hashed once, in pieces, but then it is gone: fine for
         # printing a signature, which sends nothing.
         payload = body.sha256_streaming()
         send = None
+    headers = opts.header_list()
     signed = signer.sign(method, url, headers, body=send, timestamp=opts.timestamp, payload=payload)
+    return signed, creds
+
+
+def presign_with(
+    opts: RequestOptions, method: str, url: str, **extra: Any
+) -> tuple[SignedRequest, Credentials]:
+    """Presign METHOD URL with the -H headers as the flags say (--expires, --cap-expires).
+
+    The expiry rule applies: credentials that end before the URL would are
+    refused unless --cap-expires.  ``extra`` goes to ``presign_request``.
+    """
+    assert opts.expires is not None, "--expires has a default, or the command checks it"
+    creds = opts.credentials()
+    signed = opts.signer(creds).presign_request(
+        method,
+        url,
+        opts.header_list(),
+        expires=opts.expires,
+        timestamp=opts.timestamp,
+        payload=opts.payload(),
+        cap_expires=opts.cap_expires,
+        **extra,
+    )
     return signed, creds
 
 

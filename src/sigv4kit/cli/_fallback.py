@@ -21,7 +21,7 @@ from typing import Any
 import click
 
 from ..probe.fallback import Step, next_mode
-from ..probe.profiles import Profile, endpoint_key, profile_for
+from ..probe.profiles import Profile, endpoint_key, endpoint_profile
 
 __all__ = ["Fallback", "memory_path"]
 
@@ -52,11 +52,10 @@ class Fallback:
 
     def __post_init__(self) -> None:
         self.endpoint = endpoint_key(self.url)
-        try:
-            self.profile = profile_for(self.url)
-        except (OSError, ValueError) as exc:  # an unreadable profile file: say so, go on
-            click.echo(f"sigv4kit: ignoring the saved profiles: {exc}", err=True)
-            self.profile = profile_for(self.url, saved={})
+        self.profile = endpoint_profile(
+            self.url,
+            warn=lambda exc: click.echo(f"sigv4kit: ignoring the saved profiles: {exc}", err=True),
+        )
 
     @property
     def secure(self) -> bool:

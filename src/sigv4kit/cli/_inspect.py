@@ -34,9 +34,9 @@ from ._common import (
     CONTEXT,
     echo_json,
     errors,
-    headers_of,
     host_of,
     infer,
+    presign_with,
     read_input,
     read_raw,
     sign_with,
@@ -45,9 +45,9 @@ from ._creds import find_credentials
 from ._options import (
     RequestOptions,
     credential_options,
-    open_body,
-    request_options,
-    signing_options,
+    output_options,
+    presign_options,
+    request_or_file,
 )
 from ._render import color_wanted, render_explanation, style
 from ._report import print_diagnosis
@@ -56,43 +56,20 @@ __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
 
 
 @click.command("explain", context_settings=CONTEXT)
-@click.argument("method", required=False)
-@click.argument("url", required=False)
-@request_options
-@signing_options
-@credential_options
-@click.option(
+@request_or_file(
     "-f",
     "--request-file",
-    metavar="FILE",
-    help="Explain a raw HTTP request (a file, or '-' for standard input) instead of METHOD URL.",
+    file_help="Explain a raw HTTP request (a file, or '-' for standard input) instead of "
+    "METHOD URL.",
 )
-@click.option("--presign", is_flag=True, help="Explain a presigned URL instead of header signing.")
-@click.option(
-    "--expires",
-    type=click.IntRange(1, 604800),
-    default=3600,
-    show_default=True,
-    metavar="SECONDS",
-    help="Lifetime of the presigned URL (with --presign).",
+@presign_options("Explain a presigned URL instead of header signing.")
+@output_options(
+    "Print one JSON object (for tools).", "Print the session token instead of hiding it."
 )
-@click.option(
-    "--cap-expires",
-    is_flag=True,
-    help="With --presign: end the URL when the credentials expire (default: refuse).",
-)
-@click.option("--show-token", is_flag=True, help="Print the session token instead of hiding it.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object (for tools).")
 def explain_cmd(
     method: str | None,
     url: str | None,
-    headers: tuple[str, ...],
-    data: str | None,
-    data_file: str | None,
     request_file: str | None,
-    presign: bool,
-    expires: int,
-    cap_expires: bool,
     show_token: bool,
     as_json: bool,
     **kw: Any,
@@ -120,27 +97,18 @@ def explain_cmd(
     if request_file is not None:
         if method or url:
             raise click.UsageError("give either METHOD URL or --request-file, not both")
-        if presign:
+        if opts.presign:
             raise click.UsageError("--presign works with METHOD URL, not --request-file")
         signed, creds, provided = _signed_raw(opts, read_raw(request_file), quiet=as_json)
     else:
         if not method or not url:
             raise click.UsageError("give METHOD URL, or --request-file FILE")
-        signed, creds = _signed_url(
-            opts,
-            method,
-            url,
-            headers_of(headers),
-            data,
-            data_file,
-            (presign, expires, cap_expires),
-            as_json,
-        )
+        signed, creds = _signed_url(opts, method, url, as_json)
     result = explain(
         signed,
         credentials=creds,
         show_token=show_token,
-        presigned=presign,
+        presigned=opts.presign,
         provided_signature=provided,
     )
     if as_json:
@@ -154,16 +122,8 @@ def explain_cmd(
 
 @click.command("diagnose", context_settings=CONTEXT)
 @click.argument("error_file")
-@click.argument("method", required=False)
-@click.argument("url", required=False)
-@request_options
-@signing_options
-@credential_options
-@click.option(
-    "--request",
-    "request_file",
-    metavar="FILE",
-    help="The request as it was sent (raw HTTP, with its Authorization header).",
+@request_or_file(
+    "--request", file_help="The request as it was sent (raw HTTP, with its Authorization header)."
 )
 @click.option(
     "--canonical-request",
@@ -179,9 +139,6 @@ def diagnose_cmd(
     error_file: str,
     method: str | None,
     url: str | None,
-    headers: tuple[str, ...],
-    data: str | None,
-    data_file: str | None,
     request_file: str | None,
     cr_file: str | None,
     sts_file: str | None,
@@ -225,7 +182,7 @@ def diagnose_cmd(
         client.canonical_request = client.canonical_request or view.canonical_request
         client.string_to_sign = client.string_to_sign or view.string_to_sign
     if method and url:
-        signed = _resign(opts, server, method, url, headers_of(headers), data, data_file, as_json)
+        signed = _resign(opts, server, method, url, as_json)
         client.canonical_request = signed.canonical_request
         client.string_to_sign = signed.string_to_sign
     elif method or url:
@@ -268,11 +225,9 @@ def diagnose_cmd(
     default=None,
     help="Encode the path twice or once (default: per service).",
 )
-@click.option("--json", "as_json", is_flag=True, help="Print the verdict as JSON.")
-@click.option(
-    "--show-token",
-    is_flag=True,
-    help="Show the session token in the canonical requests printed (hidden by default).",
+@output_options(
+    "Print the verdict as JSON.",
+    "Show the session token in the canonical requests printed (hidden by default).",
 )
 def verify(
     request_file: str,
@@ -378,56 +333,30 @@ def _signed_raw(
 
 
 def _signed_url(
-    opts: RequestOptions,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    data: str | None,
-    data_file: str | None,
-    presigning: tuple[bool, int, bool],
-    quiet: bool,
+    opts: RequestOptions, method: str, url: str, quiet: bool
 ) -> tuple[SignedRequest, Credentials]:
-    """Sign METHOD URL as the flags say: header signing or, with ``presigning``
-    ``(presign, expires, cap_expires)``, a presigned URL under the expiry rule."""
-    presign, expires, cap_expires = presigning
-    region, service = infer(opts, host_of(url), quiet=quiet)
-    body = open_body(data, data_file)
+    """Sign METHOD URL as the flags say: header signing or, with --presign, a
+    presigned URL under the expiry rule."""
+    opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
+    body = opts.body()
     try:
         with errors():
-            if not presign:
-                return sign_with(opts, method, url, headers, body, region=region, service=service)
-            creds = opts.credentials()
-            signer = opts.signer(creds, region, service)
-            signed = signer.presign_request(
-                method,
-                url,
-                headers,
-                expires=expires,
-                timestamp=opts.timestamp,
-                body=body.for_signer(),
-                payload=opts.payload(),
-                cap_expires=cap_expires,
-            )
-            return signed, creds
+            if not opts.presign:
+                return sign_with(opts, method, url, body)
+            return presign_with(opts, method, url, body=body.for_signer())
     finally:
         body.close()
 
 
 def _resign(
-    opts: RequestOptions,
-    server: ServerError,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    data: str | None,
-    data_file: str | None,
-    quiet: bool,
+    opts: RequestOptions, server: ServerError, method: str, url: str, quiet: bool
 ) -> SignedRequest:
     """Sign METHOD URL as the client did, at the time and scope the server's text names.
 
     The canonical request needs no secret, so without credentials a stand-in
     signs.
     """
+    headers = opts.header_list()
     sts = server.string_to_sign.split("\n") if server.string_to_sign else []
     if opts.timestamp is None and len(sts) > 1:
         opts.timestamp = sts[1].strip()
@@ -437,7 +366,7 @@ def _resign(
             opts.region = opts.region or scope[1]
             opts.service = opts.service or scope[2]
     region, service = infer(opts, host_of(url), quiet=quiet)
-    body = open_body(data, data_file)
+    body = opts.body()
     try:
         with errors():
             try:

@@ -18,6 +18,7 @@ import click
 
 from ..credentials import Credentials
 from ..errors import SigningError
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
 from ._creds import find_credentials
 
@@ -25,9 +26,14 @@ __all__ = [
     "Body",
     "RequestOptions",
     "credential_options",
+    "expires_option",
     "open_body",
+    "output_options",
     "parse_header",
+    "presign_options",
+    "request_arguments",
     "request_options",
+    "request_or_file",
     "signing_options",
 ]
 
@@ -154,6 +160,88 @@ def request_options(f: F) -> F:
     )
 
 
+def request_arguments(*, required: bool = True) -> Callable[[F], F]:
+    """METHOD URL and every request, signing and credential flag (into ``**kw``)."""
+
+    def decorate(f: F) -> F:
+        return _apply(
+            [
+                click.argument("method", required=required),
+                click.argument("url", required=required),
+                request_options,
+                signing_options,
+                credential_options,
+            ],
+            f,
+        )
+
+    return decorate
+
+
+def request_or_file(*flags: str, file_help: str) -> Callable[[F], F]:
+    """Optional METHOD URL (with every request flag), or a raw HTTP request
+    file given with ``flags`` (into ``request_file``): what explain and
+    diagnose take."""
+
+    def decorate(f: F) -> F:
+        return _apply(
+            [
+                request_arguments(required=False),
+                click.option(*flags, "request_file", metavar="FILE", help=file_help),
+            ],
+            f,
+        )
+
+    return decorate
+
+
+def expires_option(**settings: Any) -> Callable[[F], F]:
+    """--expires: a presigned URL's lifetime in seconds, 1 to 604800 (S3's 7 days)."""
+    return click.option(
+        "--expires", type=click.IntRange(1, MAX_PRESIGN_EXPIRES), metavar="SECONDS", **settings
+    )
+
+
+def presign_options(presign_help: str) -> Callable[[F], F]:
+    """--presign (``presign_help`` says what it does instead), --expires, --cap-expires."""
+
+    def decorate(f: F) -> F:
+        return _apply(
+            [
+                click.option("--presign", is_flag=True, help=presign_help),
+                expires_option(
+                    default=3600,
+                    show_default=True,
+                    help="Lifetime of the presigned URL (with --presign).",
+                ),
+                click.option(
+                    "--cap-expires",
+                    is_flag=True,
+                    help="With --presign: end the URL when the credentials expire "
+                    "(default: refuse).",
+                ),
+            ],
+            f,
+        )
+
+    return decorate
+
+
+def output_options(json_help: str, token_help: str) -> Callable[[F], F]:
+    """--json (into ``as_json``) and --show-token, with each command's help."""
+
+    def decorate(f: F) -> F:
+        return _apply(
+            [
+                click.option("--json", "as_json", is_flag=True, help=json_help),
+                click.option("--show-token", is_flag=True, help=token_help),
+            ],
+            f,
+        )
+
+    return decorate
+
+
 def parse_header(text: str) -> tuple[str, str]:
     """``'Name: value'`` -> ``('Name', 'value')``; ``'Name:'`` is an empty value."""
     name, colon, value = text.partition(":")
@@ -257,11 +345,27 @@ class RequestOptions:
     secret_key: str | None
     session_token: str | None
     profile: str | None
+    # -H, -d and --data-file, where the command takes them (request_options).
+    headers: tuple[str, ...] = ()
+    data: str | None = None
+    data_file: str | None = None
+    # --presign, --expires and --cap-expires, where the command takes them.
+    presign: bool = False
+    expires: int | None = None
+    cap_expires: bool = False
 
     @classmethod
     def from_kwargs(cls, kw: dict[str, Any]) -> RequestOptions:
         names = cls.__dataclass_fields__
         return cls(**{k: kw.pop(k) for k in list(kw) if k in names})
+
+    def header_list(self) -> list[tuple[str, str]]:
+        """The -H headers as ``(name, value)`` pairs, in order."""
+        return [parse_header(h) for h in self.headers]
+
+    def body(self) -> Body:
+        """The -d / --data-file body (the caller closes it)."""
+        return open_body(self.data, self.data_file)
 
     def credentials(self) -> Credentials:
         return find_credentials(self.access_key, self.secret_key, self.session_token, self.profile)

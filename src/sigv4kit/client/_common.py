@@ -63,6 +63,7 @@ from ..signer import SignedRequest, Signer
 __all__ = [
     "REDIRECT_STATUSES",
     "STREAMING_MODES",
+    "Adapter",
     "AdapterCore",
     "BodySource",
     "RedirectHosts",
@@ -469,16 +470,12 @@ class AdapterCore:
             return None
         from ..diagnose import parse_error_body
         from ..probe.fallback import ModeMemory, next_mode
-        from ..probe.profiles import endpoint_key, profile_for
+        from ..probe.profiles import endpoint_key, endpoint_profile
 
         key = endpoint_key(url)
         profile = self._profiles.get(key)
         if profile is None:
-            try:
-                profile = profile_for(url)
-            except (OSError, ValueError):  # an unreadable profile file
-                profile = profile_for(url, saved={})
-            self._profiles[key] = profile
+            profile = self._profiles[key] = endpoint_profile(url)
         err = parse_error_body(body[: 1 << 16])
         checksum = _has_checksum(mode, headers)
         step = next_mode(
@@ -569,3 +566,23 @@ class AdapterCore:
             return False
         self.clock_offset = server - time.time()
         return True
+
+
+class Adapter:
+    """What the adapter classes share: an :class:`AdapterCore` and its Signer.
+
+    Takes the arguments of :class:`AdapterCore` (a Signer, or credentials
+    with ``region`` and ``service``; ``payload``, ``correct_clock_skew``,
+    ``redirect_hosts``, ``fallback`` and other Signer options); each adapter
+    adds the options of its own HTTP library.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.core = AdapterCore(*args, **kwargs)
+
+    @property
+    def signer(self) -> Signer:
+        return self.core.signer
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.core.signer!r}, payload={self.core.payload!r})"

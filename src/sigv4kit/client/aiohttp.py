@@ -76,12 +76,10 @@ from yarl import URL
 
 from ..credentials import Credentials
 from ..errors import SigningError
-from ..signer import Signer
 from ._common import (
     REDIRECT_STATUSES,
     STREAMING_MODES,
-    AdapterCore,
-    RedirectHosts,
+    Adapter,
     is_checksum_header,
 )
 
@@ -218,7 +216,7 @@ def _location(resp: aiohttp.ClientResponse, url: URL) -> URL | None:
     return loc.with_fragment(None)
 
 
-class SigV4Middleware:
+class SigV4Middleware(Adapter):
     """aiohttp client middleware that signs every request with SigV4 or SigV4a.
 
     Takes the same arguments as :class:`sigv4kit.client.requests.SigV4Auth`
@@ -226,38 +224,13 @@ class SigV4Middleware:
     ``max_redirects`` decide whether and how far redirects are followed).
     """
 
-    def __init__(
-        self,
-        signer_or_credentials: Signer | Credentials | Any = None,
-        region: str | None = None,
-        service: str | None = None,
-        *,
-        payload: str | None = None,
-        correct_clock_skew: bool = True,
-        redirect_hosts: RedirectHosts = None,
-        **options: Any,
-    ) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if not _supports_middlewares():
             raise SigningError(
                 f"aiohttp {aiohttp.__version__} has no client middlewares; "
                 "upgrade to aiohttp 3.12 or later"
             )
-        self.core = AdapterCore(
-            signer_or_credentials,
-            region,
-            service,
-            payload=payload,
-            correct_clock_skew=correct_clock_skew,
-            redirect_hosts=redirect_hosts,
-            **options,
-        )
-
-    @property
-    def signer(self) -> Signer:
-        return self.core.signer
-
-    def __repr__(self) -> str:
-        return f"SigV4Middleware({self.core.signer!r}, payload={self.core.payload!r})"
+        super().__init__(*args, **kwargs)
 
     async def _apply(
         self,

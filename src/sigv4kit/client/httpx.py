@@ -74,13 +74,11 @@ import httpx
 
 from ..credentials import Credentials
 from ..errors import SigningError
-from ..signer import Signer
 from ..streaming import AwsChunkedBody
 from ._common import (
     REDIRECT_STATUSES,
     STREAMING_MODES,
-    AdapterCore,
-    RedirectHosts,
+    Adapter,
     RedirectNotFollowed,
     is_checksum_header,
     same_origin,
@@ -255,7 +253,7 @@ def _hop_headers(
     return out
 
 
-class SigV4Auth(httpx.Auth):
+class SigV4Auth(Adapter, httpx.Auth):
     """``httpx.Auth`` that signs every request with SigV4 or SigV4a.
 
     Takes the arguments of :class:`sigv4kit.client.requests.SigV4Auth`
@@ -266,37 +264,11 @@ class SigV4Auth(httpx.Auth):
             hop (default ``True``); ``False`` returns the 3xx response.
     """
 
-    def __init__(
-        self,
-        signer_or_credentials: Signer | Credentials | Any = None,
-        region: str | None = None,
-        service: str | None = None,
-        *,
-        payload: str | None = None,
-        correct_clock_skew: bool = True,
-        redirect_hosts: RedirectHosts = None,
-        follow_redirects: bool = True,
-        **options: Any,
-    ) -> None:
-        self.core = AdapterCore(
-            signer_or_credentials,
-            region,
-            service,
-            payload=payload,
-            correct_clock_skew=correct_clock_skew,
-            redirect_hosts=redirect_hosts,
-            **options,
-        )
+    def __init__(self, *args: Any, follow_redirects: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self.follow_redirects = follow_redirects
         # The wrappers below read bodies themselves (and never a one-shot one).
         self.requires_request_body = False
-
-    @property
-    def signer(self) -> Signer:
-        return self.core.signer
-
-    def __repr__(self) -> str:
-        return f"SigV4Auth({self.core.signer!r}, payload={self.core.payload!r})"
 
     @property
     def event_hooks(self) -> dict[str, list[Callable[..., Any]]]:

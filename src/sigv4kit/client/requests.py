@@ -76,13 +76,10 @@ from requests.cookies import extract_cookies_to_jar, get_cookie_header
 from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 
-from ..credentials import Credentials
-from ..signer import Signer
 from ._common import (
     STREAMING_MODES,
-    AdapterCore,
+    Adapter,
     BodySource,
-    RedirectHosts,
     RedirectNotFollowed,
     is_checksum_header,
     redirect_method,
@@ -173,7 +170,7 @@ def _location(resp: requests.Response) -> str:
     return requote_uri(location)
 
 
-class SigV4Auth(requests.auth.AuthBase):
+class SigV4Auth(Adapter, requests.auth.AuthBase):
     """``requests`` auth that signs every request with SigV4 or SigV4a.
 
     Args:
@@ -198,35 +195,14 @@ class SigV4Auth(requests.auth.AuthBase):
 
     def __init__(
         self,
-        signer_or_credentials: Signer | Credentials | Any = None,
-        region: str | None = None,
-        service: str | None = None,
-        *,
-        payload: str | None = None,
-        correct_clock_skew: bool = True,
-        redirect_hosts: RedirectHosts = None,
+        *args: Any,
         follow_redirects: bool | None = None,
         max_redirects: int | None = None,
-        **options: Any,
+        **kwargs: Any,
     ) -> None:
-        self.core = AdapterCore(
-            signer_or_credentials,
-            region,
-            service,
-            payload=payload,
-            correct_clock_skew=correct_clock_skew,
-            redirect_hosts=redirect_hosts,
-            **options,
-        )
+        super().__init__(*args, **kwargs)
         self.follow_redirects = follow_redirects
         self.max_redirects = max_redirects
-
-    @property
-    def signer(self) -> Signer:
-        return self.core.signer
-
-    def __repr__(self) -> str:
-        return f"SigV4Auth({self.core.signer!r}, payload={self.core.payload!r})"
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         assert r.url is not None and r.method is not None
@@ -248,43 +224,31 @@ class SigV4Auth(requests.auth.AuthBase):
         headers: list[tuple[str, str]],
         *,
         has_body: bool,
+        sign: bool = True,
     ) -> None:
-        core = self.core
+        """Dress ``r`` for one hop: signed, or (``sign=False``) as the caller made it."""
         assert r.method is not None and r.url is not None
         body = chain.source.rewind() if has_body else None
-        mode = chain.mode or core.payload
-        needs_hash = mode == "signed"
-        payload: str | None = mode
-        if has_body and needs_hash and chain.body_sha256 is not None:
-            payload = chain.body_sha256  # the same body: do not read a file again
-        signed = core.sign(r.method, r.url, headers, body, payload=payload)
-        if has_body and needs_hash:
-            chain.body_sha256 = signed.payload_hash
-        r.url = signed.url
-        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
-        for name, value in signed.headers:
-            new[name] = value
-        r.headers = new
-        # An aws-chunked body goes out as pieces (framing, then the data
-        # uncopied); Content-Length is set, so urllib3 sends them one by one.
-        r.body = signed.body.pieces() if mode in STREAMING_MODES else body  # type: ignore[assignment]
-        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=True))
-
-    def _unsigned(
-        self,
-        r: requests.PreparedRequest,
-        chain: _Chain,
-        headers: list[tuple[str, str]],
-        *,
-        has_body: bool,
-    ) -> None:
-        assert r.method is not None and r.url is not None
-        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
-        for name, value in headers:
-            new[name] = value
-        r.headers = new
-        r.body = chain.source.rewind() if has_body else None  # type: ignore[assignment]
-        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=False))
+        sent: list[tuple[str, str]] = headers
+        if sign:
+            core = self.core
+            mode = chain.mode or core.payload
+            needs_hash = mode == "signed"
+            payload: str | None = mode
+            if has_body and needs_hash and chain.body_sha256 is not None:
+                payload = chain.body_sha256  # the same body: do not read a file again
+            signed = core.sign(r.method, r.url, headers, body, payload=payload)
+            if has_body and needs_hash:
+                chain.body_sha256 = signed.payload_hash
+            r.url = signed.url
+            sent = list(signed.headers)
+            if mode in STREAMING_MODES:
+                # An aws-chunked body goes out as pieces (framing, then the data
+                # uncopied); Content-Length is set, so urllib3 sends them one by one.
+                body = signed.body.pieces()
+        r.headers = CaseInsensitiveDict(sent)
+        r.body = body  # type: ignore[assignment]
+        setattr(r, _STATE, _Hop(r.method, r.url, chain, headers, has_body, signed=sign))
 
     # -- the response hook ----------------------------------------------------------
 
@@ -301,8 +265,7 @@ class SigV4Auth(requests.auth.AuthBase):
         history: list[requests.Response] = []
         resp = r
         while True:
-            resp = self._retry_skewed(resp, session, history, kwargs)
-            resp = self._retry_refused(resp, session, history, kwargs)
+            resp = self._retry(resp, session, history, kwargs)
             if not resp.is_redirect:
                 break
             if not follow:
@@ -319,66 +282,68 @@ class SigV4Auth(requests.auth.AuthBase):
             resp.history = [*r.history, *history]
         return resp
 
-    def _retry_skewed(
+    def _retry(
         self,
         resp: requests.Response,
         session: requests.Session | None,
         history: list[requests.Response],
         kwargs: dict[str, Any],
     ) -> requests.Response:
-        req = resp.request
-        hop = getattr(req, _STATE, None)
-        if (
-            resp.status_code not in _ERROR_STATUSES
-            or not isinstance(hop, _Hop)
-            or not hop.signed
-            or hop.retried
-            or not self.core.correct_clock_skew
-            or (hop.has_body and not hop.chain.source.replayable)
-        ):
-            return resp
-        if not self.core.learn_skew(resp.status_code, resp.headers.get("Date"), resp.content):
-            return resp
-        resp.close()
-        prep = req.copy()
-        self._sign(prep, hop.chain, hop.headers, has_body=hop.has_body)
-        getattr(prep, _STATE).retried = True
-        history.append(resp)
-        return self._send(prep, resp, session, kwargs)
+        """Send a signed hop once more when its answer says what to change.
 
-    def _retry_refused(
-        self,
-        resp: requests.Response,
-        session: requests.Session | None,
-        history: list[requests.Response],
-        kwargs: dict[str, Any],
-    ) -> requests.Response:
-        """Send once more in the next payload mode when the server refused this one."""
-        req = resp.request
-        hop = getattr(req, _STATE, None)
-        if (
-            resp.status_code < 400
-            or not isinstance(hop, _Hop)
-            or not hop.signed
-            or hop.retried
-            or not hop.has_body
-            or not hop.chain.source.replayable
-            or req.url is None
-        ):
+        A clock-skew error re-signs with the server's clock; a refused payload
+        mode re-signs in the next mode the endpoint allows.  Once per hop,
+        and only when its body can be sent again.
+        """
+        hop = getattr(resp.request, _STATE, None)
+        if not isinstance(hop, _Hop) or not hop.signed or hop.retried:
             return resp
+        if hop.has_body and not hop.chain.source.replayable:
+            return resp
+        status = resp.status_code
+        if (
+            status in _ERROR_STATUSES
+            and self.core.correct_clock_skew
+            and self.core.learn_skew(status, resp.headers.get("Date"), resp.content)
+        ):
+            return self._resend(resp, hop.headers, hop.has_body, session, history, kwargs)
+        headers = self._refused_headers(resp, hop)
+        if headers is None:
+            return resp
+        return self._resend(resp, headers, True, session, history, kwargs)
+
+    def _refused_headers(self, resp: requests.Response, hop: _Hop) -> list[tuple[str, str]] | None:
+        """When the server refused the hop's payload mode: switch the chain to the
+        next mode and return the headers to sign again with (None: not refused)."""
+        url = resp.request.url
+        if resp.status_code < 400 or not hop.has_body or url is None:
+            return None
         chain = hop.chain
         mode = chain.mode or self.core.payload
-        step = self.core.refused(req.url, mode, resp.status_code, resp.content, hop.headers)
+        step = self.core.refused(url, mode, resp.status_code, resp.content, hop.headers)
         if step is None:
-            return resp
-        resp.close()
+            return None
         headers = hop.headers
         if not step.checksum:
             headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
             chain.headers = [(n, v) for n, v in chain.headers if not is_checksum_header(n)]
         chain.mode = step.payload
-        prep = req.copy()
-        self._sign(prep, chain, headers, has_body=True)
+        return headers
+
+    def _resend(
+        self,
+        resp: requests.Response,
+        headers: list[tuple[str, str]],
+        has_body: bool,
+        session: requests.Session | None,
+        history: list[requests.Response],
+        kwargs: dict[str, Any],
+    ) -> requests.Response:
+        """Sign ``resp``'s request again (new clock or mode) and send it, once."""
+        resp.close()
+        hop: _Hop = getattr(resp.request, _STATE)
+        prep = resp.request.copy()
+        self._sign(prep, hop.chain, headers, has_body=has_body)
         getattr(prep, _STATE).retried = True
         history.append(resp)
         return self._send(prep, resp, session, kwargs)
@@ -418,7 +383,7 @@ class SigV4Auth(requests.auth.AuthBase):
             self._sign(prep, chain, headers, has_body=has_body)
         else:
             chain.signed = False
-            self._unsigned(prep, chain, headers, has_body=has_body)
+            self._sign(prep, chain, headers, has_body=has_body, sign=False)
         return prep
 
     @staticmethod
@@ -464,10 +429,7 @@ class SigV4Auth(requests.auth.AuthBase):
         hop = getattr(req, _STATE, None)
         if not isinstance(hop, _Hop):
             return
-        new: CaseInsensitiveDict[str | bytes] = CaseInsensitiveDict()
-        for name, value in hop.headers:
-            new[name] = value
-        req.headers = new
+        req.headers = CaseInsensitiveDict(hop.headers)
         req.body = hop.chain.source.rewind() if hop.has_body else None  # type: ignore[assignment]
         delattr(req, _STATE)
 

@@ -10,7 +10,7 @@ diagnosis looks at to recognise it (``signs``) and how to fix it (``fix``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 __all__ = ["CAUSES", "Cause", "CauseInfo", "cause"]
 
@@ -26,13 +26,7 @@ class CauseInfo:
     fix: str
 
     def as_dict(self) -> dict[str, str]:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "explanation": self.explanation,
-            "signs": self.signs,
-            "fix": self.fix,
-        }
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -45,7 +39,7 @@ class Cause:
     fix: str
 
     def as_dict(self) -> dict[str, str]:
-        return {"id": self.id, "title": self.title, "detail": self.detail, "fix": self.fix}
+        return asdict(self)
 
 
 _ROWS = (

@@ -16,7 +16,7 @@ from typing import Any
 from ..credentials import Credentials
 from ..errors import SignatureError
 from ..rawhttp import RawRequest
-from .causes import CAUSES, Cause
+from .causes import Cause, cause
 from .compare import Diagnosis, diagnose
 from .diff import diff_canonical
 from .explain import parse_authorization, redact_token
@@ -119,17 +119,7 @@ def _diagnose_failure(
     double_uri_encode: bool | None,
     show_token: bool,
 ) -> Diagnosis:
-    server = ServerError(
-        code=exc.code,
-        message=exc.message,
-        canonical_request=exc.canonical_request,
-        string_to_sign=exc.string_to_sign,
-        signature_provided=exc.signature_provided,
-        access_key_id=exc.access_key_id,
-        details=dict(exc.details),
-        format="verifier",
-    )
-    result = diagnose(server, None)
+    result = diagnose(ServerError.from_error(exc), None)
     result.notes = []
     if exc.code != "SignatureDoesNotMatch":
         return result
@@ -144,17 +134,14 @@ def _diagnose_failure(
         if exc.canonical_request is not None:
             hidden = None if show_token else credentials.session_token
             result.canonical_request_diff = diff_canonical(
-                redact_token(variant.canonical_request, hidden), exc.canonical_request
+                redact_token(variant.canonical.text, hidden), exc.canonical_request
             )
     elif not result.causes:
-        row = CAUSES["secret-key"]
         result.causes.append(
-            Cause(
+            cause(
                 "secret-key",
-                row.title,
                 "No common canonicalization mistake reproduces the signature: the "
                 "client probably used another secret key.",
-                row.fix,
             )
         )
     return result
@@ -162,10 +149,4 @@ def _diagnose_failure(
 
 def explained_cause(variant: Variant) -> Cause:
     """A cause reproduced by the variant search, said with certainty."""
-    row = CAUSES[variant.cause]
-    return Cause(
-        variant.cause,
-        row.title,
-        f"Reproduced: the signature matches when {variant.description}.",
-        row.fix,
-    )
+    return cause(variant.cause, f"Reproduced: the signature matches when {variant.description}.")

@@ -9,7 +9,7 @@ with those labels.
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 
 __all__ = [
     "STS_LABELS",
@@ -78,7 +78,7 @@ class DiffLine:
     text: str
 
     def as_list(self) -> list[str]:
-        return [self.op, self.label, self.text]
+        return list(astuple(self))
 
 
 def diff_lines(client: list[tuple[str, str]], server: list[tuple[str, str]]) -> list[DiffLine]:

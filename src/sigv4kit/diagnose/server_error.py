@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..errors import SignatureError
 
 __all__ = ["MAX_BODY", "SIGNATURE_CODES", "ServerError", "parse_error_body"]
 
@@ -28,6 +31,17 @@ SIGNATURE_CODES = frozenset(
         "AuthorizationHeaderMalformed",
         "XAmzContentSHA256Mismatch",
     }
+)
+
+#: What a :class:`~sigv4kit.errors.SignatureError` and a :class:`ServerError`
+#: both carry, under the same names.
+_ERROR_FIELDS = (
+    "code",
+    "message",
+    "canonical_request",
+    "string_to_sign",
+    "signature_provided",
+    "access_key_id",
 )
 
 
@@ -54,16 +68,13 @@ class ServerError:
         )
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "canonical_request": self.canonical_request,
-            "string_to_sign": self.string_to_sign,
-            "signature_provided": self.signature_provided,
-            "access_key_id": self.access_key_id,
-            "details": self.details,
-            "format": self.format,
-        }
+        return asdict(self)
+
+    @classmethod
+    def from_error(cls, exc: SignatureError) -> ServerError:
+        """What sigv4kit's own verifier said, read like any server's answer."""
+        shared = {name: getattr(exc, name) for name in _ERROR_FIELDS}
+        return cls(**shared, details=dict(exc.details), format="verifier")
 
 
 _SHOULD_HAVE_BEEN = re.compile(

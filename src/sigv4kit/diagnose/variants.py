@@ -7,7 +7,7 @@ the payload hash of an empty body, the session token left out) and see which
 one equals the signature provided.  A hit names the cause with certainty.
 ``sigv4kit verify`` and the calculator use this.
 
-Each family of mistakes is one small generator of :class:`Attempt` values,
+Each family of mistakes is one small generator of :class:`Variant` values,
 each a canonical request equal to the client's except for one part.
 """
 
@@ -38,18 +38,15 @@ __all__ = ["Variant", "find_variant"]
 
 @dataclass(frozen=True)
 class Variant:
-    """A mistake that reproduces the signature: its cause id, what was done, the text."""
+    """One common mistake: its cause id, what was done, the canonical request it gives.
+
+    The families below yield every variant worth trying; :func:`find_variant`
+    returns the one whose signature equals the one provided.
+    """
 
     cause: str
     description: str
-    canonical_request: str
-
-
-@dataclass(frozen=True)
-class Attempt:
-    cause: str
-    description: str
-    canonical: CanonicalRequest
+    canonical: CanonicalRequest  # ``.text`` is the canonical request
 
 
 def find_variant(
@@ -74,12 +71,12 @@ def find_variant(
     for attempt in _attempts(raw, client):
         sts = string_to_sign(client.algorithm, client.amz_date, client.scope, attempt.canonical)
         if key.hexdigest(sts.encode()) == client.signature:
-            return Variant(attempt.cause, attempt.description, attempt.canonical.text)
+            return attempt
     return None
 
 
-def _attempts(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
-    families: tuple[Callable[[RawRequest, ClientSigned], Iterator[Attempt]], ...] = (
+def _attempts(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
+    families: tuple[Callable[[RawRequest, ClientSigned], Iterator[Variant]], ...] = (
         _path_mistakes,
         _query_mistakes,
         _header_mistakes,
@@ -115,31 +112,31 @@ def _with(
     )
 
 
-def _path_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+def _path_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
     path = raw.target.partition("?")[0]
     dbl, norm = client.double_uri_encode, client.normalize_path
-    yield Attempt(
+    yield Variant(
         "path-encoding",
         "the client encoded the path " + ("once" if dbl else "twice"),
         _with(raw, client, uri=canonical_uri(path, double_encode=not dbl, normalize=norm)),
     )
-    yield Attempt(
+    yield Variant(
         "path-encoding",
         "the client " + ("did not normalize" if norm else "normalized") + " the path",
         _with(raw, client, uri=canonical_uri(path, double_encode=dbl, normalize=not norm)),
     )
-    yield Attempt(
+    yield Variant(
         "path-encoding",
         "the client signed the path without encoding it",
         _with(raw, client, uri=unquote(path) or "/"),
     )
 
 
-def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
     query = raw.target.partition("?")[2]
     if not query:
         return
-    yield Attempt(
+    yield Variant(
         "query-encoding",
         "the client signed the query in its wire order, unsorted",
         _with(raw, client, query=query),
@@ -151,33 +148,33 @@ def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
     as_plus = "&".join(
         f"{quote_plus(k, safe='-_.~')}={quote_plus(v, safe='-_.~')}" for k, v in sorted(decoded)
     )
-    yield Attempt(
+    yield Variant(
         "query-encoding",
         "the client form-encoded the query (spaces as '+')",
         _with(raw, client, query=as_plus),
     )
-    yield Attempt(
+    yield Variant(
         "query-encoding",
         "the client signed the query without encoding it",
         _with(raw, client, query=_sorted_verbatim(unquote(query))),
     )
 
 
-def _header_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+def _header_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
     wanted = sorted(frozenset(client.signed_headers))
     untrimmed = "".join(
         f"{n}:{','.join(v for m, v in raw.headers if m.lower() == n)}\n" for n in wanted
     )
     # Deliberately not canonical (untrimmed values), so built from its six parts.
     c = client.canonical
-    yield Attempt(
+    yield Variant(
         "header-whitespace",
         "the client did not trim and collapse whitespace in header values",
         CanonicalRequest(c.method, c.uri, c.query, untrimmed, ";".join(wanted), c.payload_hash),
     )
 
 
-def _payload_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+def _payload_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
     body_hash = hashlib.sha256(raw.body).hexdigest()
     for alt, what in (
         (body_hash, "the body's hash"),
@@ -185,18 +182,18 @@ def _payload_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt
         ("UNSIGNED-PAYLOAD", "UNSIGNED-PAYLOAD"),
     ):
         if alt != client.canonical.payload_hash:
-            yield Attempt(
+            yield Variant(
                 "payload-hash",
                 f"the client signed {what} as the payload",
                 _with(raw, client, payload_hash=alt),
             )
 
 
-def _token_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Attempt]:
+def _token_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
     if "x-amz-security-token" not in client.signed_headers:
         return
     less = frozenset(client.signed_headers) - {"x-amz-security-token"}
-    yield Attempt(
+    yield Variant(
         "session-token",
         "the client did not sign X-Amz-Security-Token (added it after signing)",
         _with(raw, client, signed=less),

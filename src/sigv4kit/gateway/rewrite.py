@@ -36,7 +36,7 @@ from urllib.parse import quote, unquote
 # The forward engine's one list of hop-by-hop fields (RFC 9110 7.6.1); _model
 # is pure data, so this pure module stays free of the HTTP stack.
 from ..forward._model import HOP_BY_HOP
-from ..presigning import _AUTH_PARAMS
+from ..presigning import PRESIGN_PARAMS
 
 __all__ = [
     "ACCESS_KEY_HEADER",
@@ -57,10 +57,6 @@ _OWN_PREFIX = "x-sigv4kit-"
 _ALWAYS_DROP = HOP_BY_HOP | {"authorization", "x-amz-security-token", "host", "expect"}
 #: Headers that describe aws-chunked framing: gone once the body is decoded.
 _FRAMING = frozenset({"x-amz-decoded-content-length", "x-amz-trailer", "content-length"})
-
-#: The presign query parameters, lowercase (S3 reads them case-insensitively
-#: for recognition; the verifier does the same): the presigner's one list.
-PRESIGN_PARAMS = _AUTH_PARAMS
 
 Header = tuple[str, str]
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from typing import Any
 __all__ = [
     "PROFILES",
     "Profile",
+    "endpoint_profile",
     "load_user_profiles",
     "profile_for",
     "save_user_profile",
@@ -275,3 +276,17 @@ def profile_for(
             return replace(base, region=found.region)
         return base
     return PROFILES["generic"]
+
+
+def endpoint_profile(url: str, *, warn: Callable[[Exception], object] | None = None) -> Profile:
+    """:func:`profile_for` for a request on its way out.
+
+    An unreadable or malformed profile file counts as no saved profile
+    (``warn`` is told why): a fallback choice must never fail the request.
+    """
+    try:
+        return profile_for(url)
+    except (OSError, ValueError) as exc:
+        if warn is not None:
+            warn(exc)
+        return profile_for(url, saved={})

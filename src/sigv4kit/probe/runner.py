@@ -22,7 +22,7 @@ import secrets
 import ssl
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -116,36 +116,43 @@ def send(
 _IP = re.compile(r"^(?:\d+\.\d+\.\d+\.\d+|\[.*\]|localhost)(?::\d+)?$")
 
 
-class Prober:
-    """Tests what an endpoint accepts, for real (see the module docstring)."""
+def _quiet(_step: str) -> None:
+    pass
 
-    def __init__(
-        self,
-        endpoint: str,
-        bucket: str,
-        credentials: Credentials | Callable[[], Credentials],
-        region: str,
-        *,
-        profile: Profile,
-        write: bool = True,
-        timeout: float = 30.0,
-        verify_tls: bool = True,
-        say: Callable[[str], None] | None = None,
-    ) -> None:
+
+@dataclass(eq=False)
+class Prober:
+    """Tests what an endpoint accepts, for real (see the module docstring).
+
+    ``Prober(endpoint, bucket, credentials, region, *, profile, write=True,
+    timeout=30.0, verify_tls=True, say=...)``; ``say(step)`` hears each step.
+    """
+
+    endpoint: str
+    bucket: str
+    credentials: Credentials | Callable[[], Credentials]
+    region: str
+    _: KW_ONLY
+    profile: Profile
+    write: bool = True
+    timeout: float = 30.0
+    verify_tls: bool = True
+    say: Callable[[str], None] = _quiet
+    # Worked out from the above, or state of the run:
+    scheme: str = field(init=False, repr=False)
+    netloc: str = field(init=False, repr=False)
+    base: str = field(init=False, repr=False)
+    prefix: str = field(init=False, repr=False)
+    written: set[str] = field(init=False, repr=False, default_factory=set)
+    addressing: str = field(init=False, repr=False, default="path")
+    data: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        endpoint = self.endpoint
         parts = urlsplit(endpoint if "://" in endpoint else "https://" + endpoint)
         self.scheme, self.netloc = parts.scheme, parts.netloc.rpartition("@")[2]
         self.base = f"{self.scheme}://{self.netloc}"
-        self.bucket = bucket
-        self.creds = credentials
-        self.region = region
-        self.profile = profile
-        self.write = write
-        self.timeout = timeout
-        self.verify_tls = verify_tls
-        self.say = say or (lambda _m: None)
         self.prefix = f"sigv4kit-probe-{secrets.token_hex(6)}/"
-        self.written: set[str] = set()
-        self.addressing = "path"
         self.data = os.urandom(SIZE)
 
     # -- addressing ---------------------------------------------------------
@@ -167,15 +174,33 @@ class Prober:
         return None
 
     def signer(self, **options: object) -> Signer:
-        return Signer(self.creds, self.region, "s3", **options)  # type: ignore[arg-type]
+        return Signer(self.credentials, self.region, "s3", **options)  # type: ignore[arg-type]
 
-    def fetch(
+    def request(
         self,
         method: str,
         url: str,
         headers: Iterable[tuple[str, str]] = (),
         body: bytes = b"",
+        *,
+        sign: bool = True,
+        payload: str = "signed",
+        timestamp: datetime | None = None,
+        **options: Any,
     ) -> Answer:
+        """One request to the endpoint: signed with ``payload``, ``timestamp`` and
+        the Signer ``options``, or with ``sign=False`` as given (a presigned URL, a
+        POST form)."""
+        if sign:
+            s = self.signer(**options)
+            req = s.sign(
+                method, url, list(headers), body=body, payload=payload, timestamp=timestamp
+            )
+            url, headers = req.url, req.headers
+            if req.body is not None and not isinstance(req.body, (bytes, bytearray)):
+                body = b"".join(req.body)
+            elif isinstance(req.body, (bytes, bytearray)):
+                body = bytes(req.body)
         return send(
             method,
             url,
@@ -185,26 +210,6 @@ class Prober:
             timeout=self.timeout,
             verify_tls=self.verify_tls,
         )
-
-    def signed(
-        self,
-        method: str,
-        url: str,
-        headers: Iterable[tuple[str, str]] = (),
-        body: bytes = b"",
-        *,
-        payload: str = "signed",
-        timestamp: datetime | None = None,
-        **options: Any,
-    ) -> Answer:
-        s = self.signer(**options)
-        req = s.sign(method, url, list(headers), body=body, payload=payload, timestamp=timestamp)
-        wire = body
-        if req.body is not None and not isinstance(req.body, (bytes, bytearray)):
-            wire = b"".join(req.body)
-        elif isinstance(req.body, (bytes, bytearray)):
-            wire = bytes(req.body)
-        return self.fetch(method, req.url, req.headers, wire)
 
     # -- the run ------------------------------------------------------------
     def run(self) -> ProbeReport:
@@ -217,7 +222,7 @@ class Prober:
 
     def _run(self, report: ProbeReport) -> None:
         res = report.results
-        first = self.signed("GET", self.url(query="list-type=2&max-keys=1"))
+        first = self.request("GET", self.url(query="list-type=2&max-keys=1"))
         code, _ = first.error
         if code == "NoSuchBucket" or (first.status == 404 and code is None):
             raise CannotProbe(
@@ -226,7 +231,7 @@ class Prober:
             )
         self.say("addressing")
         res["path-style"] = self._listing(first, "bucket listed at host/bucket (path style)")
-        virt = self.signed("GET", self.url(query="list-type=2&max-keys=1", addressing="virtual"))
+        virt = self.request("GET", self.url(query="list-type=2&max-keys=1", addressing="virtual"))
         res["virtual-host"] = self._listing(virt, "bucket listed at bucket.host (virtual-hosted)")
         if res["path-style"].ok is not True and res["virtual-host"].ok is True:
             self.addressing = "virtual"
@@ -252,13 +257,13 @@ class Prober:
     def _read_only(self, report: ProbeReport) -> None:
         res = report.results
         listing = self.url(query="list-type=2&max-keys=1")
-        a = self.signed("GET", listing)
+        a = self.request("GET", listing)
         res["header-signed"] = judge_read(a.status, *a.error, "signed GET (bucket listing)")
-        a = self.signed("GET", listing, payload="unsigned")
+        a = self.request("GET", listing, payload="unsigned")
         res["unsigned-payload"] = judge_read(a.status, *a.error, "GET with UNSIGNED-PAYLOAD")
-        a = self.fetch("GET", self.signer().presign("GET", listing, expires=300))
+        a = self.request("GET", self.signer().presign("GET", listing, expires=300), sign=False)
         res["presign-get"] = judge_read(a.status, *a.error, "presigned GET (bucket listing)")
-        a = self.signed("GET", listing, algorithm="sigv4a", region_set=["*"])
+        a = self.request("GET", listing, algorithm="sigv4a", region_set=["*"])
         res["sigv4a"] = judge_read(a.status, *a.error, "SigV4a GET, region set *")
 
     def _key(self, name: str) -> str:
@@ -267,7 +272,7 @@ class Prober:
         return key
 
     def _read_back(self, key: str) -> tuple[int, bytes]:
-        a = self.signed("GET", self.url(key))
+        a = self.request("GET", self.url(key))
         return a.status, a.body
 
     def _upload(self, name: str, put: Callable[[str], Answer]) -> Verdict:
@@ -291,7 +296,7 @@ class Prober:
             opts: dict[str, Any] = {}
             if checksum:
                 opts["checksum"] = checksum
-            return lambda key: self.signed("PUT", self.url(key), (), data, payload=mode, **opts)
+            return lambda key: self.request("PUT", self.url(key), (), data, payload=mode, **opts)
 
         res["header-signed"] = self._upload("header-signed", with_mode("signed"))
         res["unsigned-payload"] = self._upload("unsigned-payload", with_mode("unsigned"))
@@ -308,25 +313,23 @@ class Prober:
             value = c.b64digest()
 
             def put(key: str, header: str = header, value: str = value) -> Answer:
-                return self.signed("PUT", self.url(key), [(header, value)], data)
+                return self.request("PUT", self.url(key), [(header, value)], data)
 
             res[f"checksum-{alg}"] = self._upload(f"checksum-{alg}", put)
         md5 = base64.b64encode(hashlib.md5(data).digest()).decode()
         res["content-md5"] = self._upload(
             "content-md5",
-            lambda key: self.signed("PUT", self.url(key), [("Content-MD5", md5)], data),
+            lambda key: self.request("PUT", self.url(key), [("Content-MD5", md5)], data),
         )
         res["presign-put"] = self._upload(
             "presign-put",
-            lambda key: self.fetch(
-                "PUT", self.signer().presign("PUT", self.url(key), expires=300), (), data
-            ),
+            lambda key: self.request("PUT", self._presigned("PUT", key), (), data, sign=False),
         )
         res["presign-get"] = self._presign_get()
         res["post-policy"] = self._upload("post-policy", self._post)
         res["sigv4a"] = self._upload(
             "sigv4a",
-            lambda key: self.signed(
+            lambda key: self.request(
                 "PUT", self.url(key), (), data, algorithm="sigv4a", region_set=["*"]
             ),
         )
@@ -337,12 +340,12 @@ class Prober:
     def _presign_get(self) -> Verdict:
         key = self._key("presign-get")
         self.say("presign-get")
-        put = self.signed("PUT", self.url(key), (), self.data)
+        put = self.request("PUT", self.url(key), (), self.data)
         if not 200 <= put.status < 300:
             return Verdict(
                 False, "SetupFailed", f"could not store the object to fetch ({put.status})"
             )
-        a = self.fetch("GET", self.signer().presign("GET", self.url(key), expires=300))
+        a = self.request("GET", self._presigned("GET", key), sign=False)
         if not 200 <= a.status < 300:
             return judge_read(a.status, *a.error, "")
         return judge_upload(put.status, None, None, a.status, a.body, self.data)
@@ -350,7 +353,9 @@ class Prober:
     def _post(self, key: str) -> Answer:
         from ..post_policy import presign_post
 
-        creds = self.creds if isinstance(self.creds, Credentials) else self.creds()
+        creds = self.credentials
+        if not isinstance(creds, Credentials):
+            creds = creds()
         bucket_url = self.url(addressing="path") if self.addressing == "path" else (
             f"{self.scheme}://{self.bucket}.{self.netloc}/"
         )  # fmt: skip
@@ -377,11 +382,12 @@ class Prober:
             + f"\r\n--{boundary}--\r\n".encode()
         )
         body = b"".join(parts)
-        return self.fetch(
+        return self.request(
             "POST",
             pp.url,
             [("Content-Type", f"multipart/form-data; boundary={boundary}")],
             body,
+            sign=False,
         )
 
     def _max_expires(self) -> int | None:
@@ -389,7 +395,7 @@ class Prober:
 
         def ok(expires: int) -> bool:
             url = self.signer().presign("GET", listing, expires=expires)
-            return 200 <= self.fetch("GET", url).status < 300
+            return 200 <= self.request("GET", url, sign=False).status < 300
 
         if not ok(1):
             return None
@@ -403,7 +409,7 @@ class Prober:
 
         def ok(offset: int) -> bool:
             when = datetime.fromtimestamp(time.time() + offset, timezone.utc)
-            return 200 <= self.signed("GET", listing, timestamp=when).status < 300
+            return 200 <= self.request("GET", listing, timestamp=when).status < 300
 
         if not ok(0):
             return None
@@ -427,7 +433,7 @@ class Prober:
         for key in sorted(self.written):
             for attempt in range(2):
                 try:
-                    a = self.signed("DELETE", self.url(key))
+                    a = self.request("DELETE", self.url(key))
                     if a.status in (200, 204, 404):
                         break
                 except (OSError, http.client.HTTPException):
@@ -435,7 +441,7 @@ class Prober:
                         left.append(key)
         if self.written:
             try:
-                a = self.signed("GET", self.url(query=f"list-type=2&prefix={quote(self.prefix)}"))
+                a = self.request("GET", self.url(query=f"list-type=2&prefix={quote(self.prefix)}"))
                 left = sorted(
                     set(re.findall(r"<Key>([^<]*)</Key>", a.body.decode("utf-8", "replace")))
                 )

@@ -145,6 +145,18 @@ class RefreshingProvider(Provider):
         self._cached = cached
         return cached
 
+    def _failed(self, exc: Exception, state: int, cached: _Cached | None) -> Credentials:
+        """After a failed refresh: raise when the credentials are due, else log and keep them."""
+        if state == _MANDATORY or cached is None:
+            raise exc
+        _log.warning(
+            "advisory refresh of %s failed (%s); using credentials valid until %s",
+            self._name,
+            type(exc).__name__,
+            cached.credentials.expiration,
+        )
+        return cached.credentials
+
     # -- sync ----------------------------------------------------------------
 
     def __call__(self) -> Credentials:
@@ -170,15 +182,7 @@ class RefreshingProvider(Provider):
             try:
                 return self._install(self._fetch()).credentials
             except Exception as exc:
-                if state == _MANDATORY or cached2 is None:
-                    raise
-                _log.warning(
-                    "advisory refresh of %s failed (%s); using credentials valid until %s",
-                    self._name,
-                    type(exc).__name__,
-                    cached2.credentials.expiration,
-                )
-                return cached2.credentials
+                return self._failed(exc, state, cached2)
         finally:
             self._lock.release()
 
@@ -212,12 +216,5 @@ class RefreshingProvider(Provider):
                 try:
                     return self._install(await self._afetch()).credentials
                 except Exception as exc:
-                    if state == _MANDATORY or cached is None:
-                        raise
-                    _log.warning(
-                        "advisory refresh of %s failed (%s); using current credentials",
-                        self._name,
-                        type(exc).__name__,
-                    )
-                    return cached.credentials
+                    return self._failed(exc, state, cached)
             return await asyncio.to_thread(self)

@@ -17,7 +17,7 @@ import shlex
 import subprocess
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, ClassVar
 
 from ..credentials import Credentials
 from ..errors import CredentialsError, SigningError
@@ -183,53 +183,60 @@ class _ProfileSource(Provider):
         return self._files
 
 
-class SharedCredentialsProvider(_ProfileSource):
+class _ProfileKeys(_ProfileSource):
+    """Static keys from one profile section of the shared files.
+
+    The two sources differ only in which file and which section they read
+    (:meth:`_locate`, ``_in_config``) and in the name they give it in
+    messages (``_kind``).
+    """
+
+    _kind: ClassVar[str]
+    _in_config: ClassVar[bool]
+
+    def describe(self) -> str:
+        return f"{self._kind}, profile {self._profile!r}"
+
+    def _locate(self, files: ProfileFiles) -> tuple[dict[str, Value] | None, str]:
+        """``(the profile's section or None, where it is, for messages)``."""
+        raise NotImplementedError
+
+    def __call__(self) -> Credentials:
+        if self._cached is not None:
+            return self._cached
+        files = self.files()
+        section, where = self._locate(files)
+        if section is None:
+            miss = files.miss_hint(self._profile, in_config=self._in_config)
+            raise CredentialsNotFoundError([f"{self._kind} {miss}"])
+        creds = _keys_from_section(section, where)
+        if creds is None:
+            raise CredentialsNotFoundError([f"{self._kind} {where} (no aws_access_key_id)"])
+        self._cached = creds
+        return creds
+
+
+class SharedCredentialsProvider(_ProfileKeys):
     """Keys from the shared credentials file (``[name]`` sections)."""
 
-    def describe(self) -> str:
-        return f"shared credentials file, profile {self._profile!r}"
+    _kind = "shared credentials file"
+    _in_config = False
 
-    def __call__(self) -> Credentials:
-        if self._cached is not None:
-            return self._cached
-        files = self.files()
-        section = files.credentials_profile(self._profile)
-        if section is None:
-            raise CredentialsNotFoundError(
-                [f"shared credentials file {files.miss_hint(self._profile, in_config=False)}"]
-            )
-        where = f"{files.credentials_path} [{self._profile}]"
-        creds = _keys_from_section(section, where)
-        if creds is None:
-            raise CredentialsNotFoundError(
-                [f"shared credentials file {where} (no aws_access_key_id)"]
-            )
-        self._cached = creds
-        return creds
+    def _locate(self, files: ProfileFiles) -> tuple[dict[str, Value] | None, str]:
+        name = self._profile
+        return files.credentials_profile(name), f"{files.credentials_path} [{name}]"
 
 
-class ConfigFileProvider(_ProfileSource):
+class ConfigFileProvider(_ProfileKeys):
     """Static keys written into the config file (``[profile name]`` sections)."""
 
-    def describe(self) -> str:
-        return f"config file, profile {self._profile!r}"
+    _kind = "config file"
+    _in_config = True
 
-    def __call__(self) -> Credentials:
-        if self._cached is not None:
-            return self._cached
-        files = self.files()
-        section = files.config_profile(self._profile)
-        if section is None:
-            raise CredentialsNotFoundError(
-                [f"config file {files.miss_hint(self._profile, in_config=True)}"]
-            )
-        label = "default" if self._profile == "default" else f"profile {self._profile}"
-        where = f"{files.config_path} [{label}]"
-        creds = _keys_from_section(section, where)
-        if creds is None:
-            raise CredentialsNotFoundError([f"config file {where} (no aws_access_key_id)"])
-        self._cached = creds
-        return creds
+    def _locate(self, files: ProfileFiles) -> tuple[dict[str, Value] | None, str]:
+        name = self._profile
+        label = "default" if name == "default" else f"profile {name}"
+        return files.config_profile(name), f"{files.config_path} [{label}]"
 
 
 # -- credential_process --------------------------------------------------------
@@ -283,6 +290,42 @@ def _run_process(command: str | list[str], timeout: float | None) -> Credentials
     return _make(what, doc["AccessKeyId"], doc["SecretAccessKey"], token, expiration)
 
 
+# -- AWS XML answers -------------------------------------------------------------
+
+_XML_FIELDS = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+
+
+def credentials_from_xml(body: bytes, action: str) -> Credentials:
+    """Session credentials from the ``<Credentials>`` element of an AWS XML answer.
+
+    STS ``AssumeRole`` and S3 Express ``CreateSession`` both answer with
+    ``AccessKeyId``, ``SecretAccessKey``, ``SessionToken`` and ``Expiration``
+    in a ``<Credentials>`` element (XML namespaces aside), so one parser
+    serves both; ``action`` names the call in errors.
+    """
+    from xml.etree import ElementTree
+
+    try:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError:
+        raise CredentialsError(f"{action} answered something that is not XML") from None
+    node = next((el for el in root.iter() if el.tag.rpartition("}")[2] == "Credentials"), None)
+    if node is None:
+        raise CredentialsError(f"{action} answer has no <Credentials>")
+    fields = {el.tag.rpartition("}")[2]: (el.text or "").strip() for el in node}
+    missing = [name for name in _XML_FIELDS if name not in fields]
+    if missing:
+        raise CredentialsError(f"{action} answer lacks {', '.join(missing)}")
+    what = f"{action} answer"
+    return _make(
+        what,
+        fields["AccessKeyId"],
+        fields["SecretAccessKey"],
+        fields["SessionToken"],
+        parse_expiration(fields["Expiration"], what=what),
+    )
+
+
 class ProcessProvider(RefreshingProvider):
     """Credentials printed by an external program (``credential_process``).
 
@@ -314,25 +357,17 @@ class ProcessProvider(RefreshingProvider):
 
 
 class ProfileProcessProvider(_ProfileSource):
-    """``credential_process`` configured in a profile (either file)."""
+    """``credential_process`` configured in a profile (either file).
+
+    Takes the arguments of :class:`SharedCredentialsProvider` (``profile``,
+    ``credentials_file``, ``config_file``, ``environ``, ``files``), and the
+    process's ``timeout`` in seconds.
+    """
 
     def __init__(
-        self,
-        profile: str | None = None,
-        *,
-        credentials_file: str | None = None,
-        config_file: str | None = None,
-        environ: Mapping[str, str] | None = None,
-        files: ProfileFiles | None = None,
-        timeout: float | None = 60.0,
+        self, profile: str | None = None, *, timeout: float | None = 60.0, **where: Any
     ) -> None:
-        super().__init__(
-            profile,
-            credentials_file=credentials_file,
-            config_file=config_file,
-            environ=environ,
-            files=files,
-        )
+        super().__init__(profile, **where)
         self._timeout = timeout
         self._process: ProcessProvider | None = None
 

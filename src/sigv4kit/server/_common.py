@@ -17,10 +17,11 @@ Nothing here imports an ASGI or WSGI framework.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterable, MutableMapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from urllib.parse import quote
 
 from ..errors import (
@@ -28,9 +29,13 @@ from ..errors import (
     SignatureError,
 )
 
+if TYPE_CHECKING:
+    from ..verifier import Verifier
+
 __all__ = [
     "SCOPE_KEY",
     "Clock",
+    "Middleware",
     "MissingContentLength",
     "RequestIdFactory",
     "decoded_headers",
@@ -48,6 +53,8 @@ SCOPE_KEY = "sigv4kit"
 Clock = Callable[[], datetime]
 #: ``() -> str``: an id for ``x-amz-request-id`` and ``<RequestId>``.
 RequestIdFactory = Callable[[], str]
+
+log = logging.getLogger("sigv4kit.server")
 
 # Characters left alone when a decoded path has to be re-encoded (no raw
 # target available): RFC 3986 pchar plus "/", as HTTP clients send them.
@@ -160,3 +167,61 @@ def error_document(
 def resource_of(target: str) -> str:
     """The path part of a request target, for ``<Resource>``."""
     return target.split("?", 1)[0]
+
+
+App = TypeVar("App")
+
+
+class Middleware(Generic[App]):
+    """What the ASGI and WSGI middleware are made of: the app, the verifier, the clock.
+
+    Each adapter adds its ``__call__`` (the server's calling convention) and
+    sends the answer :meth:`rejection` shapes.
+
+    Args:
+        app: the application to protect.
+        verifier: a :class:`~sigv4kit.verifier.Verifier`.  Its
+            ``include_debug`` decides whether ``SignatureDoesNotMatch``
+            documents carry the canonical request and string to sign.
+        clock: ``() -> aware datetime`` used as the server's "now"; None
+            reads the system clock.  Tests use it to replay requests later.
+        request_id: ``() -> str`` for ``x-amz-request-id`` on errors.
+    """
+
+    __slots__ = ("_clock", "_request_id", "app", "verifier")
+
+    def __init__(
+        self,
+        app: App,
+        verifier: Verifier,
+        *,
+        clock: Clock | None = None,
+        request_id: RequestIdFactory = new_request_id,
+    ) -> None:
+        self.app = app
+        self.verifier = verifier
+        self._clock = clock
+        self._request_id = request_id
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.app!r}, {self.verifier!r})"
+
+    def now(self) -> datetime | None:
+        """The server's "now" for this request (None: the verifier reads the clock)."""
+        return self._clock() if self._clock is not None else None
+
+    def rejection(
+        self, exc: SignatureError, method: str, target: str
+    ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        """Log a refused request (no secrets: code, key id, request id) and shape S3's answer."""
+        request_id = self._request_id()
+        resource = resource_of(target)
+        log.info(
+            "sigv4 rejected %s %s: %s (access key %s, request id %s)",
+            method,
+            resource,
+            exc.code,
+            exc.access_key_id or "-",
+            request_id,
+        )
+        return error_document(exc, request_id=request_id, method=method, resource=resource)

@@ -34,26 +34,18 @@ with the error's XML document in place of whatever the application sends
 
 from __future__ import annotations
 
-import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, MutableMapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..errors import IncompleteBody, SignatureError
 from ._common import (
     SCOPE_KEY,
-    Clock,
-    RequestIdFactory,
+    Middleware,
     decoded_headers,
-    error_document,
     has_body,
-    new_request_id,
     quote_path,
-    resource_of,
     verified_request,
 )
-
-if TYPE_CHECKING:
-    from ..verifier import Verifier
 
 __all__ = ["SCOPE_KEY", "SigV4Middleware", "verified_request"]
 
@@ -62,8 +54,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-
-log = logging.getLogger("sigv4kit.server")
 
 _END: Message = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -126,38 +116,15 @@ class _Exchange:
         return {"type": "http.request", "body": piece, "more_body": True}
 
 
-class SigV4Middleware:
+class SigV4Middleware(Middleware[ASGIApp]):
     """Verify every HTTP (and WebSocket handshake) request with ``verifier``.
 
-    Args:
-        app: the ASGI application to protect.
-        verifier: a :class:`~sigv4kit.verifier.Verifier`.  Its
-            ``include_debug`` decides whether ``SignatureDoesNotMatch``
-            documents carry the canonical request and string to sign.
-        clock: ``() -> aware datetime`` used as the server's "now"; None
-            reads the system clock.  Tests use it to replay requests later.
-        request_id: ``() -> str`` for ``x-amz-request-id`` on errors.
-
-    ``lifespan`` and other scope types pass through untouched.
+    ``SigV4Middleware(app, verifier, *, clock=None, request_id=...)``: the
+    arguments of :class:`~sigv4kit.server._common.Middleware`.  ``lifespan``
+    and other scope types pass through untouched.
     """
 
-    __slots__ = ("_clock", "_request_id", "app", "verifier")
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        verifier: Verifier,
-        *,
-        clock: Clock | None = None,
-        request_id: RequestIdFactory = new_request_id,
-    ) -> None:
-        self.app = app
-        self.verifier = verifier
-        self._clock = clock
-        self._request_id = request_id
-
-    def __repr__(self) -> str:
-        return f"SigV4Middleware({self.app!r}, {self.verifier!r})"
+    __slots__ = ()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -180,10 +147,9 @@ class SigV4Middleware:
                     elif lname == b"expect":
                         waiting = value.strip().lower() == b"100-continue"
         streamed = has_body(length, coding)
-        now = self._clock() if self._clock is not None else None
         try:
             ok = await self.verifier.averify(
-                method, target, headers, _request_body(receive) if streamed else b"", now
+                method, target, headers, _request_body(receive) if streamed else b"", self.now()
             )
         except SignatureError as exc:
             # A client waiting for "100 Continue" will not send the body now,
@@ -237,18 +203,7 @@ class SigV4Middleware:
         *,
         close: bool = False,
     ) -> None:
-        request_id = self._request_id()
-        log.info(
-            "sigv4 rejected %s %s: %s (access key %s, request id %s)",
-            method,
-            resource_of(target),
-            exc.code,
-            exc.access_key_id or "-",
-            request_id,
-        )
-        status, headers, body = error_document(
-            exc, request_id=request_id, method=method, resource=resource_of(target)
-        )
+        status, headers, body = self.rejection(exc, method, target)
         if close:
             headers.append((b"connection", b"close"))
         if scope["type"] == "websocket":

@@ -31,33 +31,22 @@ body, as WSGI allows, so even a framework's 500 page is replaced).
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Protocol, cast
+from typing import Any, Protocol, cast
 
 from ..errors import SignatureError
 from ._common import (
     SCOPE_KEY,
-    Clock,
+    Middleware,
     MissingContentLength,
-    RequestIdFactory,
     decoded_headers,
-    error_document,
     has_body,
-    new_request_id,
     quote_path,
-    resource_of,
     verified_request,
 )
 
-if TYPE_CHECKING:
-    from ..verifier import Verifier
-
 __all__ = ["SCOPE_KEY", "SigV4Middleware", "VerifiedInput", "verified_request"]
-
-log = logging.getLogger("sigv4kit.server")
 
 _READ_SIZE = 1 << 16
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
@@ -211,35 +200,14 @@ class VerifiedInput:
         self._eof = True
 
 
-class SigV4Middleware:
-    """Verify every request with ``verifier`` before ``app`` sees it.
+class SigV4Middleware(Middleware[WSGIApp]):
+    """Verify every request with ``verifier`` (with a sync credential lookup) before ``app``.
 
-    Args:
-        app: the WSGI application to protect.
-        verifier: a :class:`~sigv4kit.verifier.Verifier` (with a sync
-            credential lookup).
-        clock: ``() -> aware datetime`` used as the server's "now"; None
-            reads the system clock.
-        request_id: ``() -> str`` for ``x-amz-request-id`` on errors.
+    ``SigV4Middleware(app, verifier, *, clock=None, request_id=...)``: the
+    arguments of :class:`~sigv4kit.server._common.Middleware`.
     """
 
-    __slots__ = ("_clock", "_request_id", "app", "verifier")
-
-    def __init__(
-        self,
-        app: WSGIApp,
-        verifier: Verifier,
-        *,
-        clock: Clock | None = None,
-        request_id: RequestIdFactory = new_request_id,
-    ) -> None:
-        self.app = app
-        self.verifier = verifier
-        self._clock = clock
-        self._request_id = request_id
-
-    def __repr__(self) -> str:
-        return f"SigV4Middleware({self.app!r}, {self.verifier!r})"
+    __slots__ = ()
 
     def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         method = environ.get("REQUEST_METHOD", "GET")
@@ -248,7 +216,6 @@ class SigV4Middleware:
         length_text = environ.get("CONTENT_LENGTH") or None
         chunked = environ.get("HTTP_TRANSFER_ENCODING", "").lower().endswith("chunked")
         streamed = has_body(length_text, "chunked" if chunked else None)
-        now: datetime | None = self._clock() if self._clock is not None else None
         body: Any = b""
         try:
             if streamed:
@@ -264,7 +231,7 @@ class SigV4Middleware:
                 else:
                     raise MissingContentLength(f"Content-Length {length_text!r} is not a number.")
                 body = _read_input(environ["wsgi.input"], length)
-            ok = self.verifier.verify(method, target, headers, body, now)
+            ok = self.verifier.verify(method, target, headers, body, self.now())
         except SignatureError as exc:
             return self._reject(start_response, exc, method, target, close=streamed)
 
@@ -358,18 +325,7 @@ class SigV4Middleware:
         *,
         close: bool = False,
     ) -> list[bytes]:
-        request_id = self._request_id()
-        log.info(
-            "sigv4 rejected %s %s: %s (access key %s, request id %s)",
-            method,
-            resource_of(target),
-            exc.code,
-            exc.access_key_id or "-",
-            request_id,
-        )
-        status, headers, body = error_document(
-            exc, request_id=request_id, method=method, resource=resource_of(target)
-        )
+        status, headers, body = self.rejection(exc, method, target)
         # "Connection: close" when the body was not read is hop-by-hop, which
         # WSGI applications may not set: the server decides (and Werkzeug,
         # gunicorn and mod_wsgi drain or close on their own).

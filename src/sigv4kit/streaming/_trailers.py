@@ -13,7 +13,10 @@ import hmac
 import re
 from collections.abc import Iterable, Sequence
 
-from ..canonical import header_pairs
+# The canonical trailer text is the header rule, written once in canonical
+# (re-exported here and by sigv4kit.streaming for the old import path).
+from ..canonical import canonical_trailers as canonical_trailers
+from ..canonical import header_pairs, trim_value
 from ..checksums import (
     CHECKSUM_ALGORITHMS,
     CHECKSUM_HEADERS,
@@ -27,16 +30,6 @@ from ._modes import _TRAILER_SIG_NAME, _V4A_PAD
 _TOKEN_RE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
-def canonical_trailers(trailers: Iterable[tuple[str, str]]) -> str:
-    """The text whose SHA-256 the trailer signature covers.
-
-    Names lowercased, values trimmed, sorted by name, each line ending in
-    ``\\n`` -- the same rules as canonical headers, as aws-c-auth does it.
-    """
-    lines = sorted((n.strip().lower(), v.strip()) for n, v in trailers)
-    return "".join(f"{n}:{v}\n" for n, v in lines)
-
-
 def _check_trailer(name: str, value: str) -> tuple[str, str]:
     pairs = header_pairs([(name, value)])
     lname = pairs[0][0].lower()
@@ -44,7 +37,9 @@ def _check_trailer(name: str, value: str) -> tuple[str, str]:
         raise SigningError(f"{_TRAILER_SIG_NAME} is added by sigv4kit; do not pass it as a trailer")
     if "\r" in value or "\n" in value:
         raise SigningError(f"trailer {name!r} has a line break in its value")
-    return lname, pairs[0][1].strip()
+    # Sent as it is signed (trimmed, inner runs collapsed): a server that
+    # only trims the ends then computes the same canonical text.
+    return lname, trim_value(pairs[0][1])
 
 
 def _find(headers: list[tuple[str, str]], lname: str) -> list[int]:
