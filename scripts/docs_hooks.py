@@ -116,7 +116,13 @@ def reference_page(module: str) -> str:
     if module == "sigv4kit":
         return "\n".join(lines + _root_page())
     lines += [f"::: {module}", ""]
+    if module in _INHERITED:
+        # Signer's presign methods come from its mixin, presigning.Presigner.
+        lines[-1:] = ["    options:", "      inherited_members: true", ""]
     return "\n".join(lines)
+
+
+_INHERITED = frozenset({"sigv4kit.signer"})
 
 
 def _root_page() -> list[str]:

@@ -69,6 +69,15 @@ def test_every_member_is_in_the_table_above() -> None:
 def test_the_plain_constants_are_plain_str_and_equal_the_members() -> None:
     # Hot paths hold these: an f-string of an exact str costs nothing.
     plain = [
+        (modes.PAYLOAD_SIGNED, PayloadMode.SIGNED),
+        (modes.PAYLOAD_UNSIGNED, PayloadMode.UNSIGNED),
+        (modes.PAYLOAD_STREAMING, PayloadMode.STREAMING),
+        (modes.PAYLOAD_STREAMING_TRAILER, PayloadMode.STREAMING_TRAILER),
+        (modes.PAYLOAD_STREAMING_UNSIGNED_TRAILER, PayloadMode.STREAMING_UNSIGNED_TRAILER),
+        (modes.PAYLOAD_STREAMING_EVENTS, PayloadMode.STREAMING_EVENTS),
+        (modes.AUTH_HEADER, AuthKind.HEADER),
+        (modes.AUTH_PRESIGNED, AuthKind.PRESIGNED),
+        (modes.AUTH_POST, AuthKind.POST),
         (modes.ALGORITHM_V4, Algorithm.V4),
         (modes.ALGORITHM_V4A, Algorithm.V4A),
         (modes.UNSIGNED_PAYLOAD, PayloadLiteral.UNSIGNED),
@@ -118,7 +127,8 @@ def test_mode_to_literal(literal: str, mode: str, algorithm: str | None) -> None
 
 def test_the_table_is_the_whole_table() -> None:
     assert sorted(modes.LITERAL_MODES) == sorted(lit for lit, _, _ in TABLE)
-    assert [(str(a), str(b), c) for a, b, c in modes.PAYLOAD_TABLE] == TABLE
+    assert list(modes.PAYLOAD_TABLE) == TABLE
+    assert all(type(v) is str for row in modes.PAYLOAD_TABLE for v in row if v is not None)
 
 
 @pytest.mark.parametrize(
@@ -163,14 +173,38 @@ SPELLINGS = [
 @pytest.mark.parametrize(("spelling", "algorithm"), SPELLINGS)
 def test_parse_algorithm(spelling: str, algorithm: str) -> None:
     got = parse_algorithm(spelling)
-    assert got == algorithm and isinstance(got, Algorithm)
-    assert type(got.value) is str
+    assert got == algorithm and type(got) is str  # plain: formatted on every signature
+    assert Algorithm(got) == got
 
 
 @pytest.mark.parametrize("bad", ["", "sigv2", "AWS4-HMAC-SHA1", "sigv4 ", None, 4, b"sigv4"])
 def test_parse_algorithm_refuses(bad: object) -> None:
     with pytest.raises(SigningError, match=r"algorithm must be 'sigv4' or 'sigv4a'.*got"):
         parse_algorithm(bad)  # type: ignore[arg-type]
+
+
+def test_the_enums_are_sigv4kit_modes_and_load_on_first_use() -> None:
+    """The signing path never imports enum (issue 17's start-up budget); the
+    enums load when a caller asks sigv4kit.modes for one."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, sigv4kit\n"
+        "s = sigv4kit.Signer(sigv4kit.Credentials('AK', 'SK'), 'us-east-1', 's3')\n"
+        "s.sign('PUT', 'https://b.s3.amazonaws.com/k', body=b'x', payload='unsigned')\n"
+        "s.presign('GET', 'https://b.s3.amazonaws.com/k', expires=60)\n"
+        "before = 'enum' in sys.modules\n"
+        "from sigv4kit.modes import Algorithm\n"
+        "print(before, 'enum' in sys.modules, Algorithm.V4A == 'AWS4-ECDSA-P256-SHA256')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True", "True"]
+    for cls in (Algorithm, PayloadMode, PayloadLiteral, AuthKind):
+        assert cls.__module__ == "sigv4kit.modes"
+        assert getattr(modes, cls.__name__) is cls
+    with pytest.raises(AttributeError, match="no attribute 'Nope'"):
+        modes.Nope  # noqa: B018
 
 
 def test_payload_modes_and_streaming_modes() -> None:

@@ -80,6 +80,7 @@ def unquote_to_bytes(string: str) -> bytes:
 
 
 __all__ = [
+    "DEFAULT_PORTS",
     "EMPTY_SHA256",
     "CanonicalRequest",
     "HeaderInput",
@@ -156,7 +157,9 @@ def _trimall(value: str) -> str:
     return " ".join([part for part in value.replace("\t", " ").split(" ") if part])
 
 
-_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+#: The port each scheme implies: a URL naming it is the URL without it.
+DEFAULT_PORTS: dict[str, int] = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+_DEFAULT_PORTS = {scheme: str(port) for scheme, port in DEFAULT_PORTS.items()}
 
 
 def _check_utf8(what: str, text: str) -> None:

@@ -30,6 +30,7 @@ import zlib
 from collections.abc import Callable
 from typing import Protocol
 
+from .config import CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS
 from .errors import SigningError
 
 __all__ = [
@@ -47,15 +48,6 @@ __all__ = [
 
 Buffer = bytes | bytearray | memoryview
 
-#: Algorithm name -> the header (and trailer) that carries its value.
-CHECKSUM_HEADERS: dict[str, str] = {
-    "crc32": "x-amz-checksum-crc32",
-    "crc32c": "x-amz-checksum-crc32c",
-    "crc64nvme": "x-amz-checksum-crc64nvme",
-    "sha1": "x-amz-checksum-sha1",
-    "sha256": "x-amz-checksum-sha256",
-}
-CHECKSUM_ALGORITHMS: frozenset[str] = frozenset(CHECKSUM_HEADERS)
 _HEADER_TO_NAME = {v: k for k, v in CHECKSUM_HEADERS.items()}
 _DIGEST_SIZES = {"crc32": 4, "crc32c": 4, "crc64nvme": 8, "sha1": 20, "sha256": 32}
 

@@ -55,7 +55,16 @@ DEFAULT_SKIPPED_HEADERS: frozenset[str] = frozenset(
     }
 )
 
-CHECKSUM_ALGORITHMS: frozenset[str] = frozenset({"crc32", "crc32c", "crc64nvme", "sha1", "sha256"})
+#: The flexible-checksum algorithms (``checksum=``) -> the header (and
+#: trailer) that carries each value: the one list of their names.
+CHECKSUM_HEADERS: dict[str, str] = {
+    "crc32": "x-amz-checksum-crc32",
+    "crc32c": "x-amz-checksum-crc32c",
+    "crc64nvme": "x-amz-checksum-crc64nvme",
+    "sha1": "x-amz-checksum-sha1",
+    "sha256": "x-amz-checksum-sha256",
+}
+CHECKSUM_ALGORITHMS: frozenset[str] = frozenset(CHECKSUM_HEADERS)
 
 
 def is_sha256_hex(text: str) -> bool:
@@ -242,8 +251,7 @@ class SigningConfig(Frozen):
     ) -> SigningConfig:
         """Resolve the service's defaults and the caller's overrides."""
         service = _check_scope_part("service", service)
-        # A plain str, not the Algorithm member: it is formatted on every signature.
-        alg = parse_algorithm(algorithm).value
+        alg = parse_algorithm(algorithm)
         if alg == ALGORITHM_V4A:
             if region_set is None:
                 region_set = [region] if region else []

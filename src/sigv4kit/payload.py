@@ -9,7 +9,9 @@ import hashlib
 # start-up); it re-exports _collections_abc, already loaded by every interpreter.
 from _collections_abc import Iterable
 
+from .canonical import EMPTY_SHA256 as _EMPTY
 from .errors import SigningError
+from .modes import UNSIGNED_PAYLOAD as _UNSIGNED
 
 # typing only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
@@ -17,8 +19,6 @@ if TYPE_CHECKING:
     from typing import BinaryIO
 
 _sha256 = hashlib.sha256
-_EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-_UNSIGNED = "UNSIGNED-PAYLOAD"
 _READ_SIZE = 1 << 20
 
 

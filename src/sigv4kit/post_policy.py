@@ -187,7 +187,7 @@ def presign_post(
     bucket and key conditions are added for you; a key ending in
     ``${filename}`` gets a ``starts-with`` condition on the part before it.
     """
-    alg = _algorithm(algorithm).value
+    alg = _algorithm(algorithm)
     if not isinstance(bucket, str) or not bucket or "/" in bucket:
         raise SigningError(f"bucket must be a bucket name, got {bucket!r}")
     if not isinstance(key, str) or not key:

@@ -15,6 +15,7 @@ from typing import Any
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, explain, parse_error_body
 from ..errors import InvalidFormField, PresignOutlivesCredentials, SigV4Error
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import SignedRequest, Signer, parse_timestamp
 from ._canonical import compute_canonical, signed_header_names, signing_time
 
@@ -281,8 +282,10 @@ def _presign(
         expires = int(f["expires"].strip() or "3600")
     except ValueError:
         raise InvalidFormField("expires", "expiry is a whole number of seconds") from None
-    if not 1 <= expires <= 604800:
-        raise InvalidFormField("expires", "expiry must be 1 to 604800 seconds (7 days)")
+    if not 1 <= expires <= MAX_PRESIGN_EXPIRES:
+        raise InvalidFormField(
+            "expires", f"expiry must be 1 to {MAX_PRESIGN_EXPIRES} seconds (7 days)"
+        )
     try:
         return signer.presign_request(
             method,

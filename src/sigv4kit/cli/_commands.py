@@ -14,6 +14,7 @@ import click
 
 from .. import __version__
 from ..diagnose import explain
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ._common import CONTEXT, echo_json, errors, host_of, infer, presign_with, sign_with
 from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
@@ -117,7 +118,9 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
 @cli.command(context_settings=CONTEXT)
 @click.argument("method", required=False)
 @click.argument("url", required=False)
-@expires_option(help="How long the URL is valid, 1 to 604800 (7 days). Required unless --check.")
+@expires_option(
+    help=f"How long the URL is valid, 1 to {MAX_PRESIGN_EXPIRES} (7 days). Required unless --check."
+)
 @click.option(
     "-H",
     "--header",
@@ -200,7 +203,7 @@ def presign(
     if not method or not url:
         raise click.UsageError("give METHOD URL (or --check URL)")
     if opts.expires is None:
-        raise click.UsageError("Missing option '--expires' (1 to 604800 seconds).")
+        raise click.UsageError(f"Missing option '--expires' (1 to {MAX_PRESIGN_EXPIRES} seconds).")
     with errors():
         if not (opts.region or opts.region_set) or not opts.service:
             opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from ..presigning import MAX_PRESIGN_EXPIRES
 from ._common import CONTEXT
 from ._serving import forward_config, host_port, serving_options
 
@@ -81,7 +82,7 @@ def _no_credentials() -> Credentials:
 @click.option("--presign", is_flag=True, help="Query-string authentication instead of headers.")
 @click.option(
     "--presign-expires",
-    type=click.IntRange(1, 604800),
+    type=click.IntRange(1, MAX_PRESIGN_EXPIRES),
     default=900,
     show_default=True,
     help="Seconds a --presign signature is valid.",

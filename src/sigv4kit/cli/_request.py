@@ -16,8 +16,16 @@ from typing import Any
 
 import click
 
+from ..config import CHECKSUM_HEADERS
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, parse_error_body
+from ..modes import (
+    PAYLOAD_SIGNED,
+    PAYLOAD_STREAMING,
+    PAYLOAD_STREAMING_TRAILER,
+    PAYLOAD_STREAMING_UNSIGNED_TRAILER,
+    PAYLOAD_UNSIGNED,
+)
 from ..signer import SignedRequest, Signer
 from ._common import CONTEXT, errors, host_of, infer, presign_with
 from ._fallback import Fallback, checksum_headers, memory_path
@@ -27,7 +35,14 @@ from ._report import print_diagnosis, print_request
 
 __all__ = ["request"]
 
-_MODES = ["signed", "unsigned", "streaming", "streaming-trailer", "streaming-unsigned-trailer"]
+# Every payload mode but streaming-events (a separate protocol), in the order --help shows.
+_MODES = [
+    PAYLOAD_SIGNED,
+    PAYLOAD_UNSIGNED,
+    PAYLOAD_STREAMING,
+    PAYLOAD_STREAMING_TRAILER,
+    PAYLOAD_STREAMING_UNSIGNED_TRAILER,
+]
 _TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
 
 
@@ -50,7 +65,7 @@ _TRAILERS = ("streaming-trailer", "streaming-unsigned-trailer")
 )
 @click.option(
     "--checksum",
-    type=click.Choice(["crc32", "crc32c", "crc64nvme", "sha1", "sha256"]),
+    type=click.Choice(list(CHECKSUM_HEADERS)),
     help="Trailing checksum for the streaming-*trailer modes (default crc32).",
 )
 @presign_options("Print a presigned URL instead of sending.")

@@ -52,15 +52,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..config import check_payload
 from ..credentials import Credentials
 from ..errors import (
     RedirectNotFollowed,
     SigningError,
 )
+from ..modes import STREAMING_MODES as STREAMING_MODES
 from ..signer import SignedRequest, Signer
 
 __all__ = [
+    "ERROR_STATUSES",
     "REDIRECT_STATUSES",
     "STREAMING_MODES",
     "Adapter",
@@ -77,7 +80,6 @@ __all__ = [
     "server_time",
 ]
 
-STREAMING_MODES = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
 
 # Markers in an error body that say "your clock is off": S3's code, and the
 # messages of the JSON/query services (botocore and the Go SDK match the same).
@@ -95,7 +97,8 @@ SIGNING_HEADERS = frozenset(
 
 
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
+#: Answers that may carry S3's RequestTimeTooSkewed (the clock-skew retry reads them).
+ERROR_STATUSES = (400, 401, 403)
 
 #: ``redirect_hosts``: host names, ``*.suffix`` patterns and origins, or a
 #: callable ``(from_url, to_url) -> bool``.
@@ -111,7 +114,7 @@ def origin(url: str) -> tuple[str, str, int | None]:
     except ValueError:
         port = -1  # never equal to a real port
     if port is None:
-        port = _DEFAULT_PORTS.get(scheme)
+        port = DEFAULT_PORTS.get(scheme)
     return scheme, (parts.hostname or "").lower(), port
 
 

@@ -77,6 +77,7 @@ from yarl import URL
 from ..credentials import Credentials
 from ..errors import SigningError
 from ._common import (
+    ERROR_STATUSES,
     REDIRECT_STATUSES,
     STREAMING_MODES,
     Adapter,
@@ -85,7 +86,7 @@ from ._common import (
 
 __all__ = ["SigV4Middleware"]
 
-_ERROR_STATUSES = (400, 401, 403)
+_ERROR_STATUSES = ERROR_STATUSES
 
 
 def _supports_middlewares() -> bool:

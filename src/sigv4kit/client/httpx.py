@@ -76,6 +76,7 @@ from ..credentials import Credentials
 from ..errors import SigningError
 from ..streaming import AwsChunkedBody
 from ._common import (
+    ERROR_STATUSES,
     REDIRECT_STATUSES,
     STREAMING_MODES,
     Adapter,
@@ -86,7 +87,7 @@ from ._common import (
 
 __all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
-_ERROR_STATUSES = (400, 401, 403)
+_ERROR_STATUSES = ERROR_STATUSES
 # Error answers whose body is read: skew errors, and refusals of a payload mode (501).
 _READ_STATUSES = (*_ERROR_STATUSES, 501)
 _EXTENSION = "sigv4kit"  # request.extensions key; httpx copies extensions to redirect hops

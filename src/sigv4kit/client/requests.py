@@ -77,6 +77,7 @@ from requests.structures import CaseInsensitiveDict
 from requests.utils import requote_uri
 
 from ._common import (
+    ERROR_STATUSES,
     STREAMING_MODES,
     Adapter,
     BodySource,
@@ -89,7 +90,7 @@ from ._common import (
 __all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
 _STATE = "_sigv4kit_state"
-_ERROR_STATUSES = (400, 401, 403)
+_ERROR_STATUSES = ERROR_STATUSES
 _DEFAULT_MAX_REDIRECTS = 30  # requests.models.DEFAULT_REDIRECT_LIMIT
 # Headers requests drops when a redirect turns the request into a bodyless GET.
 _BODY_HEADERS = frozenset(

@@ -10,7 +10,6 @@ spaces or UTF-8 is explained exactly as it would arrive.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from ..credentials import Credentials
@@ -27,7 +26,6 @@ __all__ = [
 ]
 
 REDACTED = "<session token hidden; --show-token prints it>"
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 
 
 def parse_authorization(value: str) -> dict[str, str] | None:

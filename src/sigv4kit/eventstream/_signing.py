@@ -63,11 +63,15 @@ from typing import TYPE_CHECKING
 
 from .._memo import Memo
 from ..canonical import credential_scope
-from ..config import ALGORITHM_V4, service_defaults
+from ..config import ALGORITHM_V4, is_sha256_hex, service_defaults
 from ..credentials import Credentials
 from ..errors import SigningError
 from ..keys import HmacKey, signing_key
+
+# The ``X-Amz-Content-SHA256`` of the initial request of a signed event stream.
+from ..modes import STREAMING_EVENTS_PAYLOAD as STREAMING_EVENTS_PAYLOAD
 from ._codec import (
+    _EPOCH,
     MAX_HEADERS_SIZE,
     MAX_MESSAGE_SIZE,
     EventSignatureDoesNotMatch,
@@ -101,16 +105,12 @@ __all__ = [
 
 #: First line of every event string to sign.
 EVENT_ALGORITHM = "AWS4-HMAC-SHA256-PAYLOAD"
-#: The ``X-Amz-Content-SHA256`` of the initial request of a signed event stream.
-STREAMING_EVENTS_PAYLOAD = "STREAMING-AWS4-HMAC-SHA256-EVENTS"
 
 _sha256 = hashlib.sha256
 _I64 = (1 << 63) - 1
 _DATE_PREFIX = b"\x05:date\x08"  # name length, name, type 8 (timestamp)
 _SIG_PREFIX = b"\x10:chunk-signature\x06\x00\x20"  # name length, name, type 6, u16 32
-_HEX64 = re.compile(r"[0-9a-f]{64}")
 _AMZ = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _ENVELOPE_OVERHEAD = 16 + len(_DATE_PREFIX) + 8 + len(_SIG_PREFIX) + 32
 
 
@@ -202,7 +202,7 @@ def _check_scope_part(what: str, value: object) -> str:
 
 
 def _check_seed(seed: object) -> str:
-    if not isinstance(seed, str) or not _HEX64.fullmatch(seed):
+    if not isinstance(seed, str) or not is_sha256_hex(seed):
         raise SigningError(
             "seed_signature must be the 64 lowercase hex digits of the initial request's "
             f"SigV4 signature (the Signature= of its Authorization header), got {seed!r}"

@@ -35,19 +35,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from ..config import CHECKSUM_HEADERS
 from ..errors import CannotResign as PlanError
 
 __all__ = ["PAYLOAD_MODES", "PayloadPlan", "PlanError", "payload_plan"]
 
 PAYLOAD_MODES = ("auto", "unsigned", "streaming")
 _HEX = frozenset("0123456789abcdef")
-_CHECKSUMS = {
-    "x-amz-checksum-crc32": "crc32",
-    "x-amz-checksum-crc32c": "crc32c",
-    "x-amz-checksum-crc64nvme": "crc64nvme",
-    "x-amz-checksum-sha1": "sha1",
-    "x-amz-checksum-sha256": "sha256",
-}
+_CHECKSUMS = {header: name for name, header in CHECKSUM_HEADERS.items()}
 
 
 @dataclass(frozen=True, slots=True)

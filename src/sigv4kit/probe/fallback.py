@@ -19,11 +19,12 @@ import threading
 from dataclasses import dataclass
 
 from .._memo import Memo
+from ..modes import STREAMING_MODES
 from .profiles import MODE_ORDER, Profile
 
 __all__ = ["ModeMemory", "Step", "is_mode_rejection", "next_mode"]
 
-_STREAMING = frozenset({"streaming", "streaming-trailer", "streaming-unsigned-trailer"})
+_STREAMING = STREAMING_MODES
 _TRAILER = frozenset({"streaming-trailer", "streaming-unsigned-trailer"})
 _UNSIGNED = frozenset({"unsigned", "streaming-unsigned-trailer"})
 

@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..config import CHECKSUM_HEADERS
+from ..presigning import MAX_PRESIGN_EXPIRES
 from .profiles import Profile
 
 __all__ = [
@@ -56,7 +58,7 @@ READ_ONLY: frozenset[str] = frozenset(
 )
 
 #: Longest presign expiry S3 allows (7 days), the top of the expiry search.
-MAX_EXPIRES = 604800
+MAX_EXPIRES = MAX_PRESIGN_EXPIRES
 #: Largest clock offset the skew search tries (a day); a server still
 #: accepting that does not check the clock at all.
 MAX_SKEW = 86400
@@ -274,7 +276,7 @@ def recommended_profile(base: Profile, report: ProbeReport) -> Profile:
 
     order = list(base.upload_modes) + [m for m in MODE_ORDER if m not in base.upload_modes]
     modes = tuple(m for m in order if ok.get(mode_cap[m]) is not False) or ("signed",)
-    sums = [ok.get(f"checksum-{a}") for a in ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")]
+    sums = [ok.get(f"checksum-{a}") for a in CHECKSUM_HEADERS]
     always = all(s is True for s in sums) and ok.get("streaming-unsigned-trailer") is True
     addressing = base.addressing
     if ok.get("path-style") is False and ok.get("virtual-host") is True:

@@ -58,7 +58,7 @@ VerifyFn = Callable[[bytes, str], bool]
 def _algorithm(algorithm: str) -> str:
     if algorithm in (ALGORITHM_V4, ALGORITHM_V4A):
         return algorithm
-    return parse_algorithm(algorithm).value
+    return parse_algorithm(algorithm)
 
 
 def _mode(mode: str) -> str:

@@ -16,13 +16,13 @@ from .. import canonical as _c
 from ..errors import AuthorizationHeaderMalformed, SigningError
 from ..modes import STREAMING_EVENTS_PAYLOAD, STREAMING_LITERALS
 from ..modes import UNSIGNED_PAYLOAD as UNSIGNED_PAYLOAD
+from ..presigning import MAX_PRESIGN_EXPIRES as MAX_PRESIGN_EXPIRES
 
 _sha256 = hashlib.sha256
 _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
 _compare = hmac.compare_digest
 _EMPTY = _c.EMPTY_SHA256
-MAX_PRESIGN_EXPIRES = 604800
 _READ_SIZE = 1 << 16
 _SPOOL_MEMORY = 1 << 20
 #: x-amz-content-sha256 value -> (auth_type, algorithm it belongs to or None)

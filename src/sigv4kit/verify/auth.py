@@ -7,11 +7,11 @@ from collections.abc import (
     Iterator,
 )
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import unquote
 
 from .._memo import Memo
-from ..config import ALGORITHM_V4A
+from ..config import ALGORITHM_V4, ALGORITHM_V4A
 from ..errors import (
     AccessDenied,
     AuthorizationHeaderTooLong,
@@ -27,6 +27,7 @@ from ._common import (
     _PRESIGN_EXACT,
     _PRESIGN_NAMES,
     _PRESIGN_REQUIRED,
+    _UNSIGNED_AMZ_OK,
     Scope,
     _header_malformed,
 )
@@ -159,6 +160,63 @@ def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatc
 
 
 # -- Authorization header -------------------------------------------------
+#: The memoized authorization parameters (per Verifier, keyed on the text
+#: they were parsed from): ``(algorithm, access key id, scope, scope text,
+#: signed names, their set, SignedHeaders text, names that may be sent
+#: unsigned, fast, result head)``.  ``fast`` says the fast road
+#: (:mod:`.fast`) may take the request (SigV4, host signed, Authorization
+#: not, within ``max_signed_headers``); the head is the start of the
+#: :class:`VerifiedRequest`.
+Params = tuple[
+    str,
+    str,
+    Scope,
+    str,
+    tuple[str, ...],
+    frozenset[str],
+    str,
+    frozenset[str],
+    bool,
+    tuple[Any, ...],
+]
+
+
+def _params(
+    vr: Verifier, kind: str, alg: str, credential: str, signed_text: str, *, query: bool
+) -> Params:
+    """The parsed credential (already checked) and SignedHeaders text: the
+    part of the authorization parameters that repeats request after request."""
+    akid, scope = _parse_credential(vr, credential, alg, query=query)
+    parsed = _signed_names(signed_text)
+    if parsed is None:
+        if query:
+            raise AuthorizationQueryParametersError(
+                f'The X-Amz-SignedHeaders parameter "{signed_text}" is malformed.'
+            )
+        raise _header_malformed(
+            f'the authorization component "SignedHeaders={signed_text}" is malformed.'
+        )
+    names, name_set = parsed
+    fast = (
+        alg == ALGORITHM_V4
+        and "host" in name_set
+        and "authorization" not in name_set
+        and len(names) <= vr.max_signed_headers
+    )
+    return (
+        alg,
+        akid,
+        scope,
+        credential[len(akid) + 1 :],
+        names,
+        name_set,
+        signed_text,
+        name_set | _UNSIGNED_AMZ_OK,
+        fast,
+        (akid, alg, kind, scope, names),
+    )
+
+
 def _header_auth(
     vr: Verifier,
     authorization: str,
@@ -188,16 +246,10 @@ def _header_auth(
                 + " or ".join(sorted(vr._algorithms))
                 + "."
             )
-        akid, scope = _parse_credential(vr, credential, alg, query=False)
-        parsed = _signed_names(signed_text)
-        if parsed is None:
-            raise _header_malformed(
-                f'the authorization component "SignedHeaders={signed_text}" is malformed.'
-            )
-        hit = (alg, akid, scope, credential[len(akid) + 1 :], *parsed, signed_text)
+        hit = _params(vr, "header", alg, credential, signed_text, query=False)
         if cut > 0:
             vr._auth_cache.put(authorization[:cut], hit)
-    alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit
+    alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit[:7]
     # Request time: X-Amz-Date, else Date (RFC 1123).
     amz = hmap.get("x-amz-date")
     if amz is not None:
@@ -279,12 +331,71 @@ def _parse_credential(vr: Verifier, credential: str, alg: str, *, query: bool) -
 
 
 # -- presigned query ------------------------------------------------------
+#: A presigned request's memoized parameters, keyed on its target without the
+#: trailing ``X-Amz-Signature``: :data:`Params`, then the amz date, its epoch,
+#: X-Amz-Expires, the session token, the target without it, X-Amz-Region-Set,
+#: X-Amz-Content-Sha256, and the target the signature covers.
+QueryParams = tuple[Params, str, int, int, str | None, str | None, str | None, str | None, str]
+_SIGNATURE_PARAM = "&X-Amz-Signature="
+
+
+def signature_cut(target: str) -> int:
+    """Where ``&X-Amz-Signature=`` starts when it is the last parameter of
+    the query and its value needs no decoding (what signers send); else -1.
+    ``target[:cut]`` is then exactly the target the signature covers."""
+    cut = target.rfind(_SIGNATURE_PARAM)
+    if cut < 0 or target.find("?") > cut:
+        return -1
+    value = target[cut + 17 :]
+    if "&" in value or "%" in value or "+" in value:
+        return -1
+    return cut
+
+
 def _query_auth(
     vr: Verifier, method: str, target: str, pairs: list[tuple[str, str]], hmap: dict[str, str]
 ) -> _Auth:
     path, _, query = target.partition("?")
     if len(query) > vr.max_query_length:
         raise QueryTooLong(vr.max_query_length)
+    # A presigned URL used again (a shared download link) parses nothing:
+    # everything but the signature is memoized under the text it came from.
+    cut = signature_cut(target)
+    hit = vr._query_cache.get(target[:cut]) if cut > 0 else None
+    if hit is None:
+        hit, signature = _parse_query(vr, path, query)
+        if cut > 0 and hit[8] == target[:cut] and signature == target[cut + 17 :]:
+            vr._query_cache.put(hit[8], hit)
+    else:
+        signature = target[cut + 17 :]
+    p, amz, epoch, expires, token, no_token, region_set, sha, signed_target = hit
+    return _Auth(
+        "presigned",
+        p[0],
+        p[1],
+        p[2],
+        p[3],
+        p[4],
+        p[5],
+        p[6],
+        signature,
+        amz,
+        epoch,
+        token,
+        method,
+        target,
+        pairs,
+        hmap,
+        expires=expires,
+        signed_target=signed_target,
+        target_no_token=no_token,
+        region_set_text=region_set,
+        query_sha256=sha,
+    )
+
+
+def _parse_query(vr: Verifier, path: str, query: str) -> tuple[QueryParams, str]:
+    """The presign parameters of a query, checked: ``(parameters, signature)``."""
     params: dict[str, str] = {}
     keep: list[str] = []
     keep_no_token: list[str] = []
@@ -320,52 +431,32 @@ def _query_auth(
             + " and ".join(f'"{a}"' for a in sorted(vr._algorithms))
         )
     credential = params["X-Amz-Credential"]
-    akid, scope = _parse_credential(vr, credential, alg, query=True)
+    date = _parse_credential(vr, credential, alg, query=True)[1].date
     amz = params["X-Amz-Date"]
     epoch = _amz_epoch(amz)
     if epoch is None:
         raise AuthorizationQueryParametersError(
             "X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\""
         )
-    if scope.date != amz[:8]:
+    if date != amz[:8]:
         raise AuthorizationQueryParametersError(
-            f'Invalid credential date "{scope.date}". This date is not the same as '
+            f'Invalid credential date "{date}". This date is not the same as '
             f'X-Amz-Date: "{amz[:8]}".'
         )
     expires = _presign_expires(params["X-Amz-Expires"])
-    signed_text = params["X-Amz-SignedHeaders"]
-    parsed = _signed_names(signed_text)
-    if parsed is None:
-        raise AuthorizationQueryParametersError(
-            f'The X-Amz-SignedHeaders parameter "{signed_text}" is malformed.'
-        )
-    signed_list, signed_set = parsed
+    p = _params(vr, "presigned", alg, credential, params["X-Amz-SignedHeaders"], query=True)
     token = params.get("X-Amz-Security-Token")
-    new_target = path + "?" + "&".join(keep) if keep else path
     no_token: str | None = None
     if token is not None:
         no_token = path + "?" + "&".join(keep_no_token) if keep_no_token else path
-    return _Auth(
-        "presigned",
-        alg,
-        akid,
-        scope,
-        credential[len(akid) + 1 :],
-        signed_list,
-        signed_set,
-        signed_text,
-        params["X-Amz-Signature"],
+    return (
+        p,
         amz,
         epoch,
+        expires,
         token,
-        method,
-        target,
-        pairs,
-        hmap,
-        expires=expires,
-        signed_target=new_target,
-        target_no_token=no_token,
-        form=None,
-        region_set_text=params.get("X-Amz-Region-Set"),
-        query_sha256=params.get("X-Amz-Content-Sha256"),
-    )
+        no_token,
+        params.get("X-Amz-Region-Set"),
+        params.get("X-Amz-Content-Sha256"),
+        path + "?" + "&".join(keep) if keep else path,
+    ), params["X-Amz-Signature"]

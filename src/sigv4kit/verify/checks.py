@@ -204,7 +204,7 @@ def _accepted_algorithms(algorithms: Iterable[str]) -> frozenset[str]:
     algs: set[str] = set()
     for a in algorithms:
         try:
-            algs.add(parse_algorithm(a).value)
+            algs.add(parse_algorithm(a))
         except SigningError:
             raise SigningError(f"unknown algorithm {a!r}; use 'sigv4' or 'sigv4a'") from None
     if not algs:

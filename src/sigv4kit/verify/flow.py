@@ -267,9 +267,9 @@ def verification(
         mapping = vr._mapping
         if mapping is not None:
             # A mapping answers at once, sync or async: no step to yield.
-            key = _key(vr, state, mapping.get(state.access_key_id))
+            key = _key(vr, state.access_key_id, mapping.get(state.access_key_id))
         else:
-            key = _key(vr, state, (yield (LOOKUP, state.access_key_id)))
+            key = _key(vr, state.access_key_id, (yield (LOOKUP, state.access_key_id)))
         if state.needs_body_hash and state.async_source is not None and not sync:
             # The signature covers the hash of an async body: spool it first.
             state.payload_hash, state.source = yield (SPOOL, state.async_source)

@@ -17,7 +17,6 @@ from ..errors import (
 )
 from ..keys import signing_key
 from ._common import Scope, _close
-from .auth import _Auth
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,18 +75,18 @@ def _lookup_sync(vr: Verifier, akid: str) -> Any:
     return value
 
 
-def _key(vr: Verifier, state: _Auth, value: Any) -> _Key:
+def _key(vr: Verifier, akid: str, value: Any) -> _Key:
     # One-slot memo on the identity of the looked-up value: a mapping
     # hands back the same object for the same key id every time.
     # (The access key id is part of the memo: a SigV4a public key derived
     # from a secret depends on it.)
     memo = vr._value_memo
-    if memo is not None and memo[0] is value and memo[1] == state.access_key_id:
+    if memo is not None and memo[0] is value and memo[1] == akid:
         return memo[2]
     key = _key_from(value)
     if key is None:
-        raise InvalidAccessKeyId(access_key_id=state.access_key_id)
-    vr._value_memo = (value, state.access_key_id, key)
+        raise InvalidAccessKeyId(access_key_id=akid)
+    vr._value_memo = (value, akid, key)
     return key
 
 

@@ -257,7 +257,7 @@ def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: b
         else:
             form.end()
     akid = form.access_key_id()
-    key = _key(vr, state, (yield (LOOKUP, akid)))
+    key = _key(vr, akid, (yield (LOOKUP, akid)))
     post = _check_post(vr, state, key, form, now)
     if post.session_token is not None and vr.token_check is not None:
         _token_result((yield (TOKEN, (akid, post.session_token))))

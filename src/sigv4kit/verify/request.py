@@ -9,6 +9,7 @@ from collections.abc import (
 from typing import Any, cast
 
 from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..errors import (
     AccessDenied,
     InvalidRequest,
@@ -91,7 +92,7 @@ def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, st
     return lpairs, hmap
 
 
-_DEFAULT_PORT_SUFFIX = {"http": ":80", "https": ":443"}
+_DEFAULT_PORT_SUFFIX = {scheme: f":{DEFAULT_PORTS[scheme]}" for scheme in ("http", "https")}
 
 
 def _split_target(target: str) -> tuple[str, str | None, str]:

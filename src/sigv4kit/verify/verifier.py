@@ -34,8 +34,9 @@ from ._common import (
     _positive,
     _string_to_sign,
 )
-from .auth import _Auth
+from .auth import Params, QueryParams, _Auth
 from .checks import _accepted_algorithms, _skew_seconds
+from .fast import fast_verify
 from .flow import drive_async, drive_sync, verification
 from .keys import _hmac, _Key
 from .result import VerifiedRequest
@@ -97,6 +98,7 @@ class Verifier:
         "_key_memo",
         "_lookup",
         "_mapping",
+        "_query_cache",
         "_targets",
         "_value_memo",
         "double_uri_encode",
@@ -185,11 +187,13 @@ class Verifier:
         self.show_token = show_token
         self.require_content_sha256 = require_content_sha256
         self._algorithms = _accepted_algorithms(algorithms)
+        # Memos of what was parsed, per instance: what a text parses to
+        # depends on this verifier's settings (region, service, algorithms,
+        # limits), so a class-level memo would be wrong for other instances.
         self._targets: Memo[str, tuple[str, str]] = Memo(1024)
-        # Parsed credentials, per instance: a class-level memo would be shared
-        # by every Verifier (other regions, services, limits) in the process.
         self._cred_cache: Memo[tuple[str, str, bool], tuple[str, Scope]] = Memo(1024)
-        self._auth_cache: Memo[str, tuple[Any, ...]] = Memo(1024)
+        self._auth_cache: Memo[str, Params] = Memo(1024)
+        self._query_cache: Memo[str, QueryParams] = Memo(1024)
         self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
         self._value_memo: tuple[Any, str, _Key] | None = None
         self.max_auth_length = _positive("max_auth_length", max_auth_length)
@@ -232,6 +236,9 @@ class Verifier:
             now: the server's current time (aware datetime); None reads the
                 clock.
         """
+        ok = fast_verify(self, method, target, headers, body, now)
+        if ok is not None:
+            return ok
         if self._async_lookup:
             raise SigningError(
                 "the credential lookup is async; call 'await verifier.averify(...)' instead"
@@ -248,6 +255,9 @@ class Verifier:
     ) -> VerifiedRequest:
         """Like :meth:`verify`; the lookup and token check may be async, and
         ``body`` may be an async iterable (``ok.body`` is then async too)."""
+        ok = fast_verify(self, method, target, headers, body, now)
+        if ok is not None:
+            return ok
         flow = verification(self, method, target, headers, body, now, False)
         return await drive_async(self, flow)
 

@@ -1,0 +1,208 @@
+"""The fast road: one function for the common request, the general road for the rest.
+
+Most requests a server sees are header-signed or presigned SigV4 requests
+whose authorization parameters it has parsed before: a client repeats its
+credential and SignedHeaders request after request, and a shared presigned
+URL is fetched again and again.  :func:`fast_verify` verifies such a request
+in one function, on the memoized parameters (:mod:`.auth`), without the
+generator, the mutable request record or the intermediate calls of the
+general road (:mod:`.flow`).  Each of those costs a few percent of a
+verification, and a verification is only a few microseconds.
+
+It makes every check the general road makes, from the same memoized values
+the general road validated: the header-length limit, one authentication
+mechanism, the credential scope and its date, the clock skew or the
+presigned URL's validity window, the signed-header policy (host signed,
+every ``x-amz-*`` header signed, every signed header present, at most
+``max_signed_headers``), the payload hash declared, the key (looked up only
+after all of that), the signature (compared in constant time), the session
+token the store holds, and the body's hash (computed only after the key
+lookup).
+
+It never refuses a request itself.  Anything it does not handle, or any
+check that fails, makes it return None, and the caller runs the general road
+from the start, which names the error.  That is safe because the fast road
+consumes nothing: it takes only list or dict headers, ``bytes`` bodies and a
+credential mapping, and it stores nothing but what the general road stores.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
+from ._common import _canonical_request as _creq
+from ._common import _string_to_sign as _sts
+from .auth import _SIGNATURE_PARAM, _query_has_auth
+from .checks import _date_cache, _now_epoch
+from .keys import _hmac, _key
+from .request import _lname_cache
+from .result import VerifiedRequest
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .verifier import Verifier
+
+
+# One function on purpose, like the Signer's hot path: every call saved is a
+# few percent of a verification.  It reads as the general road's stages.
+def fast_verify(
+    vr: Verifier,
+    method: str,
+    target: str,
+    headers: object,
+    body: object,
+    now: datetime | float | None,
+) -> VerifiedRequest | None:
+    """The verified request, or None: take the general road (see the module)."""
+    mapping = vr._mapping
+    if (
+        mapping is None
+        or target.__class__ is not str
+        or method.__class__ is not str
+        or (body.__class__ is not bytes and body is not None)
+        or (headers.__class__ is not list and headers.__class__ is not dict)
+        or target[:1] != "/"
+    ):
+        return None
+    # The received header index, as _index_headers builds it for str names
+    # it has seen before and str values; anything else takes the general road.
+    try:
+        items: Any = headers if headers.__class__ is list else headers.items()  # type: ignore[union-attr]
+        cache = _lname_cache
+        pairs = [(cache[n], v) for n, v in items if v.__class__ is str]
+    except (KeyError, TypeError, ValueError):
+        return None
+    hmap = dict(pairs)
+    if len(hmap) != len(items):  # a name repeated, or a value not str
+        return None
+    # No header longer than the limit: the length of all bounds each of them.
+    if len("".join(hmap)) + len("".join(hmap.values())) > vr.max_header_length:
+        return None
+    now_s = time.time() if now is None else _now_epoch(now)
+    authorization = hmap.get("authorization")
+    expires = None
+    if authorization is not None:
+        # Header auth: the memoized Authorization prefix, then the time.
+        q = target.find("?")
+        cut = authorization.rfind("Signature=")
+        if (
+            (q >= 0 and _query_has_auth(target[q + 1 :]))
+            or cut <= 0
+            or len(authorization) > vr.max_auth_length
+        ):
+            return None
+        params = vr._auth_cache.get(authorization[:cut])
+        signature = authorization[cut + 10 :]
+        amz = hmap.get("x-amz-date")
+        if params is None or amz is None or "," in signature or " " in signature:
+            return None
+        amz = amz.strip()
+        epoch = _date_cache.get(amz)
+        if epoch is None or amz[:8] != params[2].date or abs(now_s - epoch) > vr.max_skew:
+            return None
+        token = hmap.get("x-amz-security-token")
+        if token is not None:
+            token = token.strip(" \t")
+        claimed = hmap.get("x-amz-content-sha256")
+        signed_target = target
+        unsigned_ok = False
+    else:
+        # Presigned: the memoized query, then the validity window.
+        cut = target.rfind(_SIGNATURE_PARAM)
+        signed_target = target[:cut]
+        hit = vr._query_cache.get(signed_target)
+        signature = target[cut + 17 :]
+        if (
+            hit is None
+            or cut < 0
+            or "&" in signature  # not the last parameter: signed_target is not this
+            or "%" in signature
+            or "+" in signature
+            or len(target) - target.find("?") - 1 > vr.max_query_length
+        ):
+            return None
+        params, amz, epoch, expires, token, _, _, claimed, _ = hit
+        if epoch - now_s > vr.max_skew or now_s > epoch + expires:
+            return None
+        if claimed is None:
+            claimed = hmap.get("x-amz-content-sha256")
+        unsigned_ok = vr.presign_unsigned_payload
+    alg, akid, scope, scope_text, names, name_set, signed_text, may_skip, fast, head = params
+    received = hmap.keys()
+    if not fast or not name_set <= received:
+        return None
+    if len(received) - len(name_set) > (authorization is not None):
+        # Headers sent unsigned besides Authorization: none may be x-amz-*.
+        for name in received - may_skip:
+            if name[:6] == "x-amz-":
+                return None
+
+    # The payload: a SHA-256 or UNSIGNED-PAYLOAD declared, or the body's
+    # own hash signed (computed after the key lookup).
+    data = b"" if body is None else body
+    cl = hmap.get("content-length")
+    if cl is not None:
+        cl = cl.strip()
+        if not (cl.isdigit() and cl.isascii()) or len(cl) > 18 or int(cl) != len(data):
+            return None
+    if claimed is None:
+        if unsigned_ok:
+            claimed = UNSIGNED_PAYLOAD
+        elif expires is None and vr.require_content_sha256:
+            return None
+    else:
+        # A 64-character claim that is not a SHA-256 cannot equal the body's
+        # (checked below); the general road names it.
+        claimed = claimed.strip()
+        if len(claimed) != 64 and claimed != UNSIGNED_PAYLOAD:
+            return None
+    if token is not None and vr.token_check is not None:
+        return None
+
+    value = mapping.get(akid)
+    if value is None:
+        return None
+    memo = vr._value_memo
+    key = memo[2] if memo is not None and memo[0] is value and memo[1] == akid else None
+    if key is None:
+        key = _key(vr, akid, value)
+    secret = key.secret
+    if secret is None or (key.token is not None and token is None):
+        return None
+    if claimed is None:
+        payload_hash = _sha256(data).hexdigest() if data else _EMPTY
+    else:
+        payload_hash = claimed
+    hit2 = vr._targets.get(signed_target)
+    curi, cquery = hit2 if hit2 is not None else vr._canonical_target(signed_target)
+    creq = _creq(
+        method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
+    )
+    sts = _sts(alg, amz, scope_text, creq[6])
+    if creq[4] != signed_text or not _compare(
+        _hmac(vr, secret, scope)(sts.encode()).encode(), signature.encode("utf-8", "replace")
+    ):
+        return None
+    if key.token is not None and not _compare(
+        key.token.encode("utf-8"),
+        token.encode("utf-8", "surrogatepass"),  # type: ignore[union-attr]
+    ):
+        return None
+    if claimed is not None and claimed != UNSIGNED_PAYLOAD:
+        if not _compare(_sha256(data).hexdigest() if data else _EMPTY, claimed.lower()):
+            return None
+    return VerifiedRequest(  # type: ignore[call-arg]  # head: its first five fields
+        *head,
+        amz,
+        payload_hash,
+        token is not None,
+        iter((data,)) if data else iter(()),
+        signature,
+        None,
+        expires,
+        (),
+        sts,
+    )
