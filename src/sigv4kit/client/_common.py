@@ -507,10 +507,6 @@ class AdapterCore:
         return step
 
     @property
-    def streaming(self) -> bool:
-        return self.payload in STREAMING_MODES
-
-    @property
     def needs_body_hash(self) -> bool:
         """Only ``"signed"`` needs the body before sending (to hash it)."""
         return self.payload == "signed"

@@ -46,10 +46,6 @@ class Diagnosis:
     string_to_sign_diff: list[DiffLine] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
-    @property
-    def cause_ids(self) -> list[str]:
-        return [c.id for c in self.causes]
-
     def as_dict(self) -> dict[str, Any]:
         return {
             "code": self.server.code,
