@@ -30,7 +30,10 @@ is the one least disturbed, and disturbance hits both sides alike.
    ``hashlib.sha256`` over the same pieces.
 4. **Start-up**: ``import sigv4kit`` alone, and then building a ``Signer``
    and signing one request, in fresh interpreters, above ``python -c pass``:
-   CPU time, best and median of ``--startup-runs``.  Goal: at most 15 ms.
+   CPU time, the median (and quartiles) over ``--startup-runs`` rounds of
+   the difference to a bare interpreter run in the same round, and the
+   standard-library modules the first signature imports.  Goal: at most
+   15 ms.
 5. **Memory**: a file of ``--memory-gib`` GiB streamed through
    ``Signer.sign(..., payload="streaming")``: peak traced allocations and
    the growth of peak RSS, in a fresh child.  Goal: under 16 MiB.
@@ -296,6 +299,11 @@ def startup_rows(runs: int) -> Results:
     CPU time, from ``wait4``, because wall time on a shared box counts
     everyone else's work; bytecode is written to a private cache first (as
     an installed package has it), since the environment may forbid .pyc.
+    Each round runs a bare interpreter, ``import sigv4kit`` and the first
+    signature back to back, so the difference within a round sees the same
+    load: its median and range over the rounds are the figures to quote.
+    The standard-library modules the first signature loads are listed, as
+    the cause of what is left (see docs/performance.md).
     """
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -315,17 +323,44 @@ def startup_rows(runs: int) -> Results:
     for _ in range(runs):
         for name, code in codes.items():
             times[name].append(run(code))
-    base_min, base_med = min(times["pass"]), statistics.median(times["pass"])
+    bare = times["pass"]
+    base_min, base_med = min(bare), statistics.median(bare)
+    print(
+        f"  start-up: {runs} rounds of fresh interpreters; bare `python -c pass` "
+        f"{base_min * 1000:.1f} ms best, {base_med * 1000:.1f} ms median CPU"
+    )
     rows: Results = {}
     for name, label in (("import", "import sigv4kit"), ("first", "import + first Signer.sign")):
         best = (min(times[name]) - base_min) * 1000
         med = (statistics.median(times[name]) - base_med) * 1000
-        rows[label] = {"best_ms": best, "median_ms": med}
-        mark = "  > goal" if name == "first" and best > STARTUP_GOAL_MS else ""
+        diffs = sorted((t - b) * 1000 for t, b in zip(times[name], bare, strict=True))
+        paired = statistics.median(diffs)
+        q1, q3 = diffs[len(diffs) // 4], diffs[(3 * len(diffs)) // 4]
+        ratio = statistics.median(times[name]) / base_med
+        rows[label] = {
+            "best_ms": best,
+            "median_ms": med,
+            "paired_median_ms": paired,
+            "paired_quartiles_ms": [q1, q3],
+            "ratio_to_bare": ratio,
+        }
+        mark = "  > goal" if name == "first" and paired > STARTUP_GOAL_MS else ""
         print(
-            f"  start-up {label:28} {best:5.1f} ms best, {med:5.1f} ms median CPU above "
-            f"a bare interpreter ({base_min * 1000:.1f} ms){mark}"
+            f"  start-up {label:28} {paired:5.1f} ms above bare (median of the rounds' "
+            f"differences, quartiles {q1:.1f} to {q3:.1f}; best {best:.1f}), "
+            f"{ratio:.2f}x bare{mark}"
         )
+    probe = (
+        "import sys\nbefore = set(sys.modules)\n"
+        + FIRST_USE
+        + "print(' '.join(sorted(m for m in set(sys.modules) - before "
+        "if not m.startswith('sigv4kit'))))\n"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], env=env, check=True, capture_output=True, text=True
+    ).stdout.split()
+    rows["stdlib_loaded"] = loaded
+    print(f"  start-up: the first signature imports {' '.join(loaded) or 'nothing'} (stdlib)")
     return rows
 
 
@@ -383,7 +418,7 @@ def main() -> int:
     ap.add_argument("--verify-mib", type=int, default=128, help="body size of the verify rows")
     ap.add_argument("--memory-gib", type=float, default=1.0)
     ap.add_argument("--rounds", type=int, default=15)
-    ap.add_argument("--startup-runs", type=int, default=15)
+    ap.add_argument("--startup-runs", type=int, default=30)
     ap.add_argument("--only", default="encode,decode,verify,startup,memory")
     ap.add_argument("--json")
     ap.add_argument("--memory-child", help=argparse.SUPPRESS)
@@ -412,7 +447,7 @@ def main() -> int:
         ok &= all(r["ratio"] >= DECODE_GOAL for r in ver.values())
     if "startup" in only:
         results["startup"] = st = startup_rows(args.startup_runs)
-        ok &= st["import + first Signer.sign"]["best_ms"] <= STARTUP_GOAL_MS
+        ok &= st["import + first Signer.sign"]["paired_median_ms"] <= STARTUP_GOAL_MS
     if "memory" in only:
         results["memory"] = mem = memory_rows(args.memory_gib)
         ok &= max(mem["peak_alloc_mib"], mem["rss_growth_mib"]) * MIB < MEMORY_GOAL

@@ -21,13 +21,17 @@ import pytest
 # or presign a request to a plain URL.
 LAZY = (
     "calendar",
+    "collections",
     "dataclasses",
     "datetime",
+    "enum",
+    "functools",
     "hmac",
     "importlib",
     "inspect",
     "ipaddress",
     "locale",
+    "operator",
     "re",
     "typing",
     "urllib.parse",

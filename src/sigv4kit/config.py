@@ -94,22 +94,17 @@ class ServiceDefaults(Frozen):
             (S3: 15 minutes; other services: 5 minutes).
     """
 
-    __slots__ = (
-        "content_sha256_header",
-        "double_uri_encode",
-        "max_skew_seconds",
-        "normalize_path",
-        "plus_in_path_is_space",
-        "presign_unsigned_payload",
-    )
-    _compare = (
-        "double_uri_encode",
-        "normalize_path",
-        "content_sha256_header",
-        "presign_unsigned_payload",
-        "plus_in_path_is_space",
-        "max_skew_seconds",
-    )
+    #: Each setting and its default (every service but the S3 family).
+    _FIELDS: ClassVar[dict[str, object]] = {
+        "double_uri_encode": True,
+        "normalize_path": True,
+        "content_sha256_header": False,
+        "presign_unsigned_payload": False,
+        "plus_in_path_is_space": False,
+        "max_skew_seconds": 300,
+    }
+    __slots__ = tuple(_FIELDS)
+    _compare = tuple(_FIELDS)
 
     double_uri_encode: bool
     normalize_path: bool
@@ -118,24 +113,11 @@ class ServiceDefaults(Frozen):
     plus_in_path_is_space: bool
     max_skew_seconds: int
 
-    def __init__(
-        self,
-        *,
-        double_uri_encode: bool = True,
-        normalize_path: bool = True,
-        content_sha256_header: bool = False,
-        presign_unsigned_payload: bool = False,
-        plus_in_path_is_space: bool = False,
-        max_skew_seconds: int = 300,
-    ) -> None:
-        self._set(
-            double_uri_encode=double_uri_encode,
-            normalize_path=normalize_path,
-            content_sha256_header=content_sha256_header,
-            presign_unsigned_payload=presign_unsigned_payload,
-            plus_in_path_is_space=plus_in_path_is_space,
-            max_skew_seconds=max_skew_seconds,
-        )
+    def __init__(self, **settings: bool | int) -> None:
+        unknown = set(settings) - set(self._FIELDS)
+        if unknown:
+            raise TypeError(f"ServiceDefaults has no setting {sorted(unknown)[0]!r}")
+        self._set(**{**self._FIELDS, **settings})
 
 
 _S3_LIKE = ServiceDefaults(
@@ -273,6 +255,13 @@ class SigningConfig(Frozen):
             rs = ()
             region = _check_scope_part("region", region)
         d = service_defaults(service)
+        given = {
+            "double_uri_encode": double_uri_encode,
+            "normalize_path": normalize_path,
+            "content_sha256_header": content_sha256_header,
+            "presign_unsigned_payload": presign_unsigned_payload,
+            "plus_in_path_is_space": plus_in_path_is_space,
+        }
         if signed_headers is not None:
             if isinstance(signed_headers, str):
                 raise SigningError("signed_headers must be a collection of names, not one string")
@@ -296,21 +285,8 @@ class SigningConfig(Frozen):
             service=service,
             algorithm=alg,
             region_set=rs,
-            double_uri_encode=d.double_uri_encode
-            if double_uri_encode is None
-            else double_uri_encode,
-            normalize_path=d.normalize_path if normalize_path is None else normalize_path,
-            content_sha256_header=(
-                d.content_sha256_header if content_sha256_header is None else content_sha256_header
-            ),
-            presign_unsigned_payload=(
-                d.presign_unsigned_payload
-                if presign_unsigned_payload is None
-                else presign_unsigned_payload
-            ),
-            plus_in_path_is_space=(
-                d.plus_in_path_is_space if plus_in_path_is_space is None else plus_in_path_is_space
-            ),
+            # The service's row, where the caller passed None.
+            **{name: getattr(d, name) if value is None else value for name, value in given.items()},
             sign_session_token=sign_session_token,
             signed_headers=sh,
             skipped_headers=skipped,

@@ -40,6 +40,7 @@ from collections.abc import AsyncIterable
 from typing import Any, cast
 
 from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..errors import UpstreamFailed
 
 try:
@@ -476,7 +477,7 @@ class Pool:
                 port_s = rest[1:] if rest.startswith(":") else ""
             else:
                 host, _, port_s = hostport.partition(":")
-            port = int(port_s) if port_s else (443 if scheme == "https" else 80)
+            port = int(port_s) if port_s else DEFAULT_PORTS.get(scheme, 80)
             key = self._origins.put(origin, (scheme, host, port))
         return key
 

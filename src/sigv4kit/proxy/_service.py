@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .._memo import Memo
+from ..canonical import DEFAULT_PORTS
 from ..credentials import Credentials
 from ..errors import SigV4Error
 from ..errors import UnknownUpstreamHost as UnknownHostError
@@ -106,7 +107,7 @@ def _split_upstream(url: str) -> tuple[str, str, bool]:
         raise ValueError(f"--upstream {url!r} must look like https://host[:port]")
     scheme = scheme.lower()
     host = netloc.lower()
-    default = ":443" if scheme == "https" else ":80"
+    default = f":{DEFAULT_PORTS[scheme]}"
     if host.endswith(default):
         host = host[: -len(default)]
     return f"{scheme}://{netloc}", host, scheme == "https"
