@@ -1,6 +1,6 @@
 """Verifying vs signing, same run: what a server pays per request.
 
-Usage: python benchmarks/bench_verify.py [--rounds 21] [--json out.json] [--quick] [--check]
+Usage: python benchmarks/bench_verify.py [--rounds 200] [--json F] [--quick] [--check] [--wall]
 
 For each case a request is signed once (now) and then, alternating in
 shuffled order each round:
@@ -11,11 +11,14 @@ shuffled order each round:
   (method, verbatim target, header pairs, body), clock read included.
 
 Batches of ~2 ms with gc off, the two alternating in random order, many
-rounds; per-call time is reported as the best round (the least disturbed
-by other processes on a shared machine, and the one that reproduces) and
-the median, with the verify/sign ratio of the best rounds.  The goal for the
-header-signed S3 GET is a ratio of at most 1.5 (``--check`` exits non-zero
-above it).  Before timing,
+rounds, timed in CPU time of the process (``--wall``: wall-clock time), so
+that time the scheduler gives to other processes on a shared machine is not
+counted; per-call time is reported as the best round (the least disturbed,
+and the one that reproduces) and the median, with the verify/sign ratio of
+the best rounds.  Issue 17's target is a ratio of at most 1.2 for the
+header-signed and the presigned S3 GET (``--check`` exits non-zero above
+it); the older goal, 1.5 for the header-signed GET, is still printed.
+Before timing,
 the verifier must accept the signed request and reject it with a wrong
 secret, so the numbers are for real verification.
 
@@ -116,7 +119,9 @@ def batch_size(fn: Callable[[], Any], target_s: float = 0.002) -> int:
         n *= 2
 
 
-def measure(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[float]]:
+def measure(
+    fns: dict[str, Callable[[], Any]], rounds: int, clock: Callable[[], int] = time.process_time_ns
+) -> dict[str, list[float]]:
     sizes = {k: batch_size(f) for k, f in fns.items()}
     out: dict[str, list[float]] = {k: [] for k in fns}
     order = list(fns)
@@ -125,10 +130,10 @@ def measure(fns: dict[str, Callable[[], Any]], rounds: int) -> dict[str, list[fl
         for k in order:
             f, n = fns[k], sizes[k]
             gc.disable()
-            t = time.perf_counter_ns()
+            t = clock()
             for _ in range(n):
                 f()
-            dt = time.perf_counter_ns() - t
+            dt = clock() - t
             gc.enable()
             out[k].append(dt / n / 1000)
     return out
@@ -139,15 +144,22 @@ def main() -> int:
     ap.add_argument("--rounds", type=int, default=200)
     ap.add_argument("--json")
     ap.add_argument("--quick", action="store_true", help="5 rounds (smoke test)")
-    ap.add_argument("--check", action="store_true", help=f"exit 1 if case a > {GOAL}x")
+    ap.add_argument(
+        "--check", action="store_true", help=f"exit 1 if case a or c is above {TARGET}x"
+    )
+    ap.add_argument("--wall", action="store_true", help="time in wall-clock, not CPU, time")
     args = ap.parse_args()
     rounds = 5 if args.quick else args.rounds
-    print(f"python {platform.python_version()} on {platform.machine()}, {rounds} rounds")
+    clock = time.perf_counter_ns if args.wall else time.process_time_ns
+    print(
+        f"python {platform.python_version()} on {platform.machine()}, {rounds} rounds, "
+        f"{'wall-clock' if args.wall else 'CPU'} time"
+    )
     print(f"{'case':24} {'sign µs':>9} {'verify µs':>10} {'ratio':>7}   (best; median)")
     results: dict[str, Any] = {}
     for name, case in CASES.items():
         sign, verify = setup(case)
-        times = measure({"sign": sign, "verify": verify}, rounds)
+        times = measure({"sign": sign, "verify": verify}, rounds, clock)
         s, v = min(times["sign"]), min(times["verify"])
         sm, vm = statistics.median(times["sign"]), statistics.median(times["verify"])
         results[name] = {
@@ -173,7 +185,8 @@ def main() -> int:
             f"target: verify <= {TARGET}x sign for {name[2:]}: "
             f"{'met' if r <= TARGET else 'NOT met'} ({r:.2f}x)"
         )
-    return 1 if args.check and ratio > GOAL else 0
+    over = [n for n in TARGET_CASES if results[n]["ratio"] > TARGET]
+    return 1 if args.check and over else 0
 
 
 if __name__ == "__main__":

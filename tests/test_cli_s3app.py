@@ -61,7 +61,7 @@ def test_streaming_upload_is_verified_chunk_by_chunk(app: S3Server, tmp_path: Pa
     mark = app.mark()
     proc = _run(["request", "PUT", url, "--data-file", str(src), "--streaming", *SCOPE, "--fail"])
     assert proc.returncode == 0, proc.stderr
-    put = app.logged(mark, "PUT")
+    put = app.logged(mark, "PUT", path="/cli-bucket/streamed.bin")
     assert put[-1]["x-amz-content-sha256"] == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
     got = _run(["request", "GET", url, *SCOPE, "--fail"])
     assert got.stdout == data

@@ -61,7 +61,7 @@ def _verifier(token: str | None = None, service: str = "s3", **kw: Any) -> Verif
 
 def _general(vr: Verifier, req: Request, now: float = NOW) -> Any:
     m, t, h, b = req
-    return drive_sync(vr, verification(vr, m, t, h, b, now, True))
+    return drive_sync(vr, verification(vr, (m, t, h, b, now), True))
 
 
 def _fields(ok: Any) -> tuple[Any, ...]:
@@ -108,7 +108,7 @@ ACCEPTED: dict[str, Callable[[], tuple[Verifier, Request]]] = {
 def test_fast_road_accepts_as_the_general_road(case: str) -> None:
     vr, req = ACCEPTED[case]()
     general = _fields(_general(vr, req))  # also fills the memos
-    fast = fast_verify(vr, *req, NOW)
+    fast = fast_verify(vr, (*req, NOW))
     assert fast is not None, "a repeated request should take the fast road"
     assert _fields(fast) == general
     assert _fields(vr.verify(*req, now=NOW)) == general
@@ -213,7 +213,7 @@ def test_fast_road_never_accepts_a_refusal(case: str) -> None:
     except SignatureError:
         pass
     bad = change(req)
-    assert fast_verify(vr, *bad, NOW) is None
+    assert fast_verify(vr, (*bad, NOW)) is None
     with pytest.raises(SignatureError):
         vr.verify(*bad, now=NOW)
 
@@ -225,7 +225,7 @@ def test_fast_road_never_accepts_a_refusal(case: str) -> None:
 def test_fast_road_time_window(case: str, now: float) -> None:
     vr, req = ACCEPTED[case]()
     _general(vr, req)
-    assert fast_verify(vr, *req, now) is None
+    assert fast_verify(vr, (*req, now)) is None
     with pytest.raises(SignatureError):
         vr.verify(*req, now=now)
 
@@ -233,13 +233,13 @@ def test_fast_road_time_window(case: str, now: float) -> None:
 def test_fast_road_leaves_the_rest_to_the_general_road() -> None:
     vr, req = ACCEPTED["header GET"]()
     m, t, h, b = req
-    assert fast_verify(vr, m, t, h, b, NOW) is None  # memos empty: parsed on the general road
+    assert fast_verify(vr, (m, t, h, b, NOW)) is None  # memos empty: parsed on the general road
     _general(vr, req)
-    assert fast_verify(vr, m, t, h, b, NOW) is not None
+    assert fast_verify(vr, (m, t, h, b, NOW)) is not None
     # Not taken: a file body, header tuples, an absolute-form target, a lookup callable.
-    assert fast_verify(vr, m, t, h, iter([b]), NOW) is None
-    assert fast_verify(vr, m, t, tuple(h), b, NOW) is None
-    assert fast_verify(vr, m, "https://examplebucket.s3.amazonaws.com" + t, h, b, NOW) is None
+    assert fast_verify(vr, (m, t, h, iter([b]), NOW)) is None
+    assert fast_verify(vr, (m, t, tuple(h), b, NOW)) is None
+    assert fast_verify(vr, (m, "https://examplebucket.s3.amazonaws.com" + t, h, b, NOW)) is None
     lookup = Verifier(lambda akid: SK, "us-east-1", "s3")
     assert lookup.verify(m, t, h, b, now=NOW).access_key_id == AK
-    assert fast_verify(lookup, m, t, h, b, NOW) is None
+    assert fast_verify(lookup, (m, t, h, b, NOW)) is None

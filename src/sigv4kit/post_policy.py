@@ -11,7 +11,8 @@ named by a condition.  This module does both halves:
   policy layout, so the two agree on the same inputs), with SigV4 or SigV4a;
 * :func:`verify_post` is the server side: signature, expiration, every
   condition, coverage of every field, duplicate fields and duplicate policy
-  keys;
+  keys (it lives in :mod:`sigv4kit.verify.policy`, beside the credential,
+  region-set and signature checks it shares with every other request);
 * :class:`MultipartParser` (sans-IO) and :func:`read_post_form` parse the
   ``multipart/form-data`` body with size limits and hand back the fields and
   the file as a stream, never buffering the file.
@@ -22,34 +23,29 @@ No clock is read: the signer gets ``timestamp``, the verifier ``now``.
 from __future__ import annotations
 
 import base64
-import binascii
-import hmac
 import json
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .canonical import credential_scope
-from .config import ALGORITHM_V4, ALGORITHM_V4A
+from .config import ALGORITHM_V4A
 from .config import parse_algorithm as _algorithm
 from .credentials import Credentials
 from .errors import (
-    AccessDenied,
     EntityTooLarge,
     EntityTooSmall,
-    InvalidAccessKeyId,
-    InvalidArgument,
     InvalidPolicyDocument,
     MalformedPOSTRequest,
     MaxPostPreDataLengthExceeded,
     MultipartHeaderTooLong,
     PolicyTooLarge,
-    SignatureDoesNotMatch,
     SigningError,
 )
 from .keys import signing_key
+from .verify.policy import MAX_POLICY_BYTES, VerifiedPost, verify_post
 
 __all__ = [
     "MAX_FIELDS_BYTES",
@@ -74,16 +70,7 @@ __all__ = [
 ]
 
 _ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
-# Fields S3 does not require a condition for.
-_EXEMPT = frozenset({"x-amz-signature", "file", "policy"})
 _AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
-_EXPIRATION = re.compile(r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?Z")
-_TOKEN_FIELD = "x-amz-security-token"
-_REDACTED = "<redacted>"
-
-#: Largest Base64 policy accepted by :func:`verify_post` (its signature is
-#: checked first, so only a key holder can make the server decode one).
-MAX_POLICY_BYTES = 64 * 1024
 #: Total size of the form fields before the file (S3 answers
 #: ``MaxPostPreDataLengthExceeded`` past its own limit).
 MAX_FIELDS_BYTES = 1024 * 1024
@@ -239,315 +226,6 @@ def presign_post(
         policy=policy,
         expiration=expiration,
     )
-
-
-# --------------------------------------------------------------------------
-# Verification
-# --------------------------------------------------------------------------
-@dataclass(frozen=True)
-class VerifiedPost:
-    """A form that passed :func:`verify_post`.
-
-    ``key`` has ``${filename}`` replaced when a filename was given;
-    ``fields`` maps lowercase field names to values.  If the policy has a
-    ``content-length-range`` and the file size was not known at
-    verification, call :meth:`check_content_length` once it is.
-    """
-
-    access_key_id: str
-    algorithm: str
-    scope: str
-    key: str
-    fields: dict[str, str]
-    policy: dict[str, Any]
-    expiration: datetime
-    content_length_range: tuple[int, int] | None = None
-    session_token: str | None = field(default=None, repr=False)
-
-    def __repr__(self) -> str:
-        # fields and policy carry the session token: names only.
-        return (
-            f"VerifiedPost(access_key_id={self.access_key_id!r}, algorithm={self.algorithm!r}, "
-            f"scope={self.scope!r}, key={self.key!r}, fields={sorted(self.fields)!r}, "
-            f"expiration={self.expiration.isoformat()!r}, "
-            f"content_length_range={self.content_length_range!r})"
-        )
-
-    def check_content_length(self, size: int) -> None:
-        rng = self.content_length_range
-        if rng is None:
-            return
-        if size > rng[1]:
-            raise EntityTooLarge(
-                f"Your proposed upload exceeds the maximum allowed size ({size} > {rng[1]} "
-                "bytes, content-length-range of the policy)."
-            )
-        if size < rng[0]:
-            raise EntityTooSmall(
-                f"Your proposed upload is smaller than the minimum allowed size ({size} < "
-                f"{rng[0]} bytes, content-length-range of the policy)."
-            )
-
-
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise InvalidPolicyDocument(f"Invalid Policy: the policy has key {k!r} more than once")
-        out[k] = v
-    return out
-
-
-def _parse_expiration(text: object) -> datetime:
-    m = _EXPIRATION.fullmatch(text) if isinstance(text, str) else None
-    if m is None:
-        raise InvalidPolicyDocument(
-            f"Invalid Policy: Invalid 'expiration' value: {text!r} (expected ISO 8601 UTC, "
-            "e.g. 2015-12-30T12:00:00.000Z)"
-        )
-    y, mo, d, h, mi, s = (int(g) for g in m.groups()[:6])
-    frac = m.group(7) or "0"
-    try:
-        return datetime(y, mo, d, h, mi, s, int(frac.ljust(6, "0")[:6]), tzinfo=timezone.utc)
-    except ValueError:
-        raise InvalidPolicyDocument(
-            f"Invalid Policy: Invalid 'expiration' value: {text!r}"
-        ) from None
-
-
-def _decode_policy(policy_b64: str) -> dict[str, Any]:
-    try:
-        raw = base64.b64decode(policy_b64.encode("ascii"), validate=True)
-        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except InvalidPolicyDocument:
-        raise
-    except RecursionError:
-        # json nests by recursion: "[[[[..." deep enough exhausts the stack.
-        raise InvalidPolicyDocument("Invalid Policy: the policy is nested too deeply") from None
-    except (binascii.Error, ValueError, UnicodeError):
-        raise InvalidPolicyDocument(
-            "Invalid Policy: the policy field is not Base64-encoded JSON"
-        ) from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("conditions"), list):
-        raise InvalidPolicyDocument("Invalid Policy: a policy needs a 'conditions' list")
-    if "expiration" not in doc:
-        raise InvalidPolicyDocument("Invalid Policy: a policy needs an 'expiration'")
-    return doc
-
-
-def _show(cond: object, token: str | None) -> str:
-    """A condition for an error message: short, and without the session token
-    (messages end up in logs; the token must not)."""
-    try:
-        text = json.dumps(cond)
-    except (TypeError, ValueError, RecursionError):
-        text = "<condition>"
-    if token:
-        text = text.replace(json.dumps(token)[1:-1], _REDACTED).replace(token, _REDACTED)
-    return text if len(text) <= 300 else text[:300] + "..."
-
-
-def _cond_failed(cond: object, token: str | None) -> AccessDenied:
-    return AccessDenied(
-        f"Invalid according to Policy: Policy Condition failed: {_show(cond, token)}"
-    )
-
-
-def _field_name(ref: object, cond: object, token: str | None) -> str:
-    if not isinstance(ref, str) or not ref.startswith("$") or len(ref) < 2:
-        raise InvalidPolicyDocument(
-            f"Invalid Policy: condition {_show(cond, token)} must name a field as '$name'"
-        )
-    return ref[1:].lower()
-
-
-def verify_post(
-    form: Mapping[str, str] | Iterable[tuple[str, str]],
-    *,
-    bucket: str,
-    credentials: Mapping[str, str] | Callable[[str], str | None],
-    region: str,
-    now: datetime,
-    service: str = "s3",
-    filename: str | None = None,
-    file_size: int | None = None,
-    max_policy_bytes: int = MAX_POLICY_BYTES,
-) -> VerifiedPost:
-    """Check a submitted POST form against its signed policy, as S3 does.
-
-    ``form`` holds the form fields (not the file), as received; field names
-    are case-insensitive and must not repeat.  ``credentials`` maps an
-    access key id to its secret (or is a lookup callable returning ``None``
-    for unknown keys); SigV4a forms verify with the public key derived from
-    that secret.  ``now`` is the current time (aware).  ``file_size``, when
-    known, is checked against ``content-length-range``.  A policy longer than
-    ``max_policy_bytes`` is refused (:class:`PolicyTooLarge`) before it is
-    hashed or decoded.
-    """
-    if now.tzinfo is None:
-        raise SigningError("now must be a timezone-aware datetime")
-    items = list(form.items()) if isinstance(form, Mapping) else list(form)
-    fields: dict[str, str] = {}
-    for name, value in items:
-        if not isinstance(name, str) or not isinstance(value, str):
-            raise SigningError("POST form field names and values must be str")
-        lname = name.lower()
-        if lname in fields:
-            raise InvalidArgument(f"POST form field {name!r} appears more than once")
-        fields[lname] = value
-    for required in (
-        "key",
-        "policy",
-        "x-amz-algorithm",
-        "x-amz-credential",
-        "x-amz-date",
-        "x-amz-signature",
-    ):
-        if required not in fields:
-            raise InvalidArgument(f"Bucket POST must contain a field named '{required}'.")
-
-    alg = fields["x-amz-algorithm"]
-    if alg not in (ALGORITHM_V4, ALGORITHM_V4A):
-        raise InvalidArgument(
-            f"x-amz-algorithm {alg!r} is not supported; use {ALGORITHM_V4} or {ALGORITHM_V4A}"
-        )
-    cred = fields["x-amz-credential"].split("/")
-    expected_parts = 5 if alg == ALGORITHM_V4 else 4
-    if len(cred) != expected_parts or cred[-1] != "aws4_request" or not all(cred):
-        shape = "AKID/YYYYMMDD/REGION/SERVICE" if alg == ALGORITHM_V4 else "AKID/YYYYMMDD/SERVICE"
-        raise InvalidArgument(
-            f"x-amz-credential {fields['x-amz-credential']!r} is malformed; expecting "
-            f"'{shape}/aws4_request'"
-        )
-    akid, date = cred[0], cred[1]
-    if cred[-2] != service:
-        raise InvalidArgument(f"x-amz-credential names service {cred[-2]!r}; expecting {service!r}")
-    if alg == ALGORITHM_V4 and cred[2] != region:
-        raise InvalidArgument(
-            f"x-amz-credential names region {cred[2]!r}; this endpoint expects {region!r}"
-        )
-    if alg == ALGORITHM_V4A:
-        rs = [r.strip() for r in fields.get("x-amz-region-set", "").split(",") if r.strip()]
-        if not any(r == "*" or r == region or _region_glob(r, region) for r in rs):
-            raise InvalidArgument(
-                f"x-amz-region-set {fields.get('x-amz-region-set')!r} does not include {region!r}"
-            )
-    amz_date = fields["x-amz-date"]
-    if not _AMZ_DATE.fullmatch(amz_date) or amz_date[:8] != date:
-        raise InvalidArgument(
-            f"x-amz-date {amz_date!r} must be YYYYMMDDTHHMMSSZ on the credential's date {date}"
-        )
-
-    policy_b64 = fields["policy"]
-    if len(policy_b64) > max_policy_bytes:
-        raise PolicyTooLarge(
-            f"Invalid Policy: the policy is longer than {max_policy_bytes} bytes "
-            "(max_policy_bytes)",
-            value=max_policy_bytes,
-        )
-    secret = credentials(akid) if callable(credentials) else credentials.get(akid)
-    if not secret:
-        raise InvalidAccessKeyId(access_key_id=akid)
-    provided = fields["x-amz-signature"]
-    if alg == ALGORITHM_V4:
-        expected = signing_key(secret, date, region, service).hexdigest(
-            policy_b64.encode("ascii", "replace")
-        )
-        ok = hmac.compare_digest(expected.encode(), provided.encode("ascii", "replace"))
-    else:
-        from .v4a import public_key_for, verify_v4a
-
-        ok = verify_v4a(
-            public_key_for(akid, secret), policy_b64.encode("ascii", "replace"), provided
-        )
-    if not ok:
-        raise SignatureDoesNotMatch(
-            string_to_sign=policy_b64, signature_provided=provided, access_key_id=akid
-        )
-
-    doc = _decode_policy(policy_b64)
-    expiration = _parse_expiration(doc["expiration"])
-    if now >= expiration:
-        raise AccessDenied("Invalid according to Policy: Policy expired.")
-
-    token = fields.get(_TOKEN_FIELD)
-    covered: set[str] = set()
-    length_range: tuple[int, int] | None = None
-    for cond in doc["conditions"]:
-        if isinstance(cond, dict):
-            if not cond:
-                raise InvalidPolicyDocument("Invalid Policy: empty condition object")
-            for name, value in cond.items():
-                lname = name.lower()
-                if not isinstance(value, str):
-                    raise InvalidPolicyDocument(
-                        f"Invalid Policy: condition value for {name!r} must be a string"
-                    )
-                actual = bucket if lname == "bucket" else fields.get(lname)
-                if actual != value:
-                    raise _cond_failed(["eq", f"${name}", value], token)
-                covered.add(lname)
-        elif isinstance(cond, list) and cond and isinstance(cond[0], str):
-            op = cond[0].lower()
-            if op == "content-length-range":
-                if len(cond) != 3 or not all(
-                    isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in cond[1:]
-                ):
-                    raise InvalidPolicyDocument(
-                        f"Invalid Policy: {_show(cond, token)} needs two non-negative integers"
-                    )
-                if length_range is not None:
-                    raise InvalidPolicyDocument(
-                        "Invalid Policy: content-length-range given more than once"
-                    )
-                length_range = (cond[1], cond[2])
-                continue
-            if op not in ("eq", "starts-with") or len(cond) != 3 or not isinstance(cond[2], str):
-                raise InvalidPolicyDocument(
-                    f"Invalid Policy: unknown or malformed condition {_show(cond, token)}"
-                )
-            lname = _field_name(cond[1], cond, token)
-            actual = bucket if lname == "bucket" else fields.get(lname)
-            if actual is None:
-                raise _cond_failed(cond, token)
-            if op == "eq" and actual != cond[2]:
-                raise _cond_failed(cond, token)
-            if op == "starts-with" and not actual.startswith(cond[2]):
-                raise _cond_failed(cond, token)
-            covered.add(lname)
-        else:
-            raise InvalidPolicyDocument(f"Invalid Policy: malformed condition {_show(cond, token)}")
-
-    extra = [
-        n for n in fields if n not in covered and n not in _EXEMPT and not n.startswith("x-ignore-")
-    ]
-    if extra:
-        raise AccessDenied("Invalid according to Policy: Extra input fields: " + ", ".join(extra))
-
-    key = fields["key"]
-    if filename is not None:
-        key = key.replace("${filename}", filename)
-    result = VerifiedPost(
-        access_key_id=akid,
-        algorithm=alg,
-        scope="/".join(cred[1:]),
-        key=key,
-        fields=fields,
-        policy=doc,
-        expiration=expiration,
-        content_length_range=length_range,
-        session_token=fields.get("x-amz-security-token"),
-    )
-    if file_size is not None:
-        result.check_content_length(file_size)
-    return result
-
-
-def _region_glob(pattern: str, region: str) -> bool:
-    if "*" not in pattern:
-        return False
-    rx = ".*".join(re.escape(p) for p in pattern.split("*"))
-    return re.fullmatch(rx, region) is not None
 
 
 # --------------------------------------------------------------------------

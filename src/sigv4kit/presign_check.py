@@ -8,7 +8,7 @@ credentials it also verifies the request and names a method mismatch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -45,15 +45,7 @@ class PresignCheck:
     causes: list[dict[str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "ok": self.ok,
-            "problems": self.problems,
-            "notes": self.notes,
-            "signed_headers": self.signed_headers,
-            "must_send": self.must_send,
-            "expires_at": self.expires_at,
-            "causes": self.causes,
-        }
+        return asdict(self)
 
 
 def _params(query: str) -> dict[str, str]:

@@ -74,13 +74,21 @@ class S3Server:
     def mark(self) -> int:
         return self.log.stat().st_size if self.log.exists() else 0
 
-    def logged(self, since: int, method: str, timeout: float = 5.0) -> list[dict[str, Any]]:
-        """Log lines since ``since`` for ``method``, waiting for them: the app
-        writes a line as a request ends, which can be just after the client
-        has its response."""
+    def logged(
+        self, since: int, method: str, timeout: float = 5.0, *, path: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Log lines since ``since`` for ``method`` (and the decoded ``path``),
+        waiting for them: the app writes a line as a request ends, which can
+        be just after the client has its response -- so the line of an
+        earlier request can also land after ``since``; ``path`` tells them
+        apart."""
         deadline = time.monotonic() + timeout
         while True:
-            got = [e for e in self.entries(since) if e["method"] == method]
+            got = [
+                e
+                for e in self.entries(since)
+                if e["method"] == method and (path is None or e["path"] == path)
+            ]
             if got or time.monotonic() > deadline:
                 return got
             time.sleep(0.02)

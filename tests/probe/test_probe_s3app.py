@@ -135,7 +135,7 @@ def test_cli_save_writes_the_measured_profile(app: tuple[S3Server, Path], tmp_pa
     )
     assert put.exit_code == 0, put.output
     assert "saved profile" in put.output
-    entry = server.logged(mark, "PUT")[0]
+    entry = server.logged(mark, "PUT", path=f"/{BUCKET}/saved")[0]
     assert entry["status"] == 200
     assert entry["x-amz-content-sha256"] == "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER"
     d = Direct(server.http, BUCKET, CREDS, "us-east-1")

@@ -16,7 +16,15 @@ __all__ = ["CAUSES", "Cause", "CauseInfo", "cause"]
 
 
 @dataclass(frozen=True)
-class CauseInfo:
+class _Text:
+    """A record of text fields; ``as_dict()`` is what the JSON outputs print."""
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CauseInfo(_Text):
     """One row of :data:`CAUSES`: a kind of mistake, explained once."""
 
     id: str
@@ -25,21 +33,15 @@ class CauseInfo:
     signs: str
     fix: str
 
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Cause:
+class Cause(_Text):
     """A cause found in one request: the table's row plus what was seen (``detail``)."""
 
     id: str
     title: str
     detail: str
     fix: str
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
 
 
 _ROWS = (

@@ -22,7 +22,8 @@ key may do it, and with which S3 error when not:
 
 The path a policy is checked against is the decoded request path; for a
 browser POST it is ``/bucket/key`` from the form, since that is the object
-the upload writes.
+the upload writes; a copy (``x-amz-copy-source``) must also be allowed to
+GET its source.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "Verdict",
+    "copy_source_path",
     "policy_path",
     "rate_verdict",
     "replay_verdict",
@@ -75,9 +77,31 @@ def policy_path(target: str, *, form: Mapping[str, str] | None = None) -> str:
     return path
 
 
-def policy_verdict(allows: Allows | None, method: str, path: str) -> Verdict:
-    """``AccessDenied`` when the key's policy does not allow ``method`` on ``path``."""
-    if allows is None or allows(method.upper(), path):
+def copy_source_path(value: str) -> str:
+    """The path a copy reads (``x-amz-copy-source: bucket/key?versionId=...``), decoded.
+
+    CopyObject and UploadPartCopy read the source with the *upstream's*
+    authority: a key allowed to write one bucket must not copy out of a
+    bucket it may not read, so the source is checked as a GET.  A source that
+    is not a bucket and key (an access point ARN) gives ``""``, which no
+    path-restricted policy allows.
+    """
+    path = value.strip().partition("?")[0]
+    if path.startswith("arn:"):
+        return ""
+    return "/" + unquote(path).lstrip("/")
+
+
+def policy_verdict(
+    allows: Allows | None, method: str, path: str, copy_source: str | None = None
+) -> Verdict:
+    """``AccessDenied`` when the key's policy does not allow ``method`` on ``path``
+    (or, for a copy, GET on the source it reads)."""
+    if allows is None:
+        return None
+    if allows(method.upper(), path) and (
+        copy_source is None or allows("GET", copy_source_path(copy_source))
+    ):
         return None
     return AccessDenied("Access Denied")
 

@@ -56,6 +56,7 @@ class KeyStore(Closing, abc.ABC):
     url: str = ""
     #: Where a master key was created when this store was new (tell the operator), else None.
     master_key_created: str | None = None
+    _key: MasterKey | None = None
 
     # -- the public interface -------------------------------------------------
     async def get(self, access_key_id: str) -> KeyRecord | None:
@@ -176,20 +177,27 @@ class KeyStore(Closing, abc.ABC):
     async def __aenter__(self) -> KeyStore:
         return self
 
-    async def _adopt_master_key(
+    async def _unseal(
         self,
         given: MasterKey | str | bytes | None,
-        stored_id: str | None,
+        read_id: Callable[[], Awaitable[str | None]],
         save_id: Callable[[MasterKey], Awaitable[Any]],
-    ) -> MasterKey:
-        """The master key to seal with: ``given`` (or the environment's), checked
-        against the id the store was sealed with, recorded when the store is new."""
-        key, created = resolve_master_key(given, stored_id, store=self.url)
-        if stored_id is None:
-            await save_id(key)
-        if created:
-            self.master_key_created = key.source
-        return key
+    ) -> None:
+        """Finish opening: the master key to seal with -- ``given`` (or the
+        environment's) -- checked against the id the store was sealed with
+        (``read_id``), recorded (``save_id``) when the store is new.  On any
+        failure the store is closed again, so nothing leaks."""
+        try:
+            stored_id = await read_id()
+            key, created = resolve_master_key(given, stored_id, store=self.url)
+            if stored_id is None:
+                await save_id(key)
+            if created:
+                self.master_key_created = key.source
+            self._key = key
+        except BaseException:
+            await self.close()
+            raise
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"

@@ -106,7 +106,6 @@ class PostgresKeyStore(KeyStore):
         self.keepalive = keepalive
         self._idle: list[_Conn] = []
         self._slots = asyncio.Semaphore(max(1, pool_size))
-        self._key: MasterKey | None = None
         self._closed = False
 
     @classmethod
@@ -119,16 +118,11 @@ class PostgresKeyStore(KeyStore):
     ) -> PostgresKeyStore:
         """Connect, create the schema if needed and check the master key."""
         self = cls(url, **options)
-        try:
-            stored_id = await self._query(self._init_schema, idempotent=True)
-            self._key = await self._adopt_master_key(
-                master_key,
-                stored_id,
-                lambda key: self._query(lambda conn: self._set_key_id(conn, key)),
-            )
-        except BaseException:
-            await self.close()
-            raise
+        await self._unseal(
+            master_key,
+            lambda: self._query(self._init_schema, idempotent=True),
+            lambda key: self._query(lambda conn: self._set_key_id(conn, key)),
+        )
         return self
 
     # -- plumbing -------------------------------------------------------------------

@@ -103,7 +103,6 @@ class SQLiteKeyStore(KeyStore):
         self.poll_interval = poll_interval
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="sigv4kit-sqlite")
         self._conn: sqlite3.Connection | None = None
-        self._key: MasterKey | None = None
         self._closed = False
 
     @classmethod
@@ -116,14 +115,11 @@ class SQLiteKeyStore(KeyStore):
     ) -> SQLiteKeyStore:
         """Open the file, creating it, its schema and (when new) a master key."""
         self = cls(path, poll_interval=poll_interval)
-        try:
-            stored_id = await self._run(self._connect)
-            self._key = await self._adopt_master_key(
-                master_key, stored_id, lambda key: self._run(self._set_key_id, key.key_id)
-            )
-        except BaseException:
-            await self.close()
-            raise
+        await self._unseal(
+            master_key,
+            lambda: self._run(self._connect),
+            lambda key: self._run(self._set_key_id, key.key_id),
+        )
         return self
 
     # -- plumbing ---------------------------------------------------------------

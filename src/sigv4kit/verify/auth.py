@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import (
     AsyncIterator,
+    Callable,
     Iterator,
 )
 from dataclasses import dataclass
@@ -290,66 +291,82 @@ def _header_auth(
 
 
 def _parse_credential(vr: Verifier, credential: str, alg: str, *, query: bool) -> tuple[str, Scope]:
+    """:func:`parse_credential` for this verifier, memoized per instance."""
     cache_key = (credential, alg, query)
     hit = vr._cred_cache.get(cache_key)
-    if (
-        hit is not None
-        and (hit[1].region is None or hit[1].region == vr.region)
-        and (hit[1].service == vr.service)
-    ):
+    if hit is not None:
         return hit
+    malformed = _query_malformed if query else _header_malformed
+    return vr._cred_cache.put(
+        cache_key, parse_credential(credential, alg, vr.region, vr.service, malformed)
+    )
+
+
+def _query_malformed(detail: str, region: str | None = None) -> SignatureError:
+    return AuthorizationQueryParametersError(
+        f"Error parsing the X-Amz-Credential parameter; {detail}",
+        details={"Region": region} if region else None,
+    )
+
+
+def parse_credential(
+    credential: str,
+    alg: str,
+    region: str,
+    service: str,
+    malformed: Callable[[str, str | None], SignatureError],
+) -> tuple[str, Scope]:
+    """``(access key id, scope)`` of a credential (``AKID/date/region/service/
+    aws4_request``, no region for SigV4a) that names ``region`` and
+    ``service``; else ``malformed(detail, expected region or None)`` is
+    raised: each caller answers in its own words (the Authorization header,
+    the presign query, a POST form)."""
     v4a = alg == ALGORITHM_V4A
     parts = credential.split("/")
-    want = 4 if v4a else 5
-    fmt = _CREDENTIAL_FORMAT_V4A if v4a else _CREDENTIAL_FORMAT
-
-    def malformed(detail: str, region: str | None = None) -> SignatureError:
-        if query:
-            return AuthorizationQueryParametersError(
-                f"Error parsing the X-Amz-Credential parameter; {detail}",
-                details={"Region": region} if region else None,
-            )
-        return _header_malformed(detail, region)
-
-    if len(parts) != want or not parts[0]:
-        raise malformed(f"the Credential is mal-formed; expecting {fmt}.")
+    if len(parts) != (4 if v4a else 5) or not parts[0]:
+        fmt = _CREDENTIAL_FORMAT_V4A if v4a else _CREDENTIAL_FORMAT
+        raise malformed(f"the Credential is mal-formed; expecting {fmt}.", None)
     akid, date = parts[0], parts[1]
-    service, terminal = parts[-2], parts[-1]
-    region = None if v4a else parts[2]
+    named_service, terminal = parts[-2], parts[-1]
+    named_region = None if v4a else parts[2]
     if len(date) != 8 or not date.isdigit() or not date.isascii():
         raise malformed(
             f'incorrect date format "{date}". This date in the credential must '
-            'be in the format "yyyyMMdd".'
+            'be in the format "yyyyMMdd".',
+            None,
         )
-    if region is not None and region != vr.region:
-        raise malformed(f"the region '{region}' is wrong; expecting '{vr.region}'", vr.region)
-    if service != vr.service:
-        raise malformed(f'incorrect service "{service}". This endpoint belongs to "{vr.service}".')
+    if named_region is not None and named_region != region:
+        raise malformed(f"the region '{named_region}' is wrong; expecting '{region}'", region)
+    if named_service != service:
+        raise malformed(
+            f'incorrect service "{named_service}". This endpoint belongs to "{service}".', None
+        )
     if terminal != "aws4_request":
-        raise malformed(f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".')
-    return vr._cred_cache.put(cache_key, (akid, Scope(date, region, service)))
+        raise malformed(
+            f'incorrect terminal "{terminal}". This endpoint uses "aws4_request".', None
+        )
+    return akid, Scope(date, named_region, service)
 
 
 # -- presigned query ------------------------------------------------------
-#: A presigned request's memoized parameters, keyed on its target without the
-#: trailing ``X-Amz-Signature``: :data:`Params`, then the amz date, its epoch,
-#: X-Amz-Expires, the session token, the target without it, X-Amz-Region-Set,
-#: X-Amz-Content-Sha256, and the target the signature covers.
-QueryParams = tuple[Params, str, int, int, str | None, str | None, str | None, str | None, str]
-_SIGNATURE_PARAM = "&X-Amz-Signature="
-
-
-def signature_cut(target: str) -> int:
-    """Where ``&X-Amz-Signature=`` starts when it is the last parameter of
-    the query and its value needs no decoding (what signers send); else -1.
-    ``target[:cut]`` is then exactly the target the signature covers."""
-    cut = target.rfind(_SIGNATURE_PARAM)
-    if cut < 0 or target.find("?") > cut:
-        return -1
-    value = target[cut + 17 :]
-    if "&" in value or "%" in value or "+" in value:
-        return -1
-    return cut
+#: A presigned request's memoized parameters, keyed on its whole request
+#: target: :data:`Params`, then the amz date, its epoch, X-Amz-Expires, the
+#: session token, the target without it, X-Amz-Region-Set,
+#: X-Amz-Content-Sha256, the target the signature covers, the signature and
+#: the validity window (POSIX seconds, the clock skew allowed before it).
+QueryParams = tuple[
+    Params,
+    str,
+    int,
+    int,
+    str | None,
+    str | None,
+    str | None,
+    str | None,
+    str,
+    str,
+    tuple[float, float],
+]
 
 
 def _query_auth(
@@ -359,16 +376,11 @@ def _query_auth(
     if len(query) > vr.max_query_length:
         raise QueryTooLong(vr.max_query_length)
     # A presigned URL used again (a shared download link) parses nothing:
-    # everything but the signature is memoized under the text it came from.
-    cut = signature_cut(target)
-    hit = vr._query_cache.get(target[:cut]) if cut > 0 else None
+    # the whole target is the memo's key, its parameters the value.
+    hit = vr._query_cache.get(target)
     if hit is None:
-        hit, signature = _parse_query(vr, path, query)
-        if cut > 0 and hit[8] == target[:cut] and signature == target[cut + 17 :]:
-            vr._query_cache.put(hit[8], hit)
-    else:
-        signature = target[cut + 17 :]
-    p, amz, epoch, expires, token, no_token, region_set, sha, signed_target = hit
+        hit = vr._query_cache.put(target, _parse_query(vr, path, query))
+    p, amz, epoch, expires, token, no_token, region_set, sha, signed_target, signature, _ = hit
     return _Auth(
         "presigned",
         p[0],
@@ -394,8 +406,8 @@ def _query_auth(
     )
 
 
-def _parse_query(vr: Verifier, path: str, query: str) -> tuple[QueryParams, str]:
-    """The presign parameters of a query, checked: ``(parameters, signature)``."""
+def _parse_query(vr: Verifier, path: str, query: str) -> QueryParams:
+    """The presign parameters of a query, checked."""
     params: dict[str, str] = {}
     keep: list[str] = []
     keep_no_token: list[str] = []
@@ -459,4 +471,6 @@ def _parse_query(vr: Verifier, path: str, query: str) -> tuple[QueryParams, str]
         params.get("X-Amz-Region-Set"),
         params.get("X-Amz-Content-Sha256"),
         path + "?" + "&".join(keep) if keep else path,
-    ), params["X-Amz-Signature"]
+        params["X-Amz-Signature"],
+        (float(epoch - vr.max_skew), float(epoch + expires)),
+    )

@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
-from fnmatch import fnmatchcase
 
 from .._memo import Memo
 from ..config import parse_algorithm
@@ -144,11 +143,10 @@ def _check_region_set(vr: Verifier, auth: _Auth, hmap: dict[str, str], target: s
         text = hmap.get("x-amz-region-set")
         if text is None:
             raise _header_malformed("SigV4a requests require the X-Amz-Region-Set header.")
-    regions = tuple(r.strip() for r in text.split(",") if r.strip())
+    regions, included = region_set(text, vr.region)
     auth.scope = Scope(auth.scope.date, None, auth.scope.service, regions)
-    for r in regions:
-        if r == "*" or r == vr.region or ("*" in r and fnmatchcase(vr.region, r)):
-            return
+    if included:
+        return
     msg = (
         f"the region set '{','.join(regions)}' does not include this endpoint's region "
         f"'{vr.region}'"
@@ -159,6 +157,27 @@ def _check_region_set(vr: Verifier, auth: _Auth, hmap: dict[str, str], target: s
             details={"Region": vr.region},
         )
     raise _header_malformed(msg, vr.region)
+
+
+def region_set(text: str, region: str) -> tuple[tuple[str, ...], bool]:
+    """The regions of a SigV4a region set (``X-Amz-Region-Set``, comma
+    separated), and whether they include ``region``: a ``*`` in an entry
+    matches any run of characters, nothing else is special."""
+    regions = tuple(r.strip() for r in text.split(",") if r.strip())
+    return regions, any(r == region or ("*" in r and _glob(r, region)) for r in regions)
+
+
+def _glob(pattern: str, name: str) -> bool:
+    first, *middle, last = pattern.split("*")
+    if len(name) < len(first) + len(last) or not name.startswith(first):
+        return False
+    pos, end = len(first), len(name) - len(last)
+    for part in middle:
+        pos = name.find(part, pos, end)
+        if pos < 0:
+            return False
+        pos += len(part)
+    return name.endswith(last)
 
 
 _TOO_LONG = (

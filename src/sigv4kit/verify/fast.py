@@ -29,16 +29,15 @@ credential mapping, and it stores nothing but what the general road stores.
 from __future__ import annotations
 
 import time
-from datetime import datetime
 from typing import Any
 
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
-from .auth import _SIGNATURE_PARAM, _query_has_auth
+from .auth import Params, _query_has_auth
 from .checks import _date_cache, _now_epoch
 from .keys import _hmac, _key
-from .request import _lname_cache
+from .request import MEMO_NAME_LENGTH, Received, _lname_cache
 from .result import VerifiedRequest
 
 TYPE_CHECKING = False
@@ -48,15 +47,9 @@ if TYPE_CHECKING:
 
 # One function on purpose, like the Signer's hot path: every call saved is a
 # few percent of a verification.  It reads as the general road's stages.
-def fast_verify(
-    vr: Verifier,
-    method: str,
-    target: str,
-    headers: object,
-    body: object,
-    now: datetime | float | None,
-) -> VerifiedRequest | None:
+def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
     """The verified request, or None: take the general road (see the module)."""
+    method, target, headers, body, now = received
     mapping = vr._mapping
     if (
         mapping is None
@@ -78,18 +71,18 @@ def fast_verify(
     hmap = dict(pairs)
     if len(hmap) != len(items):  # a name repeated, or a value not str
         return None
-    # No header longer than the limit: the length of all bounds each of them.
-    if len("".join(hmap)) + len("".join(hmap.values())) > vr.max_header_length:
+    # No header longer than the limit: each name came from the memo, so it is
+    # at most MEMO_NAME_LENGTH long, and the length of all values bounds each.
+    if len("".join(hmap.values())) > vr.max_header_length - MEMO_NAME_LENGTH:
         return None
     now_s = time.time() if now is None else _now_epoch(now)
     authorization = hmap.get("authorization")
     expires = None
     if authorization is not None:
         # Header auth: the memoized Authorization prefix, then the time.
-        q = target.find("?")
         cut = authorization.rfind("Signature=")
         if (
-            (q >= 0 and _query_has_auth(target[q + 1 :]))
+            ("?" in target and _query_has_auth(target.partition("?")[2]))
             or cut <= 0
             or len(authorization) > vr.max_auth_length
         ):
@@ -110,31 +103,56 @@ def fast_verify(
         signed_target = target
         unsigned_ok = False
     else:
-        # Presigned: the memoized query, then the validity window.
-        cut = target.rfind(_SIGNATURE_PARAM)
-        signed_target = target[:cut]
-        hit = vr._query_cache.get(signed_target)
-        signature = target[cut + 17 :]
-        if (
-            hit is None
-            or cut < 0
-            or "&" in signature  # not the last parameter: signed_target is not this
-            or "%" in signature
-            or "+" in signature
-            or len(target) - target.find("?") - 1 > vr.max_query_length
-        ):
+        # Presigned: the memoized parameters of this very target (a URL used
+        # again), then the validity window.
+        hit = vr._query_cache.get(target)
+        if hit is None or len(target) > vr.max_query_length:  # the query is shorter
             return None
-        params, amz, epoch, expires, token, _, _, claimed, _ = hit
-        if epoch - now_s > vr.max_skew or now_s > epoch + expires:
+        params, amz, _, expires, token, _, _, claimed, signed_target, signature, window = hit
+        if now_s < window[0] or now_s > window[1]:
             return None
         if claimed is None:
             claimed = hmap.get("x-amz-content-sha256")
         unsigned_ok = vr.presign_unsigned_payload
+    return _verified(
+        vr,
+        method,
+        pairs,
+        hmap,
+        body,
+        params,
+        amz,
+        signature,
+        token,
+        claimed,
+        signed_target,
+        expires,
+        unsigned_ok,
+    )
+
+
+def _verified(
+    vr: Verifier,
+    method: str,
+    pairs: list[tuple[str, str]],
+    hmap: dict[str, str],
+    body: bytes | None,
+    params: Params,
+    amz: str,
+    signature: str,
+    token: str | None,
+    claimed: str | None,
+    signed_target: str,
+    expires: int | None,
+    unsigned_ok: bool,
+) -> VerifiedRequest | None:
+    """The second half of the fast road: the signed-header policy, the
+    payload, the key, the signature, the token and the body's hash."""
     alg, akid, scope, scope_text, names, name_set, signed_text, may_skip, fast, head = params
     received = hmap.keys()
-    if not fast or not name_set <= received:
+    if not fast or not received >= name_set:
         return None
-    if len(received) - len(name_set) > (authorization is not None):
+    if len(received) - len(name_set) > (expires is None):
         # Headers sent unsigned besides Authorization: none may be x-amz-*.
         for name in received - may_skip:
             if name[:6] == "x-amz-":
@@ -162,7 +180,7 @@ def fast_verify(
     if token is not None and vr.token_check is not None:
         return None
 
-    value = mapping.get(akid)
+    value = vr._mapping.get(akid)  # type: ignore[union-attr]  # fast_verify checked it
     if value is None:
         return None
     memo = vr._value_memo
@@ -182,8 +200,12 @@ def fast_verify(
         method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
     )
     sts = _sts(alg, amz, scope_text, creq[6])
+    km = vr._key_memo
+    sign = km[2] if km is not None and km[0] is secret and km[1] == scope.date else None
+    if sign is None:
+        sign = _hmac(vr, secret, scope)
     if creq[4] != signed_text or not _compare(
-        _hmac(vr, secret, scope)(sts.encode()).encode(), signature.encode("utf-8", "replace")
+        sign(sts.encode()).encode(), signature.encode("utf-8", "replace")
     ):
         return None
     if key.token is not None and not _compare(
@@ -192,7 +214,10 @@ def fast_verify(
     ):
         return None
     if claimed is not None and claimed != UNSIGNED_PAYLOAD:
-        if not _compare(_sha256(data).hexdigest() if data else _EMPTY, claimed.lower()):
+        # Neither hash is a secret (the client sent one, the body gives the
+        # other): a plain comparison; the signature's stays constant-time.
+        computed = _sha256(data).hexdigest() if data else _EMPTY
+        if computed != claimed and computed != claimed.lower():
             return None
     return VerifiedRequest(  # type: ignore[call-arg]  # head: its first five fields
         *head,

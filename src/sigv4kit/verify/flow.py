@@ -42,7 +42,14 @@ from .payload import (
     _streaming_decoder,
 )
 from .post import _post_flow, _post_state
-from .request import _authority, _index_headers, _split_target, _target_host_mismatch, _to_str
+from .request import (
+    Received,
+    _authority,
+    _index_headers,
+    _split_target,
+    _target_host_mismatch,
+    _to_str,
+)
 from .result import VerifiedRequest
 from .steps import LOOKUP, READ, SPOOL, TOKEN, Flow
 
@@ -248,19 +255,12 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
 
 
 # -- one flow, two drivers -------------------------------------------------
-def verification(
-    vr: Verifier,
-    method: str,
-    target: str,
-    headers: object,
-    body: object,
-    now: datetime | float | None,
-    sync: bool,
-) -> Flow:
+def verification(vr: Verifier, received: Received, sync: bool) -> Flow:
     """The whole verification, once: it yields a step of :mod:`.steps` when it
     needs the key, the token check or an async body, and returns the
     :class:`VerifiedRequest`."""
-    state = _begin(vr, method, target, headers, body, now)
+    state = _begin(vr, *received)
+    now = received[4]
     if state.kind == "post":
         return (yield from _post_flow(vr, state, now, sync))
     try:

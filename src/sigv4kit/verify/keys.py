@@ -9,14 +9,16 @@ from collections.abc import (
 from dataclasses import dataclass
 from typing import Any, cast
 
+from ..config import ALGORITHM_V4A
 from ..credentials import Credentials
 from ..errors import (
+    AccessDenied,
     InvalidAccessKeyId,
     InvalidToken,
     SigningError,
 )
 from ..keys import signing_key
-from ._common import Scope, _close
+from ._common import Scope, _close, _compare
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -104,3 +106,27 @@ def _hmac(vr: Verifier, secret: str, scope: Scope) -> Callable[[bytes], str]:
     fn = signing_key(secret, scope.date, cast("str", scope.region), scope.service).hexdigest
     vr._key_memo = (secret, scope.date, fn)
     return fn
+
+
+def signature_ok(
+    alg: str, akid: str, key: _Key, scope: Scope, message: bytes, provided: str
+) -> bool:
+    """Whether ``provided`` is this key's signature of ``message``: ECDSA
+    P-256 with the public key (SigV4a; derived from the secret once and kept
+    on the memoized key), or HMAC-SHA256 with the day's signing key, compared
+    in constant time (SigV4).  The one signature check of header, presigned
+    and POST requests (the Verifier's hot path inlines the SigV4 case)."""
+    if alg == ALGORITHM_V4A:
+        from ..v4a import public_key_for, verify_v4a
+
+        pub = key.public_key
+        if pub is None:
+            pub = key.public_key = public_key_for(akid, cast("str", key.secret))
+        return verify_v4a(pub, message, provided)
+    if key.secret is None:
+        raise AccessDenied(
+            "Only a SigV4a public key is stored for this access key; SigV4 "
+            "(AWS4-HMAC-SHA256) requests cannot be verified with it."
+        )
+    sign = signing_key(key.secret, scope.date, cast("str", scope.region), scope.service)
+    return _compare(sign.hexdigest(message).encode(), provided.encode("utf-8", "replace"))

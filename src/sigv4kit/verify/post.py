@@ -22,9 +22,10 @@ from ..errors import (
 from ..payload import _as_bytes as _piece
 from ._common import UNSIGNED_PAYLOAD, Scope, _compare
 from .auth import _Auth
-from .checks import _now_epoch
+from .checks import _now_epoch, region_set
 from .keys import _Key, _key, _token_result
 from .payload import _async_source, _run_async, _run_sync, _sync_source
+from .policy import VerifiedPost, check_post
 from .result import VerifiedRequest
 from .steps import LOOKUP, READ, TOKEN, Flow
 
@@ -269,9 +270,7 @@ def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: b
 
 def _check_post(
     vr: Verifier, state: _Auth, key: _Key, form: _PostReader, now: datetime | float | None
-) -> Any:
-    from ..post_policy import verify_post
-
+) -> VerifiedPost:
     if key.secret is None:
         raise AccessDenied(
             "Only a SigV4a public key is stored for this access key; browser POST "
@@ -285,16 +284,16 @@ def _check_post(
     now_dt = datetime.fromtimestamp(
         time.time() if now is None else _now_epoch(now), tz=timezone.utc
     )
-    secret = key.secret
     try:
-        post = verify_post(
+        post = check_post(
             form.fields,
+            lambda _akid: key,
             bucket=_post_bucket(vr, state),
-            credentials=lambda _akid: secret,
             region=vr.region,
             now=now_dt,
             service=vr.service,
             filename=form.filename,
+            file_size=None,
             max_policy_bytes=vr.max_policy_bytes,
         )
     except SignatureDoesNotMatch as exc:
@@ -329,7 +328,7 @@ def _post_bucket(vr: Verifier, state: _Auth) -> str:
 def _post_result(
     vr: Verifier,
     state: _Auth,
-    post: Any,
+    post: VerifiedPost,
     form: _PostReader,
     body: Iterator[bytes] | AsyncIterator[bytes],
 ) -> VerifiedRequest:
@@ -338,8 +337,7 @@ def _post_result(
     date, _, rest = post.scope.partition("/")
     parts = rest.split("/")
     if post.algorithm == ALGORITHM_V4A:
-        rs = tuple(r.strip() for r in fields.get("x-amz-region-set", "").split(",") if r.strip())
-        scope = Scope(date, None, parts[-2], rs)
+        scope = Scope(date, None, parts[-2], region_set(fields.get("x-amz-region-set", ""), "")[0])
     else:
         scope = Scope(date, parts[0], parts[-2])
     return VerifiedRequest(

@@ -18,7 +18,11 @@ from ..errors import (
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    pass
+    from datetime import datetime
+
+#: A request as the server received it, the arguments of ``Verifier.verify``:
+#: ``(method, target, headers, body, now)``.
+Received = tuple[str, str, object, object, "datetime | float | None"]
 
 
 # --------------------------------------------------------------------------
@@ -37,6 +41,9 @@ def _to_str(value: object) -> str:
 
 
 _lname_cache: Memo[str | bytes, str] = Memo(4096)
+#: Longest header name memoized: every name the fast road (:mod:`.fast`)
+#: finds in the memo is at most this long, which bounds its header-length check.
+MEMO_NAME_LENGTH = 256
 
 
 def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, str]]:
@@ -80,7 +87,9 @@ def _index_headers(headers: object) -> tuple[list[tuple[str, str]], dict[str, st
                 name, value = _to_str(name), _to_str(value)
             ln = cache.get(key)
             if ln is None:
-                ln = cache.put(key, name.lower())
+                ln = name.lower()
+                if len(ln) <= MEMO_NAME_LENGTH:
+                    cache.put(key, ln)
             append((ln, value))
     hmap = dict(lpairs)
     if len(hmap) != len(lpairs):

@@ -9,14 +9,13 @@ from collections.abc import (
     Mapping,
 )
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 from urllib.parse import quote
 
 from .. import canonical as _c
 from .._memo import Memo
-from ..config import ALGORITHM_V4, ALGORITHM_V4A, service_defaults
+from ..config import ALGORITHM_V4, service_defaults
 from ..errors import (
-    AccessDenied,
     SignatureDoesNotMatch,
     SigningError,
 )
@@ -38,7 +37,7 @@ from .auth import Params, QueryParams, _Auth
 from .checks import _accepted_algorithms, _skew_seconds
 from .fast import fast_verify
 from .flow import drive_async, drive_sync, verification
-from .keys import _hmac, _Key
+from .keys import _hmac, _Key, signature_ok
 from .result import VerifiedRequest
 
 
@@ -236,14 +235,15 @@ class Verifier:
             now: the server's current time (aware datetime); None reads the
                 clock.
         """
-        ok = fast_verify(self, method, target, headers, body, now)
+        received = (method, target, headers, body, now)
+        ok = fast_verify(self, received)
         if ok is not None:
             return ok
         if self._async_lookup:
             raise SigningError(
                 "the credential lookup is async; call 'await verifier.averify(...)' instead"
             )
-        return drive_sync(self, verification(self, method, target, headers, body, now, True))
+        return drive_sync(self, verification(self, received, True))
 
     async def averify(
         self,
@@ -255,10 +255,11 @@ class Verifier:
     ) -> VerifiedRequest:
         """Like :meth:`verify`; the lookup and token check may be async, and
         ``body`` may be an async iterable (``ok.body`` is then async too)."""
-        ok = fast_verify(self, method, target, headers, body, now)
+        received = (method, target, headers, body, now)
+        ok = fast_verify(self, received)
         if ok is not None:
             return ok
-        flow = verification(self, method, target, headers, body, now, False)
+        flow = verification(self, received, False)
         return await drive_async(self, flow)
 
     def _canonical_target(self, target: str) -> tuple[str, str]:
@@ -317,26 +318,12 @@ class Verifier:
                     fn(sts.encode("utf-8")).encode(), auth.signature.encode("utf-8", "replace")
                 ),
             )
-        return text, sts, self._signature_ok(auth, key, sts)
-
-    def _signature_ok(self, auth: _Auth, key: _Key, sts: str) -> bool:
-        provided = auth.signature
-        if auth.algorithm == ALGORITHM_V4A:
-            from ..v4a import public_key_for, verify_v4a
-
-            pub = key.public_key
-            if pub is None:
-                # Derived once and kept on the memoized key.
-                pub = key.public_key = public_key_for(auth.access_key_id, cast("str", key.secret))
-            return verify_v4a(pub, sts.encode("utf-8"), provided)
-        if key.secret is None:
-            raise AccessDenied(
-                "Only a SigV4a public key is stored for this access key; SigV4 "
-                "(AWS4-HMAC-SHA256) requests cannot be verified with it."
-            )
-        return _compare(
-            _hmac(self, key.secret, auth.scope)(sts.encode("utf-8")).encode(),
-            provided.encode("utf-8", "replace"),
+        return (
+            text,
+            sts,
+            signature_ok(
+                auth.algorithm, auth.access_key_id, key, auth.scope, sts.encode(), auth.signature
+            ),
         )
 
     def _mismatch(self, auth: _Auth, creq: str, sts: str) -> SignatureDoesNotMatch:
