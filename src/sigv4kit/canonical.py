@@ -668,8 +668,11 @@ def canonical_request(
         else:
             block, signed_names = canonical_block(headers)
     elif index is not None and len(headers) == len(index) and _is_canonical_list(signed):
-        trim = trim_value
-        block = "".join([f"{n}:{trim(index[n])}\n" for n in names])
+        if len(names) == 1:  # a presigned URL signs host only: no comprehension
+            block = f"{signed}:{trim_value(index[signed])}\n"
+        else:
+            trim = trim_value
+            block = "".join([f"{n}:{trim(index[n])}\n" for n in names])
         signed_names = signed
     else:
         wanted = frozenset(names)

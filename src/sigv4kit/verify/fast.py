@@ -29,6 +29,7 @@ credential mapping, and it stores nothing but what the general road stores.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
@@ -43,6 +44,9 @@ from .result import VerifiedRequest
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .verifier import Verifier
+
+#: The body of a request without one: an exhausted iterator can be shared.
+_NO_BODY: Iterator[bytes] = iter(())
 
 
 # One function on purpose, like the Signer's hot path: every call saved is a
@@ -183,12 +187,18 @@ def _verified(
     value = vr._mapping.get(akid)  # type: ignore[union-attr]  # fast_verify checked it
     if value is None:
         return None
-    memo = vr._value_memo
-    key = memo[2] if memo is not None and memo[0] is value and memo[1] == akid else None
-    if key is None:
+    # The key and the day's signing function, kept for the same looked-up
+    # value (a mapping hands back the same object), key id and day.
+    slot = vr._fast_slot
+    if slot is not None and slot[0] is value and slot[1] == akid and slot[2] == scope.date:
+        key, sign = slot[3], slot[4]
+    else:
         key = _key(vr, akid, value)
-    secret = key.secret
-    if secret is None or (key.token is not None and token is None):
+        if key.secret is None:
+            return None
+        sign = _hmac(vr, key.secret, scope)
+        vr._fast_slot = (value, akid, scope.date, key, sign)
+    if key.token is not None and token is None:
         return None
     if claimed is None:
         payload_hash = _sha256(data).hexdigest() if data else _EMPTY
@@ -200,10 +210,6 @@ def _verified(
         method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
     )
     sts = _sts(alg, amz, scope_text, creq[6])
-    km = vr._key_memo
-    sign = km[2] if km is not None and km[0] is secret and km[1] == scope.date else None
-    if sign is None:
-        sign = _hmac(vr, secret, scope)
     if creq[4] != signed_text or not _compare(
         sign(sts.encode()).encode(), signature.encode("utf-8", "replace")
     ):
@@ -224,7 +230,7 @@ def _verified(
         amz,
         payload_hash,
         token is not None,
-        iter((data,)) if data else iter(()),
+        iter((data,)) if data else _NO_BODY,
         signature,
         None,
         expires,

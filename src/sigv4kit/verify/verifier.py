@@ -94,6 +94,7 @@ class Verifier:
         "_async_lookup",
         "_auth_cache",
         "_cred_cache",
+        "_fast_slot",
         "_key_memo",
         "_lookup",
         "_mapping",
@@ -195,6 +196,7 @@ class Verifier:
         self._query_cache: Memo[str, QueryParams] = Memo(1024)
         self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
         self._value_memo: tuple[Any, str, _Key] | None = None
+        self._fast_slot: tuple[Any, str, str, _Key, Callable[[bytes], str]] | None = None
         self.max_auth_length = _positive("max_auth_length", max_auth_length)
         self.max_signed_headers = _positive("max_signed_headers", max_signed_headers)
         self.max_query_length = _positive("max_query_length", max_query_length)
