@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from sigv4kit import Credentials, Signer
+from sigv4kit.errors import SignatureError
 from sigv4kit.keys import signing_key
 from sigv4kit.streaming import decoder_from_headers
 
@@ -124,3 +125,46 @@ def test_feed_pieces_releases_the_received_objects(mode: str, size: int) -> None
     # Nothing was joined: every piece is a received object or a view of one.
     for p in out:
         assert id(p) in ids or (isinstance(p, memoryview) and id(p.obj) in ids)
+
+
+def _decode(encoded: bytes, size: int, signed: object) -> bytes:
+    dec = decoder_from_headers(
+        signed.headers,  # type: ignore[attr-defined]
+        seed_signature=signed.signature,  # type: ignore[attr-defined]
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=KEY.hexdigest,
+    )
+    out = [dec.feed(encoded[i : i + size]) for i in range(0, len(encoded), size)]
+    dec.finish()
+    return b"".join(out)
+
+
+@pytest.mark.parametrize("size", [1, 100, 1024, 70_000, 1 << 20])
+@pytest.mark.parametrize(
+    ("sig_char", "error"),
+    [
+        (b"A", "is not a lowercase hex signature"),
+        (b"g", "is not a lowercase hex signature"),
+        (b"\xff", "is not a lowercase hex signature"),
+        (b"0", "signature does not match"),
+    ],
+)
+def test_a_second_header_like_the_first_is_still_checked(
+    size: int, sig_char: bytes, error: str
+) -> None:
+    """The decoder takes a header of the same size as the previous one
+    without the regular expression: a changed signature byte in it is
+    refused with the same error as through the general path, at any cut."""
+    signed = _sign(DATA)
+    sent = b"".join(signed.body)  # type: ignore[attr-defined]
+    encoded = bytearray(sent)
+    second = encoded.index(b";chunk-signature=", encoded.index(b"\r\n") + 2 + 65536)
+    at = second + len(b";chunk-signature=") + 7
+    if encoded[at : at + 1] == sig_char:
+        at += 1  # change the byte, whatever the signature holds there
+    encoded[at : at + 1] = sig_char
+    with pytest.raises(SignatureError, match=error):
+        _decode(bytes(encoded), size, signed)
+    # ... and the body as sent decodes, cut anywhere.
+    assert _decode(sent, size, signed) == DATA
