@@ -150,8 +150,7 @@ def _verified(
     expires: int | None,
     unsigned_ok: bool,
 ) -> VerifiedRequest | None:
-    """The second half of the fast road: the signed-header policy, the
-    payload, the key, the signature, the token and the body's hash."""
+    """The fast road's second half: header policy, payload, key, signature, token, body."""
     alg, akid, scope, scope_text, names, name_set, signed_text, may_skip, fast, head = params
     received = hmap.keys()
     if not fast or not received >= name_set:
@@ -187,8 +186,7 @@ def _verified(
     value = vr._mapping.get(akid)  # type: ignore[union-attr]  # fast_verify checked it
     if value is None:
         return None
-    # The key and the day's signing function, kept for the same looked-up
-    # value (a mapping hands back the same object), key id and day.
+    # The key and the day's signing function, per looked-up value, key id and day.
     slot = vr._fast_slot
     if slot is not None and slot[0] is value and slot[1] == akid and slot[2] == scope.date:
         key, sign = slot[3], slot[4]
@@ -220,8 +218,7 @@ def _verified(
     ):
         return None
     if claimed is not None and claimed != UNSIGNED_PAYLOAD:
-        # Neither hash is a secret (the client sent one, the body gives the
-        # other): a plain comparison; the signature's stays constant-time.
+        # Neither hash is secret: a plain comparison (the signature's is constant-time).
         computed = _sha256(data).hexdigest() if data else _EMPTY
         if computed != claimed and computed != claimed.lower():
             return None
