@@ -588,6 +588,50 @@ def test_one_shot_stream_cannot_be_sent_twice() -> None:
         body.restart()
 
 
+@pytest.mark.parametrize("kind", ["bytes", "list", "file"])
+def test_replayable_body_iterated_twice_is_sent_whole_twice(kind: str, tmp_path: Any) -> None:
+    # A retry (urllib3, http.client) iterates the same body object again: the
+    # second pass must send the whole body, not nothing.
+    data = b"r" * 150_000
+    source: Any = {"bytes": data, "list": [data[:70_000], data[70_000:]]}.get(kind)
+    if kind == "file":
+        p = tmp_path / "b.bin"
+        p.write_bytes(data)
+        source = open(p, "rb")  # closed below
+    try:
+        plan = prepare_streaming("streaming", source, decoded_length=len(data))
+        body = plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
+        first = b"".join(body)
+        second = b"".join(body)
+    finally:
+        if kind == "file":
+            source.close()
+    assert len(first) == plan.content_length
+    assert second == first
+
+
+def test_one_shot_body_iterated_twice_is_refused() -> None:
+    plan = prepare_streaming("streaming", iter([b"x" * 10]), decoded_length=10)
+    body = plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
+    assert len(b"".join(body)) == plan.content_length
+    with pytest.raises(SigningError, match="already sent"):
+        b"".join(body)
+
+
+def test_async_body_iterated_twice() -> None:
+    import asyncio
+
+    async def main() -> tuple[bytes, bytes]:
+        plan = prepare_streaming("streaming", b"a" * 90_000)
+        body = plan.encode(seed_signature="0" * 64, amz_date=DATE, scope=SCOPE, sign=KEY.hexdigest)
+        first = b"".join([p async for p in body])
+        second = b"".join([p async for p in body])
+        return first, second
+
+    first, second = asyncio.run(main())
+    assert first == second and len(first) > 90_000
+
+
 def test_decoder_requires_decoded_length_header() -> None:
     from sigv4kit.errors import InvalidRequest
 

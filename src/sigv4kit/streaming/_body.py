@@ -186,7 +186,9 @@ class AwsChunkedBody:
         return self.content_length
 
     def __iter__(self) -> Iterator[bytes]:
-        return self
+        # A fresh pass each time, so a retry that iterates the body again
+        # sends it whole (a one-shot source refuses the second pass).
+        return self._generate()
 
     def __next__(self) -> bytes:
         if self._it is None:
@@ -194,7 +196,7 @@ class AwsChunkedBody:
         return next(self._it)
 
     def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
+        return self._agenerate()
 
     async def __anext__(self) -> bytes:
         if self._ait is None:
