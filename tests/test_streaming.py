@@ -198,6 +198,45 @@ def test_signer_end_to_end_trailer_example() -> None:
     assert b"".join(iter_decoded(dec, io.BytesIO(body), read_size=999)) == PAYLOAD
 
 
+def test_iter_decoded_file_with_nothing_ready_is_an_incomplete_body() -> None:
+    # A non-blocking file returns None when nothing is ready: the stream ends
+    # there, and the decoder names the body as incomplete (not a TypeError).
+    from sigv4kit.errors import IncompleteBody
+
+    e = EXAMPLES["chunked-put-object-with-trailer"]
+    signer = Signer(Credentials(AKID, SECRET), region="us-east-1", service="s3", checksum="crc32c")
+    signed = signer.sign(
+        "PUT",
+        "https://s3.amazonaws.com/examplebucket/chunkObject.txt",
+        headers=[("x-amz-storage-class", "REDUCED_REDUNDANCY")],
+        body=io.BytesIO(PAYLOAD),
+        timestamp=DATE,
+        payload="streaming-trailer",
+    )
+    assert signed.signature == e["expected_seed_signature"]
+    body = b"".join(signed.body)
+
+    class NotReady(io.RawIOBase):
+        def __init__(self) -> None:
+            self.left = memoryview(body)[: len(body) // 2]
+
+        def read(self, size: int = -1) -> bytes | None:  # type: ignore[override]
+            if not self.left:
+                return None
+            piece, self.left = bytes(self.left[:size]), self.left[size:]
+            return piece
+
+    dec = decoder_from_headers(
+        signed.headers,
+        seed_signature=signed.signature,
+        amz_date=DATE,
+        scope=SCOPE,
+        sign=KEY.hexdigest,
+    )
+    with pytest.raises(IncompleteBody):
+        b"".join(iter_decoded(dec, NotReady(), read_size=999))
+
+
 # ---------------------------------------------------------------------------
 # aws-c-auth vectors
 # ---------------------------------------------------------------------------

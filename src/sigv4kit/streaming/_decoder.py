@@ -12,7 +12,6 @@ from __future__ import annotations
 import hmac
 import re
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
-from functools import partial
 from typing import Any, cast
 
 from ..canonical import EMPTY_SHA256
@@ -716,12 +715,23 @@ def decoder_from_headers(
         raise InvalidRequest(str(exc)) from None
 
 
+def _reads(read: Callable[[int], Any], size: int) -> Iterator[bytes]:
+    """A file's reads until it has no more: an empty read, or ``None`` (a
+    non-blocking file with nothing ready) ends the stream, and the decoder's
+    ``finish`` then names the body as incomplete rather than a bare TypeError."""
+    while True:
+        piece = read(size)
+        if not piece:
+            return
+        yield piece
+
+
 def iter_decoded(
     decoder: ChunkDecoder, source: Iterable[bytes] | Any, read_size: int = 65536
 ) -> Iterator[bytes]:
     """Verified payload bytes from an aws-chunked ``source`` (file or iterable)."""
     read = getattr(source, "read", None)
-    it: Iterable[bytes] = source if read is None else iter(partial(read, read_size), b"")
+    it: Iterable[bytes] = source if read is None else _reads(read, read_size)
     for piece in it:
         out = decoder.feed(piece)
         if out:
