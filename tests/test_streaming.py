@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from sigv4kit import Credentials, Signer
+from sigv4kit import Credentials, SignedRequest, Signer
 from sigv4kit.canonical import canonical_request_for_target
 from sigv4kit.errors import IncompleteBody, SigningError
 from sigv4kit.keys import signing_key
@@ -170,8 +170,8 @@ def test_signer_end_to_end_chunked_example() -> None:
     assert sigs == [c["expected_signature"] for c in e["chunks"]]
 
 
-def test_signer_end_to_end_trailer_example() -> None:
-    e = EXAMPLES["chunked-put-object-with-trailer"]
+def _sign_trailer_example() -> tuple[SignedRequest, ChunkDecoder]:
+    """The S3 trailer example signed, and the decoder a server sets up from its headers."""
     signer = Signer(Credentials(AKID, SECRET), region="us-east-1", service="s3", checksum="crc32c")
     signed = signer.sign(
         "PUT",
@@ -181,13 +181,6 @@ def test_signer_end_to_end_trailer_example() -> None:
         timestamp=DATE,
         payload="streaming-trailer",
     )
-    assert signed.canonical_request == e["expected_canonical_request"]
-    assert signed.signature == e["expected_seed_signature"]
-    body = b"".join(signed.body)
-    assert f"x-amz-trailer-signature:{e['trailer']['expected_signature']}".encode() in body
-    sent = dict((n.lower(), v) for n, v in signed.headers)
-    assert int(sent["content-length"]) == len(body)
-    # The verifier side: set up from the received headers.
     dec = decoder_from_headers(
         signed.headers,
         seed_signature=signed.signature,
@@ -195,24 +188,27 @@ def test_signer_end_to_end_trailer_example() -> None:
         scope=SCOPE,
         sign=KEY.hexdigest,
     )
+    return signed, dec
+
+
+def test_signer_end_to_end_trailer_example() -> None:
+    e = EXAMPLES["chunked-put-object-with-trailer"]
+    signed, dec = _sign_trailer_example()
+    assert signed.canonical_request == e["expected_canonical_request"]
+    assert signed.signature == e["expected_seed_signature"]
+    body = b"".join(signed.body)
+    assert f"x-amz-trailer-signature:{e['trailer']['expected_signature']}".encode() in body
+    sent = dict((n.lower(), v) for n, v in signed.headers)
+    assert int(sent["content-length"]) == len(body)
+    # The verifier side, set up from the received headers.
     assert b"".join(iter_decoded(dec, io.BytesIO(body), read_size=999)) == PAYLOAD
 
 
 def test_iter_decoded_file_with_nothing_ready_is_an_incomplete_body() -> None:
     # A non-blocking file returns None when nothing is ready: the stream ends
     # there, and the decoder names the body as incomplete (not a TypeError).
-    from sigv4kit.errors import IncompleteBody
-
+    signed, dec = _sign_trailer_example()
     e = EXAMPLES["chunked-put-object-with-trailer"]
-    signer = Signer(Credentials(AKID, SECRET), region="us-east-1", service="s3", checksum="crc32c")
-    signed = signer.sign(
-        "PUT",
-        "https://s3.amazonaws.com/examplebucket/chunkObject.txt",
-        headers=[("x-amz-storage-class", "REDUCED_REDUNDANCY")],
-        body=io.BytesIO(PAYLOAD),
-        timestamp=DATE,
-        payload="streaming-trailer",
-    )
     assert signed.signature == e["expected_seed_signature"]
     body = b"".join(signed.body)
 
@@ -220,19 +216,12 @@ def test_iter_decoded_file_with_nothing_ready_is_an_incomplete_body() -> None:
         def __init__(self) -> None:
             self.left = memoryview(body)[: len(body) // 2]
 
-        def read(self, size: int = -1) -> bytes | None:  # type: ignore[override]
+        def read(self, size: int = -1) -> bytes | None:
             if not self.left:
                 return None
             piece, self.left = bytes(self.left[:size]), self.left[size:]
             return piece
 
-    dec = decoder_from_headers(
-        signed.headers,
-        seed_signature=signed.signature,
-        amz_date=DATE,
-        scope=SCOPE,
-        sign=KEY.hexdigest,
-    )
     with pytest.raises(IncompleteBody):
         b"".join(iter_decoded(dec, NotReady(), read_size=999))
 
