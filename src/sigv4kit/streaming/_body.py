@@ -151,8 +151,10 @@ class AwsChunkedBody:
     ``requests`` sends it with a fixed length instead of HTTP chunking.  A
     body made from bytes, a list or a seekable file can be iterated again
     (for a retry): each iteration starts from the beginning, re-signing the
-    chunks (the chain is deterministic for SigV4).  One yielded ``bytes``
-    per chunk keeps memory at about two chunks.
+    chunks (the chain is deterministic for SigV4); a one-shot source
+    refuses a second pass.  ``next(body)`` (the iterator protocol DESIGN
+    promises) steps one pass of its own, started on first use.  One yielded
+    ``bytes`` per chunk keeps memory at about two chunks.
     """
 
     def __init__(
