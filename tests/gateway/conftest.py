@@ -205,6 +205,26 @@ class InProcessGateway:
             self.lt.close()
 
 
+def aws_cli(akid: str, secret: str) -> tuple[str, dict[str, str]]:
+    """The AWS CLI and an environment holding only this key (skips when it is not installed)."""
+    import shutil
+
+    aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
+    if aws is None:
+        pytest.skip("the AWS CLI is not installed")
+    env = dict(os.environ)
+    env.update(
+        AWS_ACCESS_KEY_ID=akid,
+        AWS_SECRET_ACCESS_KEY=secret,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_CONFIG_FILE="/dev/null",
+        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
+    )
+    env.pop("AWS_PROFILE", None)
+    env.pop("AWS_SESSION_TOKEN", None)
+    return aws, env
+
+
 def options(upstream: str, **kw: Any) -> Any:
     from sigv4kit.gateway.service import GatewayOptions
 

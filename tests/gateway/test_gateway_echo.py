@@ -17,7 +17,7 @@ import pytest
 
 from sigv4kit import Credentials, Signer
 
-from .conftest import REGION, Echo, InProcessGateway, header, options
+from .conftest import REGION, Echo, InProcessGateway, aws_cli, header, options
 
 requests = pytest.importorskip("requests")
 
@@ -149,27 +149,11 @@ def test_boto3_put_get_presign_and_browser_post(
 def test_aws_cli_and_minio(
     gateway: InProcessGateway, echo: Echo, key: tuple[str, str], tmp_path: Any
 ) -> None:
-    import os
-    import shutil
     import subprocess
-    import sys
-    from pathlib import Path
 
     akid, secret = key
     echo.clear()
-    aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
-    if aws is None:
-        pytest.skip("the AWS CLI is not installed")
-    env = dict(os.environ)
-    env.update(
-        AWS_ACCESS_KEY_ID=akid,
-        AWS_SECRET_ACCESS_KEY=secret,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE="/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-    )
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_SESSION_TOKEN", None)
+    aws, env = aws_cli(akid, secret)
     src = tmp_path / "obj.bin"
     src.write_bytes(BODY)
     proc = subprocess.run(

@@ -16,7 +16,7 @@ import pytest
 
 from sigv4kit import Credentials, Signer
 
-from .conftest import REGION, InProcessGateway, options
+from .conftest import REGION, InProcessGateway, aws_cli, options
 
 requests = pytest.importorskip("requests")
 from client.conftest import CREDS, SeaweedFS  # noqa: E402
@@ -129,27 +129,11 @@ def test_boto3_presign_and_post_through_the_resigning_gateway(
 def test_aws_cli_and_minio_through_the_resigning_gateway(
     resigning: InProcessGateway, seaweedfs: SeaweedFS, tmp_path: Any
 ) -> None:
-    import os
-    import shutil
     import subprocess
-    import sys
-    from pathlib import Path
 
     akid, secret = resigning.create_key("erin")
     b = seaweedfs.bucket
-    aws = shutil.which("aws", path=str(Path(sys.executable).parent)) or shutil.which("aws")
-    if aws is None:
-        pytest.skip("the AWS CLI is not installed")
-    env = dict(os.environ)
-    env.update(
-        AWS_ACCESS_KEY_ID=akid,
-        AWS_SECRET_ACCESS_KEY=secret,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_CONFIG_FILE="/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-    )
-    env.pop("AWS_PROFILE", None)
-    env.pop("AWS_SESSION_TOKEN", None)
+    aws, env = aws_cli(akid, secret)
     src, back = tmp_path / "up.bin", tmp_path / "down.bin"
     src.write_bytes(BODY)
     for args in (
