@@ -65,6 +65,18 @@ def suite_cases(root: Path) -> list[SuiteCase]:
     return cases
 
 
+def signed_requests() -> list[tuple[str, SuiteCase, str, Path]]:
+    """Every signed request of the v4 and v4a suites: (id, case, "header" or "query", file)."""
+    out = []
+    for root in (V4_SUITE, V4A_SUITE):
+        for case in suite_cases(root):
+            for kind in ("header", "query"):
+                path = case.folder / f"{kind}-signed-request.txt"
+                if path.exists():
+                    out.append((f"{root.name}/{case.name}/{kind}", case, kind, path))
+    return out
+
+
 @dataclass
 class ClassicCase:
     name: str

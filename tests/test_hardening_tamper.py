@@ -63,7 +63,7 @@ from sigv4kit.errors import (
 from sigv4kit.post_policy import presign_post, verify_post
 from sigv4kit.rawhttp import parse_raw_request
 from sigv4kit.verifier import Verifier
-from suite import V4_SUITE, V4A_SUITE, SuiteCase, suite_cases
+from suite import SuiteCase, signed_requests
 
 Headers = list[tuple[str, str]]
 
@@ -491,18 +491,7 @@ class Mutation:
     expect: type[SignatureError] | None
 
 
-def _cases() -> list[tuple[str, SuiteCase, str, Path]]:
-    out = []
-    for root in (V4_SUITE, V4A_SUITE):
-        for case in suite_cases(root):
-            for kind in ("header", "query"):
-                p = case.folder / f"{kind}-signed-request.txt"
-                if p.exists():
-                    out.append((f"{root.name}/{case.name}/{kind}", case, kind, p))
-    return out
-
-
-CASES = _cases()
+CASES = signed_requests()
 
 
 def _amz_shift(value: str, seconds: int) -> str:

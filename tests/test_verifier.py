@@ -35,23 +35,12 @@ from sigv4kit.errors import (
 )
 from sigv4kit.rawhttp import RawRequest, parse_raw_request
 from sigv4kit.verifier import MissingAuthentication, VerifiedRequest, Verifier
-from suite import V4_SUITE, V4A_SUITE, SuiteCase, suite_cases
+from suite import SuiteCase, signed_requests
 
 AKID = "AKIDEXAMPLE"
 SECRET = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 NOW = datetime(2013, 5, 24, tzinfo=timezone.utc)
 URL = "https://examplebucket.s3.amazonaws.com/test.txt"
-
-
-def signed_requests() -> list[tuple[str, SuiteCase, str, Path]]:
-    out = []
-    for root in (V4_SUITE, V4A_SUITE):
-        for case in suite_cases(root):
-            for kind in ("header", "query"):
-                path = case.folder / f"{kind}-signed-request.txt"
-                if path.exists():
-                    out.append((f"{root.name}/{case.name}/{kind}", case, kind, path))
-    return out
 
 
 SIGNED = signed_requests()
