@@ -24,6 +24,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -222,3 +224,15 @@ def sha256_file(path: Path) -> str:
         while block := f.read(1 << 20):
             h.update(block)
     return h.hexdigest()
+
+
+@contextmanager
+def refusing_s3app(base: Path) -> Iterator[tuple[S3Server, Path]]:
+    """The test S3 app, and the file that names the payload modes it refuses (empty: none)."""
+    refuse = base / "refuse.txt"
+    refuse.write_text("")
+    server = start_s3app(base, refuse_file=refuse)
+    try:
+        yield server, refuse
+    finally:
+        stop_s3app(server)

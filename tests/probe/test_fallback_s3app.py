@@ -23,7 +23,7 @@ import pytest
 from probe_direct import Direct
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
-from s3harness import AK, SK, S3Server, start_s3app, stop_s3app
+from s3harness import AK, SK, S3Server, refusing_s3app
 
 from sigv4kit import Credentials, Signer
 from sigv4kit.probe.runner import send
@@ -42,16 +42,11 @@ UNSIGNED_TRAILER = "STREAMING-UNSIGNED-PAYLOAD-TRAILER"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S3Server, Path, Path]]:
     base = tmp_path_factory.mktemp("s3app-fallback")
-    refuse = base / "refuse.txt"
-    refuse.write_text("")
-    server = start_s3app(base, refuse_file=refuse)
-    try:
+    with refusing_s3app(base) as (server, refuse):
         s = Signer(CREDS, "us-east-1", "s3").sign("PUT", f"{server.http}/{BUCKET}", body=b"")
         assert send("PUT", s.url, s.headers).status == 200
         (base / "body.bin").write_bytes(DATA)
         yield server, refuse, base
-    finally:
-        stop_s3app(server)
 
 
 def _request(base: Path, url: str, *args: str) -> subprocess.CompletedProcess[str]:

@@ -29,7 +29,7 @@ import requests
 from proxy_support import ProxyProcess
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "interop"))
-from s3harness import AK, SK, S3Server, start_s3app, stop_s3app
+from s3harness import AK, SK, S3Server, refusing_s3app
 
 BUCKET = "proxy-fallback"
 DATA = os.urandom(150_000)
@@ -40,13 +40,8 @@ STREAMING = "STREAMING-AWS4-HMAC-SHA256-PAYLOAD"
 @pytest.fixture(scope="module")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[S3Server, Path, Path]]:
     base = tmp_path_factory.mktemp("s3app-proxy-fallback")
-    refuse = base / "refuse.txt"
-    refuse.write_text("")
-    server = start_s3app(base, refuse_file=refuse)
-    try:
+    with refusing_s3app(base) as (server, refuse):
         yield server, refuse, base
-    finally:
-        stop_s3app(server)
 
 
 def _proxy(server: S3Server, base: Path, *flags: str) -> ProxyProcess:
