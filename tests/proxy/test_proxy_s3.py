@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import pytest
@@ -59,6 +60,29 @@ def proxy(seaweedfs: SeaweedFS) -> Iterator[ProxyProcess]:  # noqa: F811
     p.wait_ready()
     yield p
     assert p.stop() == 0
+
+
+@contextmanager
+def _rss_growth_mib(proxy: ProxyProcess, every: float) -> Iterator[list[float]]:
+    """Samples the proxy's RSS in a thread; on exit the list holds its peak growth, in MiB."""
+    base = proxy.rss_kib()
+    peak = [base]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.is_set():
+            peak[0] = max(peak[0], proxy.rss_kib())
+            time.sleep(every)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    growth: list[float] = []
+    try:
+        yield growth
+    finally:
+        stop.set()
+        sampler.join()
+        growth.append((peak[0] - base) / 1024)
 
 
 def _url(proxy: ProxyProcess, seaweedfs: SeaweedFS, key: str = "", query: str = "") -> str:  # noqa: F811
@@ -193,14 +217,6 @@ def test_downloads_in_flight_keep_memory_bounded(
     block = os.urandom(1 << 20)
     r = requests.put(_url(proxy, seaweedfs, key), data=block * (size >> 20))
     assert r.status_code == 200, r.text
-    base = proxy.rss_kib()
-    peak = [base]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], proxy.rss_kib())
-            time.sleep(0.02)
 
     def slow_reader(out: list[int]) -> None:
         with requests.get(_url(proxy, seaweedfs, key), stream=True) as resp:
@@ -211,19 +227,15 @@ def test_downloads_in_flight_keep_memory_bounded(
                     time.sleep(0.01)  # slow at first: the proxy must not read ahead
             out.append(n)
 
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     got: list[int] = []
-    readers = [threading.Thread(target=slow_reader, args=(got,)) for _ in range(4)]
-    for t in readers:
-        t.start()
-    for t in readers:
-        t.join(120)
-    stop.set()
-    sampler.join()
+    with _rss_growth_mib(proxy, 0.02) as growth:
+        readers = [threading.Thread(target=slow_reader, args=(got,)) for _ in range(4)]
+        for t in readers:
+            t.start()
+        for t in readers:
+            t.join(120)
     assert got == [size] * 4
-    growth_mib = (peak[0] - base) / 1024
-    assert growth_mib < 32, f"proxy RSS grew by {growth_mib:.1f} MiB"
+    assert growth[0] < 32, f"proxy RSS grew by {growth[0]:.1f} MiB"
 
 
 def test_upstream_down_is_502() -> None:
@@ -285,35 +297,22 @@ def test_one_gib_upload_and_download_bounded_memory(
 ) -> None:
     size = 1 << 30
     key = f"huge/{uuid.uuid4().hex}"
-    base = proxy.rss_kib()
-    peak = [base]
-    stop = threading.Event()
-
-    def sample() -> None:
-        while not stop.is_set():
-            peak[0] = max(peak[0], proxy.rss_kib())
-            time.sleep(0.05)
-
-    sampler = threading.Thread(target=sample)
-    sampler.start()
     try:
-        body = _Generated(size)
-        r = requests.put(_url(proxy, seaweedfs, key), data=body, timeout=600)
-        assert r.status_code == 200, r.text
-        down = hashlib.sha256()
-        n = 0
-        with requests.get(_url(proxy, seaweedfs, key), stream=True, timeout=600) as resp:
-            assert resp.status_code == 200
-            for chunk in resp.iter_content(1 << 20):
-                down.update(chunk)
-                n += len(chunk)
+        with _rss_growth_mib(proxy, 0.05) as growth:
+            body = _Generated(size)
+            r = requests.put(_url(proxy, seaweedfs, key), data=body, timeout=600)
+            assert r.status_code == 200, r.text
+            down = hashlib.sha256()
+            n = 0
+            with requests.get(_url(proxy, seaweedfs, key), stream=True, timeout=600) as resp:
+                assert resp.status_code == 200
+                for chunk in resp.iter_content(1 << 20):
+                    down.update(chunk)
+                    n += len(chunk)
     finally:
-        stop.set()
-        sampler.join()
         requests.delete(_url(proxy, seaweedfs, key))
     assert n == size and down.hexdigest() == body.digest.hexdigest()
-    growth_mib = (peak[0] - base) / 1024
-    assert growth_mib < 64, f"proxy RSS grew by {growth_mib:.1f} MiB moving 1 GiB each way"
+    assert growth[0] < 64, f"proxy RSS grew by {growth[0]:.1f} MiB moving 1 GiB each way"
 
 
 def test_without_upstream_each_request_goes_to_its_host(seaweedfs: SeaweedFS) -> None:  # noqa: F811
