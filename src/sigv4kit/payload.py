@@ -7,7 +7,7 @@ import hashlib
 
 # collections.abc would import the collections package (milliseconds at
 # start-up); it re-exports _collections_abc, already loaded by every interpreter.
-from _collections_abc import Iterable
+from _collections_abc import Callable, Iterable, Iterator
 
 from .canonical import EMPTY_SHA256 as _EMPTY
 from .errors import SigningError
@@ -88,6 +88,25 @@ def _hash_file(f: BinaryIO) -> str:
     finally:
         f.seek(start)
     return h.hexdigest()
+
+
+def read_pieces(source: object, size: int) -> Iterable[bytes]:
+    """The pieces of a body a server reads: a file (anything with ``read``)
+    ``size`` bytes at a time until a read returns nothing (empty, or ``None``
+    from a non-blocking file with nothing ready: the reader's own end-of-body
+    check then names what is missing), any other iterable as it is."""
+    read = getattr(source, "read", None)
+    if read is None:
+        return source  # type: ignore[return-value]  # an iterable of bytes
+    return _reads(read, size)
+
+
+def _reads(read: Callable[[int], object], size: int) -> Iterator[bytes]:
+    while True:
+        piece = read(size)
+        if not piece:
+            return
+        yield piece  # type: ignore[misc]  # bytes from a binary file
 
 
 def _payload_literal(mode: str, body: object) -> str:

@@ -45,6 +45,7 @@ from .errors import (
     SigningError,
 )
 from .keys import signing_key
+from .payload import read_pieces
 from .verify.policy import MAX_POLICY_BYTES, VerifiedPost, verify_post
 
 __all__ = [
@@ -447,19 +448,7 @@ def read_post_form(
         max_header_bytes=max_header_bytes,
         max_parts=max_parts,
     )
-    if hasattr(source, "read"):
-        read = source.read
-
-        def chunks() -> Iterator[bytes]:
-            while True:
-                piece = read(read_size)
-                if not piece:
-                    return
-                yield piece
-
-        it: Iterator[bytes] = chunks()
-    else:
-        it = iter(source)
+    it = iter(read_pieces(source, read_size))
 
     def events() -> Iterator[Event]:
         for piece in it:

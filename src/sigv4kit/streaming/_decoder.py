@@ -28,6 +28,7 @@ from ..errors import (
     SigningError,
     TooManyChunksError,
 )
+from ..payload import read_pieces
 from ._modes import (
     _CHUNK_SIG,
     _CRLF,
@@ -715,24 +716,11 @@ def decoder_from_headers(
         raise InvalidRequest(str(exc)) from None
 
 
-def _reads(read: Callable[[int], Any], size: int) -> Iterator[bytes]:
-    """A file's reads until it has no more: an empty read, or ``None`` (a
-    non-blocking file with nothing ready) ends the stream, and the decoder's
-    ``finish`` then names the body as incomplete rather than a bare TypeError."""
-    while True:
-        piece = read(size)
-        if not piece:
-            return
-        yield piece
-
-
 def iter_decoded(
     decoder: ChunkDecoder, source: Iterable[bytes] | Any, read_size: int = 65536
 ) -> Iterator[bytes]:
     """Verified payload bytes from an aws-chunked ``source`` (file or iterable)."""
-    read = getattr(source, "read", None)
-    it: Iterable[bytes] = source if read is None else _reads(read, read_size)
-    for piece in it:
+    for piece in read_pieces(source, read_size):
         out = decoder.feed(piece)
         if out:
             yield out
