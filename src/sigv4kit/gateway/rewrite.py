@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote
 
 # The forward engine's one list of hop-by-hop fields (RFC 9110 7.6.1); _model
 # is pure data, so this pure module stays free of the HTTP stack.
+from .._memo import Memo
 from ..forward._model import HOP_BY_HOP
 from ..presigning import PRESIGN_PARAMS
 
@@ -135,6 +136,27 @@ def _connection_tokens(headers: Sequence[Header]) -> set[str]:
     return tokens
 
 
+# What happens to a header name (as received, any case) on its way upstream;
+# memoized per spelling, since clients repeat the same few names.
+_KEEP, _DROP, _CONNECTION, _FRAMING_NAME, _ENCODING = range(5)
+_name_class: Memo[str, int] = Memo(4096)
+
+
+def _classify(name: str) -> int:
+    lname = name.lower()
+    if lname == "connection":
+        kind = _CONNECTION
+    elif lname in _ALWAYS_DROP or lname[:11] == _OWN_PREFIX:
+        kind = _DROP
+    elif lname in _FRAMING or lname == "x-amz-content-sha256":
+        kind = _FRAMING_NAME
+    elif lname == "content-encoding":
+        kind = _ENCODING
+    else:
+        kind = _KEEP
+    return _name_class.put(name, kind)
+
+
 def forward_headers(
     headers: Iterable[tuple[str | bytes, str | bytes]],
     *,
@@ -157,7 +179,7 @@ def forward_headers(
         extra: headers to add (``X-Forwarded-For`` ...), after the rest.
     """
     decoded = is_aws_chunked(payload_hash)
-    raw = list(headers)
+    raw = headers if isinstance(headers, list) else list(headers)
     # The engine hands str pairs; bytes pairs (ASGI-style) are decoded once.
     items = cast(
         "list[Header]",
@@ -166,26 +188,28 @@ def forward_headers(
     out: list[Header] = []
     append = out.append
     hop: set[str] | None = None  # names listed in Connection (rare): filtered after
-    drop = _ALWAYS_DROP
-    for name, value in items:
-        lname = name.lower()
-        if lname in drop:
-            if lname == "connection" and value.lower() not in ("keep-alive", "close"):
+    classes = _name_class
+    for pair in items:
+        name = pair[0]
+        kind = classes.get(name)
+        if kind is None:
+            kind = _classify(name)
+        if kind == _KEEP:
+            append(pair)  # the received pair itself: nothing to build
+        elif kind == _CONNECTION:
+            value = pair[1]
+            if value.lower() not in ("keep-alive", "close"):
                 hop = hop or set()
                 hop.update(t.strip().lower() for t in value.split(",") if t.strip())
+        elif kind == _DROP:
             continue
-        if lname[:11] == _OWN_PREFIX:
-            continue
-        if decoded:
-            if lname in _FRAMING or lname == "x-amz-content-sha256":
-                continue
-            if lname == "content-encoding":
-                kept = [c.strip() for c in value.split(",") if c.strip()]
-                kept = [c for c in kept if c.lower() != "aws-chunked"]
-                if kept:
-                    append((name, ", ".join(kept)))
-                continue
-        append((name, value))
+        elif not decoded:
+            append(pair)
+        elif kind == _ENCODING:
+            kept = [c.strip() for c in pair[1].split(",") if c.strip()]
+            kept = [c for c in kept if c.lower() != "aws-chunked"]
+            if kept:
+                append((name, ", ".join(kept)))
     if hop:
         out = [(n, v) for n, v in out if n.lower() not in hop]
     if decoded and decoded_length is not None:
