@@ -97,13 +97,8 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
     and headers (a list of [name, value] pairs), plus url and the other stages.
     """
     opts = RequestOptions.from_kwargs(kw)
-    body = opts.body()
-    try:
-        with errors():
-            signed, creds = sign_with(opts, method, url, body, quiet=as_json)
-            data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
-    finally:
-        body.close()
+    signed, creds = sign_with(opts, method, url, quiet=as_json)
+    data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     if as_json:
         echo_json(data_out)
         return

@@ -17,16 +17,16 @@ from typing import IO, Any, TypeVar
 import click
 
 from ..credentials import Credentials
-from ..errors import SigningError
+from ..errors import CredentialsError, SigningError
 from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
-from ._creds import find_credentials
 
 __all__ = [
     "Body",
     "RequestOptions",
     "credential_options",
     "expires_option",
+    "find_credentials",
     "open_body",
     "output_options",
     "parse_header",
@@ -285,6 +285,30 @@ def open_body(data: str | None, data_file: str | None) -> Body:
 
     size = os.fstat(f.fileno()).st_size
     return Body(file=f, path=path, size=size)
+
+
+def find_credentials(
+    access_key: str | None,
+    secret_key: str | None,
+    session_token: str | None,
+    profile: str | None = None,
+) -> Credentials:
+    """Credentials from the flags, else the environment, else the profile files (the AWS
+    CLI's order: :mod:`sigv4kit.providers` reads the environment and the files)."""
+    from ..providers import default_provider
+
+    if access_key or secret_key:
+        if not (access_key and secret_key):
+            missing = "--secret-key" if access_key else "--access-key"
+            raise CredentialsError(
+                f"{missing} is missing: pass --access-key and --secret-key together "
+                "(or neither, to use the environment or a profile)"
+            )
+        return Credentials(access_key, secret_key, session_token or None)
+    creds = default_provider(profile or None, use_botocore=True)()
+    if session_token:
+        creds = Credentials(creds.access_key_id, creds.secret_access_key, session_token)
+    return creds
 
 
 @dataclass

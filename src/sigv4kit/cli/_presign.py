@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from urllib.parse import parse_qsl, urlsplit
 
 import click
@@ -11,8 +10,7 @@ from ..credentials import Credentials
 from ..errors import CredentialsError, SigV4Error
 from ..presign_check import PresignCheck, check_presigned
 from ..presigning import split_hoistable
-from ..signer import parse_timestamp
-from ._common import echo_json, errors
+from ._common import echo_json, errors, parse_now
 from ._options import RequestOptions
 from ._render import color_wanted, style
 
@@ -65,10 +63,7 @@ def check_presigned_url(
         )
         creds = None
     with errors():
-        when = None
-        if now is not None:
-            amz = parse_timestamp(now)
-            when = datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        when = parse_now(now)
         try:
             result = check_presigned(url, method, headers, now=when, credentials=creds)
         except SigV4Error as exc:
