@@ -48,8 +48,7 @@ from ._options import (
     presign_options,
     request_or_file,
 )
-from ._render import color_wanted, render_explanation, style
-from ._report import print_diagnosis
+from ._render import color_wanted, print_diagnosis, render_explanation, style
 
 __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
 

@@ -31,7 +31,7 @@ from ._common import CONTEXT, errors, host_of, infer, presign_with
 from ._fallback import Fallback, checksum_headers, memory_path
 from ._http import Response, send, stderr_is_tty
 from ._options import Body, RequestOptions, presign_options, request_arguments
-from ._report import print_diagnosis, print_request
+from ._render import print_diagnosis, print_request
 
 __all__ = ["request"]
 
