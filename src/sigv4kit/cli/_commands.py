@@ -72,9 +72,6 @@ def cli() -> None:
     """
 
 
-# --------------------------------------------------------------------------
-# sign
-# --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
 @request_arguments()
 @output_options(
@@ -114,9 +111,6 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
         click.echo(click.style(f"Send to: {signed.url}", dim=True))
 
 
-# --------------------------------------------------------------------------
-# presign
-# --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
 @click.argument("method", required=False)
 @click.argument("url", required=False)
@@ -285,9 +279,6 @@ def _print_presign_check(result: PresignCheck, *, as_json: bool) -> None:
         click.echo(style(f"note: {note}", dim=True), color=color)
 
 
-# --------------------------------------------------------------------------
-# calculator
-# --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
 @click.option(
     "--port",
@@ -318,9 +309,6 @@ def calculator(port: int, no_browser: bool) -> None:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
 
 
-# --------------------------------------------------------------------------
-# completion
-# --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
@@ -340,9 +328,6 @@ def completion(shell: str) -> None:
     click.echo(cls(cli, {}, "sigv4kit", "_SIGV4KIT_COMPLETE").source())
 
 
-# --------------------------------------------------------------------------
-# Commands from other modules: one line each
-# --------------------------------------------------------------------------
 cli.add_command(explain_cmd)
 cli.add_command(diagnose_cmd)
 cli.add_command(verify)

@@ -39,7 +39,8 @@ class Response:
     retry: bool = False  # held back by ``request``, which sends the request again
 
 
-def _split(url: str) -> tuple[str, str, int | None, str]:
+def split_url(url: str) -> tuple[str, str, int | None, str]:
+    """``(scheme, host, port, request target)``, the target exactly as in the URL."""
     scheme, _, rest = url.partition("://")
     slash = rest.find("/")
     qmark = rest.find("?")
@@ -80,7 +81,7 @@ def send(
     called with the status and headers before the body is written (for
     ``-i``).
     """
-    scheme, host, port, target = _split(url)
+    scheme, host, port, target = split_url(url)
     conn: http.client.HTTPConnection
     if scheme == "https":
         ctx = ssl.create_default_context(cafile=cacert)

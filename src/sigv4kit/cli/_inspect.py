@@ -116,9 +116,6 @@ def explain_cmd(
     render_explanation(result, full=True)
 
 
-# --------------------------------------------------------------------------
-
-
 @click.command("diagnose", context_settings=CONTEXT)
 @click.argument("error_file")
 @request_or_file(
@@ -193,9 +190,6 @@ def diagnose_cmd(
         print_diagnosis(result)
     if not result.causes:
         sys.exit(3)
-
-
-# --------------------------------------------------------------------------
 
 
 @click.command(context_settings=CONTEXT)
@@ -290,9 +284,6 @@ def verify(
         sys.exit(1)
 
 
-# --------------------------------------------------------------------------
-# Options in, a signed request out
-# --------------------------------------------------------------------------
 def _signed_raw(
     opts: RequestOptions, raw: RawRequest, *, quiet: bool
 ) -> tuple[SignedRequest, Credentials, str | None]:

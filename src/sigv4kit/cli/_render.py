@@ -13,6 +13,7 @@ import click
 
 from ..diagnose import Diagnosis, DiffLine, redact_token, visible
 from ..signer import SignedRequest
+from ._http import split_url
 
 __all__ = [
     "PART_COLOURS",
@@ -174,9 +175,7 @@ def _print_diff(title: str, lines: list[DiffLine], *, err: bool) -> None:
 
 
 def print_request(signed: SignedRequest, token: str | None) -> None:
-    rest = signed.url.partition("://")[2]
-    cut = min((i for i in (rest.find("/"), rest.find("?")) if i >= 0), default=len(rest))
-    target = rest[cut:] or "/"
+    target = split_url(signed.url)[3]
     lines = [f"> {signed.method} {redact_token(target, token)} HTTP/1.1"]
     lines += [f"> {n}: {redact_token(v, token)}" for n, v in signed.headers]
     click.echo("\n".join(lines) + "\n>", err=True)
