@@ -89,12 +89,6 @@ _U16 = struct.Struct(">H")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-# --------------------------------------------------------------------------
-# Errors for received data
-# --------------------------------------------------------------------------
-# --------------------------------------------------------------------------
-# Header values
-# --------------------------------------------------------------------------
 class HeaderType(str, Enum):
     """The nine value types; the names are the ones the JS SDK uses."""
 
@@ -279,9 +273,6 @@ def millis_to_datetime(ms: int) -> datetime | None:
 HeadersInput = Mapping[str, object] | Iterable[tuple[str, object]] | None
 
 
-# --------------------------------------------------------------------------
-# Message
-# --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, init=False, repr=False)
 class Message:
     """One event-stream message: ordered typed headers and a payload.
@@ -360,9 +351,6 @@ def _check_name(name: object) -> bytes:
     return raw
 
 
-# --------------------------------------------------------------------------
-# Encoding
-# --------------------------------------------------------------------------
 def _encode_value(v: HeaderValue) -> bytes:
     t, x = v.type, v.value
     if isinstance(x, str):
@@ -439,9 +427,6 @@ def encode_message(
     return frame(block, message.payload)
 
 
-# --------------------------------------------------------------------------
-# Decoding
-# --------------------------------------------------------------------------
 _FIXED_SIZE = {2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
 _INT_TYPES = {
     2: HeaderType.BYTE,

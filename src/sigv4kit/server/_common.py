@@ -1,18 +1,9 @@
-"""What the ASGI and WSGI middleware share: reading the request, shaping the answer.
-
-Both adapters do the same three things around :class:`~sigv4kit.verifier.Verifier`:
-
-1. turn the server's view of the request into what the verifier wants --
-   the request target *as received* (a server that re-encodes the path
-   would make every signature over an unusual key fail), the headers as
-   sent (bytes, so UTF-8 metadata survives) and the body as a stream;
-2. tell the application what it now gets: the decoded length of an
-   aws-chunked upload in place of the framed one, and ``aws-chunked`` gone
-   from ``Content-Encoding`` (S3 strips it too before storing the object);
-3. turn a :class:`~sigv4kit.errors.SignatureError` into S3's XML error
-   document with the right status.
-
-Nothing here imports an ASGI or WSGI framework.
+"""What the ASGI and WSGI middleware share around the
+:class:`~sigv4kit.verifier.Verifier`: the request target *as received* (a
+server that re-encodes the path would make every signature over an unusual key
+fail), the headers the application sees after an aws-chunked upload, and S3's
+XML error document for a :class:`~sigv4kit.errors.SignatureError`.  Nothing
+here imports an ASGI or WSGI framework.
 """
 
 from __future__ import annotations
