@@ -200,10 +200,9 @@ class SigV4Middleware(Adapter):
         credentials: Credentials,
         headers: list[tuple[str, str]],
         body: _payload.Payload | None,
-        mode: str | None = None,
+        mode: str,
     ) -> None:
         core = self.core
-        mode = mode or core.payload
         streaming = mode in STREAMING_MODES
         sign_body: object = None
         payload_mode: str | None = mode
