@@ -32,10 +32,11 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import SignatureError
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
-from .auth import Params, _query_has_auth
+from .auth import Params, _query_has_auth, _query_params
 from .checks import _date_cache, _now_epoch
 from .keys import _hmac, _key
 from .request import MEMO_NAME_LENGTH, Received, _lname_cache
@@ -104,15 +105,21 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         if token is not None:
             token = token.strip(" \t")
         claimed = hmap.get("x-amz-content-sha256")
-        signed_target = target
+        hit2 = vr._targets.get(target)
+        curi, cquery = hit2 if hit2 is not None else vr._canonical_target(target)
         unsigned_ok = False
     else:
-        # Presigned: the memoized parameters of this very target (a URL used
-        # again), then the validity window.
-        hit = vr._query_cache.get(target)
-        if hit is None or len(target) > vr.max_query_length:  # the query is shorter
+        # Presigned: the parameters of this target, memoized (a URL used
+        # again) or parsed now, then the validity window.
+        if len(target) > vr.max_query_length:  # the query is shorter: let the general road tell
             return None
-        params, amz, _, expires, token, _, _, claimed, signed_target, signature, window = hit
+        hit = vr._query_cache.get(target)
+        if hit is None:
+            try:
+                hit = _query_params(vr, target)
+            except SignatureError:
+                return None
+        params, amz, _, expires, token, _, claimed, signature, window, curi, cquery, _ = hit
         if now_s < window[0] or now_s > window[1]:
             return None
         if claimed is None:
@@ -129,7 +136,8 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         signature,
         token,
         claimed,
-        signed_target,
+        curi,
+        cquery,
         expires,
         unsigned_ok,
     )
@@ -146,7 +154,8 @@ def _verified(
     signature: str,
     token: str | None,
     claimed: str | None,
-    signed_target: str,
+    curi: str,
+    cquery: str,
     expires: int | None,
     unsigned_ok: bool,
 ) -> VerifiedRequest | None:
@@ -202,14 +211,15 @@ def _verified(
         payload_hash = _sha256(data).hexdigest() if data else _EMPTY
     else:
         payload_hash = claimed
-    hit2 = vr._targets.get(signed_target)
-    curi, cquery = hit2 if hit2 is not None else vr._canonical_target(signed_target)
     creq = _creq(
         method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
     )
     sts = _sts(alg, amz, scope_text, creq[6])
-    if creq[4] != signed_text or not _compare(
-        sign(sts.encode()).encode(), signature.encode("utf-8", "replace")
+    # compare_digest takes ASCII str as they are (a signature that is not ASCII cannot match).
+    if (
+        creq[4] != signed_text
+        or not signature.isascii()
+        or not _compare(sign(sts.encode()), signature)
     ):
         return None
     if key.token is not None and not _compare(
