@@ -11,17 +11,17 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import click
 
 from ..credentials import Credentials
 from ..endpoints import infer as infer_endpoint
-from ..errors import SigV4Error
+from ..errors import CredentialsError, SigV4Error
 from ..rawhttp import RawRequest, parse_raw_request
-from ..signer import SignedRequest
-from ._creds import find_region
-from ._options import Body, RequestOptions
+from ..signer import SignedRequest, parse_timestamp
+from ._options import RequestOptions
 from ._render import color_wanted
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "errors",
     "host_of",
     "infer",
+    "parse_now",
     "presign_with",
     "read_input",
     "read_raw",
@@ -53,23 +54,37 @@ def echo_json(data: Any) -> None:
 
 
 def sign_with(
-    opts: RequestOptions, method: str, url: str, body: Body, *, quiet: bool = False
+    opts: RequestOptions,
+    method: str,
+    url: str,
+    *,
+    quiet: bool = False,
+    credentials: Credentials | None = None,
 ) -> tuple[SignedRequest, Credentials]:
-    """Sign METHOD URL with the -H headers and ``body`` as the flags say, to print it."""
-    if not (opts.region or opts.region_set) or not opts.service:
-        opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
-    creds = opts.credentials()
-    payload = opts.payload()
-    signer = opts.signer(creds, payload=None)
-    send: object = body.for_signer()
-    if body.file is not None and not body.seekable and payload is None:
-        # A pipe can be hashed once, in pieces, but then it is gone: fine for
-        # printing a signature, which sends nothing.
-        payload = body.sha256_streaming()
-        send = None
-    headers = opts.header_list()
-    signed = signer.sign(method, url, headers, body=send, timestamp=opts.timestamp, payload=payload)
-    return signed, creds
+    """Sign METHOD URL with the -H headers and the -d body as the flags say, to print it:
+    header signing or, with --presign, a presigned URL under the expiry rule."""
+    body = opts.body()
+    try:
+        if not (opts.region or opts.region_set) or not opts.service:
+            opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
+        with errors():
+            if opts.presign:
+                return presign_with(opts, method, url, body=body.for_signer())
+            creds = credentials or opts.credentials()
+            payload = opts.payload()
+            send: object = body.for_signer()
+            if body.file is not None and not body.seekable and payload is None:
+                # A pipe can be hashed once, in pieces, but then it is gone: fine for
+                # printing a signature, which sends nothing.
+                payload = body.sha256_streaming()
+                send = None
+            signer = opts.signer(creds)
+            headers = opts.header_list()
+            return signer.sign(
+                method, url, headers, body=send, timestamp=opts.timestamp, payload=payload
+            ), creds
+    finally:
+        body.close()
 
 
 def presign_with(
@@ -131,7 +146,7 @@ def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str 
             region = guess.region
             said.append(f"region {region}")
     if not region and not (opts.sigv4a and opts.region_set):
-        region = find_region(opts.profile)
+        region = _configured_region(opts.profile)
         if region:
             said.append(f"region {region} (from AWS_REGION or the profile)")
     if not service or (not region and not (opts.sigv4a and opts.region_set)):
@@ -156,6 +171,16 @@ def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str 
     return region, service
 
 
+def _configured_region(profile: str | None) -> str | None:
+    """The region from ``AWS_REGION``/``AWS_DEFAULT_REGION`` or the profile, if any."""
+    from ..providers import resolve_region
+
+    try:
+        return resolve_region(profile or None)
+    except CredentialsError:
+        return None
+
+
 def _saved_profile(host: str) -> Any:
     """The profile ``probe --save`` wrote for this host (either scheme), if any."""
     from ..probe.profiles import load_user_profiles
@@ -166,6 +191,14 @@ def _saved_profile(host: str) -> Any:
         return None
     host = host.lower()
     return saved.get(f"https://{host}") or saved.get(f"http://{host}")
+
+
+def parse_now(now: str | None) -> datetime | None:
+    """``--now`` (any form ``--timestamp`` takes) as an aware datetime; None is the clock."""
+    if now is None:
+        return None
+    amz = parse_timestamp(now)
+    return datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
 
 
 def read_input(path: str) -> bytes:

@@ -9,7 +9,6 @@ signed request.
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -29,28 +28,27 @@ from ..diagnose import (
 )
 from ..errors import CredentialsError
 from ..rawhttp import RawRequest
-from ..signer import SignedRequest, parse_timestamp
+from ..signer import SignedRequest
 from ._common import (
     CONTEXT,
     echo_json,
     errors,
     host_of,
     infer,
-    presign_with,
+    parse_now,
     read_input,
     read_raw,
     sign_with,
 )
-from ._creds import find_credentials
 from ._options import (
     RequestOptions,
     credential_options,
+    find_credentials,
     output_options,
     presign_options,
     request_or_file,
 )
-from ._render import color_wanted, render_explanation, style
-from ._report import print_diagnosis
+from ._render import color_wanted, print_diagnosis, render_explanation, style
 
 __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
 
@@ -103,7 +101,8 @@ def explain_cmd(
     else:
         if not method or not url:
             raise click.UsageError("give METHOD URL, or --request-file FILE")
-        signed, creds = _signed_url(opts, method, url, as_json)
+        opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)
+        signed, creds = sign_with(opts, method, url)
     result = explain(
         signed,
         credentials=creds,
@@ -115,9 +114,6 @@ def explain_cmd(
         echo_json(result)
         return
     render_explanation(result, full=True)
-
-
-# --------------------------------------------------------------------------
 
 
 @click.command("diagnose", context_settings=CONTEXT)
@@ -196,9 +192,6 @@ def diagnose_cmd(
         sys.exit(3)
 
 
-# --------------------------------------------------------------------------
-
-
 @click.command(context_settings=CONTEXT)
 @click.argument("request_file", default="-", metavar="[FILE]")
 @click.option("--region", metavar="R", help="Region requests must be scoped to.")
@@ -263,16 +256,12 @@ def verify(
         raise click.UsageError("pass --region and --service (the request does not say them)")
     with errors():
         creds = find_credentials(access_key, secret_key, session_token, profile)
-        when = None
-        if now is not None:
-            amz = parse_timestamp(now)
-            when = datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
         result = check_request(
             raw,
             creds,
             region,
             service,
-            now=when,
+            now=parse_now(now),
             max_skew=max_skew,
             normalize_path=normalize_path,
             double_uri_encode=double_encode,
@@ -295,9 +284,6 @@ def verify(
         sys.exit(1)
 
 
-# --------------------------------------------------------------------------
-# Options in, a signed request out
-# --------------------------------------------------------------------------
 def _signed_raw(
     opts: RequestOptions, raw: RawRequest, *, quiet: bool
 ) -> tuple[SignedRequest, Credentials, str | None]:
@@ -332,22 +318,6 @@ def _signed_raw(
     return signed, creds, provided
 
 
-def _signed_url(
-    opts: RequestOptions, method: str, url: str, quiet: bool
-) -> tuple[SignedRequest, Credentials]:
-    """Sign METHOD URL as the flags say: header signing or, with --presign, a
-    presigned URL under the expiry rule."""
-    opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
-    body = opts.body()
-    try:
-        with errors():
-            if not opts.presign:
-                return sign_with(opts, method, url, body)
-            return presign_with(opts, method, url, body=body.for_signer())
-    finally:
-        body.close()
-
-
 def _resign(
     opts: RequestOptions, server: ServerError, method: str, url: str, quiet: bool
 ) -> SignedRequest:
@@ -356,7 +326,6 @@ def _resign(
     The canonical request needs no secret, so without credentials a stand-in
     signs.
     """
-    headers = opts.header_list()
     sts = server.string_to_sign.split("\n") if server.string_to_sign else []
     if opts.timestamp is None and len(sts) > 1:
         opts.timestamp = sts[1].strip()
@@ -365,22 +334,10 @@ def _resign(
         if len(scope) == 4:
             opts.region = opts.region or scope[1]
             opts.service = opts.service or scope[2]
-    region, service = infer(opts, host_of(url), quiet=quiet)
-    body = opts.body()
-    try:
-        with errors():
-            try:
-                creds = opts.credentials()
-            except CredentialsError:
-                creds = Credentials("AKIDPLACEHOLDER", "placeholder-secret")
-            signer = opts.signer(creds, region, service)
-            return signer.sign(
-                method,
-                url,
-                headers,
-                body=body.for_signer(),
-                timestamp=opts.timestamp,
-                payload=opts.payload(),
-            )
-    finally:
-        body.close()
+    opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
+    with errors():
+        try:
+            creds = opts.credentials()
+        except CredentialsError:
+            creds = Credentials("AKIDPLACEHOLDER", "placeholder-secret")
+    return sign_with(opts, method, url, credentials=creds)[0]

@@ -17,16 +17,16 @@ from typing import IO, Any, TypeVar
 import click
 
 from ..credentials import Credentials
-from ..errors import SigningError
+from ..errors import CredentialsError, SigningError
 from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
-from ._creds import find_credentials
 
 __all__ = [
     "Body",
     "RequestOptions",
     "credential_options",
     "expires_option",
+    "find_credentials",
     "open_body",
     "output_options",
     "parse_header",
@@ -40,159 +40,136 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _apply(options: list[Callable[[F], F]], f: F) -> F:
-    for option in reversed(options):
-        f = option(f)
-    return f
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator that applies ``decorators`` as if stacked in this order."""
+
+    def decorate(f: F) -> F:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return decorate
 
 
-def credential_options(f: F) -> F:
-    """--access-key/--secret-key/--session-token/--profile."""
-    return _apply(
-        [
-            click.option(
-                "--access-key",
-                metavar="AKID",
-                help="Access key id (default: AWS_ACCESS_KEY_ID, then the profile files).",
-            ),
-            click.option(
-                "--secret-key",
-                metavar="SECRET",
-                help="Secret access key (prefer AWS_SECRET_ACCESS_KEY: flags show in `ps`).",
-            ),
-            click.option(
-                "--session-token",
-                metavar="TOKEN",
-                help="Session token for temporary credentials (default: AWS_SESSION_TOKEN).",
-            ),
-            click.option(
-                "--profile",
-                metavar="NAME",
-                help="AWS profile to read credentials (and region) from.",
-            ),
-        ],
-        f,
-    )
+#: --access-key/--secret-key/--session-token/--profile.
+credential_options = _stack(
+    click.option(
+        "--access-key",
+        metavar="AKID",
+        help="Access key id (default: AWS_ACCESS_KEY_ID, then the profile files).",
+    ),
+    click.option(
+        "--secret-key",
+        metavar="SECRET",
+        help="Secret access key (prefer AWS_SECRET_ACCESS_KEY: flags show in `ps`).",
+    ),
+    click.option(
+        "--session-token",
+        metavar="TOKEN",
+        help="Session token for temporary credentials (default: AWS_SESSION_TOKEN).",
+    ),
+    click.option(
+        "--profile",
+        metavar="NAME",
+        help="AWS profile to read credentials (and region) from.",
+    ),
+)
 
+#: Scope, algorithm and the canonicalization overrides.
+signing_options = _stack(
+    click.option("--region", metavar="R", help="Region of the credential scope."),
+    click.option("--service", metavar="S", help="Service of the credential scope."),
+    click.option(
+        "--timestamp",
+        metavar="T",
+        help="Signing time, e.g. 20130524T000000Z or 2013-05-24T00:00:00Z (default: now).",
+    ),
+    click.option("--sigv4a", is_flag=True, help="Sign with SigV4a (ECDSA P-256)."),
+    click.option(
+        "--region-set",
+        metavar="R1,R2",
+        help="SigV4a regions the signature is valid in (default: --region; '*' = all).",
+    ),
+    click.option(
+        "--unsigned-payload",
+        is_flag=True,
+        help="Sign UNSIGNED-PAYLOAD instead of the body's SHA-256.",
+    ),
+    click.option(
+        "--payload-hash",
+        metavar="HEX",
+        help="Sign this precomputed SHA-256 of the body.",
+    ),
+    click.option(
+        "--signed-headers",
+        metavar="NAMES",
+        help="Sign exactly these headers (comma-separated), plus the required ones.",
+    ),
+    click.option(
+        "--normalize-path/--no-normalize-path",
+        default=None,
+        help="Remove dot segments and '//' (default: per service; S3 does not).",
+    ),
+    click.option(
+        "--double-encode/--single-encode",
+        default=None,
+        help="Encode the path twice (every service) or once (S3) (default: per service).",
+    ),
+    click.option(
+        "--content-sha256/--no-content-sha256",
+        default=None,
+        help="Send and sign X-Amz-Content-SHA256 (default: S3 yes, others no).",
+    ),
+    click.option(
+        "--unsigned-session-token",
+        is_flag=True,
+        help="Add X-Amz-Security-Token after signing instead of signing it.",
+    ),
+)
 
-def signing_options(f: F) -> F:
-    """Scope, algorithm and the canonicalization overrides."""
-    return _apply(
-        [
-            click.option("--region", metavar="R", help="Region of the credential scope."),
-            click.option("--service", metavar="S", help="Service of the credential scope."),
-            click.option(
-                "--timestamp",
-                metavar="T",
-                help="Signing time, e.g. 20130524T000000Z or 2013-05-24T00:00:00Z (default: now).",
-            ),
-            click.option("--sigv4a", is_flag=True, help="Sign with SigV4a (ECDSA P-256)."),
-            click.option(
-                "--region-set",
-                metavar="R1,R2",
-                help="SigV4a regions the signature is valid in (default: --region; '*' = all).",
-            ),
-            click.option(
-                "--unsigned-payload",
-                is_flag=True,
-                help="Sign UNSIGNED-PAYLOAD instead of the body's SHA-256.",
-            ),
-            click.option(
-                "--payload-hash",
-                metavar="HEX",
-                help="Sign this precomputed SHA-256 of the body.",
-            ),
-            click.option(
-                "--signed-headers",
-                metavar="NAMES",
-                help="Sign exactly these headers (comma-separated), plus the required ones.",
-            ),
-            click.option(
-                "--normalize-path/--no-normalize-path",
-                default=None,
-                help="Remove dot segments and '//' (default: per service; S3 does not).",
-            ),
-            click.option(
-                "--double-encode/--single-encode",
-                default=None,
-                help="Encode the path twice (every service) or once (S3) (default: per service).",
-            ),
-            click.option(
-                "--content-sha256/--no-content-sha256",
-                default=None,
-                help="Send and sign X-Amz-Content-SHA256 (default: S3 yes, others no).",
-            ),
-            click.option(
-                "--unsigned-session-token",
-                is_flag=True,
-                help="Add X-Amz-Security-Token after signing instead of signing it.",
-            ),
-        ],
-        f,
-    )
-
-
-def request_options(f: F) -> F:
-    """-H, -d and --data-file."""
-    return _apply(
-        [
-            click.option(
-                "-H",
-                "--header",
-                "headers",
-                multiple=True,
-                metavar="'Name: value'",
-                help="A request header; repeat for more.",
-            ),
-            click.option(
-                "-d",
-                "--data",
-                metavar="DATA",
-                help="Request body as text; '@FILE' reads FILE (streamed), as curl does.",
-            ),
-            click.option(
-                "--data-file",
-                metavar="PATH",
-                help="Request body from a file, streamed ('-' = standard input).",
-            ),
-        ],
-        f,
-    )
+#: -H, -d and --data-file.
+request_options = _stack(
+    click.option(
+        "-H",
+        "--header",
+        "headers",
+        multiple=True,
+        metavar="'Name: value'",
+        help="A request header; repeat for more.",
+    ),
+    click.option(
+        "-d",
+        "--data",
+        metavar="DATA",
+        help="Request body as text; '@FILE' reads FILE (streamed), as curl does.",
+    ),
+    click.option(
+        "--data-file",
+        metavar="PATH",
+        help="Request body from a file, streamed ('-' = standard input).",
+    ),
+)
 
 
 def request_arguments(*, required: bool = True) -> Callable[[F], F]:
     """METHOD URL and every request, signing and credential flag (into ``**kw``)."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                click.argument("method", required=required),
-                click.argument("url", required=required),
-                request_options,
-                signing_options,
-                credential_options,
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        click.argument("method", required=required),
+        click.argument("url", required=required),
+        request_options,
+        signing_options,
+        credential_options,
+    )
 
 
 def request_or_file(*flags: str, file_help: str) -> Callable[[F], F]:
     """Optional METHOD URL (with every request flag), or a raw HTTP request
     file given with ``flags`` (into ``request_file``): what explain and
     diagnose take."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                request_arguments(required=False),
-                click.option(*flags, "request_file", metavar="FILE", help=file_help),
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        request_arguments(required=False),
+        click.option(*flags, "request_file", metavar="FILE", help=file_help),
+    )
 
 
 def expires_option(**settings: Any) -> Callable[[F], F]:
@@ -204,42 +181,27 @@ def expires_option(**settings: Any) -> Callable[[F], F]:
 
 def presign_options(presign_help: str) -> Callable[[F], F]:
     """--presign (``presign_help`` says what it does instead), --expires, --cap-expires."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                click.option("--presign", is_flag=True, help=presign_help),
-                expires_option(
-                    default=3600,
-                    show_default=True,
-                    help="Lifetime of the presigned URL (with --presign).",
-                ),
-                click.option(
-                    "--cap-expires",
-                    is_flag=True,
-                    help="With --presign: end the URL when the credentials expire "
-                    "(default: refuse).",
-                ),
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        click.option("--presign", is_flag=True, help=presign_help),
+        expires_option(
+            default=3600,
+            show_default=True,
+            help="Lifetime of the presigned URL (with --presign).",
+        ),
+        click.option(
+            "--cap-expires",
+            is_flag=True,
+            help="With --presign: end the URL when the credentials expire (default: refuse).",
+        ),
+    )
 
 
 def output_options(json_help: str, token_help: str) -> Callable[[F], F]:
     """--json (into ``as_json``) and --show-token, with each command's help."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                click.option("--json", "as_json", is_flag=True, help=json_help),
-                click.option("--show-token", is_flag=True, help=token_help),
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        click.option("--json", "as_json", is_flag=True, help=json_help),
+        click.option("--show-token", is_flag=True, help=token_help),
+    )
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -323,6 +285,30 @@ def open_body(data: str | None, data_file: str | None) -> Body:
 
     size = os.fstat(f.fileno()).st_size
     return Body(file=f, path=path, size=size)
+
+
+def find_credentials(
+    access_key: str | None,
+    secret_key: str | None,
+    session_token: str | None,
+    profile: str | None = None,
+) -> Credentials:
+    """Credentials from the flags, else the environment, else the profile files (the AWS
+    CLI's order: :mod:`sigv4kit.providers` reads the environment and the files)."""
+    from ..providers import default_provider
+
+    if access_key or secret_key:
+        if not (access_key and secret_key):
+            missing = "--secret-key" if access_key else "--access-key"
+            raise CredentialsError(
+                f"{missing} is missing: pass --access-key and --secret-key together "
+                "(or neither, to use the environment or a profile)"
+            )
+        return Credentials(access_key, secret_key, session_token or None)
+    creds = default_provider(profile or None, use_botocore=True)()
+    if session_token:
+        creds = Credentials(creds.access_key_id, creds.secret_access_key, session_token)
+    return creds
 
 
 @dataclass

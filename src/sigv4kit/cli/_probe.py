@@ -9,8 +9,7 @@ import click
 
 from ..probe.profiles import PROFILES, profile_for, save_user_profile
 from ._common import CONTEXT, echo_json, errors
-from ._creds import find_credentials
-from ._options import credential_options
+from ._options import credential_options, find_credentials
 
 
 @click.command("probe", context_settings=CONTEXT)
