@@ -294,8 +294,7 @@ def _signed_raw(
     verifying instead).
     """
     provided: str | None = None
-    auth_value = raw.header("authorization")
-    auth = parse_authorization(auth_value) if auth_value else None
+    auth = parse_authorization(raw.header("authorization"))
     if auth is not None:
         provided = auth["signature"]
         scope = auth["scope"].split("/")
