@@ -190,6 +190,21 @@ def _query_detail(client: str, server: str, found: _Found) -> None:
     )
 
 
+# Signed headers whose difference is a cause of its own, not a header changed in transit.
+_HEADER_CAUSES = {
+    "x-amz-security-token": (
+        "session-token",
+        "The X-Amz-Security-Token header differs between what was signed and what arrived "
+        "(missing, refreshed or from other credentials).",
+    ),
+    "x-amz-content-sha256": (
+        "payload-hash",
+        "X-Amz-Content-SHA256 differs: you signed {cv!r}, the server got {sv!r}.",
+    ),
+    "x-amz-date": ("clock-skew", "X-Amz-Date differs: you signed {cv!r}, the server got {sv!r}."),
+}
+
+
 def _headers_detail(client: Parts, server: Parts, found: _Found) -> None:
     ca = dict(client.headers)
     sa = dict(server.headers)
@@ -197,26 +212,10 @@ def _headers_detail(client: Parts, server: Parts, found: _Found) -> None:
         cv, sv = ca.get(name), sa.get(name)
         if cv == sv:
             continue
-        if name == "x-amz-security-token":
-            found.add(
-                "session-token",
-                "The X-Amz-Security-Token header differs between what was signed and what "
-                "arrived (missing, refreshed or from other credentials).",
-            )
-            continue
-        if name == "x-amz-content-sha256":
-            found.add(
-                "payload-hash",
-                f"X-Amz-Content-SHA256 differs: you signed {cv!r}, the server got {sv!r}.",
-            )
-            continue
-        if name == "x-amz-date":
-            found.add(
-                "clock-skew",
-                f"X-Amz-Date differs: you signed {cv!r}, the server got {sv!r}.",
-            )
-            continue
-        if (
+        if name in _HEADER_CAUSES:
+            cid, detail = _HEADER_CAUSES[name]
+            found.add(cid, detail.format(cv=cv, sv=sv))
+        elif (
             cv is not None
             and sv is not None
             and (trim_value(cv) == trim_value(sv) or " ".join(cv.split()) == " ".join(sv.split()))
@@ -225,10 +224,9 @@ def _headers_detail(client: Parts, server: Parts, found: _Found) -> None:
                 "header-whitespace",
                 f"Header {name!r}: {cv!r} vs the server's {sv!r} differ only in whitespace.",
             )
-            continue
-        if cv is None:
+        elif cv is None:
             found.add("header-changed", f"Header {name!r} arrived ({sv!r}) but was not signed.")
-        elif sv is None or sv == "":
+        elif not sv:
             found.add(
                 "header-changed",
                 f"Header {name!r} was signed ({cv!r}) but did not arrive (dropped in transit).",
