@@ -365,15 +365,8 @@ class RequestOptions:
             return self.payload_hash.strip().lower()
         return None
 
-    def signer(
-        self,
-        credentials: Credentials,
-        region: str | None = None,
-        service: str | None = None,
-        payload: str | None = None,
-    ) -> Signer:
-        region = region or self.region
-        service = service or self.service
+    def signer(self, credentials: Credentials, payload: str | None = None) -> Signer:
+        region, service = self.region, self.service
         if not service:
             raise click.UsageError("--service is required (e.g. --service s3)")
         region_set: list[str] | None = None
