@@ -1,10 +1,5 @@
-"""The click group and the commands that sign: ``sign``, ``presign``, ``calculator``.
-
-Each command parses options and prints; the work is done below them, in
-:mod:`sigv4kit.diagnose` and the helper modules beside this one.  Other
-commands live in their own modules and are registered at the end with one
-line each.
-"""
+"""The click group, the commands that sign (``sign``, ``presign``, ``calculator``) and
+the registration of the commands from the modules beside this one."""
 
 from __future__ import annotations
 

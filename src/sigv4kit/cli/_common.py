@@ -1,9 +1,5 @@
-"""What every command shares: error handling, JSON output, scope inference, inputs.
-
-Kept apart from the command modules so each of them (``_commands``,
-``_inspect``, ``_request`` and the ones other features add) imports the same
-helpers without importing each other.
-"""
+"""What every command shares: error handling, JSON output, scope inference, inputs
+(apart, so the command modules import it without importing each other)."""
 
 from __future__ import annotations
 

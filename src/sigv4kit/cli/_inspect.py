@@ -1,10 +1,5 @@
-"""The commands that look inside a signature: ``explain``, ``diagnose`` and ``verify``.
-
-The commands parse options and print; the work is done by
-:mod:`sigv4kit.diagnose` (explanations, diagnoses, the variant search) and by
-the small helpers at the end of this module, which turn options into a
-signed request.
-"""
+"""The commands that look inside a signature: ``explain``, ``diagnose`` and ``verify``;
+:mod:`sigv4kit.diagnose` does the work."""
 
 from __future__ import annotations
 

@@ -1,10 +1,6 @@
-"""The ``request`` command: sign and send a request, like curl.
-
-The command parses options; :func:`_send` signs and sends (with one retry
-in the next payload mode when the server refuses one), :func:`_transfer`
-moves the bytes (through :mod:`._http`) and :func:`_report_failure` hands a
-signature failure to :mod:`sigv4kit.diagnose`.
-"""
+"""The ``request`` command: sign and send a request, like curl, with one retry in the
+next payload mode when the server refuses one and a diagnosis when it refuses the
+signature."""
 
 from __future__ import annotations
 

@@ -1,15 +1,9 @@
 """Why did the server say ``SignatureDoesNotMatch``?  Compare and name the cause.
 
-A server that rejects a signature usually says what it computed: S3 returns
-``CanonicalRequest`` and ``StringToSign`` in its XML error; most other AWS
-services put "The Canonical String for this request should have been ..."
-in the message.  Put that next to what the client signed, line by line, and
-the difference names the mistake: a path encoded once instead of twice, a
-query out of order, a header a proxy rewrote, a payload hash, a wrong
-region, a clock that is off, a session token.
-
-Everything here is pure: text in, a :class:`Diagnosis` out.  The command,
-``request`` (on a 403) and the calculator all use it.
+Put what the server computed (:mod:`.server_error`) next to what the client
+signed, line by line, and the difference names the mistake: a path encoded
+once instead of twice, a query out of order, a header a proxy rewrote, a
+payload hash, a wrong region, a clock that is off, a session token.
 """
 
 from __future__ import annotations
@@ -27,9 +21,6 @@ from .server_error import ServerError
 __all__ = ["ClientView", "Diagnosis", "diagnose"]
 
 
-# --------------------------------------------------------------------------
-# Diagnosis
-# --------------------------------------------------------------------------
 @dataclass
 class ClientView:
     """What the client signed (from its own debug output, or re-signed by us)."""
