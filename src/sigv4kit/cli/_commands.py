@@ -18,10 +18,7 @@ from ._common import (
     CONTEXT,
     echo_json,
     errors,
-    host_of,
-    infer,
     parse_now,
-    presign_with,
     sign_with,
 )
 from ._gateway import gateway
@@ -195,10 +192,8 @@ def presign(
         raise click.UsageError("give METHOD URL (or --check URL)")
     if opts.expires is None:
         raise click.UsageError(f"Missing option '--expires' (1 to {MAX_PRESIGN_EXPIRES} seconds).")
-    with errors():
-        if not (opts.region or opts.region_set) or not opts.service:
-            opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)
-        signed, creds = presign_with(opts, method, url, hoist=hoist)
+    opts.presign = True
+    signed, creds = sign_with(opts, method, url, quiet=as_json, hoist=hoist)
     if as_json:
         data_out = explain(
             signed, credentials=creds, show_token=show_token, presigned=True, keep_sendable=True

@@ -56,6 +56,7 @@ def sign_with(
     *,
     quiet: bool = False,
     credentials: Credentials | None = None,
+    hoist: bool = False,
 ) -> tuple[SignedRequest, Credentials]:
     """Sign METHOD URL with the -H headers and the -d body as the flags say, to print it:
     header signing or, with --presign, a presigned URL under the expiry rule."""
@@ -65,7 +66,7 @@ def sign_with(
             opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
         with errors():
             if opts.presign:
-                return presign_with(opts, method, url, body=body.for_signer())
+                return presign_with(opts, method, url, body=body.for_signer(), hoist=hoist)
             creds = credentials or opts.credentials()
             payload = opts.payload()
             send: object = body.for_signer()
