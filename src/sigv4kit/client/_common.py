@@ -44,6 +44,7 @@ __all__ = [
     "RedirectNotFollowed",
     "RedirectPolicy",
     "Retry",
+    "hop_headers",
     "is_checksum_header",
     "is_skew_error",
     "origin",
@@ -95,6 +96,36 @@ def same_origin(a: str, b: str) -> bool:
     return origin(a) == origin(b)
 
 
+def hop_headers(
+    headers: Iterable[tuple[str, str]],
+    from_url: str,
+    to_url: str,
+    *,
+    body_headers: Collection[str] | None,
+    host: str | None = None,
+) -> list[tuple[str, str]]:
+    """The caller's headers as the HTTP library adapts them for a redirect hop.
+
+    No cookies (the caller adds the jar's for the new URL), none of
+    ``body_headers`` (a hop without a body, else None), no ``Authorization``
+    to another origin, and ``Host`` set to ``host`` (None drops it).
+    """
+    cross = not same_origin(from_url, to_url)
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        low = name.lower()
+        if low == "cookie" or (cross and low == "authorization"):
+            continue
+        if body_headers is not None and low in body_headers:
+            continue
+        if low == "host":
+            if host is None:
+                continue
+            value = host
+        out.append((name, value))
+    return out
+
+
 class RedirectPolicy:
     """Which redirect targets may receive a signed request.
 
@@ -105,23 +136,17 @@ class RedirectPolicy:
     """
 
     def __init__(self, redirect_hosts: RedirectHosts = None) -> None:
-        self._check: Callable[[str, str], bool] | None = None
-        self._hosts: frozenset[str] = frozenset()
-        self._suffixes: tuple[str, ...] = ()
-        self._origins: frozenset[tuple[str, str, int | None]] = frozenset()
-        if redirect_hosts is None:
-            return
-        if callable(redirect_hosts):
-            self._check = redirect_hosts
+        self._check = redirect_hosts if callable(redirect_hosts) else None
+        self._hosts: set[str] = set()
+        self._suffixes: list[str] = []
+        self._origins: set[tuple[str, str, int | None]] = set()
+        if redirect_hosts is None or callable(redirect_hosts):
             return
         if isinstance(redirect_hosts, (str, bytes)):
             raise SigningError(
                 "redirect_hosts takes a list of hosts, not one string: "
                 f"use redirect_hosts=[{redirect_hosts!r}]"
             )
-        hosts: set[str] = set()
-        suffixes: list[str] = []
-        origins: set[tuple[str, str, int | None]] = set()
         for entry in redirect_hosts:
             if not isinstance(entry, str) or not entry.strip():
                 raise SigningError(f"redirect_hosts entries must be host names, got {entry!r}")
@@ -133,19 +158,16 @@ class RedirectPolicy:
                         f"redirect_hosts entry {entry!r}: an origin is scheme://host[:port], "
                         "without a path"
                     )
-                origins.add(origin(text))
+                self._origins.add(origin(text))
             elif text.startswith("*."):
-                suffixes.append(text[1:])
+                self._suffixes.append(text[1:])
             else:
                 if "/" in text or "*" in text:
                     raise SigningError(
                         f"redirect_hosts entry {entry!r}: use a host name, '*.domain' or "
                         "scheme://host[:port]"
                     )
-                hosts.add(text.strip("[]"))
-        self._hosts = frozenset(hosts)
-        self._suffixes = tuple(suffixes)
-        self._origins = frozenset(origins)
+                self._hosts.add(text.strip("[]"))
 
     def __repr__(self) -> str:
         if self._check is not None:

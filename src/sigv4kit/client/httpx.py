@@ -34,7 +34,7 @@ from ._common import (
     STREAMING_MODES,
     Adapter,
     RedirectNotFollowed,
-    same_origin,
+    hop_headers,
     without_checksums,
 )
 
@@ -188,20 +188,14 @@ class _State:
 def _hop_headers(
     state: _State, hop: httpx.Request, previous: httpx.Request, has_body: bool
 ) -> list[tuple[str, str]]:
-    """The caller's headers, as httpx adapts them for a redirect hop."""
-    cross = not same_origin(str(previous.url), str(hop.url))
-    out: list[tuple[str, str]] = []
-    for name, value in state.headers:
-        low = name.lower()
-        if low == "cookie" or (not has_body and low in _BODY_HEADERS):
-            continue
-        if cross and low == "authorization":
-            continue
-        if low == "host":
-            value = hop.url.netloc.decode("ascii")
-        out.append((name, value))
-    out.extend(("Cookie", v) for v in hop.headers.get_list("cookie"))
-    return out
+    headers = hop_headers(
+        state.headers,
+        str(previous.url),
+        str(hop.url),
+        body_headers=None if has_body else _BODY_HEADERS,
+        host=hop.url.netloc.decode("ascii"),
+    )
+    return headers + [("Cookie", v) for v in hop.headers.get_list("cookie")]
 
 
 class SigV4Auth(Adapter, httpx.Auth):

@@ -34,8 +34,8 @@ from ._common import (
     Adapter,
     BodySource,
     RedirectNotFollowed,
+    hop_headers,
     redirect_method,
-    same_origin,
     without_checksums,
 )
 
@@ -294,11 +294,8 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
                 response=resp,
                 location=url,
             )
-        headers = [(n, v) for n, v in chain.headers if n.lower() not in ("cookie", "host")]
-        if not has_body:
-            headers = [(n, v) for n, v in headers if n.lower() not in _BODY_HEADERS]
-        if not same_origin(req.url, url):
-            headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
+        body_headers = None if has_body else _BODY_HEADERS
+        headers = hop_headers(chain.headers, req.url, url, body_headers=body_headers)
         prep = req.copy()
         prep.method = method
         prep.url = url

@@ -16,20 +16,14 @@ Wire layout of one message (all integers big-endian)::
   "4 GiB message" after 12 bytes instead of buffering until it runs out of
   memory.
 * A header is ``name length`` (u8, 1-255) + UTF-8 name + ``type`` (u8) +
-  value.  The value depends on the type: nothing for the two booleans, 1/2/4/8
-  bytes of signed integer, a u16 length + bytes for binary and string, 8 bytes
-  of signed milliseconds since the Unix epoch for timestamps, 16 bytes for a
-  UUID.
+  value (see :func:`_encode_value`).
 
-The size limits are AWS's own (``aws-c-event-stream``): 16 MiB per message,
-128 KiB of headers.  Both are parameters of the decoder, because the limits
-protect *this* process, and a server may want them tighter.
-
-Everything here is pure: bytes in, values out.  Input a caller builds (a
-:class:`Message`) is checked when it is built and raises
-:class:`~sigv4kit.errors.SigningError`; bytes received from a peer raise
-:class:`MalformedEventStream` or :class:`IncompleteEventStream`, never a bare
-``struct.error``, ``UnicodeDecodeError`` or ``IndexError``.
+The size limits are AWS's own (``aws-c-event-stream``: 16 MiB per message,
+128 KiB of headers) and parameters of the decoder: they protect *this*
+process, and a server may want them tighter.  Input a caller builds is checked
+when it is built (:class:`~sigv4kit.errors.SigningError`); bytes from a peer
+raise :class:`MalformedEventStream` or :class:`IncompleteEventStream`, never a
+bare ``struct.error``, ``UnicodeDecodeError`` or ``IndexError``.
 """
 
 from __future__ import annotations
@@ -118,11 +112,9 @@ HeaderPython = bool | int | bytes | str | _uuid.UUID
 class HeaderValue:
     """A typed header value.
 
-    The wire has four integer widths and a timestamp, all of which are a
-    Python ``int``; the type travels with the value so a message decodes
-    and re-encodes to the same bytes.  A timestamp's ``value`` is the wire
-    value itself, milliseconds since the Unix epoch; :meth:`to_datetime`
-    converts it.
+    Four integer widths and a timestamp (epoch milliseconds, as on the wire)
+    are all a Python ``int``: the type travels with the value so a message
+    decodes and re-encodes to the same bytes.
     """
 
     type: HeaderType
@@ -164,8 +156,7 @@ class HeaderValue:
         if not ok:
             raise SigningError(f"a {t.value} header value cannot be {type(v).__name__} {v!r}")
 
-    # Constructors, one per type: explicit is the only way to say which
-    # integer width is meant.
+    # One constructor per type: the only way to say which integer width is meant.
     @classmethod
     def boolean(cls, value: bool) -> HeaderValue:
         return cls(HeaderType.BOOLEAN, value)
@@ -352,6 +343,9 @@ def _check_name(name: object) -> bytes:
 
 
 def _encode_value(v: HeaderValue) -> bytes:
+    """Type code and value: nothing for the booleans (code 0 true, 1 false),
+    1/2/4/8 bytes of signed integer, a u16 length and the bytes for binary and
+    string, 8 bytes of epoch milliseconds for a timestamp, 16 for a UUID."""
     t, x = v.type, v.value
     if isinstance(x, str):
         raw = x.encode("utf-8")
