@@ -1,10 +1,5 @@
-"""The click group and the commands that sign: ``sign``, ``presign``, ``calculator``.
-
-Each command parses options and prints; the work is done below them, in
-:mod:`sigv4kit.diagnose` and the helper modules beside this one.  Other
-commands live in their own modules and are registered at the end with one
-line each.
-"""
+"""The click group, the commands that sign (``sign``, ``presign``, ``calculator``) and
+the registration of the commands from the modules beside this one."""
 
 from __future__ import annotations
 
@@ -23,10 +18,7 @@ from ._common import (
     CONTEXT,
     echo_json,
     errors,
-    host_of,
-    infer,
     parse_now,
-    presign_with,
     sign_with,
 )
 from ._gateway import gateway
@@ -200,10 +192,8 @@ def presign(
         raise click.UsageError("give METHOD URL (or --check URL)")
     if opts.expires is None:
         raise click.UsageError(f"Missing option '--expires' (1 to {MAX_PRESIGN_EXPIRES} seconds).")
-    with errors():
-        if not (opts.region or opts.region_set) or not opts.service:
-            opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)
-        signed, creds = presign_with(opts, method, url, hoist=hoist)
+    opts.presign = True
+    signed, creds = sign_with(opts, method, url, quiet=as_json, hoist=hoist)
     if as_json:
         data_out = explain(
             signed, credentials=creds, show_token=show_token, presigned=True, keep_sendable=True

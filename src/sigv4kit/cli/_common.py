@@ -1,9 +1,5 @@
-"""What every command shares: error handling, JSON output, scope inference, inputs.
-
-Kept apart from the command modules so each of them (``_commands``,
-``_inspect``, ``_request`` and the ones other features add) imports the same
-helpers without importing each other.
-"""
+"""What every command shares: error handling, JSON output, scope inference, inputs
+(apart, so the command modules import it without importing each other)."""
 
 from __future__ import annotations
 
@@ -60,6 +56,7 @@ def sign_with(
     *,
     quiet: bool = False,
     credentials: Credentials | None = None,
+    hoist: bool = False,
 ) -> tuple[SignedRequest, Credentials]:
     """Sign METHOD URL with the -H headers and the -d body as the flags say, to print it:
     header signing or, with --presign, a presigned URL under the expiry rule."""
@@ -69,7 +66,7 @@ def sign_with(
             opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
         with errors():
             if opts.presign:
-                return presign_with(opts, method, url, body=body.for_signer())
+                return presign_with(opts, method, url, body=body.for_signer(), hoist=hoist)
             creds = credentials or opts.credentials()
             payload = opts.payload()
             send: object = body.for_signer()
@@ -119,37 +116,32 @@ def host_of(url: str) -> str:
 def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str | None, str]:
     """``(region, service)`` from the flags, else the hostname (with a note)."""
     region, service = opts.region, opts.service
-    if region and service:
-        return region, service
-    if opts.sigv4a and opts.region_set and service:
+
+    def unscoped() -> bool:  # neither a region nor a SigV4a region set
+        return not region and not (opts.sigv4a and opts.region_set)
+
+    if service and not unscoped():
         return region, service
     guess = infer_endpoint(host)
-    said = []
+    # Else `sigv4kit probe --save` may have measured this endpoint: an S3 store, its region.
     saved = _saved_profile(host) if guess is None else None
-    if saved is not None:
-        # `sigv4kit probe --save` measured this endpoint: an S3 store, its region.
-        if not service:
-            service = "s3"
-            said.append("service s3")
-        if not region and not (opts.sigv4a and opts.region_set):
-            region = saved.region
-            said.append(f"region {region}")
-    if guess is not None:
-        if not service:
-            service = guess.service
-            said.append(f"service {service}")
-        if guess.algorithm == "sigv4a" and not opts.sigv4a:
-            opts.sigv4a = True
-            opts.region_set = opts.region_set or ",".join(guess.region_set or ["*"])
-            said.append(f"SigV4a with region set {opts.region_set}")
-        elif not region and not (opts.sigv4a and opts.region_set):
-            region = guess.region
-            said.append(f"region {region}")
-    if not region and not (opts.sigv4a and opts.region_set):
+    known = guess if guess is not None else saved
+    said = []
+    if not service and known is not None:
+        service = guess.service if guess is not None else "s3"
+        said.append(f"service {service}")
+    if guess is not None and guess.algorithm == "sigv4a" and not opts.sigv4a:
+        opts.sigv4a = True
+        opts.region_set = opts.region_set or ",".join(guess.region_set or ["*"])
+        said.append(f"SigV4a with region set {opts.region_set}")
+    elif unscoped() and known is not None:
+        region = known.region
+        said.append(f"region {region}")
+    if unscoped():
         region = _configured_region(opts.profile)
         if region:
             said.append(f"region {region} (from AWS_REGION or the profile)")
-    if not service or (not region and not (opts.sigv4a and opts.region_set)):
+    if not service or unscoped():
         missing = " and ".join(
             flag
             for flag, ok in (("--service", service), ("--region", region or opts.region_set))

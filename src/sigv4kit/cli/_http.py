@@ -35,7 +35,6 @@ class Response:
     version: str
     headers: list[tuple[str, str]]
     error_body: bytes = b""  # the start of the body of an error response
-    bytes_received: int = 0
     retry: bool = False  # held back by ``request``, which sends the request again
 
 
@@ -172,7 +171,6 @@ def _finish(
     keep = result.status >= 400
     with _bar(progress, "download", total) as bar:
         while chunk := resp.read(_PIECE):
-            result.bytes_received += len(chunk)
             if keep and len(result.error_body) < _KEEP_ERROR_BODY:
                 result.error_body += chunk[: _KEEP_ERROR_BODY - len(result.error_body)]
             if out is not None:

@@ -1,10 +1,5 @@
-"""The commands that look inside a signature: ``explain``, ``diagnose`` and ``verify``.
-
-The commands parse options and print; the work is done by
-:mod:`sigv4kit.diagnose` (explanations, diagnoses, the variant search) and by
-the small helpers at the end of this module, which turn options into a
-signed request.
-"""
+"""The commands that look inside a signature: ``explain``, ``diagnose`` and ``verify``;
+:mod:`sigv4kit.diagnose` does the work."""
 
 from __future__ import annotations
 
@@ -231,11 +226,8 @@ def verify(
     normalize_path: bool | None,
     double_encode: bool | None,
     as_json: bool,
-    access_key: str | None,
-    secret_key: str | None,
-    session_token: str | None,
-    profile: str | None,
     show_token: bool,
+    **credentials: str | None,
 ) -> None:
     """Verify a signed raw HTTP request; on failure, say why.
 
@@ -255,7 +247,7 @@ def verify(
     if not region or not service:
         raise click.UsageError("pass --region and --service (the request does not say them)")
     with errors():
-        creds = find_credentials(access_key, secret_key, session_token, profile)
+        creds = find_credentials(**credentials)
         result = check_request(
             raw,
             creds,
@@ -294,8 +286,7 @@ def _signed_raw(
     verifying instead).
     """
     provided: str | None = None
-    auth_value = raw.header("authorization")
-    auth = parse_authorization(auth_value) if auth_value else None
+    auth = parse_authorization(raw.header("authorization"))
     if auth is not None:
         provided = auth["signature"]
         scope = auth["scope"].split("/")
@@ -308,10 +299,10 @@ def _signed_raw(
             opts.region_set = opts.region_set or raw.header("x-amz-region-set")
         if opts.signed_headers is None:
             opts.signed_headers = auth["signed_headers"].replace(";", ",")
-    region, service = infer(opts, raw.header("host") or "", quiet=quiet)
+    opts.region, opts.service = infer(opts, raw.header("host") or "", quiet=quiet)
     with errors():
         creds = opts.credentials()
-        signer = opts.signer(creds, region, service, payload=opts.payload())
+        signer = opts.signer(creds, payload=opts.payload())
         signed = sign_raw_request(raw, signer, opts.timestamp)
     if provided is not None and signed.algorithm == "AWS4-ECDSA-P256-SHA256":
         provided = None

@@ -9,6 +9,7 @@ credential flags); this module declares them once and turns them into a
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import click
 
 from ..credentials import Credentials
 from ..errors import CredentialsError, SigningError
+from ..payload import read_pieces
 from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
 
@@ -27,7 +29,6 @@ __all__ = [
     "credential_options",
     "expires_option",
     "find_credentials",
-    "open_body",
     "output_options",
     "parse_header",
     "presign_options",
@@ -224,7 +225,6 @@ class Body:
 
     data: bytes | None = None
     file: IO[bytes] | None = None
-    path: str | None = None
     size: int | None = None
 
     @property
@@ -250,41 +250,14 @@ class Body:
 
     def sha256_streaming(self) -> str:
         """Hash a one-shot stream (stdin) without keeping it: for ``sign`` only."""
-        assert self.file is not None
         h = hashlib.sha256()
-        while True:
-            chunk = self.file.read(1 << 20)
-            if not chunk:
-                return h.hexdigest()
-            h.update(chunk)
+        for piece in read_pieces(self.file, 1 << 20):
+            h.update(piece)
+        return h.hexdigest()
 
     def close(self) -> None:
         if self.file is not None and self.file is not sys.stdin.buffer:
             self.file.close()
-
-
-def open_body(data: str | None, data_file: str | None) -> Body:
-    """The body from ``-d`` / ``--data-file`` (files are opened, never read whole)."""
-    if data is not None and data_file is not None:
-        raise click.UsageError("use either -d/--data or --data-file, not both")
-    path: str | None = data_file
-    if data is not None:
-        if not data.startswith("@"):
-            raw = data.encode("utf-8")
-            return Body(data=raw, size=len(raw))
-        path = data[1:]
-    if path is None:
-        return Body()
-    if path == "-":
-        return Body(file=sys.stdin.buffer, path="-")
-    try:
-        f = open(path, "rb")  # closed by Body.close
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}") from None
-    import os
-
-    size = os.fstat(f.fileno()).st_size
-    return Body(file=f, path=path, size=size)
 
 
 def find_credentials(
@@ -350,8 +323,24 @@ class RequestOptions:
         return [parse_header(h) for h in self.headers]
 
     def body(self) -> Body:
-        """The -d / --data-file body (the caller closes it)."""
-        return open_body(self.data, self.data_file)
+        """The -d / --data-file body, files opened, never read whole (the caller closes it)."""
+        if self.data is not None and self.data_file is not None:
+            raise click.UsageError("use either -d/--data or --data-file, not both")
+        path: str | None = self.data_file
+        if self.data is not None:
+            if not self.data.startswith("@"):
+                raw = self.data.encode("utf-8")
+                return Body(data=raw, size=len(raw))
+            path = self.data[1:]
+        if path is None:
+            return Body()
+        if path == "-":
+            return Body(file=sys.stdin.buffer)
+        try:
+            f = open(path, "rb")  # closed by Body.close
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}") from None
+        return Body(file=f, size=os.fstat(f.fileno()).st_size)
 
     def credentials(self) -> Credentials:
         return find_credentials(self.access_key, self.secret_key, self.session_token, self.profile)
@@ -365,15 +354,8 @@ class RequestOptions:
             return self.payload_hash.strip().lower()
         return None
 
-    def signer(
-        self,
-        credentials: Credentials,
-        region: str | None = None,
-        service: str | None = None,
-        payload: str | None = None,
-    ) -> Signer:
-        region = region or self.region
-        service = service or self.service
+    def signer(self, credentials: Credentials, payload: str | None = None) -> Signer:
+        region, service = self.region, self.service
         if not service:
             raise click.UsageError("--service is required (e.g. --service s3)")
         region_set: list[str] | None = None

@@ -71,7 +71,7 @@ def probe(
 
         found = infer(url)
         region = found.region if found is not None and found.region != "*" else base.region
-    creds = find_credentials(kw["access_key"], kw["secret_key"], kw["session_token"], kw["profile"])
+    creds = find_credentials(**kw)
     chatty = not as_json and sys.stderr.isatty()
 
     def say(step: str) -> None:

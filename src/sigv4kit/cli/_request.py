@@ -1,10 +1,6 @@
-"""The ``request`` command: sign and send a request, like curl.
-
-The command parses options; :func:`_send` signs and sends (with one retry
-in the next payload mode when the server refuses one), :func:`_transfer`
-moves the bytes (through :mod:`._http`) and :func:`_report_failure` hands a
-signature failure to :mod:`sigv4kit.diagnose`.
-"""
+"""The ``request`` command: sign and send a request, like curl, with one retry in the
+next payload mode when the server refuses one and a diagnosis when it refuses the
+signature."""
 
 from __future__ import annotations
 
@@ -187,21 +183,14 @@ def _send(
         signed, creds = sign(header_list, mode)
         if verbose:
             print_request(signed, creds.session_token)
-        streamed = mode is not None and mode.startswith("streaming")
-        resp = deliver(
-            signed,
-            body,
-            size=None if streamed else body.size,
-            may_retry=fb.wants_retry if fb is not None else None,
-        )
+        resp = deliver(signed, body, may_retry=fb.wants_retry if fb is not None else None)
         if fb is not None and fb.step is not None and resp.retry:
             step = fb.step
             if not step.checksum:
                 header_list = _without_checksums(header_list)
             body.rewind()
             signed, _ = sign(header_list, step.payload)
-            size = None if step.payload.startswith("streaming") else body.size
-            resp = deliver(signed, body, size=size)
+            resp = deliver(signed, body)
             if resp.status < 400:
                 fb.remember()
     finally:
@@ -224,7 +213,6 @@ def _transfer(
     signed: SignedRequest,
     body: Body,
     *,
-    size: int | None,
     output: str | None,
     include: bool,
     timeout: float,
@@ -260,7 +248,8 @@ def _transfer(
                 signed.url,
                 list(signed.headers),
                 signed.body if (signed.body is not None or body.present) else None,
-                body_size=size,
+                # An aws-chunked body is longer than the data: its length is not known.
+                body_size=None if signed.payload_hash.startswith("STREAMING-") else body.size,
                 out=target,
                 timeout=timeout,
                 insecure=insecure,
