@@ -46,8 +46,10 @@ __all__ = [
     "PRINCIPAL_HEADER",
     "encode_principal",
     "forward_headers",
+    "identity_headers",
     "is_aws_chunked",
     "path_style",
+    "plain_headers",
     "strip_presign_query",
 ]
 
@@ -157,6 +159,47 @@ def _classify(name: str) -> int:
     return _name_class.put(name, kind)
 
 
+def _hop_names(value: str, hop: set[str] | None) -> set[str] | None:
+    """Add the names a ``Connection`` value lists (hop-by-hop for this message) to ``hop``."""
+    if value.lower() in ("keep-alive", "close"):
+        return hop
+    hop = hop or set()
+    hop.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return hop
+
+
+def plain_headers(headers: list[Header], identity: Sequence[Header]) -> list[Header]:
+    """:func:`forward_headers` for str pairs of a body sent as received (not aws-chunked).
+
+    The gateway's every-request path: ``identity`` is the pair of identity
+    headers (built once per key), and each received pair that is kept goes
+    out as the same tuple.
+    """
+    out: list[Header] = []
+    append = out.append
+    hop: set[str] | None = None
+    classes = _name_class
+    for pair in headers:
+        kind = classes.get(pair[0])
+        if kind is None:
+            kind = _classify(pair[0])
+        if kind == _DROP:
+            continue
+        if kind == _CONNECTION:
+            hop = _hop_names(pair[1], hop)
+            continue
+        append(pair)
+    if hop:
+        out = [(n, v) for n, v in out if n.lower() not in hop]
+    out += identity
+    return out
+
+
+def identity_headers(access_key_id: str, principal: str) -> tuple[Header, Header]:
+    """``X-Sigv4kit-Access-Key-Id`` and ``X-Sigv4kit-Principal`` for a verified key."""
+    return ((ACCESS_KEY_HEADER, access_key_id), (PRINCIPAL_HEADER, encode_principal(principal)))
+
+
 def forward_headers(
     headers: Iterable[tuple[str | bytes, str | bytes]],
     *,
@@ -185,7 +228,12 @@ def forward_headers(
         "list[Header]",
         raw if not raw or isinstance(raw[0][0], str) else [(_text(n), _text(v)) for n, v in raw],
     )
-    out: list[Header] = []
+    identity = identity_headers(access_key_id, principal)
+    if not decoded:
+        out = plain_headers(items, identity)
+        out.extend(extra)
+        return out
+    out = []
     append = out.append
     hop: set[str] | None = None  # names listed in Connection (rare): filtered after
     classes = _name_class
@@ -197,24 +245,17 @@ def forward_headers(
         if kind == _KEEP:
             append(pair)  # the received pair itself: nothing to build
         elif kind == _CONNECTION:
-            value = pair[1]
-            if value.lower() not in ("keep-alive", "close"):
-                hop = hop or set()
-                hop.update(t.strip().lower() for t in value.split(",") if t.strip())
-        elif kind == _DROP:
-            continue
-        elif not decoded:
-            append(pair)
+            hop = _hop_names(pair[1], hop)
         elif kind == _ENCODING:
             kept = [c.strip() for c in pair[1].split(",") if c.strip()]
             kept = [c for c in kept if c.lower() != "aws-chunked"]
             if kept:
                 append((name, ", ".join(kept)))
+        # _DROP, and the framing headers of the decoded body: not sent
     if hop:
         out = [(n, v) for n, v in out if n.lower() not in hop]
-    if decoded and decoded_length is not None:
+    if decoded_length is not None:
         out.append(("Content-Length", str(decoded_length)))
-    out.append((ACCESS_KEY_HEADER, access_key_id))
-    out.append((PRINCIPAL_HEADER, encode_principal(principal)))
+    out += identity
     out.extend(extra)
     return out

@@ -50,7 +50,14 @@ from .policy import (
     store_unavailable,
     upstream_failure,
 )
-from .rewrite import forward_headers, is_aws_chunked, path_style, strip_presign_query
+from .rewrite import (
+    forward_headers,
+    identity_headers,
+    is_aws_chunked,
+    path_style,
+    plain_headers,
+    strip_presign_query,
+)
 
 if TYPE_CHECKING:
     from ..credentials import Credentials
@@ -188,6 +195,7 @@ class GatewayService(Service):
         # cache seen by the general road's synchronous try (see _verify).
         self._hit: Any = None
         self._missed = False
+        self._identity: tuple[Any, tuple[tuple[str, str], ...]] = (None, ())
         self._replay = replay
         self._limiter = limiter
         self._clock = clock
@@ -404,9 +412,10 @@ class GatewayService(Service):
             if verdict is not None:
                 verdict.access_key_id = ok.access_key_id
                 return self.reject(request, verdict, request_id)
-        headers = forward_headers(
-            request.headers, access_key_id=ok.access_key_id, principal=key.name
-        )
+        memo = self._identity
+        if memo[0] is not key:  # the identity headers, built once per key record
+            memo = self._identity = (key, identity_headers(ok.access_key_id, key.name))
+        headers = plain_headers(request.headers, memo[1])
         headers.append(self._host_header)
         request.log["verdict"] = "OK"
         metrics = request.state.get("metrics")
