@@ -190,7 +190,7 @@ def plain_headers(headers: list[Header], identity: Sequence[Header]) -> list[Hea
             continue
         append(pair)
     if hop:
-        out = [(n, v) for n, v in out if n.lower() not in hop]
+        out = [p for p in out if p[0].lower() not in hop]
     out += identity
     return out
 
@@ -253,7 +253,7 @@ def forward_headers(
                 append((name, ", ".join(kept)))
         # _DROP, and the framing headers of the decoded body: not sent
     if hop:
-        out = [(n, v) for n, v in out if n.lower() not in hop]
+        out = [p for p in out if p[0].lower() not in hop]
     if decoded_length is not None:
         out.append(("Content-Length", str(decoded_length)))
     out += identity
