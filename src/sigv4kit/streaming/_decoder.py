@@ -43,6 +43,7 @@ from ._modes import (
     SignFn,
     VerifyFn,
     _chain_start,
+    _hmac_pads,
     _sha256,
     streaming_mode,
 )
@@ -75,6 +76,7 @@ _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
 # valid when its translation is all "0" (cheaper than a regex or a delete).
 _HEX_MAP = bytes(48 if c in b"0123456789abcdef" else 0 for c in range(256))
 _ZEROS = b"0" * 64
+_compare = hmac.compare_digest  # constant-time
 _Step = Callable[[bytes | memoryview, int], int]
 
 
@@ -82,20 +84,6 @@ def _check_limits(**limits: int) -> None:
     for label, limit in limits.items():
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise SigningError(f"{label} must be a positive integer, got {limit!r}")
-
-
-def _hmac_pads(sign: SignFn | None, prefix: bytes) -> tuple[Any, Any] | None:
-    """The HMAC pad states behind ``sign``, the string-to-sign ``prefix``
-    absorbed, when ``sign`` is an :class:`~sigv4kit.keys.HmacKey`'s
-    ``hexdigest`` (what the Verifier passes); else ``None``."""
-    from ..keys import HmacKey
-
-    key = getattr(sign, "__self__", None)
-    if not isinstance(key, HmacKey) or getattr(sign, "__func__", None) is not HmacKey.hexdigest:
-        return None
-    inner = key._inner.copy()
-    inner.update(prefix)
-    return inner, key._outer
 
 
 class ChunkDecoder:
@@ -199,9 +187,10 @@ class ChunkDecoder:
         self._chunk_size = 0
         self._chunk_sig = b""
         # Data of the current signed chunk, held by reference (never joined)
-        # until its signature checks out, and its running SHA-256.
+        # until its signature checks out.  It is hashed (and its CRC taken)
+        # when the chunk ends, not as it arrives: a piece inside a chunk
+        # then costs one append, and the SHA-256 runs from C over the list.
         self._held: list[bytes | memoryview] = []
-        self._hash: Any = None
         self._head_re, self._fast, self._loop = _loop_setup(self, sign, verify)
         # The header a chunk of the current chunk's size would have, up to
         # its signature: the next header usually is that (clients use one
@@ -254,18 +243,16 @@ class ChunkDecoder:
         if 0 < n < self._remaining and type(data) is bytes:
             # The common case at network piece sizes: all chunk data, the
             # chunk goes on (its limits were checked at its header).  No
-            # state machine step, no call but the hashing: at 1 KiB pieces
-            # this path is most of the decoder's own time.
+            # state machine step: a signed chunk's piece is only held (hashed
+            # when the chunk ends), an unsigned one checksummed and released.
+            # At 1 KiB pieces this path is most of the decoder's own time.
             self._remaining -= n
+            if self.signed:
+                self._held.append(data)
+                return []
             ck = self._ck
             if ck is not None:
                 self._ckv = ck(data, self._ckv)
-            if self.signed:
-                # (A method of an attribute, not a bound method kept in one:
-                # calling an instance attribute's method is not specialized.)
-                self._hash.update(data)
-                self._held.append(data)
-                return []
             return [data]
         out: list[bytes | memoryview] = []
         rem = self._remaining  # non-zero: inside chunk data, no error
@@ -317,12 +304,11 @@ class ChunkDecoder:
                     continue
                 take = min(rem, n - pos)
                 piece = data if take == n else mv[pos : pos + take]
-                if self._ck is not None:
-                    self._ckv = self._ck(piece, self._ckv)
                 if self.signed:
-                    self._hash.update(piece)
                     self._held.append(piece)
                 else:
+                    if self._ck is not None:
+                        self._ckv = self._ck(piece, self._ckv)
                     out.append(piece)
                 pos += take
                 self._remaining = rem - take
@@ -379,7 +365,15 @@ class ChunkDecoder:
         """The CRLF after a chunk's data arrived: check its signature and
         release the data held for it."""
         if self.signed:
-            digest = self._hash.hexdigest()
+            held = self._held
+            h = _sha256()
+            any(map(h.update, held))  # all of them: update() returns None
+            if self._ck is not None:
+                ck, ckv = self._ck, self._ckv
+                for piece in held:
+                    ckv = ck(piece, ckv)
+                self._ckv = ckv
+            digest = h.hexdigest()
             self._check_chunk_signature(self._chunk_size, digest, self._chunk_sig.decode())
             out.extend(self._held)
             self._held.clear()
@@ -443,8 +437,6 @@ class ChunkDecoder:
         self._remaining = size
         self._out_end += size
         self._expect = _expected_header(size, self.signed) if size >= self.min_chunk_size else None
-        if self.signed:
-            self._hash = _sha256()
         self._state = _DATA
 
     def _check(self, sts: bytes, received: str, what: str) -> None:
@@ -541,24 +533,34 @@ def _whole_chunks(
     ck, ckv, expect = self._ck, self._ckv, self._expect
     rem, out_end, chunks = self._remaining, self._out_end, self.chunks
     prev, received = self._prev, self._chunk_sig
-    h, held, chunk_size = self._hash, self._held, self._chunk_size
+    held, chunk_size = self._held, self._chunk_size
     n = len(data)
     while data.startswith(_CRLF, pos + rem):
         end = pos + rem
         piece = mv[pos:end]
-        if ck is not None:
-            ckv = ck(piece, ckv)
-        if signed:
-            if h is None:
-                digest = _sha256(piece).hexdigest()
-            else:
+        if not signed:
+            if ck is not None:
+                ckv = ck(piece, ckv)
+        else:
+            if held:
+                # The chunk's earlier pieces, then this one: hashed now.
+                h = _sha256()
+                any(map(h.update, held))  # all of them: update() returns None
                 h.update(piece)
-                digest = h.hexdigest()
+                if ck is not None:
+                    for p in held:
+                        ckv = ck(p, ckv)
+                    ckv = ck(piece, ckv)
+            else:
+                h = _sha256(piece)
+                if ck is not None:
+                    ckv = ck(piece, ckv)
+            digest = h.hexdigest()
             i = inner.copy()
             i.update(prev + _EMPTY_MID + digest.encode())
             o = outer.copy()
             o.update(i.digest())
-            if not hmac.compare_digest(o.hexdigest().encode(), received):
+            if not _compare(o.hexdigest().encode(), received):
                 self._prev, self._ckv = prev, ckv
                 self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
             prev = received
@@ -581,7 +583,6 @@ def _whole_chunks(
                 chunks += 1
                 rem = size
                 out_end += size
-                h = None
                 pos = start + 2 if signed else start
                 continue
         m = match(data, pos)
@@ -608,30 +609,22 @@ def _whole_chunks(
         expect = _expected_header(size, signed)
         if signed:
             received = m.group(2)
-        h = None
         pos = m.end()
     if pos < n and n - pos < rem:
         # The start of the next chunk's data, the rest of this piece.
         piece = mv[pos:]
-        if ck is not None:
-            ckv = ck(piece, ckv)
         rem -= n - pos
-        if not signed:
-            out.append(piece)
-        elif h is None:
-            h = _sha256(piece)
+        if signed:
             held.append(piece)
         else:
-            h.update(piece)
-            held.append(piece)
+            if ck is not None:
+                ckv = ck(piece, ckv)
+            out.append(piece)
         pos = n
     self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
     self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
     if signed:
         self._chunk_sig = received
-        if h is None:
-            h = _sha256()
-        self._hash = h
     return pos
 
 
