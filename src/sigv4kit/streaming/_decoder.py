@@ -192,6 +192,7 @@ class ChunkDecoder:
         # then costs one append, and the SHA-256 runs from C over the list.
         self._held: list[bytes | memoryview] = []
         self._head_re, self._fast, self._loop = _loop_setup(self, sign, verify)
+        self._whole = _whole_chunks if self.signed else _whole_unsigned_chunks
         # The header a chunk of the current chunk's size would have, up to
         # its signature: the next header usually is that (clients use one
         # chunk size), and a match skips the regular expression.
@@ -267,7 +268,7 @@ class ChunkDecoder:
         mv = memoryview(data)
         try:
             # A piece that ends the chunk (and perhaps more) takes the hot loop.
-            pos = _whole_chunks(self, data, mv, 0, out) if rem else 0
+            pos = self._whole(self, data, mv, 0, out) if rem else 0
             if pos < len(data):
                 self._feed(data, mv, pos, out)
         except SignatureError as exc:
@@ -300,7 +301,7 @@ class ChunkDecoder:
                 rem = self._remaining
                 if self._fast and data.startswith(_CRLF, pos + rem):
                     # This piece ends the chunk (and perhaps more): the hot loop.
-                    pos = _whole_chunks(self, data, mv, pos, out)
+                    pos = self._whole(self, data, mv, pos, out)
                     continue
                 take = min(rem, n - pos)
                 piece = data if take == n else mv[pos : pos + take]
@@ -522,13 +523,14 @@ def _whole_chunks(
     """Take the chunks that end (CRLF and next header included) in ``data``,
     then the start of the next one's data; return where the rest starts.
 
-    The hot loop (SigV4 with an :class:`~sigv4kit.keys.HmacKey`, unsigned),
-    one function on purpose: the work besides each chunk's SHA-256 decides
+    The hot loop of signed chunks (SigV4 with an
+    :class:`~sigv4kit.keys.HmacKey`; unsigned ones have their own), one
+    function on purpose: the work besides each chunk's SHA-256 decides
     how close decoding gets to hashlib, so state lives in locals, the HMAC
     runs from its pad states, and a header like the previous one is checked
     without the regular expression.  Anything unusual goes to the general
     path, which names what is wrong."""
-    signed, match, inner, outer, limit, small, max_chunks, room = self._loop
+    _, match, inner, outer, limit, small, max_chunks, room = self._loop
     m: re.Match[bytes] | None
     ck, ckv, expect = self._ck, self._ckv, self._expect
     rem, out_end, chunks = self._remaining, self._out_end, self.chunks
@@ -538,53 +540,50 @@ def _whole_chunks(
     while data.startswith(_CRLF, pos + rem):
         end = pos + rem
         piece = mv[pos:end]
-        if not signed:
+        if held:
+            # The chunk's earlier pieces, then this one: hashed now.
+            h = _sha256()
+            any(map(h.update, held))  # all of them: update() returns None
+            h.update(piece)
             if ck is not None:
+                for p in held:
+                    ckv = ck(p, ckv)
                 ckv = ck(piece, ckv)
         else:
-            if held:
-                # The chunk's earlier pieces, then this one: hashed now.
-                h = _sha256()
-                any(map(h.update, held))  # all of them: update() returns None
-                h.update(piece)
-                if ck is not None:
-                    for p in held:
-                        ckv = ck(p, ckv)
-                    ckv = ck(piece, ckv)
-            else:
-                h = _sha256(piece)
-                if ck is not None:
-                    ckv = ck(piece, ckv)
-            digest = h.hexdigest()
-            i = inner.copy()
-            i.update(prev + _EMPTY_MID + digest.encode())
-            o = outer.copy()
-            o.update(i.digest())
-            if not _compare(o.hexdigest().encode(), received):
-                self._prev, self._ckv = prev, ckv
-                self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
-            prev = received
-            if held:
-                out.extend(held)
-                held.clear()
+            h = _sha256(piece)
+            if ck is not None:
+                ckv = ck(piece, ckv)
+        digest = h.hexdigest()
+        i = inner.copy()
+        i.update(prev + _EMPTY_MID + digest.encode())
+        o = outer.copy()
+        o.update(i.digest())
+        if not _compare(o.hexdigest().encode(), received):
+            self._prev, self._ckv = prev, ckv
+            self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
+        prev = received
+        if held:
+            out.extend(held)
+            held.clear()
         out.append(piece)
         pos = end + 2
         if expect is not None and data.startswith(expect, pos):
             # The same size again (its limits hold): check the signature's
             # 64 lowercase hex digits and the CRLF in place.
-            size = chunk_size
             start = pos + len(expect)
-            if signed:
-                received = data[start : start + 64]
-                start += 64
-                if not data.startswith(_CRLF, start) or received.translate(_HEX_MAP) != _ZEROS:
-                    expect = None  # not whole or not valid here: the regular expression decides
-            if expect is not None and chunks < max_chunks and out_end + size <= room:
+            received = data[start : start + 64]
+            if (
+                data.startswith(_CRLF, start + 64)
+                and received.translate(_HEX_MAP) == _ZEROS
+                and chunks < max_chunks
+                and out_end + chunk_size <= room
+            ):
                 chunks += 1
-                rem = size
-                out_end += size
-                pos = start + 2 if signed else start
+                rem = chunk_size
+                out_end += chunk_size
+                pos = start + 66
                 continue
+            # Not whole or not valid here: the regular expression decides.
         m = match(data, pos)
         size = int(m.group(1), 16) if m is not None else 0
         if (
@@ -601,30 +600,89 @@ def _whole_chunks(
             self._state = _HEADER
             if m is None:
                 return pos
-            self._start_chunk(m.group(1), m.group(2).decode() if signed else "")
+            self._start_chunk(m.group(1), m.group(2).decode())
             return m.end()
         chunks += 1
         chunk_size = rem = size
         out_end += size
-        expect = _expected_header(size, signed)
-        if signed:
-            received = m.group(2)
+        expect = _expected_header(size, True)
+        received = m.group(2)
+        pos = m.end()
+    if pos < n and n - pos < rem:
+        # The start of the next chunk's data, the rest of this piece: held.
+        held.append(mv[pos:])
+        rem -= n - pos
+        pos = n
+    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
+    self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
+    self._chunk_sig = received
+    return pos
+
+
+def _whole_unsigned_chunks(
+    self: ChunkDecoder, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
+) -> int:
+    """:func:`_whole_chunks` for unsigned chunks (``STREAMING-UNSIGNED-PAYLOAD-
+    TRAILER``), whose reference is a CRC at twice SHA-256's speed, so each
+    operation per chunk counts double: no signature, nothing held, the data
+    released as it is checksummed."""
+    _, match, _, _, limit, small, max_chunks, room = self._loop
+    m: re.Match[bytes] | None
+    ck, ckv, expect = self._ck, self._ckv, self._expect
+    rem, out_end, chunks, chunk_size = self._remaining, self._out_end, self.chunks, self._chunk_size
+    n = len(data)
+    while data.startswith(_CRLF, pos + rem):
+        end = pos + rem
+        piece = mv[pos:end]
+        if ck is not None:
+            ckv = ck(piece, ckv)
+        out.append(piece)
+        pos = end + 2
+        if (
+            expect is not None
+            and data.startswith(expect, pos)
+            and chunks < max_chunks
+            and out_end + chunk_size <= room
+        ):
+            # The same size again: its limits hold.
+            chunks += 1
+            rem = chunk_size
+            out_end += chunk_size
+            pos += len(expect)
+            continue
+        m = match(data, pos)
+        size = int(m.group(1), 16) if m is not None else 0
+        if (
+            m is None
+            or not small <= size <= limit
+            or chunks >= max_chunks
+            or out_end + size > room
+            or self._small_seen
+        ):
+            # No whole header here, a limit, the last chunk or an error: the
+            # general path decides.
+            self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
+            self._remaining = 0
+            self._state = _HEADER
+            if m is None:
+                return pos
+            self._start_chunk(m.group(1), "")
+            return m.end()
+        chunks += 1
+        chunk_size = rem = size
+        out_end += size
+        expect = _expected_header(size, False)
         pos = m.end()
     if pos < n and n - pos < rem:
         # The start of the next chunk's data, the rest of this piece.
         piece = mv[pos:]
         rem -= n - pos
-        if signed:
-            held.append(piece)
-        else:
-            if ck is not None:
-                ckv = ck(piece, ckv)
-            out.append(piece)
+        if ck is not None:
+            ckv = ck(piece, ckv)
+        out.append(piece)
         pos = n
-    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
+    self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
     self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
-    if signed:
-        self._chunk_sig = received
     return pos
 
 
