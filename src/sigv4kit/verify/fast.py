@@ -33,12 +33,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import SignatureError
+from ..keys import signing_key
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
 from .auth import _query_has_auth, _query_params
 from .checks import _date_cache, _now_epoch
-from .keys import _hmac, _key
+from .keys import _key
 from .request import MEMO_NAME_LENGTH, Received, _lname_cache
 from .result import VerifiedRequest
 
@@ -168,7 +169,8 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         key = _key(vr, akid, value)
         if key.secret is None:
             return None
-        sign = _hmac(vr, key.secret, scope)
+        region = scope.region or ""  # SigV4 scopes name one
+        sign = signing_key(key.secret, scope.date, region, scope.service).hexdigest
         vr._fast_slot = (value, akid, scope.date, key, sign)
     if key.token is not None and token is None:
         return None

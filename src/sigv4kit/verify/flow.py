@@ -25,19 +25,17 @@ from ..errors import (
     TooManySignedHeaders,
     TooManySignedHeadersInQuery,
 )
-from ._common import _EMPTY, _NOT_SIGNED_MESSAGE, _UNSIGNED_AMZ_OK, _close, _compare, _sha256
+from ._common import _NOT_SIGNED_MESSAGE, _UNSIGNED_AMZ_OK, _close, _compare, _sha256
 from .auth import _Auth, _header_auth, _query_auth, _query_has_auth, _signature_mismatch_plain
 from .checks import _check_region_set, _check_time_header, _check_time_presigned, _now_epoch
 from .keys import _call_lookup, _Key, _key, _lookup_sync, _token_result
 from .payload import (
     _aspool,
-    _iter_spool,
+    _Check,
+    _ChunkedCheck,
     _payload,
     _PayloadCheck,
     _read_file,
-    _run_async,
-    _run_sync,
-    _sha_mismatch,
     _spool_hash,
     _streaming_decoder,
 )
@@ -176,7 +174,7 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
         else:
             digest, spool = _spool_hash(cast("Iterator[bytes]", state.source))
             state.payload_hash = digest
-            state.source = _iter_spool(spool)
+            state.source = spool
     payload_hash = cast("str", state.payload_hash)
     if auth.kind != "presigned":
         auth.curi, auth.cquery = vr._canonical_target(auth.target)
@@ -199,42 +197,29 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
         if not _compare(key.token.encode("utf-8"), auth.token.encode("utf-8", "surrogatepass")):
             raise InvalidToken()
 
-    body: Iterator[bytes] | AsyncIterator[bytes]
+    check: _Check | _ChunkedCheck
     if state.streaming is not None:
-        decoder = _streaming_decoder(vr, state, key)
-        trailers: Sequence[tuple[str, str]] = decoder.trailers
-        if state.body_bytes is not None:
-            # Eager: decode and verify the whole body now.
-            pieces = list(_run_sync(iter((state.body_bytes,)), decoder))
-            body = iter(pieces)
-        elif state.source is not None:
-            body = _run_sync(state.source, decoder)
-        else:
-            body = _run_async(cast("AsyncIterator[bytes]", state.async_source), decoder)
+        check = _streaming_decoder(vr, state, key)
+        trailers: Sequence[tuple[str, str]] = check.trailers
         auth_type = state.streaming
     else:
+        check = _PayloadCheck(state.check_hash, state.declared_length)
         trailers = ()
-        data = state.body_bytes
-        if data is not None:
-            # Eager: the whole body is here, so check it now.
-            declared = state.declared_length
-            if declared is not None and len(data) != declared:
-                raise IncompleteBody(
-                    details={"ExpectedLength": str(declared), "ReceivedLength": str(len(data))}
-                )
-            claimed = state.check_hash
-            if claimed is not None:
-                computed = _sha256(data).hexdigest() if data else _EMPTY
-                if not _compare(computed, claimed.lower()):
-                    raise _sha_mismatch(claimed, computed)
-            body = iter((data,)) if data else iter(())
-        else:
-            check = _PayloadCheck(state.check_hash, state.declared_length)
-            if state.source is not None:
-                body = _run_sync(state.source, check)
-            else:
-                body = _run_async(cast("AsyncIterator[bytes]", state.async_source), check)
         auth_type = auth.kind
+    body: Iterator[bytes] | AsyncIterator[bytes]
+    data = state.body_bytes
+    if data is not None:
+        # Eager: the whole body is here, so check it now.
+        declared = state.declared_length
+        if state.streaming is None and declared is not None and len(data) != declared:
+            raise IncompleteBody(
+                details={"ExpectedLength": str(declared), "ReceivedLength": str(len(data))}
+            )
+        body = iter(list(check.run(iter((data,)))))
+    elif state.source is not None:
+        body = check.run(state.source)
+    else:
+        body = check.arun(cast("AsyncIterator[bytes]", state.async_source))
     if sync and state.async_source is not None:
         raise SigningError("an async body needs 'await verifier.averify(...)'")
     return VerifiedRequest(
@@ -248,7 +233,7 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
         auth.token is not None,
         body,
         auth.signature,
-        auth.form,
+        None,
         auth.expires,
         trailers,
         sts,

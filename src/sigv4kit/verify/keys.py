@@ -97,17 +97,6 @@ def _token_result(result: Any) -> None:
         raise InvalidToken()
 
 
-def _hmac(vr: Verifier, secret: str, scope: Scope) -> Callable[[bytes], str]:
-    """The day's signing function; the last one is kept in a one-slot
-    memo, as the Signer does (consecutive requests share key and day)."""
-    memo = vr._key_memo
-    if memo is not None and memo[0] is secret and memo[1] == scope.date:
-        return memo[2]
-    fn = signing_key(secret, scope.date, cast("str", scope.region), scope.service).hexdigest
-    vr._key_memo = (secret, scope.date, fn)
-    return fn
-
-
 def signature_ok(
     alg: str, akid: str, key: _Key, scope: Scope, message: bytes, provided: str
 ) -> bool:
@@ -115,7 +104,7 @@ def signature_ok(
     P-256 with the public key (SigV4a; derived from the secret once and kept
     on the memoized key), or HMAC-SHA256 with the day's signing key, compared
     in constant time (SigV4).  The one signature check of header, presigned
-    and POST requests (the Verifier's hot path inlines the SigV4 case)."""
+    and POST requests (the fast road inlines the SigV4 case)."""
     if alg == ALGORITHM_V4A:
         from ..v4a import public_key_for, verify_v4a
 

@@ -23,6 +23,7 @@ from ..errors import (
 )
 from ..keys import signing_key
 from ..payload import _as_bytes as _piece
+from ..payload import read_pieces
 from ._common import (
     _EMPTY,
     _HEXDIGITS,
@@ -51,18 +52,47 @@ if TYPE_CHECKING:
 _JOIN_BELOW = 8192
 
 
-class _PayloadCheck:
-    """Releases body data as it comes, holding back the last piece.
+class _Check:
+    """A body check: ``feed(piece)`` returns what may be released now and
+    ``finish()`` the rest, or raises; :meth:`run` and :meth:`arun` drive it
+    over a sync or an async body."""
 
-    ``feed(piece)`` returns what may be released now; ``finish()`` checks the
-    payload hash and the byte count and returns the held-back rest, or
-    raises.  With ``expected=None`` nothing is hashed (UNSIGNED-PAYLOAD).
-    """
+    __slots__ = ()
+
+    def feed(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def finish(self) -> bytes:
+        raise NotImplementedError
+
+    def run(self, source: Iterator[bytes]) -> Iterator[bytes]:
+        for piece in source:
+            out = self.feed(piece)
+            if out:
+                yield out
+        out = self.finish()
+        if out:
+            yield out
+
+    async def arun(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for piece in source:
+            out = self.feed(piece)
+            if out:
+                yield out
+        out = self.finish()
+        if out:
+            yield out
+
+
+class _PayloadCheck(_Check):
+    """Releases body data as it comes, holding back the last piece until
+    ``finish()`` has checked the payload hash and the byte count.  With
+    ``expected=None`` nothing is hashed (UNSIGNED-PAYLOAD)."""
 
     __slots__ = ("_count", "_declared", "_expected", "_hash", "_held")
 
     def __init__(self, expected: str | None, declared_length: int | None) -> None:
-        self._expected = expected.lower() if expected is not None else None
+        self._expected = expected
         self._hash = _sha256() if expected is not None else None
         self._held = b""
         self._count = 0
@@ -88,9 +118,9 @@ class _PayloadCheck:
                 details={"ExpectedLength": str(self._declared), "ReceivedLength": str(self._count)}
             )
         if self._hash is not None:
-            computed = self._hash.hexdigest()
-            if not _compare(computed, cast("str", self._expected)):
-                raise _sha_mismatch(cast("str", self._expected), computed)
+            computed, claimed = self._hash.hexdigest(), cast("str", self._expected)
+            if not _compare(computed, claimed.lower()):
+                raise _sha_mismatch(claimed, computed)
         out, self._held = self._held, b""
         return out
 
@@ -104,34 +134,27 @@ def _sha_mismatch(claimed: str, computed: str) -> XAmzContentSHA256Mismatch:
     )
 
 
-def _sync_source(body: object) -> Iterator[bytes] | None:
-    """Body as an iterator of bytes; None when the body is async."""
-    if body is None:
-        return iter(())
-    if isinstance(body, (bytes, bytearray, memoryview, str)):
-        data = _piece(body)
-        return iter((data,)) if data else iter(())
+def _take_body(state: _Auth, body: object) -> None:
+    """Where the body comes from: bytes at hand, a sync source or an async one."""
+    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
+        state.body_bytes = b"" if body is None else _piece(body)
+        return
     read = getattr(body, "read", None)
     if read is not None and not inspect.iscoroutinefunction(read):
-        return _read_file(cast("BinaryIO", body))
-    if isinstance(body, AsyncIterable) and not isinstance(body, Iterable):
-        return None
-    if isinstance(body, Iterable):
-        return (_piece(p) for p in body)
-    if read is not None:
-        return None
-    raise SigningError(
-        f"cannot read a body of type {type(body).__name__}: use bytes, a binary file, an "
-        "iterable of bytes (or an async iterable with averify)"
-    )
+        state.source = _read_file(cast("BinaryIO", body))
+    elif isinstance(body, Iterable):
+        state.source = (_piece(p) for p in body)
+    elif read is not None or isinstance(body, AsyncIterable):
+        state.async_source = _async_source(body)
+    else:
+        raise SigningError(
+            f"cannot read a body of type {type(body).__name__}: use bytes, a binary file, an "
+            "iterable of bytes (or an async iterable with averify)"
+        )
 
 
 def _read_file(f: BinaryIO) -> Iterator[bytes]:
-    while True:
-        chunk = f.read(_READ_SIZE)
-        if not chunk:
-            return
-        yield _piece(chunk)
+    return map(_piece, read_pieces(f, _READ_SIZE))
 
 
 async def _async_source(body: object) -> AsyncIterator[bytes]:
@@ -146,57 +169,25 @@ async def _async_source(body: object) -> AsyncIterator[bytes]:
         yield _piece(piece)
 
 
-def _run_sync(source: Iterator[bytes], check: Any) -> Iterator[bytes]:
-    if type(check) is _ChunkedCheck:
-        return check.run(source)
-    return _run_plain(source, check)
-
-
-def _run_plain(source: Iterator[bytes], check: Any) -> Iterator[bytes]:
-    for piece in source:
-        out = check.feed(piece)
-        if out:
-            yield out
-    out = check.finish()
-    if out:
-        yield out
-
-
-def _run_async(source: AsyncIterator[bytes], check: Any) -> AsyncIterator[bytes]:
-    if type(check) is _ChunkedCheck:
-        return check.arun(source)
-    return _arun_plain(source, check)
-
-
-async def _arun_plain(source: AsyncIterator[bytes], check: Any) -> AsyncIterator[bytes]:
-    async for piece in source:
-        out = check.feed(piece)
-        if out:
-            yield out
-    out = check.finish()
-    if out:
-        yield out
-
-
-def _spool_hash(source: Iterator[bytes]) -> tuple[str, Any]:
-    """Hash a one-shot body into a spool (memory, then disk): ``(hex, file)``."""
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
-    h = _sha256()
-    for piece in source:
-        h.update(piece)
-        spool.write(piece)
-    spool.seek(0)
-    return h.hexdigest(), spool
-
-
 class _SpoolReader(Iterator[bytes]):
-    """Reads a spooled body back; closes (and deletes) the spool at the end,
+    """A one-shot body spooled (memory, then disk) and hashed as it is
+    written, then read back; the spool is closed (and deleted) at the end,
     on :meth:`close`, or when dropped unread (a failed verification)."""
 
-    __slots__ = ("_spool",)
+    __slots__ = ("_hash", "_spool")
 
-    def __init__(self, spool: Any) -> None:
-        self._spool = spool
+    def __init__(self) -> None:
+        self._spool: Any = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
+        self._hash = _sha256()
+
+    def write(self, piece: bytes) -> None:
+        self._hash.update(piece)
+        self._spool.write(piece)
+
+    def rewind(self) -> tuple[str, _SpoolReader]:
+        """``(hex SHA-256 of what was written, self)``, ready to read."""
+        self._spool.seek(0)
+        return self._hash.hexdigest(), self
 
     def __next__(self) -> bytes:
         spool = self._spool
@@ -217,8 +208,18 @@ class _SpoolReader(Iterator[bytes]):
         self.close()
 
 
-def _iter_spool(spool: Any) -> _SpoolReader:
-    return _SpoolReader(spool)
+def _spool_hash(source: Iterator[bytes]) -> tuple[str, _SpoolReader]:
+    spool = _SpoolReader()
+    for piece in source:
+        spool.write(piece)
+    return spool.rewind()
+
+
+async def _aspool(source: AsyncIterator[bytes]) -> tuple[str, _SpoolReader]:
+    spool = _SpoolReader()
+    async for piece in source:
+        spool.write(piece)
+    return spool.rewind()
 
 
 class _ChunkedCheck:
@@ -301,16 +302,6 @@ class _ChunkedCheck:
             yield held
 
 
-async def _aspool(source: AsyncIterator[bytes]) -> tuple[str, Iterator[bytes]]:
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
-    h = _sha256()
-    async for piece in source:
-        h.update(piece)
-        spool.write(piece)
-    spool.seek(0)
-    return h.hexdigest(), _iter_spool(spool)
-
-
 # -- payload ------------------------------------------------------------
 def _payload(vr: Verifier, state: _Auth, body: object) -> None:
     auth = state
@@ -379,29 +370,19 @@ def _payload(vr: Verifier, state: _Auth, body: object) -> None:
             details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed[:100]},
         )
 
-    if body.__class__ is bytes or body is None or isinstance(body, (bytearray, memoryview, str)):
-        data = b"" if body is None else _piece(body)
-        state.body_bytes = data
+    _take_body(state, body)
+    data = state.body_bytes
+    if data is not None:
         if state.needs_body_hash:
             state.payload_hash = _sha256(data).hexdigest() if data else _EMPTY
-        return
-    source = _sync_source(body)
-    if source is None:
-        state.async_source = _async_source(body)
-        return
-    if state.needs_body_hash:
+    elif state.needs_body_hash and state.source is not None and hasattr(body, "read"):
         # Hashed in _finish, once the access key is known: an unknown key
         # must not make the server read (or spool) the body first.
-        read = getattr(body, "read", None)
-        seekable = False
-        if read is not None:
-            try:
-                seekable = bool(cast("BinaryIO", body).seekable())
-            except (AttributeError, OSError, ValueError):
-                seekable = False
-        if seekable:
-            state.body_file = cast("BinaryIO", body)
-    state.source = source
+        try:
+            if cast("BinaryIO", body).seekable():
+                state.body_file = cast("BinaryIO", body)
+        except (AttributeError, OSError, ValueError):
+            pass
 
 
 def _streaming_decoder(vr: Verifier, state: _Auth, key: _Key) -> _ChunkedCheck:

@@ -19,12 +19,11 @@ from ..errors import (
     SignatureDoesNotMatch,
     SigningError,
 )
-from ..payload import _as_bytes as _piece
 from ._common import UNSIGNED_PAYLOAD, Scope, _compare
 from .auth import _Auth
 from .checks import _now_epoch, region_set
 from .keys import _Key, _key, _token_result
-from .payload import _async_source, _run_async, _run_sync, _sync_source
+from .payload import _Check, _take_body
 from .policy import VerifiedPost, check_post
 from .result import VerifiedRequest
 from .steps import LOOKUP, READ, TOKEN, Flow
@@ -146,7 +145,7 @@ class _PostReader:
         return _FileCheck(self, post)
 
 
-class _FileCheck:
+class _FileCheck(_Check):
     """feed/finish over the rest of a POST body: yields the file's data,
     holding back the last piece until its size is within the policy."""
 
@@ -197,32 +196,8 @@ def _post_state(
     hmap: dict[str, str],
     body: object,
 ) -> _Auth:
-    state = _Auth(
-        "post",
-        "",
-        "",
-        Scope("", None, ""),
-        "",
-        (),
-        frozenset(),
-        "",
-        "",
-        "",
-        0,
-        None,
-        method,
-        target,
-        pairs,
-        hmap,
-    )
-    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
-        state.body_bytes = b"" if body is None else _piece(body)
-    else:
-        source = _sync_source(body)
-        if source is None:
-            state.async_source = _async_source(body)
-        else:
-            state.source = source
+    state = _Auth("post", method, target, pairs, hmap)
+    _take_body(state, body)
     return state
 
 
@@ -264,8 +239,8 @@ def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: b
         _token_result((yield (TOKEN, (akid, post.session_token))))
     check = form.file_check(post)
     if state.async_source is not None:
-        return _post_result(vr, state, post, form, _run_async(asource, check))
-    return _post_result(vr, state, post, form, _run_sync(cast("Iterator[bytes]", source), check))
+        return _post_result(vr, state, post, form, check.arun(asource))
+    return _post_result(vr, state, post, form, check.run(cast("Iterator[bytes]", source)))
 
 
 def _check_post(
