@@ -38,8 +38,9 @@ from .payload import (
     _read_file,
     _spool_hash,
     _streaming_decoder,
+    _take_body,
 )
-from .post import _post_flow, _post_state
+from .post import _post_flow
 from .request import (
     Received,
     _authority,
@@ -110,7 +111,9 @@ def _begin(
     else:
         ctype = hmap.get("content-type", "")
         if method.upper() == "POST" and ctype.lower().startswith("multipart/form-data"):
-            return _post_state(vr, method, path_target, pairs, hmap, body)
+            post = _Auth("post", method, path_target, pairs, hmap)
+            _take_body(post, body)
+            return post
         raise MissingAuthentication()
 
     signed_set = auth.signed_set
