@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Mapping,
-)
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 

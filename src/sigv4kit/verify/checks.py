@@ -9,12 +9,7 @@ from email.utils import parsedate_to_datetime
 
 from .._memo import Memo
 from ..config import parse_algorithm
-from ..errors import (
-    AccessDenied,
-    AuthorizationQueryParametersError,
-    SignatureError,
-    SigningError,
-)
+from ..errors import AccessDenied, AuthorizationQueryParametersError, SignatureError, SigningError
 from ._common import MAX_PRESIGN_EXPIRES, Scope, _header_malformed
 
 TYPE_CHECKING = False

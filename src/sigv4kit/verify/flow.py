@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import (
-    AsyncIterator,
-    Iterator,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import (
-    Callable,
-)
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from ..config import ALGORITHM_V4A
 from ..credentials import Credentials
-from ..errors import (
-    AccessDenied,
-    InvalidAccessKeyId,
-    InvalidToken,
-    SigningError,
-)
+from ..errors import AccessDenied, InvalidAccessKeyId, InvalidToken, SigningError
 from ..keys import signing_key
 from ._common import Scope, _close, _compare
 

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import inspect
 import tempfile
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Callable,
-    Iterable,
-    Iterator,
-)
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
 from ..config import ALGORITHM_V4, ALGORITHM_V4A

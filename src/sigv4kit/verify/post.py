@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import (
-    AsyncIterator,
-    Iterator,
-)
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from typing import Any, cast
 from urllib.parse import unquote

@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import (
-    Callable,
-    Iterable,
-    Mapping,
-)
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
@@ -15,10 +11,7 @@ from urllib.parse import quote
 from .. import canonical as _c
 from .._memo import Memo
 from ..config import service_defaults
-from ..errors import (
-    SignatureDoesNotMatch,
-    SigningError,
-)
+from ..errors import SignatureDoesNotMatch, SigningError
 from ._common import (
     _REDACTED,
     MAX_AUTH_LENGTH,
