@@ -21,7 +21,7 @@ from .auth import _Auth
 from .checks import _now_epoch, region_set
 from .keys import _Key, _key, _token_result
 from .payload import _Check
-from .policy import VerifiedPost, check_post
+from .policy import VerifiedPost, verify_post
 from .result import VerifiedRequest
 from .steps import LOOKUP, READ, TOKEN, Flow
 
@@ -185,15 +185,14 @@ def _check_post(
         time.time() if now is None else _now_epoch(now), tz=timezone.utc
     )
     try:
-        post = check_post(
+        post = verify_post(
             form.fields,
-            lambda _akid: key,
+            credentials=cast("Any", lambda _akid: key),
             bucket=_post_bucket(vr, state),
             region=vr.region,
             now=now_dt,
             service=vr.service,
             filename=form.file.filename,
-            file_size=None,
             max_policy_bytes=vr.max_policy_bytes,
         )
     except SignatureDoesNotMatch as exc:
