@@ -27,7 +27,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 from .canonical import credential_scope
@@ -46,6 +46,8 @@ from .errors import (
 )
 from .keys import signing_key
 from .payload import read_pieces
+from .presigning import amz_datetime
+from .timestamps import parse_timestamp
 from .verify.policy import MAX_POLICY_BYTES, VerifiedPost, verify_post
 
 __all__ = [
@@ -71,7 +73,6 @@ __all__ = [
 ]
 
 _ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 #: Total size of the form fields before the file (S3 answers
 #: ``MaxPostPreDataLengthExceeded`` past its own limit).
 MAX_FIELDS_BYTES = 1024 * 1024
@@ -84,19 +85,6 @@ MAX_PARTS = 1000
 # --------------------------------------------------------------------------
 # Building and signing
 # --------------------------------------------------------------------------
-def _as_datetime(timestamp: str | datetime) -> datetime:
-    if isinstance(timestamp, datetime):
-        if timestamp.tzinfo is None:
-            raise SigningError("timestamp must be timezone-aware (e.g. datetime.now(timezone.utc))")
-        return timestamp.astimezone(timezone.utc)
-    if isinstance(timestamp, str) and _AMZ_DATE.fullmatch(timestamp):
-        return datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    raise SigningError(
-        f"timestamp must be an aware datetime or an amz-date like '20151229T000000Z', "
-        f"got {timestamp!r}"
-    )
-
-
 def sign_policy(
     policy_b64: str,
     credentials: Credentials,
@@ -182,8 +170,8 @@ def presign_post(
         raise SigningError("key must be a non-empty string (it may end in ${filename})")
     if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
         raise SigningError("expires_in must be a positive number of seconds")
-    now = _as_datetime(timestamp)
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    amz_date = parse_timestamp(timestamp)
+    now = amz_datetime(amz_date)
     date = amz_date[:8]
     expiration = now + timedelta(seconds=expires_in)
 
