@@ -119,6 +119,12 @@ class _PayloadCheck(_Check):
         return out
 
 
+def _bad_content_sha256(message: str, value: str) -> InvalidArgument:
+    return InvalidArgument(
+        message, details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": value}
+    )
+
+
 def _sha_mismatch(claimed: str, computed: str) -> XAmzContentSHA256Mismatch:
     return XAmzContentSHA256Mismatch(
         details={
@@ -298,14 +304,13 @@ class _ChunkedCheck:
 
 # -- payload ------------------------------------------------------------
 def _payload(vr: Verifier, state: _Auth, body: object) -> None:
-    auth = state
+    """The payload plan: what the signature covers and how the body is checked."""
     hmap = state.hmap
-    claimed = hmap.get("x-amz-content-sha256")
-    if auth.query_sha256 is not None:
-        claimed = auth.query_sha256
+    claimed = state.query_sha256
+    if claimed is None:
+        claimed = hmap.get("x-amz-content-sha256")
     if claimed is not None:
         claimed = claimed.strip()
-    declared: int | None = None
     cl = hmap.get("content-length")
     if cl is not None:
         cl = cl.strip()
@@ -314,55 +319,43 @@ def _payload(vr: Verifier, state: _Auth, body: object) -> None:
                 f"Content-Length {cl[:40]!r} is not a number",
                 details={"ArgumentName": "Content-Length", "ArgumentValue": cl[:40]},
             )
-        declared = int(cl)
-    state.declared_length = declared
+        state.declared_length = int(cl)
 
     if claimed is None:
-        if auth.kind == "presigned" and vr.presign_unsigned_payload:
+        if state.kind == "presigned" and vr.presign_unsigned_payload:
             state.payload_hash = UNSIGNED_PAYLOAD
-            state.check_hash = None
-        elif auth.kind == "header" and vr.require_content_sha256:
+        elif state.kind == "header" and vr.require_content_sha256:
             raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
         else:
             # The signature covers the hash of the body itself.
             state.needs_body_hash = True
     elif len(claimed) == 64 and _HEXDIGITS.issuperset(claimed):
-        state.payload_hash = claimed
-        state.check_hash = claimed
+        state.payload_hash = state.check_hash = claimed
     elif claimed == UNSIGNED_PAYLOAD:
         state.payload_hash = claimed
-        state.check_hash = None
     elif claimed == EVENTS_PAYLOAD:
         # An event stream: the body is a chain of signed messages that
         # the application checks with sigv4kit.eventstream's
         # EventStreamVerifier.for_request(ok, secret); it is passed on raw.
-        if auth.kind != "header" or auth.algorithm != ALGORITHM_V4:
-            raise InvalidArgument(
-                "event streams need a SigV4 header-signed request",
-                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
-            )
+        if state.kind != "header" or state.algorithm != ALGORITHM_V4:
+            raise _bad_content_sha256("event streams need a SigV4 header-signed request", claimed)
         state.payload_hash = claimed
-        state.check_hash = None
     elif claimed in _STREAMING:
         kind, alg = _STREAMING[claimed]
-        if auth.kind != "header":
-            raise InvalidArgument(
-                "Streaming (aws-chunked) payloads need a header-signed request",
-                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+        if state.kind != "header":
+            raise _bad_content_sha256(
+                "Streaming (aws-chunked) payloads need a header-signed request", claimed
             )
-        if alg is not None and alg != auth.algorithm:
-            raise InvalidArgument(
+        if alg is not None and alg != state.algorithm:
+            raise _bad_content_sha256(
                 f"x-amz-content-sha256 {claimed} does not match the signing algorithm "
-                f"{auth.algorithm}",
-                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+                f"{state.algorithm}",
+                claimed,
             )
         state.payload_hash = claimed
         state.streaming = kind
     else:
-        raise InvalidArgument(
-            _SHA256_VALUES_MESSAGE,
-            details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed[:100]},
-        )
+        raise _bad_content_sha256(_SHA256_VALUES_MESSAGE, claimed[:100])
 
     _take_body(state, body)
     data = state.body_bytes
