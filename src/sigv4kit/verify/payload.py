@@ -16,22 +16,22 @@ from ..errors import (
     XAmzContentSHA256Mismatch,
 )
 from ..keys import signing_key
+from ..modes import STREAMING_EVENTS_PAYLOAD, STREAMING_LITERALS
 from ..payload import _as_bytes as _piece
 from ..payload import read_pieces
-from ._common import (
-    _EMPTY,
-    _HEXDIGITS,
-    _READ_SIZE,
-    _SHA256_VALUES_MESSAGE,
-    _SPOOL_MEMORY,
-    _STREAMING,
-    EVENTS_PAYLOAD,
-    UNSIGNED_PAYLOAD,
-    _compare,
-    _sha256,
-)
+from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from .auth import _Auth
 from .keys import _Key
+
+_READ_SIZE = 1 << 16
+_SPOOL_MEMORY = 1 << 20
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+_SHA256_VALUES_MESSAGE = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-EVENTS or a valid sha256 value."
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -333,15 +333,15 @@ def _payload(vr: Verifier, state: _Auth, body: object) -> None:
         state.payload_hash = state.check_hash = claimed
     elif claimed == UNSIGNED_PAYLOAD:
         state.payload_hash = claimed
-    elif claimed == EVENTS_PAYLOAD:
+    elif claimed == STREAMING_EVENTS_PAYLOAD:
         # An event stream: the body is a chain of signed messages that
         # the application checks with sigv4kit.eventstream's
         # EventStreamVerifier.for_request(ok, secret); it is passed on raw.
         if state.kind != "header" or state.algorithm != ALGORITHM_V4:
             raise _bad_content_sha256("event streams need a SigV4 header-signed request", claimed)
         state.payload_hash = claimed
-    elif claimed in _STREAMING:
-        kind, alg = _STREAMING[claimed]
+    elif claimed in STREAMING_LITERALS:
+        kind, alg = STREAMING_LITERALS[claimed]
         if state.kind != "header":
             raise _bad_content_sha256(
                 "Streaming (aws-chunked) payloads need a header-signed request", claimed
