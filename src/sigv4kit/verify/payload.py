@@ -114,7 +114,12 @@ class _PayloadCheck(_Check):
         if self._hash is not None:
             computed, claimed = self._hash.hexdigest(), cast("str", self._expected)
             if not _compare(computed, claimed.lower()):
-                raise _sha_mismatch(claimed, computed)
+                raise XAmzContentSHA256Mismatch(
+                    details={
+                        "ClientComputedContentSHA256": claimed,
+                        "S3ComputedContentSHA256": computed,
+                    }
+                )
         out, self._held = self._held, b""
         return out
 
@@ -122,15 +127,6 @@ class _PayloadCheck(_Check):
 def _bad_content_sha256(message: str, value: str) -> InvalidArgument:
     return InvalidArgument(
         message, details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": value}
-    )
-
-
-def _sha_mismatch(claimed: str, computed: str) -> XAmzContentSHA256Mismatch:
-    return XAmzContentSHA256Mismatch(
-        details={
-            "ClientComputedContentSHA256": claimed,
-            "S3ComputedContentSHA256": computed,
-        }
     )
 
 
