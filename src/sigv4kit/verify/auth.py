@@ -141,10 +141,6 @@ def _query_has_auth(query: str) -> bool:
     return False
 
 
-def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatch:
-    return SignatureDoesNotMatch(message, access_key_id=auth.access_key_id)
-
-
 # -- Authorization header -------------------------------------------------
 #: The memoized authorization parameters (per Verifier, keyed on the text
 #: they were parsed from): ``(algorithm, access key id, scope, scope text,

@@ -17,12 +17,13 @@ from ..errors import (
     InvalidToken,
     MissingAuthentication,
     RequestHeaderTooLong,
+    SignatureDoesNotMatch,
     SigningError,
     TooManySignedHeaders,
     TooManySignedHeadersInQuery,
 )
 from ._common import _NOT_SIGNED_MESSAGE, _UNSIGNED_AMZ_OK, _close, _compare, _sha256
-from .auth import _Auth, _header_auth, _query_auth, _query_has_auth, _signature_mismatch_plain
+from .auth import _Auth, _header_auth, _query_auth, _query_has_auth
 from .checks import _check_region_set, _check_time_header, _check_time_presigned, _now_epoch
 from .keys import _call_lookup, _Key, _key, _lookup_sync, _token_result
 from .payload import (
@@ -142,10 +143,10 @@ def _begin(
                 pairs.append(("content-length", str(len(body))))
                 hmap["content-length"] = str(len(body))
             else:
-                raise _signature_mismatch_plain(
-                    auth,
+                raise SignatureDoesNotMatch(
                     f"The request signature we calculated does not match the signature you "
                     f"provided: the signed header {n!r} is not in the request.",
+                    access_key_id=auth.access_key_id,
                 )
 
     # SigV4a: the region set must include our region.
