@@ -1,10 +1,17 @@
-"""The verification flow: everything that needs no secret, then the key and the body."""
+"""The verification flow: everything that needs no secret, then the key and the body.
+
+The flow (:func:`verification`) is a generator, like httpx's ``auth_flow``:
+it does all the work that needs no I/O and *yields* a ``(step, argument)``
+pair when it needs something only its caller can get, sync or async.
+:func:`drive_sync` and :func:`drive_async` answer; the flow itself, with the
+token check and the POST flow in it, exists once.
+"""
 
 from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -37,7 +44,6 @@ from .payload import (
     _streaming_decoder,
     _take_body,
 )
-from .post import _post_flow
 from .request import (
     Received,
     _authority,
@@ -47,7 +53,17 @@ from .request import (
     _to_str,
 )
 from .result import VerifiedRequest
-from .steps import LOOKUP, READ, SPOOL, TOKEN, Flow
+
+#: The credential lookup's answer for an access key id (argument: the id).
+LOOKUP = "lookup"
+#: ``token_check(access_key_id, token)``'s answer (argument: the pair).
+TOKEN = "token"
+#: An async body spooled and hashed (argument: the async iterator); the
+#: answer is ``(hex sha256, iterator over the spooled data)``.
+SPOOL = "spool"
+#: The next piece of an async body, None at its end (argument: the iterator).
+READ = "read"
+Flow = Generator[tuple[str, Any], Any, Any]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -242,12 +258,14 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
 
 # -- one flow, two drivers -------------------------------------------------
 def verification(vr: Verifier, received: Received, sync: bool) -> Flow:
-    """The whole verification, once: it yields a step of :mod:`.steps` when it
+    """The whole verification, once: it yields a step (above) when it
     needs the key, the token check or an async body, and returns the
     :class:`VerifiedRequest`."""
     state = _begin(vr, *received)
     now = received[4]
     if state.kind == "post":
+        from .post import _post_flow  # post imports the steps above
+
         return (yield from _post_flow(vr, state, now, sync))
     try:
         mapping = vr._mapping

@@ -19,11 +19,11 @@ from ..errors import (
 from ._common import UNSIGNED_PAYLOAD, Scope, _compare
 from .auth import _Auth
 from .checks import _now_epoch, region_set
+from .flow import LOOKUP, READ, TOKEN, Flow
 from .keys import _Key, _key, _token_result
 from .payload import _Check
 from .policy import VerifiedPost, verify_post
 from .result import VerifiedRequest
-from .steps import LOOKUP, READ, TOKEN, Flow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
