@@ -27,6 +27,14 @@ class _Key:
     public_key: Any
     token: str | None
 
+    def public(self, akid: str) -> Any:
+        """The SigV4a public key: stored, or derived from the secret once and kept."""
+        if self.public_key is None:
+            from ..v4a import public_key_for
+
+            self.public_key = public_key_for(akid, cast("str", self.secret))
+        return self.public_key
+
 
 def _key_from(value: object) -> _Key | None:
     if value is None:
@@ -99,12 +107,9 @@ def signature_ok(
     in constant time (SigV4).  The one signature check of header, presigned
     and POST requests (the fast road inlines the SigV4 case)."""
     if alg == ALGORITHM_V4A:
-        from ..v4a import public_key_for, verify_v4a
+        from ..v4a import verify_v4a
 
-        pub = key.public_key
-        if pub is None:
-            pub = key.public_key = public_key_for(akid, cast("str", key.secret))
-        return verify_v4a(pub, message, provided)
+        return verify_v4a(key.public(akid), message, provided)
     if key.secret is None:
         raise AccessDenied(
             "Only a SigV4a public key is stored for this access key; SigV4 "

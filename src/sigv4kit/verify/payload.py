@@ -375,12 +375,9 @@ def _streaming_decoder(vr: Verifier, state: _Auth, key: _Key) -> _ChunkedCheck:
     sign: Callable[[bytes], str] | None = None
     verify: Callable[[bytes, str], bool] | None = None
     if auth.algorithm == ALGORITHM_V4A:
-        from ..v4a import public_key_for, verify_v4a
+        from ..v4a import verify_v4a
 
-        pub = key.public_key
-        if pub is None:
-            # Derived once and kept on the memoized key.
-            pub = key.public_key = public_key_for(auth.access_key_id, cast("str", key.secret))
+        pub = key.public(auth.access_key_id)
 
         def verify(sts: bytes, sig: str) -> bool:
             return verify_v4a(pub, sts, sig)
