@@ -1,35 +1,14 @@
-"""The str enums of :mod:`sigv4kit.modes`, built on first use.
-
-Import them from :mod:`sigv4kit.modes`; they live here so that the signing
-path, which needs only the plain constants, never imports :mod:`enum`.
-Every member's value is one of the constants of :mod:`sigv4kit.modes`, so
-each literal is written once.
+"""The str enums of :mod:`sigv4kit.modes`, built on first use: import them from
+there.  They live here so that the signing path, which needs only the plain
+constants, never imports :mod:`enum`; each member's value is one of those
+constants, so each literal is written once.
 """
 
 from __future__ import annotations
 
 from enum import Enum
 
-from .modes import (
-    ALGORITHM_V4,
-    ALGORITHM_V4A,
-    AUTH_HEADER,
-    AUTH_POST,
-    AUTH_PRESIGNED,
-    PAYLOAD_SIGNED,
-    PAYLOAD_STREAMING,
-    PAYLOAD_STREAMING_EVENTS,
-    PAYLOAD_STREAMING_TRAILER,
-    PAYLOAD_STREAMING_UNSIGNED_TRAILER,
-    PAYLOAD_UNSIGNED,
-    STREAMING_ECDSA_PAYLOAD,
-    STREAMING_ECDSA_PAYLOAD_TRAILER,
-    STREAMING_EVENTS_PAYLOAD,
-    STREAMING_PAYLOAD,
-    STREAMING_PAYLOAD_TRAILER,
-    STREAMING_UNSIGNED_PAYLOAD_TRAILER,
-    UNSIGNED_PAYLOAD,
-)
+from . import modes as m
 
 __all__ = ["Algorithm", "AuthKind", "PayloadLiteral", "PayloadMode"]
 
@@ -47,8 +26,8 @@ class _Literal(str, Enum):
 class Algorithm(_Literal):
     """The signing algorithm, by its wire name (``X-Amz-Algorithm``)."""
 
-    V4 = ALGORITHM_V4
-    V4A = ALGORITHM_V4A
+    V4 = m.ALGORITHM_V4
+    V4A = m.ALGORITHM_V4A
 
 
 class PayloadMode(_Literal):
@@ -60,32 +39,32 @@ class PayloadMode(_Literal):
     (:data:`sigv4kit.modes.PAYLOAD_TABLE`).
     """
 
-    SIGNED = PAYLOAD_SIGNED
-    UNSIGNED = PAYLOAD_UNSIGNED
-    STREAMING = PAYLOAD_STREAMING
-    STREAMING_TRAILER = PAYLOAD_STREAMING_TRAILER
-    STREAMING_UNSIGNED_TRAILER = PAYLOAD_STREAMING_UNSIGNED_TRAILER
-    STREAMING_EVENTS = PAYLOAD_STREAMING_EVENTS
+    SIGNED = m.PAYLOAD_SIGNED
+    UNSIGNED = m.PAYLOAD_UNSIGNED
+    STREAMING = m.PAYLOAD_STREAMING
+    STREAMING_TRAILER = m.PAYLOAD_STREAMING_TRAILER
+    STREAMING_UNSIGNED_TRAILER = m.PAYLOAD_STREAMING_UNSIGNED_TRAILER
+    STREAMING_EVENTS = m.PAYLOAD_STREAMING_EVENTS
 
 
 class PayloadLiteral(_Literal):
     """The ``x-amz-content-sha256`` values that are not a SHA-256."""
 
-    UNSIGNED = UNSIGNED_PAYLOAD
-    STREAMING = STREAMING_PAYLOAD
-    STREAMING_TRAILER = STREAMING_PAYLOAD_TRAILER
-    STREAMING_ECDSA = STREAMING_ECDSA_PAYLOAD
-    STREAMING_ECDSA_TRAILER = STREAMING_ECDSA_PAYLOAD_TRAILER
-    STREAMING_UNSIGNED_TRAILER = STREAMING_UNSIGNED_PAYLOAD_TRAILER
-    EVENTS = STREAMING_EVENTS_PAYLOAD
+    UNSIGNED = m.UNSIGNED_PAYLOAD
+    STREAMING = m.STREAMING_PAYLOAD
+    STREAMING_TRAILER = m.STREAMING_PAYLOAD_TRAILER
+    STREAMING_ECDSA = m.STREAMING_ECDSA_PAYLOAD
+    STREAMING_ECDSA_TRAILER = m.STREAMING_ECDSA_PAYLOAD_TRAILER
+    STREAMING_UNSIGNED_TRAILER = m.STREAMING_UNSIGNED_PAYLOAD_TRAILER
+    EVENTS = m.STREAMING_EVENTS_PAYLOAD
 
 
 class AuthKind(_Literal):
     """Where the signature travels."""
 
-    HEADER = AUTH_HEADER
-    PRESIGNED = AUTH_PRESIGNED
-    POST = AUTH_POST
+    HEADER = m.AUTH_HEADER
+    PRESIGNED = m.AUTH_PRESIGNED
+    POST = m.AUTH_POST
 
 
 # Their public home is sigv4kit.modes (reprs, pickles, docs).
