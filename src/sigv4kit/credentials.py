@@ -19,10 +19,6 @@ if TYPE_CHECKING:
 __all__ = ["Credentials"]
 
 
-def _redact(value: str | None) -> str:
-    return "None" if value is None else "'***'"
-
-
 class Credentials(Frozen):
     """An access key pair and an optional session token.
 
@@ -90,9 +86,10 @@ class Credentials(Frozen):
 
     def __repr__(self) -> str:
         exp = "" if self.expiration is None else f", expiration={self.expiration.isoformat()!r}"
+        token = "None" if self.session_token is None else "'***'"
         return (
             f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***', "
-            f"session_token={_redact(self.session_token)}{exp})"
+            f"session_token={token}{exp})"
         )
 
     __str__ = __repr__

@@ -114,16 +114,11 @@ def split_hoistable(
 
 
 def hoist_into_query(headers: object, query: str) -> tuple[list[tuple[str, str]], str]:
-    """Move the hoistable headers of ``headers`` into the wire ``query``.
-
-    Returns the headers left to sign as headers and the new query (the moved
-    pairs appended, URI-encoded; the signer sorts the canonical query).
-    """
-    from .canonical import header_pairs, uri_encode
-
-    kept, moved = split_hoistable(header_pairs(headers))  # type: ignore[arg-type]
+    """Move the hoistable headers into the wire ``query`` (appended, URI-encoded);
+    returns the headers left to sign as headers and the new query."""
+    kept, moved = split_hoistable(_c.header_pairs(headers))  # type: ignore[arg-type]
     if moved:
-        extra = "&".join(f"{uri_encode(n)}={uri_encode(v.strip())}" for n, v in moved)
+        extra = "&".join(f"{_c.uri_encode(n)}={_c.uri_encode(v.strip())}" for n, v in moved)
         query = f"{query}&{extra}" if query else extra
     return kept, query
 
@@ -141,14 +136,9 @@ def stamp(when: datetime) -> str:
 
 
 def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bool) -> int:
-    """``expires``, checked against when ``credentials`` expire.
-
-    Credentials without an expiration never limit a URL.  When they expire
-    before ``amz_date + expires``, raise :class:`PresignOutlivesCredentials` naming
-    both times, or with ``cap`` return the seconds left on the credentials
-    (the URL then ends with them).  Credentials already expired at the
-    signing time are refused either way.
-    """
+    """``expires``, or with ``cap`` the seconds left on ``credentials`` when
+    they expire before the URL would (else :class:`PresignOutlivesCredentials`,
+    naming both times).  Credentials expired at the signing time are refused."""
     expiration = credentials.expiration
     if expiration is None:
         return expires
@@ -238,11 +228,9 @@ def presign_params(
 
 
 def query_around_date(params: list[tuple[str, str]], amz_date: str) -> tuple[str, str]:
-    """The joined ``X-Amz-*`` query text before and after the X-Amz-Date value.
-
-    Between two presigns with the same key, scope, lifetime and headers only
-    X-Amz-Date changes: the signer keeps these two pieces (a one-slot memo).
-    """
+    """The joined ``X-Amz-*`` query text before and after the X-Amz-Date value:
+    all that changes between presigns with the same key, scope, lifetime and
+    headers, so the signer keeps these two pieces (a one-slot memo)."""
     text = "&".join([f"{k}={v}" for k, v in params])
     cut = text.index("X-Amz-Date=") + 11
     return text[:cut], text[cut + len(amz_date) :]
@@ -255,9 +243,7 @@ def encode_param(value: str) -> str:
     """URI-encode a query value; the few values a signer repeats are memoized."""
     got = _param_memo.get(value)
     if got is None:
-        from .canonical import uri_encode
-
-        got = _param_memo.put(value, uri_encode(value))
+        got = _param_memo.put(value, _c.uri_encode(value))
     return got
 
 

@@ -333,11 +333,8 @@ class InvalidRequest(SignatureError):
 
 
 class MissingAuthentication(AccessDenied):
-    """The request carries no signature at all (anonymous).
-
-    A subclass of :class:`AccessDenied` (what S3 answers), so that a server
-    that allows anonymous requests can catch exactly this case.
-    """
+    """The request carries no signature at all: S3's AccessDenied, as its own
+    class so that a server that allows anonymous requests can catch it."""
 
     default_message = (
         "Access Denied: the request is not signed (no Authorization header, no "
@@ -395,11 +392,8 @@ class TooManySignedHeadersInQuery(LimitExceeded, AuthorizationQueryParametersErr
 
 
 class RequestHeaderTooLong(LimitExceeded, SignatureError):
-    """One header (name and value) is longer than ``max_header_length``.
-
-    S3's code for an oversized header section.  Checked first, before any
-    header is parsed.
-    """
+    """One header (name and value) is longer than ``max_header_length``
+    (S3's code for an oversized header section); checked before any parsing."""
 
     code = "RequestHeaderSectionTooLarge"
     status = 400
@@ -415,11 +409,8 @@ class RequestHeaderTooLong(LimitExceeded, SignatureError):
 
 
 class MissingContentLength(SignatureError):
-    """A body of unknown length reached a server that cannot delimit it.
-
-    Only the WSGI adapter raises it: a chunked request whose server does not
-    set ``wsgi.input_terminated`` has no way to find the body's end.
-    """
+    """A body of unknown length reached a server that cannot delimit it (a
+    chunked request to a WSGI server without ``wsgi.input_terminated``)."""
 
     code = "MissingContentLength"
     status = 411
@@ -436,11 +427,8 @@ class InvalidChunkSizeError(SignatureError):
 
 
 class ChunkTooLarge(LimitExceeded, InvalidChunkSizeError):
-    """A chunk declares more data than ``max_chunk_size`` allows.
-
-    Raised from the chunk header, before any of the chunk's data is read or
-    buffered.
-    """
+    """A chunk declares more data than ``max_chunk_size`` allows; raised from
+    the chunk header, before any of its data is read or buffered."""
 
     default_message = "The chunk is larger than this server accepts"
     limit = "max_chunk_size"
@@ -454,12 +442,9 @@ class TooManyChunks(LimitExceeded, InvalidChunkSizeError):
 
 
 class ChunkLineTooLong(LimitExceeded, IncompleteBody):
-    """A chunk header or trailer line is longer than ``max_line_length``.
-
-    Raised as soon as the line outgrows the limit, without waiting for its
-    end: a client that never sends a line break cannot make the decoder
-    buffer more than ``max_line_length`` bytes.
-    """
+    """A chunk header or trailer line is longer than ``max_line_length``;
+    raised as soon as it outgrows the limit, so a client that never sends a
+    line break cannot make the decoder buffer more."""
 
     default_message = "A line of the aws-chunked framing is too long"
     limit = "max_line_length"
@@ -498,12 +483,8 @@ class MalformedPOSTRequest(SignatureError):
 
 
 class MaxPostPreDataLengthExceeded(LimitExceeded, MalformedPOSTRequest):
-    """The fields before the file are too large, or too many (S3's code).
-
-    A :class:`MalformedPOSTRequest` with S3's own code for this cause.
-    ``limit`` names the option that was exceeded (``max_fields_bytes`` or
-    ``max_parts``) and ``value`` its setting.
-    """
+    """The fields before the file are too large (``max_fields_bytes``) or too
+    many (``max_parts``): a :class:`MalformedPOSTRequest` with S3's own code."""
 
     code = "MaxPostPreDataLengthExceeded"
     status = 400
@@ -524,12 +505,8 @@ class PolicyTooLarge(LimitExceeded, InvalidPolicyDocument):
 
 # -- Event streams
 class EventStreamError(SignatureError):
-    """A received event stream was rejected; catch this for every cause.
-
-    Each concrete subclass also derives from the S3-coded error of its
-    cause, so a server's generic ``except SignatureError`` turns it into
-    the right status and ``<Error>`` document.
-    """
+    """A received event stream was rejected; catch this for every cause.  Each
+    subclass also derives from the S3-coded error of its cause."""
 
 
 class MalformedEventStream(EventStreamError, InvalidArgument):
@@ -589,10 +566,7 @@ class SlowDown(SignatureError):
 
 class ServiceUnavailable(SignatureError):
     """A dependency (key store, replay cache) cannot answer; retry later.
-
-    Never a 403: an outage must not look like a refusal, which clients do
-    not retry.
-    """
+    Never a 403: an outage must not look like a refusal, which clients do not retry."""
 
     code = "ServiceUnavailable"
     status = 503
@@ -601,10 +575,7 @@ class ServiceUnavailable(SignatureError):
 
 class UpstreamUnavailable(SignatureError):
     """The gateway's 502: the upstream refused, reset or closed the connection.
-
-    Not an S3 code (S3 has no upstream); ``BadGateway`` names the HTTP
-    status, and SDKs retry 502 by status whatever the code.
-    """
+    S3 has no code for it: ``BadGateway`` names the status, which SDKs retry."""
 
     code = "BadGateway"
     status = 502
@@ -620,11 +591,8 @@ class UpstreamTimeout(SignatureError):
 
 
 class StoreUnavailable(ServiceUnavailable, KeyStoreError):
-    """The key store cannot be reached (a gateway answers 503, not 403).
-
-    Raised for keys the per-node cache does not hold (or holds past their
-    TTL) while the store is down; cached keys keep working until their TTL.
-    """
+    """The key store cannot be reached (a gateway answers 503, not 403) for a
+    key the per-node cache does not hold, or holds past its TTL."""
 
     default_message = "Service is unable to handle request: the key store cannot be reached"
 
@@ -646,13 +614,10 @@ class RequestTimeout(SignatureError):
 # proxy and the key store), never an answer to a request.
 # --------------------------------------------------------------------------
 class PresignOutlivesCredentials(SigningError):
-    """The credentials expire before the presigned URL would.
-
-    A URL signed with temporary credentials stops working when they expire,
-    whatever its ``X-Amz-Expires`` says.  ``url_expires`` and
-    ``credentials_expire`` are the two times (aware datetimes, UTC); pass
-    ``cap_expires=True`` to presign for a URL that ends with the credentials.
-    """
+    """The credentials expire before the presigned URL would, when it stops
+    working whatever its ``X-Amz-Expires`` says.  ``url_expires`` and
+    ``credentials_expire`` are the two times; ``cap_expires=True`` presigns a
+    URL that ends with the credentials instead."""
 
     def __init__(
         self, message: str, *, url_expires: datetime, credentials_expire: datetime
@@ -663,13 +628,9 @@ class PresignOutlivesCredentials(SigningError):
 
 
 class RedirectNotFollowed(SigningError):
-    """A redirect the adapter stopped at instead of sending a wrong request.
-
-    Raised when a 307/308 (or a 301/302 that keeps the method) must send the
-    body again but the body was a one-shot stream.  ``response`` is the
-    redirect response (its connection released), ``location`` where it
-    pointed.
-    """
+    """A redirect (307/308, or a 301/302 that keeps the method) would send a
+    one-shot body again, so the adapter stopped.  ``response`` is the redirect
+    response (its connection released), ``location`` where it pointed."""
 
     def __init__(
         self, message: str, *, response: object = None, location: str | None = None
@@ -689,11 +650,8 @@ class InvalidFormField(SigningError):
 
 
 class CredentialsNotFound(CredentialsError):
-    """No provider had credentials.
-
-    ``places`` lists every place that was looked at, with the reason each one
-    gave nothing, so a user can see at once which variable or file to fix.
-    """
+    """No provider had credentials.  ``places`` lists every place looked at,
+    with why it gave nothing, so a user sees which variable or file to fix."""
 
     def __init__(self, places: Sequence[str], *, hint: str | None = None) -> None:
         self.places: list[str] = list(places)
@@ -719,8 +677,7 @@ class MalformedProfileFile(CredentialsError):
 
 
 class CannotResign(SigningError):
-    """The gateway cannot re-sign a verified request as asked (the message
-    says why)."""
+    """The gateway cannot re-sign a verified request as asked (the message says why)."""
 
 
 class CannotProbe(SigV4Error):
