@@ -35,10 +35,24 @@ from hashlib import sha256 as _sha256
 from ._memo import Memo
 from .errors import SigningError
 
+# Character classes as bytes, for one C-level check each (see _only): importing
+# re would cost about 8 ms at start-up, more than the rest of a first signature.
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_PLAIN_PATH = _UNRESERVED + b"/"
+_PLAIN_QUERY = _UNRESERVED + b"=&"
+# pchar without '%' (RFC 3986): unreserved, sub-delims, ':' and '@', plus '/'.
+_PATH_WIRE_OK = _UNRESERVED + b"!$&'()*+,;=:@/"
+_QUERY_WIRE_OK = _PATH_WIRE_OK + b"?"
+_HEX = b"0123456789ABCDEFabcdef"
+_TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BAD_VALUE = frozenset([*map(chr, range(0x09)), *map(chr, range(0x0A, 0x20)), "\x7f"])
+_SCHEME = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
+_HOST = b"abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%"
+_DNS_NAME = b"abcdefghijklmnopqrstuvwxyz0123456789-."
+
 # urllib.parse costs start-up time (it imports ipaddress): percent-encoding is
 # done here by table, byte for byte as urllib.parse.quote does; decoding, which
 # only unusual paths and queries need, binds urllib.parse's on first use.
-_ALWAYS_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
 _quote_tables: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
 
@@ -47,7 +61,7 @@ def quote_from_bytes(bs: bytes, safe: str = "/") -> str:
     and the ASCII characters of ``safe`` as ``%XX`` (uppercase hex)."""
     got = _quote_tables.get(safe)
     if got is None:
-        keep = _ALWAYS_SAFE + safe.encode("ascii", "ignore")
+        keep = _UNRESERVED + safe.encode("ascii", "ignore")
         table = tuple(chr(b) if b in keep else f"%{b:02X}" for b in range(256))
         got = _quote_tables[safe] = (keep, table)
     if not bs.translate(None, got[0]):
@@ -97,21 +111,6 @@ __all__ = [
 EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
-
-# Character classes as bytes, for one C-level check each (see _only): importing
-# re would cost about 8 ms at start-up, more than the rest of a first signature.
-_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-_PLAIN_PATH = _UNRESERVED + b"/"
-_PLAIN_QUERY = _UNRESERVED + b"=&"
-# pchar without '%' (RFC 3986): unreserved, sub-delims, ':' and '@', plus '/'.
-_PATH_WIRE_OK = _UNRESERVED + b"!$&'()*+,;=:@/"
-_QUERY_WIRE_OK = _PATH_WIRE_OK + b"?"
-_HEX = b"0123456789ABCDEFabcdef"
-_TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_BAD_VALUE = frozenset([*map(chr, range(0x09)), *map(chr, range(0x0A, 0x20)), "\x7f"])
-_SCHEME = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
-_HOST = b"abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%"
-_DNS_NAME = b"abcdefghijklmnopqrstuvwxyz0123456789-."
 
 
 def _only(text: str, allowed: bytes) -> bool:
