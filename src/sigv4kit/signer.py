@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 
     from typing_extensions import Unpack
 
+    from .keys import DayKey
+
     class SignerOptions(TypedDict, total=False):
         """The keyword options of :class:`Signer` (see its docstring)."""
 
@@ -72,7 +74,7 @@ _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
 # Payload modes beyond hashing a body: see _special_payload.
 _SPECIAL_MODES = _STREAMING_MODES | {"streaming-events"}
-_NO_DAY: tuple[object, str, str, Callable[[bytes], str]] = (None, "", "", str)
+_NO_DAY: DayKey = (None, "", "", str)
 _NO_QUERY: tuple[object, tuple[str, int, str], str, str] = (None, ("", 0, ""), "", "")
 
 
@@ -219,9 +221,7 @@ class Signer(Presigner):
             raise SigningError("the credentials provider did not return a sigv4kit.Credentials")
         return creds
 
-    def _new_day(
-        self, creds: Credentials, date8: str
-    ) -> tuple[object, str, str, Callable[[bytes], str]]:
+    def _new_day(self, creds: Credentials, date8: str) -> DayKey:
         """``(credentials, date, credential scope, signature function)``: a
         one-slot memo, checked inline by the hot paths, renewed here when the
         day or the credentials change."""
