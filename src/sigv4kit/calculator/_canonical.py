@@ -21,11 +21,12 @@ from typing import Any
 
 from ..canonical import CanonicalRequest
 from ..credentials import Credentials
+from ..diagnose import explain
 from ..errors import InvalidFormField, SigV4Error
-from ..keys import key_chain_description
+from ..signed import HeaderList, SignedRequest
 from ..signer import Signer, parse_timestamp
 
-__all__ = ["compute_canonical", "signed_header_names", "signing_time"]
+__all__ = ["compute_canonical", "make_signer", "signed_header_names", "signing_time"]
 
 _SEPARATORS = re.compile(r"[;,\s]+")
 _CANONICAL_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9a-z]+")
@@ -134,59 +135,35 @@ def compute_canonical(f: dict[str, str], creds: Credentials, notes: list[str]) -
             "give the signing time: an x-amz-date line under Canonical headers, or the "
             "timestamp field",
         )
-    block = "".join(f"{n}:{v}\n" for n, v in pairs)
     signed_headers = ";".join(names)
-    # The six parts as typed, joined by the one canonical-request value (verbatim: its
-    # constructor from parts re-encodes nothing).
-    creq = CanonicalRequest(method, uri, query, block, signed_headers, payload_hash).text
-    signer = _signer(f, creds)
-    sts, signature = signer.sign_canonical_request(creq, amz, creds)
-    sts_lines = sts.split("\n")
-    scope = sts_lines[2]
+    # The six parts as typed: built from its parts, the canonical-request value re-encodes
+    # nothing.  Signed as such, it is explained like any other signature.
+    block = "".join(f"{n}:{v}\n" for n, v in pairs)
+    creq = CanonicalRequest(method, uri, query, block, signed_headers, payload_hash)
+    signer = make_signer(f, creds, service_example="execute-api")
+    sts, signature = signer.sign_canonical_request(creq.text, amz, creds)
+    scope = sts.split("\n")[2]
     auth = f"{signer.config.algorithm} Credential={creds.access_key_id}/{scope}, "
     auth += f"SignedHeaders={signed_headers}, Signature={signature}"
-    headers = [[n, v] for n, v in pairs] + [["Authorization", auth]]
-    return {
-        "method": method,
-        "url": "",
-        "algorithm": signer.config.algorithm,
-        "amz_date": amz,
-        "credential_scope": scope,
-        "scope": _scope_parts(scope),
-        "canonical_request": creq,
-        "canonical_request_parts": {
-            "method": method,
-            "canonical_uri": uri,
-            "canonical_query": query,
-            "canonical_headers": [f"{n}:{v}" for n, v in pairs],
-            "signed_headers": signed_headers,
-            "payload_hash": payload_hash,
-        },
-        "canonical_request_sha256": sts_lines[3],
-        "string_to_sign": sts,
-        "string_to_sign_parts": {
-            "algorithm": sts_lines[0],
-            "request_date": sts_lines[1],
-            "credential_scope": sts_lines[2],
-            "canonical_request_sha256": sts_lines[3],
-        },
-        "key_chain": _key_chain(signer, amz),
-        "signature": signature,
-        "authorization": auth,
-        "signed_headers": signed_headers,
-        "payload_hash": payload_hash,
-        "headers": headers,
-        "presigned": False,
-        "canonical_inputs": True,
-        "curl": "",
-    }
+    headers = HeaderList([*pairs, ("Authorization", auth)])
+    signed = SignedRequest(
+        method, "", headers, None, creq, sts, signature, auth, scope, amz, signer.config
+    )
+    return {**explain(signed), "canonical_inputs": True, "curl": ""}
 
 
-def _signer(f: dict[str, str], creds: Credentials) -> Signer:
+def make_signer(
+    f: dict[str, str],
+    creds: Credentials,
+    *,
+    service_example: str,
+    signed_headers: list[str] | None = None,
+) -> Signer:
+    """The Signer the scope fields describe (both modes)."""
     v4a = f["algorithm"].lower() in ("sigv4a", "aws4-ecdsa-p256-sha256")
     region_set = [r.strip() for r in f["region_set"].split(",") if r.strip()] if v4a else None
     if not f["service"].strip():
-        raise InvalidFormField("service", "enter the service, e.g. execute-api")
+        raise InvalidFormField("service", f"enter the service, e.g. {service_example}")
     if not f["region"].strip() and not region_set:
         raise InvalidFormField("region", "enter the region, e.g. us-east-1")
     return Signer(
@@ -195,22 +172,5 @@ def _signer(f: dict[str, str], creds: Credentials) -> Signer:
         f["service"].strip(),
         algorithm="sigv4a" if v4a else "sigv4",
         region_set=region_set,
+        signed_headers=signed_headers,
     )
-
-
-def _scope_parts(scope: str) -> dict[str, str]:
-    parts = scope.split("/")
-    if len(parts) == 4:
-        return {"date": parts[0], "region": parts[1], "service": parts[2], "terminator": parts[3]}
-    return {"date": parts[0], "service": parts[1], "terminator": parts[-1]}
-
-
-def _key_chain(signer: Signer, amz: str) -> list[str]:
-    c = signer.config
-    if c.is_v4a:
-        return [
-            'private key = NIST SP 800-108 KDF(HMAC-SHA256, "AWS4A" + <secret access key>, '
-            '"AWS4-ECDSA-P256-SHA256", access key id) -> P-256 scalar',
-            "signature = hex(DER(ECDSA-P256(private key, SHA-256(string_to_sign))))",
-        ]
-    return key_chain_description(amz[:8], c.region, c.service)

@@ -17,7 +17,7 @@ from ..diagnose import ClientView, diagnose, explain, parse_error_body
 from ..errors import InvalidFormField, PresignOutlivesCredentials, SigV4Error
 from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import SignedRequest, Signer, parse_timestamp
-from ._canonical import compute_canonical, signed_header_names, signing_time
+from ._canonical import compute_canonical, make_signer, signed_header_names, signing_time
 
 __all__ = ["FIELDS", "InvalidFormField", "compute"]
 
@@ -111,38 +111,19 @@ def _field_for(message: str) -> str:
 
 
 def curl_command(signed: SignedRequest, *, presigned: bool, payload: bytes) -> str:
-    """A curl command that sends exactly the signed request."""
-    parts = ["curl"]
-    if signed.method != "GET" or (payload and not presigned):
-        if signed.method == "HEAD":
-            parts.append("--head")
-        else:
-            parts += ["-X", signed.method]
-    parts.append(shlex.quote(signed.url))
-    for name, value in signed.headers:
-        if name.lower() == "host":
-            continue  # curl sends the URL's host itself
-        parts += ["-H", shlex.quote(f"{name}: {value}")]
+    """A curl command that sends exactly the signed request, each flag on a line with its value."""
+    url = shlex.quote(signed.url)
+    if signed.method == "HEAD":
+        lines = ["curl --head", url]
+    elif signed.method != "GET" or (payload and not presigned):
+        lines = ["curl", f"-X {signed.method}", url]
+    else:
+        lines = [f"curl {url}"]
+    # curl sends the URL's host itself.
+    lines += [f"-H {shlex.quote(f'{n}: {v}')}" for n, v in signed.headers if n.lower() != "host"]
     if payload:
-        parts += ["--data-binary", shlex.quote(payload.decode("utf-8", "replace"))]
-    return " \\\n  ".join(_pairs(parts))
-
-
-def _pairs(parts: list[str]) -> list[str]:
-    """Keep each flag on one line with its value."""
-    lines: list[str] = []
-    i = 0
-    while i < len(parts):
-        if parts[i].startswith("-") and i + 1 < len(parts) and parts[i] != "--head":
-            lines.append(f"{parts[i]} {parts[i + 1]}")
-            i += 2
-        else:
-            if lines and i == 1:
-                lines[-1] += f" {parts[i]}"
-            else:
-                lines.append(parts[i])
-            i += 1
-    return lines
+        lines.append(f"--data-binary {shlex.quote(payload.decode('utf-8', 'replace'))}")
+    return " \\\n  ".join(lines)
 
 
 def compute(form: dict[str, Any]) -> dict[str, Any]:
@@ -223,24 +204,7 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
     timestamp = signing_time(f["timestamp"], x_amz_date, notes, header_field="headers")
     url = _url(f["url"], headers)
     method = (f["method"].strip() or "GET").upper()
-    v4a = f["algorithm"].lower() in ("sigv4a", "aws4-ecdsa-p256-sha256")
-    region_set = [r.strip() for r in f["region_set"].split(",") if r.strip()] if v4a else None
-    signed_headers = _signed_headers(f, headers)
-    if not f["service"].strip():
-        raise InvalidFormField("service", "enter the service, e.g. s3")
-    if not f["region"].strip() and not region_set:
-        raise InvalidFormField("region", "enter the region, e.g. us-east-1")
-    try:
-        signer = Signer(
-            creds,
-            f["region"].strip(),
-            f["service"].strip(),
-            algorithm="sigv4a" if v4a else "sigv4",
-            region_set=region_set,
-            signed_headers=signed_headers,
-        )
-    except SigV4Error as exc:
-        raise InvalidFormField(_field_for(str(exc)), str(exc)) from None
+    signer = make_signer(f, creds, service_example="s3", signed_headers=_signed_headers(f, headers))
     payload = f["payload"].encode("utf-8")
     presign = f["mode"] == "presign"
     payload_mode = "unsigned" if _on(f["unsigned_payload"]) else None

@@ -1,21 +1,26 @@
-"""The click group and the commands that sign: ``sign``, ``presign``, ``calculator``.
-
-Each command parses options and prints; the work is done below them, in
-:mod:`sigv4kit.diagnose` and the helper modules beside this one.  Other
-commands live in their own modules and are registered at the end with one
-line each.
-"""
+"""The click group, the commands that sign (``sign``, ``presign``, ``calculator``) and
+the registration of the commands from the modules beside this one."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import click
 
 from .. import __version__
+from ..credentials import Credentials
 from ..diagnose import explain
-from ..presigning import MAX_PRESIGN_EXPIRES
-from ._common import CONTEXT, echo_json, errors, host_of, infer, presign_with, sign_with
+from ..errors import CredentialsError, SigV4Error
+from ..presign_check import PresignCheck, check_presigned
+from ..presigning import MAX_PRESIGN_EXPIRES, split_hoistable
+from ._common import (
+    CONTEXT,
+    echo_json,
+    errors,
+    parse_now,
+    sign_with,
+)
 from ._gateway import gateway
 from ._inspect import diagnose_cmd, explain_cmd, verify
 from ._keys import keys
@@ -27,15 +32,9 @@ from ._options import (
     request_arguments,
     signing_options,
 )
-from ._presign import (
-    check_presigned_url,
-    hoisted_params,
-    presigned_expires,
-    print_presign_check,
-)
 from ._probe import probe
 from ._proxy import proxy
-from ._render import render_explanation
+from ._render import color_wanted, render_explanation, style
 from ._request import request
 
 __all__ = ["cli"]
@@ -65,9 +64,6 @@ def cli() -> None:
     """
 
 
-# --------------------------------------------------------------------------
-# sign
-# --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
 @request_arguments()
 @output_options(
@@ -97,13 +93,8 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
     and headers (a list of [name, value] pairs), plus url and the other stages.
     """
     opts = RequestOptions.from_kwargs(kw)
-    body = opts.body()
-    try:
-        with errors():
-            signed, creds = sign_with(opts, method, url, body, quiet=as_json)
-            data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
-    finally:
-        body.close()
+    signed, creds = sign_with(opts, method, url, quiet=as_json)
+    data_out = explain(signed, credentials=creds, show_token=show_token, keep_sendable=True)
     if as_json:
         echo_json(data_out)
         return
@@ -112,9 +103,6 @@ def sign(method: str, url: str, as_json: bool, show_token: bool, **kw: Any) -> N
         click.echo(click.style(f"Send to: {signed.url}", dim=True))
 
 
-# --------------------------------------------------------------------------
-# presign
-# --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
 @click.argument("method", required=False)
 @click.argument("url", required=False)
@@ -195,8 +183,8 @@ def presign(
     if check_url is not None:
         if url is not None:
             raise click.UsageError("with --check, give the presigned URL to --check only")
-        result = check_presigned_url(opts, check_url, method or "GET", headers, now)
-        print_presign_check(result, as_json=as_json)
+        result = _check_presigned_url(opts, check_url, method or "GET", headers, now)
+        _print_presign_check(result, as_json=as_json)
         if not result.ok and result.ok is not None:
             raise SystemExit(1)
         return
@@ -204,24 +192,83 @@ def presign(
         raise click.UsageError("give METHOD URL (or --check URL)")
     if opts.expires is None:
         raise click.UsageError(f"Missing option '--expires' (1 to {MAX_PRESIGN_EXPIRES} seconds).")
-    with errors():
-        if not (opts.region or opts.region_set) or not opts.service:
-            opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)
-        signed, creds = presign_with(opts, method, url, hoist=hoist)
+    opts.presign = True
+    signed, creds = sign_with(opts, method, url, quiet=as_json, hoist=hoist)
     if as_json:
         data_out = explain(
             signed, credentials=creds, show_token=show_token, presigned=True, keep_sendable=True
         )
-        data_out["expires"] = presigned_expires(signed.url, opts.expires)
-        data_out["hoisted"] = hoisted_params(headers) if hoist else []
+        # X-Amz-Expires: shorter than asked when --cap-expires capped it.
+        data_out["expires"] = int(_query_param(signed.url, "x-amz-expires") or opts.expires)
+        data_out["hoisted"] = [name for name, _ in split_hoistable(headers)[1]] if hoist else []
         echo_json(data_out)
         return
     click.echo(signed.url)
 
 
-# --------------------------------------------------------------------------
-# calculator
-# --------------------------------------------------------------------------
+def _query_param(url: str, name: str) -> str | None:
+    """The value of query parameter ``name`` (any case) in ``url``, if present."""
+    for key, value in parse_qsl(urlsplit(url).query):
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _check_presigned_url(
+    opts: RequestOptions,
+    url: str,
+    method: str,
+    headers: list[tuple[str, str]],
+    now: str | None,
+) -> PresignCheck:
+    """Check a planned request against ``url``, with the URL's secret when it is at hand."""
+    creds: Credentials | None
+    try:
+        creds = opts.credentials()
+    except (CredentialsError, click.UsageError):
+        creds = None
+    note = None
+    url_akid = (_query_param(url, "x-amz-credential") or "").split("/")[0]
+    if creds is not None and creds.access_key_id != url_akid:
+        note = (
+            f"the credentials found are for {creds.access_key_id}, not the URL's access key: "
+            "the signature was not checked"
+        )
+        creds = None
+    with errors():
+        when = parse_now(now)
+        try:
+            result = check_presigned(url, method, headers, now=when, credentials=creds)
+        except SigV4Error as exc:
+            raise click.UsageError(str(exc)) from None
+    if note is not None:
+        result.notes.insert(0, note)
+    return result
+
+
+def _print_presign_check(result: PresignCheck, *, as_json: bool) -> None:
+    if as_json:
+        echo_json(result.as_dict())
+        return
+    color = color_wanted()
+    if result.ok:
+        click.echo(style("WILL MATCH", fg="green", bold=True), color=color)
+    elif result.ok is None:
+        click.echo(style("NO PROBLEM FOUND", fg="yellow", bold=True), color=color)
+    else:
+        click.echo(style("WILL NOT MATCH", fg="red", bold=True), color=color)
+    for problem in result.problems:
+        click.echo(f"  - {problem}")
+    for cause in result.causes:
+        click.echo(style(f"  Likely cause: {cause['title']}: {cause['detail']}", fg="yellow"))
+    if result.must_send:
+        click.echo(f"  headers to send: {', '.join(result.must_send)}")
+    if result.expires_at:
+        click.echo(f"  the URL expires at {result.expires_at}")
+    for note in result.notes:
+        click.echo(style(f"note: {note}", dim=True), color=color)
+
+
 @cli.command(context_settings=CONTEXT)
 @click.option(
     "--port",
@@ -252,9 +299,6 @@ def calculator(port: int, no_browser: bool) -> None:
         raise click.ClickException(f"cannot listen on 127.0.0.1:{port}: {exc.strerror}") from None
 
 
-# --------------------------------------------------------------------------
-# completion
-# --------------------------------------------------------------------------
 @cli.command(context_settings=CONTEXT)
 @click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
 def completion(shell: str) -> None:
@@ -274,9 +318,6 @@ def completion(shell: str) -> None:
     click.echo(cls(cli, {}, "sigv4kit", "_SIGV4KIT_COMPLETE").source())
 
 
-# --------------------------------------------------------------------------
-# Commands from other modules: one line each
-# --------------------------------------------------------------------------
 cli.add_command(explain_cmd)
 cli.add_command(diagnose_cmd)
 cli.add_command(verify)

@@ -1,9 +1,5 @@
-"""What every command shares: error handling, JSON output, scope inference, inputs.
-
-Kept apart from the command modules so each of them (``_commands``,
-``_inspect``, ``_request`` and the ones other features add) imports the same
-helpers without importing each other.
-"""
+"""What every command shares: error handling, JSON output, scope inference, inputs
+(apart, so the command modules import it without importing each other)."""
 
 from __future__ import annotations
 
@@ -11,17 +7,17 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime, timezone
 from typing import Any
 
 import click
 
 from ..credentials import Credentials
 from ..endpoints import infer as infer_endpoint
-from ..errors import SigV4Error
+from ..errors import CredentialsError, SigV4Error
 from ..rawhttp import RawRequest, parse_raw_request
-from ..signer import SignedRequest
-from ._creds import find_region
-from ._options import Body, RequestOptions
+from ..signer import SignedRequest, parse_timestamp
+from ._options import RequestOptions
 from ._render import color_wanted
 
 __all__ = [
@@ -30,6 +26,7 @@ __all__ = [
     "errors",
     "host_of",
     "infer",
+    "parse_now",
     "presign_with",
     "read_input",
     "read_raw",
@@ -53,23 +50,38 @@ def echo_json(data: Any) -> None:
 
 
 def sign_with(
-    opts: RequestOptions, method: str, url: str, body: Body, *, quiet: bool = False
+    opts: RequestOptions,
+    method: str,
+    url: str,
+    *,
+    quiet: bool = False,
+    credentials: Credentials | None = None,
+    hoist: bool = False,
 ) -> tuple[SignedRequest, Credentials]:
-    """Sign METHOD URL with the -H headers and ``body`` as the flags say, to print it."""
-    if not (opts.region or opts.region_set) or not opts.service:
-        opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
-    creds = opts.credentials()
-    payload = opts.payload()
-    signer = opts.signer(creds, payload=None)
-    send: object = body.for_signer()
-    if body.file is not None and not body.seekable and payload is None:
-        # A pipe can be hashed once, in pieces, but then it is gone: fine for
-        # printing a signature, which sends nothing.
-        payload = body.sha256_streaming()
-        send = None
-    headers = opts.header_list()
-    signed = signer.sign(method, url, headers, body=send, timestamp=opts.timestamp, payload=payload)
-    return signed, creds
+    """Sign METHOD URL with the -H headers and the -d body as the flags say, to print it:
+    header signing or, with --presign, a presigned URL under the expiry rule."""
+    body = opts.body()
+    try:
+        if not (opts.region or opts.region_set) or not opts.service:
+            opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
+        with errors():
+            if opts.presign:
+                return presign_with(opts, method, url, body=body.for_signer(), hoist=hoist)
+            creds = credentials or opts.credentials()
+            payload = opts.payload()
+            send: object = body.for_signer()
+            if body.file is not None and not body.seekable and payload is None:
+                # A pipe can be hashed once, in pieces, but then it is gone: fine for
+                # printing a signature, which sends nothing.
+                payload = body.sha256_streaming()
+                send = None
+            signer = opts.signer(creds)
+            headers = opts.header_list()
+            return signer.sign(
+                method, url, headers, body=send, timestamp=opts.timestamp, payload=payload
+            ), creds
+    finally:
+        body.close()
 
 
 def presign_with(
@@ -104,37 +116,32 @@ def host_of(url: str) -> str:
 def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str | None, str]:
     """``(region, service)`` from the flags, else the hostname (with a note)."""
     region, service = opts.region, opts.service
-    if region and service:
-        return region, service
-    if opts.sigv4a and opts.region_set and service:
+
+    def unscoped() -> bool:  # neither a region nor a SigV4a region set
+        return not region and not (opts.sigv4a and opts.region_set)
+
+    if service and not unscoped():
         return region, service
     guess = infer_endpoint(host)
-    said = []
+    # Else `sigv4kit probe --save` may have measured this endpoint: an S3 store, its region.
     saved = _saved_profile(host) if guess is None else None
-    if saved is not None:
-        # `sigv4kit probe --save` measured this endpoint: an S3 store, its region.
-        if not service:
-            service = "s3"
-            said.append("service s3")
-        if not region and not (opts.sigv4a and opts.region_set):
-            region = saved.region
-            said.append(f"region {region}")
-    if guess is not None:
-        if not service:
-            service = guess.service
-            said.append(f"service {service}")
-        if guess.algorithm == "sigv4a" and not opts.sigv4a:
-            opts.sigv4a = True
-            opts.region_set = opts.region_set or ",".join(guess.region_set or ["*"])
-            said.append(f"SigV4a with region set {opts.region_set}")
-        elif not region and not (opts.sigv4a and opts.region_set):
-            region = guess.region
-            said.append(f"region {region}")
-    if not region and not (opts.sigv4a and opts.region_set):
-        region = find_region(opts.profile)
+    known = guess if guess is not None else saved
+    said = []
+    if not service and known is not None:
+        service = guess.service if guess is not None else "s3"
+        said.append(f"service {service}")
+    if guess is not None and guess.algorithm == "sigv4a" and not opts.sigv4a:
+        opts.sigv4a = True
+        opts.region_set = opts.region_set or ",".join(guess.region_set or ["*"])
+        said.append(f"SigV4a with region set {opts.region_set}")
+    elif unscoped() and known is not None:
+        region = known.region
+        said.append(f"region {region}")
+    if unscoped():
+        region = _configured_region(opts.profile)
         if region:
             said.append(f"region {region} (from AWS_REGION or the profile)")
-    if not service or (not region and not (opts.sigv4a and opts.region_set)):
+    if not service or unscoped():
         missing = " and ".join(
             flag
             for flag, ok in (("--service", service), ("--region", region or opts.region_set))
@@ -156,6 +163,16 @@ def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str 
     return region, service
 
 
+def _configured_region(profile: str | None) -> str | None:
+    """The region from ``AWS_REGION``/``AWS_DEFAULT_REGION`` or the profile, if any."""
+    from ..providers import resolve_region
+
+    try:
+        return resolve_region(profile or None)
+    except CredentialsError:
+        return None
+
+
 def _saved_profile(host: str) -> Any:
     """The profile ``probe --save`` wrote for this host (either scheme), if any."""
     from ..probe.profiles import load_user_profiles
@@ -166,6 +183,14 @@ def _saved_profile(host: str) -> Any:
         return None
     host = host.lower()
     return saved.get(f"https://{host}") or saved.get(f"http://{host}")
+
+
+def parse_now(now: str | None) -> datetime | None:
+    """``--now`` (any form ``--timestamp`` takes) as an aware datetime; None is the clock."""
+    if now is None:
+        return None
+    amz = parse_timestamp(now)
+    return datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
 
 
 def read_input(path: str) -> bytes:

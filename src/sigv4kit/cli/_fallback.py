@@ -57,10 +57,6 @@ class Fallback:
             warn=lambda exc: click.echo(f"sigv4kit: ignoring the saved profiles: {exc}", err=True),
         )
 
-    @property
-    def secure(self) -> bool:
-        return self.endpoint.startswith("https://")
-
     def remembered(self) -> str | None:
         """``"mode[+checksum]"`` that worked here when this mode was refused before."""
         return _load().get(self.endpoint, {}).get(self._key)
@@ -77,7 +73,7 @@ class Fallback:
             code,
             message,
             checksum=self.checksum,
-            secure=self.secure,
+            secure=self.endpoint.startswith("https://"),
         )
         if self.step is not None:
             click.echo(

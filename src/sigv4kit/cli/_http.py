@@ -11,11 +11,15 @@ is added, unsigned, as every HTTP stack does.
 from __future__ import annotations
 
 import http.client
+import io
 import ssl
 import sys
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import IO, Any
+
+from ..payload import read_pieces
 
 __all__ = ["Response", "send"]
 
@@ -31,11 +35,11 @@ class Response:
     version: str
     headers: list[tuple[str, str]]
     error_body: bytes = b""  # the start of the body of an error response
-    bytes_received: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    retry: bool = False  # held back by ``request``, which sends the request again
 
 
-def _split(url: str) -> tuple[str, str, int | None, str]:
+def split_url(url: str) -> tuple[str, str, int | None, str]:
+    """``(scheme, host, port, request target)``, the target exactly as in the URL."""
     scheme, _, rest = url.partition("://")
     slash = rest.find("/")
     qmark = rest.find("?")
@@ -50,29 +54,6 @@ def _split(url: str) -> tuple[str, str, int | None, str]:
     else:
         host, _, port_s = authority.partition(":")
     return scheme.lower(), host, int(port_s) if port_s else None, target
-
-
-def _pieces(body: object) -> Iterator[bytes]:
-    if body is None:
-        return
-    if isinstance(body, (bytes, bytearray, memoryview)):
-        for i in range(0, len(body), _PIECE):
-            yield bytes(body[i : i + _PIECE])
-        return
-    read = getattr(body, "read", None)
-    if read is not None:
-        while True:
-            chunk = read(_PIECE)
-            if not chunk:
-                return
-            yield chunk
-        return
-    if isinstance(body, Iterable):
-        for chunk in body:
-            if chunk:
-                yield bytes(chunk)
-        return
-    raise TypeError(f"cannot send a body of type {type(body).__name__}")
 
 
 Progress = Callable[[str, int | None], Any]
@@ -99,7 +80,7 @@ def send(
     called with the status and headers before the body is written (for
     ``-i``).
     """
-    scheme, host, port, target = _split(url)
+    scheme, host, port, target = split_url(url)
     conn: http.client.HTTPConnection
     if scheme == "https":
         ctx = ssl.create_default_context(cafile=cacert)
@@ -132,9 +113,20 @@ def send(
             for name, value in headers:
                 if name.lower() == "content-length" and value.strip().isdigit():
                     total = int(value)
-            bar = progress("upload", total) if progress and (total or 0) > PROGRESS_MIN else None
+            if isinstance(body, (bytes, bytearray, memoryview)):
+                body = io.BytesIO(body)  # sent in pieces too, for the progress bar
             try:
-                _write_body(conn, _pieces(body), chunked, bar)
+                with _bar(progress, "upload", total) as bar:
+                    for piece in read_pieces(body, _PIECE):
+                        if not piece:
+                            continue  # an empty chunk would end chunked coding early
+                        conn.send(
+                            f"{len(piece):X}\r\n".encode() + piece + b"\r\n" if chunked else piece
+                        )
+                        if bar is not None:
+                            bar.update(len(piece))
+                if chunked:
+                    conn.send(b"0\r\n\r\n")
             except (BrokenPipeError, ConnectionResetError) as sending:
                 # The server answered early (a refusal) and closed: read that
                 # answer if it arrived; otherwise the send error stands.
@@ -149,6 +141,13 @@ def send(
         conn.close()
 
 
+def _bar(progress: Progress | None, label: str, total: int | None) -> Any:
+    """A progress bar for a transfer over :data:`PROGRESS_MIN`, else a context of None."""
+    if progress is not None and (total or 0) > PROGRESS_MIN:
+        return progress(label, total)
+    return nullcontext()
+
+
 def _finish(
     resp: http.client.HTTPResponse,
     method: str,
@@ -157,6 +156,8 @@ def _finish(
     out: IO[bytes] | None,
     progress: Progress | None,
 ) -> Response:
+    """Read the answer: status and headers first (``result_hook``), then the body into
+    ``out``, keeping the start of an error answer for the diagnosis."""
     result = Response(
         resp.status,
         resp.reason,
@@ -166,56 +167,19 @@ def _finish(
     if result_hook is not None:
         result_hook(result)
     length = resp.getheader("content-length")
-    total_in = int(length) if length and length.isdigit() else None
-    bar = (
-        progress("download", total_in)
-        if progress and (total_in or 0) > PROGRESS_MIN and method.upper() != "HEAD"
-        else None
-    )
-    _read_body(resp, result, out, bar)
-    return result
-
-
-def _write_body(
-    conn: http.client.HTTPConnection, pieces: Iterator[bytes], chunked: bool, bar: Any
-) -> None:
-    if bar is not None:
-        with bar as b:
-            for piece in pieces:
-                conn.send(f"{len(piece):X}\r\n".encode() + piece + b"\r\n" if chunked else piece)
-                b.update(len(piece))
-    else:
-        for piece in pieces:
-            conn.send(f"{len(piece):X}\r\n".encode() + piece + b"\r\n" if chunked else piece)
-    if chunked:
-        conn.send(b"0\r\n\r\n")
-
-
-def _read_body(
-    resp: http.client.HTTPResponse, result: Response, out: IO[bytes] | None, bar: Any
-) -> None:
+    total = int(length) if length and length.isdigit() and method.upper() != "HEAD" else None
     keep = result.status >= 400
-
-    def pump(update: Callable[[int], Any] | None) -> None:
-        while True:
-            chunk = resp.read(_PIECE)
-            if not chunk:
-                return
-            result.bytes_received += len(chunk)
+    with _bar(progress, "download", total) as bar:
+        while chunk := resp.read(_PIECE):
             if keep and len(result.error_body) < _KEEP_ERROR_BODY:
                 result.error_body += chunk[: _KEEP_ERROR_BODY - len(result.error_body)]
             if out is not None:
                 out.write(chunk)
-            if update is not None:
-                update(len(chunk))
-
-    if bar is not None:
-        with bar as b:
-            pump(b.update)
-    else:
-        pump(None)
+            if bar is not None:
+                bar.update(len(chunk))
     if out is not None:
         out.flush()
+    return result
 
 
 def stderr_is_tty() -> bool:

@@ -1,15 +1,9 @@
-"""The commands that look inside a signature: ``explain``, ``diagnose`` and ``verify``.
-
-The commands parse options and print; the work is done by
-:mod:`sigv4kit.diagnose` (explanations, diagnoses, the variant search) and by
-the small helpers at the end of this module, which turn options into a
-signed request.
-"""
+"""The commands that look inside a signature: ``explain``, ``diagnose`` and ``verify``;
+:mod:`sigv4kit.diagnose` does the work."""
 
 from __future__ import annotations
 
 import sys
-from datetime import datetime, timezone
 from typing import Any
 
 import click
@@ -29,28 +23,27 @@ from ..diagnose import (
 )
 from ..errors import CredentialsError
 from ..rawhttp import RawRequest
-from ..signer import SignedRequest, parse_timestamp
+from ..signer import SignedRequest
 from ._common import (
     CONTEXT,
     echo_json,
     errors,
     host_of,
     infer,
-    presign_with,
+    parse_now,
     read_input,
     read_raw,
     sign_with,
 )
-from ._creds import find_credentials
 from ._options import (
     RequestOptions,
     credential_options,
+    find_credentials,
     output_options,
     presign_options,
     request_or_file,
 )
-from ._render import color_wanted, render_explanation, style
-from ._report import print_diagnosis
+from ._render import color_wanted, print_diagnosis, render_explanation, style
 
 __all__ = ["diagnose_cmd", "explain_cmd", "verify"]
 
@@ -103,7 +96,8 @@ def explain_cmd(
     else:
         if not method or not url:
             raise click.UsageError("give METHOD URL, or --request-file FILE")
-        signed, creds = _signed_url(opts, method, url, as_json)
+        opts.region, opts.service = infer(opts, host_of(url), quiet=as_json)
+        signed, creds = sign_with(opts, method, url)
     result = explain(
         signed,
         credentials=creds,
@@ -115,9 +109,6 @@ def explain_cmd(
         echo_json(result)
         return
     render_explanation(result, full=True)
-
-
-# --------------------------------------------------------------------------
 
 
 @click.command("diagnose", context_settings=CONTEXT)
@@ -196,9 +187,6 @@ def diagnose_cmd(
         sys.exit(3)
 
 
-# --------------------------------------------------------------------------
-
-
 @click.command(context_settings=CONTEXT)
 @click.argument("request_file", default="-", metavar="[FILE]")
 @click.option("--region", metavar="R", help="Region requests must be scoped to.")
@@ -238,11 +226,8 @@ def verify(
     normalize_path: bool | None,
     double_encode: bool | None,
     as_json: bool,
-    access_key: str | None,
-    secret_key: str | None,
-    session_token: str | None,
-    profile: str | None,
     show_token: bool,
+    **credentials: str | None,
 ) -> None:
     """Verify a signed raw HTTP request; on failure, say why.
 
@@ -262,17 +247,13 @@ def verify(
     if not region or not service:
         raise click.UsageError("pass --region and --service (the request does not say them)")
     with errors():
-        creds = find_credentials(access_key, secret_key, session_token, profile)
-        when = None
-        if now is not None:
-            amz = parse_timestamp(now)
-            when = datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        creds = find_credentials(**credentials)
         result = check_request(
             raw,
             creds,
             region,
             service,
-            now=when,
+            now=parse_now(now),
             max_skew=max_skew,
             normalize_path=normalize_path,
             double_uri_encode=double_encode,
@@ -295,9 +276,6 @@ def verify(
         sys.exit(1)
 
 
-# --------------------------------------------------------------------------
-# Options in, a signed request out
-# --------------------------------------------------------------------------
 def _signed_raw(
     opts: RequestOptions, raw: RawRequest, *, quiet: bool
 ) -> tuple[SignedRequest, Credentials, str | None]:
@@ -308,8 +286,7 @@ def _signed_raw(
     verifying instead).
     """
     provided: str | None = None
-    auth_value = raw.header("authorization")
-    auth = parse_authorization(auth_value) if auth_value else None
+    auth = parse_authorization(raw.header("authorization"))
     if auth is not None:
         provided = auth["signature"]
         scope = auth["scope"].split("/")
@@ -322,30 +299,14 @@ def _signed_raw(
             opts.region_set = opts.region_set or raw.header("x-amz-region-set")
         if opts.signed_headers is None:
             opts.signed_headers = auth["signed_headers"].replace(";", ",")
-    region, service = infer(opts, raw.header("host") or "", quiet=quiet)
+    opts.region, opts.service = infer(opts, raw.header("host") or "", quiet=quiet)
     with errors():
         creds = opts.credentials()
-        signer = opts.signer(creds, region, service, payload=opts.payload())
+        signer = opts.signer(creds, payload=opts.payload())
         signed = sign_raw_request(raw, signer, opts.timestamp)
     if provided is not None and signed.algorithm == "AWS4-ECDSA-P256-SHA256":
         provided = None
     return signed, creds, provided
-
-
-def _signed_url(
-    opts: RequestOptions, method: str, url: str, quiet: bool
-) -> tuple[SignedRequest, Credentials]:
-    """Sign METHOD URL as the flags say: header signing or, with --presign, a
-    presigned URL under the expiry rule."""
-    opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
-    body = opts.body()
-    try:
-        with errors():
-            if not opts.presign:
-                return sign_with(opts, method, url, body)
-            return presign_with(opts, method, url, body=body.for_signer())
-    finally:
-        body.close()
 
 
 def _resign(
@@ -356,7 +317,6 @@ def _resign(
     The canonical request needs no secret, so without credentials a stand-in
     signs.
     """
-    headers = opts.header_list()
     sts = server.string_to_sign.split("\n") if server.string_to_sign else []
     if opts.timestamp is None and len(sts) > 1:
         opts.timestamp = sts[1].strip()
@@ -365,22 +325,10 @@ def _resign(
         if len(scope) == 4:
             opts.region = opts.region or scope[1]
             opts.service = opts.service or scope[2]
-    region, service = infer(opts, host_of(url), quiet=quiet)
-    body = opts.body()
-    try:
-        with errors():
-            try:
-                creds = opts.credentials()
-            except CredentialsError:
-                creds = Credentials("AKIDPLACEHOLDER", "placeholder-secret")
-            signer = opts.signer(creds, region, service)
-            return signer.sign(
-                method,
-                url,
-                headers,
-                body=body.for_signer(),
-                timestamp=opts.timestamp,
-                payload=opts.payload(),
-            )
-    finally:
-        body.close()
+    opts.region, opts.service = infer(opts, host_of(url), quiet=quiet)
+    with errors():
+        try:
+            creds = opts.credentials()
+        except CredentialsError:
+            creds = Credentials("AKIDPLACEHOLDER", "placeholder-secret")
+    return sign_with(opts, method, url, credentials=creds)[0]

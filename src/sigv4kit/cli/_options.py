@@ -9,6 +9,7 @@ credential flags); this module declares them once and turns them into a
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,17 +18,17 @@ from typing import IO, Any, TypeVar
 import click
 
 from ..credentials import Credentials
-from ..errors import SigningError
+from ..errors import CredentialsError, SigningError
+from ..payload import read_pieces
 from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
-from ._creds import find_credentials
 
 __all__ = [
     "Body",
     "RequestOptions",
     "credential_options",
     "expires_option",
-    "open_body",
+    "find_credentials",
     "output_options",
     "parse_header",
     "presign_options",
@@ -40,159 +41,136 @@ __all__ = [
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _apply(options: list[Callable[[F], F]], f: F) -> F:
-    for option in reversed(options):
-        f = option(f)
-    return f
+def _stack(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator that applies ``decorators`` as if stacked in this order."""
+
+    def decorate(f: F) -> F:
+        for decorator in reversed(decorators):
+            f = decorator(f)
+        return f
+
+    return decorate
 
 
-def credential_options(f: F) -> F:
-    """--access-key/--secret-key/--session-token/--profile."""
-    return _apply(
-        [
-            click.option(
-                "--access-key",
-                metavar="AKID",
-                help="Access key id (default: AWS_ACCESS_KEY_ID, then the profile files).",
-            ),
-            click.option(
-                "--secret-key",
-                metavar="SECRET",
-                help="Secret access key (prefer AWS_SECRET_ACCESS_KEY: flags show in `ps`).",
-            ),
-            click.option(
-                "--session-token",
-                metavar="TOKEN",
-                help="Session token for temporary credentials (default: AWS_SESSION_TOKEN).",
-            ),
-            click.option(
-                "--profile",
-                metavar="NAME",
-                help="AWS profile to read credentials (and region) from.",
-            ),
-        ],
-        f,
-    )
+#: --access-key/--secret-key/--session-token/--profile.
+credential_options = _stack(
+    click.option(
+        "--access-key",
+        metavar="AKID",
+        help="Access key id (default: AWS_ACCESS_KEY_ID, then the profile files).",
+    ),
+    click.option(
+        "--secret-key",
+        metavar="SECRET",
+        help="Secret access key (prefer AWS_SECRET_ACCESS_KEY: flags show in `ps`).",
+    ),
+    click.option(
+        "--session-token",
+        metavar="TOKEN",
+        help="Session token for temporary credentials (default: AWS_SESSION_TOKEN).",
+    ),
+    click.option(
+        "--profile",
+        metavar="NAME",
+        help="AWS profile to read credentials (and region) from.",
+    ),
+)
 
+#: Scope, algorithm and the canonicalization overrides.
+signing_options = _stack(
+    click.option("--region", metavar="R", help="Region of the credential scope."),
+    click.option("--service", metavar="S", help="Service of the credential scope."),
+    click.option(
+        "--timestamp",
+        metavar="T",
+        help="Signing time, e.g. 20130524T000000Z or 2013-05-24T00:00:00Z (default: now).",
+    ),
+    click.option("--sigv4a", is_flag=True, help="Sign with SigV4a (ECDSA P-256)."),
+    click.option(
+        "--region-set",
+        metavar="R1,R2",
+        help="SigV4a regions the signature is valid in (default: --region; '*' = all).",
+    ),
+    click.option(
+        "--unsigned-payload",
+        is_flag=True,
+        help="Sign UNSIGNED-PAYLOAD instead of the body's SHA-256.",
+    ),
+    click.option(
+        "--payload-hash",
+        metavar="HEX",
+        help="Sign this precomputed SHA-256 of the body.",
+    ),
+    click.option(
+        "--signed-headers",
+        metavar="NAMES",
+        help="Sign exactly these headers (comma-separated), plus the required ones.",
+    ),
+    click.option(
+        "--normalize-path/--no-normalize-path",
+        default=None,
+        help="Remove dot segments and '//' (default: per service; S3 does not).",
+    ),
+    click.option(
+        "--double-encode/--single-encode",
+        default=None,
+        help="Encode the path twice (every service) or once (S3) (default: per service).",
+    ),
+    click.option(
+        "--content-sha256/--no-content-sha256",
+        default=None,
+        help="Send and sign X-Amz-Content-SHA256 (default: S3 yes, others no).",
+    ),
+    click.option(
+        "--unsigned-session-token",
+        is_flag=True,
+        help="Add X-Amz-Security-Token after signing instead of signing it.",
+    ),
+)
 
-def signing_options(f: F) -> F:
-    """Scope, algorithm and the canonicalization overrides."""
-    return _apply(
-        [
-            click.option("--region", metavar="R", help="Region of the credential scope."),
-            click.option("--service", metavar="S", help="Service of the credential scope."),
-            click.option(
-                "--timestamp",
-                metavar="T",
-                help="Signing time, e.g. 20130524T000000Z or 2013-05-24T00:00:00Z (default: now).",
-            ),
-            click.option("--sigv4a", is_flag=True, help="Sign with SigV4a (ECDSA P-256)."),
-            click.option(
-                "--region-set",
-                metavar="R1,R2",
-                help="SigV4a regions the signature is valid in (default: --region; '*' = all).",
-            ),
-            click.option(
-                "--unsigned-payload",
-                is_flag=True,
-                help="Sign UNSIGNED-PAYLOAD instead of the body's SHA-256.",
-            ),
-            click.option(
-                "--payload-hash",
-                metavar="HEX",
-                help="Sign this precomputed SHA-256 of the body.",
-            ),
-            click.option(
-                "--signed-headers",
-                metavar="NAMES",
-                help="Sign exactly these headers (comma-separated), plus the required ones.",
-            ),
-            click.option(
-                "--normalize-path/--no-normalize-path",
-                default=None,
-                help="Remove dot segments and '//' (default: per service; S3 does not).",
-            ),
-            click.option(
-                "--double-encode/--single-encode",
-                default=None,
-                help="Encode the path twice (every service) or once (S3) (default: per service).",
-            ),
-            click.option(
-                "--content-sha256/--no-content-sha256",
-                default=None,
-                help="Send and sign X-Amz-Content-SHA256 (default: S3 yes, others no).",
-            ),
-            click.option(
-                "--unsigned-session-token",
-                is_flag=True,
-                help="Add X-Amz-Security-Token after signing instead of signing it.",
-            ),
-        ],
-        f,
-    )
-
-
-def request_options(f: F) -> F:
-    """-H, -d and --data-file."""
-    return _apply(
-        [
-            click.option(
-                "-H",
-                "--header",
-                "headers",
-                multiple=True,
-                metavar="'Name: value'",
-                help="A request header; repeat for more.",
-            ),
-            click.option(
-                "-d",
-                "--data",
-                metavar="DATA",
-                help="Request body as text; '@FILE' reads FILE (streamed), as curl does.",
-            ),
-            click.option(
-                "--data-file",
-                metavar="PATH",
-                help="Request body from a file, streamed ('-' = standard input).",
-            ),
-        ],
-        f,
-    )
+#: -H, -d and --data-file.
+request_options = _stack(
+    click.option(
+        "-H",
+        "--header",
+        "headers",
+        multiple=True,
+        metavar="'Name: value'",
+        help="A request header; repeat for more.",
+    ),
+    click.option(
+        "-d",
+        "--data",
+        metavar="DATA",
+        help="Request body as text; '@FILE' reads FILE (streamed), as curl does.",
+    ),
+    click.option(
+        "--data-file",
+        metavar="PATH",
+        help="Request body from a file, streamed ('-' = standard input).",
+    ),
+)
 
 
 def request_arguments(*, required: bool = True) -> Callable[[F], F]:
     """METHOD URL and every request, signing and credential flag (into ``**kw``)."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                click.argument("method", required=required),
-                click.argument("url", required=required),
-                request_options,
-                signing_options,
-                credential_options,
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        click.argument("method", required=required),
+        click.argument("url", required=required),
+        request_options,
+        signing_options,
+        credential_options,
+    )
 
 
 def request_or_file(*flags: str, file_help: str) -> Callable[[F], F]:
     """Optional METHOD URL (with every request flag), or a raw HTTP request
     file given with ``flags`` (into ``request_file``): what explain and
     diagnose take."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                request_arguments(required=False),
-                click.option(*flags, "request_file", metavar="FILE", help=file_help),
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        request_arguments(required=False),
+        click.option(*flags, "request_file", metavar="FILE", help=file_help),
+    )
 
 
 def expires_option(**settings: Any) -> Callable[[F], F]:
@@ -204,42 +182,27 @@ def expires_option(**settings: Any) -> Callable[[F], F]:
 
 def presign_options(presign_help: str) -> Callable[[F], F]:
     """--presign (``presign_help`` says what it does instead), --expires, --cap-expires."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                click.option("--presign", is_flag=True, help=presign_help),
-                expires_option(
-                    default=3600,
-                    show_default=True,
-                    help="Lifetime of the presigned URL (with --presign).",
-                ),
-                click.option(
-                    "--cap-expires",
-                    is_flag=True,
-                    help="With --presign: end the URL when the credentials expire "
-                    "(default: refuse).",
-                ),
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        click.option("--presign", is_flag=True, help=presign_help),
+        expires_option(
+            default=3600,
+            show_default=True,
+            help="Lifetime of the presigned URL (with --presign).",
+        ),
+        click.option(
+            "--cap-expires",
+            is_flag=True,
+            help="With --presign: end the URL when the credentials expire (default: refuse).",
+        ),
+    )
 
 
 def output_options(json_help: str, token_help: str) -> Callable[[F], F]:
     """--json (into ``as_json``) and --show-token, with each command's help."""
-
-    def decorate(f: F) -> F:
-        return _apply(
-            [
-                click.option("--json", "as_json", is_flag=True, help=json_help),
-                click.option("--show-token", is_flag=True, help=token_help),
-            ],
-            f,
-        )
-
-    return decorate
+    return _stack(
+        click.option("--json", "as_json", is_flag=True, help=json_help),
+        click.option("--show-token", is_flag=True, help=token_help),
+    )
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -262,7 +225,6 @@ class Body:
 
     data: bytes | None = None
     file: IO[bytes] | None = None
-    path: str | None = None
     size: int | None = None
 
     @property
@@ -288,41 +250,38 @@ class Body:
 
     def sha256_streaming(self) -> str:
         """Hash a one-shot stream (stdin) without keeping it: for ``sign`` only."""
-        assert self.file is not None
         h = hashlib.sha256()
-        while True:
-            chunk = self.file.read(1 << 20)
-            if not chunk:
-                return h.hexdigest()
-            h.update(chunk)
+        for piece in read_pieces(self.file, 1 << 20):
+            h.update(piece)
+        return h.hexdigest()
 
     def close(self) -> None:
         if self.file is not None and self.file is not sys.stdin.buffer:
             self.file.close()
 
 
-def open_body(data: str | None, data_file: str | None) -> Body:
-    """The body from ``-d`` / ``--data-file`` (files are opened, never read whole)."""
-    if data is not None and data_file is not None:
-        raise click.UsageError("use either -d/--data or --data-file, not both")
-    path: str | None = data_file
-    if data is not None:
-        if not data.startswith("@"):
-            raw = data.encode("utf-8")
-            return Body(data=raw, size=len(raw))
-        path = data[1:]
-    if path is None:
-        return Body()
-    if path == "-":
-        return Body(file=sys.stdin.buffer, path="-")
-    try:
-        f = open(path, "rb")  # closed by Body.close
-    except OSError as exc:
-        raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}") from None
-    import os
+def find_credentials(
+    access_key: str | None,
+    secret_key: str | None,
+    session_token: str | None,
+    profile: str | None = None,
+) -> Credentials:
+    """Credentials from the flags, else the environment, else the profile files (the AWS
+    CLI's order: :mod:`sigv4kit.providers` reads the environment and the files)."""
+    from ..providers import default_provider
 
-    size = os.fstat(f.fileno()).st_size
-    return Body(file=f, path=path, size=size)
+    if access_key or secret_key:
+        if not (access_key and secret_key):
+            missing = "--secret-key" if access_key else "--access-key"
+            raise CredentialsError(
+                f"{missing} is missing: pass --access-key and --secret-key together "
+                "(or neither, to use the environment or a profile)"
+            )
+        return Credentials(access_key, secret_key, session_token or None)
+    creds = default_provider(profile or None, use_botocore=True)()
+    if session_token:
+        creds = Credentials(creds.access_key_id, creds.secret_access_key, session_token)
+    return creds
 
 
 @dataclass
@@ -364,8 +323,24 @@ class RequestOptions:
         return [parse_header(h) for h in self.headers]
 
     def body(self) -> Body:
-        """The -d / --data-file body (the caller closes it)."""
-        return open_body(self.data, self.data_file)
+        """The -d / --data-file body, files opened, never read whole (the caller closes it)."""
+        if self.data is not None and self.data_file is not None:
+            raise click.UsageError("use either -d/--data or --data-file, not both")
+        path: str | None = self.data_file
+        if self.data is not None:
+            if not self.data.startswith("@"):
+                raw = self.data.encode("utf-8")
+                return Body(data=raw, size=len(raw))
+            path = self.data[1:]
+        if path is None:
+            return Body()
+        if path == "-":
+            return Body(file=sys.stdin.buffer)
+        try:
+            f = open(path, "rb")  # closed by Body.close
+        except OSError as exc:
+            raise click.BadParameter(f"cannot read {path!r}: {exc.strerror}") from None
+        return Body(file=f, size=os.fstat(f.fileno()).st_size)
 
     def credentials(self) -> Credentials:
         return find_credentials(self.access_key, self.secret_key, self.session_token, self.profile)
@@ -379,15 +354,8 @@ class RequestOptions:
             return self.payload_hash.strip().lower()
         return None
 
-    def signer(
-        self,
-        credentials: Credentials,
-        region: str | None = None,
-        service: str | None = None,
-        payload: str | None = None,
-    ) -> Signer:
-        region = region or self.region
-        service = service or self.service
+    def signer(self, credentials: Credentials, payload: str | None = None) -> Signer:
+        region, service = self.region, self.service
         if not service:
             raise click.UsageError("--service is required (e.g. --service s3)")
         region_set: list[str] | None = None

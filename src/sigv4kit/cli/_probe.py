@@ -9,8 +9,7 @@ import click
 
 from ..probe.profiles import PROFILES, profile_for, save_user_profile
 from ._common import CONTEXT, echo_json, errors
-from ._creds import find_credentials
-from ._options import credential_options
+from ._options import credential_options, find_credentials
 
 
 @click.command("probe", context_settings=CONTEXT)
@@ -72,7 +71,7 @@ def probe(
 
         found = infer(url)
         region = found.region if found is not None and found.region != "*" else base.region
-    creds = find_credentials(kw["access_key"], kw["secret_key"], kw["session_token"], kw["profile"])
+    creds = find_credentials(**kw)
     chatty = not as_json and sys.stderr.isatty()
 
     def say(step: str) -> None:

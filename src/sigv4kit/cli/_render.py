@@ -1,4 +1,4 @@
-"""Readable output: titled sections, labelled parts, colours on a terminal.
+"""Readable output: titled sections, labelled parts, diffs, colours on a terminal.
 
 ``click.echo`` strips the colour codes when the output is not a terminal, so
 piped output is plain text; ``NO_COLOR`` turns colours off everywhere.
@@ -11,7 +11,19 @@ from typing import Any
 
 import click
 
-__all__ = ["PART_COLOURS", "color_wanted", "render_explanation", "section", "style"]
+from ..diagnose import Diagnosis, DiffLine, redact_token, visible
+from ..signer import SignedRequest
+from ._http import split_url
+
+__all__ = [
+    "PART_COLOURS",
+    "color_wanted",
+    "print_diagnosis",
+    "print_request",
+    "render_explanation",
+    "section",
+    "style",
+]
 
 # One colour per part, the same in every section (and in the calculator).
 PART_COLOURS = {
@@ -123,3 +135,47 @@ def render_explanation(data: dict[str, Any], *, full: bool) -> None:
             style("The session token is hidden above; --show-token prints it.", dim=True),
             color=color,
         )
+
+
+def print_diagnosis(d: Diagnosis, *, err: bool = False) -> None:
+    color = color_wanted()
+    if d.canonical_request_diff and any(x.op != " " for x in d.canonical_request_diff):
+        _print_diff(
+            "Canonical request: you signed (-) vs the server computed (+)",
+            d.canonical_request_diff,
+            err=err,
+        )
+    if d.string_to_sign_diff and any(x.op != " " for x in d.string_to_sign_diff):
+        _print_diff(
+            "String to sign: you signed (-) vs the server computed (+)",
+            d.string_to_sign_diff,
+            err=err,
+        )
+    first = d.server.message.splitlines()[0] if d.server.message else ""
+    head = f"{d.server.code or 'Error'}: {first}"
+    click.echo(style(head.strip(), fg="red", bold=True), err=err, color=color)
+    if not d.causes:
+        click.echo("  No cause identified.", err=err)
+    for c in d.causes:
+        click.echo(style(f"Likely cause: {c.title}", fg="yellow", bold=True), err=err, color=color)
+        click.echo(f"  {c.detail}", err=err)
+        click.echo(style(f"  Fix: {c.fix}", dim=True), err=err, color=color)
+    for note in d.notes:
+        click.echo(style(f"note: {note}", dim=True), err=err, color=color)
+
+
+def _print_diff(title: str, lines: list[DiffLine], *, err: bool) -> None:
+    width = max((len(x.label) for x in lines), default=0)
+    body = []
+    for x in lines:
+        text = f"{x.op} {x.label.ljust(width)}  {visible(x.text)}"
+        fg = {"-": "red", "+": "green"}.get(x.op)
+        body.append(style(text, fg=fg) if fg else style(text, dim=True))
+    section(title, body, err=err)
+
+
+def print_request(signed: SignedRequest, token: str | None) -> None:
+    target = split_url(signed.url)[3]
+    lines = [f"> {signed.method} {redact_token(target, token)} HTTP/1.1"]
+    lines += [f"> {n}: {redact_token(v, token)}" for n, v in signed.headers]
+    click.echo("\n".join(lines) + "\n>", err=True)

@@ -1,10 +1,6 @@
-"""The ``request`` command: sign and send a request, like curl.
-
-The command parses options; :func:`_send` signs and sends (with one retry
-in the next payload mode when the server refuses one), :func:`_transfer`
-moves the bytes (through :mod:`._http`) and :func:`_report_failure` hands a
-signature failure to :mod:`sigv4kit.diagnose`.
-"""
+"""The ``request`` command: sign and send a request, like curl, with one retry in the
+next payload mode when the server refuses one and a diagnosis when it refuses the
+signature."""
 
 from __future__ import annotations
 
@@ -31,7 +27,7 @@ from ._common import CONTEXT, errors, host_of, infer, presign_with
 from ._fallback import Fallback, checksum_headers, memory_path
 from ._http import Response, send, stderr_is_tty
 from ._options import Body, RequestOptions, presign_options, request_arguments
-from ._report import print_diagnosis, print_request
+from ._render import print_diagnosis, print_request
 
 __all__ = ["request"]
 
@@ -152,7 +148,6 @@ def _send(
     def sign(
         headers: list[tuple[str, str]], payload: str | None
     ) -> tuple[SignedRequest, Credentials]:
-        # A pipe can only be streamed, never hashed first.
         payload = payload or opts.payload()
         with errors():
             creds = opts.credentials()
@@ -164,9 +159,13 @@ def _send(
                     "standard input cannot be hashed before it is sent; add --unsigned-payload "
                     "or --streaming"
                 )
-            when = opts.timestamp
             return signer.sign(
-                method, url, headers, body=body.for_signer(), timestamp=when, payload=payload
+                method,
+                url,
+                headers,
+                body=body.for_signer(),
+                timestamp=opts.timestamp,
+                payload=payload,
             ), creds
 
     try:
@@ -184,22 +183,14 @@ def _send(
         signed, creds = sign(header_list, mode)
         if verbose:
             print_request(signed, creds.session_token)
-        streamed = mode is not None and mode.startswith("streaming")
-        resp = deliver(
-            signed,
-            body,
-            size=None if streamed else body.size,
-            may_retry=fb.wants_retry if fb is not None else None,
-        )
-        if fb is not None and fb.step is not None and resp.extra.get("retry"):
+        resp = deliver(signed, body, may_retry=fb.wants_retry if fb is not None else None)
+        if fb is not None and fb.step is not None and resp.retry:
             step = fb.step
             if not step.checksum:
-                drop = {n.lower() for n in checksum_headers(header_list)}
-                header_list = [(n, v) for n, v in header_list if n.lower() not in drop]
+                header_list = _without_checksums(header_list)
             body.rewind()
             signed, _ = sign(header_list, step.payload)
-            size = None if step.payload.startswith("streaming") else body.size
-            resp = deliver(signed, body, size=size)
+            resp = deliver(signed, body)
             if resp.status < 400:
                 fb.remember()
     finally:
@@ -222,7 +213,6 @@ def _transfer(
     signed: SignedRequest,
     body: Body,
     *,
-    size: int | None,
     output: str | None,
     include: bool,
     timeout: float,
@@ -234,7 +224,7 @@ def _transfer(
 
     With ``may_retry``, an error answer is held back and shown to it first:
     when it says the request will be retried, the answer is dropped (and
-    ``resp.extra["retry"]`` set), so the output holds only the final answer.
+    ``resp.retry`` set), so the output holds only the final answer.
     Exits 7 (as curl does) when the server cannot be reached.
     """
     out_file: Any = open(output, "wb") if output is not None else None  # closed below
@@ -258,7 +248,8 @@ def _transfer(
                 signed.url,
                 list(signed.headers),
                 signed.body if (signed.body is not None or body.present) else None,
-                body_size=size,
+                # An aws-chunked body is longer than the data: its length is not known.
+                body_size=None if signed.payload_hash.startswith("STREAMING-") else body.size,
                 out=target,
                 timeout=timeout,
                 insecure=insecure,
@@ -267,12 +258,10 @@ def _transfer(
                 before_body=show_head,
             )
             if held is not None and may_retry is not None:
-                retry = held.hold
-                if retry:
+                if held.hold:
                     err = parse_error_body(resp.error_body)
-                    retry = may_retry(resp.status, err.code, err.message)
-                resp.extra["retry"] = retry
-                if not retry:
+                    resp.retry = may_retry(resp.status, err.code, err.message)
+                if not resp.retry:
                     held.release()
             return resp
         except (OSError, http.client.HTTPException) as exc:
@@ -353,10 +342,12 @@ def _saved_mode(opts: RequestOptions, method: str, url: str, body: Body) -> str 
 def _apply(known: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
     """A remembered "mode[+checksum]": the mode, and the headers without checksums if dropped."""
     mode, _, keep = known.partition("+")
-    if keep:
-        return mode, headers
+    return mode, headers if keep else _without_checksums(headers)
+
+
+def _without_checksums(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     drop = {n.lower() for n in checksum_headers(headers)}
-    return mode, [(n, v) for n, v in headers if n.lower() not in drop]
+    return [(n, v) for n, v in headers if n.lower() not in drop]
 
 
 def _report_failure(signed: SignedRequest, resp: Response, *, fail: bool) -> None:

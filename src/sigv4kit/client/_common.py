@@ -1,44 +1,15 @@
 """What the three client adapters share: building the Signer, the payload
-mode, and clock-skew correction.
+mode, redirect rules and clock-skew correction.  Nothing here imports an HTTP client.
 
-Nothing here imports an HTTP client.
+A server that finds ``X-Amz-Date`` too far from its clock answers
+``RequestTimeTooSkewed`` (or "Signature expired" / "not yet current"): the
+adapters keep the difference to the server's time as an offset, re-sign once
+and sign later requests with it from the start, as the AWS SDKs do.
 
-Clock skew
-----------
-A server that finds the request's ``X-Amz-Date`` too far from its own clock
-answers ``RequestTimeTooSkewed`` (S3: 403, 15 minutes) or, for the other
-services, a 403 whose message says ``Signature expired`` or ``Signature not
-yet current`` (5 minutes).  The adapters then take the server's time from the
-response's ``Date`` header (or S3's ``<ServerTime>``), keep the difference
-as an offset, re-sign the request once with ``now + offset`` and send it
-again.  Later requests through the same adapter are signed with the offset
-from the start, as the AWS SDKs do.
-
-Redirects
----------
-A signature covers one method and one URL, so every redirect hop that is
-followed must be signed again for its own URL and method -- and credentials
-must not follow a redirect to someone else.  The rules, the same in the
-three adapters:
-
-* The *origin* of a URL is its scheme, host and port.  A hop to the origin of
-  the first request is signed again (S3 and gateways redirect within one
-  endpoint).
-* A hop to any other origin is sent *unsigned* -- the caller's own headers
-  and body, none of ``Authorization``, ``X-Amz-Date``,
-  ``X-Amz-Security-Token``, ``X-Amz-Content-SHA256`` or the aws-chunked
-  encoding -- unless ``redirect_hosts`` allows that origin (see
-  :class:`RedirectPolicy`).  An unsigned hop is what the HTTP library does
-  for any other auth, and it lets a redirect to a presigned URL work.
-* Once a hop went out unsigned, the rest of the chain stays unsigned: a
-  server we did not sign for cannot send us back to sign something of its
-  choosing.
-* 303 (and 301/302, as the client library decides) become a GET without a
-  body; 307 and 308 keep the method and the body, which must be rewindable
-  (bytes, a seekable file, a list of pieces).  A one-shot body (a
-  generator, a pipe) cannot be sent twice: the adapter raises
-  :class:`RedirectNotFollowed` (aiohttp raises its own
-  ``ClientPayloadError``) rather than send an empty or partial body.
+A signature covers one method and one URL, and credentials must not follow a
+redirect to someone else: hops to the first request's origin (or one
+:class:`RedirectPolicy` allows) are signed again, others go out unsigned, and
+a chain stays unsigned once a hop was (``docs/clients.md`` has the rules).
 """
 
 from __future__ import annotations
@@ -48,7 +19,7 @@ import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from .._memo import Memo
@@ -72,12 +43,15 @@ __all__ = [
     "RedirectHosts",
     "RedirectNotFollowed",
     "RedirectPolicy",
+    "Retry",
+    "hop_headers",
     "is_checksum_header",
     "is_skew_error",
     "origin",
     "redirect_method",
     "same_origin",
     "server_time",
+    "without_checksums",
 ]
 
 
@@ -122,41 +96,57 @@ def same_origin(a: str, b: str) -> bool:
     return origin(a) == origin(b)
 
 
+def hop_headers(
+    headers: Iterable[tuple[str, str]],
+    from_url: str,
+    to_url: str,
+    *,
+    body_headers: Collection[str] | None,
+    host: str | None = None,
+) -> list[tuple[str, str]]:
+    """The caller's headers as the HTTP library adapts them for a redirect hop.
+
+    No cookies (the caller adds the jar's for the new URL), none of
+    ``body_headers`` (a hop without a body, else None), no ``Authorization``
+    to another origin, and ``Host`` set to ``host`` (None drops it).
+    """
+    cross = not same_origin(from_url, to_url)
+    out: list[tuple[str, str]] = []
+    for name, value in headers:
+        low = name.lower()
+        if low == "cookie" or (cross and low == "authorization"):
+            continue
+        if body_headers is not None and low in body_headers:
+            continue
+        if low == "host":
+            if host is None:
+                continue
+            value = host
+        out.append((name, value))
+    return out
+
+
 class RedirectPolicy:
     """Which redirect targets may receive a signed request.
 
-    The origin of the first request always may.  ``redirect_hosts`` adds:
-
-    * ``"host.example.com"`` -- that host, on any port, as long as the hop
-      does not go from ``https`` down to ``http``;
-    * ``"*.example.com"`` -- any subdomain of ``example.com`` (not
-      ``example.com`` itself), with the same no-downgrade rule;
-    * ``"https://host.example.com:8443"`` -- exactly that origin;
-    * or a callable ``(from_url, to_url) -> bool`` that decides alone.
-
-    An S3 307 to the bucket's regional endpoint, for instance, needs
-    ``redirect_hosts=["bucket.s3.us-west-2.amazonaws.com"]`` (the region of
-    the Signer must already be the bucket's).
+    The first request's origin, and what ``redirect_hosts`` adds: a host (on
+    any port) or ``*.domain`` (its subdomains), neither from https down to
+    http; exactly one ``scheme://host[:port]``; or a callable
+    ``(from_url, to_url) -> bool`` that decides alone.
     """
 
     def __init__(self, redirect_hosts: RedirectHosts = None) -> None:
-        self._check: Callable[[str, str], bool] | None = None
-        self._hosts: frozenset[str] = frozenset()
-        self._suffixes: tuple[str, ...] = ()
-        self._origins: frozenset[tuple[str, str, int | None]] = frozenset()
-        if redirect_hosts is None:
-            return
-        if callable(redirect_hosts):
-            self._check = redirect_hosts
+        self._check = redirect_hosts if callable(redirect_hosts) else None
+        self._hosts: set[str] = set()
+        self._suffixes: list[str] = []
+        self._origins: set[tuple[str, str, int | None]] = set()
+        if redirect_hosts is None or callable(redirect_hosts):
             return
         if isinstance(redirect_hosts, (str, bytes)):
             raise SigningError(
                 "redirect_hosts takes a list of hosts, not one string: "
                 f"use redirect_hosts=[{redirect_hosts!r}]"
             )
-        hosts: set[str] = set()
-        suffixes: list[str] = []
-        origins: set[tuple[str, str, int | None]] = set()
         for entry in redirect_hosts:
             if not isinstance(entry, str) or not entry.strip():
                 raise SigningError(f"redirect_hosts entries must be host names, got {entry!r}")
@@ -168,19 +158,16 @@ class RedirectPolicy:
                         f"redirect_hosts entry {entry!r}: an origin is scheme://host[:port], "
                         "without a path"
                     )
-                origins.add(origin(text))
+                self._origins.add(origin(text))
             elif text.startswith("*."):
-                suffixes.append(text[1:])
+                self._suffixes.append(text[1:])
             else:
                 if "/" in text or "*" in text:
                     raise SigningError(
                         f"redirect_hosts entry {entry!r}: use a host name, '*.domain' or "
                         "scheme://host[:port]"
                     )
-                hosts.add(text.strip("[]"))
-        self._hosts = frozenset(hosts)
-        self._suffixes = tuple(suffixes)
-        self._origins = frozenset(origins)
+                self._hosts.add(text.strip("[]"))
 
     def __repr__(self) -> str:
         if self._check is not None:
@@ -218,9 +205,8 @@ def redirect_method(method: str, status: int) -> str:
 class BodySource:
     """The caller's body, kept so a redirect or retry can send it again.
 
-    Bytes, str, lists and tuples are reused; a seekable file is rewound to
-    where it was when the request was first signed; anything else is
-    one-shot.
+    In-memory bodies and lists are reused and a seekable file is rewound to
+    where it was when first signed; anything else is one-shot.
     """
 
     __slots__ = ("body", "position")
@@ -254,7 +240,7 @@ class BodySource:
 
 def is_skew_error(status: int, body: bytes) -> bool:
     """Whether an error response says the request's time is too far off."""
-    if status not in (400, 401, 403):
+    if status not in ERROR_STATUSES:
         return False
     head = body[:8192]
     return any(marker in head for marker in _SKEW_MARKERS)
@@ -325,9 +311,22 @@ def is_checksum_header(name: str) -> bool:
     return n.startswith("x-amz-checksum-") and n != "x-amz-checksum-algorithm"
 
 
+def without_checksums(headers: Iterable[tuple[str, str]]) -> list[tuple[str, str]]:
+    """``headers`` without the checksum value headers (a server refused them)."""
+    return [(n, v) for n, v in headers if not is_checksum_header(n)]
+
+
 def _has_checksum(mode: str, headers: Iterable[tuple[str, str]]) -> bool:
     trailer = mode in ("streaming-trailer", "streaming-unsigned-trailer")
     return trailer or any(is_checksum_header(n) for n, _ in headers)
+
+
+class Retry(NamedTuple):
+    """How to sign a request again: after a clock-skew error (``skew``), or in another mode."""
+
+    skew: bool
+    mode: str
+    headers: list[tuple[str, str]]
 
 
 def _memory_key(endpoint: str, mode: str, checksum: bool) -> str:
@@ -435,39 +434,50 @@ class AdapterCore:
         return signer
 
     # -- payload-mode fallback (sigv4kit.probe.fallback) --------------------
-    def plan_for(self, url: str, headers: Iterable[tuple[str, str]]) -> tuple[str, bool]:
-        """``(mode, keep_checksum)`` for a request to ``url``: what worked there before.
+    def plan_for(
+        self, url: str, headers: list[tuple[str, str]]
+    ) -> tuple[str, list[tuple[str, str]]]:
+        """``(mode, headers)`` for a request to ``url``: what worked there before.
 
-        After a refusal at this endpoint (:meth:`refused`), requests that
-        would be refused the same way go straight to the mode that worked,
-        without a checksum header if that was what the server refused.
+        After a refusal at this endpoint (:meth:`retry`), requests that would
+        be refused the same way go straight to the mode that worked, without
+        a checksum header if that was what the server refused.
         """
         if self._modes is None:
-            return self.payload, True
+            return self.payload, headers
         from ..probe.profiles import endpoint_key
 
         checksum = _has_checksum(self.payload, headers)
         step = self._modes.get(_memory_key(endpoint_key(url), self.payload, checksum))
         if step is None:
-            return self.payload, True
-        return str(step.payload), bool(step.checksum) or not checksum
+            return self.payload, headers
+        keep = bool(step.checksum) or not checksum
+        return str(step.payload), headers if keep else without_checksums(headers)
 
-    def refused(
+    def retry(
         self,
         url: str,
         mode: str,
-        status: int,
-        body: bytes,
-        headers: Iterable[tuple[str, str]],
-    ) -> Any:
-        """The :class:`~sigv4kit.probe.Step` to retry with, when the answer refuses ``mode``.
+        response: tuple[int, str | None, bytes],
+        headers: list[tuple[str, str]],
+        *,
+        skew: bool = True,
+        refusal: bool = True,
+    ) -> Retry | None:
+        """What to sign a request again with, when its answer says what to change.
 
-        Only S3 requests, and only a recognisable refusal (501, NotImplemented,
-        "aws-chunked not supported", an unsupported checksum header); the
-        caller checks that the body can be sent again.  The choice is logged
-        (logger ``sigv4kit.client``) and remembered for the endpoint.
+        ``response`` is ``(status, Date header, body)``.  A clock-skew error
+        (``skew``) re-signs with the server's clock.  A refused payload mode
+        (``refusal``, for a request with a body; S3 only, and a recognisable
+        refusal: 501, NotImplemented, "aws-chunked not supported", an
+        unsupported checksum header) re-signs in the next mode the endpoint's
+        profile allows, logged (logger ``sigv4kit.client``) and remembered for
+        the endpoint.  The caller checks that the body can be sent again.
         """
-        if not self.fallback or status < 400:
+        status, date_header, body = response
+        if skew and self.learn_skew(status, date_header, body):
+            return Retry(True, mode, headers)
+        if not refusal or not self.fallback or status < 400:
             return None
         if self.signer_for(url).config.service != "s3":
             return None
@@ -490,21 +500,23 @@ class AdapterCore:
             checksum=checksum,
             secure=url.startswith("https://"),
         )
-        if step is not None:
-            import logging
+        if step is None:
+            return None
+        import logging
 
-            logging.getLogger("sigv4kit.client").warning(
-                "%s refused %s (%s); retrying once with %s%s",
-                key,
-                mode,
-                step.reason,
-                step.payload,
-                "" if step.checksum or not checksum else " without the checksum",
-            )
-            if self._modes is None:
-                self._modes = ModeMemory()
-            self._modes.remember(_memory_key(key, mode, checksum), step)
-        return step
+        logging.getLogger("sigv4kit.client").warning(
+            "%s refused %s (%s); retrying once with %s%s",
+            key,
+            mode,
+            step.reason,
+            step.payload,
+            "" if step.checksum or not checksum else " without the checksum",
+        )
+        if self._modes is None:
+            self._modes = ModeMemory()
+        self._modes.remember(_memory_key(key, mode, checksum), step)
+        kept = headers if step.checksum else without_checksums(headers)
+        return Retry(False, str(step.payload), kept)
 
     @property
     def needs_body_hash(self) -> bool:
@@ -568,13 +580,8 @@ class AdapterCore:
 
 
 class Adapter:
-    """What the adapter classes share: an :class:`AdapterCore` and its Signer.
-
-    Takes the arguments of :class:`AdapterCore` (a Signer, or credentials
-    with ``region`` and ``service``; ``payload``, ``correct_clock_skew``,
-    ``redirect_hosts``, ``fallback`` and other Signer options); each adapter
-    adds the options of its own HTTP library.
-    """
+    """What the adapter classes share: an :class:`AdapterCore` (built from the
+    arguments it takes) and its Signer; each adapter adds its library's options."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.core = AdapterCore(*args, **kwargs)

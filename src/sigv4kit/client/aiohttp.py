@@ -1,62 +1,21 @@
-"""SigV4 / SigV4a for ``aiohttp``, as a client middleware (aiohttp >= 3.12).
-
-::
-
-    import aiohttp
-    from sigv4kit.client.aiohttp import SigV4Middleware
+"""SigV4 / SigV4a for ``aiohttp``, as a client middleware (aiohttp >= 3.12)::
 
     sigv4 = SigV4Middleware(credentials, region="us-east-1", service="s3")
     async with aiohttp.ClientSession(middlewares=(sigv4,)) as session:
         async with session.put(url, data=open("big.bin", "rb")) as resp: ...
 
-aiohttp calls the middleware for every request it sends, redirect hops
-included (each hop is a new request built from the caller's headers and
-payload).  The middleware:
+aiohttp follows redirects itself and passes every hop through the middleware,
+so each hop is signed for its own URL and method; the middleware decides
+where credentials may go (``docs/clients.md``).  A hop is recognised as one
+because the middleware saw its 3xx just before, in the same task (a context
+variable), and it belongs to the same ``session.request()`` call (see
+:func:`_call_marker`).
 
-* resolves credentials with the provider's ``aget`` (never blocking the
-  loop);
-* for ``payload="signed"`` hashes the body by letting the payload write
-  itself into a hash -- files are read a block at a time in a thread by
-  aiohttp, then re-read from the same position when sent.  A payload that
-  cannot be read twice (an async iterable, a pipe, another response's
-  stream) raises :class:`~sigv4kit.errors.SigningError` before anything is
-  sent: use ``payload="unsigned"`` or a streaming mode;
-* for the streaming modes replaces the body with its aws-chunked encoding,
-  pulling the original payload through a small bounded queue (two chunks in
-  flight), and puts the original payload back after sending, so aiohttp can
-  replay it on a 307/308 redirect;
-* sets the signed URL with ``encoded=True`` so yarl sends it unchanged;
-* on ``RequestTimeTooSkewed`` learns the server's clock, re-signs and sends
-  once more (replayable bodies only).
-
-Redirects
----------
-aiohttp follows redirects itself (``allow_redirects``, ``max_redirects``,
-303 to GET, 307/308 with the same payload) and passes every hop through the
-middleware, so each hop is signed for its own URL and method.  What the
-middleware adds is where credentials may go: a hop to the first request's
-origin (scheme, host, port), or to one allowed by ``redirect_hosts``, is
-signed; a hop to any other origin passes through *unsigned* -- aiohttp
-built it from the caller's headers (without ``Authorization`` and
-cookies) and the caller's payload, none of ours -- and so does every later
-hop of that chain.  A 307/308 whose body was a one-shot stream makes
-aiohttp raise its own ``ClientPayloadError`` ("Cannot follow redirect with
-a consumed request body") rather than send it empty.
-
-A hop is recognised as one because the middleware saw its 3xx just before,
-in the same task (a context variable), and the hop belongs to the same
-``session.request()`` call: aiohttp keeps one timer object per call on each
-request (the private ``ClientRequest._timer``).  Without that attribute the
-hop is matched by its URL against the redirect's ``Location`` instead.
-
-The signed or encoded body is put on the request through its private
-``_body`` attribute: the public ``update_body()`` would close the caller's
-file, which the encoder is still reading and a redirect may replay, and
-``update_body_from_data()`` warns about it.  If ``_body`` stops working,
-the public method is used (its warning silenced).
-
-aiohttp before 3.12 has no client middlewares; ``SigV4Middleware`` raises
-a clear error there.
+For ``payload="signed"`` the payload writes itself into a hash (aiohttp reads
+files in a thread and re-reads them when sending); the streaming modes pull
+the payload through a small bounded queue into the aws-chunked encoder, and
+the caller's payload is put back afterwards so aiohttp can replay it on a
+307/308.
 """
 
 from __future__ import annotations
@@ -81,12 +40,9 @@ from ._common import (
     REDIRECT_STATUSES,
     STREAMING_MODES,
     Adapter,
-    is_checksum_header,
 )
 
 __all__ = ["SigV4Middleware"]
-
-_ERROR_STATUSES = ERROR_STATUSES
 
 
 def _supports_middlewares() -> bool:
@@ -165,7 +121,12 @@ _PRIVATE_BODY = True
 
 
 def _set_body(req: aiohttp.ClientRequest, body: _payload.Payload | None) -> None:
-    """Put ``body`` on ``req`` without closing the payload it replaces."""
+    """Put ``body`` on ``req`` without closing the payload it replaces.
+
+    Through the private ``_body``: the public ``update_body()`` would close the
+    caller's file, which the encoder is still reading and a redirect may
+    replay.  Without it, ``update_body_from_data()`` (its warning silenced).
+    """
     if _PRIVATE_BODY:
         try:
             req._body = body
@@ -220,9 +181,9 @@ def _location(resp: aiohttp.ClientResponse, url: URL) -> URL | None:
 class SigV4Middleware(Adapter):
     """aiohttp client middleware that signs every request with SigV4 or SigV4a.
 
-    Takes the same arguments as :class:`sigv4kit.client.requests.SigV4Auth`
-    (``redirect_hosts`` included; aiohttp's own ``allow_redirects`` and
-    ``max_redirects`` decide whether and how far redirects are followed).
+    Takes the arguments of :class:`~sigv4kit.client._common.AdapterCore`;
+    aiohttp's own ``allow_redirects`` and ``max_redirects`` decide whether and
+    how far redirects are followed.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -239,10 +200,9 @@ class SigV4Middleware(Adapter):
         credentials: Credentials,
         headers: list[tuple[str, str]],
         body: _payload.Payload | None,
-        mode: str | None = None,
+        mode: str,
     ) -> None:
         core = self.core
-        mode = mode or core.payload
         streaming = mode in STREAMING_MODES
         sign_body: object = None
         payload_mode: str | None = mode
@@ -344,31 +304,35 @@ class SigV4Middleware(Adapter):
         replayable = body is None or not _is_one_shot(body)
         mode = self.core.payload
         if replayable and body is not None:
-            mode, keep_checksum = self.core.plan_for(str(original_url), headers)
-            if not keep_checksum:
-                headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
+            mode, headers = self.core.plan_for(str(original_url), headers)
         await self._apply(req, credentials, headers, body, mode)
+        skew = self.core.correct_clock_skew
         try:
             resp = await handler(req)
-            if replayable and resp.status in _ERROR_STATUSES and self.core.correct_clock_skew:
-                data = await resp.read()
-                if self.core.learn_skew(resp.status, resp.headers.get("Date"), data):
-                    resp.release()
-                    req.url = original_url
-                    _set_body(req, body)
-                    await self._apply(req, credentials, headers, body, mode)
-                    resp = await handler(req)
-            if replayable and body is not None and resp.status >= 400:
-                data = await resp.read()
-                step = self.core.refused(str(original_url), mode, resp.status, data, headers)
-                if step is not None:
-                    resp.release()
-                    if not step.checksum:
-                        headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
-                    req.url = original_url
-                    _set_body(req, body)
-                    await self._apply(req, credentials, headers, body, step.payload)
-                    resp = await handler(req)
+            # A skew retry, then (once) a mode change: replayable bodies only.
+            while replayable and (
+                (skew and resp.status in ERROR_STATUSES)
+                or (body is not None and resp.status >= 400)
+            ):
+                retry = self.core.retry(
+                    str(original_url),
+                    mode,
+                    (resp.status, resp.headers.get("Date"), await resp.read()),
+                    headers,
+                    skew=skew,
+                    refusal=body is not None,
+                )
+                if retry is None:
+                    break
+                resp.release()
+                mode, headers = retry.mode, retry.headers
+                req.url = original_url
+                _set_body(req, body)
+                await self._apply(req, credentials, headers, body, mode)
+                resp = await handler(req)
+                if not retry.skew:
+                    break
+                skew = False
         finally:
             # Give aiohttp the caller's payload back for a possible redirect replay.
             _set_body(req, body)

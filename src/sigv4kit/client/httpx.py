@@ -1,68 +1,21 @@
-"""SigV4 / SigV4a for ``httpx``, sync and async.
-
-::
-
-    import httpx
-    from sigv4kit.client.httpx import SigV4Auth
+"""SigV4 / SigV4a for ``httpx``, sync and async::
 
     auth = SigV4Auth(credentials, region="us-east-1", service="s3")
     httpx.Client(auth=auth).get(url)
     await httpx.AsyncClient(auth=auth).put(url, content=async_chunks())
 
-One :meth:`SigV4Auth.auth_flow` generator signs for both clients;
-``sync_auth_flow`` and ``async_auth_flow`` wrap it to do the things that
-are I/O -- fetching credentials from a provider (awaited with ``aget`` in
-async code, never blocking the loop), hashing a file (in a thread, in
-async code), and reading the body of a 400/401/403 answer to look for a
-clock-skew error.
+One generator (``SigV4Auth._flow``) signs for both clients; the thin
+``sync_auth_flow`` and ``async_auth_flow`` drivers do its I/O: fetching
+credentials (``aget``, never blocking the loop), hashing a file (in a thread,
+in async code) and reading the body of an error answer.
 
-Bodies
-------
-``payload="signed"`` must hash the body before sending it: in-memory
-content is hashed as is, a seekable file is hashed in pieces and rewound
-(never read into memory).  A one-shot stream -- a generator, an async
-iterator, a pipe -- would have to be held in memory whole to be hashed and
-then sent, so it raises :class:`~sigv4kit.errors.SigningError`: send it with
-``payload="unsigned"`` or a streaming mode (aws-chunked, encoded a chunk at
-a time from sync or async iterators alike), or give a precomputed SHA-256
-as ``payload=``.  Other stream types httpx builds (multipart forms) are
-read into memory with httpx's own ``request.read()`` as before.
-
-Telling a file or a generator apart needs the object inside httpx's
-``IteratorByteStream`` -- its private ``_stream`` attribute; httpx has no
-public way.  Without it, every non-memory body counts as one of "other
-stream types" above.
-
-Redirects
----------
-A signature covers one URL and method, and httpx's own redirect following
-(``follow_redirects=True``) re-sends our headers without asking the auth
-again -- ``X-Amz-Security-Token`` included, to any origin (httpx strips
-only ``Authorization``).  So:
-
-* keep the client's ``follow_redirects=False`` (httpx's default): this auth
-  then follows redirects itself, from httpx's ``response.next_request``,
-  signing each hop to the first request's origin (or to an origin allowed
-  by ``redirect_hosts``) for its own URL and method, and sending a hop to
-  any other origin unsigned -- the caller's headers and body, none of ours,
-  for the rest of the chain.  httpx's ``max_redirects`` still applies.
-  ``SigV4Auth(follow_redirects=False)`` returns the 3xx instead, with a
-  ``next_request`` cleaned of our headers;
-* with a client that has ``follow_redirects=True``, register this auth's
-  event hooks -- ``event_hooks=auth.event_hooks`` (``Client``) or
-  ``auth.async_event_hooks`` (``AsyncClient``): the request hook sees each
-  hop httpx built and applies the same rules before it is sent.  Without
-  them the flow notices, after the fact, that httpx followed a redirect
-  with our headers, and raises :class:`~sigv4kit.errors.SigningError`.
-
-303 (302, and 301 after POST -- httpx decides) becomes a GET without a
-body; a hop that keeps the method sends the body again: memory content, or
-a seekable file rewound; a one-shot stream raises
-:class:`RedirectNotFollowed`.
-
-httpx removes ``.`` and ``..`` segments from URL paths when a request is
-built; the adapter signs the path httpx will send and checks, after
-setting the signed URL, that httpx sends exactly that.
+httpx's own redirect following re-sends our headers, the session token
+included, without asking the auth again.  So with the client's
+``follow_redirects=False`` (httpx's default) this auth follows redirects
+itself, signing each hop that may be signed; a client with
+``follow_redirects=True`` needs ``auth.event_hooks`` (``auth.async_event_hooks``
+for ``AsyncClient``), which apply the same rules to each hop httpx builds.
+See ``docs/clients.md``.
 """
 
 from __future__ import annotations
@@ -81,15 +34,14 @@ from ._common import (
     STREAMING_MODES,
     Adapter,
     RedirectNotFollowed,
-    is_checksum_header,
-    same_origin,
+    hop_headers,
+    without_checksums,
 )
 
 __all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
-_ERROR_STATUSES = ERROR_STATUSES
 # Error answers whose body is read: skew errors, and refusals of a payload mode (501).
-_READ_STATUSES = (*_ERROR_STATUSES, 501)
+_READ_STATUSES = (*ERROR_STATUSES, 501)
 _EXTENSION = "sigv4kit"  # request.extensions key; httpx copies extensions to redirect hops
 # Dropped when a redirect turns the request into a bodyless GET.
 _BODY_HEADERS = frozenset({"content-length", "transfer-encoding", "x-amz-decoded-content-length"})
@@ -120,7 +72,11 @@ class _ChunkedStream(httpx.SyncByteStream, httpx.AsyncByteStream):
 
 
 def _inner(stream: object) -> tuple[bool, object]:
-    """(found, the object httpx wraps): private ``_stream``, see the module docs."""
+    """(found, the object httpx wraps), to tell a file from a generator.
+
+    httpx has no public way: this reads the private ``_stream``; without it,
+    every body that is not in memory is read with httpx's ``request.read()``.
+    """
     if isinstance(stream, (httpx.SyncByteStream, httpx.AsyncByteStream)) and hasattr(
         stream, "_stream"
     ):
@@ -179,12 +135,14 @@ class _Body:
             self.inner.seek(self.position)
         return self.inner
 
-    def for_hash(self) -> object:
-        """The body to give the Signer for ``payload="signed"``."""
+    def for_signer(self, hashing: bool) -> object:
+        """The body to give the Signer: to hash (``"signed"``) or to encode while sending."""
         if self.kind == "memory":
             return self.data
         if self.kind in ("file", "iterable"):
             return self.rewind()
+        if not hashing:
+            return self.stream
         raise SigningError(
             "payload='signed' must hash the body before sending it, and this body is a one-shot "
             "stream (a generator, an async iterator or an unseekable file) or a stream type "
@@ -193,14 +151,6 @@ class _Body:
             "mode (payload='streaming'), a precomputed SHA-256 as payload=, or pass bytes or a "
             "seekable file"
         )
-
-    def for_stream(self) -> object:
-        """The body to give the Signer for a streaming mode (read while sending)."""
-        if self.kind == "memory":
-            return self.data
-        if self.kind in ("file", "iterable"):
-            return self.rewind()
-        return self.stream
 
     def replay(self) -> httpx.SyncByteStream | httpx.AsyncByteStream:
         """The caller's stream, from its start, for an unsigned hop or mode."""
@@ -238,31 +188,22 @@ class _State:
 def _hop_headers(
     state: _State, hop: httpx.Request, previous: httpx.Request, has_body: bool
 ) -> list[tuple[str, str]]:
-    """The caller's headers, as httpx adapts them for a redirect hop."""
-    cross = not same_origin(str(previous.url), str(hop.url))
-    out: list[tuple[str, str]] = []
-    for name, value in state.headers:
-        low = name.lower()
-        if low == "cookie" or (not has_body and low in _BODY_HEADERS):
-            continue
-        if cross and low == "authorization":
-            continue
-        if low == "host":
-            value = hop.url.netloc.decode("ascii")
-        out.append((name, value))
-    out.extend(("Cookie", v) for v in hop.headers.get_list("cookie"))
-    return out
+    headers = hop_headers(
+        state.headers,
+        str(previous.url),
+        str(hop.url),
+        body_headers=None if has_body else _BODY_HEADERS,
+        host=hop.url.netloc.decode("ascii"),
+    )
+    return headers + [("Cookie", v) for v in hop.headers.get_list("cookie")]
 
 
 class SigV4Auth(Adapter, httpx.Auth):
     """``httpx.Auth`` that signs every request with SigV4 or SigV4a.
 
-    Takes the arguments of :class:`sigv4kit.client.requests.SigV4Auth`
-    (``redirect_hosts`` included), and:
-
-    Args:
-        follow_redirects: follow redirects in the auth flow, signing each
-            hop (default ``True``); ``False`` returns the 3xx response.
+    Takes the arguments of :class:`~sigv4kit.client._common.AdapterCore`, and
+    ``follow_redirects``: follow redirects in the auth flow, signing each hop
+    (default ``True``); ``False`` returns the 3xx response.
     """
 
     def __init__(self, *args: Any, follow_redirects: bool = True, **kwargs: Any) -> None:
@@ -303,9 +244,9 @@ class SigV4Auth(Adapter, httpx.Auth):
             if state.body_sha256 is not None:
                 payload = state.body_sha256  # the same body: do not read a file again
             else:
-                body = state.body.for_hash()
+                body = state.body.for_signer(True)
         elif has_body and streaming:
-            body = state.body.for_stream()
+            body = state.body.for_signer(False)
             length = next((v for n, v in headers if n.lower() == "content-length"), None)
             names = {n.lower() for n, _ in headers}
             if (
@@ -387,18 +328,15 @@ class SigV4Auth(Adapter, httpx.Auth):
     ) -> Generator[httpx.Request, httpx.Response, None]:
         state = _State(request, credentials)
         if state.body.replayable:
-            mode, keep_checksum = self.core.plan_for(str(request.url), state.headers)
-            if mode != self.core.payload or not keep_checksum:
+            mode, state.headers = self.core.plan_for(str(request.url), state.headers)
+            state.current_headers = state.headers
+            if mode != self.core.payload:
                 state.mode = mode
-                if not keep_checksum:
-                    state.headers = [(n, v) for n, v in state.headers if not is_checksum_header(n)]
-                    state.current_headers = state.headers
         if (state.mode or self.core.payload) == "signed":
-            state.body.for_hash()  # raises for one-shot streams before anything is sent
+            state.body.for_signer(True)  # raises for one-shot streams before anything is sent
         request.extensions = {**request.extensions, _EXTENSION: state}
         self._sign(request, state, state.headers, True, fresh_body=False)
-        retried = False
-        refused = False
+        skew = refusal = True  # a skew retry once per hop, a mode change once per call
         while True:
             response = yield state.current
             state.last_response = response
@@ -420,61 +358,36 @@ class SigV4Auth(Adapter, httpx.Auth):
                     self._unsign(state, hop, previous)
                     return
                 self._prepare_hop(state, hop, previous)
-                retried = False
+                skew = True
                 continue
-            if (
-                status in _ERROR_STATUSES
-                and not retried
-                and state.current_signed
-                and (state.body.replayable or not state.current_has_body)
-            ):
-                try:
-                    body = response.content
-                except httpx.ResponseNotRead:
-                    body = b""
-                if self.core.learn_skew(status, response.headers.get("date"), body):
-                    retried = True
-                    self._sign(
-                        state.current,
-                        state,
-                        list(state.current_headers),
-                        state.current_has_body,
-                        fresh_body=True,
-                    )
-                    continue
-            if (
-                status >= 400
-                and not refused
-                and state.current_signed
-                and state.current_has_body
-                and state.body.replayable
-            ):
-                try:
-                    body = response.content
-                except httpx.ResponseNotRead:
-                    body = b""
-                mode = state.mode or self.core.payload
-                url = str(state.current.url)
-                step = self.core.refused(url, mode, status, body, state.current_headers)
-                if step is not None:
-                    refused = True
-                    state.mode = step.payload
-                    state.body_sha256 = None if step.payload != "signed" else state.body_sha256
-                    if not step.checksum:
-                        keep = [(n, v) for n, v in state.current_headers
-                                if not is_checksum_header(n)]  # fmt: skip
-                        state.current_headers = keep
-                        state.headers = [(n, v) for n, v in state.headers
-                                         if not is_checksum_header(n)]  # fmt: skip
-                    self._sign(
-                        state.current,
-                        state,
-                        list(state.current_headers),
-                        True,
-                        fresh_body=True,
-                    )
-                    continue
-            return
+            has_body = state.current_has_body
+            if status < 400 or not state.current_signed or (has_body and not state.body.replayable):
+                return
+            try:
+                body = response.content
+            except httpx.ResponseNotRead:
+                body = b""
+            retry = self.core.retry(
+                str(state.current.url),
+                state.mode or self.core.payload,
+                (status, response.headers.get("date"), body),
+                state.current_headers,
+                skew=skew,
+                refusal=refusal and has_body,
+            )
+            if retry is None:
+                return
+            if retry.skew:
+                skew = False
+            else:
+                refusal = False
+                if retry.mode != "signed":
+                    state.body_sha256 = None
+                state.mode = retry.mode
+                if retry.headers is not state.current_headers:
+                    state.headers = without_checksums(state.headers)
+            state.current_headers = retry.headers
+            self._sign(state.current, state, list(retry.headers), has_body, fresh_body=True)
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
         """Sign for ``Client`` and ``AsyncClient`` alike (credentials from the Signer)."""

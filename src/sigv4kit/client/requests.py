@@ -1,66 +1,18 @@
-"""SigV4 / SigV4a for ``requests``.
-
-::
-
-    import requests
-    from sigv4kit.client.requests import SigV4Auth
+"""SigV4 / SigV4a for ``requests``::
 
     auth = SigV4Auth(credentials, region="us-east-1", service="s3")   # or SigV4Auth(signer)
     requests.put(url, data=open("big.bin", "rb"), auth=auth)
 
-What it does to a prepared request:
+The auth signs the URL ``requests`` prepared and sets ``prepared.url`` to the
+signed wire URL, so the query goes out byte for byte as signed.
 
-* signs the URL ``requests`` prepared and sets ``prepared.url`` to the
-  signed wire URL, so the query goes out byte for byte as signed;
-* sets every header of the signed request (``Host``, ``X-Amz-Date``,
-  ``X-Amz-Content-SHA256``, ``Authorization``...) and leaves the others as
-  they were;
-* ``payload="signed"`` hashes the body -- a file in pieces, then rewound;
-  a generator or a pipe cannot be hashed without consuming it, so it raises
-  :class:`~sigv4kit.errors.SigningError` (use ``payload="unsigned"`` or a
-  streaming mode); ``"unsigned"`` sends ``UNSIGNED-PAYLOAD`` without
-  touching the body; the streaming modes replace the body with its
-  aws-chunked encoding, read a chunk at a time (``Content-Length`` is
-  exact, so no HTTP chunking).
-
-Redirects
----------
-``requests`` follows a redirect by copying the prepared request, without
-asking the auth object again: a copy would carry a stale signature, and
-``X-Amz-Security-Token`` to whatever host the redirect names.  So the
-adapter follows redirects itself, in a response hook, and ``requests``
-only ever sees the final response:
-
-* a hop to the first request's origin (scheme, host, port), or to one
-  allowed by ``redirect_hosts``, is signed for its own URL and method;
-* a hop to another origin is sent unsigned: the caller's headers and body,
-  none of ours (see :mod:`sigv4kit.client._common`), and every later hop
-  of that chain too;
-* 303 (302, and 301 after POST) turns into a GET without a body; 307/308
-  (and 301/302 that keep the method -- unlike plain ``requests``, which
-  would send such a PUT with no body) send the body again: bytes, a list,
-  or a seekable file rewound to where it started; a one-shot body raises
-  :class:`RedirectNotFollowed`;
-* ``allow_redirects=False`` (and ``requests.head``'s default) and the
-  session's ``max_redirects`` are honoured.  An auth object is not told
-  them, so the hook reads them from the calling ``Session.send`` frame; if
-  that frame cannot be found (a custom session that reimplements
-  ``send``), ``follow_redirects=`` and ``max_redirects=`` of this class
-  decide (default: follow, at most 30);
-* when a redirect is not followed, the prepared request behind the 3xx is
-  put back to the caller's unsigned headers, so ``response.next`` carries
-  no signature or session token;
-* cookies set by a redirect response go to the next hop, as ``requests``
-  does it (through the request's private ``_cookies`` jar, which
-  ``requests``' own digest auth uses; without it, the session's jar).
-
-Hops are sent through the session's transport adapter for their URL (or the
-first response's adapter) with the same ``timeout``, ``verify``, ``cert``,
-``proxies`` and ``stream`` settings; other response hooks run once, on the
-final response.
-
-A ``RequestTimeTooSkewed`` answer to a signed hop re-signs it once with the
-server's clock (see :mod:`sigv4kit.client._common`).
+``requests`` follows a redirect by copying the prepared request without asking
+the auth again: the copy would carry a stale signature, and the session token
+to whatever host the redirect names.  So the auth follows redirects itself, in
+a response hook, and ``requests`` only sees the final response; hops go
+through the session's transport adapter with the same ``timeout``,
+``verify``, ``cert``, ``proxies`` and ``stream`` settings.  Rules, and what is
+not public API here: ``docs/clients.md``.
 """
 
 from __future__ import annotations
@@ -82,15 +34,14 @@ from ._common import (
     Adapter,
     BodySource,
     RedirectNotFollowed,
-    is_checksum_header,
+    hop_headers,
     redirect_method,
-    same_origin,
+    without_checksums,
 )
 
 __all__ = ["RedirectNotFollowed", "SigV4Auth"]
 
 _STATE = "_sigv4kit_state"
-_ERROR_STATUSES = ERROR_STATUSES
 _DEFAULT_MAX_REDIRECTS = 30  # requests.models.DEFAULT_REDIRECT_LIMIT
 # Headers requests drops when a redirect turns the request into a bodyless GET.
 _BODY_HEADERS = frozenset(
@@ -174,24 +125,10 @@ def _location(resp: requests.Response) -> str:
 class SigV4Auth(Adapter, requests.auth.AuthBase):
     """``requests`` auth that signs every request with SigV4 or SigV4a.
 
-    Args:
-        signer_or_credentials: a :class:`~sigv4kit.Signer`, or
-            ``Credentials`` / a provider callable / ``None`` (the default
-            chain) together with ``region`` and ``service``.
-        region, service: the scope, when no Signer is given.
-        payload: ``"signed"`` (default), ``"unsigned"``, ``"streaming"``,
-            ``"streaming-trailer"``, ``"streaming-unsigned-trailer"`` or a
-            precomputed SHA-256 hex.
-        correct_clock_skew: re-sign once with the server's clock on
-            ``RequestTimeTooSkewed`` and keep the offset (default ``True``).
-        redirect_hosts: other origins a redirect may be signed for (host
-            names, ``"*.suffix"``, ``"https://host:port"`` or a callable
-            ``(from_url, to_url) -> bool``); by default a redirect to
-            another origin is followed unsigned.
-        follow_redirects, max_redirects: used only when the calling
-            ``Session.send`` cannot be seen (see the module docs); ``None``
-            means follow, at most 30 hops.
-        options: other :class:`~sigv4kit.Signer` keyword arguments.
+    Takes the arguments of :class:`~sigv4kit.client._common.AdapterCore`, and
+    ``follow_redirects`` and ``max_redirects``: used only when the calling
+    ``Session.send`` cannot be seen (:func:`_calling_session`); ``None`` means
+    follow, at most 30 hops.
     """
 
     def __init__(
@@ -207,10 +144,7 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
 
     def __call__(self, r: requests.PreparedRequest) -> requests.PreparedRequest:
         assert r.url is not None and r.method is not None
-        headers = _header_pairs(r.headers)
-        mode, keep_checksum = self.core.plan_for(r.url, headers)
-        if not keep_checksum:
-            headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
+        mode, headers = self.core.plan_for(r.url, _header_pairs(r.headers))
         chain = _Chain(r.url, headers, BodySource(r.body), mode=mode)
         self._sign(r, chain, headers, has_body=True)
         r.register_hook("response", self._on_response)
@@ -301,35 +235,26 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
             return resp
         if hop.has_body and not hop.chain.source.replayable:
             return resp
-        status = resp.status_code
-        if (
-            status in _ERROR_STATUSES
-            and self.core.correct_clock_skew
-            and self.core.learn_skew(status, resp.headers.get("Date"), resp.content)
-        ):
-            return self._resend(resp, hop.headers, hop.has_body, session, history, kwargs)
-        headers = self._refused_headers(resp, hop)
-        if headers is None:
+        status, url = resp.status_code, resp.request.url
+        # Read the body only of answers that can ask for a retry.
+        skew = status in ERROR_STATUSES and self.core.correct_clock_skew
+        if url is None or not (skew or (hop.has_body and status >= 400)):
             return resp
-        return self._resend(resp, headers, True, session, history, kwargs)
-
-    def _refused_headers(self, resp: requests.Response, hop: _Hop) -> list[tuple[str, str]] | None:
-        """When the server refused the hop's payload mode: switch the chain to the
-        next mode and return the headers to sign again with (None: not refused)."""
-        url = resp.request.url
-        if resp.status_code < 400 or not hop.has_body or url is None:
-            return None
         chain = hop.chain
-        mode = chain.mode or self.core.payload
-        step = self.core.refused(url, mode, resp.status_code, resp.content, hop.headers)
-        if step is None:
-            return None
-        headers = hop.headers
-        if not step.checksum:
-            headers = [(n, v) for n, v in headers if not is_checksum_header(n)]
-            chain.headers = [(n, v) for n, v in chain.headers if not is_checksum_header(n)]
-        chain.mode = step.payload
-        return headers
+        retry = self.core.retry(
+            url,
+            chain.mode or self.core.payload,
+            (status, resp.headers.get("Date"), resp.content),
+            hop.headers,
+            refusal=hop.has_body,
+        )
+        if retry is None:
+            return resp
+        if not retry.skew:
+            chain.mode = retry.mode
+            if retry.headers is not hop.headers:
+                chain.headers = without_checksums(chain.headers)
+        return self._resend(resp, retry.headers, hop.has_body, session, history, kwargs)
 
     def _resend(
         self,
@@ -369,11 +294,8 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
                 response=resp,
                 location=url,
             )
-        headers = [(n, v) for n, v in chain.headers if n.lower() not in ("cookie", "host")]
-        if not has_body:
-            headers = [(n, v) for n, v in headers if n.lower() not in _BODY_HEADERS]
-        if not same_origin(req.url, url):
-            headers = [(n, v) for n, v in headers if n.lower() != "authorization"]
+        body_headers = None if has_body else _BODY_HEADERS
+        headers = hop_headers(chain.headers, req.url, url, body_headers=body_headers)
         prep = req.copy()
         prep.method = method
         prep.url = url

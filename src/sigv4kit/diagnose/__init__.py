@@ -17,7 +17,7 @@ command, the calculator and any server can share it:
 from __future__ import annotations
 
 from .causes import CAUSES, Cause, CauseInfo
-from .check import CheckResult, check_request, explained_cause, scope_of
+from .check import CheckResult, check_request, scope_of
 from .compare import ClientView, Diagnosis, diagnose
 from .diff import DiffLine, Parts, diff_canonical, split_canonical_request, visible
 from .explain import REDACTED, explain, parse_authorization, redact_token, sign_raw_request
@@ -43,7 +43,6 @@ __all__ = [
     "diagnose",
     "diff_canonical",
     "explain",
-    "explained_cause",
     "find_variant",
     "parse_authorization",
     "parse_error_body",

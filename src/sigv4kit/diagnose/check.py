@@ -16,12 +16,12 @@ from typing import Any
 from ..credentials import Credentials
 from ..errors import SignatureError
 from ..rawhttp import RawRequest
-from .causes import Cause, cause
+from .causes import cause
 from .compare import Diagnosis, diagnose
 from .diff import diff_canonical
 from .explain import parse_authorization, redact_token
 from .server_error import ServerError
-from .variants import Variant, find_variant
+from .variants import find_variant
 
 __all__ = ["CheckResult", "check_request", "scope_of"]
 
@@ -46,8 +46,7 @@ class CheckResult:
 
 def scope_of(raw: RawRequest) -> tuple[str | None, str | None]:
     """``(region, service)`` named by the request's Authorization header, if any."""
-    value = raw.header("authorization")
-    auth = parse_authorization(value) if value else None
+    auth = parse_authorization(raw.header("authorization"))
     if auth is None:
         return None, None
     scope = auth["scope"].split("/")
@@ -130,7 +129,8 @@ def _diagnose_failure(
         normalize_path=normalize_path,
     )
     if variant is not None:
-        result.causes.insert(0, explained_cause(variant))
+        reproduced = f"Reproduced: the signature matches when {variant.description}."
+        result.causes.insert(0, cause(variant.cause, reproduced))
         if exc.canonical_request is not None:
             hidden = None if show_token else credentials.session_token
             result.canonical_request_diff = diff_canonical(
@@ -145,8 +145,3 @@ def _diagnose_failure(
             )
         )
     return result
-
-
-def explained_cause(variant: Variant) -> Cause:
-    """A cause reproduced by the variant search, said with certainty."""
-    return cause(variant.cause, f"Reproduced: the signature matches when {variant.description}.")

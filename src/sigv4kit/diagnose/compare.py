@@ -1,15 +1,9 @@
 """Why did the server say ``SignatureDoesNotMatch``?  Compare and name the cause.
 
-A server that rejects a signature usually says what it computed: S3 returns
-``CanonicalRequest`` and ``StringToSign`` in its XML error; most other AWS
-services put "The Canonical String for this request should have been ..."
-in the message.  Put that next to what the client signed, line by line, and
-the difference names the mistake: a path encoded once instead of twice, a
-query out of order, a header a proxy rewrote, a payload hash, a wrong
-region, a clock that is off, a session token.
-
-Everything here is pure: text in, a :class:`Diagnosis` out.  The command,
-``request`` (on a 403) and the calculator all use it.
+Put what the server computed (:mod:`.server_error`) next to what the client
+signed, line by line, and the difference names the mistake: a path encoded
+once instead of twice, a query out of order, a header a proxy rewrote, a
+payload hash, a wrong region, a clock that is off, a session token.
 """
 
 from __future__ import annotations
@@ -27,9 +21,6 @@ from .server_error import ServerError
 __all__ = ["ClientView", "Diagnosis", "diagnose"]
 
 
-# --------------------------------------------------------------------------
-# Diagnosis
-# --------------------------------------------------------------------------
 @dataclass
 class ClientView:
     """What the client signed (from its own debug output, or re-signed by us)."""
@@ -190,6 +181,21 @@ def _query_detail(client: str, server: str, found: _Found) -> None:
     )
 
 
+# Signed headers whose difference is a cause of its own, not a header changed in transit.
+_HEADER_CAUSES = {
+    "x-amz-security-token": (
+        "session-token",
+        "The X-Amz-Security-Token header differs between what was signed and what arrived "
+        "(missing, refreshed or from other credentials).",
+    ),
+    "x-amz-content-sha256": (
+        "payload-hash",
+        "X-Amz-Content-SHA256 differs: you signed {cv!r}, the server got {sv!r}.",
+    ),
+    "x-amz-date": ("clock-skew", "X-Amz-Date differs: you signed {cv!r}, the server got {sv!r}."),
+}
+
+
 def _headers_detail(client: Parts, server: Parts, found: _Found) -> None:
     ca = dict(client.headers)
     sa = dict(server.headers)
@@ -197,26 +203,10 @@ def _headers_detail(client: Parts, server: Parts, found: _Found) -> None:
         cv, sv = ca.get(name), sa.get(name)
         if cv == sv:
             continue
-        if name == "x-amz-security-token":
-            found.add(
-                "session-token",
-                "The X-Amz-Security-Token header differs between what was signed and what "
-                "arrived (missing, refreshed or from other credentials).",
-            )
-            continue
-        if name == "x-amz-content-sha256":
-            found.add(
-                "payload-hash",
-                f"X-Amz-Content-SHA256 differs: you signed {cv!r}, the server got {sv!r}.",
-            )
-            continue
-        if name == "x-amz-date":
-            found.add(
-                "clock-skew",
-                f"X-Amz-Date differs: you signed {cv!r}, the server got {sv!r}.",
-            )
-            continue
-        if (
+        if name in _HEADER_CAUSES:
+            cid, detail = _HEADER_CAUSES[name]
+            found.add(cid, detail.format(cv=cv, sv=sv))
+        elif (
             cv is not None
             and sv is not None
             and (trim_value(cv) == trim_value(sv) or " ".join(cv.split()) == " ".join(sv.split()))
@@ -225,10 +215,9 @@ def _headers_detail(client: Parts, server: Parts, found: _Found) -> None:
                 "header-whitespace",
                 f"Header {name!r}: {cv!r} vs the server's {sv!r} differ only in whitespace.",
             )
-            continue
-        if cv is None:
+        elif cv is None:
             found.add("header-changed", f"Header {name!r} arrived ({sv!r}) but was not signed.")
-        elif sv is None or sv == "":
+        elif not sv:
             found.add(
                 "header-changed",
                 f"Header {name!r} was signed ({cv!r}) but did not arrive (dropped in transit).",

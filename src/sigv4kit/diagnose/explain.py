@@ -11,9 +11,10 @@ spaces or UTF-8 is explained exactly as it would arrive.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from ..credentials import Credentials
-from ..errors import SigningError
+from ..errors import SignatureError, SigningError
 from ..rawhttp import RawRequest
 from ..signer import SignedRequest, Signer, parse_timestamp
 
@@ -28,19 +29,18 @@ __all__ = [
 REDACTED = "<session token hidden; --show-token prints it>"
 
 
-def parse_authorization(value: str) -> dict[str, str] | None:
-    """The parts of a SigV4/SigV4a ``Authorization`` value, or None.
+def parse_authorization(value: str | None) -> dict[str, str] | None:
+    """The parts of a SigV4/SigV4a ``Authorization`` value, or None (also for no value).
 
     Returns ``algorithm``, ``access_key_id``, ``scope``, ``signed_headers``
     and ``signature``.  The parsing is the Verifier's own
     (:mod:`sigv4kit.verify.auth`), so explain, diagnose and the variant
     search read a header exactly as verification does.
     """
-    from ..errors import SignatureError
     from ..verify.auth import _parse_authorization
 
     try:
-        alg, credential, signed_headers, signature = _parse_authorization(value)
+        alg, credential, signed_headers, signature = _parse_authorization(value or "")
     except SignatureError:
         return None
     if not alg.startswith("AWS4-"):
@@ -87,8 +87,6 @@ def redact_token(text: str, token: str | None) -> str:
     """``text`` with the session token (plain or URI-encoded) replaced."""
     if not token:
         return text
-    from urllib.parse import quote
-
     for form in {token, quote(token, safe=""), quote(token, safe="/")}:
         text = text.replace(form, REDACTED)
     return text

@@ -58,8 +58,7 @@ def client_signed(
     ``service`` or the explicit options say otherwise.  The payload hash is the
     claimed ``X-Amz-Content-SHA256``, else the hash of the body received.
     """
-    auth_value = raw.header("authorization")
-    auth = parse_authorization(auth_value) if auth_value else None
+    auth = parse_authorization(raw.header("authorization"))
     if auth is None:
         raise SigningError(
             "the request has no SigV4 Authorization header; give the request as it was sent, "

@@ -103,11 +103,13 @@ def _xml_unescape(text: str) -> str:
     return unescape(text, {"&quot;": '"', "&apos;": "'"})
 
 
-def _from_hex_bytes(text: str) -> str | None:
+def _text(fields: dict[str, str], name: str) -> str | None:
+    """S3's ``<name>Bytes`` (hex bytes, exact) when readable, else ``<name>``."""
     try:
-        return bytes(int(b, 16) for b in text.split()).decode("utf-8")
-    except (ValueError, UnicodeDecodeError):
-        return None
+        exact = bytes(int(b, 16) for b in fields[name + "Bytes"].split()).decode("utf-8")
+    except (KeyError, ValueError, UnicodeDecodeError):
+        exact = ""
+    return exact or fields.get(name)
 
 
 def parse_error_body(body: str | bytes) -> ServerError:
@@ -137,14 +139,8 @@ def parse_error_body(body: str | bytes) -> ServerError:
     if fields:
         err.code = fields.get("Code")
         err.message = fields.get("Message", "")
-        cr_bytes = fields.get("CanonicalRequestBytes")
-        sts_bytes = fields.get("StringToSignBytes")
-        err.canonical_request = (_from_hex_bytes(cr_bytes) if cr_bytes else None) or fields.get(
-            "CanonicalRequest"
-        )
-        err.string_to_sign = (_from_hex_bytes(sts_bytes) if sts_bytes else None) or fields.get(
-            "StringToSign"
-        )
+        err.canonical_request = _text(fields, "CanonicalRequest")
+        err.string_to_sign = _text(fields, "StringToSign")
         err.signature_provided = fields.get("SignatureProvided")
         err.access_key_id = fields.get("AWSAccessKeyId")
         err.details = {

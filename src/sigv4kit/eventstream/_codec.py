@@ -16,20 +16,14 @@ Wire layout of one message (all integers big-endian)::
   "4 GiB message" after 12 bytes instead of buffering until it runs out of
   memory.
 * A header is ``name length`` (u8, 1-255) + UTF-8 name + ``type`` (u8) +
-  value.  The value depends on the type: nothing for the two booleans, 1/2/4/8
-  bytes of signed integer, a u16 length + bytes for binary and string, 8 bytes
-  of signed milliseconds since the Unix epoch for timestamps, 16 bytes for a
-  UUID.
+  value (see :func:`_encode_value`).
 
-The size limits are AWS's own (``aws-c-event-stream``): 16 MiB per message,
-128 KiB of headers.  Both are parameters of the decoder, because the limits
-protect *this* process, and a server may want them tighter.
-
-Everything here is pure: bytes in, values out.  Input a caller builds (a
-:class:`Message`) is checked when it is built and raises
-:class:`~sigv4kit.errors.SigningError`; bytes received from a peer raise
-:class:`MalformedEventStream` or :class:`IncompleteEventStream`, never a bare
-``struct.error``, ``UnicodeDecodeError`` or ``IndexError``.
+The size limits are AWS's own (``aws-c-event-stream``: 16 MiB per message,
+128 KiB of headers) and parameters of the decoder: they protect *this*
+process, and a server may want them tighter.  Input a caller builds is checked
+when it is built (:class:`~sigv4kit.errors.SigningError`); bytes from a peer
+raise :class:`MalformedEventStream` or :class:`IncompleteEventStream`, never a
+bare ``struct.error``, ``UnicodeDecodeError`` or ``IndexError``.
 """
 
 from __future__ import annotations
@@ -89,12 +83,6 @@ _U16 = struct.Struct(">H")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
-# --------------------------------------------------------------------------
-# Errors for received data
-# --------------------------------------------------------------------------
-# --------------------------------------------------------------------------
-# Header values
-# --------------------------------------------------------------------------
 class HeaderType(str, Enum):
     """The nine value types; the names are the ones the JS SDK uses."""
 
@@ -117,6 +105,14 @@ _INT_RANGES: dict[HeaderType, tuple[int, int]] = {
     HeaderType.TIMESTAMP: (-(1 << 63), (1 << 63) - 1),
 }
 
+# The Python type of each value type that is not an int.
+_PYTHON_TYPES: dict[HeaderType, type] = {
+    HeaderType.BOOLEAN: bool,
+    HeaderType.BINARY: bytes,
+    HeaderType.STRING: str,
+    HeaderType.UUID: _uuid.UUID,
+}
+
 HeaderPython = bool | int | bytes | str | _uuid.UUID
 
 
@@ -124,11 +120,9 @@ HeaderPython = bool | int | bytes | str | _uuid.UUID
 class HeaderValue:
     """A typed header value.
 
-    The wire has four integer widths and a timestamp, all of which are a
-    Python ``int``; the type travels with the value so a message decodes
-    and re-encodes to the same bytes.  A timestamp's ``value`` is the wire
-    value itself, milliseconds since the Unix epoch; :meth:`to_datetime`
-    converts it.
+    Four integer widths and a timestamp (epoch milliseconds, as on the wire)
+    are all a Python ``int``: the type travels with the value so a message
+    decodes and re-encodes to the same bytes.
     """
 
     type: HeaderType
@@ -138,40 +132,31 @@ class HeaderValue:
         t, v = self.type, self.value
         if not isinstance(t, HeaderType):
             raise SigningError(f"header type must be a HeaderType, not {t!r}")
-        if t is HeaderType.BOOLEAN:
-            ok = isinstance(v, bool)
-        elif t in _INT_RANGES:
-            ok = isinstance(v, int) and not isinstance(v, bool)
-            lo, hi = _INT_RANGES[t]
-            if ok and not lo <= v <= hi:  # type: ignore[operator]
-                raise SigningError(f"{t.value} header value {v!r} is outside [{lo}, {hi}]")
-        elif t is HeaderType.BINARY:
-            ok = isinstance(v, bytes)
-            if isinstance(v, bytes) and len(v) > _MAX_VAR:
-                raise SigningError(
-                    f"binary header value is {len(v)} bytes; the format allows at most {_MAX_VAR}"
-                )
-        elif t is HeaderType.STRING:
-            ok = isinstance(v, str)
-            if isinstance(v, str):
-                try:
-                    n = len(v.encode("utf-8"))
-                except UnicodeEncodeError:
-                    raise SigningError(
-                        "string header value is not encodable as UTF-8 (lone surrogate?)"
-                    ) from None
-                if n > _MAX_VAR:
-                    raise SigningError(
-                        f"string header value is {n} UTF-8 bytes; the format allows at most "
-                        f"{_MAX_VAR}"
-                    )
-        else:  # UUID
-            ok = isinstance(v, _uuid.UUID)
-        if not ok:
+        if not isinstance(v, _PYTHON_TYPES.get(t, int)) or (
+            t is not HeaderType.BOOLEAN and isinstance(v, bool)
+        ):
             raise SigningError(f"a {t.value} header value cannot be {type(v).__name__} {v!r}")
+        if t in _INT_RANGES:
+            lo, hi = _INT_RANGES[t]
+            if not lo <= v <= hi:  # type: ignore[operator]
+                raise SigningError(f"{t.value} header value {v!r} is outside [{lo}, {hi}]")
+        elif isinstance(v, bytes) and len(v) > _MAX_VAR:
+            raise SigningError(
+                f"binary header value is {len(v)} bytes; the format allows at most {_MAX_VAR}"
+            )
+        elif isinstance(v, str):
+            try:
+                n = len(v.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise SigningError(
+                    "string header value is not encodable as UTF-8 (lone surrogate?)"
+                ) from None
+            if n > _MAX_VAR:
+                raise SigningError(
+                    f"string header value is {n} UTF-8 bytes; the format allows at most {_MAX_VAR}"
+                )
 
-    # Constructors, one per type: explicit is the only way to say which
-    # integer width is meant.
+    # One constructor per type: the only way to say which integer width is meant.
     @classmethod
     def boolean(cls, value: bool) -> HeaderValue:
         return cls(HeaderType.BOOLEAN, value)
@@ -279,9 +264,6 @@ def millis_to_datetime(ms: int) -> datetime | None:
 HeadersInput = Mapping[str, object] | Iterable[tuple[str, object]] | None
 
 
-# --------------------------------------------------------------------------
-# Message
-# --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True, init=False, repr=False)
 class Message:
     """One event-stream message: ordered typed headers and a payload.
@@ -360,10 +342,10 @@ def _check_name(name: object) -> bytes:
     return raw
 
 
-# --------------------------------------------------------------------------
-# Encoding
-# --------------------------------------------------------------------------
 def _encode_value(v: HeaderValue) -> bytes:
+    """Type code and value: nothing for the booleans (code 0 true, 1 false),
+    1/2/4/8 bytes of signed integer, a u16 length and the bytes for binary and
+    string, 8 bytes of epoch milliseconds for a timestamp, 16 for a UUID."""
     t, x = v.type, v.value
     if isinstance(x, str):
         raw = x.encode("utf-8")
@@ -439,9 +421,6 @@ def encode_message(
     return frame(block, message.payload)
 
 
-# --------------------------------------------------------------------------
-# Decoding
-# --------------------------------------------------------------------------
 _FIXED_SIZE = {2: 1, 3: 2, 4: 4, 5: 8, 8: 8, 9: 16}
 _INT_TYPES = {
     2: HeaderType.BYTE,

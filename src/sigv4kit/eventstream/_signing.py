@@ -1,54 +1,28 @@
 """Signed event streams: the message chain AWS defines, both ends.
 
-After the initial HTTP request is signed (its ``X-Amz-Content-SHA256`` is
-``STREAMING-AWS4-HMAC-SHA256-EVENTS``), every event message the client sends
-is wrapped in an *envelope*: a message whose payload is the encoded inner
-message and whose only headers are
+After the initial request is signed (``X-Amz-Content-SHA256:
+STREAMING-AWS4-HMAC-SHA256-EVENTS``), each message is wrapped in an envelope
+whose payload is the encoded message and whose only headers are ``:date`` and
+``:chunk-signature``, the 32-byte SigV4 signature (with the key of the
+``:date``'s day) of::
 
-* ``:date`` -- a timestamp, the signing time of this message;
-* ``:chunk-signature`` -- 32 bytes, the binary SigV4 signature of::
+    AWS4-HMAC-SHA256-PAYLOAD
+    <YYYYMMDDTHHMMSSZ of :date>
+    <YYYYMMDD>/<region>/<service>/aws4_request
+    <hex signature of the previous message (the request's, for the first)>
+    <hex SHA-256 of the encoded :date header>
+    <hex SHA-256 of the payload (the encoded inner message)>
 
-      AWS4-HMAC-SHA256-PAYLOAD
-      <YYYYMMDDTHHMMSSZ of :date>
-      <YYYYMMDD>/<region>/<service>/aws4_request
-      <hex signature of the previous message (the request's, for the first)>
-      <hex SHA-256 of the encoded :date header>
-      <hex SHA-256 of the payload (the encoded inner message)>
+An envelope with an empty payload ends the stream.  Each string to sign names
+the previous signature, so a receiver that checks every link detects any
+message changed, dropped, replayed or reordered, and the empty last message
+detects truncation.  This agrees byte for byte with smithy-rs, smithy-typescript
+and aws-c-auth (the tests check); what they leave open (sub-second dates,
+envelope header order, no SigV4a form) is decided in ``docs/eventstream.md``.
 
-  signed with the ordinary SigV4 key of the ``:date``'s day.
-
-The stream ends with an envelope whose payload is empty.  Because each
-string to sign names the previous signature, the messages form a chain: a
-receiver that checks every link detects any message changed, dropped,
-replayed or reordered, and the empty final message detects truncation.
-
-Sources, all in agreement and checked byte for byte by the tests:
-smithy-rs ``aws-sigv4/src/event_stream.rs``, smithy-typescript
-``signature-v4`` ``signEvent``/``signMessage``, aws-c-auth ``test_event_signing.c``.
-
-Details the sources leave implicit, decided here:
-
-* **Sub-second dates.**  The string to sign carries whole seconds; the
-  ``:date`` header carries milliseconds.  smithy-rs truncates the time to
-  the second before writing both; the JS SDK writes the milliseconds into
-  the header.  Both verify, because the receiver hashes the ``:date``
-  header it received.  :class:`MessageSigner` truncates by default and
-  keeps milliseconds with ``keep_milliseconds=True``; the verifier accepts
-  either.
-* **Envelope header order.**  The JS SDK writes ``:date`` first, smithy-rs
-  ``:chunk-signature`` first.  The order is not signed; we write the JS
-  order and accept both.
-* **SigV4a.**  No SDK defines an ECDSA form of event signing: aws-c-auth
-  refuses ``AWS_ST_HTTP_REQUEST_EVENT`` with any algorithm but SigV4
-  ("Event signing is only supported for Sigv4"), smithy-rs's
-  ``event_stream::sign_message`` takes only v4 parameters, and
-  smithy-typescript's ``SignatureV4a`` has no ``signMessage``.  There is no
-  ``AWS4-ECDSA-P256-SHA256-PAYLOAD`` string to sign to agree with, so we
-  refuse SigV4a here rather than invent one (see ``docs/eventstream.md``).
-
-The signer and verifier are pure state machines (bytes and times in, bytes
-and messages out): call them from threads or from ``async`` code alike.  The
-only clock read is the ``None`` default of a time argument.
+The signer and verifier are pure state machines (bytes and times in, bytes and
+messages out), for threads and ``async`` code alike; the only clock read is
+the ``None`` default of a time argument.
 """
 
 from __future__ import annotations
@@ -210,63 +184,61 @@ def _check_seed(seed: object) -> str:
     return seed
 
 
-class _Keys:
-    """The SigV4 key of the current day, re-derived when a message crosses
-    midnight (a stream can outlive a day; each message's scope is its own
-    ``:date``'s day)."""
+class _Chain:
+    """What both ends of a stream hold: the scope, the previous signature and the
+    key of the current day, re-derived when a message crosses midnight (a stream
+    can outlive a day; each message's scope is its own ``:date``'s day)."""
 
-    __slots__ = ("_date8", "_key", "_region", "_secret", "_service")
+    __slots__ = ("_date8", "_finished", "_key", "_prior", "_secret", "region", "service")
 
-    def __init__(self, secret: str, region: str, service: str) -> None:
+    def __init__(self, secret: str, region: str, service: str, seed_signature: str) -> None:
+        self.region = _check_scope_part("region", region)
+        self.service = _check_scope_part("service", service)
         self._secret = secret
-        self._region = region
-        self._service = service
         self._date8 = ""
         self._key: HmacKey | None = None
+        self._prior = _check_seed(seed_signature)
+        self._finished = False
 
-    def scope_and_key(self, date8: str) -> tuple[str, HmacKey]:
+    @property
+    def prior_signature(self) -> str:
+        """The hex signature the next message chains from."""
+        return self._prior
+
+    @property
+    def finished(self) -> bool:
+        """True once the signed end-of-stream (empty) message went by."""
+        return self._finished
+
+    def _link(self, ms: int, date_header: bytes, payload: bytes) -> tuple[str, str, bytes]:
+        """``(amz date, string to sign, signature)`` of the next message, signed at ``ms``."""
+        amz = _amz_date(ms)
+        date8 = amz[:8]
         key = self._key
         if date8 != self._date8 or key is None:
-            key = self._key = signing_key(self._secret, date8, self._region, self._service)
+            key = self._key = signing_key(self._secret, date8, self.region, self.service)
             self._date8 = date8
-        return credential_scope(date8, self._region, self._service), key
+        scope = credential_scope(date8, self.region, self.service)
+        sts = string_to_sign(amz, scope, self._prior, date_header, payload)
+        return amz, sts, key.digest(sts.encode("ascii"))
 
-    def __repr__(self) -> str:
-        return "<_Keys (key material hidden)>"
 
-
-# --------------------------------------------------------------------------
-# Signing
-# --------------------------------------------------------------------------
-class MessageSigner:
+class MessageSigner(_Chain):
     """Signs the messages of one outgoing event stream, in order.
 
     Each call wraps a message in its signed envelope, returns the bytes to
-    send, and moves the chain on; :meth:`end` signs the empty message that
-    closes the stream.  Build it from the signed initial request with
-    :meth:`for_request`, or from its parts.
+    send and moves the chain on; :meth:`end` signs the empty message that
+    closes the stream.  Build it with :meth:`for_request` from the signed
+    initial request, or from that request's credentials, scope and hex
+    signature.  It never blocks (``async`` code calls it directly) and holds
+    the chain: one stream, one signer, one task at a time.
 
-    It never blocks, so ``async`` code calls it directly.  It holds the
-    chain, so one stream has one signer, used by one task at a time.
-
-    Args:
-        credentials: the credentials that signed the initial request.
-        region, service: its credential scope.
-        seed_signature: its hex SigV4 signature.
-        keep_milliseconds: write the time's milliseconds into ``:date`` (as
-            the JS SDK does) instead of truncating to the second (as
-            smithy-rs and aws-c-auth do).  Both verify.
+    ``keep_milliseconds`` writes the time's milliseconds into ``:date`` (as
+    the JS SDK does) instead of truncating to the second (as smithy-rs and
+    aws-c-auth do); both verify.
     """
 
-    __slots__ = (
-        "_finished",
-        "_keep_ms",
-        "_keys",
-        "_prior",
-        "last_string_to_sign",
-        "region",
-        "service",
-    )
+    __slots__ = ("_keep_ms", "last_string_to_sign")
 
     def __init__(
         self,
@@ -279,12 +251,8 @@ class MessageSigner:
     ) -> None:
         if not isinstance(credentials, Credentials):
             raise SigningError("credentials must be a sigv4kit.Credentials")
-        self.region = _check_scope_part("region", region)
-        self.service = _check_scope_part("service", service)
-        self._keys = _Keys(credentials.secret_access_key, region, service)
-        self._prior = _check_seed(seed_signature)
+        super().__init__(credentials.secret_access_key, region, service, seed_signature)
         self._keep_ms = bool(keep_milliseconds)
-        self._finished = False
         #: The string to sign of the latest message, for debugging.
         self.last_string_to_sign: str | None = None
 
@@ -310,16 +278,6 @@ class MessageSigner:
             signed.signature,
             keep_milliseconds=keep_milliseconds,
         )
-
-    @property
-    def prior_signature(self) -> str:
-        """The hex signature the next message will chain from."""
-        return self._prior
-
-    @property
-    def finished(self) -> bool:
-        """True once :meth:`end` has signed the closing message."""
-        return self._finished
 
     def sign(self, message: Message, timestamp: datetime | str | float | None = None) -> bytes:
         """The envelope for ``message``, encoded, ready to send.
@@ -364,11 +322,8 @@ class MessageSigner:
             ms -= ms % 1000
         if not -_I64 <= ms <= _I64:
             raise SigningError("timestamp is outside the range of an event-stream timestamp")
-        amz = _amz_date(ms)
-        scope, key = self._keys.scope_and_key(amz[:8])
-        date_header = _DATE_PREFIX + ms.to_bytes(8, "big", signed=True)
-        sts = string_to_sign(amz, scope, self._prior, date_header, payload)
-        sig = key.digest(sts.encode("ascii"))
+        date_header = encode_date_header(ms)
+        _, sts, sig = self._link(ms, date_header, payload)
         self._prior = sig.hex()
         self.last_string_to_sign = sts
         if not payload:
@@ -382,9 +337,6 @@ class MessageSigner:
         )
 
 
-# --------------------------------------------------------------------------
-# Verifying
-# --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class VerifiedMessage:
     """One message whose envelope verified.
@@ -410,7 +362,7 @@ def _now_ms(now: datetime | None) -> int:
     return datetime_to_millis(now)
 
 
-class EventStreamVerifier:
+class EventStreamVerifier(_Chain):
     """Checks a received signed event stream, envelope by envelope.
 
     Feed it the raw bytes of the request body (:meth:`feed`) or envelopes a
@@ -423,30 +375,14 @@ class EventStreamVerifier:
     After any failure the verifier stays failed and re-raises the error: the
     chain is broken, nothing later can be trusted.
 
-    Args:
-        credentials: the sender's credentials, or just its secret key.
-        region, service: the scope of the initial request.
-        seed_signature: the initial request's (verified) signature.
-        max_skew: seconds or a timedelta; default: the service's request
-            skew from :data:`sigv4kit.config.SERVICE_DEFAULTS`.
-        decode_payload: decode each payload as an event-stream message.
-        max_message_size, max_headers_size: limits for envelopes and inner
-            messages alike.
+    ``credentials`` may be just the secret key; ``seed_signature`` is the
+    initial request's verified signature.  ``max_skew`` (seconds or a
+    timedelta) defaults to the service's request skew
+    (:data:`sigv4kit.config.SERVICE_DEFAULTS`); the size limits apply to
+    envelopes and inner messages alike.
     """
 
-    __slots__ = (
-        "_count",
-        "_decode",
-        "_decoder",
-        "_error",
-        "_finished",
-        "_keys",
-        "_limits",
-        "_max_skew_ms",
-        "_prior",
-        "region",
-        "service",
-    )
+    __slots__ = ("_count", "_decode", "_decoder", "_error", "_max_skew_ms")
 
     def __init__(
         self,
@@ -466,10 +402,7 @@ class EventStreamVerifier:
             secret = credentials
         else:
             raise SigningError("credentials must be a sigv4kit.Credentials or a secret key str")
-        self.region = _check_scope_part("region", region)
-        self.service = _check_scope_part("service", service)
-        self._keys = _Keys(secret, region, service)
-        self._prior = _check_seed(seed_signature)
+        super().__init__(secret, region, service, seed_signature)
         if max_skew is None:
             max_skew = service_defaults(service).max_skew_seconds
         if isinstance(max_skew, timedelta):
@@ -478,12 +411,10 @@ class EventStreamVerifier:
             raise SigningError("max_skew must be a non-negative number of seconds or a timedelta")
         self._max_skew_ms = int(max_skew * 1000)
         self._decode = bool(decode_payload)
-        self._limits = (max_message_size, max_headers_size)
         self._decoder = MessageDecoder(
             max_message_size=max_message_size, max_headers_size=max_headers_size
         )
         self._count = 0
-        self._finished = False
         self._error: EventStreamError | None = None
 
     @classmethod
@@ -520,15 +451,6 @@ class EventStreamVerifier:
             max_headers_size=max_headers_size,
         )
 
-    @property
-    def finished(self) -> bool:
-        """True once the signed end-of-stream message verified."""
-        return self._finished
-
-    @property
-    def prior_signature(self) -> str:
-        return self._prior
-
     def feed(
         self, data: bytes | bytearray | memoryview, *, now: datetime | None = None
     ) -> list[VerifiedMessage]:
@@ -537,20 +459,15 @@ class EventStreamVerifier:
         if self._error is not None:
             raise self._error
         now_ms = _now_ms(now)  # before consuming data: a bad `now` must not lose bytes
+        out: list[VerifiedMessage] = []
         try:
-            envelopes = self._decoder.feed(data)
+            for env in self._decoder.feed(data):
+                verified = self._verify(env, now_ms)
+                if verified is not None:
+                    out.append(verified)
         except EventStreamError as exc:
             self._error = exc
             raise
-        out: list[VerifiedMessage] = []
-        for env in envelopes:
-            try:
-                verified = self._verify(env, now_ms)
-            except EventStreamError as exc:
-                self._error = exc
-                raise
-            if verified is not None:
-                out.append(verified)
         return out
 
     def verify_envelope(
@@ -571,16 +488,14 @@ class EventStreamVerifier:
             raise self._error
         try:
             self._decoder.close()
+            if not self._finished:
+                raise IncompleteEventStream(
+                    f"the stream ended after {self._count} messages without its signed "
+                    "end-of-stream (empty) message; it may have been truncated"
+                )
         except EventStreamError as exc:
             self._error = exc
             raise
-        if not self._finished:
-            exc2 = IncompleteEventStream(
-                f"the stream ended after {self._count} messages without its signed "
-                "end-of-stream (empty) message; it may have been truncated"
-            )
-            self._error = exc2
-            raise exc2
 
     def _verify(self, env: Message, now_ms: int) -> VerifiedMessage | None:
         self._count += 1
@@ -611,13 +526,8 @@ class EventStreamVerifier:
         signed_at = millis_to_datetime(date_ms)
         if signed_at is None or not 0 <= date_ms // 1000 <= 253402300799:
             raise MalformedEventStream(f"{where}: ':date' {date_ms} ms is not a usable time")
-        amz = _amz_date(date_ms)
-        scope, key = self._keys.scope_and_key(amz[:8])
         payload = env.payload
-        sts = string_to_sign(
-            amz, scope, self._prior, _DATE_PREFIX + date_ms.to_bytes(8, "big", signed=True), payload
-        )
-        expected = key.digest(sts.encode("ascii"))
+        amz, sts, expected = self._link(date_ms, encode_date_header(date_ms), payload)
         provided_hex = provided.hex()
         if not hmac.compare_digest(expected, provided):
             raise EventSignatureDoesNotMatch(
@@ -644,7 +554,9 @@ class EventStreamVerifier:
         if self._decode:
             try:
                 inner = decode_message(
-                    payload, max_message_size=self._limits[0], max_headers_size=self._limits[1]
+                    payload,
+                    max_message_size=self._decoder.max_message_size,
+                    max_headers_size=self._decoder.max_headers_size,
                 )
             except EventStreamError as exc:
                 raise MalformedEventStream(

@@ -77,32 +77,30 @@ def _check(value: object, source: object) -> Credentials:
     return value
 
 
-def resolve_credentials(source: CredentialsSource) -> Credentials:
-    """Credentials from either a ``Credentials`` value or a provider callable."""
-    if isinstance(source, Credentials):
-        return source
+def _callable(source: object) -> CredentialProvider:
     if not callable(source):
         raise CredentialsError(
             f"expected Credentials or a zero-argument provider, got {type(source).__name__}"
         )
-    return _check(source(), source)
+    return source
+
+
+def resolve_credentials(source: CredentialsSource) -> Credentials:
+    """Credentials from either a ``Credentials`` value or a provider callable."""
+    if isinstance(source, Credentials):
+        return source
+    return _check(_callable(source)(), source)
 
 
 async def aresolve_credentials(source: CredentialsSource) -> Credentials:
-    """Like :func:`resolve_credentials`, without blocking the event loop.
-
-    A provider with ``aget`` is awaited; a plain callable runs in a worker
-    thread, because it may read files or run a process.
-    """
+    """Like :func:`resolve_credentials`, without blocking the event loop: a
+    provider with ``aget`` is awaited, a plain callable (it may read files or
+    run a process) runs in a worker thread."""
     if isinstance(source, Credentials):
         return source
     aget = getattr(source, "aget", None)
     if aget is not None:
         return _check(await aget(), source)
-    if not callable(source):
-        raise CredentialsError(
-            f"expected Credentials or a zero-argument provider, got {type(source).__name__}"
-        )
     import asyncio
 
-    return _check(await asyncio.to_thread(source), source)
+    return _check(await asyncio.to_thread(_callable(source)), source)

@@ -235,6 +235,13 @@ class ProfileFiles:
             found = sections.get("default")
         return found
 
+    def locate(self, name: str, *, in_config: bool) -> tuple[dict[str, Value] | None, str]:
+        """The profile's section in one file (or None), and where it is, for messages."""
+        if in_config:
+            label = "default" if name == "default" else f"profile {name}"
+            return self.config_profile(name), f"{self.config_path} [{label}]"
+        return self.credentials_profile(name), f"{self.credentials_path} [{name}]"
+
     def merged_profile(self, name: str) -> dict[str, Value]:
         """Config-file settings overlaid with credentials-file ones (botocore's merge)."""
         merged: dict[str, Value] = dict(self.config_profile(name) or {})

@@ -1,16 +1,11 @@
 """Refresh expiring credentials ahead of expiry, once, however many callers.
 
-Two thresholds, as botocore and the AWS SDKs use them:
-
-* *advisory* (default 15 minutes before expiry): one caller tries to refresh;
-  everybody else keeps using the current, still valid credentials.  If the
-  refresh fails, the failure is logged and the current credentials are used.
-* *mandatory* (default 10 minutes before expiry): callers wait for the
-  refresh; a failure is raised.
-
-For short-lived credentials (a lifetime shorter than twice the window) the
-windows shrink to half and a quarter of the lifetime, so a 60-second token is
-not refreshed on every call.
+Two thresholds, as botocore and the AWS SDKs use them: from the *advisory*
+one (default 15 minutes before expiry) one caller tries to refresh while the
+others keep the current credentials, and a failure is logged; from the
+*mandatory* one (10 minutes) callers wait for the refresh and a failure is
+raised.  For short lifetimes the windows shrink to half and a quarter of the
+lifetime, so a 60-second token is not refreshed on every call.
 
 Concurrency: one ``threading.Lock`` makes threads share one fetch.  Async
 callers first queue on a per-event-loop ``asyncio.Lock`` (so a thousand tasks
@@ -25,6 +20,7 @@ import logging
 import threading
 import weakref
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
@@ -46,20 +42,13 @@ def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass(frozen=True, slots=True)
 class _Cached:
     """Credentials with the instants at which they become due for refresh."""
 
-    __slots__ = ("advisory_at", "credentials", "mandatory_at")
-
-    def __init__(
-        self,
-        credentials: Credentials,
-        advisory_at: datetime | None,
-        mandatory_at: datetime | None,
-    ) -> None:
-        self.credentials = credentials
-        self.advisory_at = advisory_at
-        self.mandatory_at = mandatory_at
+    credentials: Credentials
+    advisory_at: datetime | None
+    mandatory_at: datetime | None
 
     def state(self, now: datetime) -> int:
         if self.mandatory_at is not None and now >= self.mandatory_at:
@@ -111,8 +100,6 @@ class RefreshingProvider(Provider):
     def describe(self) -> str:
         return self._name
 
-    # -- state ---------------------------------------------------------------
-
     def _state(self) -> tuple[_Cached | None, int]:
         cached = self._cached
         if cached is None:
@@ -157,36 +144,24 @@ class RefreshingProvider(Provider):
         )
         return cached.credentials
 
-    # -- sync ----------------------------------------------------------------
-
     def __call__(self) -> Credentials:
         cached, state = self._state()
         if state == _FRESH and cached is not None:
             return cached.credentials
-        if state == _ADVISORY and cached is not None:
-            return self._advisory_refresh(cached)
-        with self._lock:
-            cached, state = self._state()
-            if state != _MANDATORY and cached is not None:
-                return cached.credentials
-            return self._install(self._fetch()).credentials
-
-    def _advisory_refresh(self, cached: _Cached) -> Credentials:
-        # Somebody else is refreshing: the current credentials are still good.
-        if not self._lock.acquire(blocking=False):
+        advisory = state == _ADVISORY and cached is not None
+        if not self._lock.acquire(blocking=not advisory):
+            assert cached is not None  # somebody else is refreshing: these are still good
             return cached.credentials
         try:
-            cached2, state = self._state()
-            if state == _FRESH and cached2 is not None:
-                return cached2.credentials
+            cached, state = self._state()
+            if cached is not None and (state == _FRESH or (state == _ADVISORY and not advisory)):
+                return cached.credentials
             try:
                 return self._install(self._fetch()).credentials
             except Exception as exc:
-                return self._failed(exc, state, cached2)
+                return self._failed(exc, state, cached)
         finally:
             self._lock.release()
-
-    # -- async ---------------------------------------------------------------
 
     def _loop_lock(self) -> asyncio.Lock:
         import asyncio

@@ -45,8 +45,8 @@ _TIMESTAMP = re.compile(
 def parse_expiration(text: str, *, what: str) -> datetime:
     """Parse an RFC 3339 / ISO 8601 instant; a missing offset means UTC.
 
-    Python 3.10's ``fromisoformat`` rejects ``Z`` and odd fraction lengths,
-    both of which credential sources emit.
+    Not ``fromisoformat``: Python 3.10's rejects ``Z`` and odd fraction
+    lengths, both of which credential sources emit.
     """
     m = _TIMESTAMP.fullmatch(text.strip()) if isinstance(text, str) else None
     if m is None:
@@ -184,12 +184,7 @@ class _ProfileSource(Provider):
 
 
 class _ProfileKeys(_ProfileSource):
-    """Static keys from one profile section of the shared files.
-
-    The two sources differ only in which file and which section they read
-    (:meth:`_locate`, ``_in_config``) and in the name they give it in
-    messages (``_kind``).
-    """
+    """Static keys from the profile's section of one of the shared files."""
 
     _kind: ClassVar[str]
     _in_config: ClassVar[bool]
@@ -197,15 +192,11 @@ class _ProfileKeys(_ProfileSource):
     def describe(self) -> str:
         return f"{self._kind}, profile {self._profile!r}"
 
-    def _locate(self, files: ProfileFiles) -> tuple[dict[str, Value] | None, str]:
-        """``(the profile's section or None, where it is, for messages)``."""
-        raise NotImplementedError
-
     def __call__(self) -> Credentials:
         if self._cached is not None:
             return self._cached
         files = self.files()
-        section, where = self._locate(files)
+        section, where = files.locate(self._profile, in_config=self._in_config)
         if section is None:
             miss = files.miss_hint(self._profile, in_config=self._in_config)
             raise CredentialsNotFoundError([f"{self._kind} {miss}"])
@@ -222,21 +213,12 @@ class SharedCredentialsProvider(_ProfileKeys):
     _kind = "shared credentials file"
     _in_config = False
 
-    def _locate(self, files: ProfileFiles) -> tuple[dict[str, Value] | None, str]:
-        name = self._profile
-        return files.credentials_profile(name), f"{files.credentials_path} [{name}]"
-
 
 class ConfigFileProvider(_ProfileKeys):
     """Static keys written into the config file (``[profile name]`` sections)."""
 
     _kind = "config file"
     _in_config = True
-
-    def _locate(self, files: ProfileFiles) -> tuple[dict[str, Value] | None, str]:
-        name = self._profile
-        label = "default" if name == "default" else f"profile {name}"
-        return files.config_profile(name), f"{files.config_path} [{label}]"
 
 
 # -- credential_process --------------------------------------------------------

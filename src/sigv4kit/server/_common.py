@@ -1,18 +1,9 @@
-"""What the ASGI and WSGI middleware share: reading the request, shaping the answer.
-
-Both adapters do the same three things around :class:`~sigv4kit.verifier.Verifier`:
-
-1. turn the server's view of the request into what the verifier wants --
-   the request target *as received* (a server that re-encodes the path
-   would make every signature over an unusual key fail), the headers as
-   sent (bytes, so UTF-8 metadata survives) and the body as a stream;
-2. tell the application what it now gets: the decoded length of an
-   aws-chunked upload in place of the framed one, and ``aws-chunked`` gone
-   from ``Content-Encoding`` (S3 strips it too before storing the object);
-3. turn a :class:`~sigv4kit.errors.SignatureError` into S3's XML error
-   document with the right status.
-
-Nothing here imports an ASGI or WSGI framework.
+"""What the ASGI and WSGI middleware share around the
+:class:`~sigv4kit.verifier.Verifier`: the request target *as received* (a
+server that re-encodes the path would make every signature over an unusual key
+fail), the headers the application sees after an aws-chunked upload, and S3's
+XML error document for a :class:`~sigv4kit.errors.SignatureError`.  Nothing
+here imports an ASGI or WSGI framework.
 """
 
 from __future__ import annotations
@@ -67,22 +58,14 @@ def new_request_id() -> str:
 
 
 def verified_request(scope_or_environ: MutableMapping[str, Any]) -> Any:
-    """The :class:`~sigv4kit.verifier.VerifiedRequest` the middleware stored, or None.
-
-    Works with an ASGI scope (``request.scope`` in Starlette/FastAPI) and a
-    WSGI environ (``request.environ`` in Flask), so application code need not
-    know which middleware ran.
-    """
+    """The :class:`~sigv4kit.verifier.VerifiedRequest` the middleware stored, or None,
+    from an ASGI scope or a WSGI environ alike (application code need not know which)."""
     return scope_or_environ.get(SCOPE_KEY)
 
 
 def quote_path(path: str) -> str:
-    """Re-encode a decoded path for servers that do not keep the raw target.
-
-    Only a fallback: the raw target (ASGI ``raw_path``, WSGI ``REQUEST_URI``
-    or ``RAW_URI``) is what the client signed; a re-encoded path matches it
-    for every path a client would encode the usual way.
-    """
+    """Re-encode a decoded path, for servers that do not keep the raw target (which is
+    what the client signed); it matches for every path encoded the usual way."""
     return quote(path, safe=_PATH_SAFE)
 
 
@@ -99,12 +82,11 @@ def has_body(content_length: str | bytes | None, transfer_encoding: str | bytes 
 def decoded_headers(
     headers: Iterable[tuple[bytes, bytes]], payload_hash: str
 ) -> list[tuple[bytes, bytes]] | None:
-    """The headers the application should see for an aws-chunked upload.
+    """The headers the application should see for an aws-chunked upload, or None.
 
-    ``Content-Length`` becomes the decoded length (``x-amz-decoded-content-
-    length``) and ``aws-chunked`` leaves ``Content-Encoding``, so frameworks
-    that trust ``Content-Length`` (Werkzeug limits ``wsgi.input`` to it) read
-    the decoded body correctly.  Returns None when nothing changes.
+    ``Content-Length`` becomes the decoded length and ``aws-chunked`` leaves
+    ``Content-Encoding`` (S3 strips it too), so frameworks that trust
+    ``Content-Length`` (Werkzeug limits ``wsgi.input`` to it) read all of it.
     """
     if not payload_hash.startswith("STREAMING-"):
         return None
@@ -137,11 +119,9 @@ def error_document(
 ) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """``(status, headers, body)`` of S3's answer to a failed verification.
 
-    ``x-amz-error-code`` repeats the code in a header, so that an answer to
-    ``HEAD`` (which has no body) still says what went wrong.  Whether the
-    debug fields (canonical request, string to sign) are in the document is
-    the verifier's ``include_debug`` choice: the error only carries them
-    when it was allowed to.
+    ``x-amz-error-code`` repeats the code so that an answer to ``HEAD`` (no
+    body) still says what went wrong.  The debug fields are in the document
+    only when the verifier's ``include_debug`` let the error carry them.
     """
     body = b""
     if method != "HEAD":
@@ -173,10 +153,7 @@ App = TypeVar("App")
 
 
 class Middleware(Generic[App]):
-    """What the ASGI and WSGI middleware are made of: the app, the verifier, the clock.
-
-    Each adapter adds its ``__call__`` (the server's calling convention) and
-    sends the answer :meth:`rejection` shapes.
+    """What the ASGI and WSGI middleware are made of; each adds its ``__call__``.
 
     Args:
         app: the application to protect.

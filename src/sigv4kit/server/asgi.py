@@ -1,35 +1,19 @@
-"""ASGI middleware: verify SigV4/SigV4a before the application runs.
+"""ASGI middleware: verify SigV4/SigV4a before the application runs::
 
-::
-
-    from sigv4kit import Verifier
-    from sigv4kit.server.asgi import SigV4Middleware
-
-    verifier = Verifier({"AKIDEXAMPLE": "secret"}, region="us-east-1", service="s3")
     app = SigV4Middleware(app, verifier)           # any ASGI app
     # Starlette / FastAPI: app.add_middleware(SigV4Middleware, verifier=verifier)
 
-What the application gets:
+The application gets only verified requests (others get S3's XML error
+document and status), ``scope["sigv4kit"]`` (the
+:class:`~sigv4kit.verifier.VerifiedRequest`) and, through ``receive``, the
+decoded body piece by piece, never buffered: each aws-chunked chunk is
+released only after its signature verified, with ``Content-Length`` set to
+the decoded length.
 
-* only requests whose signature verified (others are answered with S3's XML
-  error document and status: 403 ``SignatureDoesNotMatch``, 403
-  ``RequestTimeTooSkewed``, 400 ``AuthorizationHeaderMalformed``, ...);
-* ``scope["sigv4kit"]``: the :class:`~sigv4kit.verifier.VerifiedRequest`
-  (``access_key_id``, ``scope``, ``signed_headers``, ``auth_type``,
-  ``form`` for POST uploads ...).  Read the body through ``receive`` as
-  usual, not through its ``body`` attribute, which the middleware drives;
-* the *decoded* body through ``receive``: an aws-chunked upload arrives as
-  its data, each chunk released only after its signature verified, with
-  ``Content-Length`` set to the decoded length.  Nothing is buffered: the
-  body flows from the server to the application piece by piece.
-
-A body whose check fails at its end (a SHA-256 that does not match, a bad
-final chunk signature, a short body) makes the last ``receive()`` raise the
-:class:`~sigv4kit.errors.SignatureError` instead of reporting the end of the
-body, so the application never sees a complete body that failed.  If the
-application has not started its response by then, the middleware answers
-with the error's XML document in place of whatever the application sends
-(a framework's 500 page included).
+A body whose check fails at its end makes the last ``receive()`` raise the
+:class:`~sigv4kit.errors.SignatureError` instead of reporting the end, so the
+application never sees a complete body that failed; if it has not started its
+response by then, the error's document replaces whatever it sends.
 """
 
 from __future__ import annotations

@@ -1,37 +1,27 @@
-"""WSGI middleware: verify SigV4/SigV4a before the application runs.
+"""WSGI middleware: verify SigV4/SigV4a before the application runs::
 
-::
-
-    from sigv4kit import Verifier
-    from sigv4kit.server.wsgi import SigV4Middleware
-
-    verifier = Verifier({"AKIDEXAMPLE": "secret"}, region="us-east-1", service="s3")
     app.wsgi_app = SigV4Middleware(app.wsgi_app, verifier)      # Flask
-    # any WSGI callable: application = SigV4Middleware(application, verifier)
+    application = SigV4Middleware(application, verifier)        # any WSGI callable
 
-What the application gets:
+The application gets only verified requests (others get S3's XML error
+document), ``environ["sigv4kit"]`` (the
+:class:`~sigv4kit.verifier.VerifiedRequest`) and, as ``wsgi.input``, the
+decoded body as it arrives, each aws-chunked chunk released only after its
+signature verified, with ``CONTENT_LENGTH`` set to the decoded length so that
+frameworks which trust it (Werkzeug does) read all of it.
 
-* only requests whose signature verified (others are answered with S3's XML
-  error document and status);
-* ``environ["sigv4kit"]``: the :class:`~sigv4kit.verifier.VerifiedRequest`
-  (``access_key_id``, ``scope``, ``signed_headers``, ``auth_type``,
-  ``form`` ...); ``sigv4kit.server.verified_request(request.environ)``
-  reads it;
-* ``environ["wsgi.input"]``: the *decoded*, verified body, read as it
-  arrives (an aws-chunked upload's chunks are released only after their
-  signatures verified), with ``CONTENT_LENGTH`` set to the decoded length
-  so that frameworks which trust it (Werkzeug does) read all of it.
-
-A body whose check fails at its end makes the last ``read()`` raise the
-:class:`~sigv4kit.errors.SignatureError`; the middleware then answers with
-the error's XML document instead of the application's response (it holds
-the application's ``start_response`` until the first piece of the response
-body, as WSGI allows, so even a framework's 500 page is replaced).
+A body whose check fails makes ``read()`` raise the
+:class:`~sigv4kit.errors.SignatureError`; the middleware then answers with the
+error's document instead of the application's response (it holds the
+application's ``start_response`` until the first piece of the response body,
+as WSGI allows, so even a framework's 500 page is replaced).
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Protocol, cast
 
@@ -64,16 +54,6 @@ class StartResponse(Protocol):
 
 
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
-_REASONS = {
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    411: "Length Required",
-    413: "Payload Too Large",
-    501: "Not Implemented",
-}
 
 
 def _target(environ: Environ) -> str:
@@ -114,7 +94,33 @@ def _read_input(stream: Any, length: int | None) -> Iterator[bytes]:
         yield piece
 
 
-class VerifiedInput:
+class _Pieces(io.RawIOBase):
+    """The verified body's pieces as a raw stream; remembers the check that failed."""
+
+    def __init__(self, body: Iterator[bytes]) -> None:
+        self.body = body
+        self.left = memoryview(b"")
+        self.failed: SignatureError | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while not self.left:
+            try:
+                self.left = memoryview(next(self.body))
+            except StopIteration:
+                return 0
+            except SignatureError as exc:
+                self.body, self.failed = iter(()), exc
+                raise
+        n = min(len(buffer), len(self.left))
+        buffer[:n] = self.left[:n]
+        self.left = self.left[n:]
+        return n
+
+
+class VerifiedInput(io.BufferedReader):
     """A read-only binary stream over the verified body (``wsgi.input``).
 
     ``read()`` raises the :class:`~sigv4kit.errors.SignatureError` of a body
@@ -122,82 +128,18 @@ class VerifiedInput:
     payload hash; the bad chunk, for aws-chunked).
     """
 
+    raw: _Pieces
+
     def __init__(self, body: Iterator[bytes]) -> None:
-        self._body = body
-        self._buffer = b""
-        self._eof = False
-        self.failed: SignatureError | None = None
+        super().__init__(_Pieces(body), _READ_SIZE)
 
-    def _next(self) -> bytes:
-        while not self._eof:
-            try:
-                piece = next(self._body)
-            except StopIteration:
-                self._eof = True
-                break
-            except SignatureError as exc:
-                self._eof = True
-                self.failed = exc
-                raise
-            if piece:
-                return piece
-        return b""
-
-    def read(self, size: int | None = -1) -> bytes:
-        if size is None or size < 0:
-            parts = [self._buffer]
-            self._buffer = b""
-            while piece := self._next():
-                parts.append(piece)
-            return b"".join(parts)
-        while len(self._buffer) < size:
-            piece = self._next()
-            if not piece:
-                break
-            self._buffer += piece
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
-
-    def read1(self, size: int = -1) -> bytes:
-        if not self._buffer:
-            self._buffer = self._next()
-        if size < 0:
-            size = len(self._buffer)
-        out, self._buffer = self._buffer[:size], self._buffer[size:]
-        return out
-
-    def readline(self, size: int | None = -1) -> bytes:
-        limit = -1 if size is None else size
-        while b"\n" not in self._buffer and (limit < 0 or len(self._buffer) < limit):
-            piece = self._next()
-            if not piece:
-                break
-            self._buffer += piece
-        end = self._buffer.find(b"\n") + 1 or len(self._buffer)
-        if limit >= 0:
-            end = min(end, limit)
-        out, self._buffer = self._buffer[:end], self._buffer[end:]
-        return out
-
-    def readlines(self, hint: int = -1) -> list[bytes]:
-        lines = []
-        total = 0
-        while line := self.readline():
-            lines.append(line)
-            total += len(line)
-            if 0 < hint <= total:
-                break
-        return lines
-
-    def __iter__(self) -> Iterator[bytes]:
-        while line := self.readline():
-            yield line
-
-    def readable(self) -> bool:
-        return True
+    @property
+    def failed(self) -> SignatureError | None:
+        return self.raw.failed
 
     def close(self) -> None:
-        self._eof = True
+        # An application closing its input ends the body; it stays readable.
+        self.raw.body = iter(())
 
 
 class SigV4Middleware(Middleware[WSGIApp]):
@@ -233,7 +175,10 @@ class SigV4Middleware(Middleware[WSGIApp]):
                 body = _read_input(environ["wsgi.input"], length)
             ok = self.verifier.verify(method, target, headers, body, self.now())
         except SignatureError as exc:
-            return self._reject(start_response, exc, method, target, close=streamed)
+            # An unread body would call for "Connection: close", which is
+            # hop-by-hop and not the application's to set: the server drains
+            # or closes (Werkzeug, gunicorn and mod_wsgi do).
+            return self._reject(start_response, exc, method, target)
 
         environ[SCOPE_KEY] = ok
         changed = decoded_headers(headers, ok.payload_hash)
@@ -302,9 +247,7 @@ class SigV4Middleware(Middleware[WSGIApp]):
                 first = b""
             if stream.failed is not None:
                 if not sent:
-                    yield from self._reject(
-                        start_response, stream.failed, method, target, close=True
-                    )
+                    yield from self._reject(start_response, stream.failed, method, target)
                 return
             if not sent:
                 release()
@@ -322,16 +265,10 @@ class SigV4Middleware(Middleware[WSGIApp]):
         exc: SignatureError,
         method: str,
         target: str,
-        *,
-        close: bool = False,
     ) -> list[bytes]:
         status, headers, body = self.rejection(exc, method, target)
-        # "Connection: close" when the body was not read is hop-by-hop, which
-        # WSGI applications may not set: the server decides (and Werkzeug,
-        # gunicorn and mod_wsgi drain or close on their own).
-        del close
         start_response(
-            f"{status} {_REASONS.get(status, 'Error')}",
+            f"{status} {HTTPStatus(status).phrase}",
             [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
         )
         return [body]

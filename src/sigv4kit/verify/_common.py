@@ -55,13 +55,15 @@ _PRESIGN_NAMES = {
     "x-amz-content-sha256": "X-Amz-Content-Sha256",
 }
 _PRESIGN_EXACT = {v: v for v in _PRESIGN_NAMES.values()}
-_PRESIGN_REQUIRED = (
-    "X-Amz-Algorithm",
-    "X-Amz-Credential",
-    "X-Amz-Signature",
-    "X-Amz-Date",
-    "X-Amz-SignedHeaders",
-    "X-Amz-Expires",
+_PRESIGN_REQUIRED = frozenset(
+    {
+        "X-Amz-Algorithm",
+        "X-Amz-Credential",
+        "X-Amz-Signature",
+        "X-Amz-Date",
+        "X-Amz-SignedHeaders",
+        "X-Amz-Expires",
+    }
 )
 _NOT_SIGNED_MESSAGE = "There were headers present in the request which were not signed"
 _CREDENTIAL_FORMAT = '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"'

@@ -24,10 +24,15 @@ if TYPE_CHECKING:
 
 
 _date_cache: Memo[str, int] = Memo(4096)
+_day_cache: Memo[str, int] = Memo(1024)
 
 
 def _amz_epoch(value: str) -> int | None:
-    """POSIX seconds of a ``YYYYMMDDTHHMMSSZ`` string, None if malformed."""
+    """POSIX seconds of a ``YYYYMMDDTHHMMSSZ`` string, None if malformed.
+
+    Memoized twice: the whole value (clients repeat it within a second) and
+    its day (a fresh presigned URL or request is a new second of a known day).
+    """
     t = _date_cache.get(value)
     if t is not None:
         return t
@@ -40,19 +45,19 @@ def _amz_epoch(value: str) -> int | None:
         or not value.isascii()
     ):
         return None
-    try:
-        dt = datetime(
-            int(value[0:4]),
-            int(value[4:6]),
-            int(value[6:8]),
-            int(value[9:11]),
-            int(value[11:13]),
-            int(value[13:15]),
-            tzinfo=timezone.utc,
-        )
-    except ValueError:
+    hour, minute, second = int(value[9:11]), int(value[11:13]), int(value[13:15])
+    if hour > 23 or minute > 59 or second > 59:
         return None
-    return _date_cache.put(value, int(dt.timestamp()))
+    day = _day_cache.get(value[:8])
+    if day is None:
+        try:
+            midnight = datetime(
+                int(value[:4]), int(value[4:6]), int(value[6:8]), tzinfo=timezone.utc
+            )
+        except ValueError:
+            return None
+        day = _day_cache.put(value[:8], int(midnight.timestamp()))
+    return _date_cache.put(value, day + hour * 3600 + minute * 60 + second)
 
 
 def _http_date(value: str) -> tuple[str, int] | None:

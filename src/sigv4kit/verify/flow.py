@@ -178,11 +178,12 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
             state.payload_hash = digest
             state.source = _iter_spool(spool)
     payload_hash = cast("str", state.payload_hash)
-    target = auth.signed_target if auth.kind == "presigned" else state.target
-    creq, sts, ok = vr._check_signature(state, key, target, payload_hash)
-    if not ok and auth.target_no_token is not None:
+    if auth.kind != "presigned":
+        auth.curi, auth.cquery = vr._canonical_target(auth.target)
+    creq, sts, ok = vr._check_signature(auth, key, auth.cquery, payload_hash)
+    if not ok and auth.cquery_no_token is not None:
         # The session token may have been added after signing (IoT style).
-        _, sts2, ok = vr._check_signature(state, key, auth.target_no_token, payload_hash)
+        _, sts2, ok = vr._check_signature(auth, key, auth.cquery_no_token, payload_hash)
         if ok:
             sts = sts2
     if not ok:

@@ -26,7 +26,6 @@ from ._common import (
     MAX_QUERY_LENGTH,
     MAX_SIGNED_HEADERS,
     CredentialLookup,
-    Scope,
     TokenCheck,
     _canonical_request,
     _compare,
@@ -93,11 +92,11 @@ class Verifier:
         "_algorithms",
         "_async_lookup",
         "_auth_cache",
-        "_cred_cache",
         "_fast_slot",
         "_key_memo",
         "_lookup",
         "_mapping",
+        "_params_cache",
         "_query_cache",
         "_targets",
         "_value_memo",
@@ -191,7 +190,7 @@ class Verifier:
         # depends on this verifier's settings (region, service, algorithms,
         # limits), so a class-level memo would be wrong for other instances.
         self._targets: Memo[str, tuple[str, str]] = Memo(1024)
-        self._cred_cache: Memo[tuple[str, str, bool], tuple[str, Scope]] = Memo(1024)
+        self._params_cache: Memo[tuple[str, str, str, str], Params] = Memo(1024)
         self._auth_cache: Memo[str, Params] = Memo(1024)
         self._query_cache: Memo[str, QueryParams] = Memo(1024)
         self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
@@ -281,52 +280,39 @@ class Verifier:
         return self._targets.put(target, (curi, _c.canonical_query(query) if query else ""))
 
     def _check_signature(
-        self, state: _Auth, key: _Key, target: str, payload_hash: str
+        self, auth: _Auth, key: _Key, cquery: str, payload_hash: str
     ) -> tuple[str, str, bool]:
         """Rebuild the canonical request with :mod:`sigv4kit.canonical` (the
         functions the Signer uses) and check the signature."""
-        auth = state
-        hit = self._targets.get(target)
-        curi, cquery = hit if hit is not None else self._canonical_target(target)
         # No value validation here: a value a signer refuses (a control
         # character) simply cannot produce a matching signature.
         creq = _canonical_request(
-            state.method,
-            curi,
+            auth.method,
+            auth.curi,
             cquery,
-            state.pairs,
+            auth.pairs,
             payload_hash,
             signed=auth.signed_headers_text,
             names=auth.signed_headers,
-            index=state.hmap,
+            index=auth.hmap,
         )
-        sts = _string_to_sign(auth.algorithm, auth.amz_date, auth.scope_text, creq[6])
         text = creq[6]
+        sts = _string_to_sign(auth.algorithm, auth.amz_date, auth.scope_text, text)
         if creq[4] != auth.signed_headers_text:
             # The client listed names unsorted, in upper case or twice: its
             # canonical request cannot be this one.
             return text, sts, False
-        secret = key.secret
-        if auth.algorithm == ALGORITHM_V4 and secret is not None:
-            memo = self._key_memo
-            if memo is not None and memo[0] is secret and memo[1] == auth.scope.date:
-                fn = memo[2]
-            else:
-                fn = _hmac(self, secret, auth.scope)
+        if auth.algorithm == ALGORITHM_V4 and key.secret is not None:
+            sign = _hmac(self, key.secret, auth.scope)
             return (
                 text,
                 sts,
-                _compare(
-                    fn(sts.encode("utf-8")).encode(), auth.signature.encode("utf-8", "replace")
-                ),
+                _compare(sign(sts.encode()).encode(), auth.signature.encode("utf-8", "replace")),
             )
-        return (
-            text,
-            sts,
-            signature_ok(
-                auth.algorithm, auth.access_key_id, key, auth.scope, sts.encode(), auth.signature
-            ),
+        ok = signature_ok(
+            auth.algorithm, auth.access_key_id, key, auth.scope, sts.encode(), auth.signature
         )
+        return text, sts, ok
 
     def _mismatch(self, auth: _Auth, creq: str, sts: str) -> SignatureDoesNotMatch:
         if not self.include_debug:
