@@ -402,12 +402,7 @@ class AdapterCore:
         return self._signer
 
     def signer_for(self, url: str) -> Signer:
-        """The Signer for ``url``: the fixed one, or one for the scope its host implies.
-
-        Without ``service=``, each host's credential scope (and SigV4a for
-        Multi-Region Access Points) comes from :func:`sigv4kit.endpoints.infer`;
-        ``region=`` still overrides the region.
-        """
+        """The Signer for ``url``: the fixed one, or one for the scope its host implies."""
         if not self._auto:
             assert self._signer is not None
             return self._signer
