@@ -5,7 +5,6 @@ signature the client *would* have produced under each common mistake
 (path encoded once instead of twice, the query unsorted, headers untrimmed,
 the payload hash of an empty body, the session token left out) and see which
 one equals the signature provided.  A hit names the cause with certainty.
-``sigv4kit verify`` and the calculator use this.
 
 Each family of mistakes is one small generator of :class:`Variant` values,
 each a canonical request equal to the client's except for one part.
@@ -38,11 +37,7 @@ __all__ = ["Variant", "find_variant"]
 
 @dataclass(frozen=True)
 class Variant:
-    """One common mistake: its cause id, what was done, the canonical request it gives.
-
-    The families below yield every variant worth trying; :func:`find_variant`
-    returns the one whose signature equals the one provided.
-    """
+    """One common mistake: its cause id, what was done, the canonical request it gives."""
 
     cause: str
     description: str
