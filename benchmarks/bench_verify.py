@@ -27,12 +27,15 @@ Cases:
   b  S3 PUT, 4 KiB body, header-signed (payload hash checked)
   c  S3 presigned GET, expires 3600
   d  SigV4a S3 GET, header-signed (ECDSA verify vs sign)
+  e  S3 presigned GET, a fresh URL each time (3,000 URLs signed one second
+     apart, more than the verifier's memos hold: each is parsed anew)
 """
 
 from __future__ import annotations
 
 import argparse
 import gc
+import itertools
 import json
 import platform
 import random
@@ -62,6 +65,7 @@ CASES: dict[str, dict[str, Any]] = {
         body=b"x" * 4096,
     ),
     "c S3 presigned GET": dict(method="GET", headers=[], body=b"", presign=True),
+    "e presigned, fresh URL": dict(method="GET", headers=[], body=b"", presign=True, fresh=3000),
     "d SigV4a S3 GET": dict(
         method="GET", headers=[("Range", "bytes=0-9")], body=b"", algorithm="sigv4a"
     ),
@@ -79,8 +83,13 @@ def setup(case: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], Any]]:
     verifier = Verifier({AK: SK}, "us-east-1", "s3")
     m, h, b = case["method"], case["headers"], case["body"]
     if case.get("presign"):
-        url = signer.presign(m, URL, expires=3600)
-        target = target_of(url)
+        now = int(time.time())
+        urls = [
+            signer.presign(m, URL, expires=3600, timestamp=now - i)
+            for i in range(case.get("fresh", 1))
+        ]
+        targets = itertools.cycle([target_of(u) for u in urls])
+        target = next(targets)
         sent = [("Host", "examplebucket.s3.amazonaws.com")]
 
         def sign() -> Any:
@@ -95,6 +104,11 @@ def setup(case: dict[str, Any]) -> tuple[Callable[[], Any], Callable[[], Any]]:
 
     def verify() -> Any:
         return verifier.verify(m, target, sent, b)
+
+    if case.get("fresh"):
+
+        def verify() -> Any:
+            return verifier.verify(m, next(targets), sent, b)
 
     # Real verification: accepted with the secret, refused without it.
     assert verify().read() == b

@@ -402,12 +402,7 @@ class AdapterCore:
         return self._signer
 
     def signer_for(self, url: str) -> Signer:
-        """The Signer for ``url``: the fixed one, or one for the scope its host implies.
-
-        Without ``service=``, each host's credential scope (and SigV4a for
-        Multi-Region Access Points) comes from :func:`sigv4kit.endpoints.infer`;
-        ``region=`` still overrides the region.
-        """
+        """The Signer for ``url``: the fixed one, or one for the scope its host implies."""
         if not self._auto:
             assert self._signer is not None
             return self._signer
@@ -467,35 +462,17 @@ class AdapterCore:
         """What to sign a request again with, when its answer says what to change.
 
         ``response`` is ``(status, Date header, body)``.  A clock-skew error
-        (``skew``) re-signs with the server's clock; a refused payload mode
-        (``refusal``, for a request with a body) re-signs in the next mode the
-        endpoint allows.  The caller checks that the body can be sent again.
+        (``skew``) re-signs with the server's clock.  A refused payload mode
+        (``refusal``, for a request with a body; S3 only, and a recognisable
+        refusal: 501, NotImplemented, "aws-chunked not supported", an
+        unsupported checksum header) re-signs in the next mode the endpoint's
+        profile allows, logged (logger ``sigv4kit.client``) and remembered for
+        the endpoint.  The caller checks that the body can be sent again.
         """
         status, date_header, body = response
         if skew and self.learn_skew(status, date_header, body):
             return Retry(True, mode, headers)
-        step = self._refused(url, mode, status, body, headers) if refusal else None
-        if step is None:
-            return None
-        kept = headers if step.checksum else without_checksums(headers)
-        return Retry(False, str(step.payload), kept)
-
-    def _refused(
-        self,
-        url: str,
-        mode: str,
-        status: int,
-        body: bytes,
-        headers: Iterable[tuple[str, str]],
-    ) -> Any:
-        """The :class:`~sigv4kit.probe.Step` to retry with, when the answer refuses ``mode``.
-
-        Only S3 requests, and only a recognisable refusal (501, NotImplemented,
-        "aws-chunked not supported", an unsupported checksum header).  The
-        choice is logged (logger ``sigv4kit.client``) and remembered for the
-        endpoint.
-        """
-        if not self.fallback or status < 400:
+        if not refusal or not self.fallback or status < 400:
             return None
         if self.signer_for(url).config.service != "s3":
             return None
@@ -518,21 +495,23 @@ class AdapterCore:
             checksum=checksum,
             secure=url.startswith("https://"),
         )
-        if step is not None:
-            import logging
+        if step is None:
+            return None
+        import logging
 
-            logging.getLogger("sigv4kit.client").warning(
-                "%s refused %s (%s); retrying once with %s%s",
-                key,
-                mode,
-                step.reason,
-                step.payload,
-                "" if step.checksum or not checksum else " without the checksum",
-            )
-            if self._modes is None:
-                self._modes = ModeMemory()
-            self._modes.remember(_memory_key(key, mode, checksum), step)
-        return step
+        logging.getLogger("sigv4kit.client").warning(
+            "%s refused %s (%s); retrying once with %s%s",
+            key,
+            mode,
+            step.reason,
+            step.payload,
+            "" if step.checksum or not checksum else " without the checksum",
+        )
+        if self._modes is None:
+            self._modes = ModeMemory()
+        self._modes.remember(_memory_key(key, mode, checksum), step)
+        kept = headers if step.checksum else without_checksums(headers)
+        return Retry(False, str(step.payload), kept)
 
     @property
     def needs_body_hash(self) -> bool:

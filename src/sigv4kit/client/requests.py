@@ -224,12 +224,8 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
         history: list[requests.Response],
         kwargs: dict[str, Any],
     ) -> requests.Response:
-        """Send a signed hop once more when its answer says what to change.
-
-        A clock-skew error re-signs with the server's clock; a refused payload
-        mode re-signs in the next mode the endpoint allows.  Once per hop,
-        and only when its body can be sent again.
-        """
+        """Sign a hop again and send it once more when its answer says what to
+        change (:meth:`AdapterCore.retry`): once per hop, a body that can be resent."""
         hop = getattr(resp.request, _STATE, None)
         if not isinstance(hop, _Hop) or not hop.signed or hop.retried:
             return resp
@@ -254,22 +250,9 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
             chain.mode = retry.mode
             if retry.headers is not hop.headers:
                 chain.headers = without_checksums(chain.headers)
-        return self._resend(resp, retry.headers, hop.has_body, session, history, kwargs)
-
-    def _resend(
-        self,
-        resp: requests.Response,
-        headers: list[tuple[str, str]],
-        has_body: bool,
-        session: requests.Session | None,
-        history: list[requests.Response],
-        kwargs: dict[str, Any],
-    ) -> requests.Response:
-        """Sign ``resp``'s request again (new clock or mode) and send it, once."""
         resp.close()
-        hop: _Hop = getattr(resp.request, _STATE)
         prep = resp.request.copy()
-        self._sign(prep, hop.chain, headers, has_body=has_body)
+        self._sign(prep, chain, retry.headers, has_body=hop.has_body)
         getattr(prep, _STATE).retried = True
         history.append(resp)
         return self._send(prep, resp, session, kwargs)

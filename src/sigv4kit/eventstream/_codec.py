@@ -105,6 +105,14 @@ _INT_RANGES: dict[HeaderType, tuple[int, int]] = {
     HeaderType.TIMESTAMP: (-(1 << 63), (1 << 63) - 1),
 }
 
+# The Python type of each value type that is not an int.
+_PYTHON_TYPES: dict[HeaderType, type] = {
+    HeaderType.BOOLEAN: bool,
+    HeaderType.BINARY: bytes,
+    HeaderType.STRING: str,
+    HeaderType.UUID: _uuid.UUID,
+}
+
 HeaderPython = bool | int | bytes | str | _uuid.UUID
 
 
@@ -124,37 +132,29 @@ class HeaderValue:
         t, v = self.type, self.value
         if not isinstance(t, HeaderType):
             raise SigningError(f"header type must be a HeaderType, not {t!r}")
-        if t is HeaderType.BOOLEAN:
-            ok = isinstance(v, bool)
-        elif t in _INT_RANGES:
-            ok = isinstance(v, int) and not isinstance(v, bool)
-            lo, hi = _INT_RANGES[t]
-            if ok and not lo <= v <= hi:  # type: ignore[operator]
-                raise SigningError(f"{t.value} header value {v!r} is outside [{lo}, {hi}]")
-        elif t is HeaderType.BINARY:
-            ok = isinstance(v, bytes)
-            if isinstance(v, bytes) and len(v) > _MAX_VAR:
-                raise SigningError(
-                    f"binary header value is {len(v)} bytes; the format allows at most {_MAX_VAR}"
-                )
-        elif t is HeaderType.STRING:
-            ok = isinstance(v, str)
-            if isinstance(v, str):
-                try:
-                    n = len(v.encode("utf-8"))
-                except UnicodeEncodeError:
-                    raise SigningError(
-                        "string header value is not encodable as UTF-8 (lone surrogate?)"
-                    ) from None
-                if n > _MAX_VAR:
-                    raise SigningError(
-                        f"string header value is {n} UTF-8 bytes; the format allows at most "
-                        f"{_MAX_VAR}"
-                    )
-        else:  # UUID
-            ok = isinstance(v, _uuid.UUID)
-        if not ok:
+        if not isinstance(v, _PYTHON_TYPES.get(t, int)) or (
+            t is not HeaderType.BOOLEAN and isinstance(v, bool)
+        ):
             raise SigningError(f"a {t.value} header value cannot be {type(v).__name__} {v!r}")
+        if t in _INT_RANGES:
+            lo, hi = _INT_RANGES[t]
+            if not lo <= v <= hi:  # type: ignore[operator]
+                raise SigningError(f"{t.value} header value {v!r} is outside [{lo}, {hi}]")
+        elif isinstance(v, bytes) and len(v) > _MAX_VAR:
+            raise SigningError(
+                f"binary header value is {len(v)} bytes; the format allows at most {_MAX_VAR}"
+            )
+        elif isinstance(v, str):
+            try:
+                n = len(v.encode("utf-8"))
+            except UnicodeEncodeError:
+                raise SigningError(
+                    "string header value is not encodable as UTF-8 (lone surrogate?)"
+                ) from None
+            if n > _MAX_VAR:
+                raise SigningError(
+                    f"string header value is {n} UTF-8 bytes; the format allows at most {_MAX_VAR}"
+                )
 
     # One constructor per type: the only way to say which integer width is meant.
     @classmethod

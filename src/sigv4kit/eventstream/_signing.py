@@ -227,20 +227,15 @@ class MessageSigner(_Chain):
     """Signs the messages of one outgoing event stream, in order.
 
     Each call wraps a message in its signed envelope, returns the bytes to
-    send, and moves the chain on; :meth:`end` signs the empty message that
-    closes the stream.  Build it from the signed initial request with
-    :meth:`for_request`, or from its parts.
+    send and moves the chain on; :meth:`end` signs the empty message that
+    closes the stream.  Build it with :meth:`for_request` from the signed
+    initial request, or from that request's credentials, scope and hex
+    signature.  It never blocks (``async`` code calls it directly) and holds
+    the chain: one stream, one signer, one task at a time.
 
-    It never blocks, so ``async`` code calls it directly.  It holds the
-    chain, so one stream has one signer, used by one task at a time.
-
-    Args:
-        credentials: the credentials that signed the initial request.
-        region, service: its credential scope.
-        seed_signature: its hex SigV4 signature.
-        keep_milliseconds: write the time's milliseconds into ``:date`` (as
-            the JS SDK does) instead of truncating to the second (as
-            smithy-rs and aws-c-auth do).  Both verify.
+    ``keep_milliseconds`` writes the time's milliseconds into ``:date`` (as
+    the JS SDK does) instead of truncating to the second (as smithy-rs and
+    aws-c-auth do); both verify.
     """
 
     __slots__ = ("_keep_ms", "last_string_to_sign")
@@ -380,18 +375,14 @@ class EventStreamVerifier(_Chain):
     After any failure the verifier stays failed and re-raises the error: the
     chain is broken, nothing later can be trusted.
 
-    Args:
-        credentials: the sender's credentials, or just its secret key.
-        region, service: the scope of the initial request.
-        seed_signature: the initial request's (verified) signature.
-        max_skew: seconds or a timedelta; default: the service's request
-            skew from :data:`sigv4kit.config.SERVICE_DEFAULTS`.
-        decode_payload: decode each payload as an event-stream message.
-        max_message_size, max_headers_size: limits for envelopes and inner
-            messages alike.
+    ``credentials`` may be just the secret key; ``seed_signature`` is the
+    initial request's verified signature.  ``max_skew`` (seconds or a
+    timedelta) defaults to the service's request skew
+    (:data:`sigv4kit.config.SERVICE_DEFAULTS`); the size limits apply to
+    envelopes and inner messages alike.
     """
 
-    __slots__ = ("_count", "_decode", "_decoder", "_error", "_limits", "_max_skew_ms")
+    __slots__ = ("_count", "_decode", "_decoder", "_error", "_max_skew_ms")
 
     def __init__(
         self,
@@ -420,7 +411,6 @@ class EventStreamVerifier(_Chain):
             raise SigningError("max_skew must be a non-negative number of seconds or a timedelta")
         self._max_skew_ms = int(max_skew * 1000)
         self._decode = bool(decode_payload)
-        self._limits = (max_message_size, max_headers_size)
         self._decoder = MessageDecoder(
             max_message_size=max_message_size, max_headers_size=max_headers_size
         )
@@ -564,7 +554,9 @@ class EventStreamVerifier(_Chain):
         if self._decode:
             try:
                 inner = decode_message(
-                    payload, max_message_size=self._limits[0], max_headers_size=self._limits[1]
+                    payload,
+                    max_message_size=self._decoder.max_message_size,
+                    max_headers_size=self._decoder.max_headers_size,
                 )
             except EventStreamError as exc:
                 raise MalformedEventStream(

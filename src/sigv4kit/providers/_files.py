@@ -28,8 +28,6 @@ __all__ = [
     "ProfileFileError",
     "ProfileFiles",
     "SharedFile",
-    "config_file_path",
-    "credentials_file_path",
     "parse_ini",
     "profile_name",
 ]
@@ -175,32 +173,20 @@ def _read(path: str) -> SharedFile | None:
     return parse_ini(text, path)
 
 
-def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
-    return os.environ if environ is None else environ
-
-
-def credentials_file_path(environ: Mapping[str, str] | None = None) -> str:
-    """``AWS_SHARED_CREDENTIALS_FILE`` or ``~/.aws/credentials``."""
-    env = _env(environ)
-    return os.path.expanduser(env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
-
-
-def config_file_path(environ: Mapping[str, str] | None = None) -> str:
-    """``AWS_CONFIG_FILE`` or ``~/.aws/config``."""
-    env = _env(environ)
-    return os.path.expanduser(env.get("AWS_CONFIG_FILE") or "~/.aws/config")
-
-
 def profile_name(profile: str | None, environ: Mapping[str, str] | None = None) -> str:
     """The profile to use: the argument, ``AWS_PROFILE``, ``AWS_DEFAULT_PROFILE``, ``default``."""
     if profile:
         return profile
-    env = _env(environ)
+    env = os.environ if environ is None else environ
     return env.get("AWS_PROFILE") or env.get("AWS_DEFAULT_PROFILE") or "default"
 
 
 class ProfileFiles:
-    """Both files, read once, with profile lookup by the files' own naming rules."""
+    """Both files, read once, with profile lookup by the files' own naming rules.
+
+    The paths default to ``AWS_SHARED_CREDENTIALS_FILE`` / ``AWS_CONFIG_FILE``,
+    else ``~/.aws/credentials`` and ``~/.aws/config``.
+    """
 
     def __init__(
         self,
@@ -209,8 +195,13 @@ class ProfileFiles:
         config_path: str | None = None,
         environ: Mapping[str, str] | None = None,
     ) -> None:
-        self.credentials_path = credentials_path or credentials_file_path(environ)
-        self.config_path = config_path or config_file_path(environ)
+        env = os.environ if environ is None else environ
+        self.credentials_path = credentials_path or os.path.expanduser(
+            env.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials"
+        )
+        self.config_path = config_path or os.path.expanduser(
+            env.get("AWS_CONFIG_FILE") or "~/.aws/config"
+        )
         self.credentials = _read(self.credentials_path)
         self.config = _read(self.config_path)
 

@@ -100,8 +100,6 @@ class RefreshingProvider(Provider):
     def describe(self) -> str:
         return self._name
 
-    # -- state ---------------------------------------------------------------
-
     def _state(self) -> tuple[_Cached | None, int]:
         cached = self._cached
         if cached is None:
@@ -146,36 +144,24 @@ class RefreshingProvider(Provider):
         )
         return cached.credentials
 
-    # -- sync ----------------------------------------------------------------
-
     def __call__(self) -> Credentials:
         cached, state = self._state()
         if state == _FRESH and cached is not None:
             return cached.credentials
-        if state == _ADVISORY and cached is not None:
-            return self._advisory_refresh(cached)
-        with self._lock:
-            cached, state = self._state()
-            if state != _MANDATORY and cached is not None:
-                return cached.credentials
-            return self._install(self._fetch()).credentials
-
-    def _advisory_refresh(self, cached: _Cached) -> Credentials:
-        # Somebody else is refreshing: the current credentials are still good.
-        if not self._lock.acquire(blocking=False):
+        advisory = state == _ADVISORY and cached is not None
+        if not self._lock.acquire(blocking=not advisory):
+            assert cached is not None  # somebody else is refreshing: these are still good
             return cached.credentials
         try:
-            cached2, state = self._state()
-            if state == _FRESH and cached2 is not None:
-                return cached2.credentials
+            cached, state = self._state()
+            if cached is not None and (state == _FRESH or (state == _ADVISORY and not advisory)):
+                return cached.credentials
             try:
                 return self._install(self._fetch()).credentials
             except Exception as exc:
-                return self._failed(exc, state, cached2)
+                return self._failed(exc, state, cached)
         finally:
             self._lock.release()
-
-    # -- async ---------------------------------------------------------------
 
     def _loop_lock(self) -> asyncio.Lock:
         import asyncio

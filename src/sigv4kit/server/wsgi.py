@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable, Iterable, Iterator
+from http import HTTPStatus
 from types import TracebackType
 from typing import Any, Protocol, cast
 
@@ -53,16 +54,6 @@ class StartResponse(Protocol):
 
 
 WSGIApp = Callable[[Environ, StartResponse], Iterable[bytes]]
-
-_REASONS = {
-    400: "Bad Request",
-    403: "Forbidden",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    411: "Length Required",
-    413: "Payload Too Large",
-    501: "Not Implemented",
-}
 
 
 def _target(environ: Environ) -> str:
@@ -277,7 +268,7 @@ class SigV4Middleware(Middleware[WSGIApp]):
     ) -> list[bytes]:
         status, headers, body = self.rejection(exc, method, target)
         start_response(
-            f"{status} {_REASONS.get(status, 'Error')}",
+            f"{status} {HTTPStatus(status).phrase}",
             [(n.decode("latin-1"), v.decode("latin-1")) for n, v in headers],
         )
         return [body]

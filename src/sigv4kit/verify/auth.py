@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Iterator,
-)
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import unquote
 
+from .. import canonical as _c
 from .._memo import Memo
 from ..config import ALGORITHM_V4, ALGORITHM_V4A
 from ..errors import (
@@ -79,34 +76,37 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
     return alg, credential, signed, signature
 
 
+_NO_SCOPE = Scope("", None, "")
+
+
 @dataclass(slots=True)
 class _Auth:
     """What a request claims: parsed, not yet trusted."""
 
     kind: str  # "header" | "presigned" | "post"
-    algorithm: str
-    access_key_id: str
-    scope: Scope
-    scope_text: str
-    signed_headers: tuple[str, ...]
-    signed_set: frozenset[str]
-    signed_headers_text: str
-    signature: str
-    amz_date: str
-    epoch: int
-    token: str | None
     # The request, as received.
     method: str
     target: str
     pairs: list[tuple[str, str]]
     hmap: dict[str, str]
+    # What it claims (a POST form's claims are in its body, read later).
+    algorithm: str = ""
+    access_key_id: str = ""
+    scope: Scope = _NO_SCOPE
+    scope_text: str = ""
+    signed_headers: tuple[str, ...] = ()
+    signed_set: frozenset[str] = frozenset()
+    signed_headers_text: str = ""
+    signature: str = ""
+    amz_date: str = ""
+    epoch: int = 0
+    token: str | None = None
     expires: int | None = None
-    # presigned: the request target without X-Amz-Signature (and a variant
-    # without an unsigned X-Amz-Security-Token)
-    signed_target: str = ""
-    target_no_token: str | None = None
-    form: dict[str, str] | None = None
-    policy: str | None = None
+    # presigned: the canonical URI and query the signature covers (and the
+    # query without an unsigned X-Amz-Security-Token)
+    curi: str = ""
+    cquery: str = ""
+    cquery_no_token: str | None = None
     region_set_text: str | None = None
     query_sha256: str | None = None
     # The payload, as _payload resolved it.
@@ -129,21 +129,6 @@ class _Auth:
             close()
 
 
-_signed_cache: Memo[str, tuple[tuple[str, ...], frozenset[str]]] = Memo(1024)
-
-
-def _signed_names(text: str) -> tuple[tuple[str, ...], frozenset[str]] | None:
-    """The SignedHeaders list and set, None if malformed; memoized (clients
-    send the same few lists over and over)."""
-    hit = _signed_cache.get(text)
-    if hit is not None:
-        return hit
-    names = tuple(text.split(";"))
-    if not text or any(not n for n in names):
-        return None
-    return _signed_cache.put(text, (names, frozenset(names)))
-
-
 def _query_has_auth(query: str) -> bool:
     if "X-Amz-" not in query and "x-amz-" not in query.lower():
         return False
@@ -154,10 +139,6 @@ def _query_has_auth(query: str) -> bool:
         if name.lower() in ("x-amz-algorithm", "x-amz-signature", "x-amz-credential"):
             return True
     return False
-
-
-def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatch:
-    return SignatureDoesNotMatch(message, access_key_id=auth.access_key_id)
 
 
 # -- Authorization header -------------------------------------------------
@@ -182,14 +163,19 @@ Params = tuple[
 ]
 
 
-def _params(
-    vr: Verifier, kind: str, alg: str, credential: str, signed_text: str, *, query: bool
-) -> Params:
-    """The parsed credential (already checked) and SignedHeaders text: the
-    part of the authorization parameters that repeats request after request."""
-    akid, scope = _parse_credential(vr, credential, alg, query=query)
-    parsed = _signed_names(signed_text)
-    if parsed is None:
+def _params(vr: Verifier, kind: str, alg: str, credential: str, signed_text: str) -> Params:
+    """The checked credential and SignedHeaders of a header or presign query:
+    the part of the authorization parameters that repeats request after
+    request, memoized per Verifier (what it parses to depends on its settings)."""
+    cache_key = (kind, alg, credential, signed_text)
+    hit = vr._params_cache.get(cache_key)
+    if hit is not None:
+        return hit
+    query = kind == "presigned"
+    malformed = _query_malformed if query else _header_malformed
+    akid, scope = parse_credential(credential, alg, vr.region, vr.service, malformed)
+    names = tuple(signed_text.split(";"))
+    if not signed_text or not all(names):
         if query:
             raise AuthorizationQueryParametersError(
                 f'The X-Amz-SignedHeaders parameter "{signed_text}" is malformed.'
@@ -197,24 +183,27 @@ def _params(
         raise _header_malformed(
             f'the authorization component "SignedHeaders={signed_text}" is malformed.'
         )
-    names, name_set = parsed
+    name_set = frozenset(names)
     fast = (
         alg == ALGORITHM_V4
         and "host" in name_set
         and "authorization" not in name_set
         and len(names) <= vr.max_signed_headers
     )
-    return (
-        alg,
-        akid,
-        scope,
-        credential[len(akid) + 1 :],
-        names,
-        name_set,
-        signed_text,
-        name_set | _UNSIGNED_AMZ_OK,
-        fast,
-        (akid, alg, kind, scope, names),
+    return vr._params_cache.put(
+        cache_key,
+        (
+            alg,
+            akid,
+            scope,
+            credential[len(akid) + 1 :],
+            names,
+            name_set,
+            signed_text,
+            name_set | _UNSIGNED_AMZ_OK,
+            fast,
+            (akid, alg, kind, scope, names),
+        ),
     )
 
 
@@ -247,10 +236,10 @@ def _header_auth(
                 + " or ".join(sorted(vr._algorithms))
                 + "."
             )
-        hit = _params(vr, "header", alg, credential, signed_text, query=False)
+        hit = _params(vr, "header", alg, credential, signed_text)
         if cut > 0:
             vr._auth_cache.put(authorization[:cut], hit)
-    alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit[:7]
+    scope = hit[2]
     # Request time: X-Amz-Date, else Date (RFC 1123).
     amz = hmap.get("x-amz-date")
     if amz is not None:
@@ -270,36 +259,8 @@ def _header_auth(
             f'Invalid credential date "{scope.date}". This date is not the same as '
             f'X-Amz-Date: "{amz[:8]}".'
         )
-    return _Auth(
-        "header",
-        alg,
-        akid,
-        scope,
-        scope_text,
-        signed_list,
-        signed_set,
-        signed_text,
-        signature,
-        amz,
-        epoch,
-        _stripped(hmap.get("x-amz-security-token")),
-        method,
-        target,
-        pairs,
-        hmap,
-    )
-
-
-def _parse_credential(vr: Verifier, credential: str, alg: str, *, query: bool) -> tuple[str, Scope]:
-    """:func:`parse_credential` for this verifier, memoized per instance."""
-    cache_key = (credential, alg, query)
-    hit = vr._cred_cache.get(cache_key)
-    if hit is not None:
-        return hit
-    malformed = _query_malformed if query else _header_malformed
-    return vr._cred_cache.put(
-        cache_key, parse_credential(credential, alg, vr.region, vr.service, malformed)
-    )
+    token = _stripped(hmap.get("x-amz-security-token"))
+    return _Auth("header", method, target, pairs, hmap, *hit[:7], signature, amz, epoch, token)
 
 
 def _query_malformed(detail: str, region: str | None = None) -> SignatureError:
@@ -351,9 +312,10 @@ def parse_credential(
 # -- presigned query ------------------------------------------------------
 #: A presigned request's memoized parameters, keyed on its whole request
 #: target: :data:`Params`, then the amz date, its epoch, X-Amz-Expires, the
-#: session token, the target without it, X-Amz-Region-Set,
-#: X-Amz-Content-Sha256, the target the signature covers, the signature and
-#: the validity window (POSIX seconds, the clock skew allowed before it).
+#: session token, X-Amz-Region-Set, X-Amz-Content-Sha256, the signature, the
+#: validity window (POSIX seconds, the clock skew allowed before it), the
+#: canonical URI and query the signature covers, and that query without an
+#: unsigned session token (None without a token).
 QueryParams = tuple[
     Params,
     str,
@@ -362,55 +324,57 @@ QueryParams = tuple[
     str | None,
     str | None,
     str | None,
-    str | None,
-    str,
     str,
     tuple[float, float],
+    str,
+    str,
+    str | None,
 ]
 
 
 def _query_auth(
     vr: Verifier, method: str, target: str, pairs: list[tuple[str, str]], hmap: dict[str, str]
 ) -> _Auth:
-    path, _, query = target.partition("?")
-    if len(query) > vr.max_query_length:
+    if len(target.partition("?")[2]) > vr.max_query_length:
         raise QueryTooLong(vr.max_query_length)
-    # A presigned URL used again (a shared download link) parses nothing:
-    # the whole target is the memo's key, its parameters the value.
-    hit = vr._query_cache.get(target)
-    if hit is None:
-        hit = vr._query_cache.put(target, _parse_query(vr, path, query))
-    p, amz, epoch, expires, token, no_token, region_set, sha, signed_target, signature, _ = hit
+    hit = vr._query_cache.get(target) or _query_params(vr, target)
+    p, amz, epoch, expires, token, region_set, sha, signature, _, curi, cquery, no_token = hit
     return _Auth(
         "presigned",
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        p[4],
-        p[5],
-        p[6],
-        signature,
-        amz,
-        epoch,
-        token,
         method,
         target,
         pairs,
         hmap,
+        *p[:7],
+        signature,
+        amz,
+        epoch,
+        token,
         expires=expires,
-        signed_target=signed_target,
-        target_no_token=no_token,
+        curi=curi,
+        cquery=cquery,
+        cquery_no_token=no_token,
         region_set_text=region_set,
         query_sha256=sha,
     )
 
 
-def _parse_query(vr: Verifier, path: str, query: str) -> QueryParams:
-    """The presign parameters of a query, checked."""
+_piece_cache: Memo[str, str] = Memo(4096)
+_value_cache: Memo[str, str] = Memo(4096)
+
+
+def _query_params(vr: Verifier, target: str) -> QueryParams:
+    """The presign parameters of a target, checked, and memoized on the whole
+    target: a presigned URL used again (a shared download link) parses nothing.
+
+    The query is read once, and each piece canonicalized through a memo: a
+    client's credential, SignedHeaders and token repeat from URL to URL, only
+    the date (canonical as sent) and the signature (not signed) are new.
+    """
+    path, _, query = target.partition("?")
     params: dict[str, str] = {}
     keep: list[str] = []
-    keep_no_token: list[str] = []
+    token_piece = None
     exact = _PRESIGN_EXACT
     for piece in query.split("&"):
         raw_name, _, raw_value = piece.partition("=")
@@ -423,18 +387,17 @@ def _parse_query(vr: Verifier, path: str, query: str) -> QueryParams:
                     f"The {canon} query parameter appears more than once."
                 )
             if "%" in raw_value or "+" in raw_value:
-                raw_value = unquote(raw_value.replace("+", " "))
+                raw_value = _value_cache.get(raw_value) or _value_cache.put(
+                    raw_value, unquote(raw_value.replace("+", " "))
+                )
             params[canon] = raw_value
             if canon == "X-Amz-Signature":
                 continue
+            if canon == "X-Amz-Security-Token":
+                token_piece = piece
+        if piece:
             keep.append(piece)
-            if canon != "X-Amz-Security-Token":
-                keep_no_token.append(piece)
-        else:
-            keep.append(piece)
-            keep_no_token.append(piece)
-    missing = [p for p in _PRESIGN_REQUIRED if p not in params]
-    if missing:
+    if not _PRESIGN_REQUIRED <= params.keys():
         raise AuthorizationQueryParametersError()
     alg = params["X-Amz-Algorithm"]
     if alg not in vr._algorithms:
@@ -442,8 +405,8 @@ def _parse_query(vr: Verifier, path: str, query: str) -> QueryParams:
             "X-Amz-Algorithm only supports "
             + " and ".join(f'"{a}"' for a in sorted(vr._algorithms))
         )
-    credential = params["X-Amz-Credential"]
-    date = _parse_credential(vr, credential, alg, query=True)[1].date
+    p = _params(vr, "presigned", alg, params["X-Amz-Credential"], params["X-Amz-SignedHeaders"])
+    date = p[2].date
     amz = params["X-Amz-Date"]
     epoch = _amz_epoch(amz)
     if epoch is None:
@@ -456,21 +419,38 @@ def _parse_query(vr: Verifier, path: str, query: str) -> QueryParams:
             f'X-Amz-Date: "{amz[:8]}".'
         )
     expires = _presign_expires(params["X-Amz-Expires"])
-    p = _params(vr, "presigned", alg, credential, params["X-Amz-SignedHeaders"], query=True)
-    token = params.get("X-Amz-Security-Token")
-    no_token: str | None = None
-    if token is not None:
-        no_token = path + "?" + "&".join(keep_no_token) if keep_no_token else path
-    return (
-        p,
-        amz,
-        epoch,
-        expires,
-        token,
-        no_token,
-        params.get("X-Amz-Region-Set"),
-        params.get("X-Amz-Content-Sha256"),
-        path + "?" + "&".join(keep) if keep else path,
-        params["X-Amz-Signature"],
-        (float(epoch - vr.max_skew), float(epoch + expires)),
+    date_piece = "X-Amz-Date=" + amz
+    cache = _piece_cache
+    try:
+        pieces = [
+            q if q == date_piece else cache.get(q) or cache.put(q, _c.canonical_query(q))
+            for q in keep
+        ]
+    except UnicodeEncodeError:
+        raise SignatureDoesNotMatch(
+            "The request signature we calculated does not match the signature you provided: "
+            "the query has a character with no UTF-8 form (a lone surrogate), which no "
+            "client can sign.",
+            access_key_id=p[1],
+        ) from None
+    no_token = None
+    if token_piece is not None:
+        no_token = "&".join([c for q, c in zip(keep, pieces, strict=True) if q is not token_piece])
+        no_token = _c.sort_canonical_query(no_token)
+    return vr._query_cache.put(
+        target,
+        (
+            p,
+            amz,
+            epoch,
+            expires,
+            params.get("X-Amz-Security-Token"),
+            params.get("X-Amz-Region-Set"),
+            params.get("X-Amz-Content-Sha256"),
+            params["X-Amz-Signature"],
+            (float(epoch - vr.max_skew), float(epoch + expires)),
+            vr._canonical_target(path)[0],
+            _c.sort_canonical_query("&".join(pieces)),
+            no_token,
+        ),
     )

@@ -12,7 +12,7 @@ from ..config import parse_algorithm
 from ..errors import (
     AccessDenied,
     AuthorizationQueryParametersError,
-    SignatureError,
+    RequestTimeTooSkewed,
     SigningError,
 )
 from ._common import MAX_PRESIGN_EXPIRES, Scope, _header_malformed
@@ -24,10 +24,15 @@ if TYPE_CHECKING:
 
 
 _date_cache: Memo[str, int] = Memo(4096)
+_day_cache: Memo[str, int] = Memo(1024)
 
 
 def _amz_epoch(value: str) -> int | None:
-    """POSIX seconds of a ``YYYYMMDDTHHMMSSZ`` string, None if malformed."""
+    """POSIX seconds of a ``YYYYMMDDTHHMMSSZ`` string, None if malformed.
+
+    Memoized twice: the whole value (clients repeat it within a second) and
+    its day (a fresh presigned URL or request is a new second of a known day).
+    """
     t = _date_cache.get(value)
     if t is not None:
         return t
@@ -40,19 +45,19 @@ def _amz_epoch(value: str) -> int | None:
         or not value.isascii()
     ):
         return None
-    try:
-        dt = datetime(
-            int(value[0:4]),
-            int(value[4:6]),
-            int(value[6:8]),
-            int(value[9:11]),
-            int(value[11:13]),
-            int(value[13:15]),
-            tzinfo=timezone.utc,
-        )
-    except ValueError:
+    hour, minute, second = int(value[9:11]), int(value[11:13]), int(value[13:15])
+    if hour > 23 or minute > 59 or second > 59:
         return None
-    return _date_cache.put(value, int(dt.timestamp()))
+    day = _day_cache.get(value[:8])
+    if day is None:
+        try:
+            midnight = datetime(
+                int(value[:4]), int(value[4:6]), int(value[6:8]), tzinfo=timezone.utc
+            )
+        except ValueError:
+            return None
+        day = _day_cache.put(value[:8], int(midnight.timestamp()))
+    return _date_cache.put(value, day + hour * 3600 + minute * 60 + second)
 
 
 def _http_date(value: str) -> tuple[str, int] | None:
@@ -95,22 +100,16 @@ def _now_epoch(now: datetime | float | None) -> float:
     raise SigningError(f"now must be an aware datetime or None, not {type(now).__name__}")
 
 
-def _skewed(raw: str, now: float, skew: float) -> SignatureError:
-    from ..errors import RequestTimeTooSkewed
-
-    return RequestTimeTooSkewed(
-        details={
-            "RequestTime": raw,
-            "ServerTime": _iso(now),
-            "MaxAllowedSkewMilliseconds": str(int(skew * 1000)),
-        }
-    )
-
-
 def _check_time_header(vr: Verifier, auth: _Auth, hmap: dict[str, str], now: float) -> None:
     if abs(now - auth.epoch) > vr.max_skew:
         raw = hmap.get("x-amz-date") or hmap.get("date") or auth.amz_date
-        raise _skewed(raw.strip(), now, vr.max_skew)
+        raise RequestTimeTooSkewed(
+            details={
+                "RequestTime": raw.strip(),
+                "ServerTime": _iso(now),
+                "MaxAllowedSkewMilliseconds": str(int(vr.max_skew * 1000)),
+            }
+        )
 
 
 def _check_time_presigned(vr: Verifier, auth: _Auth, now: float) -> None:

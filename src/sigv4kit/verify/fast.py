@@ -1,29 +1,20 @@
 """The fast road: one function for the common request, the general road for the rest.
 
-Most requests a server sees are header-signed or presigned SigV4 requests
-whose authorization parameters it has parsed before: a client repeats its
-credential and SignedHeaders request after request, and a shared presigned
-URL is fetched again and again.  :func:`fast_verify` verifies such a request
-in one function, on the memoized parameters (:mod:`.auth`), without the
-generator, the mutable request record or the intermediate calls of the
-general road (:mod:`.flow`).  Each of those costs a few percent of a
-verification, and a verification is only a few microseconds.
+Most requests are header-signed or presigned SigV4 requests whose
+authorization parameters the Verifier has parsed before: a client repeats
+its credential and SignedHeaders, and a presigned URL is parsed once
+(:mod:`.auth`).  :func:`fast_verify` verifies them without the generator, the
+mutable request record and the calls of the general road (:mod:`.flow`),
+each a few percent of a verification of a few microseconds.
 
-It makes every check the general road makes, from the same memoized values
-the general road validated: the header-length limit, one authentication
-mechanism, the credential scope and its date, the clock skew or the
-presigned URL's validity window, the signed-header policy (host signed,
-every ``x-amz-*`` header signed, every signed header present, at most
-``max_signed_headers``), the payload hash declared, the key (looked up only
-after all of that), the signature (compared in constant time), the session
-token the store holds, and the body's hash (computed only after the key
-lookup).
-
-It never refuses a request itself.  Anything it does not handle, or any
-check that fails, makes it return None, and the caller runs the general road
-from the start, which names the error.  That is safe because the fast road
-consumes nothing: it takes only list or dict headers, ``bytes`` bodies and a
-credential mapping, and it stores nothing but what the general road stores.
+It makes every check the general road makes, on the values the general road
+validates: the key is looked up only after everything that needs no secret,
+the signature is compared in constant time, the body hashed only after the
+key lookup.  It never refuses a request: anything it does not handle, or a
+failed check, returns None, and the caller runs the general road from the
+start, which names the error.  That is safe because the fast road consumes
+nothing (list or dict headers, ``bytes`` bodies, a credential mapping) and
+stores nothing the general road would not.
 """
 
 from __future__ import annotations
@@ -32,12 +23,14 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..errors import SignatureError
+from ..keys import signing_key
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
-from .auth import Params, _query_has_auth
+from .auth import _query_has_auth, _query_params
 from .checks import _date_cache, _now_epoch
-from .keys import _hmac, _key
+from .keys import _key
 from .request import MEMO_NAME_LENGTH, Received, _lname_cache
 from .result import VerifiedRequest
 
@@ -49,8 +42,9 @@ if TYPE_CHECKING:
 _NO_BODY: Iterator[bytes] = iter(())
 
 
-# One function on purpose, like the Signer's hot path: every call saved is a
-# few percent of a verification.  It reads as the general road's stages.
+# One function on purpose (over 100 lines), like the Signer's hot path: a call
+# with a dozen arguments is a few percent of a verification.  It reads as the
+# general road's stages.
 def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
     """The verified request, or None: take the general road (see the module)."""
     method, target, headers, body, now = received
@@ -65,19 +59,18 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
     ):
         return None
     # The received header index, as _index_headers builds it for str names
-    # it has seen before and str values; anything else takes the general road.
+    # it has seen before and str values, none longer than the limit (a
+    # memoized name is at most MEMO_NAME_LENGTH long); anything else, or a
+    # name repeated, takes the general road.
+    most = vr.max_header_length - MEMO_NAME_LENGTH
     try:
         items: Any = headers if headers.__class__ is list else headers.items()  # type: ignore[union-attr]
         cache = _lname_cache
-        pairs = [(cache[n], v) for n, v in items if v.__class__ is str]
+        pairs = [(cache[n], v) for n, v in items if v.__class__ is str and len(v) <= most]
     except (KeyError, TypeError, ValueError):
         return None
     hmap = dict(pairs)
-    if len(hmap) != len(items):  # a name repeated, or a value not str
-        return None
-    # No header longer than the limit: each name came from the memo, so it is
-    # at most MEMO_NAME_LENGTH long, and the length of all values bounds each.
-    if len("".join(hmap.values())) > vr.max_header_length - MEMO_NAME_LENGTH:
+    if len(hmap) != len(items):
         return None
     now_s = time.time() if now is None else _now_epoch(now)
     authorization = hmap.get("authorization")
@@ -104,60 +97,33 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         if token is not None:
             token = token.strip(" \t")
         claimed = hmap.get("x-amz-content-sha256")
-        signed_target = target
+        hit2 = vr._targets.get(target)
+        curi, cquery = hit2 if hit2 is not None else vr._canonical_target(target)
         unsigned_ok = False
     else:
-        # Presigned: the memoized parameters of this very target (a URL used
-        # again), then the validity window.
-        hit = vr._query_cache.get(target)
-        if hit is None or len(target) > vr.max_query_length:  # the query is shorter
+        # Presigned: the parameters of this target, memoized (a URL used
+        # again) or parsed now, then the validity window.
+        if len(target) > vr.max_query_length:  # the query is shorter: let the general road tell
             return None
-        params, amz, _, expires, token, _, _, claimed, signed_target, signature, window = hit
+        hit = vr._query_cache.get(target)
+        if hit is None:
+            try:
+                hit = _query_params(vr, target)
+            except SignatureError:
+                return None
+        params, amz, _, expires, token, _, claimed, signature, window, curi, cquery, _ = hit
         if now_s < window[0] or now_s > window[1]:
             return None
         if claimed is None:
             claimed = hmap.get("x-amz-content-sha256")
         unsigned_ok = vr.presign_unsigned_payload
-    return _verified(
-        vr,
-        method,
-        pairs,
-        hmap,
-        body,
-        params,
-        amz,
-        signature,
-        token,
-        claimed,
-        signed_target,
-        expires,
-        unsigned_ok,
-    )
-
-
-def _verified(
-    vr: Verifier,
-    method: str,
-    pairs: list[tuple[str, str]],
-    hmap: dict[str, str],
-    body: bytes | None,
-    params: Params,
-    amz: str,
-    signature: str,
-    token: str | None,
-    claimed: str | None,
-    signed_target: str,
-    expires: int | None,
-    unsigned_ok: bool,
-) -> VerifiedRequest | None:
-    """The fast road's second half: header policy, payload, key, signature, token, body."""
     alg, akid, scope, scope_text, names, name_set, signed_text, may_skip, fast, head = params
-    received = hmap.keys()
-    if not fast or not received >= name_set:
+    sent = hmap.keys()
+    if not fast or not sent >= name_set:
         return None
-    if len(received) - len(name_set) > (expires is None):
+    if len(sent) - len(name_set) > (expires is None):
         # Headers sent unsigned besides Authorization: none may be x-amz-*.
-        for name in received - may_skip:
+        for name in sent - may_skip:
             if name[:6] == "x-amz-":
                 return None
 
@@ -183,7 +149,7 @@ def _verified(
     if token is not None and vr.token_check is not None:
         return None
 
-    value = vr._mapping.get(akid)  # type: ignore[union-attr]  # fast_verify checked it
+    value = mapping.get(akid)
     if value is None:
         return None
     # The key and the day's signing function, per looked-up value, key id and day.
@@ -194,7 +160,8 @@ def _verified(
         key = _key(vr, akid, value)
         if key.secret is None:
             return None
-        sign = _hmac(vr, key.secret, scope)
+        region = scope.region or ""  # SigV4 scopes name one
+        sign = signing_key(key.secret, scope.date, region, scope.service).hexdigest
         vr._fast_slot = (value, akid, scope.date, key, sign)
     if key.token is not None and token is None:
         return None
@@ -202,14 +169,18 @@ def _verified(
         payload_hash = _sha256(data).hexdigest() if data else _EMPTY
     else:
         payload_hash = claimed
-    hit2 = vr._targets.get(signed_target)
-    curi, cquery = hit2 if hit2 is not None else vr._canonical_target(signed_target)
-    creq = _creq(
-        method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
-    )
+    if len(pairs) == 1:  # host alone, sent and signed (a presigned URL): the signer's form
+        creq = _creq(method, curi, cquery, pairs, payload_hash)
+    else:
+        creq = _creq(
+            method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
+        )
     sts = _sts(alg, amz, scope_text, creq[6])
-    if creq[4] != signed_text or not _compare(
-        sign(sts.encode()).encode(), signature.encode("utf-8", "replace")
+    # compare_digest takes ASCII str as they are (a signature that is not ASCII cannot match).
+    if (
+        creq[4] != signed_text
+        or not signature.isascii()
+        or not _compare(sign(sts.encode()), signature)
     ):
         return None
     if key.token is not None and not _compare(

@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import (
-    Callable,
-    Iterable,
-    Mapping,
-)
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from .. import canonical as _c
 from .._memo import Memo
-from ..config import ALGORITHM_V4, service_defaults
-from ..errors import (
-    SignatureDoesNotMatch,
-    SigningError,
-)
+from ..config import service_defaults
+from ..errors import SignatureDoesNotMatch, SigningError
 from ._common import (
     _REDACTED,
     MAX_AUTH_LENGTH,
@@ -26,10 +19,8 @@ from ._common import (
     MAX_QUERY_LENGTH,
     MAX_SIGNED_HEADERS,
     CredentialLookup,
-    Scope,
     TokenCheck,
     _canonical_request,
-    _compare,
     _positive,
     _string_to_sign,
 )
@@ -37,7 +28,7 @@ from .auth import Params, QueryParams, _Auth
 from .checks import _accepted_algorithms, _skew_seconds
 from .fast import fast_verify
 from .flow import drive_async, drive_sync, verification
-from .keys import _hmac, _Key, signature_ok
+from .keys import _Key, signature_ok
 from .result import VerifiedRequest
 
 
@@ -93,11 +84,10 @@ class Verifier:
         "_algorithms",
         "_async_lookup",
         "_auth_cache",
-        "_cred_cache",
         "_fast_slot",
-        "_key_memo",
         "_lookup",
         "_mapping",
+        "_params_cache",
         "_query_cache",
         "_targets",
         "_value_memo",
@@ -191,10 +181,9 @@ class Verifier:
         # depends on this verifier's settings (region, service, algorithms,
         # limits), so a class-level memo would be wrong for other instances.
         self._targets: Memo[str, tuple[str, str]] = Memo(1024)
-        self._cred_cache: Memo[tuple[str, str, bool], tuple[str, Scope]] = Memo(1024)
+        self._params_cache: Memo[tuple[str, str, str, str], Params] = Memo(1024)
         self._auth_cache: Memo[str, Params] = Memo(1024)
         self._query_cache: Memo[str, QueryParams] = Memo(1024)
-        self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
         self._value_memo: tuple[Any, str, _Key] | None = None
         self._fast_slot: tuple[Any, str, str, _Key, Callable[[bytes], str]] | None = None
         self.max_auth_length = _positive("max_auth_length", max_auth_length)
@@ -281,52 +270,32 @@ class Verifier:
         return self._targets.put(target, (curi, _c.canonical_query(query) if query else ""))
 
     def _check_signature(
-        self, state: _Auth, key: _Key, target: str, payload_hash: str
+        self, auth: _Auth, key: _Key, cquery: str, payload_hash: str
     ) -> tuple[str, str, bool]:
         """Rebuild the canonical request with :mod:`sigv4kit.canonical` (the
         functions the Signer uses) and check the signature."""
-        auth = state
-        hit = self._targets.get(target)
-        curi, cquery = hit if hit is not None else self._canonical_target(target)
         # No value validation here: a value a signer refuses (a control
         # character) simply cannot produce a matching signature.
         creq = _canonical_request(
-            state.method,
-            curi,
+            auth.method,
+            auth.curi,
             cquery,
-            state.pairs,
+            auth.pairs,
             payload_hash,
             signed=auth.signed_headers_text,
             names=auth.signed_headers,
-            index=state.hmap,
+            index=auth.hmap,
         )
-        sts = _string_to_sign(auth.algorithm, auth.amz_date, auth.scope_text, creq[6])
         text = creq[6]
+        sts = _string_to_sign(auth.algorithm, auth.amz_date, auth.scope_text, text)
         if creq[4] != auth.signed_headers_text:
             # The client listed names unsorted, in upper case or twice: its
             # canonical request cannot be this one.
             return text, sts, False
-        secret = key.secret
-        if auth.algorithm == ALGORITHM_V4 and secret is not None:
-            memo = self._key_memo
-            if memo is not None and memo[0] is secret and memo[1] == auth.scope.date:
-                fn = memo[2]
-            else:
-                fn = _hmac(self, secret, auth.scope)
-            return (
-                text,
-                sts,
-                _compare(
-                    fn(sts.encode("utf-8")).encode(), auth.signature.encode("utf-8", "replace")
-                ),
-            )
-        return (
-            text,
-            sts,
-            signature_ok(
-                auth.algorithm, auth.access_key_id, key, auth.scope, sts.encode(), auth.signature
-            ),
+        ok = signature_ok(
+            auth.algorithm, auth.access_key_id, key, auth.scope, sts.encode(), auth.signature
         )
+        return text, sts, ok
 
     def _mismatch(self, auth: _Auth, creq: str, sts: str) -> SignatureDoesNotMatch:
         if not self.include_debug:
