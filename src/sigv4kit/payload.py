@@ -63,13 +63,16 @@ def _as_bytes(piece: object) -> bytes:
     raise SigningError(f"body pieces must be bytes, got {type(piece).__name__}")
 
 
-def _hash_file(f: BinaryIO) -> str:
-    seekable = False
+def is_seekable(body: object) -> bool:
+    """Whether ``body`` is a file that can be read (to hash it) and rewound."""
     try:
-        seekable = bool(f.seekable())
+        return hasattr(body, "read") and bool(body.seekable())  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
-        seekable = False
-    if not seekable:
+        return False
+
+
+def _hash_file(f: BinaryIO) -> str:
+    if not is_seekable(f):
         raise SigningError(
             "the body is a non-seekable stream: hashing it would consume it before it is sent. "
             "Use payload='unsigned', a streaming mode (payload='streaming'), or a precomputed "

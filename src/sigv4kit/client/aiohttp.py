@@ -45,14 +45,6 @@ from ._common import (
 __all__ = ["SigV4Middleware"]
 
 
-def _supports_middlewares() -> bool:
-    parts = aiohttp.__version__.split(".")
-    try:
-        return (int(parts[0]), int(parts[1])) >= (3, 12)
-    except (ValueError, IndexError):  # pragma: no cover - odd version strings
-        return True
-
-
 class _HashWriter:
     """Stands in for aiohttp's stream writer to hash a payload without keeping it."""
 
@@ -187,7 +179,7 @@ class SigV4Middleware(Adapter):
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        if not _supports_middlewares():
+        if not hasattr(aiohttp, "ClientMiddlewareType"):  # client middlewares came with 3.12
             raise SigningError(
                 f"aiohttp {aiohttp.__version__} has no client middlewares; "
                 "upgrade to aiohttp 3.12 or later"

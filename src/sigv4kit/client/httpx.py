@@ -27,6 +27,7 @@ import httpx
 
 from ..credentials import Credentials
 from ..errors import SigningError
+from ..payload import is_seekable
 from ..streaming import AwsChunkedBody
 from ._common import (
     ERROR_STATUSES,
@@ -84,13 +85,6 @@ def _inner(stream: object) -> tuple[bool, object]:
     return False, None
 
 
-def _seekable(obj: object) -> bool:
-    try:
-        return hasattr(obj, "read") and bool(obj.seekable())  # type: ignore[attr-defined]
-    except (AttributeError, OSError, ValueError):
-        return False
-
-
 class _Body:
     """The caller's body, classified once so hops and retries can send it again.
 
@@ -114,7 +108,7 @@ class _Body:
         found, inner = _inner(stream)
         if not found:
             self.kind = "other"
-        elif _seekable(inner):
+        elif is_seekable(inner):
             self.kind = "file"
             self.inner = inner
             self.position = int(inner.tell())  # type: ignore[attr-defined]
@@ -402,7 +396,7 @@ class SigV4Auth(Adapter, httpx.Auth):
         return not _inner(request.stream)[0]
 
     def _hashes_file(self, request: httpx.Request) -> bool:
-        return self.core.needs_body_hash and _seekable(_inner(request.stream)[1])
+        return self.core.needs_body_hash and is_seekable(_inner(request.stream)[1])
 
     def sync_auth_flow(
         self, request: httpx.Request

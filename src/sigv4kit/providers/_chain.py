@@ -9,13 +9,14 @@ from collections.abc import Iterable, Mapping
 from ..credentials import Credentials
 from ..errors import CredentialsError
 from ._base import CredentialProvider, CredentialsNotFoundError, Provider
-from ._files import ProfileFiles, Value, profile_name
+from ._files import ProfileFiles, profile_name
 from ._sources import (
     BotocoreProvider,
     ConfigFileProvider,
     EnvironmentProvider,
     ProfileProcessProvider,
     SharedCredentialsProvider,
+    _string,
 )
 
 __all__ = ["ChainProvider", "default_provider", "resolve_region"]
@@ -119,7 +120,7 @@ class _ProfileBotocore(Provider):
     def __call__(self) -> Credentials:
         if self._delegate is None:
             section = self._files.merged_profile(self._profile)
-            keys = [k for k in _BOTOCORE_ONLY if _nonempty(section.get(k))]
+            keys = [k for k in _BOTOCORE_ONLY if _string(section.get(k))]
             env = self._environ
             env_web_identity = bool(
                 env.get("AWS_WEB_IDENTITY_TOKEN_FILE") and env.get("AWS_ROLE_ARN")
@@ -142,10 +143,6 @@ class _ProfileBotocore(Provider):
                 config_file=self._files.config_path,
             )
         return self._delegate()
-
-
-def _nonempty(value: Value | None) -> bool:
-    return isinstance(value, str) and bool(value.strip())
 
 
 def default_provider(
@@ -222,7 +219,4 @@ def resolve_region(
             return value
     name = profile_name(profile, env)
     files = ProfileFiles(credentials_path=credentials_file, config_path=config_file, environ=env)
-    setting = files.merged_profile(name).get("region")
-    if isinstance(setting, str) and setting.strip():
-        return setting.strip()
-    return None
+    return _string(files.merged_profile(name).get("region")) or None

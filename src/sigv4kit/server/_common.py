@@ -91,10 +91,10 @@ def decoded_headers(
     if not payload_hash.startswith("STREAMING-"):
         return None
     items = list(headers)
-    decoded: bytes | None = None
-    for name, value in items:
-        if name.lower() == b"x-amz-decoded-content-length":
-            decoded = value.strip()
+    decoded = next(
+        (v.strip() for n, v in reversed(items) if n.lower() == b"x-amz-decoded-content-length"),
+        None,
+    )
     out: list[tuple[bytes, bytes]] = []
     for name, value in items:
         lname = name.lower()

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Iterator,
-)
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import unquote
@@ -80,35 +76,37 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
     return alg, credential, signed, signature
 
 
+_NO_SCOPE = Scope("", None, "")
+
+
 @dataclass(slots=True)
 class _Auth:
     """What a request claims: parsed, not yet trusted."""
 
     kind: str  # "header" | "presigned" | "post"
-    algorithm: str
-    access_key_id: str
-    scope: Scope
-    scope_text: str
-    signed_headers: tuple[str, ...]
-    signed_set: frozenset[str]
-    signed_headers_text: str
-    signature: str
-    amz_date: str
-    epoch: int
-    token: str | None
     # The request, as received.
     method: str
     target: str
     pairs: list[tuple[str, str]]
     hmap: dict[str, str]
+    # What it claims (a POST form's claims are in its body, read later).
+    algorithm: str = ""
+    access_key_id: str = ""
+    scope: Scope = _NO_SCOPE
+    scope_text: str = ""
+    signed_headers: tuple[str, ...] = ()
+    signed_set: frozenset[str] = frozenset()
+    signed_headers_text: str = ""
+    signature: str = ""
+    amz_date: str = ""
+    epoch: int = 0
+    token: str | None = None
     expires: int | None = None
     # presigned: the canonical URI and query the signature covers (and the
     # query without an unsigned X-Amz-Security-Token)
     curi: str = ""
     cquery: str = ""
     cquery_no_token: str | None = None
-    form: dict[str, str] | None = None
-    policy: str | None = None
     region_set_text: str | None = None
     query_sha256: str | None = None
     # The payload, as _payload resolved it.
@@ -141,10 +139,6 @@ def _query_has_auth(query: str) -> bool:
         if name.lower() in ("x-amz-algorithm", "x-amz-signature", "x-amz-credential"):
             return True
     return False
-
-
-def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatch:
-    return SignatureDoesNotMatch(message, access_key_id=auth.access_key_id)
 
 
 # -- Authorization header -------------------------------------------------
@@ -245,7 +239,7 @@ def _header_auth(
         hit = _params(vr, "header", alg, credential, signed_text)
         if cut > 0:
             vr._auth_cache.put(authorization[:cut], hit)
-    alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit[:7]
+    scope = hit[2]
     # Request time: X-Amz-Date, else Date (RFC 1123).
     amz = hmap.get("x-amz-date")
     if amz is not None:
@@ -265,24 +259,8 @@ def _header_auth(
             f'Invalid credential date "{scope.date}". This date is not the same as '
             f'X-Amz-Date: "{amz[:8]}".'
         )
-    return _Auth(
-        "header",
-        alg,
-        akid,
-        scope,
-        scope_text,
-        signed_list,
-        signed_set,
-        signed_text,
-        signature,
-        amz,
-        epoch,
-        _stripped(hmap.get("x-amz-security-token")),
-        method,
-        target,
-        pairs,
-        hmap,
-    )
+    token = _stripped(hmap.get("x-amz-security-token"))
+    return _Auth("header", method, target, pairs, hmap, *hit[:7], signature, amz, epoch, token)
 
 
 def _query_malformed(detail: str, region: str | None = None) -> SignatureError:
@@ -363,21 +341,15 @@ def _query_auth(
     p, amz, epoch, expires, token, region_set, sha, signature, _, curi, cquery, no_token = hit
     return _Auth(
         "presigned",
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        p[4],
-        p[5],
-        p[6],
-        signature,
-        amz,
-        epoch,
-        token,
         method,
         target,
         pairs,
         hmap,
+        *p[:7],
+        signature,
+        amz,
+        epoch,
+        token,
         expires=expires,
         curi=curi,
         cquery=cquery,
