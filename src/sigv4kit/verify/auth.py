@@ -422,6 +422,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
     date_piece = "X-Amz-Date=" + amz
     cache = _piece_cache
     try:
+        curi = vr._canonical_target(path)[0]
         pieces = [
             q if q == date_piece else cache.get(q) or cache.put(q, _c.canonical_query(q))
             for q in keep
@@ -429,7 +430,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
     except UnicodeEncodeError:
         raise SignatureDoesNotMatch(
             "The request signature we calculated does not match the signature you provided: "
-            "the query has a character with no UTF-8 form (a lone surrogate), which no "
+            "the target has a character with no UTF-8 form (a lone surrogate), which no "
             "client can sign.",
             access_key_id=p[1],
         ) from None
@@ -449,7 +450,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
             params.get("X-Amz-Content-Sha256"),
             params["X-Amz-Signature"],
             (float(epoch - vr.max_skew), float(epoch + expires)),
-            vr._canonical_target(path)[0],
+            curi,
             _c.sort_canonical_query("&".join(pieces)),
             no_token,
         ),
