@@ -36,11 +36,6 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Authorization header and presign query parsing
-# --------------------------------------------------------------------------
-
-
 def _parse_authorization(value: str) -> tuple[str, str, str, str]:
     """``(algorithm, credential, signed_headers, signature)``.
 
