@@ -36,6 +36,11 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
+_THREE_COMPONENTS = (
+    "the authorization header requires three components: Credential, SignedHeaders, and Signature."
+)
+
+
 def _parse_authorization(value: str) -> tuple[str, str, str, str]:
     """``(algorithm, credential, signed_headers, signature)``.
 
@@ -44,10 +49,7 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
     """
     alg, sp, rest = value.strip().partition(" ")
     if not sp:
-        raise _header_malformed(
-            "the authorization header requires three components: Credential, SignedHeaders, "
-            "and Signature."
-        )
+        raise _header_malformed(_THREE_COMPONENTS)
     credential = signed = signature = None
     for part in rest.split(","):
         name, eq, val = part.strip().partition("=")
@@ -64,10 +66,7 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
         else:
             raise _header_malformed(f'the authorization component "{part.strip()}" is malformed.')
     if credential is None or signed is None or signature is None:
-        raise _header_malformed(
-            "the authorization header requires three components: Credential, SignedHeaders, "
-            "and Signature."
-        )
+        raise _header_malformed(_THREE_COMPONENTS)
     return alg, credential, signed, signature
 
 
