@@ -1,21 +1,15 @@
 """Browser POST uploads to S3: build and sign a policy, verify a submitted form.
 
-A browser form cannot compute a signature, so the server hands it a
-*policy* (a JSON document of conditions and an expiration, Base64-encoded)
-and the signature of that Base64 text.  S3 checks the signature, then checks
-that every form field satisfies the policy and that every form field is
-named by a condition.  This module does both halves:
+A browser form cannot compute a signature, so the server hands it a *policy*
+(a Base64 JSON document of conditions and an expiration) and its signature:
 
-* :func:`presign_post` builds the policy and the form fields, the way
-  botocore's ``generate_presigned_post`` does (same field names, same
-  policy layout, so the two agree on the same inputs), with SigV4 or SigV4a;
-* :func:`verify_post` is the server side: signature, expiration, every
-  condition, coverage of every field, duplicate fields and duplicate policy
-  keys (it lives in :mod:`sigv4kit.verify.policy`, beside the credential,
-  region-set and signature checks it shares with every other request);
+* :func:`presign_post` builds the policy and the form fields as botocore's
+  ``generate_presigned_post`` does (so the two agree on the same inputs),
+  with SigV4 or SigV4a;
+* :func:`verify_post` is the server side (in :mod:`sigv4kit.verify.policy`,
+  beside the checks it shares with every other request);
 * :class:`MultipartParser` (sans-IO) and :func:`read_post_form` parse the
-  ``multipart/form-data`` body with size limits and hand back the fields and
-  the file as a stream, never buffering the file.
+  ``multipart/form-data`` body with size limits, the file as a stream.
 
 No clock is read: the signer gets ``timestamp``, the verifier ``now``.
 """
@@ -82,9 +76,7 @@ MAX_PART_HEADER_BYTES = 16 * 1024
 MAX_PARTS = 1000
 
 
-# --------------------------------------------------------------------------
-# Building and signing
-# --------------------------------------------------------------------------
+# -- building and signing -------------------------------------------------
 def sign_policy(
     policy_b64: str,
     credentials: Credentials,
@@ -217,9 +209,7 @@ def presign_post(
     )
 
 
-# --------------------------------------------------------------------------
-# multipart/form-data
-# --------------------------------------------------------------------------
+# -- multipart/form-data --------------------------------------------------
 @dataclass(frozen=True)
 class PartStart:
     name: str

@@ -192,7 +192,6 @@ class ChunkDecoder:
         # then costs one append, and the SHA-256 runs from C over the list.
         self._held: list[bytes | memoryview] = []
         self._head_re, self._fast, self._loop = _loop_setup(self, sign, verify)
-        self._whole = _whole_chunks if self.signed else _whole_unsigned_chunks
         # The header a chunk of the current chunk's size would have, up to
         # its signature: the next header usually is that (clients use one
         # chunk size), and a match skips the regular expression.
@@ -268,7 +267,12 @@ class ChunkDecoder:
         mv = memoryview(data)
         try:
             # A piece that ends the chunk (and perhaps more) takes the hot loop.
-            pos = self._whole(self, data, mv, 0, out) if rem else 0
+            if not rem:
+                pos = 0
+            elif self.signed:
+                pos = _whole_chunks(self, data, mv, 0, out)
+            else:
+                pos = _whole_unsigned_chunks(self, data, mv, 0, out)
             if pos < len(data):
                 self._feed(data, mv, pos, out)
         except SignatureError as exc:
@@ -301,7 +305,10 @@ class ChunkDecoder:
                 rem = self._remaining
                 if self._fast and data.startswith(_CRLF, pos + rem):
                     # This piece ends the chunk (and perhaps more): the hot loop.
-                    pos = self._whole(self, data, mv, pos, out)
+                    if self.signed:
+                        pos = _whole_chunks(self, data, mv, pos, out)
+                    else:
+                        pos = _whole_unsigned_chunks(self, data, mv, pos, out)
                     continue
                 take = min(rem, n - pos)
                 piece = data if take == n else mv[pos : pos + take]

@@ -63,9 +63,7 @@ CredentialLookup = (
 )
 TokenCheck = Callable[[str, str], Any]
 
-# --------------------------------------------------------------------------
-# Limits: each has its own error, carrying the option name and its value
-# --------------------------------------------------------------------------
+# Limits: each has its own error, carrying the option name and its value.
 #: Defaults of the Verifier's limits (see docs/security.md).
 MAX_AUTH_LENGTH = 16384
 MAX_QUERY_LENGTH = 24576
@@ -81,9 +79,6 @@ def _positive(name: str, value: object) -> int:
     return value
 
 
-# --------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The credential scope a request was signed for.

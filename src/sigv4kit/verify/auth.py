@@ -36,9 +36,9 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Authorization header and presign query parsing
-# --------------------------------------------------------------------------
+_THREE_COMPONENTS = (
+    "the authorization header requires three components: Credential, SignedHeaders, and Signature."
+)
 
 
 def _parse_authorization(value: str) -> tuple[str, str, str, str]:
@@ -49,10 +49,7 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
     """
     alg, sp, rest = value.strip().partition(" ")
     if not sp:
-        raise _header_malformed(
-            "the authorization header requires three components: Credential, SignedHeaders, "
-            "and Signature."
-        )
+        raise _header_malformed(_THREE_COMPONENTS)
     credential = signed = signature = None
     for part in rest.split(","):
         name, eq, val = part.strip().partition("=")
@@ -69,10 +66,7 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
         else:
             raise _header_malformed(f'the authorization component "{part.strip()}" is malformed.')
     if credential is None or signed is None or signature is None:
-        raise _header_malformed(
-            "the authorization header requires three components: Credential, SignedHeaders, "
-            "and Signature."
-        )
+        raise _header_malformed(_THREE_COMPONENTS)
     return alg, credential, signed, signature
 
 
@@ -422,6 +416,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
     date_piece = "X-Amz-Date=" + amz
     cache = _piece_cache
     try:
+        curi = vr._canonical_target(path)[0]
         pieces = [
             q if q == date_piece else cache.get(q) or cache.put(q, _c.canonical_query(q))
             for q in keep
@@ -429,7 +424,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
     except UnicodeEncodeError:
         raise SignatureDoesNotMatch(
             "The request signature we calculated does not match the signature you provided: "
-            "the query has a character with no UTF-8 form (a lone surrogate), which no "
+            "the target has a character with no UTF-8 form (a lone surrogate), which no "
             "client can sign.",
             access_key_id=p[1],
         ) from None
@@ -449,7 +444,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
             params.get("X-Amz-Content-Sha256"),
             params["X-Amz-Signature"],
             (float(epoch - vr.max_skew), float(epoch + expires)),
-            vr._canonical_target(path)[0],
+            curi,
             _c.sort_canonical_query("&".join(pieces)),
             no_token,
         ),

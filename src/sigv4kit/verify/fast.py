@@ -29,7 +29,7 @@ from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
 from .auth import _query_has_auth, _query_params
-from .checks import _date_cache, _now_epoch
+from .checks import _amz_epoch, _date_cache, _now_epoch
 from .keys import _key
 from .request import MEMO_NAME_LENGTH, Received, _lname_cache
 from .result import VerifiedRequest
@@ -91,6 +91,8 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
             return None
         amz = amz.strip()
         epoch = _date_cache.get(amz)
+        if epoch is None:  # the first request of a second
+            epoch = _amz_epoch(amz)
         if epoch is None or amz[:8] != params[2].date or abs(now_s - epoch) > vr.max_skew:
             return None
         token = hmap.get("x-amz-security-token")

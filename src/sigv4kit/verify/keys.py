@@ -18,9 +18,6 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Credential values
-# --------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Key:
     secret: str | None

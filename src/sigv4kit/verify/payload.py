@@ -38,9 +38,7 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Body checking (sans-IO)
-# --------------------------------------------------------------------------
+# -- body checks (sans-IO) ------------------------------------------------
 # Received pieces smaller than this have the data they release joined (one
 # copy) rather than yielded one by one (a generator step each).
 _JOIN_BELOW = 8192

@@ -1,18 +1,12 @@
 """Browser POST policies, the server side: signature, expiration, conditions.
 
-A browser form cannot compute a signature, so the server that handed it a
-*policy* (a Base64 JSON document of conditions and an expiration) checks,
-as S3 does: the policy's signature (its Base64 text *is* the string to
-sign), that it has not expired, that every form field satisfies its
-condition, that every field is named by a condition, and
-``content-length-range`` against the file.
-
-The credential, the SigV4a region set and the signature are checked by the
-same functions as every other request (:func:`.auth.parse_credential`,
-:func:`.checks.region_set`, :func:`.keys.signature_ok`); only the words of
-the errors are POST's.  :func:`verify_post` is the public, standalone entry
-(``sigv4kit.post_policy.verify_post``), which the Verifier's POST flow
-(:mod:`.post`) calls with the key it looked up.
+A browser form cannot sign, so S3 checks the *policy* it was handed: its
+signature (the Base64 text *is* the string to sign), its expiration, every
+form field against its condition, every field named by a condition, and
+``content-length-range``.  The credential, the SigV4a region set and the
+signature go through the checks of every other request
+(:func:`.auth.parse_credential`, :func:`.checks.region_set`,
+:func:`.keys.signature_ok`); only the words of the errors are POST's.
 """
 
 from __future__ import annotations

@@ -30,9 +30,6 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Browser POST forms (sans-IO over sigv4kit.post_policy's multipart parser)
-# --------------------------------------------------------------------------
 class _PostReader:
     """Reads the form fields before the ``file`` part, then streams the file.
 

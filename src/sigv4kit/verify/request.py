@@ -18,9 +18,6 @@ if TYPE_CHECKING:
 Received = tuple[str, str, object, object, "datetime | float | None"]
 
 
-# --------------------------------------------------------------------------
-# Request parsing helpers
-# --------------------------------------------------------------------------
 def _to_str(value: object) -> str:
     if isinstance(value, str):
         return value
