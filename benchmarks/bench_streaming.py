@@ -24,6 +24,11 @@ is the one least disturbed, and disturbance hits both sides alike.
    Reference: the hashing the mode requires, over the same pieces --
    SHA-256 (signed), SHA-256 and CRC32 (signed trailer), CRC32 (unsigned
    trailer); the ratio against SHA-256 alone is printed too.  Goal: 0.90.
+   Each row is followed by its **harness floor**: the same loop with no
+   decoder (the hashing inline, each piece handed out as the output), the
+   best any per-piece Python API can show here.  At 1 KiB pieces it is
+   below the goal (a Python call costs a sizeable share of the SHA-256 of
+   1 KiB); such misses are printed, and counted, as misses all the same.
 3. **Verifier**: ``Verifier.verify`` of a signed aws-chunked PUT of
    ``--verify-mib`` MiB (128, as in the issue), its body an iterator of
    16 KiB or 1 MiB pieces, ``ok.body`` drained.  Reference:
@@ -182,6 +187,81 @@ def encode_rows(data: bytes, rounds: int) -> Results:
 # --------------------------------------------------------------------------
 # 2. Decoder
 # --------------------------------------------------------------------------
+def _references(pieces: list[bytes], mode: str) -> dict[str, Callable[[], object]]:
+    """The reference hashing of a decoder row, and its harness floor.
+
+    ``limit`` is the hashing the mode needs, over the same pieces: SHA-256
+    (signed), SHA-256 and CRC32 (signed trailer), CRC32 (unsigned trailer);
+    ``sha`` is SHA-256 alone, where that differs.  ``floor`` is the decoder
+    row's own harness (``for piece in pieces: for out in feed(piece): n +=
+    len(out)``) with no decoder at all: the same hashing inline in the loop
+    and each piece handed out as the output.  No per-piece Python API can
+    beat it, so ``limit / floor`` is the best ratio a decoder row can show;
+    at 1 KiB pieces (SHA-256 of a piece ~0.6 us) it is below the goal.
+    """
+
+    def sha() -> None:
+        h = hashlib.sha256()
+        for piece in pieces:
+            h.update(piece)
+        h.digest()
+
+    def sha_crc() -> None:
+        h = hashlib.sha256()
+        crc = 0
+        for piece in pieces:
+            h.update(piece)
+            crc = zlib.crc32(piece, crc)
+        h.digest()
+
+    def crc() -> None:
+        c = 0
+        for piece in pieces:
+            c = zlib.crc32(piece, c)
+
+    def floor_sha() -> None:
+        h = hashlib.sha256()
+        n = 0
+        for piece in pieces:
+            h.update(piece)
+            for out in (piece,):
+                n += len(out)
+        h.digest()
+
+    def floor_sha_crc() -> None:
+        h = hashlib.sha256()
+        crc = n = 0
+        for piece in pieces:
+            h.update(piece)
+            crc = zlib.crc32(piece, crc)
+            for out in (piece,):
+                n += len(out)
+        h.digest()
+
+    def floor_crc() -> None:
+        c = n = 0
+        for piece in pieces:
+            c = zlib.crc32(piece, c)
+            for out in (piece,):
+                n += len(out)
+
+    if mode == "streaming":
+        return {"limit": sha, "floor": floor_sha}
+    if mode == "streaming-trailer":
+        return {"limit": sha_crc, "floor": floor_sha_crc, "sha": sha}
+    return {"limit": crc, "floor": floor_crc, "sha": sha}
+
+
+def _decode_mark(ratio: float, floor: float) -> str:
+    """A missed goal, said plainly; where the harness floor itself is under
+    the goal, the miss is named as such (still a miss)."""
+    if ratio >= DECODE_GOAL:
+        return ""
+    if floor < DECODE_GOAL:
+        return f"  < goal (and the harness floor, {floor:.3f}, is < goal too)"
+    return "  < goal"
+
+
 def decode_rows(data: bytes, rounds: int) -> Results:
     key = signing_key(CREDS.secret_access_key, "20130524", "us-east-1", "s3")
     rows: Results = {}
@@ -211,37 +291,31 @@ def decode_rows(data: bytes, rounds: int) -> Results:
                 dec.finish()
                 assert n == len(data)
 
-            def sha(pieces: list[bytes] = pieces) -> None:
-                h = hashlib.sha256()
-                for piece in pieces:
-                    h.update(piece)
-                h.digest()
-
-            def sha_crc(pieces: list[bytes] = pieces) -> None:
-                h = hashlib.sha256()
-                crc = 0
-                for piece in pieces:
-                    h.update(piece)
-                    crc = zlib.crc32(piece, crc)
-                h.digest()
-
-            def crc(pieces: list[bytes] = pieces) -> None:
-                c = 0
-                for piece in pieces:
-                    c = zlib.crc32(piece, c)
-
-            limit = {"streaming": sha, "streaming-trailer": sha_crc}.get(mode, crc)
-            fns: dict[str, Callable[[], object]] = {"ours": decode, "limit": limit}
-            if limit is not sha:
-                fns["sha"] = sha
+            refs = _references(pieces, mode)
+            fns: dict[str, Callable[[], object]] = {
+                "ours": decode,
+                "limit": refs["limit"],
+                "floor": refs["floor"],
+            }
+            if "sha" in refs:
+                fns["sha"] = refs["sha"]
             t = best_of(fns, rounds)
             ratio = t["limit"] / t["ours"]
+            floor = t["limit"] / t["floor"]
             vs_sha = t.get("sha", t["limit"]) / t["ours"]
-            rows[f"{mode} {size // KIB} KiB"] = {"ratio": ratio, "vs_sha256": vs_sha}
-            mark = "" if ratio >= DECODE_GOAL else "  < goal"
+            rows[f"{mode} {size // KIB} KiB"] = {
+                "ratio": ratio,
+                "vs_sha256": vs_sha,
+                "harness_floor": floor,
+                "of_floor": ratio / floor,
+            }
             print(
                 f"  decode {mode:27} {size // KIB:5} KiB pieces  {ratio:.3f} of its hashing"
-                f" ({vs_sha:.3f} of sha256){mark}"
+                f" ({vs_sha:.3f} of sha256){_decode_mark(ratio, floor)}"
+            )
+            print(
+                f"         {'harness floor (no decoder)':27} {size // KIB:5} KiB pieces  "
+                f"{floor:.3f}; the decoder is {ratio / floor:.3f} of it"
             )
     return rows
 
@@ -412,6 +486,21 @@ def memory_rows(gib: float) -> Results:
     return {"peak_alloc_mib": peak / MIB, "rss_growth_mib": rss / MIB}
 
 
+def _decode_summary(rows: Results) -> None:
+    """Which decoder rows miss the goal, split by whether their harness
+    floor leaves the goal reachable (every miss is still a miss)."""
+    reachable = [k for k, r in rows.items() if r["ratio"] < DECODE_GOAL <= r["harness_floor"]]
+    floored = [k for k, r in rows.items() if r["ratio"] < DECODE_GOAL > r["harness_floor"]]
+    met = len(rows) - len(reachable) - len(floored)
+    print(f"  decode: {met} of {len(rows)} rows meet {DECODE_GOAL}")
+    if reachable:
+        print(f"  decode: missed with the goal reachable: {', '.join(reachable)}")
+    if floored:
+        print(
+            f"  decode: missed, and the harness floor is below the goal too: {', '.join(floored)}"
+        )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     ap.add_argument("--size-mib", type=int, default=64)
@@ -440,6 +529,7 @@ def main() -> int:
     if "decode" in only:
         results["decode"] = dec = decode_rows(data, args.rounds)
         ok &= all(r["ratio"] >= DECODE_GOAL for r in dec.values())
+        _decode_summary(dec)
     if "verify" in only:
         body = data if args.verify_mib == args.size_mib else payload(args.verify_mib)
         results["verify"] = ver = verify_rows(body, args.rounds)

@@ -1,9 +1,7 @@
-"""The str enums of :mod:`sigv4kit.modes`, built on first use.
-
-Import them from :mod:`sigv4kit.modes`; they live here so that the signing
-path, which needs only the plain constants, never imports :mod:`enum`.
-Every member's value is one of the constants of :mod:`sigv4kit.modes`, so
-each literal is written once.
+"""The str enums of :mod:`sigv4kit.modes`, built on first use: import them from
+there.  They live here so that the signing path, which needs only the plain
+constants, never imports :mod:`enum`; each member's value is one of those
+constants, so each literal is written once.
 """
 
 from __future__ import annotations

@@ -1,28 +1,15 @@
 """One bounded memo, used by every cache of the package.
 
-A :class:`Memo` is a ``dict`` with a bound: read it with ``memo.get(key)``
-(the C ``dict.get``, so a hit costs what a plain dict costs, which matters on
-the hot paths that memoize header names, query parameters, signing keys and
-credential scopes), and fill it with ``memo.put(key, value)``, which
-empties the memo first when it holds ``limit`` entries.
-
-Why a bound: the keys come from requests (header names, access key ids,
-Authorization prefixes, host names), so a client that sends endless distinct
-values must not grow a server's memory without end.
-
-Why clear rather than LRU: the working set of these memos is small and
-stable (a few hosts, dates, access keys, header spellings) and far below
-the bound; reaching the bound means the keys are not repeating, and then no
-eviction order would keep the hit rate.  Clearing is O(1) amortized, keeps
-reads at plain ``dict.get`` speed (an LRU must reorder on every hit, a
-Python-level call per read) and refills within a few requests.  A cache
-whose entries are expensive to rebuild and whose keys are few but
-long-lived (S3 Express sessions, see :mod:`sigv4kit.s3express`) is better
-served by an LRU and keeps its own.
-
-Per-instance memos (the Verifier's credential memo) are attributes of the
-instance, never class attributes: a memo holding secrets or keys must not be
-shared between objects configured with different credential stores.
+A :class:`Memo` is a ``dict`` read with the C ``dict.get`` (a hit costs what a
+plain dict costs, on hot paths) and filled with ``put``, which empties it
+first when it holds ``limit`` entries.  Bounded, because the keys come from
+requests, and a client sending endless distinct values must not grow a
+server's memory.  Cleared rather than LRU: the working set (a few hosts,
+dates, keys, header spellings) is far below the bound, so reaching it means
+the keys do not repeat and no eviction order would help, while an LRU would
+cost a Python call per read.  (S3 Express sessions, few and expensive to
+rebuild, keep an LRU of their own.)  A memo holding secrets or keys is an
+instance attribute, never shared through the class.
 """
 
 from __future__ import annotations

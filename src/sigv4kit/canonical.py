@@ -1,14 +1,10 @@
-"""Canonicalization: the one place where SigV4's encoding rules live.
+"""Canonicalization: the one place where SigV4's encoding rules live, called
+by signer and verifier alike so they cannot disagree.
 
-Signer and verifier both call this module, so they cannot disagree.
-
-Two layers:
-
-* **Wire form** (:func:`wire_path`, :func:`wire_query`, :func:`split_url`):
-  turn a URL a person typed into a request target an HTTP client can send
-  unchanged: spaces, non-ASCII and other bytes that are not allowed in a
-  request target are percent-encoded, valid escapes are kept.  The signer
-  signs exactly this, and hands it back as ``signed.url``.
+* **Wire form** (:func:`wire_path`, :func:`wire_query`, :func:`split_url`): a
+  URL a person typed made into a request target an HTTP client sends
+  unchanged (bytes not allowed there percent-encoded, valid escapes kept).
+  The signer signs exactly this and hands it back as ``signed.url``.
 * **Canonical form** (:func:`canonical_uri`, :func:`canonical_query`,
   :func:`canonical_headers`, :func:`canonical_request_for_target`): what the
   server computes from the target it received, verbatim.
@@ -30,23 +26,33 @@ Rules (AWS "Create a canonical request for Signature Version 4"):
 
 from __future__ import annotations
 
-# collections.abc would import the collections package (milliseconds at
-# start-up); it re-exports _collections_abc, already loaded by every interpreter.
+# Not collections.abc nor operator: each costs about a millisecond at start-up;
+# the C modules they wrap are loaded by every interpreter.
 from _collections_abc import Iterable, Mapping, Sequence
-
-# operator.py re-exports _operator's C functions after defining Python
-# fallbacks for all of them, which costs about 1 ms at start-up.
 from _operator import itemgetter
 from hashlib import sha256 as _sha256
 
 from ._memo import Memo
 from .errors import SigningError
 
-# urllib.parse costs start-up time (it imports ipaddress, among others).
-# Percent-encoding is done here, by table (what urllib.parse.quote does, byte
-# for byte); decoding, which only unusual paths and queries need, binds
-# urllib.parse's function on first use.
-_ALWAYS_SAFE = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~"
+# Character classes as bytes, for one C-level check each (see _only): importing
+# re would cost about 8 ms at start-up, more than the rest of a first signature.
+_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
+_PLAIN_PATH = _UNRESERVED + b"/"
+_PLAIN_QUERY = _UNRESERVED + b"=&"
+# pchar without '%' (RFC 3986): unreserved, sub-delims, ':' and '@', plus '/'.
+_PATH_WIRE_OK = _UNRESERVED + b"!$&'()*+,;=:@/"
+_QUERY_WIRE_OK = _PATH_WIRE_OK + b"?"
+_HEX = b"0123456789ABCDEFabcdef"
+_TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+_BAD_VALUE = frozenset([*map(chr, range(0x09)), *map(chr, range(0x0A, 0x20)), "\x7f"])
+_SCHEME = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
+_HOST = b"abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%"
+_DNS_NAME = b"abcdefghijklmnopqrstuvwxyz0123456789-."
+
+# urllib.parse costs start-up time (it imports ipaddress): percent-encoding is
+# done here by table, byte for byte as urllib.parse.quote does; decoding, which
+# only unusual paths and queries need, binds urllib.parse's on first use.
 _quote_tables: dict[str, tuple[bytes, tuple[str, ...]]] = {}
 
 
@@ -55,7 +61,7 @@ def quote_from_bytes(bs: bytes, safe: str = "/") -> str:
     and the ASCII characters of ``safe`` as ``%XX`` (uppercase hex)."""
     got = _quote_tables.get(safe)
     if got is None:
-        keep = _ALWAYS_SAFE + safe.encode("ascii", "ignore")
+        keep = _UNRESERVED + safe.encode("ascii", "ignore")
         table = tuple(chr(b) if b in keep else f"%{b:02X}" for b in range(256))
         got = _quote_tables[safe] = (keep, table)
     if not bs.translate(None, got[0]):
@@ -68,15 +74,11 @@ def quote(string: str, safe: str = "/") -> str:
     return quote_from_bytes(string.encode("utf-8"), safe) if string else string
 
 
-def _load_urllib_parse() -> None:
+def unquote_to_bytes(string: str) -> bytes:
     import urllib.parse
 
-    globals()["unquote_to_bytes"] = urllib.parse.unquote_to_bytes
-
-
-def unquote_to_bytes(string: str) -> bytes:
-    _load_urllib_parse()
-    return unquote_to_bytes(string)
+    globals()["unquote_to_bytes"] = unquote = urllib.parse.unquote_to_bytes
+    return unquote(string)
 
 
 __all__ = [
@@ -110,38 +112,15 @@ EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855
 
 HeaderInput = Mapping[str, str] | Iterable[tuple[str, str]] | None
 
-# --------------------------------------------------------------------------
-# Character classes
-# --------------------------------------------------------------------------
-# As bytes, for one C-level check each: text.encode().translate(None, SET) is
-# empty exactly when every character is in SET (see _only).  No regular
-# expressions on the signing path: importing re (and enum with it) would cost
-# about 8 ms at start-up, more than the rest of the first signature.
-_UNRESERVED = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~"
-# Already canonical: nothing to decode or encode.
-_PLAIN_PATH = _UNRESERVED + b"/"
-_PLAIN_QUERY = _UNRESERVED + b"=&"
-# pchar without '%' (RFC 3986): unreserved, sub-delims, ':' and '@', plus '/'.
-_PATH_WIRE_OK = _UNRESERVED + b"!$&'()*+,;=:@/"
-# Query adds '?' to the path set.
-_QUERY_WIRE_OK = _PATH_WIRE_OK + b"?"
-_HEX = b"0123456789ABCDEFabcdef"
-_TOKEN = b"!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_BAD_VALUE = frozenset([*map(chr, range(0x09)), *map(chr, range(0x0A, 0x20)), "\x7f"])
-_SCHEME = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+.-"
-_HOST = b"abcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=%"
-_DNS_NAME = b"abcdefghijklmnopqrstuvwxyz0123456789-."
-
 
 def _only(text: str, allowed: bytes) -> bool:
-    """Whether every character of ``text`` is one of ``allowed`` (ASCII):
-    ``re.fullmatch("[...]*", text)`` without a regular expression."""
+    """``re.fullmatch("[allowed]*", text)`` without a regular expression."""
     return text.isascii() and not text.encode().translate(None, allowed)
 
 
 def _canonical_form(query: str) -> bool:
-    """Whether every piece of ``query`` is already canonical: ``name=value``
-    pairs joined by ``&``, names non-empty, both unreserved characters only."""
+    """Whether ``query`` is already canonical piece by piece: ``name=value``
+    pairs joined by ``&``, names non-empty, unreserved characters only."""
     if not query.isascii():
         return False
     b = query.encode()
@@ -177,9 +156,7 @@ def uri_encode(text: str, safe: str = "") -> str:
     return quote(text, safe=safe)
 
 
-# --------------------------------------------------------------------------
-# Wire form
-# --------------------------------------------------------------------------
+# -- Wire form
 def _wire_encode(text: str, ok: bytes, extra_unsafe: str) -> str:
     """Encode what may not appear in a request target; keep valid escapes."""
     out: list[str] = []
@@ -262,11 +239,10 @@ def split_url(url: str, *, plus_is_space: bool = False) -> tuple[str, str, str, 
 def simple_url(url: str) -> tuple[str, str, str, str] | None:
     """``(scheme, host, path, query)`` of most URLs, else ``None``.
 
-    Most URLs are http(s), a lowercase DNS name without port or user info,
-    a path of unreserved characters and '/', and a query whose every piece is
-    already canonical: they are wire-valid and their path canonical as they
-    stand (normalization aside), so the general parse is not needed.
-    ``path`` is ``""`` when the URL has none.
+    Most URLs are http(s), a lowercase DNS name without port or user info, a
+    path of unreserved characters and '/' and an already canonical query: they
+    are wire-valid and canonical as they stand (normalization aside), so the
+    general parse is not needed.  ``path`` is ``""`` when the URL has none.
     """
     scheme, sep, rest = url.partition("://")
     if not (sep and (scheme == "https" or scheme == "http") and rest.isascii()):
@@ -306,9 +282,7 @@ def _split_host_port(authority: str, url: str) -> tuple[str, str]:
     return host, port
 
 
-# --------------------------------------------------------------------------
-# Canonical URI and query
-# --------------------------------------------------------------------------
+# -- Canonical URI and query
 def normalize_path(path: str) -> str:
     """Remove ``.``/``..`` and empty segments, as botocore and aws-c-auth do.
 
@@ -356,11 +330,8 @@ def _decode_encode(part: str) -> str:
 
 
 def query_pairs(query: str) -> list[tuple[str, str]]:
-    """Decode-and-re-encode each parameter; order as on the wire.
-
-    Empty pieces (``a=1&&b=2``) are skipped; a parameter without ``=`` has an
-    empty value.
-    """
+    """Each parameter decoded and re-encoded, in wire order; empty pieces
+    (``a=1&&b=2``) are skipped, a parameter without ``=`` has an empty value."""
     pairs: list[tuple[str, str]] = []
     plain = _only(query, _PLAIN_QUERY)
     for part in query.split("&"):
@@ -378,13 +349,9 @@ def query_pairs(query: str) -> list[tuple[str, str]]:
 
 
 def sort_canonical_query(query: str) -> str:
-    """Sort a query whose every piece is already canonical ("name=value",
-    unreserved characters only): only the order changes.
-
-    With "=" swapped for "\x01", which sorts below every unreserved character
-    and cannot occur here, plain string order is exactly (name, value) order
-    ("a=1" before "a-b=1").
-    """
+    """Sort a query whose every piece is already canonical: only the order
+    changes.  With "=" swapped for "\x01", which sorts below every unreserved
+    character, string order is (name, value) order ("a=1" before "a-b=1")."""
     parts = query.replace("=", "\x01").split("&")
     parts.sort()
     return "&".join(parts).replace("\x01", "=")
@@ -403,14 +370,11 @@ def canonical_query(query: str, extra: Iterable[tuple[str, str]] = ()) -> str:
     return "&".join([f"{k}={v}" for k, v in pairs])
 
 
-# --------------------------------------------------------------------------
-# Headers
-# --------------------------------------------------------------------------
+# -- Headers
 _name_cache: Memo[str, str] = Memo(4096)
 
 
 def _lower_name(name: str) -> str:
-    """Lowercase a header name after checking it is an HTTP token."""
     lname = _name_cache.get(name)
     if lname is not None:
         return lname
@@ -443,11 +407,8 @@ def header_pairs(headers: HeaderInput) -> list[tuple[str, str]]:
 
 
 def lowered_pairs(headers: HeaderInput) -> list[tuple[str, str, str]]:
-    """Validated ``(name, lowercase name, value)`` triples, order kept.
-
-    The signer's hot path: one pass that validates and lowercases, with the
-    regex checks skipped for names already seen and for printable values.
-    """
+    """Validated ``(name, lowercase name, value)`` triples, order kept: the
+    signer's hot path, checks skipped for names seen and printable values."""
     if headers is None:
         return []
     items: Iterable[tuple[str, str]]
@@ -506,18 +467,12 @@ def trim_value(value: str) -> str:
 
 
 def canonical_trailers(trailers: Iterable[tuple[str, str]]) -> str:
-    """The canonical text of trailing headers: what the trailer signature of
-    an aws-chunked body covers (the SHA-256 of this text).
+    """The canonical text of trailing headers, whose SHA-256 the trailer
+    signature of an aws-chunked body covers: the header rule, by the same code.
 
-    The rule is the header rule, applied by the same code
-    (:func:`canonical_block`): names lowercased, values trimmed with runs of
-    spaces and tabs collapsed ("Trimall"), sorted by name, a repeated name's
-    values joined with ``,`` in order, every line ending in ``\n``.  AWS's
-    suites do not say otherwise: their trailer vectors (aws-c-auth's
-    chunked-signing tests, the S3 API reference example) have one value per
-    name and no whitespace to trim, and aws-c-auth canonicalizes trailing
-    headers with the very function it uses for request headers.  The
-    streaming encoder (signing) and decoder (verifying) both call this.
+    AWS's suites do not say otherwise: their trailer vectors have one value
+    per name and nothing to trim, and aws-c-auth canonicalizes trailers with
+    the function it uses for request headers.
     """
     return canonical_block([(_lower_name(n), v) for n, v in trailers])[0]
 
@@ -548,9 +503,7 @@ def canonical_headers(
     return canonical_block(selected_headers(pairs, include, skip))
 
 
-# --------------------------------------------------------------------------
-# The canonical request
-# --------------------------------------------------------------------------
+# -- The canonical request
 def credential_scope(
     date: str, region: str | None, service: str, terminal: str = "aws4_request"
 ) -> str:
@@ -565,10 +518,9 @@ class CanonicalRequest(tuple[str, str, str, str, str, str, str]):
     """A canonical request, part by part; ``.text`` (and ``str()``) is the
     exact text signed, rendered once when the value is built.
 
-    An immutable tuple underneath, because the signer builds one per request
-    and a tuple is the cheapest immutable value Python has.  Build it with
-    :func:`canonical_request` (the one constructor the signer, the verifier
-    and the diagnosis use), or from its six parts.
+    A tuple underneath: the signer builds one per request, and a tuple is the
+    cheapest immutable value Python has.  Build it with
+    :func:`canonical_request` (the one constructor) or from its six parts.
     """
 
     __slots__ = ()
@@ -640,23 +592,18 @@ def canonical_request(
 ) -> CanonicalRequest:
     """The canonical request: the one constructor, with the fast paths inside.
 
-    ``uri`` and ``query`` are canonical already (:func:`canonical_uri`,
-    :func:`canonical_query`).  ``headers`` are ``(lowercase name, value)``
-    pairs:
+    ``uri`` and ``query`` are canonical already.  ``headers`` are
+    ``(lowercase name, value)`` pairs:
 
     * without ``signed`` (a signer): exactly the headers to sign, in any
       order, a name possibly repeated;
-    * with ``signed`` (a verifier: the ``SignedHeaders`` text the request
-      carries, split into ``names``): every header received; those named are
-      used.  ``index`` maps each received name to its values joined by ``,``;
-      when no name repeats and ``signed`` is already canonical (sorted,
-      lowercase, unique: the usual case) the block follows ``names`` directly.
-      A ``SignedHeaders`` text that is not canonical cannot produce the
-      client's canonical request: the result's ``signed_headers`` then
-      differs from ``signed``, which the verifier treats as a mismatch.
-
-    Header values are trimmed as AWS says ("Trimall"); trailers, which are
-    signed in their own chunk, follow the same rule (see ``streaming``).
+    * with ``signed`` (a verifier: the ``SignedHeaders`` text received, split
+      into ``names``): every header received; those named are used.
+      ``index`` maps each received name to its values joined by ``,``; when
+      no name repeats and ``signed`` is canonical (sorted, lowercase, unique:
+      the usual case) the block follows ``names`` directly.  A ``signed``
+      that is not canonical makes the result's ``signed_headers`` differ from
+      it, which the verifier treats as a mismatch.
     """
     if signed is None:
         if len(headers) == 1:
@@ -700,11 +647,10 @@ def _is_canonical_list(signed: str) -> bool:
 
 
 def string_to_sign_text(algorithm: str, amz_date: str, scope: str, canonical_text: str) -> str:
-    """The string to sign, as text: the one place its rule lives.  The
-    signer's hot path uses it directly; :func:`string_to_sign` wraps the same
-    text in a value.  The canonical text is hashed as UTF-8; a lone
-    surrogate (which no signer produces, but a received request may carry)
-    is hashed with ``surrogatepass`` and simply fails to match."""
+    """The string to sign, as text: the one place its rule lives (the hot
+    paths use it; :func:`string_to_sign` wraps it in a value).  A lone
+    surrogate, which a received request may carry, is hashed with
+    ``surrogatepass`` and simply fails to match."""
     try:
         digest = _sha256(canonical_text.encode()).hexdigest()
     except UnicodeEncodeError:
@@ -766,13 +712,11 @@ def canonical_request_for_target(
     skipped_headers: frozenset[str] = frozenset(),
     extra_query: Iterable[tuple[str, str]] = (),
 ) -> CanonicalRequest:
-    """Canonicalize a request target exactly as it arrived.
+    """Canonicalize a request target exactly as it arrived (raw targets such
+    as ``/example space/`` included): nothing is made wire-valid first.
 
-    This is the verifier's route and the one for raw targets such as
-    ``/example space/``: nothing is made wire-valid first, every byte of
-    ``target`` is encoded as the rules say.  ``signed_headers`` names the
-    headers to include (as the ``SignedHeaders`` of a received request does);
-    without it every header but ``skipped_headers`` is included.
+    ``signed_headers`` names the headers to include, as a received
+    ``SignedHeaders`` does; without it every header but ``skipped_headers``.
     """
     if not target.isascii():
         _check_utf8("request target", target)

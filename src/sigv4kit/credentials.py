@@ -11,17 +11,12 @@ from __future__ import annotations
 from ._frozen import Frozen
 from .errors import SigningError
 
-# datetime only for the type checker: importing it costs milliseconds at
-# start-up, and an expiration, when given, is a datetime its caller imported.
+# datetime only for the type checker: importing it costs milliseconds at start-up.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
 
 __all__ = ["Credentials"]
-
-
-def _redact(value: str | None) -> str:
-    return "None" if value is None else "'***'"
 
 
 class Credentials(Frozen):
@@ -57,12 +52,7 @@ class Credentials(Frozen):
 
     def replace(self, **changes: object) -> Credentials:
         """A copy with some fields changed (validated again)."""
-        values: dict[str, object] = {
-            "access_key_id": self.access_key_id,
-            "secret_access_key": self.secret_access_key,
-            "session_token": self.session_token,
-            "expiration": self.expiration,
-        }
+        values: dict[str, object] = {n: getattr(self, n) for n in self.__slots__}
         unknown = set(changes) - set(values)
         if unknown:
             raise TypeError(f"Credentials has no field {sorted(unknown)[0]!r}")
@@ -96,9 +86,10 @@ class Credentials(Frozen):
 
     def __repr__(self) -> str:
         exp = "" if self.expiration is None else f", expiration={self.expiration.isoformat()!r}"
+        token = "None" if self.session_token is None else "'***'"
         return (
             f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***', "
-            f"session_token={_redact(self.session_token)}{exp})"
+            f"session_token={token}{exp})"
         )
 
     __str__ = __repr__

@@ -1,11 +1,9 @@
 """Which headers a signature sends, and which of them it signs.
 
-A signer sends the caller's headers in their order, minus those it sets
-itself (``Authorization``, ``X-Amz-Date``...), plus its own; it signs every
-header sent but the skip list (:data:`sigv4kit.config.DEFAULT_SKIPPED_HEADERS`),
-or exactly the names the caller lists in ``signed_headers`` plus those the
-protocol requires.  The canonical form of the signed ones is
-:mod:`sigv4kit.canonical`'s business.
+A signer sends the caller's headers in order, minus those it sets itself,
+plus its own; it signs every header sent but the skip list
+(:data:`sigv4kit.config.DEFAULT_SKIPPED_HEADERS`), or exactly the caller's
+``signed_headers`` plus those the protocol requires.
 """
 
 from __future__ import annotations
@@ -40,10 +38,9 @@ NOTHING: frozenset[str] = frozenset()
 
 
 def controlled(c: SigningConfig) -> tuple[frozenset[str], frozenset[str]]:
-    """The headers a header signature sets itself, without and with a
-    session token; a caller's copies are dropped.  ``X-Amz-Content-SHA256``
-    is always among them: when a caller sets it, the signer sends it (the
-    value given, or the hash it names)."""
+    """The headers a header signature sets itself (a caller's copies are
+    dropped), without and with a session token.  ``X-Amz-Content-SHA256`` is
+    always among them: a caller's value says what the payload hash is."""
     own = {"authorization", "x-amz-date", "x-amz-content-sha256"}
     if c.is_v4a:
         own.add("x-amz-region-set")

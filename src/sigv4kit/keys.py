@@ -7,17 +7,11 @@ The derivation is four chained HMAC-SHA256 steps::
     kService = HMAC(kRegion, service)
     kSigning = HMAC(kService, "aws4_request")
 
-A signer re-uses ``kSigning`` for every request of the day, so the result is
-cached.  The cached object also keeps the two SHA-256 states of HMAC (key XOR
-ipad, key XOR opad) already absorbed: a signature then costs two hash
-``copy()``s instead of a fresh HMAC setup, roughly halving the cost of the
-one HMAC each request needs.
-
-Thread safety: the cache is a plain dict.  Under the GIL ``dict.get`` and
-item assignment are atomic; two threads racing on a miss both derive the same
-key and one assignment wins, which is harmless.  ``hashlib`` objects lock
-themselves during ``copy()``.  No lock is taken on the hot path.
-
+A signer re-uses ``kSigning`` for every request of the day, so it is cached,
+with HMAC's two SHA-256 pad states already absorbed: a signature then costs
+two hash ``copy()``s instead of a fresh HMAC setup.  No lock: ``dict.get`` and
+item assignment are atomic under the GIL, two threads racing on a miss derive
+the same key, and ``hashlib`` objects lock themselves during ``copy()``.
 Key material never appears in a ``repr`` or message.
 """
 
@@ -81,11 +75,8 @@ class HmacKey:
 
 
 def derive_signing_key(secret: str, date: str, region: str, service: str) -> bytes:
-    """The raw SigV4 signing key (kSigning).  Prefer :func:`signing_key`.
-
-    With :class:`HmacKey` rather than ``hmac.digest``: importing ``hmac`` adds
-    to start-up, and a key is derived once per day and scope.
-    """
+    """The raw SigV4 signing key (kSigning); prefer the cached :func:`signing_key`.
+    :class:`HmacKey` rather than ``hmac``, whose import adds to start-up."""
     k = HmacKey(("AWS4" + secret).encode("utf-8")).digest(date.encode("ascii"))
     k = HmacKey(k).digest(region.encode("utf-8"))
     k = HmacKey(k).digest(service.encode("utf-8"))
@@ -109,13 +100,9 @@ def signing_key(secret: str, date: str, region: str, service: str) -> HmacKey:
 def signature_function(
     c: SigningConfig, credentials: Credentials, date: str
 ) -> Callable[[bytes], str]:
-    """String-to-sign bytes -> hex signature, for one key and day.
-
-    SigV4: the day's cached :class:`HmacKey`.  SigV4a: an ECDSA signature
-    with the key derived from the secret (cached in :mod:`sigv4kit.v4a`,
-    loaded on first use: it needs ``cryptography``); it does not depend on
-    the day.
-    """
+    """String-to-sign bytes -> hex signature, for one key and day: the day's
+    cached :class:`HmacKey`, or for SigV4a an ECDSA signature with the key
+    derived from the secret (:mod:`sigv4kit.v4a`, loaded on first use)."""
     if c.is_v4a:
         from .v4a import sign_v4a
 

@@ -1,30 +1,17 @@
 """Typed modes: the algorithm, the payload mode and the auth kind.
 
-One vocabulary, in two forms:
+One vocabulary, in two forms: plain ``str`` constants and lookups, which the
+hot paths use (an enum member costs several percent of a signature in
+f-strings and attribute lookups), and ``str``-valued enums over the same
+constants (:class:`Algorithm`, :class:`PayloadMode`, :class:`PayloadLiteral`,
+:class:`AuthKind`) for callers and type checkers.  A member *is* its literal
+(equal, same hash, same text), so every public argument takes either.  The
+enums load on first use (PEP 562): ``import enum`` and building them cost
+about 5 ms at start-up, which the signing path never needs.
 
-* plain ``str`` constants and lookups (:data:`ALGORITHM_V4`,
-  :data:`PAYLOAD_TABLE`, :func:`parse_algorithm`, :func:`payload_literal`,
-  :func:`payload_mode`...), which the signer, the verifier, streaming and the
-  event streams use on their hot paths;
-* ``str``-valued enums over the same constants (:class:`Algorithm`,
-  :class:`PayloadMode`, :class:`PayloadLiteral`, :class:`AuthKind`) for
-  callers and type checkers.  A member *is* its literal: it compares equal to
-  the string, hashes like it (a member and its literal find the same dict
-  entry), formats, prints and goes into JSON as it.  So every public argument
-  takes either a member or the plain string.
-
-The wire literals of ``x-amz-content-sha256`` and the payload modes they
-stand for live in ONE table, :data:`PAYLOAD_TABLE`; every lookup below is
-derived from it.  Algorithm names are parsed in one place,
-:func:`parse_algorithm`.
-
-Why plain strings underneath: on Python 3.11 an f-string of a ``str``
-subclass, ``member.value`` and ``Algorithm.V4`` (a descriptor on the class)
-each cost about 0.3 us, several percent of a signature.  And why the enums
-load on first use: ``import enum`` (with ``functools`` and ``collections``)
-and building the classes cost about 5 ms at start-up, a third of the
-first-signature budget of issue 17, which the signing path never needs.
-``from sigv4kit.modes import Algorithm`` loads them (PEP 562 ``__getattr__``).
+The wire literals of ``x-amz-content-sha256`` and the payload modes they stand
+for live in ONE table, :data:`PAYLOAD_TABLE`, from which every lookup below is
+derived; algorithm names are parsed in one place, :func:`parse_algorithm`.
 """
 
 from __future__ import annotations
@@ -145,11 +132,9 @@ _ALGORITHM_OF: dict[str, str] = {
 
 
 def parse_algorithm(algorithm: str) -> str:
-    """The wire name (:data:`ALGORITHM_V4` or :data:`ALGORITHM_V4A`, a plain
-    str equal to the :class:`Algorithm` member) for any accepted spelling:
-    ``sigv4``/``v4``/``sigv4a``/``v4a`` or the wire names, in any case.  The
-    one parser of algorithm names (config, streaming, post policies and the
-    verifier use it)."""
+    """The wire name (:data:`ALGORITHM_V4` or :data:`ALGORITHM_V4A`) for any
+    accepted spelling: ``sigv4``/``v4``/``sigv4a``/``v4a`` or the wire names,
+    in any case."""
     got = _ALGORITHM_OF.get(algorithm.lower() if isinstance(algorithm, str) else "")
     if got is None:
         raise SigningError(

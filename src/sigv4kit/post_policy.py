@@ -1,21 +1,15 @@
 """Browser POST uploads to S3: build and sign a policy, verify a submitted form.
 
-A browser form cannot compute a signature, so the server hands it a
-*policy* (a JSON document of conditions and an expiration, Base64-encoded)
-and the signature of that Base64 text.  S3 checks the signature, then checks
-that every form field satisfies the policy and that every form field is
-named by a condition.  This module does both halves:
+A browser form cannot compute a signature, so the server hands it a *policy*
+(a Base64 JSON document of conditions and an expiration) and its signature:
 
-* :func:`presign_post` builds the policy and the form fields, the way
-  botocore's ``generate_presigned_post`` does (same field names, same
-  policy layout, so the two agree on the same inputs), with SigV4 or SigV4a;
-* :func:`verify_post` is the server side: signature, expiration, every
-  condition, coverage of every field, duplicate fields and duplicate policy
-  keys (it lives in :mod:`sigv4kit.verify.policy`, beside the credential,
-  region-set and signature checks it shares with every other request);
+* :func:`presign_post` builds the policy and the form fields as botocore's
+  ``generate_presigned_post`` does (so the two agree on the same inputs),
+  with SigV4 or SigV4a;
+* :func:`verify_post` is the server side (in :mod:`sigv4kit.verify.policy`,
+  beside the checks it shares with every other request);
 * :class:`MultipartParser` (sans-IO) and :func:`read_post_form` parse the
-  ``multipart/form-data`` body with size limits and hand back the fields and
-  the file as a stream, never buffering the file.
+  ``multipart/form-data`` body with size limits, the file as a stream.
 
 No clock is read: the signer gets ``timestamp``, the verifier ``now``.
 """
@@ -27,8 +21,8 @@ import json
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, cast
 
 from .canonical import credential_scope
 from .config import ALGORITHM_V4A
@@ -46,6 +40,8 @@ from .errors import (
 )
 from .keys import signing_key
 from .payload import read_pieces
+from .presigning import amz_datetime
+from .timestamps import parse_timestamp
 from .verify.policy import MAX_POLICY_BYTES, VerifiedPost, verify_post
 
 __all__ = [
@@ -71,7 +67,6 @@ __all__ = [
 ]
 
 _ISO8601 = "%Y-%m-%dT%H:%M:%SZ"
-_AMZ_DATE = re.compile(r"\d{8}T\d{6}Z")
 #: Total size of the form fields before the file (S3 answers
 #: ``MaxPostPreDataLengthExceeded`` past its own limit).
 MAX_FIELDS_BYTES = 1024 * 1024
@@ -81,22 +76,7 @@ MAX_PART_HEADER_BYTES = 16 * 1024
 MAX_PARTS = 1000
 
 
-# --------------------------------------------------------------------------
-# Building and signing
-# --------------------------------------------------------------------------
-def _as_datetime(timestamp: str | datetime) -> datetime:
-    if isinstance(timestamp, datetime):
-        if timestamp.tzinfo is None:
-            raise SigningError("timestamp must be timezone-aware (e.g. datetime.now(timezone.utc))")
-        return timestamp.astimezone(timezone.utc)
-    if isinstance(timestamp, str) and _AMZ_DATE.fullmatch(timestamp):
-        return datetime.strptime(timestamp, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
-    raise SigningError(
-        f"timestamp must be an aware datetime or an amz-date like '20151229T000000Z', "
-        f"got {timestamp!r}"
-    )
-
-
+# -- building and signing -------------------------------------------------
 def sign_policy(
     policy_b64: str,
     credentials: Credentials,
@@ -182,8 +162,8 @@ def presign_post(
         raise SigningError("key must be a non-empty string (it may end in ${filename})")
     if isinstance(expires_in, bool) or not isinstance(expires_in, int) or expires_in <= 0:
         raise SigningError("expires_in must be a positive number of seconds")
-    now = _as_datetime(timestamp)
-    amz_date = now.strftime("%Y%m%dT%H%M%SZ")
+    amz_date = parse_timestamp(timestamp)
+    now = amz_datetime(amz_date)
     date = amz_date[:8]
     expiration = now + timedelta(seconds=expires_in)
 
@@ -229,9 +209,7 @@ def presign_post(
     )
 
 
-# --------------------------------------------------------------------------
-# multipart/form-data
-# --------------------------------------------------------------------------
+# -- multipart/form-data --------------------------------------------------
 @dataclass(frozen=True)
 class PartStart:
     name: str
@@ -456,35 +434,53 @@ def read_post_form(
         parser.finish()
 
     ev = events()
-    fields: list[tuple[str, str]] = []
-    total = 0
-    current: PartStart | None = None
-    value = bytearray()
+    form = FormFields(max_fields_bytes, "max_fields_bytes")
     for e in ev:
+        if form.take(e):
+            f = cast("PartStart", form.file)
+            stream = _file_stream(ev, max_file_bytes)
+            return PostForm(form.fields, FilePart(f.name, f.filename, f.content_type, stream))
+    return PostForm(form.fields, None)
+
+
+class FormFields:
+    """The fields before the ``file`` part, from a parser's events (S3
+    ignores fields after the file): what :func:`read_post_form` and the
+    Verifier's POST flow read, at most ``max_bytes`` of values in total
+    (the error names the caller's ``option``)."""
+
+    def __init__(self, max_bytes: int, option: str) -> None:
+        self.fields: list[tuple[str, str]] = []
+        self.file: PartStart | None = None
+        self._name = ""
+        self._value = bytearray()
+        self._total = 0
+        self._max = max_bytes
+        self._option = option
+
+    def take(self, e: Event) -> bool:
+        """Take one event before the file part; True once it starts."""
         if isinstance(e, PartStart):
             if e.name.lower() == "file":
-                return PostForm(
-                    fields,
-                    FilePart(e.name, e.filename, e.content_type, _file_stream(ev, max_file_bytes)),
-                )
-            current = e
-            value.clear()
+                self.file = e
+                return True
+            self._name = e.name
+            self._value.clear()
         elif isinstance(e, PartData):
-            total += len(e.data)
-            if total > max_fields_bytes:
+            self._total += len(e.data)
+            if self._total > self._max:
                 raise MaxPostPreDataLengthExceeded(
-                    f"the form fields exceed {max_fields_bytes} bytes in total (max_fields_bytes)",
-                    limit="max_fields_bytes",
-                    value=max_fields_bytes,
+                    f"the form fields exceed {self._max} bytes in total ({self._option})",
+                    limit=self._option,
+                    value=self._max,
                 )
-            value += e.data
+            self._value += e.data
         else:
-            assert current is not None
             try:
-                fields.append((current.name, value.decode("utf-8")))
+                self.fields.append((self._name, self._value.decode("utf-8")))
             except UnicodeDecodeError:
-                raise MalformedPOSTRequest(f"form field {current.name!r} is not UTF-8") from None
-    return PostForm(fields, None)
+                raise MalformedPOSTRequest(f"form field {self._name!r} is not UTF-8") from None
+        return False
 
 
 def _file_stream(ev: Iterator[Event], limit: int | None) -> Iterator[bytes]:

@@ -1,27 +1,20 @@
-"""The presign contract: how long a URL can live, which headers move into it, will it match.
-
-Three rules a presigned URL must keep, kept apart from the signer so the
-CLI, the calculator and the HTTPie plugin apply them the same way:
+"""Presigned URLs: how long one can live, which headers move into it, and
+the presigning half of the Signer (:class:`Presigner`, a mixin of
+:class:`~sigv4kit.Signer`), kept here so the CLI, the calculator and the
+HTTPie plugin apply the same rules.
 
 * **Expiry.** A URL signed with temporary credentials stops working when they
-  expire, whatever ``X-Amz-Expires`` says (boto3 #2392, #3079).
-  :func:`fit_expiry` refuses such a URL with a
-  :class:`~sigv4kit.errors.PresignOutlivesCredentials` naming both times, or, when
-  asked, shortens it to the credentials' lifetime.
-* **Hoisting.** The JS (``@smithy/signature-v4`` ``moveHeadersToQuery``) and
-  Go (``aws-sdk-go-v2`` ``AllowedQueryHoisting``) SDKs move ``X-Amz-*``
-  headers into the query when presigning, so whoever uses the URL need not
-  send them.  Some must stay headers: S3 reads server-side encryption
-  settings (``x-amz-server-side-encryption*``, both SDKs), and the Go SDK
-  keeps every header S3 requires to be signed as a header (ACLs, grants,
-  storage class, tagging, object lock, metadata, copy source).
-  :func:`split_hoistable` applies the union of both SDKs' rules.
-* **Matching.** :func:`sigv4kit.presign_check.check_presigned` says whether a
-  planned request will be accepted with a presigned URL, and if not, why.
+  expire, whatever ``X-Amz-Expires`` says (boto3 #2392, #3079):
+  :func:`fit_expiry` refuses such a URL, naming both times, or shortens it.
+* **Hoisting.** The JS (``moveHeadersToQuery``) and Go
+  (``AllowedQueryHoisting``) SDKs move ``X-Amz-*`` headers into the query so
+  whoever uses the URL need not send them, except those S3 reads from
+  headers only (server-side encryption, ACLs, grants, storage class, tagging,
+  object lock, metadata, copy source).  :func:`split_hoistable` applies the
+  union of both SDKs' rules.
+* **Matching** is :func:`sigv4kit.presign_check.check_presigned`'s job.
 
-The presigning half of the Signer lives here too (:class:`Presigner`, a mixin
-of :class:`~sigv4kit.Signer`: the presign API and its hot path).  The signer
-imports this module, so it stays light (no dataclasses, no typing).
+The signer imports this module, so it stays light (no dataclasses, no typing).
 """
 
 from __future__ import annotations
@@ -37,9 +30,8 @@ from .signed import HeaderList, SignedRequest
 from .target import ParsedUrl, verbatim_target
 from .timestamps import _check_method, _now_amz, parse_timestamp
 
-# datetime is imported where it is used: the signer imports this module, and
-# datetime costs milliseconds at start-up that a URL without an expiring
-# credential never needs.
+# datetime is imported where it is used: it costs milliseconds at start-up,
+# which a URL without an expiring credential never needs.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime, timedelta
@@ -66,6 +58,20 @@ __all__ = [
 MAX_PRESIGN_EXPIRES = 604800  # 7 days: S3 rejects longer presigned URLs
 METHODS = {m: m for m in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")}
 
+#: The query parameters a presigned URL's authentication adds, lowercase (S3
+#: reads them case-insensitively for recognition; the verifier does the same).
+PRESIGN_PARAMS = frozenset(
+    {
+        "x-amz-algorithm",
+        "x-amz-credential",
+        "x-amz-date",
+        "x-amz-expires",
+        "x-amz-signedheaders",
+        "x-amz-signature",
+        "x-amz-security-token",
+        "x-amz-region-set",
+    }
+)
 # Headers both SDKs keep as headers: S3 reads them from headers only (or, for
 # SSE-C, must never see the key in a URL that ends up in logs).
 _UNHOISTABLE_PREFIXES = (
@@ -75,26 +81,15 @@ _UNHOISTABLE_PREFIXES = (
     "x-amz-object-lock-",
     "x-amz-meta-",
 )
-_UNHOISTABLE = frozenset(
-    {
-        "x-amz-acl",
-        "x-amz-content-sha256",
-        "x-amz-metadata-directive",
-        "x-amz-mfa",
-        "x-amz-storage-class",
-        "x-amz-tagging",
-        "x-amz-website-redirect-location",
-        # Set by the signer itself, never moved.
-        "x-amz-algorithm",
-        "x-amz-credential",
-        "x-amz-date",
-        "x-amz-expires",
-        "x-amz-region-set",
-        "x-amz-security-token",
-        "x-amz-signature",
-        "x-amz-signedheaders",
-    }
-)
+_UNHOISTABLE = PRESIGN_PARAMS | {  # the signer sets those itself, never moved
+    "x-amz-acl",
+    "x-amz-content-sha256",
+    "x-amz-metadata-directive",
+    "x-amz-mfa",
+    "x-amz-storage-class",
+    "x-amz-tagging",
+    "x-amz-website-redirect-location",
+}
 
 
 def is_hoistable(name: str) -> bool:
@@ -119,16 +114,11 @@ def split_hoistable(
 
 
 def hoist_into_query(headers: object, query: str) -> tuple[list[tuple[str, str]], str]:
-    """Move the hoistable headers of ``headers`` into the wire ``query``.
-
-    Returns the headers left to sign as headers and the new query (the moved
-    pairs appended, URI-encoded; the signer sorts the canonical query).
-    """
-    from .canonical import header_pairs, uri_encode
-
-    kept, moved = split_hoistable(header_pairs(headers))  # type: ignore[arg-type]
+    """Move the hoistable headers into the wire ``query`` (appended, URI-encoded);
+    returns the headers left to sign as headers and the new query."""
+    kept, moved = split_hoistable(_c.header_pairs(headers))  # type: ignore[arg-type]
     if moved:
-        extra = "&".join(f"{uri_encode(n)}={uri_encode(v.strip())}" for n, v in moved)
+        extra = "&".join(f"{_c.uri_encode(n)}={_c.uri_encode(v.strip())}" for n, v in moved)
         query = f"{query}&{extra}" if query else extra
     return kept, query
 
@@ -146,14 +136,9 @@ def stamp(when: datetime) -> str:
 
 
 def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bool) -> int:
-    """``expires``, checked against when ``credentials`` expire.
-
-    Credentials without an expiration never limit a URL.  When they expire
-    before ``amz_date + expires``, raise :class:`PresignOutlivesCredentials` naming
-    both times, or with ``cap`` return the seconds left on the credentials
-    (the URL then ends with them).  Credentials already expired at the
-    signing time are refused either way.
-    """
+    """``expires``, or with ``cap`` the seconds left on ``credentials`` when
+    they expire before the URL would (else :class:`PresignOutlivesCredentials`,
+    naming both times).  Credentials expired at the signing time are refused."""
     expiration = credentials.expiration
     if expiration is None:
         return expires
@@ -187,8 +172,6 @@ def fit_expiry(credentials: Credentials, amz_date: str, expires: int, *, cap: bo
 def check_expires(expires: int | timedelta) -> int:
     """``X-Amz-Expires`` in whole seconds, 1 to 604800 (7 days)."""
     if not isinstance(expires, int):
-        # datetime is not imported at start-up; a timedelta argument means
-        # the caller has imported it already.
         from datetime import timedelta
 
         if isinstance(expires, timedelta):
@@ -203,22 +186,6 @@ def check_expires(expires: int | timedelta) -> int:
             f"(7 days), got {expires!r}"
         )
     return expires
-
-
-#: The query parameters a presigned URL's authentication adds, lowercase (S3
-#: reads them case-insensitively for recognition; the verifier does the same).
-PRESIGN_PARAMS = frozenset(
-    {
-        "x-amz-algorithm",
-        "x-amz-credential",
-        "x-amz-date",
-        "x-amz-expires",
-        "x-amz-signedheaders",
-        "x-amz-signature",
-        "x-amz-security-token",
-        "x-amz-region-set",
-    }
-)
 
 
 def refuse_auth_params(query: str) -> None:
@@ -242,10 +209,8 @@ def presign_params(
     signed_headers: str,
 ) -> list[tuple[str, str]]:
     """The ``X-Amz-*`` query parameters of a presigned URL, URI-encoded,
-    without ``X-Amz-Signature``, in the order they are sent (sorted).
-
-    Built in sorted (canonical) order, which is also the order sent: one
-    joined string then serves both the canonical query and the URL.
+    without ``X-Amz-Signature``, in sorted (canonical) order, which is also the
+    order sent: one joined string serves both the canonical query and the URL.
     """
     params: list[tuple[str, str]] = [
         ("X-Amz-Algorithm", c.algorithm),
@@ -263,11 +228,9 @@ def presign_params(
 
 
 def query_around_date(params: list[tuple[str, str]], amz_date: str) -> tuple[str, str]:
-    """The joined ``X-Amz-*`` query text before and after the X-Amz-Date value.
-
-    Between two presigns with the same key, scope, lifetime and headers only
-    X-Amz-Date changes: the signer keeps these two pieces (a one-slot memo).
-    """
+    """The joined ``X-Amz-*`` query text before and after the X-Amz-Date value:
+    all that changes between presigns with the same key, scope, lifetime and
+    headers, so the signer keeps these two pieces (a one-slot memo)."""
     text = "&".join([f"{k}={v}" for k, v in params])
     cut = text.index("X-Amz-Date=") + 11
     return text[:cut], text[cut + len(amz_date) :]
@@ -280,19 +243,14 @@ def encode_param(value: str) -> str:
     """URI-encode a query value; the few values a signer repeats are memoized."""
     got = _param_memo.get(value)
     if got is None:
-        from .canonical import uri_encode
-
-        got = _param_memo.put(value, uri_encode(value))
+        got = _param_memo.put(value, _c.uri_encode(value))
     return got
 
 
 class Presigner:
-    """Query-string signing: the presigning half of :class:`~sigv4kit.Signer`.
-
-    A mixin: :class:`~sigv4kit.Signer` derives from it and provides the
-    configuration, the credentials and the per-signer memos used here (the
-    URL forms, the day's scope and key).  The presign query memo is its own.
-    """
+    """Query-string signing: the presigning half of :class:`~sigv4kit.Signer`,
+    which provides the configuration, credentials and memos declared below.
+    The presign query memo is its own."""
 
     __slots__ = ("_query_memo",)
     # (credentials, (date, expires, SignedHeaders), query before the date, after it)

@@ -18,11 +18,8 @@ __all__ = ["HeaderList", "SignedRequest"]
 
 
 class HeaderList(list[tuple[str, str]]):
-    """A list of ``(name, value)`` pairs with case-insensitive lookups.
-
-    It stays a list (order and repeated names matter for signing) but offers
-    ``get`` and ``as_dict`` for the common cases.
-    """
+    """A list of ``(name, value)`` pairs (order and repeated names matter for
+    signing) with case-insensitive lookups."""
 
     def get(self, name: str, default: str | None = None) -> str | None:
         lname = name.lower()
@@ -45,9 +42,6 @@ class HeaderList(list[tuple[str, str]]):
         return out
 
 
-# --------------------------------------------------------------------------
-# Result
-# --------------------------------------------------------------------------
 class SignedRequest:
     """Everything about one signature: what to send and how it was computed.
 

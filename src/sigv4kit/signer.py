@@ -4,29 +4,18 @@
 
     URL --wire form--> canonical request --sha256--> string to sign --key--> signature
 
-and returns a :class:`SignedRequest` that shows every stage and says exactly
-what to send.  The request you send is the request that was signed: the
-URL is made wire-valid *before* it is canonicalized, and ``signed.url`` is
-that wire URL.
-
-Each stage lives in the module named after it: the target's wire and
-canonical forms in :mod:`sigv4kit.target`, the canonical request, string to
-sign and credential scope in :mod:`sigv4kit.canonical`, the signing key in
-:mod:`sigv4kit.keys`, the presign query and expiry in
-:mod:`sigv4kit.presigning`, the aws-chunked body in :mod:`sigv4kit.streaming`.
-This module decides which headers are sent and signed, and keeps the
-per-signer memos (URL forms, the day's scope and key, the presign query).
-
-The hot path is written for speed (this is the cost users pay per request):
-plain functions, no per-request dataclasses, memo hits checked inline, and a
-signing key whose HMAC pad states are cached (see :mod:`sigv4kit.keys`).
+and returns a :class:`SignedRequest` that shows every stage and says what to
+send: the URL is made wire-valid *before* it is canonicalized, so the request
+sent is the request signed.  Each stage lives in the module named after it
+(:mod:`~sigv4kit.target`, :mod:`~sigv4kit.headers`, :mod:`~sigv4kit.canonical`,
+:mod:`~sigv4kit.keys`, :mod:`~sigv4kit.presigning`, :mod:`~sigv4kit.streaming`);
+this one wires them and keeps the per-signer memos.  The hot path is the cost
+users pay per request: plain functions, memo hits checked inline.
 """
 
 from __future__ import annotations
 
-# collections.abc would import the collections package (milliseconds at
-# start-up); it re-exports _collections_abc, which every interpreter has
-# loaded already (os imports it).
+# Not collections.abc, which costs milliseconds at start-up (see canonical).
 from _collections_abc import Callable, Collection
 
 from . import canonical as _c
@@ -34,7 +23,7 @@ from ._memo import Memo
 from .config import SigningConfig, check_payload, is_sha256_hex
 from .credentials import Credentials
 from .errors import SigningError
-from .headers import ADDED, NOTHING, assemble, included
+from .headers import ADDED, NOTHING, assemble, controlled, included
 from .keys import signature_function
 from .modes import PAYLOAD_LITERALS as _PAYLOAD_LITERALS
 from .modes import STREAMING_EVENTS_PAYLOAD as _EVENTS
@@ -53,6 +42,8 @@ if TYPE_CHECKING:
     from typing import Any, TypedDict
 
     from typing_extensions import Unpack
+
+    from .keys import DayKey
 
     class SignerOptions(TypedDict, total=False):
         """The keyword options of :class:`Signer` (see its docstring)."""
@@ -83,7 +74,7 @@ _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
 # Payload modes beyond hashing a body: see _special_payload.
 _SPECIAL_MODES = _STREAMING_MODES | {"streaming-events"}
-_NO_DAY: tuple[object, str, str, Callable[[bytes], str]] = (None, "", "", str)
+_NO_DAY: DayKey = (None, "", "", str)
 _NO_QUERY: tuple[object, tuple[str, int, str], str, str] = (None, ("", 0, ""), "", "")
 
 
@@ -136,9 +127,6 @@ def _special_payload(
     return _payload_literal(mode, body), None
 
 
-# --------------------------------------------------------------------------
-# Signer
-# --------------------------------------------------------------------------
 CredentialSource = Credentials | Callable[[], Credentials]
 
 
@@ -201,13 +189,7 @@ class Signer(Presigner):
             # The options and their defaults are SigningConfig.for_service's.
             config = SigningConfig.for_service(region, service, **options)
         self.config = c = config
-        # Headers the signer sets itself, without and with a session token.
-        # X-Amz-Content-SHA256 is always among them: when a caller sets it,
-        # the signer sends it (the value it gives, or the hash it names).
-        own = {"authorization", "x-amz-date", "x-amz-content-sha256"}
-        if c.is_v4a:
-            own.add("x-amz-region-set")
-        self._controlled = (frozenset(own), frozenset(own | {"x-amz-security-token"}))
+        self._controlled = controlled(c)
         # The skip list applied while the headers are assembled; when the
         # caller names the headers to sign, or skips one the signer adds
         # (unusual), the signed set is filtered afterwards instead.
@@ -239,9 +221,7 @@ class Signer(Presigner):
             raise SigningError("the credentials provider did not return a sigv4kit.Credentials")
         return creds
 
-    def _new_day(
-        self, creds: Credentials, date8: str
-    ) -> tuple[object, str, str, Callable[[bytes], str]]:
+    def _new_day(self, creds: Credentials, date8: str) -> DayKey:
         """``(credentials, date, credential scope, signature function)``: a
         one-slot memo, checked inline by the hot paths, renewed here when the
         day or the credentials change."""
@@ -301,9 +281,8 @@ class Signer(Presigner):
         return self._sign(method, u, headers, body, timestamp, payload)
 
     def _url(self, url: str) -> ParsedUrl:
-        """The wire and canonical forms of a URL, memoized per signer: they
-        are a pure function of the URL and this signer's settings (callers
-        look the memo up inline; CPython's ``urlsplit`` keeps a similar cache)."""
+        """The wire and canonical forms of a URL, memoized per signer (callers
+        look the memo up inline): a pure function of the URL and the settings."""
         u = self._urls.get(url)
         if u is None:
             u = self._urls.put(url, url_target(url, self.config))
@@ -401,12 +380,9 @@ class Signer(Presigner):
     def sign_canonical_request(
         self, canonical_request: str, amz_date: str, credentials: Credentials | None = None
     ) -> tuple[str, str]:
-        """``(string_to_sign, signature)`` for a canonical request built elsewhere.
-
-        This is the second half of signing, for canonical requests made by
-        :func:`sigv4kit.canonical.canonical_request_for_target` (raw request
-        targets, verification, the calculator).
-        """
+        """``(string_to_sign, signature)`` for a canonical request built elsewhere
+        (:func:`sigv4kit.canonical.canonical_request_for_target`): the second
+        half of signing, for raw targets, verification and the calculator."""
         creds = credentials or self.credentials()
         _, _, scope, sign = self._new_day(creds, amz_date[:8])
         sts = _string_to_sign(self.config.algorithm, amz_date, scope, canonical_request)

@@ -3,14 +3,9 @@
 Two routes lead here (see "Wire form" in the design notes):
 
 * :func:`url_target`: a URL a person typed, made wire-valid first, so the
-  request sent is the request signed.  The signer memoizes the result per URL:
-  it is a pure function of the URL and the signer's settings.
+  request sent is the request signed;
 * :func:`verbatim_target`: a ``/path?query`` taken byte for byte, as a server
-  canonicalizes what it received (raw spaces and UTF-8 allowed); the host
-  comes from the ``Host`` header.
-
-Both return a :class:`ParsedUrl`, whose canonical URI and query come from
-:mod:`sigv4kit.canonical`, the one place the encoding rules live.
+  canonicalizes what it received; the host comes from the ``Host`` header.
 """
 
 from __future__ import annotations
@@ -65,10 +60,8 @@ def url_target(url: str, c: SigningConfig) -> ParsedUrl:
     if m is not None:
         path = m[2] or "/"
         if not (c.normalize_path and ("//" in path or "/." in path)):
-            # Most URLs: lowercase host, default port, plain path and query.
-            # They are wire-valid and their path is canonical as it stands;
-            # one check replaces the general parse.  simple_url admits the
-            # query only in canonical form, so sorting it is enough.
+            # Wire-valid and canonical as it stands (see simple_url): only the
+            # query's order changes.
             query = m[3]
             cquery = _c.sort_canonical_query(query) if query else ""
             return ParsedUrl(f"{m[0]}://{m[1]}", m[1], path, query, path, cquery)

@@ -11,10 +11,8 @@ import time
 from ._memo import Memo
 from .errors import SigningError
 
-# Neither re nor datetime at import time: together they cost about ten
-# milliseconds at start-up, and the common signing path (now, an amz-date, a
-# POSIX time) needs neither.  A datetime argument means its caller already
-# imported datetime, so importing it where it is needed is free.
+# Neither re nor datetime at import time: they cost about ten milliseconds at
+# start-up, and the common path (now, an amz-date, a POSIX time) needs neither.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from datetime import datetime
@@ -24,10 +22,6 @@ __all__ = ["format_amz_date", "parse_timestamp"]
 _METHOD_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ-_"
 # Days per month of a common year; February gains one in a leap year.
 _MONTH_DAYS = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-# --------------------------------------------------------------------------
-# Time
-# --------------------------------------------------------------------------
 _now_cache: tuple[int, str] = (-1, "")
 _MAX_EPOCH = 253402300800  # 10000-01-01T00:00:00Z
 _checked_dates: Memo[str, bool] = Memo(1024)
@@ -61,10 +55,9 @@ def _now_amz() -> str:
 
 
 def _valid_amz_date(text: str) -> bool:
-    """Whether an amz-date shaped text names a real date and time: what
-    ``datetime.strptime(text, "%Y%m%dT%H%M%SZ")`` accepts, checked by hand for
-    ASCII digits so that neither ``datetime`` nor ``_strptime`` (which brings
-    ``re``, ``locale`` and ``calendar``) is imported at start-up."""
+    """Whether an amz-date shaped text is what ``datetime.strptime`` accepts,
+    checked by hand for ASCII digits: ``_strptime`` brings ``re``, ``locale``
+    and ``calendar``, too much for start-up."""
     if not text.isascii():
         from datetime import datetime
 
@@ -139,10 +132,8 @@ def parse_timestamp(timestamp: str | datetime | float | None) -> str:
 
 
 def _posix_amz(seconds: float) -> str:
-    """The amz-date of POSIX ``seconds`` (0 <= seconds < year 10000), as
-    ``format_amz_date(datetime.fromtimestamp(seconds, timezone.utc))`` gives
-    it: a fraction rounds to microseconds (half to even) first, so
-    59.9999996 is the next second, as datetime has it."""
+    """The amz-date of POSIX ``seconds`` (0 <= seconds < year 10000) as datetime
+    gives it: a fraction rounds to microseconds first (59.9999996 is the next second)."""
     whole = int(seconds)
     if round((seconds - whole) * 1e6) >= 1000000:
         whole += 1
@@ -150,10 +141,7 @@ def _posix_amz(seconds: float) -> str:
             from datetime import datetime, timezone
 
             return format_amz_date(datetime.fromtimestamp(seconds, timezone.utc))
-    t = time.gmtime(whole)
-    return (
-        f"{t.tm_year:04d}{t.tm_mon:02d}{t.tm_mday:02d}T{t.tm_hour:02d}{t.tm_min:02d}{t.tm_sec:02d}Z"
-    )
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(whole))  # a year from 1970: 4 digits
 
 
 def _check_method(method: str) -> str:

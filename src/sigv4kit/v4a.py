@@ -6,20 +6,11 @@ pair per access key.  Both sides derive the same private key from the secret
 anywhere in that set, and a server that only holds the *public* key can verify
 without being able to sign.
 
-Why this module is shaped the way it is:
-
-* ``cryptography`` is loaded on first use, not at import: SigV4-only users
-  (the common case) never pay for OpenSSL bindings.  ``import sigv4kit``
-  and SigV4 signing leave ``cryptography`` out of ``sys.modules``.
-* Deriving a key costs an HMAC plus an EC scalar multiplication, so it is done
-  once per ``(access key id, secret)`` and cached.  Like the SigV4 key cache in
-  :mod:`sigv4kit.keys`, the cache is a plain dict read without a lock: under
-  the GIL ``dict.get`` and item assignment are atomic, two threads racing on a
-  miss derive the same key and one of the equal results wins.
-* ECDSA signatures are randomized: the same string to sign gives a different
-  signature every time, so SigV4a is tested by verifying, never by comparing.
-
-Key material (secret, derived scalar, private key) never appears in a repr,
+``cryptography`` is loaded on first use: SigV4-only users never pay for the
+OpenSSL bindings.  A derived key (an HMAC plus an EC scalar multiplication)
+is cached per ``(access key id, secret)``, without a lock, as in
+:mod:`sigv4kit.keys`.  ECDSA signatures are randomized, so SigV4a is tested
+by verifying, never by comparing.  Key material never appears in a repr,
 log line or exception message.
 """
 
@@ -63,10 +54,8 @@ KDF_LABEL = b"AWS4-ECDSA-P256-SHA256"
 # a candidate above n-2 is about 2**-32 each, so even a second round is rare.
 _MAX_COUNTER = 254
 
-# SP 800-108 counter-mode fields that never change for P-256.
-#   [i]2 : the KDF's own 32-bit block counter.  We need L = 256 bits, which is
-#          exactly one HMAC-SHA256 output, so there is only block i = 1.
-#   [L]2 : the requested output length in bits, 32-bit big-endian: 256.
+# SP 800-108 fields fixed for P-256: the block counter [i] (L = 256 bits is
+# one HMAC-SHA256 output, so only block 1) and the output length [L] in bits.
 _KDF_BLOCK_1 = (1).to_bytes(4, "big")
 _KDF_LENGTH_BITS = (256).to_bytes(4, "big")
 
@@ -77,9 +66,6 @@ _PADDING = "*"
 _HEX = re.compile("[0-9A-Fa-f]+")
 
 
-# --------------------------------------------------------------------------
-# Lazy cryptography
-# --------------------------------------------------------------------------
 class _Crypto:
     """The few ``cryptography`` objects we use, imported on first need."""
 
@@ -113,9 +99,7 @@ def _lib() -> _Crypto:
     return c
 
 
-# --------------------------------------------------------------------------
-# Key derivation
-# --------------------------------------------------------------------------
+# -- Key derivation (NIST SP 800-108 counter mode, as AWS specifies it)
 def _check_credentials(access_key_id: str, secret_access_key: str) -> None:
     if not isinstance(access_key_id, str) or not access_key_id:
         raise SigningError("access_key_id must be a non-empty string")
@@ -125,33 +109,20 @@ def _check_credentials(access_key_id: str, secret_access_key: str) -> None:
 
 
 def derive_private_scalar(access_key_id: str, secret_access_key: str) -> int:
-    """The private scalar ``d`` of the SigV4a key, uncached.
-
-    Exposed for tests and for servers that store the scalar; signers should
-    call :func:`derive_private_key`, which caches.
-    """
+    """The private scalar ``d`` of the SigV4a key, uncached (for tests and
+    servers that store the scalar; signers use :func:`derive_private_key`)."""
     _check_credentials(access_key_id, secret_access_key)
-    # Step 1 -- the KDF key (SP 800-108 "K_IN"): the secret prefixed with
-    # "AWS4A", mirroring SigV4's "AWS4" + secret, so the two schemes never
-    # share HMAC keys.
+    # K_IN: "AWS4A" + secret, so SigV4 and SigV4a never share HMAC keys.
     kdf_key = ("AWS4A" + secret_access_key).encode("utf-8")
-    # Step 2 -- the fixed part of the KDF input, which binds the key to the
-    # access key id: Label || 0x00 || Context.  The Context is the access key
-    # id followed by a one-byte counter that step 4 increments.
+    # [1] || Label || 0x00 || Context, the Context being the access key id and
+    # a one-byte counter: the key is bound to the access key id.
     prefix = _KDF_BLOCK_1 + KDF_LABEL + b"\x00" + access_key_id.encode("utf-8")
     for counter in range(1, _MAX_COUNTER + 1):
-        # Step 3 -- one SP 800-108 counter-mode block:
-        #   K(1) = HMAC-SHA256(K_IN, [1]_32 || Label || 0x00 || Context || [L]_32)
-        # with L = 256, so K(1) is the whole 256-bit output.
         block = hmac.digest(kdf_key, prefix + bytes((counter,)) + _KDF_LENGTH_BITS, "sha256")
         candidate = int.from_bytes(block, "big")
-        # Step 4 -- rejection sampling.  A private key must lie in [1, n-1].
-        # Accept the candidate c only if c <= n-2, so that d = c + 1 is in
-        # range; otherwise bump the Context counter and derive again.  (Taking
-        # c mod n would bias the key; rejection keeps it uniform.)  The branch
-        # is taken with probability ~2**-32, so it reveals nothing useful.
+        # Rejection sampling keeps d = c + 1 uniform in [1, n-1] (c mod n would
+        # bias it); a retry has probability ~2**-32 and reveals nothing useful.
         if candidate <= P256_ORDER - 2:
-            # Step 5 -- shift into [1, n-1]: d = c + 1.
             return candidate + 1
     # Unreachable in practice (probability ~2**(-32*254)); AWS fails here too.
     raise SigningError(
@@ -160,10 +131,8 @@ def derive_private_scalar(access_key_id: str, secret_access_key: str) -> int:
     )
 
 
-# Keyed by (access key id, SHA-256 of the secret): the secret itself is not
-# kept in a module-level structure a debugger or heap dump would show.  The
-# hash costs well under a microsecond; an ECDSA signature costs tens.
-# Rotated and temporary credentials come and go: a bounded memo.
+# Keyed by (access key id, SHA-256 of the secret), so no module-level structure
+# a heap dump would show holds the secret; bounded, as credentials rotate.
 _KEY_CACHE_MAX = 256
 _KEY_CACHE: Memo[tuple[str, bytes], EllipticCurvePrivateKey] = Memo(_KEY_CACHE_MAX)
 
@@ -173,18 +142,13 @@ def _cache_key(access_key_id: str, secret_access_key: str) -> tuple[str, bytes]:
 
 
 def derive_private_key(access_key_id: str, secret_access_key: str) -> EllipticCurvePrivateKey:
-    """The SigV4a ECDSA P-256 private key of a credential pair, cached.
-
-    Derivation (an HMAC, a scalar multiplication for the public point and an
-    OpenSSL key object) costs far more than a signature, and a signer uses the
-    same credentials for every request, so the key is computed once.
-    """
+    """The SigV4a ECDSA P-256 private key of a credential pair, cached: its
+    derivation costs far more than a signature."""
     _check_credentials(access_key_id, secret_access_key)
     cache_key = _cache_key(access_key_id, secret_access_key)
     key = _KEY_CACHE.get(cache_key)
     if key is None:
         d = derive_private_scalar(access_key_id, secret_access_key)
-        # Step 6 -- the EC key pair: public point Q = d * G on P-256.
         key = _KEY_CACHE.put(cache_key, _lib().ec.derive_private_key(d, _lib().curve))
     return key
 
@@ -207,9 +171,7 @@ def key_derivation_description(access_key_id: str) -> list[str]:
     ]
 
 
-# --------------------------------------------------------------------------
-# Sign and verify
-# --------------------------------------------------------------------------
+# -- Sign and verify
 def _as_bytes(string_to_sign: bytes | str) -> bytes:
     if isinstance(string_to_sign, bytes):
         return string_to_sign
@@ -238,10 +200,9 @@ def verify_v4a(
 ) -> bool:
     """Whether ``signature_hex`` is a valid SigV4a signature of ``string_to_sign``.
 
-    A signature comes from the network, so anything malformed (not hex, odd
-    length, not DER, too long, wrong type) is simply ``False``; only a wrong
-    ``public_key`` (a programming error) raises.  Trailing ``*`` padding, as
-    aws-c-auth emits it, is ignored.
+    A signature comes from the network, so anything malformed is ``False``;
+    only a wrong ``public_key`` (a programming error) raises.  Trailing ``*``
+    padding, as aws-c-auth emits it, is ignored.
     """
     c = _crypto if _crypto is not None else _lib()
     if not isinstance(public_key, c.ec.EllipticCurvePublicKey) or not isinstance(
@@ -271,9 +232,7 @@ def verify_v4a(
     return True
 
 
-# --------------------------------------------------------------------------
-# Public key import / export
-# --------------------------------------------------------------------------
+# -- Public key import / export
 @overload
 def export_public_key(public_key: EllipticCurvePublicKey, fmt: Literal["pem"]) -> str: ...
 @overload

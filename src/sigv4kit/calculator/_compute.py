@@ -16,7 +16,7 @@ from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, explain, parse_error_body
 from ..errors import InvalidFormField, PresignOutlivesCredentials, SigV4Error
 from ..presigning import MAX_PRESIGN_EXPIRES
-from ..signer import SignedRequest, Signer, parse_timestamp
+from ..signer import SignedRequest, parse_timestamp
 from ._canonical import compute_canonical, make_signer, signed_header_names, signing_time
 
 __all__ = ["FIELDS", "InvalidFormField", "compute"]
@@ -209,7 +209,19 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
     presign = f["mode"] == "presign"
     payload_mode = "unsigned" if _on(f["unsigned_payload"]) else None
     if presign:
-        signed = _presign(f, signer, method, url, headers, timestamp, payload, payload_mode)
+        try:
+            signed = signer.presign_request(
+                method,
+                url,
+                headers,
+                expires=_expires(f),
+                timestamp=timestamp,
+                body=payload,
+                payload=payload_mode,
+                cap_expires=_on(f["cap_expires"]),
+            )
+        except PresignOutlivesCredentials as exc:
+            raise InvalidFormField("expires", str(exc)) from None
     else:
         signed = signer.sign(
             method, url, headers, body=payload, timestamp=timestamp, payload=payload_mode
@@ -232,16 +244,7 @@ def _compute(f: dict[str, str]) -> dict[str, Any]:
     return out
 
 
-def _presign(
-    f: dict[str, str],
-    signer: Signer,
-    method: str,
-    url: str,
-    headers: list[tuple[str, str]],
-    timestamp: str | None,
-    payload: bytes,
-    payload_mode: str | None,
-) -> SignedRequest:
+def _expires(f: dict[str, str]) -> int:
     try:
         expires = int(f["expires"].strip() or "3600")
     except ValueError:
@@ -250,16 +253,4 @@ def _presign(
         raise InvalidFormField(
             "expires", f"expiry must be 1 to {MAX_PRESIGN_EXPIRES} seconds (7 days)"
         )
-    try:
-        return signer.presign_request(
-            method,
-            url,
-            headers,
-            expires=expires,
-            timestamp=timestamp,
-            body=payload,
-            payload=payload_mode,
-            cap_expires=_on(f["cap_expires"]),
-        )
-    except PresignOutlivesCredentials as exc:
-        raise InvalidFormField("expires", str(exc)) from None
+    return expires

@@ -71,14 +71,14 @@ def send(
     insecure: bool = False,
     cacert: str | None = None,
     progress: Progress | None = None,
-    before_body: Callable[[Response], None] | None = None,
+    before_body: Callable[[Response], IO[bytes]] | None = None,
 ) -> Response:
     """Send the request; stream the response body into ``out``.
 
     ``progress(label, total)`` returns a context manager with ``update(n)``
     (``click.progressbar``), or is None for silence.  ``before_body`` is
-    called with the status and headers before the body is written (for
-    ``-i``).
+    called with the status and headers before the body is read, and returns
+    the file the body goes to instead of ``out``.
     """
     scheme, host, port, target = split_url(url)
     conn: http.client.HTTPConnection
@@ -152,7 +152,7 @@ def _finish(
     resp: http.client.HTTPResponse,
     method: str,
     *,
-    result_hook: Callable[[Response], None] | None,
+    result_hook: Callable[[Response], IO[bytes]] | None,
     out: IO[bytes] | None,
     progress: Progress | None,
 ) -> Response:
@@ -165,7 +165,7 @@ def _finish(
         list(resp.getheaders()),
     )
     if result_hook is not None:
-        result_hook(result)
+        out = result_hook(result)
     length = resp.getheader("content-length")
     total = int(length) if length and length.isdigit() and method.upper() != "HEAD" else None
     keep = result.status >= 400

@@ -63,9 +63,11 @@ def section(title: str, body: str | list[str], *, err: bool = False) -> None:
 
 
 def _labelled(rows: list[tuple[str, str, str]]) -> list[str]:
+    """``(label, part, value)`` rows, aligned, each value in its part's colour."""
     width = max(len(label) for label, _, _ in rows)
     return [
-        f"{style(label.ljust(width), dim=True)}  {style(value, fg=fg)}" for label, value, fg in rows
+        f"{style(label.ljust(width), dim=True)}  {style(value, fg=PART_COLOURS.get(part, 'green'))}"
+        for label, part, value in rows
     ]
 
 
@@ -79,43 +81,32 @@ def render_explanation(data: dict[str, Any], *, full: bool) -> None:
     crp = data["canonical_request_parts"]
     if full:
         rows = [
-            ("HTTP method", crp["method"], PART_COLOURS["method"]),
-            ("canonical URI", crp["canonical_uri"], PART_COLOURS["canonical_uri"]),
-            (
-                "canonical query",
-                crp["canonical_query"] or "(empty)",
-                PART_COLOURS["canonical_query"],
-            ),
+            ("HTTP method", "method", crp["method"]),
+            ("canonical URI", "canonical_uri", crp["canonical_uri"]),
+            ("canonical query", "canonical_query", crp["canonical_query"] or "(empty)"),
         ]
-        for i, line in enumerate(crp["canonical_headers"]):
-            rows.append(
-                ("canonical headers" if i == 0 else "", line, PART_COLOURS["canonical_headers"])
-            )
-        rows.append(("signed headers", crp["signed_headers"], PART_COLOURS["signed_headers"]))
-        rows.append(("payload hash", crp["payload_hash"], PART_COLOURS["payload_hash"]))
+        rows += [
+            ("" if i else "canonical headers", "canonical_headers", line)
+            for i, line in enumerate(crp["canonical_headers"])
+        ]
+        rows.append(("signed headers", "signed_headers", crp["signed_headers"]))
+        rows.append(("payload hash", "payload_hash", crp["payload_hash"]))
         section("Canonical request, part by part", _labelled(rows))
     section("Canonical request", data["canonical_request"])
     if full:
         sp = data["string_to_sign_parts"]
-        section(
-            "String to sign, part by part",
-            _labelled(
-                [
-                    ("algorithm", sp["algorithm"], PART_COLOURS["algorithm"]),
-                    ("request date", sp["request_date"], PART_COLOURS["request_date"]),
-                    ("credential scope", sp["credential_scope"], PART_COLOURS["credential_scope"]),
-                    (
-                        "SHA-256 of canonical request",
-                        sp["canonical_request_sha256"],
-                        PART_COLOURS["canonical_request_sha256"],
-                    ),
-                ]
-            ),
-        )
+        labels = {
+            "algorithm": "algorithm",
+            "request_date": "request date",
+            "credential_scope": "credential scope",
+            "canonical_request_sha256": "SHA-256 of canonical request",
+        }
+        rows = [(label, part, sp[part]) for part, label in labels.items()]
+        section("String to sign, part by part", _labelled(rows))
     section("String to sign", data["string_to_sign"])
     if full:
         scope = data["scope"]
-        section("Credential scope", _labelled([(k, str(v), "green") for k, v in scope.items()]))
+        section("Credential scope", _labelled([(k, "", str(v)) for k, v in scope.items()]))
         section("Signing key chain (names only, never key material)", data["key_chain"])
     section("Signature", style(data["signature"], fg="yellow", bold=True))
     if "signature_matches" in data:

@@ -5,10 +5,11 @@ signature."""
 from __future__ import annotations
 
 import http.client
+import io
 import sys
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -230,17 +231,20 @@ def _transfer(
     out_file: Any = open(output, "wb") if output is not None else None  # closed below
     try:
         real = out_file if out_file is not None else sys.stdout.buffer
-        held = _Held(real) if may_retry is not None else None
-        target: Any = held if held is not None else real
+        held = io.BytesIO()
+        holding = False
 
-        def show_head(resp: Response) -> None:
-            if held is not None:
-                held.hold = resp.status >= 400
+        def sink_for(resp: Response) -> IO[bytes]:
+            """Where the answer goes: held back when it is an error that may be retried."""
+            nonlocal holding
+            holding = may_retry is not None and resp.status >= 400
+            sink = held if holding else real
             if include:
                 head = [f"{resp.version} {resp.status} {resp.reason}"]
                 head += [f"{n}: {v}" for n, v in resp.headers]
-                target.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace"))
-                target.flush()
+                sink.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1", "replace"))
+                sink.flush()
+            return sink
 
         try:
             resp = send(
@@ -250,19 +254,19 @@ def _transfer(
                 signed.body if (signed.body is not None or body.present) else None,
                 # An aws-chunked body is longer than the data: its length is not known.
                 body_size=None if signed.payload_hash.startswith("STREAMING-") else body.size,
-                out=target,
+                out=real,
                 timeout=timeout,
                 insecure=insecure,
                 cacert=cacert,
                 progress=_progress if stderr_is_tty() else None,
-                before_body=show_head,
+                before_body=sink_for,
             )
-            if held is not None and may_retry is not None:
-                if held.hold:
-                    err = parse_error_body(resp.error_body)
-                    resp.retry = may_retry(resp.status, err.code, err.message)
+            if holding and may_retry is not None:
+                err = parse_error_body(resp.error_body)
+                resp.retry = may_retry(resp.status, err.code, err.message)
                 if not resp.retry:
-                    held.release()
+                    real.write(held.getvalue())
+                    real.flush()
             return resp
         except (OSError, http.client.HTTPException) as exc:
             reason = getattr(exc, "reason", None) or exc
@@ -271,33 +275,6 @@ def _transfer(
     finally:
         if out_file is not None:
             out_file.close()
-
-
-class _Held:
-    """Writes through, or holds an error answer back until it is known to be final."""
-
-    def __init__(self, target: Any) -> None:
-        self.target = target
-        self.hold = False
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        if self.hold:
-            self.parts.append(bytes(data))
-        else:
-            self.target.write(data)
-        return len(data)
-
-    def flush(self) -> None:
-        if not self.hold:
-            self.target.flush()
-
-    def release(self) -> None:
-        for part in self.parts:
-            self.target.write(part)
-        self.parts.clear()
-        self.hold = False
-        self.target.flush()
 
 
 def _fallback_for(

@@ -3,9 +3,7 @@
 One table, :data:`CAUSES`, is the single source for every place a cause is
 shown: ``sigv4kit diagnose`` / ``verify`` / ``request``, the calculator and
 the documentation's troubleshooting page (which renders the table, so the
-page and the tool can never disagree).  Each entry says what the mistake is
-(``title``), why it breaks the signature (``explanation``), what the
-diagnosis looks at to recognise it (``signs``) and how to fix it (``fix``).
+page and the tool can never disagree).
 """
 
 from __future__ import annotations
@@ -25,7 +23,8 @@ class _Text:
 
 @dataclass(frozen=True)
 class CauseInfo(_Text):
-    """One row of :data:`CAUSES`: a kind of mistake, explained once."""
+    """One row of :data:`CAUSES`: a kind of mistake, explained once: what it is, why it
+    breaks the signature, what the diagnosis looks at to recognise it, and the fix."""
 
     id: str
     title: str

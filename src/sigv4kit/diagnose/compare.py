@@ -15,7 +15,15 @@ from urllib.parse import unquote
 
 from ..canonical import normalize_path, trim_value
 from .causes import Cause, cause
-from .diff import STS_LABELS, DiffLine, Parts, diff_lines, line_labels, split_canonical_request
+from .diff import (
+    STS_LABELS,
+    DiffLine,
+    Parts,
+    diff_lines,
+    line_labels,
+    query_pairs,
+    split_canonical_request,
+)
 from .server_error import ServerError
 
 __all__ = ["ClientView", "Diagnosis", "diagnose"]
@@ -131,12 +139,8 @@ def _path_detail(client: str, server: str) -> str:
     )
 
 
-def _query_pairs(q: str) -> list[tuple[str, str]]:
-    return [tuple(p.partition("=")[::2]) for p in q.split("&") if p]  # type: ignore[misc]
-
-
 def _query_detail(client: str, server: str, found: _Found) -> None:
-    a, b = _query_pairs(client), _query_pairs(server)
+    a, b = query_pairs(client), query_pairs(server)
     tok_a = [v for k, v in a if k.lower() == "x-amz-security-token"]
     tok_b = [v for k, v in b if k.lower() == "x-amz-security-token"]
     if tok_a != tok_b:

@@ -18,6 +18,7 @@ __all__ = [
     "diff_canonical",
     "diff_lines",
     "line_labels",
+    "query_pairs",
     "split_canonical_request",
     "visible",
 ]
@@ -49,6 +50,11 @@ def split_canonical_request(text: str) -> Parts | None:
         name, _, value = line.partition(":")
         headers.append((name, value))
     return Parts(lines[0], lines[1], lines[2], headers, lines[end + 1], lines[end + 2])
+
+
+def query_pairs(query: str) -> list[tuple[str, str]]:
+    """``name=value`` pairs of a query as written (no decoding, order kept)."""
+    return [(k, v) for k, _, v in (p.partition("=") for p in query.split("&") if p)]
 
 
 def line_labels(text: str) -> list[tuple[str, str]]:

@@ -5,7 +5,6 @@ signature the client *would* have produced under each common mistake
 (path encoded once instead of twice, the query unsorted, headers untrimmed,
 the payload hash of an empty body, the session token left out) and see which
 one equals the signature provided.  A hit names the cause with certainty.
-``sigv4kit verify`` and the calculator use this.
 
 Each family of mistakes is one small generator of :class:`Variant` values,
 each a canonical request equal to the client's except for one part.
@@ -31,6 +30,7 @@ from ..config import ALGORITHM_V4
 from ..errors import SigV4Error
 from ..keys import signing_key
 from ..rawhttp import RawRequest
+from .diff import query_pairs
 from .received import ClientSigned, client_signed
 
 __all__ = ["Variant", "find_variant"]
@@ -38,11 +38,7 @@ __all__ = ["Variant", "find_variant"]
 
 @dataclass(frozen=True)
 class Variant:
-    """One common mistake: its cause id, what was done, the canonical request it gives.
-
-    The families below yield every variant worth trying; :func:`find_variant`
-    returns the one whose signature equals the one provided.
-    """
+    """One common mistake: its cause id, what was done, the canonical request it gives."""
 
     cause: str
     description: str
@@ -141,10 +137,8 @@ def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
         "the client signed the query in its wire order, unsorted",
         _with(raw, client, query=query),
     )
-    decoded = [
-        (unquote_plus(k), unquote_plus(v))
-        for k, _, v in (p.partition("=") for p in query.split("&") if p)
-    ]
+    decoded = [(unquote_plus(k), unquote_plus(v)) for k, v in query_pairs(query)]
+    unencoded = query_pairs(unquote(query))
     as_plus = "&".join(
         f"{quote_plus(k, safe='-_.~')}={quote_plus(v, safe='-_.~')}" for k, v in sorted(decoded)
     )
@@ -156,7 +150,7 @@ def _query_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
     yield Variant(
         "query-encoding",
         "the client signed the query without encoding it",
-        _with(raw, client, query=_sorted_verbatim(unquote(query))),
+        _with(raw, client, query="&".join(f"{k}={v}" for k, v in sorted(unencoded))),
     )
 
 
@@ -198,8 +192,3 @@ def _token_mistakes(raw: RawRequest, client: ClientSigned) -> Iterator[Variant]:
         "the client did not sign X-Amz-Security-Token (added it after signing)",
         _with(raw, client, signed=less),
     )
-
-
-def _sorted_verbatim(query: str) -> str:
-    pairs = [tuple(p.partition("=")[::2]) for p in query.split("&") if p]
-    return "&".join(f"{k}={v}" for k, v in sorted(pairs))

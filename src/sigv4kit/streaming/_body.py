@@ -250,8 +250,9 @@ class AwsChunkedBody:
             yield part
 
     def _generate(self) -> Iterator[bytes]:
-        for piece in self.pieces():
-            yield piece if type(piece) is bytes else bytes(piece)
+        # bytes() returns a bytes piece itself and copies a memoryview: run
+        # from C, with no generator of our own between the pieces and the caller.
+        return map(bytes, self.pieces())
 
     async def _agenerate(self) -> AsyncIterator[bytes]:
         async for piece in self.apieces():

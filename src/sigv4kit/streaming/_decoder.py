@@ -43,6 +43,7 @@ from ._modes import (
     SignFn,
     VerifyFn,
     _chain_start,
+    _hmac_pads,
     _sha256,
     streaming_mode,
 )
@@ -75,6 +76,7 @@ _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
 # valid when its translation is all "0" (cheaper than a regex or a delete).
 _HEX_MAP = bytes(48 if c in b"0123456789abcdef" else 0 for c in range(256))
 _ZEROS = b"0" * 64
+_compare = hmac.compare_digest  # constant-time
 _Step = Callable[[bytes | memoryview, int], int]
 
 
@@ -82,20 +84,6 @@ def _check_limits(**limits: int) -> None:
     for label, limit in limits.items():
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise SigningError(f"{label} must be a positive integer, got {limit!r}")
-
-
-def _hmac_pads(sign: SignFn | None, prefix: bytes) -> tuple[Any, Any] | None:
-    """The HMAC pad states behind ``sign``, the string-to-sign ``prefix``
-    absorbed, when ``sign`` is an :class:`~sigv4kit.keys.HmacKey`'s
-    ``hexdigest`` (what the Verifier passes); else ``None``."""
-    from ..keys import HmacKey
-
-    key = getattr(sign, "__self__", None)
-    if not isinstance(key, HmacKey) or getattr(sign, "__func__", None) is not HmacKey.hexdigest:
-        return None
-    inner = key._inner.copy()
-    inner.update(prefix)
-    return inner, key._outer
 
 
 class ChunkDecoder:
@@ -199,9 +187,10 @@ class ChunkDecoder:
         self._chunk_size = 0
         self._chunk_sig = b""
         # Data of the current signed chunk, held by reference (never joined)
-        # until its signature checks out, and its running SHA-256.
+        # until its signature checks out.  It is hashed (and its CRC taken)
+        # when the chunk ends, not as it arrives: a piece inside a chunk
+        # then costs one append, and the SHA-256 runs from C over the list.
         self._held: list[bytes | memoryview] = []
-        self._hash: Any = None
         self._head_re, self._fast, self._loop = _loop_setup(self, sign, verify)
         # The header a chunk of the current chunk's size would have, up to
         # its signature: the next header usually is that (clients use one
@@ -254,18 +243,16 @@ class ChunkDecoder:
         if 0 < n < self._remaining and type(data) is bytes:
             # The common case at network piece sizes: all chunk data, the
             # chunk goes on (its limits were checked at its header).  No
-            # state machine step, no call but the hashing: at 1 KiB pieces
-            # this path is most of the decoder's own time.
+            # state machine step: a signed chunk's piece is only held (hashed
+            # when the chunk ends), an unsigned one checksummed and released.
+            # At 1 KiB pieces this path is most of the decoder's own time.
             self._remaining -= n
+            if self.signed:
+                self._held.append(data)
+                return []
             ck = self._ck
             if ck is not None:
                 self._ckv = ck(data, self._ckv)
-            if self.signed:
-                # (A method of an attribute, not a bound method kept in one:
-                # calling an instance attribute's method is not specialized.)
-                self._hash.update(data)
-                self._held.append(data)
-                return []
             return [data]
         out: list[bytes | memoryview] = []
         rem = self._remaining  # non-zero: inside chunk data, no error
@@ -280,7 +267,12 @@ class ChunkDecoder:
         mv = memoryview(data)
         try:
             # A piece that ends the chunk (and perhaps more) takes the hot loop.
-            pos = _whole_chunks(self, data, mv, 0, out) if rem else 0
+            if not rem:
+                pos = 0
+            elif self.signed:
+                pos = _whole_chunks(self, data, mv, 0, out)
+            else:
+                pos = _whole_unsigned_chunks(self, data, mv, 0, out)
             if pos < len(data):
                 self._feed(data, mv, pos, out)
         except SignatureError as exc:
@@ -313,16 +305,18 @@ class ChunkDecoder:
                 rem = self._remaining
                 if self._fast and data.startswith(_CRLF, pos + rem):
                     # This piece ends the chunk (and perhaps more): the hot loop.
-                    pos = _whole_chunks(self, data, mv, pos, out)
+                    if self.signed:
+                        pos = _whole_chunks(self, data, mv, pos, out)
+                    else:
+                        pos = _whole_unsigned_chunks(self, data, mv, pos, out)
                     continue
                 take = min(rem, n - pos)
                 piece = data if take == n else mv[pos : pos + take]
-                if self._ck is not None:
-                    self._ckv = self._ck(piece, self._ckv)
                 if self.signed:
-                    self._hash.update(piece)
                     self._held.append(piece)
                 else:
+                    if self._ck is not None:
+                        self._ckv = self._ck(piece, self._ckv)
                     out.append(piece)
                 pos += take
                 self._remaining = rem - take
@@ -379,7 +373,15 @@ class ChunkDecoder:
         """The CRLF after a chunk's data arrived: check its signature and
         release the data held for it."""
         if self.signed:
-            digest = self._hash.hexdigest()
+            held = self._held
+            h = _sha256()
+            any(map(h.update, held))  # all of them: update() returns None
+            if self._ck is not None:
+                ck, ckv = self._ck, self._ckv
+                for piece in held:
+                    ckv = ck(piece, ckv)
+                self._ckv = ckv
+            digest = h.hexdigest()
             self._check_chunk_signature(self._chunk_size, digest, self._chunk_sig.decode())
             out.extend(self._held)
             self._held.clear()
@@ -443,8 +445,6 @@ class ChunkDecoder:
         self._remaining = size
         self._out_end += size
         self._expect = _expected_header(size, self.signed) if size >= self.min_chunk_size else None
-        if self.signed:
-            self._hash = _sha256()
         self._state = _DATA
 
     def _check(self, sts: bytes, received: str, what: str) -> None:
@@ -530,60 +530,67 @@ def _whole_chunks(
     """Take the chunks that end (CRLF and next header included) in ``data``,
     then the start of the next one's data; return where the rest starts.
 
-    The hot loop (SigV4 with an :class:`~sigv4kit.keys.HmacKey`, unsigned),
-    one function on purpose: the work besides each chunk's SHA-256 decides
+    The hot loop of signed chunks (SigV4 with an
+    :class:`~sigv4kit.keys.HmacKey`; unsigned ones have their own), one
+    function on purpose: the work besides each chunk's SHA-256 decides
     how close decoding gets to hashlib, so state lives in locals, the HMAC
     runs from its pad states, and a header like the previous one is checked
     without the regular expression.  Anything unusual goes to the general
     path, which names what is wrong."""
-    signed, match, inner, outer, limit, small, max_chunks, room = self._loop
+    _, match, inner, outer, limit, small, max_chunks, room = self._loop
     m: re.Match[bytes] | None
     ck, ckv, expect = self._ck, self._ckv, self._expect
     rem, out_end, chunks = self._remaining, self._out_end, self.chunks
     prev, received = self._prev, self._chunk_sig
-    h, held, chunk_size = self._hash, self._held, self._chunk_size
+    held, chunk_size = self._held, self._chunk_size
     n = len(data)
     while data.startswith(_CRLF, pos + rem):
         end = pos + rem
         piece = mv[pos:end]
-        if ck is not None:
-            ckv = ck(piece, ckv)
-        if signed:
-            if h is None:
-                digest = _sha256(piece).hexdigest()
-            else:
-                h.update(piece)
-                digest = h.hexdigest()
-            i = inner.copy()
-            i.update(prev + _EMPTY_MID + digest.encode())
-            o = outer.copy()
-            o.update(i.digest())
-            if not hmac.compare_digest(o.hexdigest().encode(), received):
-                self._prev, self._ckv = prev, ckv
-                self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
-            prev = received
-            if held:
-                out.extend(held)
-                held.clear()
+        if held:
+            # The chunk's earlier pieces, then this one: hashed now.
+            h = _sha256()
+            any(map(h.update, held))  # all of them: update() returns None
+            h.update(piece)
+            if ck is not None:
+                for p in held:
+                    ckv = ck(p, ckv)
+                ckv = ck(piece, ckv)
+        else:
+            h = _sha256(piece)
+            if ck is not None:
+                ckv = ck(piece, ckv)
+        digest = h.hexdigest()
+        i = inner.copy()
+        i.update(prev + _EMPTY_MID + digest.encode())
+        o = outer.copy()
+        o.update(i.digest())
+        if not _compare(o.hexdigest().encode(), received):
+            self._prev, self._ckv = prev, ckv
+            self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
+        prev = received
+        if held:
+            out.extend(held)
+            held.clear()
         out.append(piece)
         pos = end + 2
         if expect is not None and data.startswith(expect, pos):
             # The same size again (its limits hold): check the signature's
             # 64 lowercase hex digits and the CRLF in place.
-            size = chunk_size
             start = pos + len(expect)
-            if signed:
-                received = data[start : start + 64]
-                start += 64
-                if not data.startswith(_CRLF, start) or received.translate(_HEX_MAP) != _ZEROS:
-                    expect = None  # not whole or not valid here: the regular expression decides
-            if expect is not None and chunks < max_chunks and out_end + size <= room:
+            received = data[start : start + 64]
+            if (
+                data.startswith(_CRLF, start + 64)
+                and received.translate(_HEX_MAP) == _ZEROS
+                and chunks < max_chunks
+                and out_end + chunk_size <= room
+            ):
                 chunks += 1
-                rem = size
-                out_end += size
-                h = None
-                pos = start + 2 if signed else start
+                rem = chunk_size
+                out_end += chunk_size
+                pos = start + 66
                 continue
+            # Not whole or not valid here: the regular expression decides.
         m = match(data, pos)
         size = int(m.group(1), 16) if m is not None else 0
         if (
@@ -600,38 +607,89 @@ def _whole_chunks(
             self._state = _HEADER
             if m is None:
                 return pos
-            self._start_chunk(m.group(1), m.group(2).decode() if signed else "")
+            self._start_chunk(m.group(1), m.group(2).decode())
             return m.end()
         chunks += 1
         chunk_size = rem = size
         out_end += size
-        expect = _expected_header(size, signed)
-        if signed:
-            received = m.group(2)
-        h = None
+        expect = _expected_header(size, True)
+        received = m.group(2)
+        pos = m.end()
+    if pos < n and n - pos < rem:
+        # The start of the next chunk's data, the rest of this piece: held.
+        held.append(mv[pos:])
+        rem -= n - pos
+        pos = n
+    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
+    self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
+    self._chunk_sig = received
+    return pos
+
+
+def _whole_unsigned_chunks(
+    self: ChunkDecoder, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
+) -> int:
+    """:func:`_whole_chunks` for unsigned chunks (``STREAMING-UNSIGNED-PAYLOAD-
+    TRAILER``), whose reference is a CRC at twice SHA-256's speed, so each
+    operation per chunk counts double: no signature, nothing held, the data
+    released as it is checksummed."""
+    _, match, _, _, limit, small, max_chunks, room = self._loop
+    m: re.Match[bytes] | None
+    ck, ckv, expect = self._ck, self._ckv, self._expect
+    rem, out_end, chunks, chunk_size = self._remaining, self._out_end, self.chunks, self._chunk_size
+    n = len(data)
+    while data.startswith(_CRLF, pos + rem):
+        end = pos + rem
+        piece = mv[pos:end]
+        if ck is not None:
+            ckv = ck(piece, ckv)
+        out.append(piece)
+        pos = end + 2
+        if (
+            expect is not None
+            and data.startswith(expect, pos)
+            and chunks < max_chunks
+            and out_end + chunk_size <= room
+        ):
+            # The same size again: its limits hold.
+            chunks += 1
+            rem = chunk_size
+            out_end += chunk_size
+            pos += len(expect)
+            continue
+        m = match(data, pos)
+        size = int(m.group(1), 16) if m is not None else 0
+        if (
+            m is None
+            or not small <= size <= limit
+            or chunks >= max_chunks
+            or out_end + size > room
+            or self._small_seen
+        ):
+            # No whole header here, a limit, the last chunk or an error: the
+            # general path decides.
+            self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
+            self._remaining = 0
+            self._state = _HEADER
+            if m is None:
+                return pos
+            self._start_chunk(m.group(1), "")
+            return m.end()
+        chunks += 1
+        chunk_size = rem = size
+        out_end += size
+        expect = _expected_header(size, False)
         pos = m.end()
     if pos < n and n - pos < rem:
         # The start of the next chunk's data, the rest of this piece.
         piece = mv[pos:]
+        rem -= n - pos
         if ck is not None:
             ckv = ck(piece, ckv)
-        rem -= n - pos
-        if not signed:
-            out.append(piece)
-        elif h is None:
-            h = _sha256(piece)
-            held.append(piece)
-        else:
-            h.update(piece)
-            held.append(piece)
+        out.append(piece)
         pos = n
-    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
+    self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
     self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
-    if signed:
-        self._chunk_sig = received
-        if h is None:
-            h = _sha256()
-        self._hash = h
     return pos
 
 

@@ -26,6 +26,7 @@ from ._modes import (
     _algorithm,
     _chain_start,
     _check_chunk_size,
+    _hmac_pads,
     _mode,
     _sha256,
     _sig_field,
@@ -91,11 +92,11 @@ class ChunkEncoder:
         self.decoded_length = decoded_length
         self.bytes_in = 0
         # The chunk being filled: references to its data pieces (immutable
-        # bytes, or views of them) and their running SHA-256, so that data
-        # arriving in small blocks is neither copied nor hashed twice.
+        # bytes, or views of them), hashed together when the chunk is full,
+        # so that data arriving in small blocks is neither copied nor
+        # hashed twice.
         self._held: list[bytes | memoryview] = []
         self._filled = 0
-        self._hash: Any = None
         # The CRLF after a chunk's data is sent in front of the next chunk's
         # header: two pieces per chunk (framing, data) instead of three.
         self._crlf_owed = False
@@ -146,10 +147,6 @@ class ChunkEncoder:
         )
 
     def _hold(self, piece: bytes | memoryview) -> None:
-        if self._hash is None:
-            self._hash = _sha256(piece) if self.signed else None
-        elif self.signed:
-            self._hash.update(piece)
         if self._checksum is not None:
             self._checksum.update(piece)
         self._held.append(piece)
@@ -157,12 +154,15 @@ class ChunkEncoder:
 
     def _release(self, out: list[bytes | memoryview]) -> None:
         """Frame the held chunk: its header, then its data pieces as held."""
-        h = self._hash
-        out.append(self._head(self._filled, h.hexdigest() if h is not None else ""))
+        digest = ""
+        if self.signed:
+            h = _sha256()
+            any(map(h.update, self._held))  # all of them: update() returns None
+            digest = h.hexdigest()
+        out.append(self._head(self._filled, digest))
         out.extend(self._held)
         self._held = []
         self._filled = 0
-        self._hash = None
 
     def send_parts(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
         """Like :meth:`send`, as a list of pieces that may share ``data``'s memory.
@@ -230,31 +230,39 @@ class ChunkEncoder:
         partial chunk is held by reference.  ``check=True`` copies pieces
         that are not ``bytes`` (their producer may reuse them).
         """
-        # The signer's hot loop, 90-odd lines on purpose: its cost beside each
-        # chunk's SHA-256 (~40 us per 64 KiB) decides how close streaming gets
-        # to hashlib, so per-chunk state lives in locals (written back at the
-        # end) and a chunk inside a piece is signed without a call.
+        # The signer's hot loop, long on purpose: its cost beside each
+        # chunk's SHA-256 (~37 us per 64 KiB) decides how close streaming
+        # gets to hashlib, so per-chunk state lives in locals (written back
+        # at the end), a chunk is signed without a Python call (the HMAC from
+        # its pad states, when ``sign`` is an HmacKey's), and blocks smaller
+        # than a chunk are only held until it is full, then hashed from C.
         cs = self.chunk_size
         signed = self.signed
         sign = self._sign
         prefix = self._payload_prefix
         mid = _EMPTY_MID
         width = self._width
+        pads = _hmac_pads(sign, prefix) if signed and width == 64 else None
+        inner: Any = None
+        outer: Any = None
+        if pads is not None:
+            inner, outer = pads
         checksum = self._checksum.update if self._checksum is not None else None
         sha = _sha256
         full_head = self._full_head
         declared = self.decoded_length if self.decoded_length is not None else 1 << 62
         total = self.bytes_in
-        prev = self._prev
+        prev = self._prev.encode()  # the chain as bytes: what the strings to sign take
+        pad = _V4A_PAD.encode()
         held = self._held
-        filled = self._filled
-        h = self._hash
-        lead = _CRLF if self._crlf_owed else b""
+        room = cs - self._filled  # the data the current chunk still takes
+        # A chunk's framing up to its signature, the previous chunk's CRLF in front.
+        head = full_head if self._crlf_owed else full_head[2:]
         if self._finished:
             raise SigningError("the encoder is finished; create a new one for another body")
         try:
             for piece in source:
-                if check and type(piece) is not bytes:
+                if type(piece) is not bytes and check:
                     piece = _as_bytes(piece)
                 n = len(piece)
                 total += n
@@ -263,61 +271,64 @@ class ChunkEncoder:
                     raise self._too_long()
                 if checksum is not None:
                     checksum(piece)
+                if n < room:
+                    held.append(piece)
+                    room -= n
+                    continue
                 pos = 0
-                if filled or n < cs:
-                    need = cs - filled
-                    part = piece if n <= need else memoryview(piece)[:need]
+                if room < cs:
+                    # This piece completes the chunk held so far.
+                    held.append(piece if n == room else memoryview(piece)[:room])
                     if signed:
-                        if h is None:
-                            h = sha(part)
+                        h = sha()
+                        any(map(h.update, held))  # all of them: update() returns None
+                        sts = mid + h.hexdigest().encode()
+                        if inner is not None:
+                            i = inner.copy()
+                            i.update(prev + sts)
+                            o = outer.copy()
+                            o.update(i.digest())
+                            prev = o.hexdigest().encode()
                         else:
-                            h.update(part)
-                    held.append(part)
-                    if n < need:
-                        filled += n
-                        continue
-                    if signed:
-                        prev = sign(prefix + prev.encode() + mid + h.hexdigest().encode())  # type: ignore[misc]
-                        sig = prev.encode() if width == 64 else prev.ljust(width, _V4A_PAD).encode()
-                        yield b"%s%x;chunk-signature=%s\r\n" % (lead, cs, sig)
+                            prev = sign(prefix + prev + sts).encode()  # type: ignore[misc]
+                        yield head + (prev if width == 64 else prev.ljust(width, pad)) + _CRLF
                     else:
-                        yield b"%s%x\r\n" % (lead, cs)
-                    lead = _CRLF
+                        yield head
+                    head = full_head
                     yield from held
                     held = []
-                    filled = 0
-                    h = None
-                    pos = need
+                    pos = room
+                    room = cs
                     if pos == n:
                         continue
                 mv = piece if type(piece) is memoryview else memoryview(piece)
                 while n - pos >= cs:
                     part = mv[pos : pos + cs]
                     if signed:
-                        prev = sign(prefix + prev.encode() + mid + sha(part).hexdigest().encode())  # type: ignore[misc]
-                        if width == 64:
-                            yield (full_head if lead else full_head[2:]) + prev.encode() + _CRLF
+                        sts = mid + sha(part).hexdigest().encode()
+                        if inner is not None:
+                            i = inner.copy()
+                            i.update(prev + sts)
+                            o = outer.copy()
+                            o.update(i.digest())
+                            prev = o.hexdigest().encode()
                         else:
-                            sig = prev.ljust(width, _V4A_PAD).encode()
-                            yield b"%s%x;chunk-signature=%s\r\n" % (lead, cs, sig)
+                            prev = sign(prefix + prev + sts).encode()  # type: ignore[misc]
+                        yield head + (prev if width == 64 else prev.ljust(width, pad)) + _CRLF
                     else:
-                        yield full_head if lead else full_head[2:]
-                    lead = _CRLF
+                        yield head
+                    head = full_head
                     yield part
                     pos += cs
                 if pos < n:
-                    part = mv[pos:]
-                    if signed:
-                        h = sha(part)
-                    held.append(part)
-                    filled = n - pos
+                    held.append(mv[pos:])
+                    room = cs - (n - pos)
         finally:
             self.bytes_in = total
-            self._prev = prev
+            self._prev = prev.decode()
             self._held = held
-            self._filled = filled
-            self._hash = h
-            self._crlf_owed = bool(lead)
+            self._filled = cs - room
+            self._crlf_owed = head is full_head
 
     def finish(self, trailers: Iterable[tuple[str, str]] = ()) -> bytes:
         """Frame the remaining data, the final chunk and the trailer section.

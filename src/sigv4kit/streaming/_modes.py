@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..canonical import EMPTY_SHA256
 from ..errors import SigningError
@@ -157,3 +158,20 @@ def _check_chunk_size(chunk_size: int) -> int:
             "servers such as MinIO reject"
         )
     return chunk_size
+
+
+def _hmac_pads(sign: SignFn | None, prefix: bytes) -> tuple[Any, Any] | None:
+    """The HMAC pad states behind ``sign``, the string-to-sign ``prefix``
+    absorbed, when ``sign`` is an :class:`~sigv4kit.keys.HmacKey`'s
+    ``hexdigest`` (what the Signer and the Verifier pass); else ``None``.
+
+    The encoder's and decoder's hot loops then run each chunk's HMAC from
+    copies of these, with no Python call and the prefix hashed once."""
+    from ..keys import HmacKey
+
+    key = getattr(sign, "__self__", None)
+    if not isinstance(key, HmacKey) or getattr(sign, "__func__", None) is not HmacKey.hexdigest:
+        return None
+    inner = key._inner.copy()
+    inner.update(prefix)
+    return inner, key._outer

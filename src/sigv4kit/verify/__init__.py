@@ -1,22 +1,17 @@
 """The Verifier: check a received request's SigV4 or SigV4a signature.
 
-One module per concept: :mod:`.request` (the received target and header
-index), :mod:`.auth` (the authorization parameters of a header, a presign
-query or a POST form, and the credential scope), :mod:`.checks` (pure checks:
-time, expiry, region set), :mod:`.keys` (credential lookup and the key memo),
-:mod:`.payload` (the payload plan and body checks), :mod:`.post` (browser POST
-forms), :mod:`.flow` (the order in which all of it runs) and :mod:`.verifier`
-(the settings, ``verify``/``averify`` and the signature check).
+One module per concept: :mod:`.request` (the received target and headers),
+:mod:`.auth` (the authorization parameters of a header or a presign query),
+:mod:`.checks` (time, expiry, region set), :mod:`.keys` (credential lookup),
+:mod:`.payload` (the payload plan and body checks), :mod:`.post` and
+:mod:`.policy` (browser POST forms), :mod:`.flow` (the general road, in
+order), :mod:`.fast` (the fast road) and :mod:`.verifier` (the settings and
+the entry points).
 
-Verification walks the signer's road backwards: parse what arrived (the
-``Authorization`` header, the presign query parameters, a browser POST form
-or the seed of an aws-chunked body), rebuild the canonical request from the
-received request target *verbatim* with the functions of
-:mod:`sigv4kit.canonical` the Signer's own hot path uses (``canonical_uri``,
-``canonical_query``, ``canonical_block``: the same composition as
-:func:`~sigv4kit.canonical.canonical_request_for_target`, whose output the
-tests compare against every suite's canonical request), sign it with the
-stored secret and compare in constant time.
+Verification walks the signer's road backwards: parse what arrived, rebuild
+the canonical request from the received target *verbatim* with the
+constructor the Signer uses (:func:`sigv4kit.canonical.canonical_request`),
+sign it with the stored key and compare in constant time.
 
 Why the order of checks is what it is:
 

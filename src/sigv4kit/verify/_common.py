@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import (
-    Awaitable,
-    Callable,
-    Mapping,
-)
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from .. import canonical as _c
 from ..errors import AuthorizationHeaderMalformed, SigningError
-from ..modes import STREAMING_EVENTS_PAYLOAD, STREAMING_LITERALS
 from ..modes import UNSIGNED_PAYLOAD as UNSIGNED_PAYLOAD
 from ..presigning import MAX_PRESIGN_EXPIRES as MAX_PRESIGN_EXPIRES
 
@@ -23,19 +18,6 @@ _canonical_request = _c.canonical_request
 _string_to_sign = _c.string_to_sign_text
 _compare = hmac.compare_digest
 _EMPTY = _c.EMPTY_SHA256
-_READ_SIZE = 1 << 16
-_SPOOL_MEMORY = 1 << 20
-#: x-amz-content-sha256 value -> (auth_type, algorithm it belongs to or None)
-_STREAMING = STREAMING_LITERALS
-EVENTS_PAYLOAD = STREAMING_EVENTS_PAYLOAD
-_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
-_SHA256_VALUES_MESSAGE = (
-    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
-    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
-    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER, "
-    "STREAMING-AWS4-HMAC-SHA256-EVENTS or a valid sha256 value."
-)
-
 # x-amz-* headers that may be sent unsigned: each is bound to the signature by
 # other means.  x-amz-date is in the string to sign; x-amz-content-sha256 is
 # the last line of the canonical request; x-amz-security-token is checked
@@ -81,9 +63,7 @@ CredentialLookup = (
 )
 TokenCheck = Callable[[str, str], Any]
 
-# --------------------------------------------------------------------------
-# Limits: each has its own error, carrying the option name and its value
-# --------------------------------------------------------------------------
+# Limits: each has its own error, carrying the option name and its value.
 #: Defaults of the Verifier's limits (see docs/security.md).
 MAX_AUTH_LENGTH = 16384
 MAX_QUERY_LENGTH = 24576
@@ -99,9 +79,6 @@ def _positive(name: str, value: object) -> int:
     return value
 
 
-# --------------------------------------------------------------------------
-# Results
-# --------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Scope:
     """The credential scope a request was signed for.

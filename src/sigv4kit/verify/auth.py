@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Iterator,
-)
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 from urllib.parse import unquote
@@ -40,9 +36,9 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Authorization header and presign query parsing
-# --------------------------------------------------------------------------
+_THREE_COMPONENTS = (
+    "the authorization header requires three components: Credential, SignedHeaders, and Signature."
+)
 
 
 def _parse_authorization(value: str) -> tuple[str, str, str, str]:
@@ -53,10 +49,7 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
     """
     alg, sp, rest = value.strip().partition(" ")
     if not sp:
-        raise _header_malformed(
-            "the authorization header requires three components: Credential, SignedHeaders, "
-            "and Signature."
-        )
+        raise _header_malformed(_THREE_COMPONENTS)
     credential = signed = signature = None
     for part in rest.split(","):
         name, eq, val = part.strip().partition("=")
@@ -73,11 +66,11 @@ def _parse_authorization(value: str) -> tuple[str, str, str, str]:
         else:
             raise _header_malformed(f'the authorization component "{part.strip()}" is malformed.')
     if credential is None or signed is None or signature is None:
-        raise _header_malformed(
-            "the authorization header requires three components: Credential, SignedHeaders, "
-            "and Signature."
-        )
+        raise _header_malformed(_THREE_COMPONENTS)
     return alg, credential, signed, signature
+
+
+_NO_SCOPE = Scope("", None, "")
 
 
 @dataclass(slots=True)
@@ -85,30 +78,29 @@ class _Auth:
     """What a request claims: parsed, not yet trusted."""
 
     kind: str  # "header" | "presigned" | "post"
-    algorithm: str
-    access_key_id: str
-    scope: Scope
-    scope_text: str
-    signed_headers: tuple[str, ...]
-    signed_set: frozenset[str]
-    signed_headers_text: str
-    signature: str
-    amz_date: str
-    epoch: int
-    token: str | None
     # The request, as received.
     method: str
     target: str
     pairs: list[tuple[str, str]]
     hmap: dict[str, str]
+    # What it claims (a POST form's claims are in its body, read later).
+    algorithm: str = ""
+    access_key_id: str = ""
+    scope: Scope = _NO_SCOPE
+    scope_text: str = ""
+    signed_headers: tuple[str, ...] = ()
+    signed_set: frozenset[str] = frozenset()
+    signed_headers_text: str = ""
+    signature: str = ""
+    amz_date: str = ""
+    epoch: int = 0
+    token: str | None = None
     expires: int | None = None
     # presigned: the canonical URI and query the signature covers (and the
     # query without an unsigned X-Amz-Security-Token)
     curi: str = ""
     cquery: str = ""
     cquery_no_token: str | None = None
-    form: dict[str, str] | None = None
-    policy: str | None = None
     region_set_text: str | None = None
     query_sha256: str | None = None
     # The payload, as _payload resolved it.
@@ -141,10 +133,6 @@ def _query_has_auth(query: str) -> bool:
         if name.lower() in ("x-amz-algorithm", "x-amz-signature", "x-amz-credential"):
             return True
     return False
-
-
-def _signature_mismatch_plain(auth: _Auth, message: str) -> SignatureDoesNotMatch:
-    return SignatureDoesNotMatch(message, access_key_id=auth.access_key_id)
 
 
 # -- Authorization header -------------------------------------------------
@@ -245,7 +233,7 @@ def _header_auth(
         hit = _params(vr, "header", alg, credential, signed_text)
         if cut > 0:
             vr._auth_cache.put(authorization[:cut], hit)
-    alg, akid, scope, scope_text, signed_list, signed_set, signed_text = hit[:7]
+    scope = hit[2]
     # Request time: X-Amz-Date, else Date (RFC 1123).
     amz = hmap.get("x-amz-date")
     if amz is not None:
@@ -265,24 +253,8 @@ def _header_auth(
             f'Invalid credential date "{scope.date}". This date is not the same as '
             f'X-Amz-Date: "{amz[:8]}".'
         )
-    return _Auth(
-        "header",
-        alg,
-        akid,
-        scope,
-        scope_text,
-        signed_list,
-        signed_set,
-        signed_text,
-        signature,
-        amz,
-        epoch,
-        _stripped(hmap.get("x-amz-security-token")),
-        method,
-        target,
-        pairs,
-        hmap,
-    )
+    token = _stripped(hmap.get("x-amz-security-token"))
+    return _Auth("header", method, target, pairs, hmap, *hit[:7], signature, amz, epoch, token)
 
 
 def _query_malformed(detail: str, region: str | None = None) -> SignatureError:
@@ -363,21 +335,15 @@ def _query_auth(
     p, amz, epoch, expires, token, region_set, sha, signature, _, curi, cquery, no_token = hit
     return _Auth(
         "presigned",
-        p[0],
-        p[1],
-        p[2],
-        p[3],
-        p[4],
-        p[5],
-        p[6],
-        signature,
-        amz,
-        epoch,
-        token,
         method,
         target,
         pairs,
         hmap,
+        *p[:7],
+        signature,
+        amz,
+        epoch,
+        token,
         expires=expires,
         curi=curi,
         cquery=cquery,
@@ -450,6 +416,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
     date_piece = "X-Amz-Date=" + amz
     cache = _piece_cache
     try:
+        curi = vr._canonical_target(path)[0]
         pieces = [
             q if q == date_piece else cache.get(q) or cache.put(q, _c.canonical_query(q))
             for q in keep
@@ -457,7 +424,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
     except UnicodeEncodeError:
         raise SignatureDoesNotMatch(
             "The request signature we calculated does not match the signature you provided: "
-            "the query has a character with no UTF-8 form (a lone surrogate), which no "
+            "the target has a character with no UTF-8 form (a lone surrogate), which no "
             "client can sign.",
             access_key_id=p[1],
         ) from None
@@ -477,7 +444,7 @@ def _query_params(vr: Verifier, target: str) -> QueryParams:
             params.get("X-Amz-Content-Sha256"),
             params["X-Amz-Signature"],
             (float(epoch - vr.max_skew), float(epoch + expires)),
-            vr._canonical_target(path)[0],
+            curi,
             _c.sort_canonical_query("&".join(pieces)),
             no_token,
         ),

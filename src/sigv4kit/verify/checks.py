@@ -12,7 +12,7 @@ from ..config import parse_algorithm
 from ..errors import (
     AccessDenied,
     AuthorizationQueryParametersError,
-    SignatureError,
+    RequestTimeTooSkewed,
     SigningError,
 )
 from ._common import MAX_PRESIGN_EXPIRES, Scope, _header_malformed
@@ -100,22 +100,16 @@ def _now_epoch(now: datetime | float | None) -> float:
     raise SigningError(f"now must be an aware datetime or None, not {type(now).__name__}")
 
 
-def _skewed(raw: str, now: float, skew: float) -> SignatureError:
-    from ..errors import RequestTimeTooSkewed
-
-    return RequestTimeTooSkewed(
-        details={
-            "RequestTime": raw,
-            "ServerTime": _iso(now),
-            "MaxAllowedSkewMilliseconds": str(int(skew * 1000)),
-        }
-    )
-
-
 def _check_time_header(vr: Verifier, auth: _Auth, hmap: dict[str, str], now: float) -> None:
     if abs(now - auth.epoch) > vr.max_skew:
         raw = hmap.get("x-amz-date") or hmap.get("date") or auth.amz_date
-        raise _skewed(raw.strip(), now, vr.max_skew)
+        raise RequestTimeTooSkewed(
+            details={
+                "RequestTime": raw.strip(),
+                "ServerTime": _iso(now),
+                "MaxAllowedSkewMilliseconds": str(int(vr.max_skew * 1000)),
+            }
+        )
 
 
 def _check_time_presigned(vr: Verifier, auth: _Auth, now: float) -> None:

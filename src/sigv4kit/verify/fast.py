@@ -1,29 +1,20 @@
 """The fast road: one function for the common request, the general road for the rest.
 
-Most requests a server sees are header-signed or presigned SigV4 requests
-whose authorization parameters it has parsed before: a client repeats its
-credential and SignedHeaders request after request, and a shared presigned
-URL is fetched again and again.  :func:`fast_verify` verifies such a request
-in one function, on the memoized parameters (:mod:`.auth`), without the
-generator, the mutable request record or the intermediate calls of the
-general road (:mod:`.flow`).  Each of those costs a few percent of a
-verification, and a verification is only a few microseconds.
+Most requests are header-signed or presigned SigV4 requests whose
+authorization parameters the Verifier has parsed before: a client repeats
+its credential and SignedHeaders, and a presigned URL is parsed once
+(:mod:`.auth`).  :func:`fast_verify` verifies them without the generator, the
+mutable request record and the calls of the general road (:mod:`.flow`),
+each a few percent of a verification of a few microseconds.
 
-It makes every check the general road makes, from the same memoized values
-the general road validated: the header-length limit, one authentication
-mechanism, the credential scope and its date, the clock skew or the
-presigned URL's validity window, the signed-header policy (host signed,
-every ``x-amz-*`` header signed, every signed header present, at most
-``max_signed_headers``), the payload hash declared, the key (looked up only
-after all of that), the signature (compared in constant time), the session
-token the store holds, and the body's hash (computed only after the key
-lookup).
-
-It never refuses a request itself.  Anything it does not handle, or any
-check that fails, makes it return None, and the caller runs the general road
-from the start, which names the error.  That is safe because the fast road
-consumes nothing: it takes only list or dict headers, ``bytes`` bodies and a
-credential mapping, and it stores nothing but what the general road stores.
+It makes every check the general road makes, on the values the general road
+validates: the key is looked up only after everything that needs no secret,
+the signature is compared in constant time, the body hashed only after the
+key lookup.  It never refuses a request: anything it does not handle, or a
+failed check, returns None, and the caller runs the general road from the
+start, which names the error.  That is safe because the fast road consumes
+nothing (list or dict headers, ``bytes`` bodies, a credential mapping) and
+stores nothing the general road would not.
 """
 
 from __future__ import annotations
@@ -33,12 +24,13 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..errors import SignatureError
+from ..keys import signing_key
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from ._common import _canonical_request as _creq
 from ._common import _string_to_sign as _sts
 from .auth import _query_has_auth, _query_params
-from .checks import _date_cache, _now_epoch
-from .keys import _hmac, _key
+from .checks import _amz_epoch, _date_cache, _now_epoch
+from .keys import _key
 from .request import MEMO_NAME_LENGTH, Received, _lname_cache
 from .result import VerifiedRequest
 
@@ -99,6 +91,8 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
             return None
         amz = amz.strip()
         epoch = _date_cache.get(amz)
+        if epoch is None:  # the first request of a second
+            epoch = _amz_epoch(amz)
         if epoch is None or amz[:8] != params[2].date or abs(now_s - epoch) > vr.max_skew:
             return None
         token = hmap.get("x-amz-security-token")
@@ -168,7 +162,8 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         key = _key(vr, akid, value)
         if key.secret is None:
             return None
-        sign = _hmac(vr, key.secret, scope)
+        region = scope.region or ""  # SigV4 scopes name one
+        sign = signing_key(key.secret, scope.date, region, scope.service).hexdigest
         vr._fast_slot = (value, akid, scope.date, key, sign)
     if key.token is not None and token is None:
         return None

@@ -1,14 +1,17 @@
-"""The verification flow: everything that needs no secret, then the key and the body."""
+"""The verification flow: everything that needs no secret, then the key and the body.
+
+The flow (:func:`verification`) is a generator, like httpx's ``auth_flow``:
+it does all the work that needs no I/O and *yields* a ``(step, argument)``
+pair when it needs something only its caller can get, sync or async.
+:func:`drive_sync` and :func:`drive_async` answer; the flow itself, with the
+token check and the POST flow in it, exists once.
+"""
 
 from __future__ import annotations
 
 import inspect
 import time
-from collections.abc import (
-    AsyncIterator,
-    Iterator,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -21,27 +24,26 @@ from ..errors import (
     InvalidToken,
     MissingAuthentication,
     RequestHeaderTooLong,
+    SignatureDoesNotMatch,
     SigningError,
     TooManySignedHeaders,
     TooManySignedHeadersInQuery,
 )
-from ._common import _EMPTY, _NOT_SIGNED_MESSAGE, _UNSIGNED_AMZ_OK, _close, _compare, _sha256
-from .auth import _Auth, _header_auth, _query_auth, _query_has_auth, _signature_mismatch_plain
+from ._common import _NOT_SIGNED_MESSAGE, _UNSIGNED_AMZ_OK, _close, _compare, _sha256
+from .auth import _Auth, _header_auth, _query_auth, _query_has_auth
 from .checks import _check_region_set, _check_time_header, _check_time_presigned, _now_epoch
 from .keys import _call_lookup, _Key, _key, _lookup_sync, _token_result
 from .payload import (
     _aspool,
-    _iter_spool,
+    _Check,
+    _ChunkedCheck,
     _payload,
     _PayloadCheck,
     _read_file,
-    _run_async,
-    _run_sync,
-    _sha_mismatch,
     _spool_hash,
     _streaming_decoder,
+    _take_body,
 )
-from .post import _post_flow, _post_state
 from .request import (
     Received,
     _authority,
@@ -51,7 +53,17 @@ from .request import (
     _to_str,
 )
 from .result import VerifiedRequest
-from .steps import LOOKUP, READ, SPOOL, TOKEN, Flow
+
+#: The credential lookup's answer for an access key id (argument: the id).
+LOOKUP = "lookup"
+#: ``token_check(access_key_id, token)``'s answer (argument: the pair).
+TOKEN = "token"
+#: An async body spooled and hashed (argument: the async iterator); the
+#: answer is ``(hex sha256, iterator over the spooled data)``.
+SPOOL = "spool"
+#: The next piece of an async body, None at its end (argument: the iterator).
+READ = "read"
+Flow = Generator[tuple[str, Any], Any, Any]
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -112,7 +124,9 @@ def _begin(
     else:
         ctype = hmap.get("content-type", "")
         if method.upper() == "POST" and ctype.lower().startswith("multipart/form-data"):
-            return _post_state(vr, method, path_target, pairs, hmap, body)
+            post = _Auth("post", method, path_target, pairs, hmap)
+            _take_body(post, body)
+            return post
         raise MissingAuthentication()
 
     signed_set = auth.signed_set
@@ -145,10 +159,10 @@ def _begin(
                 pairs.append(("content-length", str(len(body))))
                 hmap["content-length"] = str(len(body))
             else:
-                raise _signature_mismatch_plain(
-                    auth,
+                raise SignatureDoesNotMatch(
                     f"The request signature we calculated does not match the signature you "
                     f"provided: the signed header {n!r} is not in the request.",
+                    access_key_id=auth.access_key_id,
                 )
 
     # SigV4a: the region set must include our region.
@@ -176,7 +190,7 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
         else:
             digest, spool = _spool_hash(cast("Iterator[bytes]", state.source))
             state.payload_hash = digest
-            state.source = _iter_spool(spool)
+            state.source = spool
     payload_hash = cast("str", state.payload_hash)
     if auth.kind != "presigned":
         auth.curi, auth.cquery = vr._canonical_target(auth.target)
@@ -199,42 +213,29 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
         if not _compare(key.token.encode("utf-8"), auth.token.encode("utf-8", "surrogatepass")):
             raise InvalidToken()
 
-    body: Iterator[bytes] | AsyncIterator[bytes]
+    check: _Check | _ChunkedCheck
     if state.streaming is not None:
-        decoder = _streaming_decoder(vr, state, key)
-        trailers: Sequence[tuple[str, str]] = decoder.trailers
-        if state.body_bytes is not None:
-            # Eager: decode and verify the whole body now.
-            pieces = list(_run_sync(iter((state.body_bytes,)), decoder))
-            body = iter(pieces)
-        elif state.source is not None:
-            body = _run_sync(state.source, decoder)
-        else:
-            body = _run_async(cast("AsyncIterator[bytes]", state.async_source), decoder)
+        check = _streaming_decoder(vr, state, key)
+        trailers: Sequence[tuple[str, str]] = check.trailers
         auth_type = state.streaming
     else:
+        check = _PayloadCheck(state.check_hash, state.declared_length)
         trailers = ()
-        data = state.body_bytes
-        if data is not None:
-            # Eager: the whole body is here, so check it now.
-            declared = state.declared_length
-            if declared is not None and len(data) != declared:
-                raise IncompleteBody(
-                    details={"ExpectedLength": str(declared), "ReceivedLength": str(len(data))}
-                )
-            claimed = state.check_hash
-            if claimed is not None:
-                computed = _sha256(data).hexdigest() if data else _EMPTY
-                if not _compare(computed, claimed.lower()):
-                    raise _sha_mismatch(claimed, computed)
-            body = iter((data,)) if data else iter(())
-        else:
-            check = _PayloadCheck(state.check_hash, state.declared_length)
-            if state.source is not None:
-                body = _run_sync(state.source, check)
-            else:
-                body = _run_async(cast("AsyncIterator[bytes]", state.async_source), check)
         auth_type = auth.kind
+    body: Iterator[bytes] | AsyncIterator[bytes]
+    data = state.body_bytes
+    if data is not None:
+        # Eager: the whole body is here, so check it now.
+        declared = state.declared_length
+        if state.streaming is None and declared is not None and len(data) != declared:
+            raise IncompleteBody(
+                details={"ExpectedLength": str(declared), "ReceivedLength": str(len(data))}
+            )
+        body = iter(list(check.run(iter((data,)))))
+    elif state.source is not None:
+        body = check.run(state.source)
+    else:
+        body = check.arun(cast("AsyncIterator[bytes]", state.async_source))
     if sync and state.async_source is not None:
         raise SigningError("an async body needs 'await verifier.averify(...)'")
     return VerifiedRequest(
@@ -248,7 +249,7 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
         auth.token is not None,
         body,
         auth.signature,
-        auth.form,
+        None,
         auth.expires,
         trailers,
         sts,
@@ -257,12 +258,14 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
 
 # -- one flow, two drivers -------------------------------------------------
 def verification(vr: Verifier, received: Received, sync: bool) -> Flow:
-    """The whole verification, once: it yields a step of :mod:`.steps` when it
+    """The whole verification, once: it yields a step (above) when it
     needs the key, the token check or an async body, and returns the
     :class:`VerifiedRequest`."""
     state = _begin(vr, *received)
     now = received[4]
     if state.kind == "post":
+        from .post import _post_flow  # post imports the steps above
+
         return (yield from _post_flow(vr, state, now, sync))
     try:
         mapping = vr._mapping

@@ -3,20 +3,13 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import (
-    Callable,
-)
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, cast
 
 from ..config import ALGORITHM_V4A
 from ..credentials import Credentials
-from ..errors import (
-    AccessDenied,
-    InvalidAccessKeyId,
-    InvalidToken,
-    SigningError,
-)
+from ..errors import AccessDenied, InvalidAccessKeyId, InvalidToken, SigningError
 from ..keys import signing_key
 from ._common import Scope, _close, _compare
 
@@ -25,14 +18,19 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Credential values
-# --------------------------------------------------------------------------
 @dataclass(slots=True)
 class _Key:
     secret: str | None
     public_key: Any
     token: str | None
+
+    def public(self, akid: str) -> Any:
+        """The SigV4a public key: stored, or derived from the secret once and kept."""
+        if self.public_key is None:
+            from ..v4a import public_key_for
+
+            self.public_key = public_key_for(akid, cast("str", self.secret))
+        return self.public_key
 
 
 def _key_from(value: object) -> _Key | None:
@@ -97,17 +95,6 @@ def _token_result(result: Any) -> None:
         raise InvalidToken()
 
 
-def _hmac(vr: Verifier, secret: str, scope: Scope) -> Callable[[bytes], str]:
-    """The day's signing function; the last one is kept in a one-slot
-    memo, as the Signer does (consecutive requests share key and day)."""
-    memo = vr._key_memo
-    if memo is not None and memo[0] is secret and memo[1] == scope.date:
-        return memo[2]
-    fn = signing_key(secret, scope.date, cast("str", scope.region), scope.service).hexdigest
-    vr._key_memo = (secret, scope.date, fn)
-    return fn
-
-
 def signature_ok(
     alg: str, akid: str, key: _Key, scope: Scope, message: bytes, provided: str
 ) -> bool:
@@ -115,14 +102,11 @@ def signature_ok(
     P-256 with the public key (SigV4a; derived from the secret once and kept
     on the memoized key), or HMAC-SHA256 with the day's signing key, compared
     in constant time (SigV4).  The one signature check of header, presigned
-    and POST requests (the Verifier's hot path inlines the SigV4 case)."""
+    and POST requests (the fast road inlines the SigV4 case)."""
     if alg == ALGORITHM_V4A:
-        from ..v4a import public_key_for, verify_v4a
+        from ..v4a import verify_v4a
 
-        pub = key.public_key
-        if pub is None:
-            pub = key.public_key = public_key_for(akid, cast("str", key.secret))
-        return verify_v4a(pub, message, provided)
+        return verify_v4a(key.public(akid), message, provided)
     if key.secret is None:
         raise AccessDenied(
             "Only a SigV4a public key is stored for this access key; SigV4 "

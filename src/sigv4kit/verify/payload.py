@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import inspect
 import tempfile
-from collections.abc import (
-    AsyncIterable,
-    AsyncIterator,
-    Callable,
-    Iterable,
-    Iterator,
-)
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
 from typing import Any, BinaryIO, cast
 
 from ..config import ALGORITHM_V4, ALGORITHM_V4A
@@ -22,47 +16,75 @@ from ..errors import (
     XAmzContentSHA256Mismatch,
 )
 from ..keys import signing_key
+from ..modes import STREAMING_EVENTS_PAYLOAD, STREAMING_LITERALS
 from ..payload import _as_bytes as _piece
-from ._common import (
-    _EMPTY,
-    _HEXDIGITS,
-    _READ_SIZE,
-    _SHA256_VALUES_MESSAGE,
-    _SPOOL_MEMORY,
-    _STREAMING,
-    EVENTS_PAYLOAD,
-    UNSIGNED_PAYLOAD,
-    _compare,
-    _sha256,
-)
+from ..payload import read_pieces
+from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
 from .auth import _Auth
 from .keys import _Key
+
+_READ_SIZE = 1 << 16
+_SPOOL_MEMORY = 1 << 20
+_HEXDIGITS = frozenset("0123456789abcdefABCDEF")
+_SHA256_VALUES_MESSAGE = (
+    "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-UNSIGNED-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-PAYLOAD, STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD, STREAMING-AWS4-ECDSA-P256-SHA256-PAYLOAD-TRAILER, "
+    "STREAMING-AWS4-HMAC-SHA256-EVENTS or a valid sha256 value."
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Body checking (sans-IO)
-# --------------------------------------------------------------------------
+# -- body checks (sans-IO) ------------------------------------------------
 # Received pieces smaller than this have the data they release joined (one
 # copy) rather than yielded one by one (a generator step each).
 _JOIN_BELOW = 8192
 
 
-class _PayloadCheck:
-    """Releases body data as it comes, holding back the last piece.
+class _Check:
+    """A body check: ``feed(piece)`` returns what may be released now and
+    ``finish()`` the rest, or raises; :meth:`run` and :meth:`arun` drive it
+    over a sync or an async body."""
 
-    ``feed(piece)`` returns what may be released now; ``finish()`` checks the
-    payload hash and the byte count and returns the held-back rest, or
-    raises.  With ``expected=None`` nothing is hashed (UNSIGNED-PAYLOAD).
-    """
+    __slots__ = ()
+
+    def feed(self, data: bytes) -> bytes:
+        raise NotImplementedError
+
+    def finish(self) -> bytes:
+        raise NotImplementedError
+
+    def run(self, source: Iterator[bytes]) -> Iterator[bytes]:
+        for piece in source:
+            out = self.feed(piece)
+            if out:
+                yield out
+        out = self.finish()
+        if out:
+            yield out
+
+    async def arun(self, source: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for piece in source:
+            out = self.feed(piece)
+            if out:
+                yield out
+        out = self.finish()
+        if out:
+            yield out
+
+
+class _PayloadCheck(_Check):
+    """Releases body data as it comes, holding back the last piece until
+    ``finish()`` has checked the payload hash and the byte count.  With
+    ``expected=None`` nothing is hashed (UNSIGNED-PAYLOAD)."""
 
     __slots__ = ("_count", "_declared", "_expected", "_hash", "_held")
 
     def __init__(self, expected: str | None, declared_length: int | None) -> None:
-        self._expected = expected.lower() if expected is not None else None
+        self._expected = expected
         self._hash = _sha256() if expected is not None else None
         self._held = b""
         self._count = 0
@@ -88,50 +110,45 @@ class _PayloadCheck:
                 details={"ExpectedLength": str(self._declared), "ReceivedLength": str(self._count)}
             )
         if self._hash is not None:
-            computed = self._hash.hexdigest()
-            if not _compare(computed, cast("str", self._expected)):
-                raise _sha_mismatch(cast("str", self._expected), computed)
+            computed, claimed = self._hash.hexdigest(), cast("str", self._expected)
+            if not _compare(computed, claimed.lower()):
+                raise XAmzContentSHA256Mismatch(
+                    details={
+                        "ClientComputedContentSHA256": claimed,
+                        "S3ComputedContentSHA256": computed,
+                    }
+                )
         out, self._held = self._held, b""
         return out
 
 
-def _sha_mismatch(claimed: str, computed: str) -> XAmzContentSHA256Mismatch:
-    return XAmzContentSHA256Mismatch(
-        details={
-            "ClientComputedContentSHA256": claimed,
-            "S3ComputedContentSHA256": computed,
-        }
+def _bad_content_sha256(message: str, value: str) -> InvalidArgument:
+    return InvalidArgument(
+        message, details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": value}
     )
 
 
-def _sync_source(body: object) -> Iterator[bytes] | None:
-    """Body as an iterator of bytes; None when the body is async."""
-    if body is None:
-        return iter(())
-    if isinstance(body, (bytes, bytearray, memoryview, str)):
-        data = _piece(body)
-        return iter((data,)) if data else iter(())
+def _take_body(state: _Auth, body: object) -> None:
+    """Where the body comes from: bytes at hand, a sync source or an async one."""
+    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
+        state.body_bytes = b"" if body is None else _piece(body)
+        return
     read = getattr(body, "read", None)
     if read is not None and not inspect.iscoroutinefunction(read):
-        return _read_file(cast("BinaryIO", body))
-    if isinstance(body, AsyncIterable) and not isinstance(body, Iterable):
-        return None
-    if isinstance(body, Iterable):
-        return (_piece(p) for p in body)
-    if read is not None:
-        return None
-    raise SigningError(
-        f"cannot read a body of type {type(body).__name__}: use bytes, a binary file, an "
-        "iterable of bytes (or an async iterable with averify)"
-    )
+        state.source = _read_file(cast("BinaryIO", body))
+    elif isinstance(body, Iterable):
+        state.source = (_piece(p) for p in body)
+    elif read is not None or isinstance(body, AsyncIterable):
+        state.async_source = _async_source(body)
+    else:
+        raise SigningError(
+            f"cannot read a body of type {type(body).__name__}: use bytes, a binary file, an "
+            "iterable of bytes (or an async iterable with averify)"
+        )
 
 
 def _read_file(f: BinaryIO) -> Iterator[bytes]:
-    while True:
-        chunk = f.read(_READ_SIZE)
-        if not chunk:
-            return
-        yield _piece(chunk)
+    return map(_piece, read_pieces(f, _READ_SIZE))
 
 
 async def _async_source(body: object) -> AsyncIterator[bytes]:
@@ -146,57 +163,25 @@ async def _async_source(body: object) -> AsyncIterator[bytes]:
         yield _piece(piece)
 
 
-def _run_sync(source: Iterator[bytes], check: Any) -> Iterator[bytes]:
-    if type(check) is _ChunkedCheck:
-        return check.run(source)
-    return _run_plain(source, check)
-
-
-def _run_plain(source: Iterator[bytes], check: Any) -> Iterator[bytes]:
-    for piece in source:
-        out = check.feed(piece)
-        if out:
-            yield out
-    out = check.finish()
-    if out:
-        yield out
-
-
-def _run_async(source: AsyncIterator[bytes], check: Any) -> AsyncIterator[bytes]:
-    if type(check) is _ChunkedCheck:
-        return check.arun(source)
-    return _arun_plain(source, check)
-
-
-async def _arun_plain(source: AsyncIterator[bytes], check: Any) -> AsyncIterator[bytes]:
-    async for piece in source:
-        out = check.feed(piece)
-        if out:
-            yield out
-    out = check.finish()
-    if out:
-        yield out
-
-
-def _spool_hash(source: Iterator[bytes]) -> tuple[str, Any]:
-    """Hash a one-shot body into a spool (memory, then disk): ``(hex, file)``."""
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
-    h = _sha256()
-    for piece in source:
-        h.update(piece)
-        spool.write(piece)
-    spool.seek(0)
-    return h.hexdigest(), spool
-
-
 class _SpoolReader(Iterator[bytes]):
-    """Reads a spooled body back; closes (and deletes) the spool at the end,
+    """A one-shot body spooled (memory, then disk) and hashed as it is
+    written, then read back; the spool is closed (and deleted) at the end,
     on :meth:`close`, or when dropped unread (a failed verification)."""
 
-    __slots__ = ("_spool",)
+    __slots__ = ("_hash", "_spool")
 
-    def __init__(self, spool: Any) -> None:
-        self._spool = spool
+    def __init__(self) -> None:
+        self._spool: Any = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
+        self._hash = _sha256()
+
+    def write(self, piece: bytes) -> None:
+        self._hash.update(piece)
+        self._spool.write(piece)
+
+    def rewind(self) -> tuple[str, _SpoolReader]:
+        """``(hex SHA-256 of what was written, self)``, ready to read."""
+        self._spool.seek(0)
+        return self._hash.hexdigest(), self
 
     def __next__(self) -> bytes:
         spool = self._spool
@@ -217,8 +202,18 @@ class _SpoolReader(Iterator[bytes]):
         self.close()
 
 
-def _iter_spool(spool: Any) -> _SpoolReader:
-    return _SpoolReader(spool)
+def _spool_hash(source: Iterator[bytes]) -> tuple[str, _SpoolReader]:
+    spool = _SpoolReader()
+    for piece in source:
+        spool.write(piece)
+    return spool.rewind()
+
+
+async def _aspool(source: AsyncIterator[bytes]) -> tuple[str, _SpoolReader]:
+    spool = _SpoolReader()
+    async for piece in source:
+        spool.write(piece)
+    return spool.rewind()
 
 
 class _ChunkedCheck:
@@ -301,26 +296,15 @@ class _ChunkedCheck:
             yield held
 
 
-async def _aspool(source: AsyncIterator[bytes]) -> tuple[str, Iterator[bytes]]:
-    spool = tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY)
-    h = _sha256()
-    async for piece in source:
-        h.update(piece)
-        spool.write(piece)
-    spool.seek(0)
-    return h.hexdigest(), _iter_spool(spool)
-
-
 # -- payload ------------------------------------------------------------
 def _payload(vr: Verifier, state: _Auth, body: object) -> None:
-    auth = state
+    """The payload plan: what the signature covers and how the body is checked."""
     hmap = state.hmap
-    claimed = hmap.get("x-amz-content-sha256")
-    if auth.query_sha256 is not None:
-        claimed = auth.query_sha256
+    claimed = state.query_sha256
+    if claimed is None:
+        claimed = hmap.get("x-amz-content-sha256")
     if claimed is not None:
         claimed = claimed.strip()
-    declared: int | None = None
     cl = hmap.get("content-length")
     if cl is not None:
         cl = cl.strip()
@@ -329,79 +313,57 @@ def _payload(vr: Verifier, state: _Auth, body: object) -> None:
                 f"Content-Length {cl[:40]!r} is not a number",
                 details={"ArgumentName": "Content-Length", "ArgumentValue": cl[:40]},
             )
-        declared = int(cl)
-    state.declared_length = declared
+        state.declared_length = int(cl)
 
     if claimed is None:
-        if auth.kind == "presigned" and vr.presign_unsigned_payload:
+        if state.kind == "presigned" and vr.presign_unsigned_payload:
             state.payload_hash = UNSIGNED_PAYLOAD
-            state.check_hash = None
-        elif auth.kind == "header" and vr.require_content_sha256:
+        elif state.kind == "header" and vr.require_content_sha256:
             raise InvalidRequest("Missing required header for this request: x-amz-content-sha256")
         else:
             # The signature covers the hash of the body itself.
             state.needs_body_hash = True
     elif len(claimed) == 64 and _HEXDIGITS.issuperset(claimed):
-        state.payload_hash = claimed
-        state.check_hash = claimed
+        state.payload_hash = state.check_hash = claimed
     elif claimed == UNSIGNED_PAYLOAD:
         state.payload_hash = claimed
-        state.check_hash = None
-    elif claimed == EVENTS_PAYLOAD:
+    elif claimed == STREAMING_EVENTS_PAYLOAD:
         # An event stream: the body is a chain of signed messages that
         # the application checks with sigv4kit.eventstream's
         # EventStreamVerifier.for_request(ok, secret); it is passed on raw.
-        if auth.kind != "header" or auth.algorithm != ALGORITHM_V4:
-            raise InvalidArgument(
-                "event streams need a SigV4 header-signed request",
-                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
-            )
+        if state.kind != "header" or state.algorithm != ALGORITHM_V4:
+            raise _bad_content_sha256("event streams need a SigV4 header-signed request", claimed)
         state.payload_hash = claimed
-        state.check_hash = None
-    elif claimed in _STREAMING:
-        kind, alg = _STREAMING[claimed]
-        if auth.kind != "header":
-            raise InvalidArgument(
-                "Streaming (aws-chunked) payloads need a header-signed request",
-                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+    elif claimed in STREAMING_LITERALS:
+        kind, alg = STREAMING_LITERALS[claimed]
+        if state.kind != "header":
+            raise _bad_content_sha256(
+                "Streaming (aws-chunked) payloads need a header-signed request", claimed
             )
-        if alg is not None and alg != auth.algorithm:
-            raise InvalidArgument(
+        if alg is not None and alg != state.algorithm:
+            raise _bad_content_sha256(
                 f"x-amz-content-sha256 {claimed} does not match the signing algorithm "
-                f"{auth.algorithm}",
-                details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed},
+                f"{state.algorithm}",
+                claimed,
             )
         state.payload_hash = claimed
         state.streaming = kind
     else:
-        raise InvalidArgument(
-            _SHA256_VALUES_MESSAGE,
-            details={"ArgumentName": "x-amz-content-sha256", "ArgumentValue": claimed[:100]},
-        )
+        raise _bad_content_sha256(_SHA256_VALUES_MESSAGE, claimed[:100])
 
-    if body.__class__ is bytes or body is None or isinstance(body, (bytearray, memoryview, str)):
-        data = b"" if body is None else _piece(body)
-        state.body_bytes = data
+    _take_body(state, body)
+    data = state.body_bytes
+    if data is not None:
         if state.needs_body_hash:
             state.payload_hash = _sha256(data).hexdigest() if data else _EMPTY
-        return
-    source = _sync_source(body)
-    if source is None:
-        state.async_source = _async_source(body)
-        return
-    if state.needs_body_hash:
+    elif state.needs_body_hash and state.source is not None and hasattr(body, "read"):
         # Hashed in _finish, once the access key is known: an unknown key
         # must not make the server read (or spool) the body first.
-        read = getattr(body, "read", None)
-        seekable = False
-        if read is not None:
-            try:
-                seekable = bool(cast("BinaryIO", body).seekable())
-            except (AttributeError, OSError, ValueError):
-                seekable = False
-        if seekable:
-            state.body_file = cast("BinaryIO", body)
-    state.source = source
+        try:
+            if cast("BinaryIO", body).seekable():
+                state.body_file = cast("BinaryIO", body)
+        except (AttributeError, OSError, ValueError):
+            pass
 
 
 def _streaming_decoder(vr: Verifier, state: _Auth, key: _Key) -> _ChunkedCheck:
@@ -411,12 +373,9 @@ def _streaming_decoder(vr: Verifier, state: _Auth, key: _Key) -> _ChunkedCheck:
     sign: Callable[[bytes], str] | None = None
     verify: Callable[[bytes, str], bool] | None = None
     if auth.algorithm == ALGORITHM_V4A:
-        from ..v4a import public_key_for, verify_v4a
+        from ..v4a import verify_v4a
 
-        pub = key.public_key
-        if pub is None:
-            # Derived once and kept on the memoized key.
-            pub = key.public_key = public_key_for(auth.access_key_id, cast("str", key.secret))
+        pub = key.public(auth.access_key_id)
 
         def verify(sts: bytes, sig: str) -> bool:
             return verify_v4a(pub, sts, sig)

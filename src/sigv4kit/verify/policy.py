@@ -1,18 +1,12 @@
 """Browser POST policies, the server side: signature, expiration, conditions.
 
-A browser form cannot compute a signature, so the server that handed it a
-*policy* (a Base64 JSON document of conditions and an expiration) checks,
-as S3 does: the policy's signature (its Base64 text *is* the string to
-sign), that it has not expired, that every form field satisfies its
-condition, that every field is named by a condition, and
-``content-length-range`` against the file.
-
-The credential, the SigV4a region set and the signature are checked by the
-same functions as every other request (:func:`.auth.parse_credential`,
-:func:`.checks.region_set`, :func:`.keys.signature_ok`); only the words of
-the errors are POST's.  :func:`verify_post` is the public, standalone entry
-(``sigv4kit.post_policy.verify_post``); the Verifier's POST flow
-(:mod:`.post`) calls :func:`check_post` with the key it looked up.
+A browser form cannot sign, so S3 checks the *policy* it was handed: its
+signature (the Base64 text *is* the string to sign), its expiration, every
+form field against its condition, every field named by a condition, and
+``content-length-range``.  The credential, the SigV4a region set and the
+signature go through the checks of every other request
+(:func:`.auth.parse_credential`, :func:`.checks.region_set`,
+:func:`.keys.signature_ok`); only the words of the errors are POST's.
 """
 
 from __future__ import annotations
@@ -44,7 +38,7 @@ from .auth import parse_credential
 from .checks import _amz_epoch, region_set
 from .keys import _Key, signature_ok
 
-__all__ = ["MAX_POLICY_BYTES", "VerifiedPost", "check_post", "verify_post"]
+__all__ = ["MAX_POLICY_BYTES", "VerifiedPost", "verify_post"]
 
 #: Largest Base64 policy accepted by :func:`verify_post` (its signature is
 #: checked first, so only a key holder can make the server decode one).
@@ -204,38 +198,6 @@ def verify_post(
     hashed or decoded.
     """
 
-    def key_for(akid: str) -> _Key:
-        secret = credentials(akid) if callable(credentials) else credentials.get(akid)
-        if not secret:
-            raise InvalidAccessKeyId(access_key_id=akid)
-        return _Key(secret, None, None)
-
-    return check_post(
-        form,
-        key_for,
-        bucket=bucket,
-        region=region,
-        now=now,
-        service=service,
-        filename=filename,
-        file_size=file_size,
-        max_policy_bytes=max_policy_bytes,
-    )
-
-
-def check_post(
-    form: Mapping[str, str] | Iterable[tuple[str, str]],
-    key_for: Callable[[str], _Key],
-    *,
-    bucket: str,
-    region: str,
-    now: datetime,
-    service: str,
-    filename: str | None,
-    file_size: int | None,
-    max_policy_bytes: int,
-) -> VerifiedPost:
-    """:func:`verify_post` with the key from ``key_for(access_key_id)``."""
     if now.tzinfo is None:
         raise SigningError("now must be a timezone-aware datetime")
     fields = _form_fields(form)
@@ -247,9 +209,14 @@ def check_post(
             "(max_policy_bytes)",
             value=max_policy_bytes,
         )
+    value = credentials(akid) if callable(credentials) else credentials.get(akid)
+    if not value:
+        raise InvalidAccessKeyId(access_key_id=akid)
+    # The Verifier passes its memoized key (a SigV4a public key is derived once).
+    stored = value if isinstance(value, _Key) else _Key(value, None, None)
     provided = fields["x-amz-signature"]
     message = policy_b64.encode("ascii", "replace")
-    if not signature_ok(alg, akid, key_for(akid), scope, message, provided):
+    if not signature_ok(alg, akid, stored, scope, message, provided):
         raise SignatureDoesNotMatch(
             string_to_sign=policy_b64, signature_provided=provided, access_key_id=akid
         )

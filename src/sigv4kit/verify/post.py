@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import (
-    AsyncIterator,
-    Iterator,
-)
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timezone
 from typing import Any, cast
 from urllib.parse import unquote
@@ -19,59 +16,40 @@ from ..errors import (
     SignatureDoesNotMatch,
     SigningError,
 )
-from ..payload import _as_bytes as _piece
 from ._common import UNSIGNED_PAYLOAD, Scope, _compare
 from .auth import _Auth
 from .checks import _now_epoch, region_set
+from .flow import LOOKUP, READ, TOKEN, Flow
 from .keys import _Key, _key, _token_result
-from .payload import _async_source, _run_async, _run_sync, _sync_source
-from .policy import VerifiedPost, check_post
+from .payload import _Check
+from .policy import VerifiedPost, verify_post
 from .result import VerifiedRequest
-from .steps import LOOKUP, READ, TOKEN, Flow
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-# --------------------------------------------------------------------------
-# Browser POST forms (sans-IO over sigv4kit.post_policy's multipart parser)
-# --------------------------------------------------------------------------
 class _PostReader:
     """Reads the form fields before the ``file`` part, then streams the file.
 
     ``feed`` returns True once the file part starts (the fields are then
-    complete: S3 ignores fields after the file).  The file's data is
-    released only by :meth:`file_check`'s checker, which holds back the last
-    piece until ``content-length-range`` is satisfied.
+    complete).  The file's data is released only by :class:`_FileCheck`,
+    which holds back the last piece until ``content-length-range`` is
+    satisfied.
     """
 
     def __init__(self, content_type: str, *, max_fields: int, max_parts: int) -> None:
-        from ..post_policy import (
-            MultipartParser,
-            PartData,
-            PartEnd,
-            PartStart,
-            boundary_from_content_type,
-        )
+        from ..post_policy import FormFields, MultipartParser, boundary_from_content_type
 
-        self._parser = MultipartParser(
-            boundary_from_content_type(content_type), max_parts=max_parts
-        )
-        self._types = (PartStart, PartData, PartEnd)
-        self._max_fields = max_fields
-        self.fields: list[tuple[str, str]] = []
-        self.filename: str | None = None
-        self.filename_seen: bool | None = None
-        self._current: str | None = None
-        self._value = bytearray()
-        self._total = 0
+        boundary = boundary_from_content_type(content_type)
+        self._parser = MultipartParser(boundary, max_parts=max_parts)
+        self.form = FormFields(max_fields, "max_form_bytes")
         self._pending: list[bytes] = []
-        self._in_file = False
         self._file_done = False
 
     def access_key_id(self) -> str:
-        for name, value in self.fields:
+        for name, value in self.form.fields:
             if name.lower() == "x-amz-credential":
                 return value.partition("/")[0]
         raise InvalidArgument(
@@ -79,11 +57,11 @@ class _PostReader:
             details={"ArgumentName": "x-amz-credential", "ArgumentValue": ""},
         )
 
-    def _events(self, data: bytes) -> list[Any]:
-        from ..post_policy import MaxPostPreDataLengthExceeded
+    def feed(self, data: bytes) -> bool:
+        from ..post_policy import MaxPostPreDataLengthExceeded, PartData, PartEnd
 
         try:
-            return self._parser.feed(data)
+            events = self._parser.feed(data)
         except MaxPostPreDataLengthExceeded as exc:
             # Named after the Verifier's option, not the parser's.
             raise MaxPostPreDataLengthExceeded(
@@ -91,62 +69,24 @@ class _PostReader:
                 limit="max_form_parts",
                 value=exc.value,
             ) from None
-
-    def feed(self, data: bytes) -> bool:
-        start, part_data, _end = self._types
-        for e in self._events(data):
-            if self._in_file:
-                self._file_event(e)
-                continue
-            if isinstance(e, start):
-                if e.name.lower() == "file":
-                    self._in_file = True
-                    self.filename_seen = True
-                    self.filename = e.filename
-                    continue
-                self._current = e.name
-                self._value.clear()
-            elif isinstance(e, part_data):
-                self._total += len(e.data)
-                if self._total > self._max_fields:
-                    from ..post_policy import MaxPostPreDataLengthExceeded
-
-                    raise MaxPostPreDataLengthExceeded(
-                        f"the form fields exceed {self._max_fields} bytes in total "
-                        "(max_form_bytes)",
-                        limit="max_form_bytes",
-                        value=self._max_fields,
-                    )
-                self._value += e.data
-            else:
-                from ..post_policy import MalformedPOSTRequest
-
-                try:
-                    self.fields.append((cast("str", self._current), self._value.decode("utf-8")))
-                except UnicodeDecodeError:
-                    raise MalformedPOSTRequest(
-                        f"form field {self._current!r} is not UTF-8"
-                    ) from None
-        return self._in_file
+        form = self.form
+        for e in events:
+            if form.file is None:
+                form.take(e)
+            elif self._file_done:
+                break
+            elif isinstance(e, PartData):
+                self._pending.append(e.data)
+            elif isinstance(e, PartEnd):
+                self._file_done = True
+        return form.file is not None
 
     def end(self) -> None:
         """The body ended before a file part."""
         self._parser.finish()
-        self.filename_seen = False
-
-    def _file_event(self, e: object) -> None:
-        if self._file_done:
-            return
-        if isinstance(e, self._types[1]):
-            self._pending.append(cast("Any", e).data)
-        elif isinstance(e, self._types[2]):
-            self._file_done = True
-
-    def file_check(self, post: Any) -> _FileCheck:
-        return _FileCheck(self, post)
 
 
-class _FileCheck:
+class _FileCheck(_Check):
     """feed/finish over the rest of a POST body: yields the file's data,
     holding back the last piece until its size is within the policy."""
 
@@ -189,55 +129,11 @@ class _FileCheck:
 
 
 # -- browser POST (policy) ------------------------------------------------
-def _post_state(
-    vr: Verifier,
-    method: str,
-    target: str,
-    pairs: list[tuple[str, str]],
-    hmap: dict[str, str],
-    body: object,
-) -> _Auth:
-    state = _Auth(
-        "post",
-        "",
-        "",
-        Scope("", None, ""),
-        "",
-        (),
-        frozenset(),
-        "",
-        "",
-        "",
-        0,
-        None,
-        method,
-        target,
-        pairs,
-        hmap,
-    )
-    if body is None or isinstance(body, (bytes, bytearray, memoryview, str)):
-        state.body_bytes = b"" if body is None else _piece(body)
-    else:
-        source = _sync_source(body)
-        if source is None:
-            state.async_source = _async_source(body)
-        else:
-            state.source = source
-    return state
-
-
-def _post_reader(vr: Verifier, state: _Auth) -> _PostReader:
-    return _PostReader(
-        state.hmap.get("content-type", ""),
-        max_fields=vr.max_form_bytes,
-        max_parts=vr.max_form_parts,
-    )
-
-
 def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: bool) -> Flow:
     """A browser POST: read the fields before the file, then the same key,
     token and result steps as every request (see :mod:`.flow`)."""
-    form = _post_reader(vr, state)
+    content_type = state.hmap.get("content-type", "")
+    form = _PostReader(content_type, max_fields=vr.max_form_bytes, max_parts=vr.max_form_parts)
     if state.async_source is not None:
         if sync:
             raise SigningError("an async body needs 'await verifier.averify(...)'")
@@ -262,21 +158,22 @@ def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: b
     post = _check_post(vr, state, key, form, now)
     if post.session_token is not None and vr.token_check is not None:
         _token_result((yield (TOKEN, (akid, post.session_token))))
-    check = form.file_check(post)
+    check = _FileCheck(form, post)
     if state.async_source is not None:
-        return _post_result(vr, state, post, form, _run_async(asource, check))
-    return _post_result(vr, state, post, form, _run_sync(cast("Iterator[bytes]", source), check))
+        return _post_result(post, check.arun(asource))
+    return _post_result(post, check.run(cast("Iterator[bytes]", source)))
 
 
 def _check_post(
-    vr: Verifier, state: _Auth, key: _Key, form: _PostReader, now: datetime | float | None
+    vr: Verifier, state: _Auth, key: _Key, reader: _PostReader, now: datetime | float | None
 ) -> VerifiedPost:
     if key.secret is None:
         raise AccessDenied(
             "Only a SigV4a public key is stored for this access key; browser POST "
             "policies are verified with the secret."
         )
-    if form.filename_seen is False:
+    form = reader.form
+    if form.file is None:
         raise InvalidArgument(
             "POST requires exactly one file upload per request.",
             details={"ArgumentName": "file", "ArgumentValue": "0"},
@@ -285,15 +182,14 @@ def _check_post(
         time.time() if now is None else _now_epoch(now), tz=timezone.utc
     )
     try:
-        post = check_post(
+        post = verify_post(
             form.fields,
-            lambda _akid: key,
+            credentials=cast("Any", lambda _akid: key),
             bucket=_post_bucket(vr, state),
             region=vr.region,
             now=now_dt,
             service=vr.service,
-            filename=form.filename,
-            file_size=None,
+            filename=form.file.filename,
             max_policy_bytes=vr.max_policy_bytes,
         )
     except SignatureDoesNotMatch as exc:
@@ -326,11 +222,7 @@ def _post_bucket(vr: Verifier, state: _Auth) -> str:
 
 
 def _post_result(
-    vr: Verifier,
-    state: _Auth,
-    post: VerifiedPost,
-    form: _PostReader,
-    body: Iterator[bytes] | AsyncIterator[bytes],
+    post: VerifiedPost, body: Iterator[bytes] | AsyncIterator[bytes]
 ) -> VerifiedRequest:
     fields = dict(post.fields)
     fields["key"] = post.key

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import (
-    Iterable,
-    Mapping,
-)
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 from .._memo import Memo
 from ..canonical import DEFAULT_PORTS
-from ..errors import (
-    AccessDenied,
-    InvalidRequest,
-    SigningError,
-)
+from ..errors import AccessDenied, InvalidRequest, SigningError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -25,9 +18,6 @@ if TYPE_CHECKING:
 Received = tuple[str, str, object, object, "datetime | float | None"]
 
 
-# --------------------------------------------------------------------------
-# Request parsing helpers
-# --------------------------------------------------------------------------
 def _to_str(value: object) -> str:
     if isinstance(value, str):
         return value

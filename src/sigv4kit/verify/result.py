@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import (
-    AsyncIterator,
-    Iterator,
-    Sequence,
-)
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from ..errors import (
-    SigningError,
-)
+from ..errors import SigningError
 from ._common import Scope
-
-TYPE_CHECKING = False
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(slots=True)

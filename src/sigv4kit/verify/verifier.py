@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import (
-    Callable,
-    Iterable,
-    Mapping,
-)
+from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
 from .. import canonical as _c
 from .._memo import Memo
-from ..config import ALGORITHM_V4, service_defaults
-from ..errors import (
-    SignatureDoesNotMatch,
-    SigningError,
-)
+from ..config import service_defaults
+from ..errors import SignatureDoesNotMatch, SigningError
 from ._common import (
     _REDACTED,
     MAX_AUTH_LENGTH,
@@ -28,7 +21,6 @@ from ._common import (
     CredentialLookup,
     TokenCheck,
     _canonical_request,
-    _compare,
     _positive,
     _string_to_sign,
 )
@@ -36,7 +28,7 @@ from .auth import Params, QueryParams, _Auth
 from .checks import _accepted_algorithms, _skew_seconds
 from .fast import fast_verify
 from .flow import drive_async, drive_sync, verification
-from .keys import _hmac, _Key, signature_ok
+from .keys import _Key, signature_ok
 from .result import VerifiedRequest
 
 
@@ -93,7 +85,6 @@ class Verifier:
         "_async_lookup",
         "_auth_cache",
         "_fast_slot",
-        "_key_memo",
         "_lookup",
         "_mapping",
         "_params_cache",
@@ -193,7 +184,6 @@ class Verifier:
         self._params_cache: Memo[tuple[str, str, str, str], Params] = Memo(1024)
         self._auth_cache: Memo[str, Params] = Memo(1024)
         self._query_cache: Memo[str, QueryParams] = Memo(1024)
-        self._key_memo: tuple[str, str, Callable[[bytes], str]] | None = None
         self._value_memo: tuple[Any, str, _Key] | None = None
         self._fast_slot: tuple[Any, str, str, _Key, Callable[[bytes], str]] | None = None
         self.max_auth_length = _positive("max_auth_length", max_auth_length)
@@ -302,13 +292,6 @@ class Verifier:
             # The client listed names unsorted, in upper case or twice: its
             # canonical request cannot be this one.
             return text, sts, False
-        if auth.algorithm == ALGORITHM_V4 and key.secret is not None:
-            sign = _hmac(self, key.secret, auth.scope)
-            return (
-                text,
-                sts,
-                _compare(sign(sts.encode()).encode(), auth.signature.encode("utf-8", "replace")),
-            )
         ok = signature_ok(
             auth.algorithm, auth.access_key_id, key, auth.scope, sts.encode(), auth.signature
         )
