@@ -126,11 +126,23 @@ def env() -> dict[str, str]:
     return e
 
 
-def run_wrk(url: str, headers: list[tuple[str, str]], conns: int, seconds: int) -> dict[str, Any]:
+def run_wrk(
+    url: str,
+    headers: list[tuple[str, str]],
+    conns: int,
+    seconds: int,
+    cpus: set[int] | None = None,
+) -> dict[str, Any]:
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
     for name, value in headers:
         cmd += ["-H", f"{name}: {value}"]
-    out = subprocess.run([*cmd, url], capture_output=True, text=True, timeout=seconds + 60)
+    out = subprocess.run(
+        [*cmd, url],
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        preexec_fn=_pinned(cpus),
+    )
     text = out.stdout
     m = re.search(r"Requests/sec:\s+([\d.]+)", text)
     if out.returncode != 0 or m is None:
@@ -150,19 +162,22 @@ def run_wrk(url: str, headers: list[tuple[str, str]], conns: int, seconds: int) 
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process and its children (workers), from /proc."""
-    total = 0.0
-    tick = os.sysconf("SC_CLK_TCK")
+    """CPU time of a process's threads and its children's (workers), in seconds.
+
+    From ``/proc/*/task/*/schedstat`` (nanoseconds), so a round of a few
+    seconds is not rounded to the scheduler tick as utime/stime would be.
+    """
+    total = 0
     todo = [pid]
     while todo:
         p = todo.pop()
         try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                total += int((task / "schedstat").read_text().split()[0])
             todo += [int(x) for x in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except OSError:
+        except (OSError, ValueError):
             continue
-    return total
+    return total / 1e9
 
 
 async def create_key(url: str) -> tuple[str, str]:
@@ -176,14 +191,41 @@ async def create_key(url: str) -> tuple[str, str]:
         await store.close()
 
 
+def _pinned(cpus: set[int] | None) -> Any:
+    """A ``preexec_fn`` that pins the child (and its children) to ``cpus``."""
+    if not cpus:
+        return None
+    return lambda: os.sched_setaffinity(0, cpus)
+
+
+def placement(args: argparse.Namespace) -> tuple[set[int] | None, set[int] | None]:
+    """(CPUs of the server under test, CPUs of wrk and the upstream), or (None, None).
+
+    On a small machine wrk, the upstream and the server under test fight for
+    the same cores, and which one the scheduler favours in a round swings the
+    requests/s more than the server's own cost does.  With one worker the
+    server under test gets a CPU of its own and the load generator the rest,
+    the same for both contenders.
+    """
+    cpus = sorted(os.sched_getaffinity(0))
+    if args.no_pin or args.workers != 1 or len(cpus) < 2:
+        return None, None
+    return {cpus[0]}, set(cpus[1:])
+
+
 def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from sigv4kit import Credentials, Signer
 
     up_port, pt_port, gw_port = free_port(), free_port(), free_port()
     py = sys.executable
+    server_cpus, load_cpus = placement(args)
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        up = subprocess.Popen([py, "-c", UPSTREAM, str(up_port)], stdout=subprocess.DEVNULL)
+        up = subprocess.Popen(
+            [py, "-c", UPSTREAM, str(up_port)],
+            stdout=subprocess.DEVNULL,
+            preexec_fn=_pinned(load_cpus),
+        )
         procs.append(up)
         wait_port(up_port, up)
         origin = f"http://127.0.0.1:{up_port}"
@@ -191,6 +233,7 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             [py, "-c", PASS_THROUGH, str(pt_port), origin, str(ROOT / "src"), str(args.workers)],
             stdout=subprocess.DEVNULL,
             env=env(),
+            preexec_fn=_pinned(server_cpus),
         )
         procs.append(pt)
         keys = f"sqlite:///{work / 'keys.db'}"
@@ -204,34 +247,56 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
             stdout=gw_log,
             stderr=subprocess.STDOUT,
             env=env(),
+            preexec_fn=_pinned(server_cpus),
         )
         procs.append(gw)
         wait_port(pt_port, pt)
         wait_port(gw_port, gw)
         signer = Signer(Credentials(akid, secret), "us-east-1", "s3")
+        contenders = {"pass-through": (pt_port, pt), "gateway": (gw_port, gw)}
+
+        def measure(name: str, seconds: int) -> dict[str, Any]:
+            port, proc = contenders[name]
+            url = f"http://127.0.0.1:{port}/bucket/object-1k"
+            signed = signer.sign("GET", url)  # fresh each round: inside the skew window
+            headers = [(n, v) for n, v in signed.headers if n.lower() != "host"]
+            cpu0 = cpu_seconds(proc.pid)
+            r = run_wrk(url, headers, args.connections, seconds, load_cpus)
+            used = cpu_seconds(proc.pid) - cpu0
+            r["cpu_us_per_request"] = used / r["requests"] * 1e6
+            r["busy"] = used / seconds  # near 1.0: the server had its CPU to itself
+            return r
+
+        for name in contenders:  # warm-up: pools, key cache, memos, first collections
+            measure(name, 2)
         rows: dict[str, list[dict[str, Any]]] = {"pass-through": [], "gateway": []}
-        ratios = []
+        ratios, cpu_ratios = [], []
+        load = [os.getloadavg()[0]]
         for rnd in range(args.rounds):
-            order = ["pass-through", "gateway"] if rnd % 2 == 0 else ["gateway", "pass-through"]
-            got: dict[str, float] = {}
-            for name in order:
-                port, proc = (pt_port, pt) if name == "pass-through" else (gw_port, gw)
-                url = f"http://127.0.0.1:{port}/bucket/object-1k"
-                signed = signer.sign("GET", url)  # fresh each round: inside the skew window
-                headers = [(n, v) for n, v in signed.headers if n.lower() != "host"]
-                cpu0 = cpu_seconds(proc.pid)
-                r = run_wrk(url, headers, args.connections, args.duration)
-                r["cpu_us_per_request"] = (cpu_seconds(proc.pid) - cpu0) / r["requests"] * 1e6
+            # ABBA: each contender goes first as often as second.
+            order = (
+                ["pass-through", "gateway"] if rnd % 4 in (0, 3) else ["gateway", "pass-through"]
+            )
+            got = {name: measure(name, args.duration) for name in order}
+            for name, r in got.items():
                 rows[name].append(r)
-                got[name] = r["rps"]
-            ratios.append(got["gateway"] / got["pass-through"])
+            ratios.append(got["gateway"]["rps"] / got["pass-through"]["rps"])
+            cpu_ratios.append(
+                got["pass-through"]["cpu_us_per_request"] / got["gateway"]["cpu_us_per_request"]
+            )
+        load.append(os.getloadavg()[0])
         return {
             "connections": args.connections,
             "workers": args.workers,
             "duration_s": args.duration,
+            "server_cpus": sorted(server_cpus or ()),
+            "load_cpus": sorted(load_cpus or ()),
+            "load_average": load,
             "rounds": rows,
             "ratios": ratios,
             "ratio_median": statistics.median(ratios),
+            "cpu_ratios": cpu_ratios,
+            "cpu_ratio_median": statistics.median(cpu_ratios),
             "cpu_us": {
                 k: statistics.median(r["cpu_us_per_request"] for r in v) for k, v in rows.items()
             },
@@ -287,12 +352,17 @@ def revocation(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _spread(values: list[float], fmt: str = ".0f") -> str:
+    return f"{statistics.median(values):{fmt}} ({min(values):{fmt}} to {max(values):{fmt}})"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=int, default=5)
-    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--duration", type=int, default=3, help="seconds per contender per round")
+    ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--connections", type=int, default=32)
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--no-pin", action="store_true", help="leave CPU placement to the scheduler")
     ap.add_argument("--revocations", type=int, default=20)
     ap.add_argument("--no-revocation", action="store_true")
     ap.add_argument("--json", type=Path)
@@ -302,18 +372,29 @@ def main() -> None:
     result: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         result["throughput"] = t = throughput(args, Path(tmp))
-    print(f"1 KiB GET, {t['connections']} connections, {t['workers']} worker(s), wrk:")
-    print("| stack | requests/s (median) | per round | server CPU per request (median) |")
-    print("|---|---|---|---|")
-    for name in ("pass-through", "gateway"):
-        rounds = ", ".join(f"{r['rps']:.0f}" for r in t["rounds"][name])
-        med = statistics.median(r["rps"] for r in t["rounds"][name])
-        print(f"| {name} | {med:.0f} | {rounds} | {t['cpu_us'][name]:.0f} µs |")
-    print(
-        f"gateway / pass-through requests/s: {t['ratio_median']:.2f}x (median of per-round "
-        f"ratios {', '.join(f'{x:.2f}' for x in t['ratios'])}); capacity from CPU per request: "
-        f"{t['cpu_us']['pass-through'] / t['cpu_us']['gateway']:.2f}x"
+    pin = (
+        f"server on CPU {t['server_cpus']}, wrk and upstream on CPU {t['load_cpus']}"
+        if t["server_cpus"]
+        else "not pinned"
     )
+    print(
+        f"1 KiB GET, {t['connections']} connections, {t['workers']} worker(s), {pin}; "
+        f"{args.rounds} rounds of {t['duration_s']} s per contender; load average "
+        f"{t['load_average'][0]:.1f} -> {t['load_average'][1]:.1f}"
+    )
+    print("| stack | requests/s, median (range) | server CPU per request, median (range) |")
+    print("|---|---|---|")
+    for name in ("pass-through", "gateway"):
+        rows = t["rounds"][name]
+        rps = _spread([r["rps"] for r in rows])
+        cpu = _spread([r["cpu_us_per_request"] for r in rows])
+        print(f"| {name} | {rps} | {cpu} µs |")
+    print(
+        f"| gateway / pass-through | {_spread(t['ratios'], '.2f')}x "
+        f"| {_spread(t['cpu_ratios'], '.2f')}x capacity |"
+    )
+    busy = [r["busy"] for rows in t["rounds"].values() for r in rows]
+    print(f"server CPU use during rounds: {min(busy):.2f} to {max(busy):.2f} of one CPU")
     if not args.no_revocation:
         result["revocation"] = r = revocation(args)
         print(

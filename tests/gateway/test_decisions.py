@@ -21,6 +21,8 @@ from sigv4kit.gateway.rewrite import (
     PRINCIPAL_HEADER,
     encode_principal,
     forward_headers,
+    identity_headers,
+    plain_headers,
     strip_presign_query,
 )
 
@@ -113,6 +115,30 @@ def test_only_aws_chunked_leaves_content_encoding() -> None:
         payload_hash="ab" * 32,
     )
     assert ("Content-Length", "5") in plain and ("X-Amz-Content-Sha256", "ab" * 32) in plain
+
+
+def test_plain_headers_is_forward_headers_for_a_body_sent_as_is() -> None:
+    # The every-request path: the same verdict per header as forward_headers,
+    # the kept pairs passed on as received, the identity pair appended.
+    received = [
+        ("Host", "gw:8080"),
+        ("Authorization", "AWS4-HMAC-SHA256 Credential=A/..., Signature=ab"),
+        ("CONNECTION", "X-Hop, keep-alive"),
+        ("x-hop", "1"),
+        ("X-SIGV4KIT-PRINCIPAL", "root"),
+        ("Content-Encoding", "gzip"),
+        ("X-Amz-Content-Sha256", "ab" * 32),
+        ("Range", "bytes=0-9"),
+    ]
+    identity = identity_headers("A", "équipe")
+    out = plain_headers(received, identity)
+    assert out == forward_headers(received, access_key_id="A", principal="équipe")
+    assert list(identity) == [(ACCESS_KEY_HEADER, "A"), (PRINCIPAL_HEADER, "%C3%A9quipe")]
+    assert out[-2:] == list(identity)
+    assert _names(out[:-2]) == ["content-encoding", "x-amz-content-sha256", "range"]
+    assert out[0] is received[5]  # not rebuilt
+    # twice: the per-spelling classes are memoized, the verdicts the same
+    assert plain_headers(received, identity) == out
 
 
 @pytest.mark.parametrize(

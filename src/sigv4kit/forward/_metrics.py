@@ -15,6 +15,9 @@ from typing import Any
 
 __all__ = ["BUCKETS", "Metrics", "describe"]
 
+#: A counter's name and its label pairs (sorted by label name).
+CounterKey = tuple[str, tuple[tuple[str, str], ...]]
+
 # Seconds; the usual Prometheus client defaults, plus finer steps near 1 ms
 # where a proxy on the same host spends its time.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -56,7 +59,7 @@ class Metrics:
 
     def __init__(self) -> None:
         # (name, label pairs) -> value
-        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.counters: dict[CounterKey, float] = {}
         self.buckets = [0] * (len(BUCKETS) + 1)
         self.duration_sum = 0.0
         self.duration_count = 0
@@ -66,6 +69,17 @@ class Metrics:
         # Called several times per request: skip the sort when it is moot.
         items = tuple(labels.items())
         key = (name, items if len(items) < 2 else tuple(sorted(items)))
+        counters = self.counters
+        counters[key] = counters.get(key, 0) + amount
+
+    @staticmethod
+    def key(name: str, **labels: str) -> CounterKey:
+        """The key of counter ``name`` with ``labels``, for :meth:`add` (what ``inc`` builds)."""
+        return (name, tuple(sorted(labels.items())))
+
+    def add(self, key: CounterKey, amount: float = 1) -> None:
+        """``inc`` for a key built once (:meth:`key`): a per-request counter without
+        building its labels each time."""
         counters = self.counters
         counters[key] = counters.get(key, 0) + amount
 

@@ -35,6 +35,7 @@ from urllib.parse import quote, unquote
 
 # The forward engine's one list of hop-by-hop fields (RFC 9110 7.6.1); _model
 # is pure data, so this pure module stays free of the HTTP stack.
+from .._memo import Memo
 from ..forward._model import HOP_BY_HOP
 from ..presigning import PRESIGN_PARAMS
 
@@ -45,8 +46,10 @@ __all__ = [
     "PRINCIPAL_HEADER",
     "encode_principal",
     "forward_headers",
+    "identity_headers",
     "is_aws_chunked",
     "path_style",
+    "plain_headers",
     "strip_presign_query",
 ]
 
@@ -135,6 +138,68 @@ def _connection_tokens(headers: Sequence[Header]) -> set[str]:
     return tokens
 
 
+# What happens to a header name (as received, any case) on its way upstream;
+# memoized per spelling, since clients repeat the same few names.
+_KEEP, _DROP, _CONNECTION, _FRAMING_NAME, _ENCODING = range(5)
+_name_class: Memo[str, int] = Memo(4096)
+
+
+def _classify(name: str) -> int:
+    lname = name.lower()
+    if lname == "connection":
+        kind = _CONNECTION
+    elif lname in _ALWAYS_DROP or lname[:11] == _OWN_PREFIX:
+        kind = _DROP
+    elif lname in _FRAMING or lname == "x-amz-content-sha256":
+        kind = _FRAMING_NAME
+    elif lname == "content-encoding":
+        kind = _ENCODING
+    else:
+        kind = _KEEP
+    return _name_class.put(name, kind)
+
+
+def _hop_names(value: str, hop: set[str] | None) -> set[str] | None:
+    """Add the names a ``Connection`` value lists (hop-by-hop for this message) to ``hop``."""
+    if value.lower() in ("keep-alive", "close"):
+        return hop
+    hop = hop or set()
+    hop.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return hop
+
+
+def plain_headers(headers: list[Header], identity: Sequence[Header]) -> list[Header]:
+    """:func:`forward_headers` for str pairs of a body sent as received (not aws-chunked).
+
+    The gateway's every-request path: ``identity`` is the pair of identity
+    headers (built once per key), and each received pair that is kept goes
+    out as the same tuple.
+    """
+    out: list[Header] = []
+    append = out.append
+    hop: set[str] | None = None
+    classes = _name_class
+    for pair in headers:
+        kind = classes.get(pair[0])
+        if kind is None:
+            kind = _classify(pair[0])
+        if kind == _DROP:
+            continue
+        if kind == _CONNECTION:
+            hop = _hop_names(pair[1], hop)
+            continue
+        append(pair)
+    if hop:
+        out = [p for p in out if p[0].lower() not in hop]
+    out += identity
+    return out
+
+
+def identity_headers(access_key_id: str, principal: str) -> tuple[Header, Header]:
+    """``X-Sigv4kit-Access-Key-Id`` and ``X-Sigv4kit-Principal`` for a verified key."""
+    return ((ACCESS_KEY_HEADER, access_key_id), (PRINCIPAL_HEADER, encode_principal(principal)))
+
+
 def forward_headers(
     headers: Iterable[tuple[str | bytes, str | bytes]],
     *,
@@ -157,40 +222,40 @@ def forward_headers(
         extra: headers to add (``X-Forwarded-For`` ...), after the rest.
     """
     decoded = is_aws_chunked(payload_hash)
-    raw = list(headers)
+    raw = headers if isinstance(headers, list) else list(headers)
     # The engine hands str pairs; bytes pairs (ASGI-style) are decoded once.
     items = cast(
         "list[Header]",
         raw if not raw or isinstance(raw[0][0], str) else [(_text(n), _text(v)) for n, v in raw],
     )
-    out: list[Header] = []
+    identity = identity_headers(access_key_id, principal)
+    if not decoded:
+        out = plain_headers(items, identity)
+        out.extend(extra)
+        return out
+    out = []
     append = out.append
     hop: set[str] | None = None  # names listed in Connection (rare): filtered after
-    drop = _ALWAYS_DROP
-    for name, value in items:
-        lname = name.lower()
-        if lname in drop:
-            if lname == "connection" and value.lower() not in ("keep-alive", "close"):
-                hop = hop or set()
-                hop.update(t.strip().lower() for t in value.split(",") if t.strip())
-            continue
-        if lname[:11] == _OWN_PREFIX:
-            continue
-        if decoded:
-            if lname in _FRAMING or lname == "x-amz-content-sha256":
-                continue
-            if lname == "content-encoding":
-                kept = [c.strip() for c in value.split(",") if c.strip()]
-                kept = [c for c in kept if c.lower() != "aws-chunked"]
-                if kept:
-                    append((name, ", ".join(kept)))
-                continue
-        append((name, value))
+    classes = _name_class
+    for pair in items:
+        name = pair[0]
+        kind = classes.get(name)
+        if kind is None:
+            kind = _classify(name)
+        if kind == _KEEP:
+            append(pair)  # the received pair itself: nothing to build
+        elif kind == _CONNECTION:
+            hop = _hop_names(pair[1], hop)
+        elif kind == _ENCODING:
+            kept = [c.strip() for c in pair[1].split(",") if c.strip()]
+            kept = [c for c in kept if c.lower() != "aws-chunked"]
+            if kept:
+                append((name, ", ".join(kept)))
+        # _DROP, and the framing headers of the decoded body: not sent
     if hop:
-        out = [(n, v) for n, v in out if n.lower() not in hop]
-    if decoded and decoded_length is not None:
+        out = [p for p in out if p[0].lower() not in hop]
+    if decoded_length is not None:
         out.append(("Content-Length", str(decoded_length)))
-    out.append((ACCESS_KEY_HEADER, access_key_id))
-    out.append((PRINCIPAL_HEADER, encode_principal(principal)))
+    out += identity
     out.extend(extra)
     return out

@@ -38,7 +38,9 @@ from urllib.parse import urlsplit
 
 from ..errors import RequestTimeout, SignatureError
 from ..forward import Incoming, Outgoing, Reply, Service, describe
+from ..forward._metrics import Metrics
 from ..server._common import error_document, new_request_id, resource_of
+from ..verify.fast import fast_verify
 from .plan import PayloadPlan, PlanError, payload_plan
 from .policy import (
     policy_path,
@@ -48,7 +50,14 @@ from .policy import (
     store_unavailable,
     upstream_failure,
 )
-from .rewrite import forward_headers, is_aws_chunked, path_style, strip_presign_query
+from .rewrite import (
+    forward_headers,
+    identity_headers,
+    is_aws_chunked,
+    path_style,
+    plain_headers,
+    strip_presign_query,
+)
 
 if TYPE_CHECKING:
     from ..credentials import Credentials
@@ -58,11 +67,11 @@ __all__ = ["GatewayOptions", "GatewayService", "KeyLookup", "RateLimiter", "Repl
 
 log = logging.getLogger("sigv4kit.gateway")
 
-describe(
-    "sigv4kit_gateway_verdicts_total",
-    "counter",
-    "Gateway verdicts by S3 error code (OK = verified and forwarded).",
-)
+_VERDICTS = "sigv4kit_gateway_verdicts_total"
+describe(_VERDICTS, "counter", "Gateway verdicts by S3 error code (OK = verified and forwarded).")
+_OK_VERDICT = Metrics.key(_VERDICTS, code="OK")
+#: A key record without a ``policy`` attribute: its ``allows`` decides.
+_UNKNOWN = object()
 
 
 class KeyRecordLike(Protocol):
@@ -181,6 +190,12 @@ class GatewayService(Service):
 
         self.options = options
         self._keys: Any = keys
+        self._peek: Callable[[str], Any] | None = getattr(keys, "peek", None)
+        # The record whose secret the fast road's lookup used; a miss of the
+        # cache seen by the general road's synchronous try (see _verify).
+        self._hit: Any = None
+        self._missed = False
+        self._identity: tuple[Any, tuple[tuple[str, str], ...]] = (None, ())
         self._replay = replay
         self._limiter = limiter
         self._clock = clock
@@ -195,6 +210,7 @@ class GatewayService(Service):
         self._origin = f"{parts.scheme}://{parts.netloc}"
         self._scheme = parts.scheme
         self._host = parts.netloc
+        self._host_header = ("Host", parts.netloc)
         settings: dict[str, Any] = {
             "include_debug": options.include_debug,
             "max_skew": options.max_skew,
@@ -225,6 +241,7 @@ class GatewayService(Service):
             await cache.start()
             self._owned.insert(0, cache)
             self._keys = cache
+            self._peek = cache.peek
             self._pinger = asyncio.ensure_future(self._ping_loop())
         if o.replay_url and (self._replay is None or (o.rate_limit and self._limiter is None)):
             await self._open_redis(o.replay_url)
@@ -288,19 +305,23 @@ class GatewayService(Service):
         return self._answer(await self._keys.get(access_key_id))
 
     def _cached_secret(self, access_key_id: str) -> str | None:
-        """The secret of a fresh, usable cached key (for the fast verifier), else None."""
-        peek = getattr(self._keys, "peek", None)
+        """The secret of a fresh, usable cached key (for the fast verifier), else None.
+
+        Never does I/O and never awaits: it reads the node's cache only.  The
+        record goes to ``_hit``; a key the cache lacks sets ``_missed`` (not
+        "unknown": the store must be asked).
+        """
+        peek = self._peek
         record = peek(access_key_id) if peek is not None else None
-        ctx = _current.get(None)
         if record is None:
-            if ctx is not None:
-                ctx["miss"] = True  # not "unknown": the store must be asked
+            self._missed = True
             return None
-        if not _usable(record):
+        if (
+            record.status != "active" or record.expires_at is not None or record.grace_until
+        ) and not record.usable():  # _usable, inlined: this runs for every request
             return None
-        if ctx is not None:
-            ctx["key"] = record
-        return str(record.secret_access_key)
+        self._hit = record
+        return record.secret_access_key  # type: ignore[no-any-return]
 
     def _answer(self, record: Any) -> Any:
         # Inactive, expired and rotated-out keys look unknown (InvalidAccessKeyId,
@@ -318,42 +339,99 @@ class GatewayService(Service):
     async def handle(self, request: Incoming) -> Outgoing | Reply:
         request_id = _next_request_id()
         request.log["request_id"] = request_id
+        has_body = request.has_body
+        now = self._clock() if self._clock is not None else None
+        if not has_body:
+            # The common request: no body, a SigV4 key this node has cached, its
+            # authorization parameters seen before.  The fast road verifies it
+            # with no coroutine, no context and no store; ``_hit`` is the record
+            # whose secret it used (set by that one lookup, read right after it
+            # in the same synchronous stretch, so it is this request's).
+            self._hit = None
+            ok = fast_verify(
+                self._fast, (request.method, request.target, request.headers, b"", now)
+            )
+            key = self._hit
+            if ok is not None and key is not None:
+                if self._replay is None and self._limiter is None and not self.options.resign:
+                    return self._forward_plain(request, request_id, ok, key)
+                return await self._decide(request, request_id, ok, key, False)
         ctx: dict[str, Any] = {"algorithm": _algorithm_hint(request)}
         token = _current.set(ctx)
         try:
-            return await self._handle(request, request_id, ctx)
-        finally:
-            _current.reset(token)
-
-    async def _handle(
-        self, request: Incoming, request_id: str, ctx: dict[str, Any]
-    ) -> Outgoing | Reply:
-        has_body = request.has_body
-        body: Any = _idle_timeout(request.body, self.options.client_timeout) if has_body else b""
-        now = self._clock() if self._clock is not None else None
-        try:
-            ok = None
-            if not has_body and ctx["algorithm"] == "sigv4":
-                # No body, a SigV4 key this node has cached: verified without a
-                # coroutine, on the verifier's fast road once it knows the
-                # request's authorization parameters.  A key the cache lacks
-                # takes the general road, which asks the store.
-                try:
-                    ok = self._fast.verify(
-                        request.method, request.target, request.headers, b"", now
-                    )
-                except SignatureError:
-                    if not ctx.pop("miss", False):
-                        raise
-            if ok is None:
-                ok = await self.verifier.averify(
-                    request.method, request.target, request.headers, body, now
-                )
+            ok = await self._verify(request, ctx, has_body, now)
         except SignatureError as exc:
             return self.reject(request, exc, request_id)
-        key: KeyRecordLike | None = ctx.get("key")
+        finally:
+            _current.reset(token)
+        key = ctx.get("key")
         if key is None:  # the lookup always runs before a request verifies
             return self.reject(request, store_unavailable(), request_id)
+        return await self._decide(request, request_id, ok, key, has_body)
+
+    async def _verify(
+        self, request: Incoming, ctx: dict[str, Any], has_body: bool, now: float | None
+    ) -> VerifiedRequest:
+        """The general road (the lookup, through ``_current``, may ask the store)."""
+        body: Any = _idle_timeout(request.body, self.options.client_timeout) if has_body else b""
+        if not has_body and ctx["algorithm"] == "sigv4":
+            # No body, a SigV4 key this node has cached, parameters not seen yet:
+            # the general road, synchronously, over the cache (it learns the
+            # parameters for the fast road).  A key the cache lacks takes the
+            # async road, which asks the store.
+            self._hit = None
+            self._missed = False
+            try:
+                ok = self._fast.verify(request.method, request.target, request.headers, b"", now)
+            except SignatureError:
+                if not self._missed:
+                    raise
+            else:
+                ctx["key"] = self._hit
+                return ok
+        return await self.verifier.averify(
+            request.method, request.target, request.headers, body, now
+        )
+
+    def _forward_plain(
+        self, request: Incoming, request_id: str, ok: VerifiedRequest, key: KeyRecordLike
+    ) -> Outgoing | Reply:
+        """The decision for a verified request without a body, when no replay cache,
+        rate limit or re-signing is configured: nothing to await."""
+        request.log["access_key_id"] = ok.access_key_id
+        target = request.target
+        if ok.auth_type == "presigned":
+            target = strip_presign_query(target)
+        if self._domains:
+            target = path_style(target, request.header("host"), self._domains)
+        if getattr(key, "policy", _UNKNOWN) is not None:  # a key without a policy allows all
+            source = request.header("x-amz-copy-source") if request.method == "PUT" else None
+            verdict = policy_verdict(
+                key.allows, request.method, policy_path(target, form=ok.form), source
+            )
+            if verdict is not None:
+                verdict.access_key_id = ok.access_key_id
+                return self.reject(request, verdict, request_id)
+        memo = self._identity
+        if memo[0] is not key:  # the identity headers, built once per key record
+            memo = self._identity = (key, identity_headers(ok.access_key_id, key.name))
+        headers = plain_headers(request.headers, memo[1])
+        headers.append(self._host_header)
+        request.log["verdict"] = "OK"
+        metrics = request.state.get("metrics")
+        if metrics is not None:
+            metrics.add(_OK_VERDICT)
+        return Outgoing(request.method, self._origin, target, headers)
+
+    async def _decide(
+        self,
+        request: Incoming,
+        request_id: str,
+        ok: VerifiedRequest,
+        key: KeyRecordLike,
+        has_body: bool,
+    ) -> Outgoing | Reply:
+        """Policy, rate limit, replay cache, then the request for the upstream."""
         request.log["access_key_id"] = ok.access_key_id
         # What the upstream will be asked for: path-style, presign query gone.
         target = request.target
@@ -496,7 +574,7 @@ class GatewayService(Service):
         request.log["verdict"] = verdict
         metrics = request.state.get("metrics")
         if metrics is not None:
-            metrics.inc("sigv4kit_gateway_verdicts_total", code=verdict)
+            metrics.inc(_VERDICTS, code=verdict)
 
     def reject(self, request: Incoming, exc: SignatureError, request_id: str) -> Reply:
         """S3's XML error document for ``exc``, answered by the gateway."""
@@ -546,6 +624,8 @@ class _CachedSecrets(Mapping[str, str]):
 
     def __init__(self, service: GatewayService) -> None:
         self._service = service
+        # The fast road's one lookup per request, without a call in between.
+        self.get = service._cached_secret  # type: ignore[method-assign,assignment]
 
     def get(self, access_key_id: str, default: Any = None) -> Any:
         return self._service._cached_secret(access_key_id)
