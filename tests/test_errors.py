@@ -250,7 +250,7 @@ def test_dead_classes_removed() -> None:
 
 
 def test_the_errors_package_defines_every_class_once_and_names_it_sigv4kit_errors() -> None:
-    """sigv4kit.errors is a package of private modules by family; every class
+    """sigv4kit.errors is a package (one module today, room for more); every class
     written in them is exported, and each is named ``sigv4kit.errors.X``."""
     import ast
     from pathlib import Path

@@ -1,9 +1,6 @@
-"""A minimal immutable value object, instead of ``@dataclass(frozen=True)``.
-
-``dataclasses`` imports ``inspect`` and costs about 20 ms at start-up, which
-is most of what loading :class:`sigv4kit.Signer` would cost; the few value
-objects on the signing path only need immutability, equality, hashing and
-a repr, which this base gives them.
+"""A minimal immutable value object, instead of ``@dataclass(frozen=True)``,
+whose ``inspect`` import would cost about 20 ms at start-up: the value objects
+on the signing path only need immutability, equality, hashing and a repr.
 """
 
 from __future__ import annotations

@@ -145,13 +145,10 @@ def parse_algorithm(algorithm: str) -> str:
 
 
 def payload_literal(mode: str, algorithm: str = ALGORITHM_V4) -> str:
-    """The ``x-amz-content-sha256`` literal of a mode under an algorithm
-    (any spelling :func:`parse_algorithm` accepts).
-
-    Raises :class:`SigningError` for ``signed`` (its value is the body's
-    hash, not a literal), for unknown modes and for ``streaming-events``
-    under SigV4a.
-    """
+    """The ``x-amz-content-sha256`` literal of a mode under an algorithm (any
+    spelling :func:`parse_algorithm` accepts); a :class:`SigningError` for
+    ``signed`` (its value is the body's hash), unknown modes and
+    ``streaming-events`` under SigV4a."""
     got = MODE_LITERALS.get((mode, algorithm))
     if got is None:
         alg = parse_algorithm(algorithm)

@@ -190,7 +190,8 @@ def test_boto3_over_tls_streams_unsigned_payload_trailer(s3server: S3Server) -> 
     assert got.status_code == 200 and got.content == data
     for key in ("t.bin", "mp"):
         s3.delete_object(Bucket="boto3-tls", Key=key)
-    seen = s3server.entries(mark)
+    # The http listener's line of the previous test's last request can land after the mark.
+    seen = [e for e in s3server.entries(mark) if e["server"] == "https"]
     assert all(e["status"] < 300 for e in seen), [e for e in seen if e["status"] >= 300]
     uploads = [e for e in seen if e["method"] == "PUT" and e["path"] != "/boto3-tls"]
     assert len(uploads) == 2  # PutObject and UploadPart

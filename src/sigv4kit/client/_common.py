@@ -334,31 +334,24 @@ def _memory_key(endpoint: str, mode: str, checksum: bool) -> str:
 
 
 class AdapterCore:
-    """A Signer plus the adapter's payload mode and learnt clock offset.
+    """A Signer plus the adapter's payload mode, redirect policy and learnt clock offset.
 
     Args:
-        signer_or_credentials: a :class:`~sigv4kit.Signer`; or
-            ``Credentials``, a provider callable, or ``None`` for the default
-            provider chain.  With ``service``, ``region`` is resolved like
-            the AWS CLI does when omitted.  Without ``service``, each request
-            is signed for the scope its host implies
-            (:func:`sigv4kit.endpoints.infer`: region, signing name, and SigV4a
-            for Multi-Region Access Points), ``region`` overriding the region;
-            a host that says nothing is refused with a :class:`SigningError`.
-        payload: the payload mode for requests sent through this adapter
-            (default: the Signer's).  ``"signed"`` hashes the body (files are
-            hashed in pieces, then rewound), ``"unsigned"`` sends
-            ``UNSIGNED-PAYLOAD``, the streaming modes send aws-chunked.
+        signer_or_credentials: a :class:`~sigv4kit.Signer`; or ``Credentials``,
+            a provider, or ``None`` for the default chain.  With ``service``,
+            a missing ``region`` is resolved as the AWS CLI does.  Without it,
+            each request is signed for the scope its host implies
+            (:func:`sigv4kit.endpoints.infer`; SigV4a for Multi-Region Access
+            Points), ``region`` overriding the region; a host that says
+            nothing is refused with a :class:`SigningError`.
+        payload: the mode for requests sent through it (default: the Signer's;
+            ``docs/clients.md`` tells what each mode does to which body).
         correct_clock_skew: learn the server's clock from skew errors.
-        redirect_hosts: other origins that redirects may be signed for
-            (see :class:`RedirectPolicy`); by default only the first
-            request's own origin.
-        fallback: for S3, retry a request whose payload mode or checksum
-            header the server refuses (501 NotImplemented, "aws-chunked not
-            supported", ...) once in the next mode the endpoint's provider
-            profile allows, and keep using it there (see
-            :mod:`sigv4kit.probe.fallback`); bodies that cannot be replayed
-            are never retried.
+        redirect_hosts: other origins redirects may be signed for
+            (:class:`RedirectPolicy`); by default only the first request's.
+        fallback: for S3, retry once a request whose payload mode or checksum
+            header the server refuses, in the next mode the endpoint's profile
+            allows, and keep using it there (:mod:`sigv4kit.probe.fallback`).
         options: any other :class:`~sigv4kit.Signer` keyword argument.
     """
 

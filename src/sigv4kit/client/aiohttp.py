@@ -240,7 +240,7 @@ class SigV4Middleware(Adapter):
             credentials=credentials,
             payload=payload_mode,
         )
-        req.url = URL(signed.url, encoded=True)
+        req.url = URL(signed.url, encoded=True)  # yarl then sends it as it was signed
         if streaming:
             # Pieces (framing, then data uncopied): StreamWriter.write takes memoryviews.
             _set_body(req, _payload.AsyncIterablePayload(signed.body.apieces()))

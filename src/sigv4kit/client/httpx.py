@@ -261,6 +261,7 @@ class SigV4Auth(Adapter, httpx.Auth):
         )
         if has_body and needs_hash:
             state.body_sha256 = signed.payload_hash
+        # httpx may rewrite a path (it drops "." and ".." segments): send exactly what was signed.
         url = httpx.URL(signed.url)
         wanted = signed.url.split("://", 1)[1]
         wanted = wanted[wanted.find("/") :] if "/" in wanted else "/"

@@ -11,8 +11,9 @@ the auth again: the copy would carry a stale signature, and the session token
 to whatever host the redirect names.  So the auth follows redirects itself, in
 a response hook, and ``requests`` only sees the final response; hops go
 through the session's transport adapter with the same ``timeout``,
-``verify``, ``cert``, ``proxies`` and ``stream`` settings.  Rules, and what is
-not public API here: ``docs/clients.md``.
+``verify``, ``cert``, ``proxies`` and ``stream`` settings, and other response
+hooks run once, on the final response.  Rules, and what is not public API
+here: ``docs/clients.md``.
 """
 
 from __future__ import annotations
@@ -266,6 +267,8 @@ class SigV4Auth(Adapter, requests.auth.AuthBase):
         assert req.method is not None and req.url is not None
         url = _location(resp)
         method = redirect_method(req.method, resp.status_code)
+        # A 301/302 that keeps the method (a PUT) sends the body again, where
+        # plain requests would send it without one.
         has_body = hop.has_body and method == req.method
         if has_body and not chain.source.replayable:
             _drain(resp)

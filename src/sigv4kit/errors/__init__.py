@@ -215,13 +215,9 @@ class SignatureError(SigV4Error):
 
 
 class LimitExceeded(SigV4Error):
-    """A size or count limit was exceeded.
-
-    ``limit`` is the name of the option that sets the limit (for example
-    ``max_chunk_size``) and ``value`` the option's setting, so an operator
-    sees at once which knob to turn.  Every limit error derives from this
-    class as well as from the S3-coded error of its cause.
-    """
+    """A size or count limit was exceeded.  ``limit`` names the option that
+    sets it (``max_chunk_size``...) and ``value`` its setting, so an operator
+    sees at once which knob to turn."""
 
     limit: str = ""
     value: int = 0

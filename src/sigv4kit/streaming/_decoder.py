@@ -548,9 +548,13 @@ def _whole_chunks(
         end = pos + rem
         piece = mv[pos:end]
         if held:
-            # The chunk's earlier pieces, then this one: hashed now.
-            h = _sha256()
-            any(map(h.update, held))  # all of them: update() returns None
+            # The chunk's earlier pieces, then this one: hashed now (one
+            # piece before, at large pieces: the start of the chunk's data).
+            if len(held) == 1:
+                h = _sha256(held[0])
+            else:
+                h = _sha256()
+                any(map(h.update, held))  # all of them: update() returns None
             h.update(piece)
             if ck is not None:
                 for p in held:
