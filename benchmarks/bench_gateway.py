@@ -339,7 +339,9 @@ def revocation(args: argparse.Namespace) -> dict[str, Any]:
 
             for _ in range(args.revocations):
                 a.call(a.store.set_status, akid, "active")
-                while code() != "upstream":  # cached as active on b (502: no upstream)
+                # Accepted and cached as active on b: forwarded to an upstream that
+                # is not there (502, answered as S3 XML with code BadGateway).
+                while code() not in ("upstream", "BadGateway"):
                     time.sleep(0.01)
                 t0 = time.monotonic()
                 a.call(a.store.set_status, akid, "inactive")
