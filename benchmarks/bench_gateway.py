@@ -1,7 +1,8 @@
 """The cost of verification: ``sigv4kit gateway`` against a bare pass-through on the same stack.
 
-Usage: python benchmarks/bench_gateway.py [--duration 5] [--rounds 3] [--connections 32]
-                                          [--workers 1] [--revocations 20] [--json out.json]
+Usage: python benchmarks/bench_gateway.py [--duration 3] [--rounds 10] [--connections 32]
+                                          [--workers 1] [--no-pin] [--revocations 20]
+                                          [--no-revocation] [--json out.json]
 
 Measured in one run, on 127.0.0.1:
 
@@ -16,11 +17,16 @@ Measured in one run, on 127.0.0.1:
    Both sit in front of the same upstream, a minimal asyncio server that
    answers every request with 1 KiB (so the upstream costs as little as
    possible and the difference is the verification).  wrk sends the same
-   signed request every time (no replay cache: a replay cache would refuse
-   it, and it costs a Redis round trip the pass-through does not make).
-   The contenders alternate, ``--rounds`` times; the ratio reported is the
-   median of the per-round ratios, so slow phases of the shared machine hit
-   both.  Every answer must be 200 (wrk's non-2xx count is checked).
+   signed request every time, verified in full each time (no replay cache:
+   it would refuse the repeats, and it costs a Redis round trip the
+   pass-through does not make).  With one worker, the server under test
+   gets a CPU of its own and wrk and the upstream the others (``--no-pin``
+   turns that off).  The contenders alternate in ABBA order, ``--rounds``
+   times for ``--duration`` seconds; each round gives requests/s and the
+   server's CPU time per request (schedstat), and the report shows the
+   median and range of both and of the per-round ratios, so slow phases of
+   a shared machine hit both.  Every answer must be 200 (wrk's non-2xx
+   count is checked).
 2. **Revocation propagation** (needs PostgreSQL, see tests/gateway_support.py):
    two gateway nodes share a PostgreSQL key store; a key cached on node B
    is disabled through node A's store, and B is asked (a signed request
