@@ -41,7 +41,7 @@ from ..forward import Incoming, Outgoing, Reply, Service, describe
 from ..forward._metrics import Metrics
 from ..server._common import error_document, new_request_id, resource_of
 from ..verify.fast import fast_verify
-from .plan import PayloadPlan, PlanError, payload_plan
+from .plan import PlanError
 from .policy import (
     policy_path,
     policy_verdict,
@@ -50,6 +50,7 @@ from .policy import (
     store_unavailable,
     upstream_failure,
 )
+from .resign import Resigner, as_async_body
 from .rewrite import (
     forward_headers,
     identity_headers,
@@ -60,7 +61,6 @@ from .rewrite import (
 )
 
 if TYPE_CHECKING:
-    from ..credentials import Credentials
     from ..verifier import VerifiedRequest, Verifier
 
 __all__ = ["GatewayOptions", "GatewayService", "KeyLookup", "RateLimiter", "ReplayCache"]
@@ -222,7 +222,7 @@ class GatewayService(Service):
         # without a body whose key is cached are verified without a coroutine,
         # on the verifier's fast road (which reads keys from a mapping).
         self._fast = Verifier(_CachedSecrets(self), options.region, options.service, **settings)
-        self._signer_memo: tuple[Any, Any] | None = None
+        self._resigner = Resigner(options, parts.scheme, self._origin, parts.netloc)
 
     # -- lifecycle (in the worker process) -----------------------------------
     async def startup(self) -> None:
@@ -492,82 +492,8 @@ class GatewayService(Service):
                 headers, stream = rebuild_form(headers, ok)
         if not self.options.resign:
             headers.append(("Host", self._host))
-            return Outgoing(request.method, self._origin, target, headers, _aiter(stream))
-        return await self._resigned(request, ok, target, headers, stream)
-
-    async def _resigned(
-        self,
-        request: Incoming,
-        ok: VerifiedRequest,
-        target: str,
-        headers: list[tuple[str, str]],
-        stream: Any,
-    ) -> Outgoing:
-        from ..providers import aresolve_credentials
-
-        o = self.options
-        creds: Credentials = await aresolve_credentials(o.upstream_credentials)
-        signer = self._signer(creds)
-        plan: PayloadPlan = payload_plan(
-            auth_type=ok.auth_type,
-            payload_hash=ok.payload_hash,
-            headers=request.headers,
-            upstream_scheme=self._scheme,
-            mode=o.upstream_payload,
-        )
-        if plan.payload == "post":
-            from urllib.parse import unquote
-
-            from .postform import resign_form
-
-            bucket = unquote(target.partition("?")[0].lstrip("/").partition("/")[0])
-            headers, stream = resign_form(
-                headers,
-                ok,
-                creds,
-                o.upstream_region or o.region,
-                o.upstream_service or o.service,
-                bucket,
-            )
-            headers.append(("Host", self._host))
-            return Outgoing(request.method, self._origin, target, headers, _aiter(stream))
-        hs = [(n, v) for n, v in headers if n.lower() not in _RESIGN_DROP]
-        hs.append(("Host", self._host))
-        if plan.streaming:
-            hs = [(n, v) for n, v in hs if n.lower() != "content-length"]
-            hs.append(("X-Amz-Decoded-Content-Length", str(plan.length)))
-            signed = signer.sign_target(
-                request.method,
-                target,
-                hs,
-                stream if stream is not None else b"",
-                payload=plan.payload,
-                scheme=self._scheme,
-            )
-            send = list(signed.headers)
-            return Outgoing(request.method, self._origin, target, send, signed.body)
-        if plan.payload == "unsigned" and plan.length is not None:
-            hs = [(n, v) for n, v in hs if n.lower() != "content-length"]
-            hs.append(("Content-Length", str(plan.length)))
-        signed = signer.sign_target(
-            request.method, target, hs, None, payload=plan.payload, scheme=self._scheme
-        )
-        return Outgoing(request.method, self._origin, target, list(signed.headers), _aiter(stream))
-
-    def _signer(self, creds: Credentials) -> Any:
-        memo = self._signer_memo
-        if memo is not None and memo[0] == creds:
-            return memo[1]
-        from ..signer import Signer
-
-        o = self.options
-        signer = Signer(
-            creds,
-            o.upstream_region or o.region,
-            o.upstream_service or o.service,
-        )
-        self._signer_memo = (creds, signer)
-        return signer
+            return Outgoing(request.method, self._origin, target, headers, as_async_body(stream))
+        return await self._resigner.outgoing(request, ok, target, headers, stream)
 
     # -- answers --------------------------------------------------------------
     def _verdict(self, request: Incoming, verdict: str) -> None:
@@ -643,10 +569,6 @@ class _CachedSecrets(Mapping[str, str]):
         return 0
 
 
-# Headers the upstream signature must not carry over from the client's request.
-_RESIGN_DROP = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-region-set"})
-
-
 def _usable(record: Any) -> bool:
     # The common case -- active, no expiry, not rotated -- needs no clock.
     if record.status == "active" and record.expires_at is None and record.grace_until is None:
@@ -716,16 +638,3 @@ async def _close_body(ok: VerifiedRequest) -> None:
             body.close()
     except Exception:  # pragma: no cover - best effort on a body nobody reads
         pass
-
-
-def _aiter(stream: Any) -> AsyncIterator[bytes] | bytes | None:
-    if stream is None or isinstance(stream, bytes):
-        return stream
-    if hasattr(stream, "__aiter__"):
-        return stream  # type: ignore[no-any-return]
-
-    async def gen() -> AsyncIterator[bytes]:
-        for piece in stream:
-            yield piece
-
-    return gen()

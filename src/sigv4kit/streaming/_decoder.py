@@ -1,5 +1,4 @@
-"""The aws-chunked decoder (server side): framed bytes in, verified data out,
-sans-IO.
+"""The aws-chunked decoder (server side), sans-IO: framed bytes in, verified data out.
 
 A signed chunk's data is held (by reference, never joined) until its
 signature checks out; whole chunks inside a received piece are decoded in
@@ -65,10 +64,9 @@ _WHERE = {  # a state, for "the body ended inside ..."
 
 _SIZE_RE = re.compile(rb"0|[1-9a-f][0-9a-f]{0,15}")
 _SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
-# A whole chunk header line, matched in place in the received buffer (no
-# copy of the line); anything else (a line split across pieces, SigV4a's
-# variable-length signatures, a malformed line) takes the line-by-line path,
-# which gives the precise error.
+# A whole chunk header line, matched in place (no copy); anything else (a line
+# split across pieces, SigV4a's signatures, a malformed line) takes the
+# line-by-line path, which gives the precise error.
 _HEAD_V4_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15});chunk-signature=([0-9a-f]{64})\r\n")
 _HEAD_UNSIGNED_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15})\r\n")
 _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
@@ -84,6 +82,20 @@ def _check_limits(**limits: int) -> None:
     for label, limit in limits.items():
         if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
             raise SigningError(f"{label} must be a positive integer, got {limit!r}")
+
+
+def _need_signing_args(
+    seed_signature: str | None,
+    amz_date: str | None,
+    scope: str | None,
+    sign: SignFn | None,
+    verify: VerifyFn | None,
+) -> None:
+    """A signed body's chain needs its seed, date and scope, and a way to check."""
+    if not seed_signature or amz_date is None or scope is None:
+        raise SigningError("a signed aws-chunked body needs seed_signature, amz_date and scope")
+    if sign is None and verify is None:
+        raise SigningError("pass sign= (SigV4) or verify= (SigV4a) to check chunk signatures")
 
 
 class ChunkDecoder:
@@ -140,14 +152,7 @@ class ChunkDecoder:
         self.signed = alg is not None
         self.algorithm = alg or ALGORITHM_V4
         if self.signed:
-            if not seed_signature or amz_date is None or scope is None:
-                raise SigningError(
-                    "a signed aws-chunked body needs seed_signature, amz_date and scope"
-                )
-            if sign is None and verify is None:
-                raise SigningError(
-                    "pass sign= (SigV4) or verify= (SigV4a) to check chunk signatures"
-                )
+            _need_signing_args(seed_signature, amz_date, scope, sign, verify)
         self._payload_prefix, self._trailer_prefix, seed = _chain_start(
             alg, seed_signature, amz_date, scope
         )
@@ -179,22 +184,19 @@ class ChunkDecoder:
 
         self._state = _HEADER
         self._line = bytearray()
-        # Data bytes due in the current chunk, non-zero only inside chunk
-        # data with no error (one comparison gates feed_pieces' fast path),
-        # and the decoded bytes once they are in (bytes_out is the
-        # difference: nothing is counted per piece).
+        # Data bytes due in the current chunk (non-zero only inside chunk data
+        # with no error: one comparison gates feed_pieces' fast path); no
+        # per-piece count: bytes_out is derived from _out_end.
         self._remaining = self._out_end = 0
         self._chunk_size = 0
         self._chunk_sig = b""
-        # Data of the current signed chunk, held by reference (never joined)
-        # until its signature checks out.  It is hashed (and its CRC taken)
-        # when the chunk ends, not as it arrives: a piece inside a chunk
-        # then costs one append, and the SHA-256 runs from C over the list.
+        # The current signed chunk's pieces, held by reference (never joined)
+        # until its signature checks out, and hashed from C when it ends: a
+        # piece inside a chunk costs one append.
         self._held: list[bytes | memoryview] = []
         self._head_re, self._fast, self._loop = _loop_setup(self, sign, verify)
-        # The header a chunk of the current chunk's size would have, up to
-        # its signature: the next header usually is that (clients use one
-        # chunk size), and a match skips the regular expression.
+        # The next chunk's header up to its signature if it has the current
+        # size (clients use one chunk size): a match skips the regex.
         self._expect: bytes | None = None
         self._small_seen = False
         self._error: SignatureError | None = None
@@ -241,11 +243,9 @@ class ChunkDecoder:
         """
         n = len(data)
         if 0 < n < self._remaining and type(data) is bytes:
-            # The common case at network piece sizes: all chunk data, the
-            # chunk goes on (its limits were checked at its header).  No
-            # state machine step: a signed chunk's piece is only held (hashed
-            # when the chunk ends), an unsigned one checksummed and released.
-            # At 1 KiB pieces this path is most of the decoder's own time.
+            # The common case: all chunk data, the chunk goes on (limits were
+            # checked at its header), no state machine step.  A signed piece is
+            # held, an unsigned one checksummed and released.
             self._remaining -= n
             if self.signed:
                 self._held.append(data)

@@ -129,6 +129,26 @@ def _begin(
             return post
         raise MissingAuthentication()
 
+    _check_signed_headers(vr, auth, pairs, hmap, body)
+
+    # SigV4a: the region set must include our region.
+    if auth.algorithm == ALGORITHM_V4A:
+        _check_region_set(vr, auth, hmap, path_target)
+
+    # Payload.
+    _payload(vr, auth, body)
+    return auth
+
+
+def _check_signed_headers(
+    vr: Verifier,
+    auth: _Auth,
+    pairs: list[tuple[str, str]],
+    hmap: dict[str, str],
+    body: object,
+) -> None:
+    """The signed-header policy: not too many, host and every x-amz-* header
+    signed, and every signed header present (the ones proxies drop re-made)."""
     signed_set = auth.signed_set
     if len(auth.signed_headers) > vr.max_signed_headers:
         raise (
@@ -164,14 +184,6 @@ def _begin(
                     f"provided: the signed header {n!r} is not in the request.",
                     access_key_id=auth.access_key_id,
                 )
-
-    # SigV4a: the region set must include our region.
-    if auth.algorithm == ALGORITHM_V4A:
-        _check_region_set(vr, auth, hmap, path_target)
-
-    # Payload.
-    _payload(vr, auth, body)
-    return auth
 
 
 # -- phase 2: signature ---------------------------------------------------
