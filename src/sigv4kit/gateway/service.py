@@ -393,17 +393,22 @@ class GatewayService(Service):
             request.method, request.target, request.headers, body, now
         )
 
+    def _upstream_target(self, request: Incoming, ok: VerifiedRequest) -> str:
+        """What the upstream will be asked for: path-style, presign query gone."""
+        target = request.target
+        if ok.auth_type == "presigned":
+            target = strip_presign_query(target)
+        if self._domains:
+            target = path_style(target, request.header("host"), self._domains)
+        return target
+
     def _forward_plain(
         self, request: Incoming, request_id: str, ok: VerifiedRequest, key: KeyRecordLike
     ) -> Outgoing | Reply:
         """The decision for a verified request without a body, when no replay cache,
         rate limit or re-signing is configured: nothing to await."""
         request.log["access_key_id"] = ok.access_key_id
-        target = request.target
-        if ok.auth_type == "presigned":
-            target = strip_presign_query(target)
-        if self._domains:
-            target = path_style(target, request.header("host"), self._domains)
+        target = self._upstream_target(request, ok)
         if getattr(key, "policy", _UNKNOWN) is not None:  # a key without a policy allows all
             source = request.header("x-amz-copy-source") if request.method == "PUT" else None
             verdict = policy_verdict(
@@ -433,12 +438,7 @@ class GatewayService(Service):
     ) -> Outgoing | Reply:
         """Policy, rate limit, replay cache, then the request for the upstream."""
         request.log["access_key_id"] = ok.access_key_id
-        # What the upstream will be asked for: path-style, presign query gone.
-        target = request.target
-        if ok.auth_type == "presigned":
-            target = strip_presign_query(target)
-        if self._domains:
-            target = path_style(target, request.header("host"), self._domains)
+        target = self._upstream_target(request, ok)
         source = request.header("x-amz-copy-source") if request.method == "PUT" else None
         verdict = policy_verdict(
             key.allows, request.method, policy_path(target, form=ok.form), source
