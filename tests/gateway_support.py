@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -103,6 +104,32 @@ class PostgresCluster:
             "pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "30", "-o", options, "start"
         )
         self.running = True
+        self._watch()
+
+    def _watch(self) -> None:
+        """pg_ctl detaches the server from this process: if pytest is killed
+        (a timeout, ^C twice) before cleanup() runs, a small watchdog in its own
+        session stops the server and removes the directory once pytest is gone."""
+        if getattr(self, "_watchdog", None) is not None:
+            return  # a restart (the fault tests): one watchdog per cluster
+        stop = [os.path.join(self.bindir, "pg_ctl"), "-D", self.data, "-m", "immediate", "stop"]
+        if self.as_root:
+            stop = ["runuser", "-u", "postgres", "--", *stop]
+        script = (
+            "import os, shutil, subprocess, sys, time\n"
+            "parent, stop, path = int(sys.argv[1]), sys.argv[3:], sys.argv[2]\n"
+            "while os.getppid() == parent: time.sleep(1)\n"
+            "if os.path.exists(path):\n"
+            "    subprocess.run(stop, capture_output=True, timeout=60)\n"
+            "    shutil.rmtree(path, ignore_errors=True)\n"
+        )
+        self._watchdog = subprocess.Popen(
+            [sys.executable, "-c", script, str(os.getpid()), self.dir, *stop],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
     def stop(self, mode: str = "fast") -> None:
         """Stop the server (``fast``: clients are disconnected at once)."""
@@ -137,6 +164,10 @@ class PostgresCluster:
             self.stop("immediate")
         finally:
             shutil.rmtree(self.dir, ignore_errors=True)
+            watchdog = getattr(self, "_watchdog", None)
+            if watchdog is not None:  # its work is done here
+                watchdog.kill()
+                watchdog.wait(10)
 
 
 @contextmanager
