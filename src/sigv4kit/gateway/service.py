@@ -293,7 +293,7 @@ class GatewayService(Service):
         """The verifier's lookup: from this node's key cache, with no coroutine,
         when the key is cached and fresh (nearly every request); else an
         awaitable, which the verifier awaits (the store, through the cache)."""
-        peek = getattr(self._keys, "peek", None)
+        peek = self._peek
         record = peek(access_key_id) if peek is not None else None
         if record is None:
             return self._fetch(access_key_id)
