@@ -524,6 +524,17 @@ def _expected_header(size: int, signed: bool) -> bytes:
     return b"%x;chunk-signature=" % size if signed else b"%x\r\n" % size
 
 
+def _hand_back(dec: ChunkDecoder, m: re.Match[bytes] | None, pos: int, signed: bool) -> int:
+    """The fast loops give the piece back to the state machine at a chunk header:
+    a matched header starts its chunk (limits, errors named), else lines from ``pos``."""
+    dec._remaining = 0
+    dec._state = _HEADER
+    if m is None:
+        return pos
+    dec._start_chunk(m.group(1), m.group(2).decode() if signed else "")
+    return m.end()
+
+
 def _whole_chunks(
     self: ChunkDecoder, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
 ) -> int:
@@ -604,15 +615,9 @@ def _whole_chunks(
             or out_end + size > room
             or self._small_seen
         ):
-            # No whole header here, a limit, the last chunk or an error: the
-            # general path decides.
+            # No whole header, a limit, the last chunk or an error: see _hand_back.
             self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
-            self._remaining = 0
-            self._state = _HEADER
-            if m is None:
-                return pos
-            self._start_chunk(m.group(1), m.group(2).decode())
-            return m.end()
+            return _hand_back(self, m, pos, True)
         chunks += 1
         chunk_size = rem = size
         out_end += size
@@ -670,15 +675,9 @@ def _whole_unsigned_chunks(
             or out_end + size > room
             or self._small_seen
         ):
-            # No whole header here, a limit, the last chunk or an error: the
-            # general path decides.
+            # No whole header, a limit, the last chunk or an error: see _hand_back.
             self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
-            self._remaining = 0
-            self._state = _HEADER
-            if m is None:
-                return pos
-            self._start_chunk(m.group(1), "")
-            return m.end()
+            return _hand_back(self, m, pos, False)
         chunks += 1
         chunk_size = rem = size
         out_end += size
