@@ -16,7 +16,7 @@ import pytest
 from sigv4kit import Credentials, Signer
 from sigv4kit.errors import SignatureError
 from sigv4kit.keys import signing_key
-from sigv4kit.streaming import decoder_from_headers
+from sigv4kit.streaming import ChunkDecoder, decoder_from_headers
 
 DATE = "20130524T000000Z"
 SCOPE = "20130524/us-east-1/s3/aws4_request"
@@ -102,18 +102,23 @@ def test_apieces_of_an_async_source() -> None:
     assert asyncio.run(collect()) == b"".join(_sign(DATA).body)  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("mode", MODES)
-@pytest.mark.parametrize("size", [1, 7, 1024, 16384, 70_000, 1 << 20])
-def test_feed_pieces_releases_the_received_objects(mode: str, size: int) -> None:
-    signed = _sign(DATA, mode)
-    encoded = b"".join(signed.body)  # type: ignore[attr-defined]
-    dec = decoder_from_headers(
+def _decoder(signed: object) -> ChunkDecoder:
+    """The server's decoder for a request the test signed."""
+    return decoder_from_headers(
         signed.headers,  # type: ignore[attr-defined]
         seed_signature=signed.signature,  # type: ignore[attr-defined]
         amz_date=DATE,
         scope=SCOPE,
         sign=KEY.hexdigest,
     )
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("size", [1, 7, 1024, 16384, 70_000, 1 << 20])
+def test_feed_pieces_releases_the_received_objects(mode: str, size: int) -> None:
+    signed = _sign(DATA, mode)
+    encoded = b"".join(signed.body)  # type: ignore[attr-defined]
+    dec = _decoder(signed)
     fed = [encoded[i : i + size] for i in range(0, len(encoded), size)]
     ids = {id(p) for p in fed}
     out: list[bytes | memoryview] = []
@@ -128,13 +133,7 @@ def test_feed_pieces_releases_the_received_objects(mode: str, size: int) -> None
 
 
 def _decode(encoded: bytes, size: int, signed: object) -> bytes:
-    dec = decoder_from_headers(
-        signed.headers,  # type: ignore[attr-defined]
-        seed_signature=signed.signature,  # type: ignore[attr-defined]
-        amz_date=DATE,
-        scope=SCOPE,
-        sign=KEY.hexdigest,
-    )
+    dec = _decoder(signed)
     out = [dec.feed(encoded[i : i + size]) for i in range(0, len(encoded), size)]
     dec.finish()
     return b"".join(out)
