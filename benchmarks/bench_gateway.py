@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bench_gateway.py [--duration 3] [--rounds 10] [--connections 32]
                                           [--workers 1] [--no-pin] [--revocations 20]
+                                          [--mode abba|side-by-side|both] [--side-by-side]
                                           [--no-revocation] [--json out.json]
 
 Measured in one run, on 127.0.0.1:
@@ -27,6 +28,17 @@ Measured in one run, on 127.0.0.1:
    median and range of both and of the per-round ratios, so slow phases of
    a shared machine hit both.  Every answer must be 200 (wrk's non-2xx
    count is checked).
+
+   ``--side-by-side`` (``--mode side-by-side``; ``--mode both`` runs the two
+   modes one after the other): both servers on the *same* CPU, loaded at
+   the same time by one wrk each for ``--duration`` seconds per round.  On a
+   shared machine the speed of a CPU changes from second to second (other
+   work, frequency, caches), which in ABBA mode hits one contender and not
+   the other; side by side it hits both at once, and the scheduler shares
+   the CPU between the two busy servers, so each round's ratio compares the
+   two costs under the same conditions.  Reported like ABBA rounds, with
+   each server's share of the CPU (which no longer says "the CPU to itself":
+   the two shares add up to what the machine left them).
 2. **Revocation propagation** (needs PostgreSQL, see tests/gateway_support.py):
    two gateway nodes share a PostgreSQL key store; a key cached on node B
    is disabled through node A's store, and B is asked (a signed request
@@ -132,27 +144,17 @@ def env() -> dict[str, str]:
     return e
 
 
-def run_wrk(
-    url: str,
-    headers: list[tuple[str, str]],
-    conns: int,
-    seconds: int,
-    cpus: set[int] | None = None,
-) -> dict[str, Any]:
+def _wrk_cmd(url: str, headers: list[tuple[str, str]], conns: int, seconds: int) -> list[str]:
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--timeout", "10s", "--latency"]
     for name, value in headers:
         cmd += ["-H", f"{name}: {value}"]
-    out = subprocess.run(
-        [*cmd, url],
-        capture_output=True,
-        text=True,
-        timeout=seconds + 60,
-        preexec_fn=_pinned(cpus),
-    )
-    text = out.stdout
+    return [*cmd, url]
+
+
+def _wrk_result(returncode: int, text: str, stderr: str) -> dict[str, Any]:
     m = re.search(r"Requests/sec:\s+([\d.]+)", text)
-    if out.returncode != 0 or m is None:
-        raise RuntimeError(f"wrk failed: {text[-500:]} {out.stderr[-500:]}")
+    if returncode != 0 or m is None:
+        raise RuntimeError(f"wrk failed: {text[-500:]} {stderr[-500:]}")
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
     errors = re.search(r"Socket errors: (.*)", text)
     if bad or errors:
@@ -165,6 +167,47 @@ def run_wrk(
         "p50": lat.get("50"),
         "p99": lat.get("99"),
     }
+
+
+def run_wrk(
+    url: str,
+    headers: list[tuple[str, str]],
+    conns: int,
+    seconds: int,
+    cpus: set[int] | None = None,
+) -> dict[str, Any]:
+    out = subprocess.run(
+        _wrk_cmd(url, headers, conns, seconds),
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        preexec_fn=_pinned(cpus),
+    )
+    return _wrk_result(out.returncode, out.stdout, out.stderr)
+
+
+def run_wrks(
+    jobs: list[tuple[str, list[tuple[str, str]]]],
+    conns: int,
+    seconds: int,
+    cpus: set[int] | None = None,
+) -> list[dict[str, Any]]:
+    """One wrk per ``(url, headers)``, all started at once and run for the same time."""
+    procs = [
+        subprocess.Popen(
+            _wrk_cmd(url, headers, conns, seconds),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=_pinned(cpus),
+        )
+        for url, headers in jobs
+    ]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=seconds + 60)
+        results.append(_wrk_result(p.returncode, out, err))
+    return results
 
 
 def cpu_seconds(pid: int) -> float:
@@ -219,7 +262,29 @@ def placement(args: argparse.Namespace) -> tuple[set[int] | None, set[int] | Non
     return {cpus[0]}, set(cpus[1:])
 
 
-def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
+def summary(rows: dict[str, list[dict[str, Any]]], common: dict[str, Any]) -> dict[str, Any]:
+    """Medians and per-round ratios of one mode's rounds (every round kept)."""
+    pt, gw = rows["pass-through"], rows["gateway"]
+    pairs = list(zip(pt, gw, strict=True))
+    ratios = [g["rps"] / p["rps"] for p, g in pairs]
+    cpu_ratios = [p["cpu_us_per_request"] / g["cpu_us_per_request"] for p, g in pairs]
+    return {
+        **common,
+        "rounds": rows,
+        "ratios": ratios,
+        "ratio_median": statistics.median(ratios),
+        "cpu_ratios": cpu_ratios,
+        "cpu_ratio_median": statistics.median(cpu_ratios),
+        "cpu_us": {
+            k: statistics.median(r["cpu_us_per_request"] for r in v) for k, v in rows.items()
+        },
+        "pass_through_rps_median": statistics.median(r["rps"] for r in pt),
+        "gateway_rps_median": statistics.median(r["rps"] for r in gw),
+    }
+
+
+def throughput(args: argparse.Namespace, work: Path) -> dict[str, dict[str, Any]]:
+    """The modes' results (``"abba"``, ``"side-by-side"``), as :func:`summary` makes them."""
     from sigv4kit import Credentials, Signer
 
     up_port, pt_port, gw_port = free_port(), free_port(), free_port()
@@ -261,54 +326,54 @@ def throughput(args: argparse.Namespace, work: Path) -> dict[str, Any]:
         signer = Signer(Credentials(akid, secret), "us-east-1", "s3")
         contenders = {"pass-through": (pt_port, pt), "gateway": (gw_port, gw)}
 
-        def measure(name: str, seconds: int) -> dict[str, Any]:
-            port, proc = contenders[name]
-            url = f"http://127.0.0.1:{port}/bucket/object-1k"
+        def job(name: str) -> tuple[str, list[tuple[str, str]]]:
+            url = f"http://127.0.0.1:{contenders[name][0]}/bucket/object-1k"
             signed = signer.sign("GET", url)  # fresh each round: inside the skew window
-            headers = [(n, v) for n, v in signed.headers if n.lower() != "host"]
-            cpu0 = cpu_seconds(proc.pid)
-            r = run_wrk(url, headers, args.connections, seconds, load_cpus)
-            used = cpu_seconds(proc.pid) - cpu0
-            r["cpu_us_per_request"] = used / r["requests"] * 1e6
-            r["busy"] = used / seconds  # near 1.0: the server had its CPU to itself
-            return r
+            return url, [(n, v) for n, v in signed.headers if n.lower() != "host"]
+
+        def measure(names: list[str], seconds: int) -> dict[str, dict[str, Any]]:
+            """Load the servers ``names`` at the same time (one wrk each) for ``seconds``."""
+            jobs = [job(name) for name in names]
+            cpu0 = [cpu_seconds(contenders[name][1].pid) for name in names]
+            got = run_wrks(jobs, args.connections, seconds, load_cpus)
+            for name, before, r in zip(names, cpu0, got, strict=True):
+                used = cpu_seconds(contenders[name][1].pid) - before
+                r["cpu_us_per_request"] = used / r["requests"] * 1e6
+                r["busy"] = used / seconds  # of one CPU
+            return dict(zip(names, got, strict=True))
 
         for name in contenders:  # warm-up: pools, key cache, memos, first collections
-            measure(name, 2)
-        rows: dict[str, list[dict[str, Any]]] = {"pass-through": [], "gateway": []}
-        ratios, cpu_ratios = [], []
-        load = [os.getloadavg()[0]]
-        for rnd in range(args.rounds):
-            # ABBA: each contender goes first as often as second.
-            order = (
-                ["pass-through", "gateway"] if rnd % 4 in (0, 3) else ["gateway", "pass-through"]
-            )
-            got = {name: measure(name, args.duration) for name in order}
-            for name, r in got.items():
-                rows[name].append(r)
-            ratios.append(got["gateway"]["rps"] / got["pass-through"]["rps"])
-            cpu_ratios.append(
-                got["pass-through"]["cpu_us_per_request"] / got["gateway"]["cpu_us_per_request"]
-            )
-        load.append(os.getloadavg()[0])
-        return {
+            measure([name], 2)
+        common = {
             "connections": args.connections,
             "workers": args.workers,
             "duration_s": args.duration,
             "server_cpus": sorted(server_cpus or ()),
             "load_cpus": sorted(load_cpus or ()),
-            "load_average": load,
-            "rounds": rows,
-            "ratios": ratios,
-            "ratio_median": statistics.median(ratios),
-            "cpu_ratios": cpu_ratios,
-            "cpu_ratio_median": statistics.median(cpu_ratios),
-            "cpu_us": {
-                k: statistics.median(r["cpu_us_per_request"] for r in v) for k, v in rows.items()
-            },
-            "pass_through_rps_median": statistics.median(r["rps"] for r in rows["pass-through"]),
-            "gateway_rps_median": statistics.median(r["rps"] for r in rows["gateway"]),
         }
+        results: dict[str, dict[str, Any]] = {}
+        for mode in ("abba", "side-by-side"):
+            if args.mode not in (mode, "both"):
+                continue
+            rows: dict[str, list[dict[str, Any]]] = {"pass-through": [], "gateway": []}
+            load = [os.getloadavg()[0]]
+            for rnd in range(args.rounds):
+                # Each contender goes first as often as second: in ABBA mode the
+                # order of the runs, side by side the order the two wrk start.
+                order = (
+                    ["pass-through", "gateway"]
+                    if rnd % 4 in (0, 3)
+                    else ["gateway", "pass-through"]
+                )
+                if mode == "abba":
+                    got = {name: measure([name], args.duration)[name] for name in order}
+                else:
+                    got = measure(order, args.duration)
+                for name, r in got.items():
+                    rows[name].append(r)
+            load.append(os.getloadavg()[0])
+            results[mode] = summary(rows, {**common, "mode": mode, "load_average": load})
+        return results
     finally:
         for p in reversed(procs):
             stop(p)
@@ -364,32 +429,8 @@ def _spread(values: list[float], fmt: str = ".0f") -> str:
     return f"{statistics.median(values):{fmt}} ({min(values):{fmt}} to {max(values):{fmt}})"
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--duration", type=int, default=3, help="seconds per contender per round")
-    ap.add_argument("--rounds", type=int, default=10)
-    ap.add_argument("--connections", type=int, default=32)
-    ap.add_argument("--workers", type=int, default=1)
-    ap.add_argument("--no-pin", action="store_true", help="leave CPU placement to the scheduler")
-    ap.add_argument("--revocations", type=int, default=20)
-    ap.add_argument("--no-revocation", action="store_true")
-    ap.add_argument("--json", type=Path)
-    args = ap.parse_args()
-    if shutil.which("wrk") is None:
-        sys.exit("wrk is missing: apt-get install wrk")
-    result: dict[str, Any] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
-        result["throughput"] = t = throughput(args, Path(tmp))
-    pin = (
-        f"server on CPU {t['server_cpus']}, wrk and upstream on CPU {t['load_cpus']}"
-        if t["server_cpus"]
-        else "not pinned"
-    )
-    print(
-        f"1 KiB GET, {t['connections']} connections, {t['workers']} worker(s), {pin}; "
-        f"{args.rounds} rounds of {t['duration_s']} s per contender; load average "
-        f"{t['load_average'][0]:.1f} -> {t['load_average'][1]:.1f}"
-    )
+def report(t: dict[str, Any]) -> None:
+    """One mode's table: medians and ranges over its rounds."""
     print("| stack | requests/s, median (range) | server CPU per request, median (range) |")
     print("|---|---|---|")
     for name in ("pass-through", "gateway"):
@@ -401,8 +442,77 @@ def main() -> None:
         f"| gateway / pass-through | {_spread(t['ratios'], '.2f')}x "
         f"| {_spread(t['cpu_ratios'], '.2f')}x capacity |"
     )
-    busy = [r["busy"] for rows in t["rounds"].values() for r in rows]
-    print(f"server CPU use during rounds: {min(busy):.2f} to {max(busy):.2f} of one CPU")
+    if t["mode"] == "abba":
+        busy = [r["busy"] for rows in t["rounds"].values() for r in rows]
+        print(f"server CPU use during rounds: {min(busy):.2f} to {max(busy):.2f} of one CPU")
+    else:
+        pt, gw = t["rounds"]["pass-through"], t["rounds"]["gateway"]
+        both = [p["busy"] + g["busy"] for p, g in zip(pt, gw, strict=True)]
+        print(
+            "server CPU use during rounds (of one CPU): "
+            f"pass-through {_spread([r['busy'] for r in pt], '.2f')}, "
+            f"gateway {_spread([r['busy'] for r in gw], '.2f')}, "
+            f"together {_spread(both, '.2f')}"
+        )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--duration", type=int, default=3, help="seconds per contender per round")
+    ap.add_argument("--rounds", type=int, default=10)
+    ap.add_argument("--connections", type=int, default=32)
+    ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--no-pin", action="store_true", help="leave CPU placement to the scheduler")
+    ap.add_argument(
+        "--mode",
+        choices=("abba", "side-by-side", "both"),
+        default="abba",
+        help="contenders one after the other (ABBA), both at once on the same CPU, or both modes",
+    )
+    ap.add_argument(
+        "--side-by-side",
+        dest="mode",
+        action="store_const",
+        const="side-by-side",
+        help="same as --mode side-by-side",
+    )
+    ap.add_argument("--revocations", type=int, default=20)
+    ap.add_argument("--no-revocation", action="store_true")
+    ap.add_argument("--json", type=Path)
+    args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    result: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        modes = throughput(args, Path(tmp))
+    if "abba" in modes:
+        result["throughput"] = t = modes["abba"]
+        pin = (
+            f"server on CPU {t['server_cpus']}, wrk and upstream on CPU {t['load_cpus']}"
+            if t["server_cpus"]
+            else "not pinned"
+        )
+        print(
+            f"1 KiB GET, {t['connections']} connections, {t['workers']} worker(s), {pin}; "
+            f"{args.rounds} rounds of {t['duration_s']} s per contender; load average "
+            f"{t['load_average'][0]:.1f} -> {t['load_average'][1]:.1f}"
+        )
+        report(t)
+    if "side-by-side" in modes:
+        result["side_by_side"] = t = modes["side-by-side"]
+        pin = (
+            f"both servers on CPU {t['server_cpus']}, two wrk and the upstream on CPU "
+            f"{t['load_cpus']}"
+            if t["server_cpus"]
+            else "not pinned"
+        )
+        print(
+            f"side by side: both servers loaded at once (one wrk each), 1 KiB GET, "
+            f"{t['connections']} connections each, {t['workers']} worker(s), {pin}; "
+            f"{args.rounds} rounds of {t['duration_s']} s; load average "
+            f"{t['load_average'][0]:.1f} -> {t['load_average'][1]:.1f}"
+        )
+        report(t)
     if not args.no_revocation:
         result["revocation"] = r = revocation(args)
         print(
