@@ -8,6 +8,8 @@ key the cache lacks is looked up in the store, wrong signatures are refused.
 
 from __future__ import annotations
 
+import hashlib
+import os
 import time
 from xml.etree import ElementTree
 
@@ -54,3 +56,44 @@ def test_fast_road_verdicts_match_the_general_road(gateway: InProcessGateway, ec
     assert [
         x for x in echo.seen if x["target"] in ("/b/fast-x", "/b/fast-y", "/b/fast-after")
     ] == []
+
+
+def test_a_chunked_body_without_content_length_is_never_taken_for_no_body(
+    gateway: InProcessGateway, echo: Echo
+) -> None:
+    # The fast road is tried for requests without Content-Length; one whose
+    # body comes chunked (Transfer-Encoding) must go the general road, or an
+    # UNSIGNED-PAYLOAD upload would be forwarded without its body.
+    akid, secret = gateway.create_key("chunked")
+    assert _get(gateway, akid, secret, "/b/warm").status_code == 200  # the key, cached
+    body = bytes(range(256)) * 300
+    signer = Signer(Credentials(akid, secret), REGION, "s3", payload="unsigned")
+    for i in range(2):  # the second with the authorization parameters memoized
+        url = f"{gateway.url}/b/chunked-{i}"
+        signed = signer.sign("PUT", url)
+        headers = signed.headers.as_dict()
+        assert not any(n.lower() == "content-length" for n in headers)
+        r = requests.put(url, data=iter([body[:1000], body[1000:]]), headers=headers, timeout=30)
+        assert r.status_code == 200, r.text
+        (rec,) = [x for x in echo.seen if x["target"] == f"/b/chunked-{i}"]
+        assert rec["length"] == len(body) and rec["complete"]
+        assert rec["sha256"] == hashlib.sha256(body).hexdigest()
+
+
+def test_request_ids_are_unique_per_process_and_per_worker() -> None:
+    from sigv4kit.gateway import service
+
+    ids = [service._next_request_id() for _ in range(70_000)]  # past the low byte's wrap
+    assert len(set(ids)) == len(ids)
+    assert all(len(i) == 16 and i == i.upper() and int(i, 16) >= 0 for i in ids)
+    assert len({i[:8] for i in ids}) == 1  # one prefix per process, then a counter
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a forked worker: a prefix of its own
+        os.write(write, service._next_request_id().encode())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert len(child) == 16 and child[:8] != ids[0][:8]

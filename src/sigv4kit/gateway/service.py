@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -339,14 +338,16 @@ class GatewayService(Service):
     async def handle(self, request: Incoming) -> Outgoing | Reply:
         request_id = _next_request_id()
         request.log["request_id"] = request_id
-        has_body = request.has_body
         now = self._clock() if self._clock is not None else None
-        if not has_body:
+        if not request.content_length:
             # The common request: no body, a SigV4 key this node has cached, its
             # authorization parameters seen before.  The fast road verifies it
             # with no coroutine, no context and no store; ``_hit`` is the record
             # whose secret it used (set by that one lookup, read right after it
-            # in the same synchronous stretch, so it is this request's).
+            # in the same synchronous stretch, so it is this request's).  No
+            # Content-Length (or 0) is no body unless the body comes chunked,
+            # and the fast road declines a request with Transfer-Encoding: so
+            # ``has_body`` (a look at every header name) is left for the rest.
             self._hit = None
             ok = fast_verify(
                 self._fast, (request.method, request.target, request.headers, b"", now)
@@ -356,6 +357,7 @@ class GatewayService(Service):
                 if self._replay is None and self._limiter is None and not self.options.resign:
                     return self._forward_plain(request, request_id, ok, key)
                 return await self._decide(request, request_id, ok, key, False)
+        has_body = request.has_body
         ctx: dict[str, Any] = {"algorithm": _algorithm_hint(request)}
         token = _current.set(ctx)
         try:
@@ -576,22 +578,32 @@ def _usable(record: Any) -> bool:
     return bool(record.usable())
 
 
-_ids = itertools.count(1)
-_id_prefix = [os.urandom(4).hex().upper()]
+_HEX2 = [f"{i:02X}" for i in range(256)]
 
 
-def _new_id_prefix() -> None:
-    _id_prefix[0] = os.urandom(4).hex().upper()
+def _request_ids() -> Iterator[str]:
+    """S3-style request ids (16 upper-case hex digits): a random prefix per
+    process, then a 32-bit counter.  A generator, so a request costs a
+    resumption and a concatenation, not an integer formatted (several times
+    that), and no system call."""
+    while True:
+        prefix = os.urandom(4).hex().upper()
+        for high in range(1 << 24):
+            head = f"{prefix}{high:06X}"
+            for low in _HEX2:
+                yield head + low
+
+
+_next_request_id: Callable[[], str] = _request_ids().__next__
+
+
+def _new_ids() -> None:
+    global _next_request_id
+    _next_request_id = _request_ids().__next__
 
 
 # A forked worker makes a prefix of its own (no getpid() per request).
-os.register_at_fork(after_in_child=_new_id_prefix)
-
-
-def _next_request_id() -> str:
-    """S3-style request ids (16 upper-case hex digits) without a system call
-    per request: a random prefix per process, then a counter."""
-    return f"{_id_prefix[0]}{next(_ids) & 0xFFFFFFFF:08X}"
+os.register_at_fork(after_in_child=_new_ids)
 
 
 async def _idle_timeout(body: AsyncIterator[bytes], seconds: float) -> AsyncIterator[bytes]:
