@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import click
@@ -15,6 +15,7 @@ import click
 from ..credentials import Credentials
 from ..endpoints import infer as infer_endpoint
 from ..errors import CredentialsError, SigV4Error
+from ..presigning import amz_datetime
 from ..rawhttp import RawRequest, parse_raw_request
 from ..signer import SignedRequest, parse_timestamp
 from ._options import RequestOptions
@@ -187,10 +188,7 @@ def _saved_profile(host: str) -> Any:
 
 def parse_now(now: str | None) -> datetime | None:
     """``--now`` (any form ``--timestamp`` takes) as an aware datetime; None is the clock."""
-    if now is None:
-        return None
-    amz = parse_timestamp(now)
-    return datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return None if now is None else amz_datetime(parse_timestamp(now))
 
 
 def read_input(path: str) -> bytes:

@@ -40,6 +40,7 @@ from ._options import (
     credential_options,
     find_credentials,
     output_options,
+    path_options,
     presign_options,
     request_or_file,
 )
@@ -203,16 +204,7 @@ def diagnose_cmd(
     metavar="SECONDS",
     help="Allowed clock difference (default: per service).",
 )
-@click.option(
-    "--normalize-path/--no-normalize-path",
-    default=None,
-    help="Remove dot segments and '//' (default: per service).",
-)
-@click.option(
-    "--double-encode/--single-encode",
-    default=None,
-    help="Encode the path twice or once (default: per service).",
-)
+@path_options
 @output_options(
     "Print the verdict as JSON.",
     "Show the session token in the canonical requests printed (hidden by default).",
