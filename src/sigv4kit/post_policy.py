@@ -262,7 +262,8 @@ class MultipartParser:
     Events: :class:`PartStart` (name, filename, content type), then
     :class:`PartData` pieces, then :class:`PartEnd`, per part.  Part bodies
     are streamed (only a boundary's length is held back); part headers are
-    limited to ``max_header_bytes`` and the number of parts to ``max_parts``.
+    limited to ``max_header_bytes`` and the number of parts to ``max_parts``
+    (the error names the caller's ``parts_option``).
     """
 
     def __init__(
@@ -271,6 +272,7 @@ class MultipartParser:
         *,
         max_header_bytes: int = MAX_PART_HEADER_BYTES,
         max_parts: int = MAX_PARTS,
+        parts_option: str = "max_parts",
     ) -> None:
         if not boundary:
             raise MalformedPOSTRequest("empty multipart boundary")
@@ -280,6 +282,7 @@ class MultipartParser:
         self._state = _PREAMBLE
         self.max_header_bytes = max_header_bytes
         self.max_parts = max_parts
+        self._parts_option = parts_option
         self.parts = 0
 
     @property
@@ -327,8 +330,8 @@ class MultipartParser:
                 self.parts += 1
                 if self.parts > self.max_parts:
                     raise MaxPostPreDataLengthExceeded(
-                        f"more than {self.max_parts} form fields (max_parts)",
-                        limit="max_parts",
+                        f"more than {self.max_parts} form fields ({self._parts_option})",
+                        limit=self._parts_option,
                         value=self.max_parts,
                     )
                 events.append(self._part_start(raw))

@@ -43,7 +43,7 @@ class _PostReader:
         from ..post_policy import FormFields, MultipartParser, boundary_from_content_type
 
         boundary = boundary_from_content_type(content_type)
-        self._parser = MultipartParser(boundary, max_parts=max_parts)
+        self._parser = MultipartParser(boundary, max_parts=max_parts, parts_option="max_form_parts")
         self.form = FormFields(max_fields, "max_form_bytes")
         self._pending: list[bytes] = []
         self._file_done = False
@@ -58,19 +58,10 @@ class _PostReader:
         )
 
     def feed(self, data: bytes) -> bool:
-        from ..post_policy import MaxPostPreDataLengthExceeded, PartData, PartEnd
+        from ..post_policy import PartData, PartEnd
 
-        try:
-            events = self._parser.feed(data)
-        except MaxPostPreDataLengthExceeded as exc:
-            # Named after the Verifier's option, not the parser's.
-            raise MaxPostPreDataLengthExceeded(
-                f"more than {exc.value} form fields (max_form_parts)",
-                limit="max_form_parts",
-                value=exc.value,
-            ) from None
         form = self.form
-        for e in events:
+        for e in self._parser.feed(data):
             if form.file is None:
                 form.take(e)
             elif self._file_done:
@@ -134,32 +125,27 @@ def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: b
     token and result steps as every request (see :mod:`.flow`)."""
     content_type = state.hmap.get("content-type", "")
     form = _PostReader(content_type, max_fields=vr.max_form_bytes, max_parts=vr.max_form_parts)
-    if state.async_source is not None:
-        if sync:
-            raise SigningError("an async body needs 'await verifier.averify(...)'")
-        asource = state.async_source
-        while True:
+    asource = state.async_source
+    if asource is not None and sync:
+        raise SigningError("an async body needs 'await verifier.averify(...)'")
+    source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
+    while True:
+        if asource is not None:
             piece = yield (READ, asource)
-            if piece is None:
-                form.end()
-                break
-            if form.feed(piece):
-                break
-    else:
-        source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
-        assert source is not None
-        for piece in source:
-            if form.feed(piece):
-                break
         else:
+            piece = next(cast("Iterator[bytes]", source), None)
+        if piece is None:
             form.end()
+            break
+        if form.feed(piece):
+            break
     akid = form.access_key_id()
     key = _key(vr, akid, (yield (LOOKUP, akid)))
     post = _check_post(vr, state, key, form, now)
     if post.session_token is not None and vr.token_check is not None:
         _token_result((yield (TOKEN, (akid, post.session_token))))
     check = _FileCheck(form, post)
-    if state.async_source is not None:
+    if asource is not None:
         return _post_result(post, check.arun(asource))
     return _post_result(post, check.run(cast("Iterator[bytes]", source)))
 
