@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from ..client._common import host_of as host_of
 from ..credentials import Credentials
 from ..endpoints import infer as infer_endpoint
 from ..errors import CredentialsError, SigV4Error
@@ -106,12 +107,6 @@ def presign_with(
         **extra,
     )
     return signed, creds
-
-
-def host_of(url: str) -> str:
-    rest = url.partition("://")[2]
-    authority = rest.split("/", 1)[0].split("?", 1)[0]
-    return authority.rpartition("@")[2]
 
 
 def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str | None, str]:

@@ -281,11 +281,9 @@ def _signed_raw(
     auth = parse_authorization(raw.header("authorization"))
     if auth is not None:
         provided = auth["signature"]
-        scope = auth["scope"].split("/")
-        if opts.region is None and len(scope) == 4:
-            opts.region = scope[1]
-        if opts.service is None:
-            opts.service = scope[-2]
+        region, service = scope_of(raw)
+        opts.region = region if opts.region is None else opts.region
+        opts.service = service if opts.service is None else opts.service
         if auth["algorithm"] == "AWS4-ECDSA-P256-SHA256":
             opts.sigv4a = True
             opts.region_set = opts.region_set or raw.header("x-amz-region-set")

@@ -43,6 +43,7 @@ __all__ = [
     "RedirectPolicy",
     "Retry",
     "hop_headers",
+    "host_of",
     "is_checksum_header",
     "is_skew_error",
     "origin",
@@ -88,6 +89,11 @@ def origin(url: str) -> tuple[str, str, int | None]:
     if port is None:
         port = DEFAULT_PORTS.get(scheme)
     return scheme, (parts.hostname or "").lower(), port
+
+
+def host_of(url: str) -> str:
+    """The ``host[:port]`` of ``url``, without userinfo: what its Host header says."""
+    return url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
 
 
 def same_origin(a: str, b: str) -> bool:
@@ -392,7 +398,7 @@ class AdapterCore:
         if not self._auto:
             assert self._signer is not None
             return self._signer
-        host = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        host = host_of(url)
         signer = self._by_host.get(host)
         if signer is None:
             from ..endpoints import infer
