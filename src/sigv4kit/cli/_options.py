@@ -19,7 +19,7 @@ import click
 
 from ..credentials import Credentials
 from ..errors import CredentialsError, SigningError
-from ..payload import read_pieces
+from ..payload import is_seekable, read_pieces
 from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
 
@@ -239,12 +239,7 @@ class Body:
 
     @property
     def seekable(self) -> bool:
-        if self.file is None:
-            return True
-        try:
-            return bool(self.file.seekable())
-        except (OSError, ValueError):
-            return False
+        return self.file is None or is_seekable(self.file)
 
     def rewind(self) -> None:
         """Back to the start, to send the body again (a seekable file or bytes)."""

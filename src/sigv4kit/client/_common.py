@@ -562,4 +562,5 @@ class Adapter:
         return self.core.signer
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.core.signer!r}, payload={self.core.payload!r})"
+        # Not .signer: with the scope taken from each host, there is none before a request.
+        return f"{type(self).__name__}({self.core._signer!r}, payload={self.core.payload!r})"
