@@ -568,8 +568,9 @@ def _whole_chunks(
     held, chunk_size = self._held, self._chunk_size
     elen = len(expect) if expect is not None else 0  # None never compares equal
     n = len(data)
+    last = n - 2  # where the last chunk end with its CRLF in this piece may be
     end = pos + rem
-    while end + 2 <= n:
+    while end <= last:
         piece = mv[pos:end]
         if held:
             # The chunk's earlier pieces, then this one: hashed now (one
@@ -594,7 +595,8 @@ def _whole_chunks(
             self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
         # The CRLF after the data, and with it the next header if it has
         # the same size (every client uses one chunk size).
-        same = data[end : end + elen] == expect
+        hdr = end + elen
+        same = data[end:hdr] == expect
         if not same and not data.startswith(_CRLF, end):
             break  # nothing released: the general path names the error
         if ck is not None:
@@ -611,8 +613,8 @@ def _whole_chunks(
             # Its limits hold; then the signature's 64 lowercase hex digits
             # and the CRLF (a bad one goes to the regular expression, which
             # leaves it to the line-by-line path to name).
-            pos = end + elen
-            tail = data[pos : pos + 66]
+            pos = hdr + 66
+            tail = data[hdr:pos]
             if (
                 tail.translate(_SIG_MAP) == _SIG_OK
                 and chunks < max_chunks
@@ -621,7 +623,6 @@ def _whole_chunks(
                 received = tail[:64]
                 chunks += 1
                 out_end += chunk_size
-                pos += 66
                 end = pos + chunk_size
                 continue
         pos = end + 2
@@ -670,9 +671,11 @@ def _whole_unsigned_chunks(
     rem, out_end, chunks, chunk_size = self._remaining, self._out_end, self.chunks, self._chunk_size
     elen = len(expect) if expect is not None else 0  # None never compares equal
     n = len(data)
+    last = n - 2  # where the last chunk end with its CRLF in this piece may be
     end = pos + rem
-    while end + 2 <= n:
-        same = data[end : end + elen] == expect
+    while end <= last:
+        hdr = end + elen
+        same = data[end:hdr] == expect
         if not same and not data.startswith(_CRLF, end):
             break  # longer than declared: the general path names it
         piece = mv[pos:end]
@@ -683,8 +686,8 @@ def _whole_unsigned_chunks(
             # The same size again: its limits hold.
             chunks += 1
             out_end += chunk_size
-            pos = end + elen
-            end = pos + chunk_size
+            pos = hdr
+            end = hdr + chunk_size
             continue
         pos = end + 2
         m = match(data, pos)
