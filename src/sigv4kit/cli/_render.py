@@ -42,9 +42,7 @@ PART_COLOURS = {
 
 def color_wanted() -> bool | None:
     """None lets click decide (terminal or not); NO_COLOR forces plain."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    return None
+    return False if os.environ.get("NO_COLOR") else None
 
 
 def style(text: str, fg: str | None = None, bold: bool = False, dim: bool = False) -> str:
