@@ -162,11 +162,8 @@ class SigningConfig(Frozen):
     _FIELDS: ClassVar[dict[str, object]] = {
         "algorithm": ALGORITHM_V4,
         "region_set": (),
-        "double_uri_encode": True,
-        "normalize_path": True,
-        "content_sha256_header": False,
-        "presign_unsigned_payload": False,
-        "plus_in_path_is_space": False,
+        # The service settings, their defaults ServiceDefaults' own.
+        **{n: v for n, v in ServiceDefaults._FIELDS.items() if n != "max_skew_seconds"},
         "sign_session_token": True,
         "signed_headers": None,
         "skipped_headers": DEFAULT_SKIPPED_HEADERS,

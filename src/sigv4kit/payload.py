@@ -22,9 +22,6 @@ _sha256 = hashlib.sha256
 _READ_SIZE = 1 << 20
 
 
-# --------------------------------------------------------------------------
-# Payload hashing
-# --------------------------------------------------------------------------
 def _hash_body(body: object) -> str:
     """SHA-256 hex of a body, streaming files and iterables in pieces."""
     if body is None:

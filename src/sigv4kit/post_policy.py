@@ -262,7 +262,8 @@ class MultipartParser:
     Events: :class:`PartStart` (name, filename, content type), then
     :class:`PartData` pieces, then :class:`PartEnd`, per part.  Part bodies
     are streamed (only a boundary's length is held back); part headers are
-    limited to ``max_header_bytes`` and the number of parts to ``max_parts``.
+    limited to ``max_header_bytes`` and the number of parts to ``max_parts``
+    (the error names the caller's ``parts_option``).
     """
 
     def __init__(
@@ -271,6 +272,7 @@ class MultipartParser:
         *,
         max_header_bytes: int = MAX_PART_HEADER_BYTES,
         max_parts: int = MAX_PARTS,
+        parts_option: str = "max_parts",
     ) -> None:
         if not boundary:
             raise MalformedPOSTRequest("empty multipart boundary")
@@ -280,6 +282,7 @@ class MultipartParser:
         self._state = _PREAMBLE
         self.max_header_bytes = max_header_bytes
         self.max_parts = max_parts
+        self._parts_option = parts_option
         self.parts = 0
 
     @property
@@ -327,8 +330,8 @@ class MultipartParser:
                 self.parts += 1
                 if self.parts > self.max_parts:
                     raise MaxPostPreDataLengthExceeded(
-                        f"more than {self.max_parts} form fields (max_parts)",
-                        limit="max_parts",
+                        f"more than {self.max_parts} form fields ({self._parts_option})",
+                        limit=self._parts_option,
                         value=self.max_parts,
                     )
                 events.append(self._part_start(raw))
@@ -421,49 +424,76 @@ def read_post_form(
     ignored, as S3 does.  ``max_file_bytes`` stops an oversized file early
     (:class:`~sigv4kit.errors.EntityTooLarge`).
     """
-    parser = MultipartParser(
-        boundary_from_content_type(content_type),
+    reader = FormReader(
+        content_type,
+        max_fields_bytes=max_fields_bytes,
         max_header_bytes=max_header_bytes,
         max_parts=max_parts,
     )
     it = iter(read_pieces(source, read_size))
-
-    def events() -> Iterator[Event]:
-        for piece in it:
-            yield from parser.feed(piece)
-        parser.finish()
-
-    ev = events()
-    form = FormFields(max_fields_bytes, "max_fields_bytes")
-    for e in ev:
-        if form.take(e):
-            f = cast("PartStart", form.file)
-            stream = _file_stream(ev, max_file_bytes)
-            return PostForm(form.fields, FilePart(f.name, f.filename, f.content_type, stream))
-    return PostForm(form.fields, None)
+    for piece in it:
+        if reader.feed(piece):
+            f = cast("PartStart", reader.file)
+            stream = _file_stream(reader, it, max_file_bytes)
+            return PostForm(reader.fields, FilePart(f.name, f.filename, f.content_type, stream))
+    reader.end()
+    return PostForm(reader.fields, None)
 
 
-class FormFields:
-    """The fields before the ``file`` part, from a parser's events (S3
-    ignores fields after the file): what :func:`read_post_form` and the
-    Verifier's POST flow read, at most ``max_bytes`` of values in total
-    (the error names the caller's ``option``)."""
+class FormReader:
+    """A POST form read as it arrives, for :func:`read_post_form` and the
+    Verifier alike: the fields before the ``file`` part (S3 ignores those
+    after it), at most ``max_fields_bytes`` of values, then the file's data in
+    ``pending`` until ``file_done``.  Errors name the caller's options."""
 
-    def __init__(self, max_bytes: int, option: str) -> None:
+    def __init__(
+        self,
+        content_type: str,
+        *,
+        max_fields_bytes: int = MAX_FIELDS_BYTES,
+        max_header_bytes: int = MAX_PART_HEADER_BYTES,
+        max_parts: int = MAX_PARTS,
+        fields_option: str = "max_fields_bytes",
+        parts_option: str = "max_parts",
+    ) -> None:
+        self._parser = MultipartParser(
+            boundary_from_content_type(content_type),
+            max_header_bytes=max_header_bytes,
+            max_parts=max_parts,
+            parts_option=parts_option,
+        )
         self.fields: list[tuple[str, str]] = []
         self.file: PartStart | None = None
+        self.pending: list[bytes] = []
+        self.file_done = False
         self._name = ""
         self._value = bytearray()
         self._total = 0
-        self._max = max_bytes
-        self._option = option
+        self._max = max_fields_bytes
+        self._option = fields_option
 
-    def take(self, e: Event) -> bool:
-        """Take one event before the file part; True once it starts."""
+    def feed(self, data: bytes) -> bool:
+        """Take the next piece of the body; True once the file part has started."""
+        for e in self._parser.feed(data):
+            if self.file is None:
+                self._field_event(e)
+            elif self.file_done:
+                break
+            elif isinstance(e, PartData):
+                self.pending.append(e.data)
+            elif isinstance(e, PartEnd):
+                self.file_done = True
+        return self.file is not None
+
+    def end(self) -> None:
+        """The body ended: a :class:`MalformedPOSTRequest` unless it was complete."""
+        self._parser.finish()
+
+    def _field_event(self, e: Event) -> None:
         if isinstance(e, PartStart):
             if e.name.lower() == "file":
                 self.file = e
-                return True
+                return
             self._name = e.name
             self._value.clear()
         elif isinstance(e, PartData):
@@ -480,19 +510,23 @@ class FormFields:
                 self.fields.append((self._name, self._value.decode("utf-8")))
             except UnicodeDecodeError:
                 raise MalformedPOSTRequest(f"form field {self._name!r} is not UTF-8") from None
-        return False
 
 
-def _file_stream(ev: Iterator[Event], limit: int | None) -> Iterator[bytes]:
+def _file_stream(reader: FormReader, it: Iterator[bytes], limit: int | None) -> Iterator[bytes]:
     size = 0
-    for e in ev:
-        if isinstance(e, PartData):
-            size += len(e.data)
+    while True:
+        for data in reader.pending:
+            size += len(data)
             if limit is not None and size > limit:
                 raise EntityTooLarge(
                     f"Your proposed upload exceeds the maximum allowed size ({limit} bytes)."
                 )
-            yield e.data
-        elif isinstance(e, PartEnd):
+            yield data
+        reader.pending.clear()
+        if reader.file_done:
             return
-    raise MalformedPOSTRequest("the file part is not terminated by a boundary")
+        piece = next(it, None)
+        if piece is None:
+            reader.end()
+            raise MalformedPOSTRequest("the file part is not terminated by a boundary")
+        reader.feed(piece)

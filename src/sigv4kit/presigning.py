@@ -42,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_PRESIGN_EXPIRES",
+    "PRESIGN_NAMES",
     "PRESIGN_PARAMS",
     "Presigner",
     "amz_datetime",
@@ -58,20 +59,20 @@ __all__ = [
 MAX_PRESIGN_EXPIRES = 604800  # 7 days: S3 rejects longer presigned URLs
 METHODS = {m: m for m in ("GET", "PUT", "POST", "HEAD", "DELETE", "PATCH", "OPTIONS")}
 
-#: The query parameters a presigned URL's authentication adds, lowercase (S3
-#: reads them case-insensitively for recognition; the verifier does the same).
-PRESIGN_PARAMS = frozenset(
-    {
-        "x-amz-algorithm",
-        "x-amz-credential",
-        "x-amz-date",
-        "x-amz-expires",
-        "x-amz-signedheaders",
-        "x-amz-signature",
-        "x-amz-security-token",
-        "x-amz-region-set",
-    }
+#: The query parameters a presigned URL's authentication adds, as sent; the
+#: first six are required.  S3 reads them case-insensitively for recognition,
+#: as the verifier does: :data:`PRESIGN_PARAMS` holds them lowercase.
+PRESIGN_NAMES = (
+    "X-Amz-Algorithm",
+    "X-Amz-Credential",
+    "X-Amz-Date",
+    "X-Amz-Expires",
+    "X-Amz-SignedHeaders",
+    "X-Amz-Signature",
+    "X-Amz-Security-Token",
+    "X-Amz-Region-Set",
 )
+PRESIGN_PARAMS = frozenset(name.lower() for name in PRESIGN_NAMES)
 # Headers both SDKs keep as headers: S3 reads them from headers only (or, for
 # SSE-C, must never see the key in a URL that ends up in logs).
 _UNHOISTABLE_PREFIXES = (

@@ -13,10 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .errors import (
-    RawRequestError,
-    RawRequestTooLarge,
-)
+from .errors import RawRequestError, RawRequestTooLarge
 
 __all__ = [
     "MAX_HEADERS",

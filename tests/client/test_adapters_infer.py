@@ -38,6 +38,18 @@ def test_requests_adapter_infers_per_host() -> None:
     assert auth.signer.config.service == "bedrock"  # the latest host's
 
 
+def test_repr_before_the_first_request() -> None:
+    """repr() of an adapter whose scope comes from each host works before any request
+    (there is no Signer yet) and never shows the secret."""
+    requests = pytest.importorskip("requests")
+    from sigv4kit.client.requests import SigV4Auth
+
+    auth = SigV4Auth(CREDS)
+    assert repr(auth) == "SigV4Auth(None, payload='signed')"
+    auth(requests.Request("GET", "https://sqs.eu-west-1.amazonaws.com/").prepare())
+    assert "eu-west-1" in repr(auth) and CREDS.secret_access_key not in repr(auth)
+
+
 def test_region_override_and_unknown_host() -> None:
     requests = pytest.importorskip("requests")
     from sigv4kit.client.requests import SigV4Auth

@@ -9,13 +9,12 @@ message attached to the field that caused it, for the page to show inline.
 from __future__ import annotations
 
 import shlex
-from datetime import datetime, timezone
 from typing import Any
 
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, explain, parse_error_body
 from ..errors import InvalidFormField, PresignOutlivesCredentials, SigV4Error
-from ..presigning import MAX_PRESIGN_EXPIRES
+from ..presigning import MAX_PRESIGN_EXPIRES, amz_datetime
 from ..signer import SignedRequest, parse_timestamp
 from ._canonical import compute_canonical, make_signer, signed_header_names, signing_time
 
@@ -152,7 +151,7 @@ def _credentials(f: dict[str, str]) -> Credentials:
                 "expiration",
                 f"malformed expiry time: {exc}. Use 20130524T001000Z or 2013-05-24T00:10:00Z",
             ) from None
-        expiration = datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+        expiration = amz_datetime(amz)
     try:
         return Credentials(
             f["access_key"].strip(),

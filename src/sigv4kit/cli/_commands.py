@@ -208,10 +208,7 @@ def presign(
 
 def _query_param(url: str, name: str) -> str | None:
     """The value of query parameter ``name`` (any case) in ``url``, if present."""
-    for key, value in parse_qsl(urlsplit(url).query):
-        if key.lower() == name:
-            return value
-    return None
+    return next((v for k, v in parse_qsl(urlsplit(url).query) if k.lower() == name), None)
 
 
 def _check_presigned_url(

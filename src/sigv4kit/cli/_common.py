@@ -7,14 +7,16 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import click
 
+from ..client._common import host_of as host_of
 from ..credentials import Credentials
 from ..endpoints import infer as infer_endpoint
 from ..errors import CredentialsError, SigV4Error
+from ..presigning import amz_datetime
 from ..rawhttp import RawRequest, parse_raw_request
 from ..signer import SignedRequest, parse_timestamp
 from ._options import RequestOptions
@@ -107,12 +109,6 @@ def presign_with(
     return signed, creds
 
 
-def host_of(url: str) -> str:
-    rest = url.partition("://")[2]
-    authority = rest.split("/", 1)[0].split("?", 1)[0]
-    return authority.rpartition("@")[2]
-
-
 def infer(opts: RequestOptions, host: str, *, quiet: bool = False) -> tuple[str | None, str]:
     """``(region, service)`` from the flags, else the hostname (with a note)."""
     region, service = opts.region, opts.service
@@ -187,10 +183,7 @@ def _saved_profile(host: str) -> Any:
 
 def parse_now(now: str | None) -> datetime | None:
     """``--now`` (any form ``--timestamp`` takes) as an aware datetime; None is the clock."""
-    if now is None:
-        return None
-    amz = parse_timestamp(now)
-    return datetime.strptime(amz, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
+    return None if now is None else amz_datetime(parse_timestamp(now))
 
 
 def read_input(path: str) -> bytes:

@@ -98,12 +98,3 @@ class Fallback:
             tmp.replace(path)
         except OSError:
             pass
-
-
-def checksum_headers(headers: list[tuple[str, str]]) -> list[str]:
-    """Names of the x-amz-checksum-* value headers among ``headers``."""
-    return [
-        n
-        for n, _ in headers
-        if n.lower().startswith("x-amz-checksum-") and n.lower() != "x-amz-checksum-algorithm"
-    ]

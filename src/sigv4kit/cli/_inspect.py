@@ -40,6 +40,7 @@ from ._options import (
     credential_options,
     find_credentials,
     output_options,
+    path_options,
     presign_options,
     request_or_file,
 )
@@ -203,16 +204,7 @@ def diagnose_cmd(
     metavar="SECONDS",
     help="Allowed clock difference (default: per service).",
 )
-@click.option(
-    "--normalize-path/--no-normalize-path",
-    default=None,
-    help="Remove dot segments and '//' (default: per service).",
-)
-@click.option(
-    "--double-encode/--single-encode",
-    default=None,
-    help="Encode the path twice or once (default: per service).",
-)
+@path_options
 @output_options(
     "Print the verdict as JSON.",
     "Show the session token in the canonical requests printed (hidden by default).",
@@ -289,11 +281,9 @@ def _signed_raw(
     auth = parse_authorization(raw.header("authorization"))
     if auth is not None:
         provided = auth["signature"]
-        scope = auth["scope"].split("/")
-        if opts.region is None and len(scope) == 4:
-            opts.region = scope[1]
-        if opts.service is None:
-            opts.service = scope[-2]
+        region, service = scope_of(raw)
+        opts.region = region if opts.region is None else opts.region
+        opts.service = service if opts.service is None else opts.service
         if auth["algorithm"] == "AWS4-ECDSA-P256-SHA256":
             opts.sigv4a = True
             opts.region_set = opts.region_set or raw.header("x-amz-region-set")

@@ -19,7 +19,7 @@ import click
 
 from ..credentials import Credentials
 from ..errors import CredentialsError, SigningError
-from ..payload import read_pieces
+from ..payload import is_seekable, read_pieces
 from ..presigning import MAX_PRESIGN_EXPIRES
 from ..signer import Signer
 
@@ -31,6 +31,7 @@ __all__ = [
     "find_credentials",
     "output_options",
     "parse_header",
+    "path_options",
     "presign_options",
     "request_arguments",
     "request_options",
@@ -76,6 +77,20 @@ credential_options = _stack(
     ),
 )
 
+#: How the path is canonicalized: signing_options has them, verify takes them alone.
+path_options = _stack(
+    click.option(
+        "--normalize-path/--no-normalize-path",
+        default=None,
+        help="Remove dot segments and '//' (default: per service; S3 does not).",
+    ),
+    click.option(
+        "--double-encode/--single-encode",
+        default=None,
+        help="Encode the path twice (every service) or once (S3) (default: per service).",
+    ),
+)
+
 #: Scope, algorithm and the canonicalization overrides.
 signing_options = _stack(
     click.option("--region", metavar="R", help="Region of the credential scope."),
@@ -106,16 +121,7 @@ signing_options = _stack(
         metavar="NAMES",
         help="Sign exactly these headers (comma-separated), plus the required ones.",
     ),
-    click.option(
-        "--normalize-path/--no-normalize-path",
-        default=None,
-        help="Remove dot segments and '//' (default: per service; S3 does not).",
-    ),
-    click.option(
-        "--double-encode/--single-encode",
-        default=None,
-        help="Encode the path twice (every service) or once (S3) (default: per service).",
-    ),
+    path_options,
     click.option(
         "--content-sha256/--no-content-sha256",
         default=None,
@@ -233,12 +239,7 @@ class Body:
 
     @property
     def seekable(self) -> bool:
-        if self.file is None:
-            return True
-        try:
-            return bool(self.file.seekable())
-        except (OSError, ValueError):
-            return False
+        return self.file is None or is_seekable(self.file)
 
     def rewind(self) -> None:
         """Back to the start, to send the body again (a seekable file or bytes)."""

@@ -42,9 +42,7 @@ PART_COLOURS = {
 
 def color_wanted() -> bool | None:
     """None lets click decide (terminal or not); NO_COLOR forces plain."""
-    if os.environ.get("NO_COLOR"):
-        return False
-    return None
+    return False if os.environ.get("NO_COLOR") else None
 
 
 def style(text: str, fg: str | None = None, bold: bool = False, dim: bool = False) -> str:
@@ -130,18 +128,12 @@ def render_explanation(data: dict[str, Any], *, full: bool) -> None:
 
 def print_diagnosis(d: Diagnosis, *, err: bool = False) -> None:
     color = color_wanted()
-    if d.canonical_request_diff and any(x.op != " " for x in d.canonical_request_diff):
-        _print_diff(
-            "Canonical request: you signed (-) vs the server computed (+)",
-            d.canonical_request_diff,
-            err=err,
-        )
-    if d.string_to_sign_diff and any(x.op != " " for x in d.string_to_sign_diff):
-        _print_diff(
-            "String to sign: you signed (-) vs the server computed (+)",
-            d.string_to_sign_diff,
-            err=err,
-        )
+    for what, diff in (
+        ("Canonical request", d.canonical_request_diff),
+        ("String to sign", d.string_to_sign_diff),
+    ):
+        if any(x.op != " " for x in diff):
+            _print_diff(f"{what}: you signed (-) vs the server computed (+)", diff, err=err)
     first = d.server.message.splitlines()[0] if d.server.message else ""
     head = f"{d.server.code or 'Error'}: {first}"
     click.echo(style(head.strip(), fg="red", bold=True), err=err, color=color)

@@ -13,6 +13,7 @@ from typing import IO, Any
 
 import click
 
+from ..client._common import is_checksum_header, without_checksums
 from ..config import CHECKSUM_HEADERS
 from ..credentials import Credentials
 from ..diagnose import ClientView, diagnose, parse_error_body
@@ -25,7 +26,7 @@ from ..modes import (
 )
 from ..signer import SignedRequest, Signer
 from ._common import CONTEXT, errors, host_of, infer, presign_with
-from ._fallback import Fallback, checksum_headers, memory_path
+from ._fallback import Fallback, memory_path
 from ._http import Response, send, stderr_is_tty
 from ._options import Body, RequestOptions, presign_options, request_arguments
 from ._render import print_diagnosis, print_request
@@ -188,7 +189,7 @@ def _send(
         if fb is not None and fb.step is not None and resp.retry:
             step = fb.step
             if not step.checksum:
-                header_list = _without_checksums(header_list)
+                header_list = without_checksums(header_list)
             body.rewind()
             signed, _ = sign(header_list, step.payload)
             resp = deliver(signed, body)
@@ -291,7 +292,7 @@ def _fallback_for(
     if not body.present or not body.seekable:
         return None
     first = mode or ("unsigned" if opts.unsigned_payload else "signed")
-    checksum = bool(checksum_headers(headers)) or first in _TRAILERS
+    checksum = any(is_checksum_header(n) for n, _ in headers) or first in _TRAILERS
     return Fallback(url, first, checksum)
 
 
@@ -319,12 +320,7 @@ def _saved_mode(opts: RequestOptions, method: str, url: str, body: Body) -> str 
 def _apply(known: str, headers: list[tuple[str, str]]) -> tuple[str, list[tuple[str, str]]]:
     """A remembered "mode[+checksum]": the mode, and the headers without checksums if dropped."""
     mode, _, keep = known.partition("+")
-    return mode, headers if keep else _without_checksums(headers)
-
-
-def _without_checksums(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    drop = {n.lower() for n in checksum_headers(headers)}
-    return [(n, v) for n, v in headers if n.lower() not in drop]
+    return mode, headers if keep else without_checksums(headers)
 
 
 def _report_failure(signed: SignedRequest, resp: Response, *, fail: bool) -> None:

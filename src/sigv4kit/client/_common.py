@@ -26,10 +26,8 @@ from .._memo import Memo
 from ..canonical import DEFAULT_PORTS
 from ..config import check_payload
 from ..credentials import Credentials
-from ..errors import (
-    RedirectNotFollowed,
-    SigningError,
-)
+from ..errors import RedirectNotFollowed as RedirectNotFollowed
+from ..errors import SigningError
 from ..modes import STREAMING_MODES as STREAMING_MODES
 from ..signer import SignedRequest, Signer
 
@@ -45,6 +43,7 @@ __all__ = [
     "RedirectPolicy",
     "Retry",
     "hop_headers",
+    "host_of",
     "is_checksum_header",
     "is_skew_error",
     "origin",
@@ -90,6 +89,11 @@ def origin(url: str) -> tuple[str, str, int | None]:
     if port is None:
         port = DEFAULT_PORTS.get(scheme)
     return scheme, (parts.hostname or "").lower(), port
+
+
+def host_of(url: str) -> str:
+    """The ``host[:port]`` of ``url``, without userinfo: what its Host header says."""
+    return url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
 
 
 def same_origin(a: str, b: str) -> bool:
@@ -209,27 +213,22 @@ class BodySource:
     where it was when first signed; anything else is one-shot.
     """
 
-    __slots__ = ("body", "position")
+    __slots__ = ("body", "position", "replayable")
 
     def __init__(self, body: object) -> None:
         self.body = body
         self.position: int | None = None
-        if body is None or isinstance(body, (bytes, bytearray, memoryview, str, list, tuple)):
+        self.replayable = body is None or isinstance(
+            body, (bytes, bytearray, memoryview, str, list, tuple)
+        )
+        if self.replayable:
             return
         try:
             if body.seekable():  # type: ignore[attr-defined]
                 self.position = int(body.tell())  # type: ignore[attr-defined]
+                self.replayable = True
         except (AttributeError, OSError, ValueError):
             self.position = None
-
-    @property
-    def replayable(self) -> bool:
-        body = self.body
-        return (
-            body is None
-            or isinstance(body, (bytes, bytearray, memoryview, str, list, tuple))
-            or self.position is not None
-        )
 
     def rewind(self) -> object:
         """The body, ready to be read from its start again."""
@@ -399,7 +398,7 @@ class AdapterCore:
         if not self._auto:
             assert self._signer is not None
             return self._signer
-        host = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+        host = host_of(url)
         signer = self._by_host.get(host)
         if signer is None:
             from ..endpoints import infer
@@ -463,8 +462,11 @@ class AdapterCore:
         the endpoint.  The caller checks that the body can be sent again.
         """
         status, date_header, body = response
-        if skew and self.learn_skew(status, date_header, body):
-            return Retry(True, mode, headers)
+        if skew and self.correct_clock_skew and is_skew_error(status, body):
+            server = server_time(date_header, body)
+            if server is not None:
+                self.clock_offset = server - time.time()
+                return Retry(True, mode, headers)
         if not refusal or not self.fallback or status < 400:
             return None
         if self.signer_for(url).config.service != "s3":
@@ -506,15 +508,6 @@ class AdapterCore:
         kept = headers if step.checksum else without_checksums(headers)
         return Retry(False, str(step.payload), kept)
 
-    @property
-    def needs_body_hash(self) -> bool:
-        """Only ``"signed"`` needs the body before sending (to hash it)."""
-        return self.payload == "signed"
-
-    def timestamp(self) -> float | None:
-        offset = self.clock_offset
-        return None if offset == 0.0 else time.time() + offset
-
     def sign(
         self,
         method: str,
@@ -541,7 +534,7 @@ class AdapterCore:
             url,
             headers=[(n, v) for n, v in headers if n.lower() not in drop],
             body=body,
-            timestamp=self.timestamp(),
+            timestamp=None if self.clock_offset == 0.0 else time.time() + self.clock_offset,
             payload=mode,
         )
 
@@ -556,16 +549,6 @@ class AdapterCore:
 
         return await asyncio.to_thread(self.signer.credentials)
 
-    def learn_skew(self, status: int, date_header: str | None, body: bytes) -> bool:
-        """Update the clock offset from a skew error; ``True`` means re-sign and retry."""
-        if not self.correct_clock_skew or not is_skew_error(status, body):
-            return False
-        server = server_time(date_header, body)
-        if server is None:
-            return False
-        self.clock_offset = server - time.time()
-        return True
-
 
 class Adapter:
     """What the adapter classes share: an :class:`AdapterCore` (built from the
@@ -579,4 +562,5 @@ class Adapter:
         return self.core.signer
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.core.signer!r}, payload={self.core.payload!r})"
+        # Not .signer: with the scope taken from each host, there is none before a request.
+        return f"{type(self).__name__}({self.core._signer!r}, payload={self.core.payload!r})"

@@ -44,6 +44,7 @@ import requests
 from ..credentials import Credentials
 from ..errors import CredentialsError, SigningError
 from ..signer import Signer
+from ._common import host_of
 from .requests import SigV4Auth
 
 try:  # HTTPie is the optional extra; the parser and auth below work without it.
@@ -181,7 +182,7 @@ def _credentials(opts: AuthOptions) -> Any:
 
 def build_auth(opts: AuthOptions, url: str) -> requests.auth.AuthBase:
     """The ``requests`` auth for ``url`` under ``opts`` (scope inferred where not given)."""
-    host = url.partition("://")[2].split("/", 1)[0].split("?", 1)[0].rpartition("@")[2]
+    host = host_of(url)
     hostname = host.rsplit(":", 1)[0] if not host.endswith("]") else host
     region, service, algorithm, region_set = _infer(hostname.lower())
     region = opts.region or region

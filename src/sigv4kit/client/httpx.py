@@ -376,8 +376,6 @@ class SigV4Auth(Adapter, httpx.Auth):
                 skew = False
             else:
                 refusal = False
-                if retry.mode != "signed":
-                    state.body_sha256 = None
                 state.mode = retry.mode
                 if retry.headers is not state.current_headers:
                     state.headers = without_checksums(state.headers)
@@ -392,12 +390,12 @@ class SigV4Auth(Adapter, httpx.Auth):
 
     def _must_read(self, request: httpx.Request) -> bool:
         """A body of a stream type we cannot look into, to be hashed: read it (as httpx would)."""
-        if not self.core.needs_body_hash or isinstance(request.stream, httpx.ByteStream):
+        if self.core.payload != "signed" or isinstance(request.stream, httpx.ByteStream):
             return False
         return not _inner(request.stream)[0]
 
     def _hashes_file(self, request: httpx.Request) -> bool:
-        return self.core.needs_body_hash and is_seekable(_inner(request.stream)[1])
+        return self.core.payload == "signed" and is_seekable(_inner(request.stream)[1])
 
     def sync_auth_flow(
         self, request: httpx.Request

@@ -540,12 +540,10 @@ class EventTimeTooSkewed(EventStreamError, RequestTimeTooSkewed):
     default_message = "The difference between the event time and the current time is too large."
 
 
-# --------------------------------------------------------------------------
-# Answers of the verifying gateway (sigv4kit gateway): not the client's
+# -- Answers of the verifying gateway (sigv4kit gateway): not the client's
 # signature, but what a gateway answers for it (replays, rate limits, a key
 # store or replay cache that cannot be reached).  They are SignatureErrors so
 # a server that renders ``exc.status`` and ``exc.to_xml()`` answers correctly.
-# --------------------------------------------------------------------------
 class ReplayDetected(AccessDenied):
     """The same access key and string to sign were already accepted in the skew window."""
 
@@ -604,11 +602,9 @@ class RequestTimeout(SignatureError):
     )
 
 
-# --------------------------------------------------------------------------
-# Local errors: raised to the code that called sigv4kit (the signer, the
+# -- Local errors: raised to the code that called sigv4kit (the signer, the
 # credential providers, the adapters, the CLI, the forwarding engine, the
 # proxy and the key store), never an answer to a request.
-# --------------------------------------------------------------------------
 class PresignOutlivesCredentials(SigningError):
     """The credentials expire before the presigned URL would, when it stops
     working whatever its ``X-Amz-Expires`` says.  ``url_expires`` and

@@ -309,10 +309,7 @@ class Message:
 
     def get(self, name: str) -> HeaderValue | None:
         """The first header with this exact name (names are case-sensitive)."""
-        for n, v in self.headers:
-            if n == name:
-                return v
-        return None
+        return next((v for n, v in self.headers if n == name), None)
 
     def header_values(self) -> dict[str, HeaderPython]:
         """``{name: python value}``, the first of any repeated name winning."""

@@ -1,8 +1,5 @@
-"""The provider protocol and the two helpers that resolve a credentials source.
-
-Kept apart from the concrete providers so the Signer and the client adapters
-can import the protocol without pulling in subprocess or file parsing.
-"""
+"""The provider protocol, the base class of the concrete providers, and the two
+helpers that resolve a credentials source (a value or a provider)."""
 
 from __future__ import annotations
 

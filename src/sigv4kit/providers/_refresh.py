@@ -168,11 +168,7 @@ class RefreshingProvider(Provider):
 
         loop = asyncio.get_running_loop()
         with self._loop_locks_guard:
-            lock = self._loop_locks.get(loop)
-            if lock is None:
-                lock = asyncio.Lock()
-                self._loop_locks[loop] = lock
-            return lock
+            return self._loop_locks.setdefault(loop, asyncio.Lock())
 
     async def aget(self) -> Credentials:
         import asyncio

@@ -183,14 +183,12 @@ class SigV4Middleware(Middleware[WSGIApp]):
         environ[SCOPE_KEY] = ok
         changed = decoded_headers(headers, ok.payload_hash)
         if changed is not None:
-            for name, value in changed:
-                if name == b"content-length":
-                    environ["CONTENT_LENGTH"] = value.decode("latin-1")
-            coding = [v for n, v in changed if n == b"content-encoding"]
-            if coding:
-                environ["HTTP_CONTENT_ENCODING"] = coding[0].decode("latin-1")
-            else:
-                environ.pop("HTTP_CONTENT_ENCODING", None)
+            fields = dict(changed)  # one of each: the names come from this environ
+            environ.pop("HTTP_CONTENT_ENCODING", None)
+            if b"content-encoding" in fields:
+                environ["HTTP_CONTENT_ENCODING"] = fields[b"content-encoding"].decode("latin-1")
+            if b"content-length" in fields:
+                environ["CONTENT_LENGTH"] = fields[b"content-length"].decode("latin-1")
             if "CONTENT_LENGTH" in environ:
                 environ.pop("HTTP_TRANSFER_ENCODING", None)
         if not streamed:

@@ -70,10 +70,11 @@ _SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
 _HEAD_V4_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15});chunk-signature=([0-9a-f]{64})\r\n")
 _HEAD_UNSIGNED_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15})\r\n")
 _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
-# Lowercase hex digits map to "0", every other byte to NUL: a signature is
-# valid when its translation is all "0" (cheaper than a regex or a delete).
-_HEX_MAP = bytes(48 if c in b"0123456789abcdef" else 0 for c in range(256))
-_ZEROS = b"0" * 64
+# Lowercase hex digits map to "0", CR and LF to themselves, every other byte
+# to NUL: a signature and its CRLF are valid when they translate to _SIG_OK
+# (cheaper than a regex or a delete).
+_SIG_MAP = bytes(48 if c in b"0123456789abcdef" else c if c in b"\r\n" else 0 for c in range(256))
+_SIG_OK = b"0" * 64 + _CRLF
 _compare = hmac.compare_digest  # constant-time
 _Step = Callable[[bytes | memoryview, int], int]
 
@@ -242,11 +243,12 @@ class ChunkDecoder:
         has checked out.
         """
         n = len(data)
-        if 0 < n < self._remaining and type(data) is bytes:
+        rem = self._remaining  # non-zero: inside chunk data, no error
+        if 0 < n < rem and type(data) is bytes:
             # The common case: all chunk data, the chunk goes on (limits were
             # checked at its header), no state machine step.  A signed piece is
             # held, an unsigned one checksummed and released.
-            self._remaining -= n
+            self._remaining = rem - n
             if self.signed:
                 self._held.append(data)
                 return []
@@ -255,26 +257,30 @@ class ChunkDecoder:
                 self._ckv = ck(data, self._ckv)
             return [data]
         out: list[bytes | memoryview] = []
-        rem = self._remaining  # non-zero: inside chunk data, no error
-        if not (rem and self._fast and type(data) is bytes and data.startswith(_CRLF, rem)):
-            if self._error is not None:
-                raise self._error
-            if type(data) is not bytes:
-                data = bytes(data)
-            if not data:
-                return out
-            rem = 0  # the general path from the start
+        if rem and self._fast and type(data) is bytes:
+            # A piece that ends the chunk (and perhaps more) takes the hot
+            # loop, which leaves anything else to the general path.
+            mv = memoryview(data)
+            try:
+                if self.signed:
+                    pos = _whole_chunks(self, data, mv, 0, out)
+                else:
+                    pos = _whole_unsigned_chunks(self, data, mv, 0, out)
+                if pos < n:
+                    self._feed(data, mv, pos, out)
+            except SignatureError as exc:
+                self._fail(exc)
+                raise
+            return out
+        if self._error is not None:
+            raise self._error
+        if type(data) is not bytes:
+            data = bytes(data)
+        if not data:
+            return out
         mv = memoryview(data)
         try:
-            # A piece that ends the chunk (and perhaps more) takes the hot loop.
-            if not rem:
-                pos = 0
-            elif self.signed:
-                pos = _whole_chunks(self, data, mv, 0, out)
-            else:
-                pos = _whole_unsigned_chunks(self, data, mv, 0, out)
-            if pos < len(data):
-                self._feed(data, mv, pos, out)
+            self._feed(data, mv, 0, out)
         except SignatureError as exc:
             self._fail(exc)
             raise
@@ -521,7 +527,11 @@ def _loop_setup(
 
 
 def _expected_header(size: int, signed: bool) -> bytes:
-    return b"%x;chunk-signature=" % size if signed else b"%x\r\n" % size
+    """The framing between a chunk of ``size`` and the next one of the same
+    size, up to that one's signature: one comparison checks the CRLF after
+    the data and the whole next header (unsigned) or all of it but the
+    signature, whose 64 hex digits and CRLF one ``translate`` checks."""
+    return b"\r\n%x;chunk-signature=" % size if signed else b"\r\n%x\r\n" % size
 
 
 def _hand_back(dec: ChunkDecoder, m: re.Match[bytes] | None, pos: int, signed: bool) -> int:
@@ -545,18 +555,22 @@ def _whole_chunks(
     :class:`~sigv4kit.keys.HmacKey`; unsigned ones have their own), one
     function on purpose: the work besides each chunk's SHA-256 decides
     how close decoding gets to hashlib, so state lives in locals, the HMAC
-    runs from its pad states, and a header like the previous one is checked
-    without the regular expression.  Anything unusual goes to the general
-    path, which names what is wrong."""
+    runs from its pad states, and the framing up to the next chunk's data
+    is checked with two comparisons when that chunk has the same size.
+    Each chunk is checked before its framing: a chunk whose signature or
+    CRLF is wrong is left (not consumed, nothing released) to the general
+    path, which names the error."""
     _, match, inner, outer, limit, small, max_chunks, room = self._loop
     m: re.Match[bytes] | None
     ck, ckv, expect = self._ck, self._ckv, self._expect
     rem, out_end, chunks = self._remaining, self._out_end, self.chunks
     prev, received = self._prev, self._chunk_sig
     held, chunk_size = self._held, self._chunk_size
+    elen = len(expect) if expect is not None else 0  # None never compares equal
     n = len(data)
-    while data.startswith(_CRLF, pos + rem):
-        end = pos + rem
+    last = n - 2  # where the last chunk end with its CRLF in this piece may be
+    end = pos + rem
+    while end <= last:
         piece = mv[pos:end]
         if held:
             # The chunk's earlier pieces, then this one: hashed now (one
@@ -567,45 +581,51 @@ def _whole_chunks(
                 h = _sha256()
                 any(map(h.update, held))  # all of them: update() returns None
             h.update(piece)
-            if ck is not None:
-                for p in held:
-                    ckv = ck(p, ckv)
-                ckv = ck(piece, ckv)
         else:
             h = _sha256(piece)
-            if ck is not None:
-                ckv = ck(piece, ckv)
         digest = h.hexdigest()
         i = inner.copy()
         i.update(prev + _EMPTY_MID + digest.encode())
         o = outer.copy()
         o.update(i.digest())
         if not _compare(o.hexdigest().encode(), received):
+            if not data.startswith(_CRLF, end):
+                break  # longer than declared: the general path says so first
             self._prev, self._ckv = prev, ckv
             self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
+        # The CRLF after the data, and with it the next header if it has
+        # the same size (every client uses one chunk size).
+        hdr = end + elen
+        same = data[end:hdr] == expect
+        if not same and not data.startswith(_CRLF, end):
+            break  # nothing released: the general path names the error
+        if ck is not None:
+            if held:
+                for p in held:
+                    ckv = ck(p, ckv)
+            ckv = ck(piece, ckv)
         prev = received
         if held:
             out.extend(held)
             held.clear()
         out.append(piece)
-        pos = end + 2
-        if expect is not None and data.startswith(expect, pos):
-            # The same size again (its limits hold): check the signature's
-            # 64 lowercase hex digits and the CRLF in place.
-            start = pos + len(expect)
-            received = data[start : start + 64]
+        if same:
+            # Its limits hold; then the signature's 64 lowercase hex digits
+            # and the CRLF (a bad one goes to the regular expression, which
+            # leaves it to the line-by-line path to name).
+            pos = hdr + 66
+            tail = data[hdr:pos]
             if (
-                data.startswith(_CRLF, start + 64)
-                and received.translate(_HEX_MAP) == _ZEROS
+                tail.translate(_SIG_MAP) == _SIG_OK
                 and chunks < max_chunks
                 and out_end + chunk_size <= room
             ):
+                received = tail[:64]
                 chunks += 1
-                rem = chunk_size
                 out_end += chunk_size
-                pos = start + 66
+                end = pos + chunk_size
                 continue
-            # Not whole or not valid here: the regular expression decides.
+        pos = end + 2
         m = match(data, pos)
         size = int(m.group(1), 16) if m is not None else 0
         if (
@@ -619,16 +639,18 @@ def _whole_chunks(
             self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
             return _hand_back(self, m, pos, True)
         chunks += 1
-        chunk_size = rem = size
+        chunk_size = size
         out_end += size
         expect = _expected_header(size, True)
+        elen = len(expect)
         received = m.group(2)
         pos = m.end()
-    if pos < n and n - pos < rem:
+        end = pos + size
+    if pos < n < end:
         # The start of the next chunk's data, the rest of this piece: held.
         held.append(mv[pos:])
-        rem -= n - pos
         pos = n
+    rem = end - pos
     self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
     self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
     self._chunk_sig = received
@@ -641,31 +663,33 @@ def _whole_unsigned_chunks(
     """:func:`_whole_chunks` for unsigned chunks (``STREAMING-UNSIGNED-PAYLOAD-
     TRAILER``), whose reference is a CRC at twice SHA-256's speed, so each
     operation per chunk counts double: no signature, nothing held, the data
-    released as it is checksummed."""
+    released as it is checksummed, and one comparison checks the CRLF
+    after it and the whole next header when it has the same size."""
     _, match, _, _, limit, small, max_chunks, room = self._loop
     m: re.Match[bytes] | None
     ck, ckv, expect = self._ck, self._ckv, self._expect
     rem, out_end, chunks, chunk_size = self._remaining, self._out_end, self.chunks, self._chunk_size
+    elen = len(expect) if expect is not None else 0  # None never compares equal
     n = len(data)
-    while data.startswith(_CRLF, pos + rem):
-        end = pos + rem
+    last = n - 2  # where the last chunk end with its CRLF in this piece may be
+    end = pos + rem
+    while end <= last:
+        hdr = end + elen
+        same = data[end:hdr] == expect
+        if not same and not data.startswith(_CRLF, end):
+            break  # longer than declared: the general path names it
         piece = mv[pos:end]
         if ck is not None:
             ckv = ck(piece, ckv)
         out.append(piece)
-        pos = end + 2
-        if (
-            expect is not None
-            and data.startswith(expect, pos)
-            and chunks < max_chunks
-            and out_end + chunk_size <= room
-        ):
+        if same and chunks < max_chunks and out_end + chunk_size <= room:
             # The same size again: its limits hold.
             chunks += 1
-            rem = chunk_size
             out_end += chunk_size
-            pos += len(expect)
+            pos = hdr
+            end = hdr + chunk_size
             continue
+        pos = end + 2
         m = match(data, pos)
         size = int(m.group(1), 16) if m is not None else 0
         if (
@@ -679,18 +703,20 @@ def _whole_unsigned_chunks(
             self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
             return _hand_back(self, m, pos, False)
         chunks += 1
-        chunk_size = rem = size
+        chunk_size = size
         out_end += size
         expect = _expected_header(size, False)
+        elen = len(expect)
         pos = m.end()
-    if pos < n and n - pos < rem:
+        end = pos + size
+    if pos < n < end:
         # The start of the next chunk's data, the rest of this piece.
         piece = mv[pos:]
-        rem -= n - pos
         if ck is not None:
             ckv = ck(piece, ckv)
         out.append(piece)
         pos = n
+    rem = end - pos
     self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
     self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
     return pos

@@ -1,12 +1,8 @@
 """The Verifier: check a received request's SigV4 or SigV4a signature.
 
-One module per concept: :mod:`.request` (the received target and headers),
-:mod:`.auth` (the authorization parameters of a header or a presign query),
-:mod:`.checks` (time, expiry, region set), :mod:`.keys` (credential lookup),
-:mod:`.payload` (the payload plan and body checks), :mod:`.post` and
-:mod:`.policy` (browser POST forms), :mod:`.flow` (the general road, in
-order), :mod:`.fast` (the fast road) and :mod:`.verifier` (the settings and
-the entry points).
+One module per concept (docs/architecture.md maps them): :mod:`.flow` is
+the general road, in order, :mod:`.fast` the fast road, :mod:`.verifier` the
+settings and the entry points.
 
 Verification walks the signer's road backwards: parse what arrived, rebuild
 the canonical request from the received target *verbatim* with the

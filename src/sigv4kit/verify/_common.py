@@ -12,6 +12,7 @@ from .. import canonical as _c
 from ..errors import AuthorizationHeaderMalformed, SigningError
 from ..modes import UNSIGNED_PAYLOAD as UNSIGNED_PAYLOAD
 from ..presigning import MAX_PRESIGN_EXPIRES as MAX_PRESIGN_EXPIRES
+from ..presigning import PRESIGN_NAMES
 
 _sha256 = hashlib.sha256
 _canonical_request = _c.canonical_request
@@ -25,28 +26,11 @@ _EMPTY = _c.EMPTY_SHA256
 # suite's post-sts-header-after case).  Every other x-amz-* header must be
 # signed, as S3 requires.
 _UNSIGNED_AMZ_OK = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
-_PRESIGN_NAMES = {
-    "x-amz-algorithm": "X-Amz-Algorithm",
-    "x-amz-credential": "X-Amz-Credential",
-    "x-amz-date": "X-Amz-Date",
-    "x-amz-expires": "X-Amz-Expires",
-    "x-amz-signedheaders": "X-Amz-SignedHeaders",
-    "x-amz-signature": "X-Amz-Signature",
-    "x-amz-security-token": "X-Amz-Security-Token",
-    "x-amz-region-set": "X-Amz-Region-Set",
-    "x-amz-content-sha256": "X-Amz-Content-Sha256",
-}
+# Each presign parameter by its lowercase name -> as sent (and the exact
+# spellings to themselves, for the common case of a name sent as signed).
+_PRESIGN_NAMES = {n.lower(): n for n in (*PRESIGN_NAMES, "X-Amz-Content-Sha256")}
 _PRESIGN_EXACT = {v: v for v in _PRESIGN_NAMES.values()}
-_PRESIGN_REQUIRED = frozenset(
-    {
-        "X-Amz-Algorithm",
-        "X-Amz-Credential",
-        "X-Amz-Signature",
-        "X-Amz-Date",
-        "X-Amz-SignedHeaders",
-        "X-Amz-Expires",
-    }
-)
+_PRESIGN_REQUIRED = frozenset(PRESIGN_NAMES[:6])
 _NOT_SIGNED_MESSAGE = "There were headers present in the request which were not signed"
 _CREDENTIAL_FORMAT = '"<YOUR-AKID>/YYYYMMDD/REGION/SERVICE/aws4_request"'
 _CREDENTIAL_FORMAT_V4A = '"<YOUR-AKID>/YYYYMMDD/SERVICE/aws4_request"'

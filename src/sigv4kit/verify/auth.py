@@ -27,6 +27,7 @@ from ._common import (
     _PRESIGN_REQUIRED,
     _UNSIGNED_AMZ_OK,
     Scope,
+    _close,
     _header_malformed,
 )
 from .checks import _amz_epoch, _http_date, _presign_expires, _stripped
@@ -118,9 +119,7 @@ class _Auth:
 
     def discard(self) -> None:
         """Release a spooled body after a failed verification."""
-        close = getattr(self.source, "close", None)
-        if callable(close):
-            close()
+        _close(self.source)
 
 
 def _query_has_auth(query: str) -> bool:

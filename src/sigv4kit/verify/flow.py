@@ -188,7 +188,6 @@ def _check_signed_headers(
 
 # -- phase 2: signature ---------------------------------------------------
 def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedRequest:
-    auth = state
     if state.needs_body_hash and state.payload_hash is None:
         f = state.body_file
         if f is not None:
@@ -204,25 +203,25 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
             state.payload_hash = digest
             state.source = spool
     payload_hash = cast("str", state.payload_hash)
-    if auth.kind != "presigned":
-        auth.curi, auth.cquery = vr._canonical_target(auth.target)
-    creq, sts, ok = vr._check_signature(auth, key, auth.cquery, payload_hash)
-    if not ok and auth.cquery_no_token is not None:
+    if state.kind != "presigned":
+        state.curi, state.cquery = vr._canonical_target(state.target)
+    creq, sts, ok = vr._check_signature(state, key, state.cquery, payload_hash)
+    if not ok and state.cquery_no_token is not None:
         # The session token may have been added after signing (IoT style).
-        _, sts2, ok = vr._check_signature(auth, key, auth.cquery_no_token, payload_hash)
+        _, sts2, ok = vr._check_signature(state, key, state.cquery_no_token, payload_hash)
         if ok:
             sts = sts2
     if not ok:
-        raise vr._mismatch(auth, creq, sts)
+        raise vr._mismatch(state, creq, sts)
 
     # Session token expected by the credential store.
     if key.token is not None:
-        if auth.token is None:
+        if state.token is None:
             raise InvalidToken(
                 "The request must carry the session token of this access key "
                 "(X-Amz-Security-Token)."
             )
-        if not _compare(key.token.encode("utf-8"), auth.token.encode("utf-8", "surrogatepass")):
+        if not _compare(key.token.encode("utf-8"), state.token.encode("utf-8", "surrogatepass")):
             raise InvalidToken()
 
     check: _Check | _ChunkedCheck
@@ -233,7 +232,7 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
     else:
         check = _PayloadCheck(state.check_hash, state.declared_length)
         trailers = ()
-        auth_type = auth.kind
+        auth_type = state.kind
     body: Iterator[bytes] | AsyncIterator[bytes]
     data = state.body_bytes
     if data is not None:
@@ -251,18 +250,18 @@ def _finish(vr: Verifier, state: _Auth, key: _Key, *, sync: bool) -> VerifiedReq
     if sync and state.async_source is not None:
         raise SigningError("an async body needs 'await verifier.averify(...)'")
     return VerifiedRequest(
-        auth.access_key_id,
-        auth.algorithm,
+        state.access_key_id,
+        state.algorithm,
         auth_type,
-        auth.scope,
-        auth.signed_headers,
-        auth.amz_date,
+        state.scope,
+        state.signed_headers,
+        state.amz_date,
         payload_hash,
-        auth.token is not None,
+        state.token is not None,
         body,
-        auth.signature,
+        state.signature,
         None,
-        auth.expires,
+        state.expires,
         trailers,
         sts,
     )

@@ -369,27 +369,26 @@ def _payload(vr: Verifier, state: _Auth, body: object) -> None:
 def _streaming_decoder(vr: Verifier, state: _Auth, key: _Key) -> _ChunkedCheck:
     from ..streaming import decoder_from_headers
 
-    auth = state
     sign: Callable[[bytes], str] | None = None
     verify: Callable[[bytes, str], bool] | None = None
-    if auth.algorithm == ALGORITHM_V4A:
+    if state.algorithm == ALGORITHM_V4A:
         from ..v4a import verify_v4a
 
-        pub = key.public(auth.access_key_id)
+        pub = key.public(state.access_key_id)
 
         def verify(sts: bytes, sig: str) -> bool:
             return verify_v4a(pub, sts, sig)
 
     else:
-        scope = auth.scope
+        scope = state.scope
         sign = signing_key(
             cast("str", key.secret), scope.date, cast("str", scope.region), scope.service
         ).hexdigest
     decoder = decoder_from_headers(
         state.pairs,
-        seed_signature=auth.signature,
-        amz_date=auth.amz_date,
-        scope=auth.scope_text,
+        seed_signature=state.signature,
+        amz_date=state.amz_date,
+        scope=state.scope_text,
         sign=sign,
         verify=verify,
         max_chunk_size=vr.max_chunk_size,

@@ -13,9 +13,11 @@ from ..errors import (
     AccessDenied,
     InvalidArgument,
     InvalidToken,
+    MalformedPOSTRequest,
     SignatureDoesNotMatch,
     SigningError,
 )
+from ..post_policy import FormReader
 from ._common import UNSIGNED_PAYLOAD, Scope, _compare
 from .auth import _Auth
 from .checks import _now_epoch, region_set
@@ -30,60 +32,14 @@ if TYPE_CHECKING:
     from .verifier import Verifier
 
 
-class _PostReader:
-    """Reads the form fields before the ``file`` part, then streams the file.
-
-    ``feed`` returns True once the file part starts (the fields are then
-    complete).  The file's data is released only by :class:`_FileCheck`,
-    which holds back the last piece until ``content-length-range`` is
-    satisfied.
-    """
-
-    def __init__(self, content_type: str, *, max_fields: int, max_parts: int) -> None:
-        from ..post_policy import FormFields, MultipartParser, boundary_from_content_type
-
-        boundary = boundary_from_content_type(content_type)
-        self._parser = MultipartParser(boundary, max_parts=max_parts)
-        self.form = FormFields(max_fields, "max_form_bytes")
-        self._pending: list[bytes] = []
-        self._file_done = False
-
-    def access_key_id(self) -> str:
-        for name, value in self.form.fields:
-            if name.lower() == "x-amz-credential":
-                return value.partition("/")[0]
-        raise InvalidArgument(
-            "Bucket POST must contain a field named 'x-amz-credential'.",
-            details={"ArgumentName": "x-amz-credential", "ArgumentValue": ""},
-        )
-
-    def feed(self, data: bytes) -> bool:
-        from ..post_policy import MaxPostPreDataLengthExceeded, PartData, PartEnd
-
-        try:
-            events = self._parser.feed(data)
-        except MaxPostPreDataLengthExceeded as exc:
-            # Named after the Verifier's option, not the parser's.
-            raise MaxPostPreDataLengthExceeded(
-                f"more than {exc.value} form fields (max_form_parts)",
-                limit="max_form_parts",
-                value=exc.value,
-            ) from None
-        form = self.form
-        for e in events:
-            if form.file is None:
-                form.take(e)
-            elif self._file_done:
-                break
-            elif isinstance(e, PartData):
-                self._pending.append(e.data)
-            elif isinstance(e, PartEnd):
-                self._file_done = True
-        return form.file is not None
-
-    def end(self) -> None:
-        """The body ended before a file part."""
-        self._parser.finish()
+def _access_key_id(form: FormReader) -> str:
+    for name, value in form.fields:
+        if name.lower() == "x-amz-credential":
+            return value.partition("/")[0]
+    raise InvalidArgument(
+        "Bucket POST must contain a field named 'x-amz-credential'.",
+        details={"ArgumentName": "x-amz-credential", "ArgumentValue": ""},
+    )
 
 
 class _FileCheck(_Check):
@@ -92,14 +48,14 @@ class _FileCheck(_Check):
 
     __slots__ = ("_held", "_post", "_reader", "_size")
 
-    def __init__(self, reader: _PostReader, post: Any) -> None:
+    def __init__(self, reader: FormReader, post: Any) -> None:
         self._reader = reader
         self._post = post
         self._held = b""
         self._size = 0
 
     def _take(self) -> bytes:
-        pending = self._reader._pending
+        pending = self._reader.pending
         if not pending:
             return b""
         data = b"".join(pending)
@@ -112,15 +68,13 @@ class _FileCheck(_Check):
         return out
 
     def feed(self, data: bytes) -> bytes:
-        if not self._reader._file_done:
+        if not self._reader.file_done:
             self._reader.feed(data)
         return self._take()
 
     def finish(self) -> bytes:
         out = self._take()
-        if not self._reader._file_done:
-            from ..post_policy import MalformedPOSTRequest
-
+        if not self._reader.file_done:
             raise MalformedPOSTRequest("the file part is not terminated by a boundary")
         self._post.check_content_length(self._size)
         rest = self._held
@@ -133,46 +87,46 @@ def _post_flow(vr: Verifier, state: _Auth, now: datetime | float | None, sync: b
     """A browser POST: read the fields before the file, then the same key,
     token and result steps as every request (see :mod:`.flow`)."""
     content_type = state.hmap.get("content-type", "")
-    form = _PostReader(content_type, max_fields=vr.max_form_bytes, max_parts=vr.max_form_parts)
-    if state.async_source is not None:
-        if sync:
-            raise SigningError("an async body needs 'await verifier.averify(...)'")
-        asource = state.async_source
-        while True:
+    form = FormReader(
+        content_type,
+        max_fields_bytes=vr.max_form_bytes,
+        max_parts=vr.max_form_parts,
+        fields_option="max_form_bytes",
+        parts_option="max_form_parts",
+    )
+    asource = state.async_source
+    if asource is not None and sync:
+        raise SigningError("an async body needs 'await verifier.averify(...)'")
+    source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
+    while True:
+        if asource is not None:
             piece = yield (READ, asource)
-            if piece is None:
-                form.end()
-                break
-            if form.feed(piece):
-                break
-    else:
-        source = iter((state.body_bytes,)) if state.body_bytes is not None else state.source
-        assert source is not None
-        for piece in source:
-            if form.feed(piece):
-                break
         else:
+            piece = next(cast("Iterator[bytes]", source), None)
+        if piece is None:
             form.end()
-    akid = form.access_key_id()
+            break
+        if form.feed(piece):
+            break
+    akid = _access_key_id(form)
     key = _key(vr, akid, (yield (LOOKUP, akid)))
     post = _check_post(vr, state, key, form, now)
     if post.session_token is not None and vr.token_check is not None:
         _token_result((yield (TOKEN, (akid, post.session_token))))
     check = _FileCheck(form, post)
-    if state.async_source is not None:
+    if asource is not None:
         return _post_result(post, check.arun(asource))
     return _post_result(post, check.run(cast("Iterator[bytes]", source)))
 
 
 def _check_post(
-    vr: Verifier, state: _Auth, key: _Key, reader: _PostReader, now: datetime | float | None
+    vr: Verifier, state: _Auth, key: _Key, form: FormReader, now: datetime | float | None
 ) -> VerifiedPost:
     if key.secret is None:
         raise AccessDenied(
             "Only a SigV4a public key is stored for this access key; browser POST "
             "policies are verified with the secret."
         )
-    form = reader.form
     if form.file is None:
         raise InvalidArgument(
             "POST requires exactly one file upload per request.",
