@@ -141,6 +141,19 @@ def test_plain_headers_is_forward_headers_for_a_body_sent_as_is() -> None:
     assert plain_headers(received, identity) == out
 
 
+def test_plain_headers_memo_never_skips_what_connection_names() -> None:
+    # Names seen before are sorted by a memo; a Connection header (never in
+    # it) makes every name be looked at again, so a name it lists goes.
+    identity = identity_headers("A", "alice")
+    plain = [("X-Kept-Before", "1"), ("Range", "bytes=0-9"), ("Authorization", "x")]
+    assert plain_headers(plain, identity)[:-2] == plain[:2]
+    assert plain_headers(plain, identity)[:-2] == plain[:2]  # from the memo
+    hop = [*plain, ("Connection", "x-kept-before")]
+    assert plain_headers(hop, identity)[:-2] == [("Range", "bytes=0-9")]
+    expected = forward_headers(hop, access_key_id="A", principal="alice")
+    assert plain_headers(hop, identity) == expected
+
+
 @pytest.mark.parametrize(
     ("target", "expected"),
     [

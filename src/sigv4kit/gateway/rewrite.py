@@ -142,6 +142,9 @@ def _connection_tokens(headers: Sequence[Header]) -> set[str]:
 # memoized per spelling, since clients repeat the same few names.
 _KEEP, _DROP, _CONNECTION, _FRAMING_NAME, _ENCODING = range(5)
 _name_class: Memo[str, int] = Memo(4096)
+#: Whether a name (as received) leaves the plain forwarded headers; no
+#: ``Connection`` in it (see plain_headers).
+_dropped: Memo[str, bool] = Memo(4096)
 
 
 def _classify(name: str) -> int:
@@ -156,6 +159,8 @@ def _classify(name: str) -> int:
         kind = _ENCODING
     else:
         kind = _KEEP
+    if kind != _CONNECTION:  # its value names more headers to drop: never the memo's
+        _dropped.put(name, kind == _DROP)
     return _name_class.put(name, kind)
 
 
@@ -173,8 +178,20 @@ def plain_headers(headers: list[Header], identity: Sequence[Header]) -> list[Hea
 
     The gateway's every-request path: ``identity`` is the pair of identity
     headers (built once per key), and each received pair that is kept goes
-    out as the same tuple.
+    out as the same tuple.  Names seen before and not ``Connection`` are
+    sorted by one memo lookup each (``_dropped``); the first time a name
+    comes, or with ``Connection``, every name is looked at in full.
     """
+    try:
+        dropped = _dropped
+        out = [pair for pair in headers if not dropped[pair[0]]]
+    except KeyError:
+        out = _plain_headers(headers)
+    out += identity
+    return out
+
+
+def _plain_headers(headers: list[Header]) -> list[Header]:
     out: list[Header] = []
     append = out.append
     hop: set[str] | None = None
@@ -191,7 +208,6 @@ def plain_headers(headers: list[Header], identity: Sequence[Header]) -> list[Hea
         append(pair)
     if hop:
         out = [p for p in out if p[0].lower() not in hop]
-    out += identity
     return out
 
 

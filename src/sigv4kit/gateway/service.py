@@ -410,7 +410,11 @@ class GatewayService(Service):
         """The decision for a verified request without a body, when no replay cache,
         rate limit or re-signing is configured: nothing to await."""
         request.log["access_key_id"] = ok.access_key_id
-        target = self._upstream_target(request, ok)
+        target = (
+            request.target
+            if ok.expires is None and not self._domains  # header-signed, path-style
+            else self._upstream_target(request, ok)
+        )
         if getattr(key, "policy", _UNKNOWN) is not None:  # a key without a policy allows all
             source = request.header("x-amz-copy-source") if request.method == "PUT" else None
             verdict = policy_verdict(
