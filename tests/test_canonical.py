@@ -316,3 +316,38 @@ def test_trailer_encoder_and_decoder_share_the_rule(value: str, sent: str) -> No
     )
     assert dec.feed(body) == data
     assert ("x-meta", sent) in dec.finish()
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["plain", "a  b", "\ta", " a", "a ", "a\t b ", "a: b", "x:y", "  ", ""],
+)
+def test_verifier_block_trims_exactly_as_the_signer(value: str) -> None:
+    # The verifier's branch builds the block untrimmed and trims value by
+    # value only when the block shows a value that may need it.
+    from sigv4kit.canonical import canonical_request
+
+    pairs = [("host", "h"), ("x-amz-meta-a", value)]
+    signer = canonical_request("GET", "/k", "", pairs, "UNSIGNED-PAYLOAD")
+    verifier = canonical_request(
+        "GET",
+        "/k",
+        "",
+        pairs,
+        "UNSIGNED-PAYLOAD",
+        signed="host;x-amz-meta-a",
+        names=("host", "x-amz-meta-a"),
+        index=dict(pairs),
+    )
+    assert verifier == signer
+    one = canonical_request(
+        "GET",
+        "/k",
+        "",
+        [("host", value)],
+        "UNSIGNED-PAYLOAD",
+        signed="host",
+        names=("host",),
+        index={"host": value},
+    )
+    assert one == canonical_request("GET", "/k", "", [("host", value)], "UNSIGNED-PAYLOAD")
