@@ -87,6 +87,15 @@ def test_request_ids_are_unique_per_process_and_per_worker() -> None:
     assert len(set(ids)) == len(ids)
     assert all(len(i) == 16 and i == i.upper() and int(i, 16) >= 0 for i in ids)
     assert len({i[:8] for i in ids}) == 1  # one prefix per process, then a counter
+    # Threads (in-process gateways run a loop each): never an id twice.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def batch(_: int) -> list[str]:
+        return [service._next_request_id() for _ in range(20_000)]
+
+    with ThreadPoolExecutor(4) as pool:
+        threaded = [i for b in pool.map(batch, range(4)) for i in b]
+    assert len(set(threaded) | set(ids)) == len(threaded) + len(ids)
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:  # a forked worker: a prefix of its own

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import itertools
 import logging
 import os
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -583,27 +584,33 @@ def _usable(record: Any) -> bool:
 
 
 _HEX2 = [f"{i:02X}" for i in range(256)]
+_ids = itertools.count()
+_prefix = os.urandom(4).hex().upper()
+_head: tuple[int, str] = (-1, "")
 
 
-def _request_ids() -> Iterator[str]:
+def _next_request_id() -> str:
     """S3-style request ids (16 upper-case hex digits): a random prefix per
-    process, then a 32-bit counter.  A generator, so a request costs a
-    resumption and a concatenation, not an integer formatted (several times
-    that), and no system call."""
-    while True:
-        prefix = os.urandom(4).hex().upper()
-        for high in range(1 << 24):
-            head = f"{prefix}{high:06X}"
-            for low in _HEX2:
-                yield head + low
-
-
-_next_request_id: Callable[[], str] = _request_ids().__next__
+    process, then a 32-bit counter, without a system call.  The counter's
+    upper 24 bits are formatted once per 256 requests and the low byte comes
+    from a table: formatting an integer per request cost several times this.
+    Safe across threads (in-process gateways each run a loop in a thread):
+    ``next`` on the counter is atomic, and a thread that sees another's
+    ``_head`` only uses it when it is for its own upper bits."""
+    global _head
+    n = next(_ids) & 0xFFFFFFFF
+    high = n >> 8
+    head = _head
+    if head[0] != high:
+        head = _head = (high, f"{_prefix}{high:06X}")
+    return head[1] + _HEX2[n & 0xFF]
 
 
 def _new_ids() -> None:
-    global _next_request_id
-    _next_request_id = _request_ids().__next__
+    global _ids, _prefix, _head
+    _ids = itertools.count()
+    _prefix = os.urandom(4).hex().upper()
+    _head = (-1, "")
 
 
 # A forked worker makes a prefix of its own (no getpid() per request).
