@@ -107,7 +107,9 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         epoch = _date_cache.get(amz)
         if epoch is None:  # the first request of a second
             epoch = _amz_epoch(amz)
-        if epoch is None or amz[:8] != params[2].date or abs(now_s - epoch) > vr.max_skew:
+            if epoch is None:
+                return None
+        if amz[:8] != params[2].date or abs(now_s - epoch) > vr.max_skew:
             return None
         token = hmap.get("x-amz-security-token")
         if token is not None:
@@ -133,13 +135,14 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
             claimed = hmap.get("x-amz-content-sha256")
         unsigned_ok = vr.presign_unsigned_payload
     alg, akid, scope, scope_text, names, name_set, _, may_skip, kind, fast, tmpl, values = params
-    if not fast or not hmap.keys() >= name_set:
+    sent = hmap.keys()
+    if not fast or not sent >= name_set:
         return None
-    if not hmap.keys() <= may_skip:
+    if not sent <= may_skip:
         # Headers sent unsigned, besides the common ones (may_skip holds
         # them): none may be x-amz-*.  One search of their names; a hit
         # (maybe "a-x-amz-b") is checked name by name.
-        unsigned = hmap.keys() - may_skip
+        unsigned = sent - may_skip
         if "x-amz-" in " ".join(unsigned):
             for name in unsigned:
                 if name[:6] == "x-amz-":
