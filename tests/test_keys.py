@@ -78,3 +78,17 @@ def test_key_chain_names_the_steps_without_values() -> None:
     text = "\n".join(chain)
     assert "20150830" in text and "us-east-1" in text and "iam" in text
     assert SECRET not in text
+
+
+def test_hmac_key_states_are_the_pad_states() -> None:
+    """What the verifier's fast road does with ``states()`` (copy each, feed
+    the message, then the inner digest) is HMAC, and leaves the key as it was."""
+    key = HmacKey(b"k" * 32)
+    inner, outer = key.states()
+    for message in (b"", b"abc", b"m" * 200):
+        i = inner.copy()
+        i.update(message)
+        o = outer.copy()
+        o.update(i.digest())
+        assert o.hexdigest() == hmac.new(b"k" * 32, message, hashlib.sha256).hexdigest()
+        assert key.hexdigest(message) == o.hexdigest()
