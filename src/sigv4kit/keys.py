@@ -24,6 +24,7 @@ from ._memo import Memo
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import Any
 
     from .config import SigningConfig
     from .credentials import Credentials
@@ -65,6 +66,11 @@ class HmacKey:
         outer = self._outer.copy()
         outer.update(inner.digest())
         return outer.hexdigest()
+
+    def states(self) -> tuple[Any, Any]:
+        """The inner and outer SHA-256 states with the pads absorbed, for a
+        hot path that inlines :meth:`hexdigest` (copy each, never update them)."""
+        return self._inner, self._outer
 
     def digest(self, msg: bytes) -> bytes:
         """The MAC of ``msg`` as bytes (event-stream signatures)."""

@@ -26,6 +26,40 @@ _EMPTY = _c.EMPTY_SHA256
 # suite's post-sts-header-after case).  Every other x-amz-* header must be
 # signed, as S3 requires.
 _UNSIGNED_AMZ_OK = frozenset({"x-amz-date", "x-amz-content-sha256", "x-amz-security-token"})
+# Header names clients and proxies commonly send unsigned, none of them
+# x-amz-*: the fast road checks that the names sent are within the signed
+# ones, these and the ones above (one C-level subset test) before it looks
+# at each unsigned name.
+_COMMON_UNSIGNED = frozenset(
+    {
+        "accept",
+        "accept-encoding",
+        "accept-language",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "authorization",
+        "cache-control",
+        "connection",
+        "content-length",
+        "content-type",
+        "expect",
+        "forwarded",
+        "keep-alive",
+        "origin",
+        "pragma",
+        "referer",
+        "te",
+        "user-agent",
+        "via",
+        "x-amzn-trace-id",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-port",
+        "x-forwarded-proto",
+        "x-real-ip",
+        "x-request-id",
+    }
+)
 # Each presign parameter by its lowercase name -> as sent (and the exact
 # spellings to themselves, for the common case of a name sent as signed).
 _PRESIGN_NAMES = {n.lower(): n for n in (*PRESIGN_NAMES, "X-Amz-Content-Sha256")}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import Any, BinaryIO
 from urllib.parse import unquote
 
@@ -20,6 +21,7 @@ from ..errors import (
     SignatureError,
 )
 from ._common import (
+    _COMMON_UNSIGNED,
     _CREDENTIAL_FORMAT,
     _CREDENTIAL_FORMAT_V4A,
     _PRESIGN_EXACT,
@@ -138,10 +140,14 @@ def _query_has_auth(query: str) -> bool:
 #: The memoized authorization parameters (per Verifier, keyed on the text
 #: they were parsed from): ``(algorithm, access key id, scope, scope text,
 #: signed names, their set, SignedHeaders text, names that may be sent
-#: unsigned, fast, result head)``.  ``fast`` says the fast road
-#: (:mod:`.fast`) may take the request (SigV4, host signed, Authorization
-#: not, within ``max_signed_headers``); the head is the start of the
-#: :class:`VerifiedRequest`.
+#: unsigned or are never x-amz-*, kind, and for the fast road: fast,
+#: template, getter)``.
+#: ``fast`` says the fast road (:mod:`.fast`) may take the request (SigV4,
+#: host signed, Authorization not, within ``max_signed_headers``,
+#: SignedHeaders canonical: sorted, lowercase, unique).  The template
+#: (``"host:%s\n...\nhost;...\n"``, the canonical request between the query
+#: and the payload hash) and the getter (the signed values of a header index:
+#: a tuple, or the value itself for one name, as ``%`` takes them) build it.
 Params = tuple[
     str,
     str,
@@ -151,8 +157,10 @@ Params = tuple[
     frozenset[str],
     str,
     frozenset[str],
+    str,
     bool,
-    tuple[Any, ...],
+    str,
+    Callable[[dict[str, str]], Any],
 ]
 
 
@@ -182,6 +190,8 @@ def _params(vr: Verifier, kind: str, alg: str, credential: str, signed_text: str
         and "host" in name_set
         and "authorization" not in name_set
         and len(names) <= vr.max_signed_headers
+        and list(names) == sorted(name_set)
+        and signed_text == signed_text.lower()
     )
     return vr._params_cache.put(
         cache_key,
@@ -193,9 +203,12 @@ def _params(vr: Verifier, kind: str, alg: str, credential: str, signed_text: str
             names,
             name_set,
             signed_text,
-            name_set | _UNSIGNED_AMZ_OK,
+            name_set | _UNSIGNED_AMZ_OK | _COMMON_UNSIGNED,
+            kind,
             fast,
-            (akid, alg, kind, scope, names),
+            "".join([n.replace("%", "%%") + ":%s\n" for n in names])
+            + f"\n{signed_text.replace('%', '%%')}\n",
+            itemgetter(*names),
         ),
     )
 

@@ -19,15 +19,13 @@ stores nothing the general road would not.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
-from typing import Any
+from time import time as _time
 
+from ..canonical import trim_value
 from ..errors import SignatureError
 from ..keys import signing_key
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
-from ._common import _canonical_request as _creq
-from ._common import _string_to_sign as _sts
 from .auth import _query_has_auth, _query_params
 from .checks import _amz_epoch, _date_cache, _now_epoch
 from .keys import _key
@@ -44,7 +42,9 @@ _NO_BODY: Iterator[bytes] = iter(())
 
 # One function on purpose (over 100 lines), like the Signer's hot path: a call
 # with a dozen arguments is a few percent of a verification.  It reads as the
-# general road's stages.
+# general road's stages.  Each Python operation here costs about as much as
+# hashing a few dozen bytes, so the stages are written to do few of them:
+# loops are C loops where they can be (str.join, itemgetter, % formatting).
 def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
     """The verified request, or None: take the general road (see the module)."""
     method, target, headers, body, now = received
@@ -54,42 +54,54 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         or target.__class__ is not str
         or method.__class__ is not str
         or (body.__class__ is not bytes and body is not None)
-        or (headers.__class__ is not list and headers.__class__ is not dict)
         or target[:1] != "/"
     ):
         return None
-    # The received header index, as _index_headers builds it for str names
-    # it has seen before and str values, none longer than the limit (a
-    # memoized name is at most MEMO_NAME_LENGTH long); anything else, or a
-    # name repeated, takes the general road.
-    most = vr.max_header_length - MEMO_NAME_LENGTH
+    # The received header index, as _index_headers builds it for names it
+    # has seen before (lowercased through its memo) and str values; anything
+    # else takes the general road: a name not memoized, not a pair, a name
+    # repeated, a value that is not a str (str.join refuses it) or longer
+    # than the limit (a memoized name is at most MEMO_NAME_LENGTH long, and
+    # no value is longer than all of them together).
+    cache = _lname_cache
+    hmap: dict[str, str] = {}
     try:
-        items: Any = headers if headers.__class__ is list else headers.items()  # type: ignore[union-attr]
-        cache = _lname_cache
-        pairs = [(cache[n], v) for n, v in items if v.__class__ is str and len(v) <= most]
+        if headers.__class__ is list:
+            for n, v in headers:
+                hmap[cache[n]] = v
+        elif headers.__class__ is dict:
+            for n, v in headers.items():
+                hmap[cache[n]] = v
+        else:
+            return None
+        if (
+            len(hmap) != len(headers)
+            or len("".join(hmap.values())) > vr.max_header_length - MEMO_NAME_LENGTH
+        ):
+            return None
     except (KeyError, TypeError, ValueError):
         return None
-    hmap = dict(pairs)
     # A chunked body has no Content-Length: the gateway takes a request with
     # neither header for one without a body.
-    if len(hmap) != len(items) or "transfer-encoding" in hmap:
+    if "transfer-encoding" in hmap:
         return None
-    now_s = time.time() if now is None else _now_epoch(now)
+    now_s = _time() if now is None else _now_epoch(now)
     authorization = hmap.get("authorization")
     expires = None
     if authorization is not None:
         # Header auth: the memoized Authorization prefix, then the time.
-        cut = authorization.rfind("Signature=")
+        prefix, _, signature = authorization.rpartition("Signature=")
         if (
-            ("?" in target and _query_has_auth(target.partition("?")[2]))
-            or cut <= 0
+            not prefix
             or len(authorization) > vr.max_auth_length
+            or ("?" in target and _query_has_auth(target.partition("?")[2]))
         ):
             return None
-        params = vr._auth_cache.get(authorization[:cut])
-        signature = authorization[cut + 10 :]
+        params = vr._auth_cache.get(prefix)
         amz = hmap.get("x-amz-date")
-        if params is None or amz is None or "," in signature or " " in signature:
+        # (A "signature" holding "," or " " makes the general road parse the
+        # whole header: it cannot equal the hex computed below, so no test here.)
+        if params is None or amz is None:
             return None
         amz = amz.strip()
         epoch = _date_cache.get(amz)
@@ -101,8 +113,7 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         if token is not None:
             token = token.strip(" \t")
         claimed = hmap.get("x-amz-content-sha256")
-        hit2 = vr._targets.get(target)
-        curi, cquery = hit2 if hit2 is not None else vr._canonical_target(target)
+        curi, cquery = vr._targets.get(target) or vr._canonical_target(target)
         unsigned_ok = False
     else:
         # Presigned: the parameters of this target, memoized (a URL used
@@ -121,15 +132,18 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         if claimed is None:
             claimed = hmap.get("x-amz-content-sha256")
         unsigned_ok = vr.presign_unsigned_payload
-    alg, akid, scope, scope_text, names, name_set, signed_text, may_skip, fast, head = params
-    sent = hmap.keys()
-    if not fast or not sent >= name_set:
+    alg, akid, scope, scope_text, names, name_set, _, may_skip, kind, fast, tmpl, values = params
+    if not fast or not hmap.keys() >= name_set:
         return None
-    if len(sent) - len(name_set) > (expires is None):
-        # Headers sent unsigned besides Authorization: none may be x-amz-*.
-        for name in sent - may_skip:
-            if name[:6] == "x-amz-":
-                return None
+    if not hmap.keys() <= may_skip:
+        # Headers sent unsigned, besides the common ones (may_skip holds
+        # them): none may be x-amz-*.  One search of their names; a hit
+        # (maybe "a-x-amz-b") is checked name by name.
+        unsigned = hmap.keys() - may_skip
+        if "x-amz-" in " ".join(unsigned):
+            for name in unsigned:
+                if name[:6] == "x-amz-":
+                    return None
 
     # The payload: a SHA-256 or UNSIGNED-PAYLOAD declared, or the body's
     # own hash signed (computed after the key lookup).
@@ -156,36 +170,46 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
     value = mapping.get(akid)
     if value is None:
         return None
-    # The key and the day's signing function, per looked-up value, key id and day.
-    slot = vr._fast_slot
-    if slot is not None and slot[0] is value and slot[1] == akid and slot[2] == scope.date:
-        key, sign = slot[3], slot[4]
-    else:
+    # The key and the day's HMAC pad states, per looked-up value and
+    # parameters (one access key id and day).
+    slot_value, slot_params, key, inner, outer = vr._fast_slot
+    if slot_value is not value or slot_params is not params:
         key = _key(vr, akid, value)
         if key.secret is None:
             return None
         region = scope.region or ""  # SigV4 scopes name one
-        sign = signing_key(key.secret, scope.date, region, scope.service).hexdigest
-        vr._fast_slot = (value, akid, scope.date, key, sign)
+        inner, outer = signing_key(key.secret, scope.date, region, scope.service).states()
+        vr._fast_slot = (value, params, key, inner, outer)
     if key.token is not None and token is None:
         return None
     if claimed is None:
         payload_hash = _sha256(data).hexdigest() if data else _EMPTY
     else:
         payload_hash = claimed
-    if len(pairs) == 1:  # host alone, sent and signed (a presigned URL): the signer's form
-        creq = _creq(method, curi, cquery, pairs, payload_hash)
-    else:
-        creq = _creq(
-            method, curi, cquery, pairs, payload_hash, signed=signed_text, names=names, index=hmap
-        )
-    sts = _sts(alg, amz, scope_text, creq[6])
-    # compare_digest takes ASCII str as they are (a signature that is not ASCII cannot match).
-    if (
-        creq[4] != signed_text
-        or not signature.isascii()
-        or not _compare(sign(sts.encode()), signature)
-    ):
+    # The canonical request, as canonical_request builds it for a canonical
+    # SignedHeaders list (``fast`` says it is) and names not repeated: the
+    # values of the signed names in order, trimmed when one may need it (a
+    # space or a tab anywhere in the block: then value by value).
+    v = values(hmap)
+    block = tmpl % v
+    if " " in block or "\t" in block:
+        block = tmpl % (tuple(map(trim_value, v)) if v.__class__ is tuple else trim_value(v))
+    try:
+        digest = _sha256(f"{method}\n{curi}\n{cquery}\n{block}{payload_hash}".encode()).hexdigest()
+    except UnicodeEncodeError:  # a lone surrogate: the general road hashes it as it can
+        return None
+    sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope_text}\n{digest}"
+    # HMAC-SHA256 with the day's key (HmacKey.hexdigest, inlined), compared in
+    # constant time; compare_digest takes ASCII str as they are, and refuses a
+    # signature that is not ASCII (which cannot match) with a TypeError.
+    inner = inner.copy()
+    inner.update(sts.encode())
+    outer = outer.copy()
+    outer.update(inner.digest())
+    try:
+        if not _compare(outer.hexdigest(), signature):
+            return None
+    except TypeError:
         return None
     if key.token is not None and not _compare(
         key.token.encode("utf-8"),
@@ -197,8 +221,12 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
         computed = _sha256(data).hexdigest() if data else _EMPTY
         if computed != claimed and computed != claimed.lower():
             return None
-    return VerifiedRequest(  # type: ignore[call-arg]  # head: its first five fields
-        *head,
+    return VerifiedRequest(
+        akid,
+        alg,
+        kind,
+        scope,
+        names,
         amz,
         payload_hash,
         token is not None,

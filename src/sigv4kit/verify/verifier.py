@@ -185,7 +185,10 @@ class Verifier:
         self._auth_cache: Memo[str, Params] = Memo(1024)
         self._query_cache: Memo[str, QueryParams] = Memo(1024)
         self._value_memo: tuple[Any, str, _Key] | None = None
-        self._fast_slot: tuple[Any, str, str, _Key, Callable[[bytes], str]] | None = None
+        # The fast road's key and the day's HMAC pad states, for one looked-up
+        # value and params: (value, params, key, inner, outer).  Empty, it
+        # holds a value no lookup hands the fast road (None), so it is never None.
+        self._fast_slot: tuple[Any, ...] = (None,) * 5
         self.max_auth_length = _positive("max_auth_length", max_auth_length)
         self.max_signed_headers = _positive("max_signed_headers", max_signed_headers)
         self.max_query_length = _positive("max_query_length", max_query_length)
