@@ -28,8 +28,9 @@ does I/O, so every rule has a test of its own (tests/gateway/test_rewrite.py).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache
+from operator import itemgetter
 from typing import cast
 from urllib.parse import quote, unquote
 
@@ -46,6 +47,7 @@ __all__ = [
     "PRINCIPAL_HEADER",
     "encode_principal",
     "forward_headers",
+    "header_picker",
     "identity_headers",
     "is_aws_chunked",
     "path_style",
@@ -171,6 +173,63 @@ def _hop_names(value: str, hop: set[str] | None) -> set[str] | None:
     hop = hop or set()
     hop.update(t.strip().lower() for t in value.split(",") if t.strip())
     return hop
+
+
+#: The plain forwarded headers of a request, as one C call: an ``itemgetter``
+#: of the kept positions, per sequence of names as received (see header_picker).
+Picker = Callable[[Sequence[Header]], tuple[Header, ...]]
+#: Sequences of names -> their picker, or False: a ``Connection`` among them
+#: (its value names more to drop) or too long to remember.
+pickers: Memo[tuple[str, ...], Picker | bool] = Memo(256)
+# What one remembered sequence may hold: ``pickers`` keeps names alive, and a
+# client chooses them (at most 256 x 2 KiB of names).
+_PICK_NAMES = 64
+_PICK_CHARS = 2048
+
+
+def _pick_none(headers: Sequence[Header]) -> tuple[Header, ...]:
+    return ()
+
+
+def _pick_one(i: int) -> Picker:
+    get = itemgetter(i)  # one index: the item itself, not a tuple
+
+    def pick(headers: Sequence[Header]) -> tuple[Header, ...]:
+        return (get(headers),)
+
+    return pick
+
+
+def header_picker(names: tuple[str, ...]) -> Picker | bool:
+    """The picker of :func:`plain_headers`' kept pairs for headers named ``names``, or False.
+
+    ``picker(headers)`` is the tuple of the pairs :func:`plain_headers` keeps,
+    in order, for any headers whose names (as received, in order) are
+    ``names``: which pairs stay depends on the names alone unless one is
+    ``Connection`` (then False: ``plain_headers`` must read its value).
+    Remembered in :data:`pickers`, which the gateway reads first.
+    """
+    kept: list[int] = []
+    for i, name in enumerate(names):
+        kind = _name_class.get(name)
+        if kind is None:
+            kind = _classify(name)
+        if kind == _CONNECTION:
+            kept = []
+            pick: Picker | bool = False
+            break
+        if kind != _DROP:
+            kept.append(i)
+    else:
+        if len(kept) > 1:
+            pick = itemgetter(*kept)
+        elif kept:
+            pick = _pick_one(kept[0])
+        else:
+            pick = _pick_none
+    if len(names) <= _PICK_NAMES and sum(map(len, names)) <= _PICK_CHARS:
+        pickers.put(names, pick)
+    return pick
 
 
 def plain_headers(headers: list[Header], identity: Sequence[Header]) -> list[Header]:

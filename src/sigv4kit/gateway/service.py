@@ -31,6 +31,7 @@ import contextvars
 import itertools
 import logging
 import os
+import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
@@ -53,12 +54,14 @@ from .policy import (
 from .resign import Resigner, as_async_body
 from .rewrite import (
     forward_headers,
+    header_picker,
     identity_headers,
     is_aws_chunked,
     path_style,
     plain_headers,
     strip_presign_query,
 )
+from .rewrite import pickers as _pickers
 
 if TYPE_CHECKING:
     from ..verifier import VerifiedRequest, Verifier
@@ -191,11 +194,16 @@ class GatewayService(Service):
         self.options = options
         self._keys: Any = keys
         self._peek: Callable[[str], Any] | None = getattr(keys, "peek", None)
+        # A KeyCache's entries and clock, read inline by _cached_secret.
+        self._entries: dict[str, tuple[Any, float]] | None = None
+        self._now: Callable[[], float] = time.monotonic
+        self._usable_record: Any = None  # the last record seen usable for good
+        self._view(keys)
         # The record whose secret the fast road's lookup used; a miss of the
         # cache seen by the general road's synchronous try (see _verify).
         self._hit: Any = None
         self._missed = False
-        self._identity: tuple[Any, tuple[tuple[str, str], ...]] = (None, ())
+        self._per_key: tuple[Any, tuple[tuple[str, str], ...], bool] = (None, (), True)
         self._replay = replay
         self._limiter = limiter
         self._clock = clock
@@ -242,9 +250,15 @@ class GatewayService(Service):
             self._owned.insert(0, cache)
             self._keys = cache
             self._peek = cache.peek
+            self._view(cache)
             self._pinger = asyncio.ensure_future(self._ping_loop())
         if o.replay_url and (self._replay is None or (o.rate_limit and self._limiter is None)):
             await self._open_redis(o.replay_url)
+
+    def _view(self, keys: Any) -> None:
+        view = getattr(keys, "view", None)
+        if view is not None:
+            self._entries, self._now = view()
 
     async def _open_redis(self, url: str) -> None:
         o = self.options
@@ -311,15 +325,24 @@ class GatewayService(Service):
         record goes to ``_hit``; a key the cache lacks sets ``_missed`` (not
         "unknown": the store must be asked).
         """
-        peek = self._peek
-        record = peek(access_key_id) if peek is not None else None
+        entries = self._entries
+        if entries is not None:  # a KeyCache: its peek, inlined (this runs for every request)
+            entry = entries.get(access_key_id)
+            record = entry[0] if entry is not None and self._now() < entry[1] else None
+        else:
+            peek = self._peek
+            record = peek(access_key_id) if peek is not None else None
         if record is None:
             self._missed = True
             return None
-        if (
-            record.status != "active" or record.expires_at is not None or record.grace_until
-        ) and not record.usable():  # _usable, inlined: this runs for every request
-            return None
+        if record is not self._usable_record:
+            if record.status == "active" and record.expires_at is None and not record.grace_until:
+                # Usable for good: a record never changes (a change in the store
+                # comes as a new record), so the next request needs no look.
+                if entries is not None:
+                    self._usable_record = record
+            elif not record.usable():
+                return None
         self._hit = record
         return record.secret_access_key  # type: ignore[no-any-return]
 
@@ -337,8 +360,13 @@ class GatewayService(Service):
 
     # -- the request ----------------------------------------------------------
     async def handle(self, request: Incoming) -> Outgoing | Reply:
-        request_id = _next_request_id()
-        request.log["request_id"] = request_id
+        # The request id: the next of a batch formatted ahead (see _next_request_id).
+        try:
+            request_id = _batch.pop()
+        except IndexError:
+            request_id = _refill()
+        log = request.log
+        log["request_id"] = request_id
         now = self._clock() if self._clock is not None else None
         if not request.content_length:
             # The common request: no body, a SigV4 key this node has cached, its
@@ -350,14 +378,49 @@ class GatewayService(Service):
             # and the fast road declines a request with Transfer-Encoding: so
             # ``has_body`` (a look at every header name) is left for the rest.
             self._hit = None
-            ok = fast_verify(
-                self._fast, (request.method, request.target, request.headers, b"", now)
-            )
+            headers = request.headers
+            ok = fast_verify(self._fast, (request.method, request.target, headers, b"", now))
             key = self._hit
             if ok is not None and key is not None:
-                if self._replay is None and self._limiter is None and not self.options.resign:
-                    return self._forward_plain(request, request_id, ok, key)
-                return await self._decide(request, request_id, ok, key, False)
+                if self._replay is not None or self._limiter is not None or self.options.resign:
+                    return await self._decide(request, request_id, ok, key, False)
+                # Nothing to await: the decision and the upstream request right
+                # here, in one function on purpose (what _decide and _outgoing do
+                # for such a request, a call and a few lookups per request fewer).
+                log["access_key_id"] = ok.access_key_id
+                memo = self._per_key
+                if memo[0] is not key:  # built once per key record (records are immutable)
+                    memo = self._per_key = self._key_memo(ok, key)
+                target = (
+                    request.target
+                    if ok.expires is None and not self._domains  # header-signed, path-style
+                    else self._upstream_target(request, ok)
+                )
+                if memo[2]:  # the key has a policy (a key without one allows all)
+                    method = request.method
+                    source = request.header("x-amz-copy-source") if method == "PUT" else None
+                    verdict = policy_verdict(
+                        key.allows, request.method, policy_path(target, form=ok.form), source
+                    )
+                    if verdict is not None:
+                        verdict.access_key_id = ok.access_key_id
+                        return self.reject(request, verdict, request_id)
+                # The forwarded headers: the received pairs kept (one C call for a
+                # sequence of names seen before), the identity headers, Host.
+                names = next(zip(*headers), ())  # noqa: B905 - the names, as one tuple
+                pick = _pickers.get(names)
+                if pick is None:
+                    pick = header_picker(names)
+                if pick is False:  # Connection among them: its value decides
+                    out = plain_headers(headers, memo[1])
+                else:
+                    out = [*pick(headers), *memo[1]]  # type: ignore[operator]
+                log["verdict"] = "OK"
+                metrics = request.state.get("metrics")
+                if metrics is not None:  # Metrics.add(_OK_VERDICT), inlined
+                    counters = metrics.counters
+                    counters[_OK_VERDICT] = counters.get(_OK_VERDICT, 0) + 1
+                return Outgoing(request.method, self._origin, target, out)
         has_body = request.has_body
         ctx: dict[str, Any] = {"algorithm": _algorithm_hint(request)}
         token = _current.set(ctx)
@@ -405,35 +468,13 @@ class GatewayService(Service):
             target = path_style(target, request.header("host"), self._domains)
         return target
 
-    def _forward_plain(
-        self, request: Incoming, request_id: str, ok: VerifiedRequest, key: KeyRecordLike
-    ) -> Outgoing | Reply:
-        """The decision for a verified request without a body, when no replay cache,
-        rate limit or re-signing is configured: nothing to await."""
-        request.log["access_key_id"] = ok.access_key_id
-        target = (
-            request.target
-            if ok.expires is None and not self._domains  # header-signed, path-style
-            else self._upstream_target(request, ok)
-        )
-        if getattr(key, "policy", _UNKNOWN) is not None:  # a key without a policy allows all
-            source = request.header("x-amz-copy-source") if request.method == "PUT" else None
-            verdict = policy_verdict(
-                key.allows, request.method, policy_path(target, form=ok.form), source
-            )
-            if verdict is not None:
-                verdict.access_key_id = ok.access_key_id
-                return self.reject(request, verdict, request_id)
-        memo = self._identity
-        if memo[0] is not key:  # the identity headers, built once per key record
-            memo = self._identity = (key, identity_headers(ok.access_key_id, key.name))
-        headers = plain_headers(request.headers, memo[1])
-        headers.append(self._host_header)
-        request.log["verdict"] = "OK"
-        metrics = request.state.get("metrics")
-        if metrics is not None:
-            metrics.add(_OK_VERDICT)
-        return Outgoing(request.method, self._origin, target, headers)
+    def _key_memo(
+        self, ok: VerifiedRequest, key: KeyRecordLike
+    ) -> tuple[Any, tuple[tuple[str, str], ...], bool]:
+        """What the plain road needs of a key record: (record, the headers added
+        upstream -- the identity headers, then Host --, whether it has a policy)."""
+        tail = (*identity_headers(ok.access_key_id, key.name), self._host_header)
+        return (key, tail, getattr(key, "policy", _UNKNOWN) is not None)
 
     async def _decide(
         self,
@@ -583,34 +624,44 @@ def _usable(record: Any) -> bool:
     return bool(record.usable())
 
 
-_HEX2 = [f"{i:02X}" for i in range(256)]
-_ids = itertools.count()
+#: The low byte of a request id, from 0xFF down (a batch is popped from its end).
+_LOWS = [f"{i:02X}" for i in range(255, -1, -1)]
+_highs = itertools.count()
 _prefix = os.urandom(4).hex().upper()
-_head: tuple[int, str] = (-1, "")
+_batch: list[str] = []
 
 
 def _next_request_id() -> str:
     """S3-style request ids (16 upper-case hex digits): a random prefix per
-    process, then a 32-bit counter, without a system call.  The counter's
-    upper 24 bits are formatted once per 256 requests and the low byte comes
-    from a table: formatting an integer per request cost several times this.
-    Safe across threads (in-process gateways each run a loop in a thread):
-    ``next`` on the counter is atomic, and a thread that sees another's
-    ``_head`` only uses it when it is for its own upper bits."""
-    global _head
-    n = next(_ids) & 0xFFFFFFFF
-    high = n >> 8
-    head = _head
-    if head[0] != high:
-        head = _head = (high, f"{_prefix}{high:06X}")
-    return head[1] + _HEX2[n & 0xFF]
+    process, then a 32-bit counter, without a system call.  Formatted 256 at a
+    time (the counter's upper 24 bits once, the low byte from a table): a
+    request pops the next id, a C call, where formatting one per request cost
+    several times that.  (``handle`` inlines this.)  Safe across threads
+    (in-process gateways each run a loop in a thread): ``list.pop`` and
+    ``next`` on the counter are atomic, each batch has upper bits of its own,
+    and a batch replaced while another thread still pops from it only loses
+    ids, never repeats one."""
+    try:
+        return _batch.pop()
+    except IndexError:
+        return _refill()
+
+
+def _refill() -> str:
+    """The first id of a new batch, which becomes ``_batch`` (the rest)."""
+    global _batch
+    head = f"{_prefix}{next(_highs) & 0xFFFFFF:06X}"
+    batch = [head + low for low in _LOWS]
+    first = batch.pop()
+    _batch = batch
+    return first
 
 
 def _new_ids() -> None:
-    global _ids, _prefix, _head
-    _ids = itertools.count()
+    global _highs, _prefix, _batch
+    _highs = itertools.count()
     _prefix = os.urandom(4).hex().upper()
-    _head = (-1, "")
+    _batch = []  # the parent's ids: never the child's
 
 
 # A forked worker makes a prefix of its own (no getpid() per request).

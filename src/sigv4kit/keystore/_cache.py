@@ -130,6 +130,14 @@ class KeyCache(Closing):
             return entry[0]
         return None
 
+    def view(self) -> tuple[dict[str, tuple[KeyRecord | None, float]], Callable[[], float]]:
+        """The entries and the clock :meth:`peek` reads, for a caller that reads
+        them inline (the gateway, on every request, without a call):
+        ``entries.get(id)`` is ``(record or None, deadline)``, fresh while
+        ``clock() < deadline``.  The dict is the cache's own, emptied in place,
+        never replaced; the caller only reads it."""
+        return self._entries, self._clock
+
     async def get(self, access_key_id: str) -> KeyRecord | None:
         """The record (any status) or None for an unknown key.
 
