@@ -29,6 +29,7 @@ from sigv4kit.errors import SignatureError, SigningError
 from sigv4kit.verify.fast import fast_verify
 from sigv4kit.verify.flow import drive_sync, verification
 from sigv4kit.verify.request import MEMO_NAME_LENGTH
+from sigv4kit.verify.result import VerifiedRequest
 
 AK, SK = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 AK2, SK2 = "AKIDOTHER", "otherSecretKeyotherSecretKeyotherSecret0"
@@ -110,6 +111,7 @@ def _check(vr: Verifier, req: tuple[Any, ...], *, taken: bool | None = None) -> 
         assert taken is not True, f"the fast road left {req!r}"
     else:
         assert taken is not False, f"the fast road took {req!r}"
+        assert type(fast) is VerifiedRequest
         assert general[0] == "ok", f"the fast road accepted a refusal: {req!r} -> {general}"
         assert _fields(fast) == general[1]
     return general
@@ -281,3 +283,19 @@ def test_signed_names_holding_percent(name: str) -> None:
     req = ("GET", "/a", list(signed.headers), b"")
     _check(vr, req)
     assert _check(vr, req, taken=True)[0] == "ok"
+
+
+@pytest.mark.parametrize("signed", [False, True])
+def test_transfer_encoding_is_left(signed: bool) -> None:
+    """A chunked body: the general road reads it; Transfer-Encoding sent
+    unsigned or signed, the fast road leaves the request to it."""
+    vr = Verifier({AK: SK}, "us-east-1", "s3")
+    s = Signer(Credentials(AK, SK), "us-east-1", "s3", skipped_headers=())
+    te = [("Transfer-Encoding", "chunked")]
+    signed_req = s.sign("PUT", f"https://{HOST}/a", te if signed else [], b"", timestamp=NOW)
+    sent = list(signed_req.headers) + ([] if signed else te)
+    if signed:
+        assert "transfer-encoding" in dict(signed_req.headers)["Authorization"]
+    req = ("PUT", "/a", sent, b"")
+    _check(vr, req)
+    _check(vr, req, taken=False)

@@ -143,7 +143,7 @@ def _query_has_auth(query: str) -> bool:
 #: unsigned or are never x-amz-*, kind, and for the fast road: fast,
 #: template, getter)``.
 #: ``fast`` says the fast road (:mod:`.fast`) may take the request (SigV4,
-#: host signed, Authorization not, within ``max_signed_headers``,
+#: host signed, Authorization and Transfer-Encoding not, within ``max_signed_headers``,
 #: SignedHeaders canonical: sorted, lowercase, unique).  The template
 #: (``"host:%s\n...\nhost;...\n"``, the canonical request between the query
 #: and the payload hash) and the getter (the signed values of a header index:
@@ -189,6 +189,7 @@ def _params(vr: Verifier, kind: str, alg: str, credential: str, signed_text: str
         alg == ALGORITHM_V4
         and "host" in name_set
         and "authorization" not in name_set
+        and "transfer-encoding" not in name_set
         and len(names) <= vr.max_signed_headers
         and list(names) == sorted(name_set)
         and signed_text == signed_text.lower()
