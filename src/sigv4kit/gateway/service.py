@@ -251,7 +251,7 @@ class GatewayService(Service):
             self._keys = cache
             self._peek = cache.peek
             self._view(cache)
-            self._pinger = asyncio.ensure_future(self._ping_loop())
+            self._pinger = asyncio.ensure_future(_watch_store(self))
         if o.replay_url and (self._replay is None or (o.rate_limit and self._limiter is None)):
             await self._open_redis(o.replay_url)
 
@@ -275,19 +275,6 @@ class GatewayService(Service):
             limiter = ratelimit.RedisRateLimiter(url, rate=o.rate_limit, burst=o.rate_burst)
             self._owned.append(limiter)
             self._limiter = limiter
-
-    async def _ping_loop(self) -> None:
-        # /readyz is "the key store answers": asked once a second, so a
-        # load balancer takes a node whose store is gone out of rotation.
-        while True:
-            try:
-                await asyncio.wait_for(self._store.ping(), 2.0)
-                self._store_ok = True
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                self._store_ok = False
-            await asyncio.sleep(1.0)
 
     async def shutdown(self) -> None:
         if self._pinger is not None:
@@ -586,6 +573,20 @@ class GatewayService(Service):
         """
         request_id = str(request.log.get("request_id") or new_request_id())
         return self.reject(request, upstream_failure(status, reason), request_id)
+
+
+async def _watch_store(service: GatewayService) -> None:
+    """Ask the key store once a second whether it answers (``/readyz``), so a
+    load balancer takes a node whose store is gone out of rotation."""
+    while True:
+        try:
+            await asyncio.wait_for(service._store.ping(), 2.0)
+            service._store_ok = True
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            service._store_ok = False
+        await asyncio.sleep(1.0)
 
 
 class _CachedSecrets(Mapping[str, str]):

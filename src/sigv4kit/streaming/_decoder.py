@@ -10,29 +10,26 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, cast
 
 from ..canonical import EMPTY_SHA256
-from ..checksums import CHECKSUM_ALGORITHMS, CHECKSUM_HEADERS, Checksum, fold, settle
+from ..checksums import Checksum, fold, settle
 from ..config import ALGORITHM_V4
 from ..errors import (
     ChunkLineTooLongError,
     ChunkTooLargeError,
     IncompleteBody,
     InvalidChunkSizeError,
-    InvalidRequest,
     SignatureDoesNotMatch,
     SignatureError,
     SigningError,
     TooManyChunksError,
 )
-from ..payload import read_pieces
 from ._modes import (
     _CHUNK_SIG,
     _CRLF,
     _EMPTY_MID,
-    _MAX_LENGTH_DIGITS,
     _V4A_PAD,
     MAX_CHUNK_SIZE,
     MAX_CHUNKS,
@@ -361,10 +358,10 @@ class ChunkDecoder:
                     self._line += mv[pos:]
                     pos = n
                     if len(self._line) > self.max_line_length:
-                        raise self._line_too_long()
+                        raise _line_too_long(self._state, self.max_line_length)
                     break
                 if len(self._line) + end + 1 - pos > self.max_line_length:
-                    raise self._line_too_long()
+                    raise _line_too_long(self._state, self.max_line_length)
                 self._line += mv[pos : end + 1]
                 pos = end + 1
                 line = bytes(self._line)
@@ -392,14 +389,6 @@ class ChunkDecoder:
             out.extend(self._held)
             self._held.clear()
         self._state = _HEADER
-
-    def _line_too_long(self) -> SignatureError:
-        what = "trailer line" if self._state == _TRAILER else "chunk header line"
-        return ChunkLineTooLongError(
-            f"{what} longer than {self.max_line_length} bytes (max_line_length); the "
-            "aws-chunked framing is malformed",
-            value=self.max_line_length,
-        )
 
     def _line_done(self, line: bytes) -> None:
         st = self._state
@@ -500,6 +489,14 @@ class ChunkDecoder:
             settle(self._checksum, self._ckv)
             check_checksum(self._checksum, self.trailers, self._expected)
         self._state = _DONE
+
+
+def _line_too_long(state: int, limit: int) -> SignatureError:
+    what = "trailer line" if state == _TRAILER else "chunk header line"
+    return ChunkLineTooLongError(
+        f"{what} longer than {limit} bytes (max_line_length); the aws-chunked framing is malformed",
+        value=limit,
+    )
 
 
 def _loop_setup(
@@ -745,81 +742,3 @@ def _parse_header(line: bytes, signed: bool, sig_re: re.Pattern[bytes]) -> tuple
     if not _SIZE_RE.fullmatch(size_hex):
         raise IncompleteBody(f"chunk size {size_hex[:40]!r} is not a lowercase hexadecimal number")
     return size_hex, sig
-
-
-def decoder_from_headers(
-    headers: Iterable[tuple[str, str]],
-    *,
-    seed_signature: str | None = None,
-    amz_date: str | None = None,
-    scope: str | None = None,
-    sign: SignFn | None = None,
-    verify: VerifyFn | None = None,
-    **limits: int,
-) -> ChunkDecoder:
-    """A :class:`ChunkDecoder` set up from a received request's headers.
-
-    Reads ``x-amz-content-sha256`` (the mode), the required
-    ``x-amz-decoded-content-length``, ``x-amz-trailer``, and an
-    ``x-amz-checksum-*`` sent as a header (checked against the body).
-    ``Content-Encoding: aws-chunked`` is not required: minio-go omits it.
-    """
-    values: dict[str, list[str]] = {}
-    for name, value in headers:
-        values.setdefault(name.lower(), []).append(value.strip())
-    sha = values.get("x-amz-content-sha256", [""])[0]
-    if streaming_mode(sha) is None:
-        raise InvalidRequest(f"x-amz-content-sha256 {sha!r} is not an aws-chunked payload")
-    raw = values.get("x-amz-decoded-content-length")
-    if (
-        not raw
-        or len(raw) != 1
-        or not raw[0].isdigit()
-        or not raw[0].isascii()
-        or len(raw[0]) > _MAX_LENGTH_DIGITS
-    ):
-        raise InvalidRequest(
-            "an aws-chunked upload needs one numeric X-Amz-Decoded-Content-Length header"
-        )
-    names = [t.strip() for v in values.get("x-amz-trailer", []) for t in v.split(",") if t.strip()]
-    expected: tuple[str, str] | None = None
-    for header, algo in ((CHECKSUM_HEADERS[a], a) for a in sorted(CHECKSUM_ALGORITHMS)):
-        if header in values and header not in {n.lower() for n in names}:
-            expected = (algo, values[header][0])
-    try:
-        return ChunkDecoder(
-            sha,
-            seed_signature=seed_signature,
-            amz_date=amz_date,
-            scope=scope,
-            sign=sign,
-            verify=verify,
-            decoded_length=int(raw[0]),
-            trailer_names=names,
-            expected_checksum=expected,
-            **limits,
-        )
-    except SigningError as exc:
-        raise InvalidRequest(str(exc)) from None
-
-
-def iter_decoded(
-    decoder: ChunkDecoder, source: Iterable[bytes] | Any, read_size: int = 65536
-) -> Iterator[bytes]:
-    """Verified payload bytes from an aws-chunked ``source`` (file or iterable)."""
-    for piece in read_pieces(source, read_size):
-        out = decoder.feed(piece)
-        if out:
-            yield out
-    decoder.finish()
-
-
-async def aiter_decoded(
-    decoder: ChunkDecoder, source: AsyncIterable[bytes]
-) -> AsyncIterator[bytes]:
-    """Verified payload bytes from an async aws-chunked ``source``."""
-    async for piece in source:
-        out = decoder.feed(piece)
-        if out:
-            yield out
-    decoder.finish()
