@@ -207,8 +207,7 @@ def _params(vr: Verifier, kind: str, alg: str, credential: str, signed_text: str
             name_set | _UNSIGNED_AMZ_OK | _COMMON_UNSIGNED,
             kind,
             fast,
-            "".join([n.replace("%", "%%") + ":%s\n" for n in names])
-            + f"\n{signed_text.replace('%', '%%')}\n",
+            _c.header_template(names, signed_text),
             itemgetter(*names),
         ),
     )

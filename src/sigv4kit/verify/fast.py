@@ -22,10 +22,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from time import time as _time
 
-from ..canonical import trim_value
+from ..canonical import fill_headers as _fill_headers
 from ..errors import SignatureError
 from ..keys import signing_key
 from ._common import _EMPTY, UNSIGNED_PAYLOAD, _compare, _sha256
+from ._common import _string_to_sign as _sts
 from .auth import _query_has_auth, _query_params
 from .checks import _amz_epoch, _date_cache, _now_epoch
 from .keys import _key
@@ -193,18 +194,10 @@ def fast_verify(vr: Verifier, received: Received) -> VerifiedRequest | None:
     else:
         payload_hash = claimed
     # The canonical request, as canonical_request builds it for a canonical
-    # SignedHeaders list (``fast`` says it is) and names not repeated: the
-    # values of the signed names in order, trimmed when one may need it (a
-    # space or a tab anywhere in the block: then value by value).
-    v = values(hmap)
-    block = tmpl % v
-    if " " in block or "\t" in block:
-        block = tmpl % (tuple(map(trim_value, v)) if v.__class__ is tuple else trim_value(v))
-    try:
-        digest = _sha256(f"{method}\n{curi}\n{cquery}\n{block}{payload_hash}".encode()).hexdigest()
-    except UnicodeEncodeError:  # a lone surrogate: the general road hashes it as it can
-        return None
-    sts = f"AWS4-HMAC-SHA256\n{amz}\n{scope_text}\n{digest}"
+    # SignedHeaders list (``fast`` says it is) and names not repeated: its
+    # header lines from the list's template (canonical.header_template).
+    block = _fill_headers(tmpl, values(hmap))
+    sts = _sts(alg, amz, scope_text, f"{method}\n{curi}\n{cquery}\n{block}{payload_hash}")
     # HMAC-SHA256 with the day's key (HmacKey.hexdigest, inlined), compared in
     # constant time; compare_digest takes ASCII str as they are, and refuses a
     # signature that is not ASCII (which cannot match) with a TypeError.
