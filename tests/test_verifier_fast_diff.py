@@ -30,6 +30,7 @@ from sigv4kit.verify.fast import fast_verify
 from sigv4kit.verify.flow import drive_sync, verification
 from sigv4kit.verify.request import MEMO_NAME_LENGTH
 from sigv4kit.verify.result import VerifiedRequest
+from test_verifier_fast import _fields  # what a verified request is compared by
 
 AK, SK = "AKIDEXAMPLE", "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
 AK2, SK2 = "AKIDOTHER", "otherSecretKeyotherSecretKeyotherSecret0"
@@ -73,25 +74,6 @@ def _target(url: str) -> str:
 
 def _general(vr: Verifier, req: tuple[Any, ...]) -> Any:
     return drive_sync(vr, verification(vr, (*req, NOW), True))
-
-
-def _fields(ok: Any) -> tuple[Any, ...]:
-    return (
-        ok.access_key_id,
-        ok.algorithm,
-        ok.auth_type,
-        ok.scope,
-        ok.signed_headers,
-        ok.amz_date,
-        ok.payload_hash,
-        ok.has_session_token,
-        ok.read(),
-        ok.signature,
-        ok.form,
-        ok.expires,
-        tuple(ok.trailers),
-        ok.string_to_sign,
-    )
 
 
 def _outcome(vr: Verifier, req: tuple[Any, ...]) -> tuple[str, Any]:
