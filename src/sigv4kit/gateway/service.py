@@ -347,11 +347,7 @@ class GatewayService(Service):
 
     # -- the request ----------------------------------------------------------
     async def handle(self, request: Incoming) -> Outgoing | Reply:
-        # The request id: the next of a batch formatted ahead (see _next_request_id).
-        try:
-            request_id = _batch.pop()
-        except IndexError:
-            request_id = _refill()
+        request_id = _next_request_id()
         log = request.log
         log["request_id"] = request_id
         now = self._clock() if self._clock is not None else None
@@ -404,9 +400,8 @@ class GatewayService(Service):
                     out = [*pick(headers), *memo[1]]  # type: ignore[operator]
                 log["verdict"] = "OK"
                 metrics = request.state.get("metrics")
-                if metrics is not None:  # Metrics.add(_OK_VERDICT), inlined
-                    counters = metrics.counters
-                    counters[_OK_VERDICT] = counters.get(_OK_VERDICT, 0) + 1
+                if metrics is not None:
+                    metrics.add(_OK_VERDICT)
                 return Outgoing(request.method, self._origin, target, out)
         has_body = request.has_body
         ctx: dict[str, Any] = {"algorithm": _algorithm_hint(request)}
@@ -637,7 +632,7 @@ def _next_request_id() -> str:
     process, then a 32-bit counter, without a system call.  Formatted 256 at a
     time (the counter's upper 24 bits once, the low byte from a table): a
     request pops the next id, a C call, where formatting one per request cost
-    several times that.  (``handle`` inlines this.)  Safe across threads
+    several times that.  Safe across threads
     (in-process gateways each run a loop in a thread): ``list.pop`` and
     ``next`` on the counter are atomic, each batch has upper bits of its own,
     and a batch replaced while another thread still pops from it only loses
