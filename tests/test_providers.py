@@ -783,7 +783,9 @@ def test_short_lived_credentials_are_not_refreshed_every_call() -> None:
 
 def test_refresh_from_asyncio_tasks_fetches_once_without_blocking_the_loop() -> None:
     clock = Clock()
-    source = Source(clock, timedelta(hours=1), delay=0.3)
+    # A fetch of 1 s: a loop it blocked would tick once or twice; a free one
+    # ticks ~100 times, and still 10 when a loaded machine starves it tenfold.
+    source = Source(clock, timedelta(hours=1), delay=1.0)
     provider = RefreshingProvider(source, clock=clock)
 
     async def main() -> tuple[list[Credentials], int]:
@@ -805,7 +807,7 @@ def test_refresh_from_asyncio_tasks_fetches_once_without_blocking_the_loop() -> 
     results, ticks = asyncio.run(main())
     assert source.calls == 1
     assert {c.access_key_id for c in results} == {"AKID1"}
-    # The loop kept running while the 0.3 s fetch ran in a thread.
+    # The loop kept running while the fetch ran in a thread.
     assert ticks >= 10
 
     clock.now += timedelta(minutes=55)
