@@ -210,6 +210,14 @@ def test_c_state_set_wrongly_raises_instead_of_crashing() -> None:
         with pytest.raises(TypeError):
             dec.feed_pieces(body[1000:])
     dec = _make(ChunkDecoder, signed, len(data))
+    for attr in ("_held", "_prev", "_chunk_sig", "_ck", "_ckv", "_expect", "_loop"):
+        with pytest.raises(AttributeError, match="cannot be deleted"):
+            delattr(dec, attr)
+    dec.feed_pieces(body[:1000])
+    dec._held = None  # type: ignore[assignment]
+    with pytest.raises(TypeError):
+        dec.feed_pieces(body[1000:2000])  # the fast path checks too
+    dec = _make(ChunkDecoder, signed, len(data))
     with pytest.raises(TypeError):
         dec._remaining = "x"  # type: ignore[assignment]
     with pytest.raises(TypeError):

@@ -330,7 +330,7 @@ PyDoc_STRVAR(whole_chunks_doc,
 "Take the signed chunks that end in ``data``; see PyDecoderCore._whole_chunks.");
 
 static Py_ssize_t
-whole_chunks(Core *self, Args a)
+whole_chunks(Core *self, Args *a)
 {
     if (check_state(self) < 0)
         return -1;
@@ -340,8 +340,8 @@ whole_chunks(Core *self, Args a)
     if (clamped(loop, 4, &limit) < 0 || clamped(loop, 5, &small) < 0 ||
         clamped(loop, 6, &max_chunks) < 0 || clamped(loop, 7, &room) < 0)
         return -1;
-    const char *buf = a.buf;
-    Py_ssize_t n = a.n, pos = a.pos;
+    const char *buf = a->buf;
+    Py_ssize_t n = a->n, pos = a->pos;
     PyObject *ck = self->ck, *held = self->held;
     Py_ssize_t out_end = self->out_end, chunks = self->chunks, chunk_size = self->chunk_size;
     Py_ssize_t emid_len = PyBytes_GET_SIZE(empty_mid);
@@ -353,7 +353,7 @@ whole_chunks(Core *self, Args a)
     Py_ssize_t last = n - 2;
     Py_ssize_t end = pos + self->remaining;
     while (end <= last) {
-        piece = PySequence_GetSlice(a.mv, pos, end);
+        piece = PySequence_GetSlice(a->mv, pos, end);
         if (piece == NULL)
             goto error;
         /* The chunk's earlier pieces, then this one. */
@@ -457,14 +457,26 @@ whole_chunks(Core *self, Args a)
                 goto error;
         }
         Py_SETREF(prev, Py_NewRef(received));
-        if (nheld) {
+        if (nheld && a->out == NULL) {
+            /* Nothing released yet (feed_pieces' call): the held list itself
+             * becomes the output, and a new one is held. */
+            PyObject *fresh = PyList_New(0);
+            if (fresh == NULL)
+                goto error;
+            a->out = held;  /* self's reference moves to the output */
+            self->held = held = fresh;
+        }
+        else if (nheld) {
             for (Py_ssize_t i = 0; i < nheld; i++)
-                if (PyList_Append(a.out, PyList_GET_ITEM(held, i)) < 0)
+                if (PyList_Append(a->out, PyList_GET_ITEM(held, i)) < 0)
                     goto error;
             if (PyList_SetSlice(held, 0, nheld, NULL) < 0)
                 goto error;
         }
-        int appended = PyList_Append(a.out, piece);
+        else if (a->out == NULL && (a->out = PyList_New(0)) == NULL) {
+            goto error;
+        }
+        int appended = PyList_Append(a->out, piece);
         Py_CLEAR(piece);
         if (appended < 0)
             goto error;
@@ -516,7 +528,7 @@ whole_chunks(Core *self, Args a)
     }
     if (pos < n && n < end) {
         /* The start of the next chunk's data, the rest of this piece: held. */
-        piece = PySequence_GetSlice(a.mv, pos, n);
+        piece = PySequence_GetSlice(a->mv, pos, n);
         if (piece == NULL || PyList_Append(held, piece) < 0)
             goto error;
         Py_CLEAR(piece);
@@ -552,7 +564,7 @@ PyDoc_STRVAR(whole_unsigned_chunks_doc,
 "Take the unsigned chunks that end in ``data``; see PyDecoderCore._whole_unsigned_chunks.");
 
 static Py_ssize_t
-whole_unsigned_chunks(Core *self, Args a)
+whole_unsigned_chunks(Core *self, Args *a)
 {
     if (check_state(self) < 0)
         return -1;
@@ -561,8 +573,8 @@ whole_unsigned_chunks(Core *self, Args a)
     if (clamped(loop, 4, &limit) < 0 || clamped(loop, 5, &small) < 0 ||
         clamped(loop, 6, &max_chunks) < 0 || clamped(loop, 7, &room) < 0)
         return -1;
-    const char *buf = a.buf;
-    Py_ssize_t n = a.n, pos = a.pos;
+    const char *buf = a->buf;
+    Py_ssize_t n = a->n, pos = a->pos;
     PyObject *ck = self->ck;
     Py_ssize_t out_end = self->out_end, chunks = self->chunks, chunk_size = self->chunk_size;
     PyObject *ckv = Py_NewRef(self->ckv), *expect = Py_NewRef(self->expect);
@@ -577,12 +589,12 @@ whole_unsigned_chunks(Core *self, Args a)
                    memcmp(buf + end, PyBytes_AS_STRING(expect), (size_t)elen) == 0;
         if (!same && !crlf_at(buf, n, end))
             break; /* longer than declared: the general path names it */
-        piece = PySequence_GetSlice(a.mv, pos, end);
+        piece = PySequence_GetSlice(a->mv, pos, end);
         if (piece == NULL)
             goto error;
         if (ck != Py_None && step(self, piece, buf + pos, end - pos, &ckv) < 0)
             goto error;
-        int appended = PyList_Append(a.out, piece);
+        int appended = PyList_Append(a->out, piece);
         Py_CLEAR(piece);
         if (appended < 0)
             goto error;
@@ -617,12 +629,12 @@ whole_unsigned_chunks(Core *self, Args a)
     }
     if (pos < n && n < end) {
         /* The start of the next chunk's data, the rest of this piece. */
-        piece = PySequence_GetSlice(a.mv, pos, n);
+        piece = PySequence_GetSlice(a->mv, pos, n);
         if (piece == NULL)
             goto error;
         if (ck != Py_None && step(self, piece, buf + pos, n - pos, &ckv) < 0)
             goto error;
-        if (PyList_Append(a.out, piece) < 0)
+        if (PyList_Append(a->out, piece) < 0)
             goto error;
         Py_CLEAR(piece);
         pos = n;
@@ -647,12 +659,12 @@ done:
 
 static PyObject *
 loop_method(Core *self, PyObject *const *args, Py_ssize_t nargs,
-            Py_ssize_t (*loop)(Core *, Args))
+            Py_ssize_t (*loop)(Core *, Args *))
 {
     Args a;
     if (parse_args(args, nargs, &a) < 0)
         return NULL;
-    Py_ssize_t pos = loop(self, a);
+    Py_ssize_t pos = loop(self, &a);
     return pos < 0 ? NULL : PyLong_FromSsize_t(pos);
 }
 
@@ -713,6 +725,11 @@ core_feed_pieces(Core *self, PyObject *data)
              * unsigned one checksummed and released. */
             self->remaining = rem - n;
             if (self->is_signed) {
+                if (!PyList_CheckExact(self->held)) {
+                    self->remaining = rem;
+                    PyErr_SetString(PyExc_TypeError, "the decoder's state was not set up by ChunkDecoder");
+                    return NULL;
+                }
                 if (PyList_Append(self->held, data) < 0)
                     return NULL;
                 return PyList_New(0);
@@ -735,12 +752,15 @@ core_feed_pieces(Core *self, PyObject *data)
             a.mv = PyMemoryView_FromObject(data);
             if (a.mv == NULL)
                 return NULL;
-            a.out = PyList_New(0);
-            if (a.out == NULL) {
+            /* Signed: the output list is made when data is released (it may
+             * be the held list itself); unsigned: now. */
+            if (!self->is_signed && (a.out = PyList_New(0)) == NULL) {
                 Py_DECREF(a.mv);
                 return NULL;
             }
-            Py_ssize_t pos = self->is_signed ? whole_chunks(self, a) : whole_unsigned_chunks(self, a);
+            Py_ssize_t pos = self->is_signed ? whole_chunks(self, &a) : whole_unsigned_chunks(self, &a);
+            if (pos >= 0 && a.out == NULL && (a.out = PyList_New(0)) == NULL)
+                pos = -1;
             if (pos >= 0 && pos < n) {
                 PyObject *p = PyLong_FromSsize_t(pos);
                 PyObject *r = p ? PyObject_CallMethodObjArgs((PyObject *)self, s_feed, data, a.mv,
@@ -753,7 +773,7 @@ core_feed_pieces(Core *self, PyObject *data)
             }
             Py_DECREF(a.mv);
             if (pos < 0) {
-                Py_DECREF(a.out);
+                Py_XDECREF(a.out);
                 fail(self);
                 return NULL;
             }
@@ -837,8 +857,9 @@ static PyMethodDef core_methods[] = {
     {NULL, NULL, 0, NULL},
 };
 
-/* The members carry the Python names _decoder.py uses; T_OBJECT_EX refuses
- * deletion's NULL on read, and the loops check the types they rely on. */
+/* The members carry the Python names _decoder.py uses.  The object ones are
+ * get/set pairs that refuse deletion, so no field is ever NULL; the loops
+ * check the types they rely on. */
 static PyMemberDef core_members[] = {
     {"_remaining", T_PYSSIZET, offsetof(Core, remaining), 0, NULL},
     {"_out_end", T_PYSSIZET, offsetof(Core, out_end), 0, NULL},
@@ -847,12 +868,6 @@ static PyMemberDef core_members[] = {
     {"signed", T_BOOL, offsetof(Core, is_signed), 0, NULL},
     {"_fast", T_BOOL, offsetof(Core, fast), 0, NULL},
     {"_small_seen", T_BOOL, offsetof(Core, small_seen), 0, NULL},
-    {"_held", T_OBJECT_EX, offsetof(Core, held), 0, NULL},
-    {"_prev", T_OBJECT_EX, offsetof(Core, prev), 0, NULL},
-    {"_chunk_sig", T_OBJECT_EX, offsetof(Core, chunk_sig), 0, NULL},
-    {"_ck", T_OBJECT_EX, offsetof(Core, ck), 0, NULL},
-    {"_expect", T_OBJECT_EX, offsetof(Core, expect), 0, NULL},
-    {"_loop", T_OBJECT_EX, offsetof(Core, loop), 0, NULL},
     {NULL, 0, 0, 0, NULL},
 };
 
@@ -885,8 +900,46 @@ core_set_ckv(Core *self, PyObject *value, void *closure)
     return 0;
 }
 
+static int
+set_object(PyObject **slot, PyObject *value, const char *name)
+{
+    if (value == NULL) {
+        PyErr_Format(PyExc_AttributeError, "%s cannot be deleted", name);
+        return -1;
+    }
+    Py_SETREF(*slot, Py_NewRef(value));
+    return 0;
+}
+
+#define OBJECT_FIELD(field)                                               \
+    static PyObject *core_get_##field(Core *self, void *closure)         \
+    {                                                                     \
+        (void)closure;                                                    \
+        return Py_NewRef(self->field);                                    \
+    }                                                                     \
+    static int core_set_##field(Core *self, PyObject *value, void *closure) \
+    {                                                                     \
+        (void)closure;                                                    \
+        return set_object(&self->field, value, "_" #field);               \
+    }
+
+OBJECT_FIELD(held)
+OBJECT_FIELD(prev)
+OBJECT_FIELD(chunk_sig)
+OBJECT_FIELD(ck)
+OBJECT_FIELD(expect)
+OBJECT_FIELD(loop)
+
+#define GETSET(name, field) {name, (getter)core_get_##field, (setter)core_set_##field, NULL, NULL}
+
 static PyGetSetDef core_getset[] = {
     {"_ckv", (getter)core_get_ckv, (setter)core_set_ckv, NULL, NULL},
+    GETSET("_held", held),
+    GETSET("_prev", prev),
+    GETSET("_chunk_sig", chunk_sig),
+    GETSET("_ck", ck),
+    GETSET("_expect", expect),
+    GETSET("_loop", loop),
     {NULL, NULL, NULL, NULL, NULL},
 };
 
