@@ -43,6 +43,8 @@ typedef struct {
 
 /* Set at module init. */
 static PyObject *sha256_new;      /* hashlib.sha256 */
+static PyObject *hash_type;       /* the type of its objects, and its methods: */
+static PyObject *d_update, *d_digest, *d_copy;
 static PyObject *zlib_crc32;      /* zlib.crc32: run here directly, with no call per piece */
 static PyObject *empty_mid;       /* _modes._EMPTY_MID: b"\n" + SHA-256("") + b"\n" */
 static PyObject *signature_error;  /* sigv4kit.errors.SignatureError */
@@ -200,17 +202,30 @@ piece_bytes(PyObject *piece, const char **buf, Py_ssize_t *len)
     return -1;
 }
 
+/* A method of a hashlib object: through the method descriptor looked up once
+ * when the object is hashlib's SHA-256 type (no lookup per call), else by
+ * name. */
+static PyObject *
+call_hash(PyObject *h, PyObject *name, PyObject *descr, PyObject *arg)
+{
+    if ((PyObject *)Py_TYPE(h) == hash_type) {
+        PyObject *args[2] = {h, arg};
+        return PyObject_Vectorcall(descr, args, arg ? 2 : 1, NULL);
+    }
+    return arg ? PyObject_CallMethodOneArg(h, name, arg) : PyObject_CallMethodNoArgs(h, name);
+}
+
 static PyObject *
 call0(PyObject *obj, PyObject *name)
 {
-    return PyObject_CallMethodNoArgs(obj, name);
+    return call_hash(obj, name, name == s_copy ? d_copy : d_digest, NULL);
 }
 
 /* obj.update(arg), the result dropped. */
 static int
 update(PyObject *h, PyObject *arg)
 {
-    PyObject *r = PyObject_CallMethodOneArg(h, s_update, arg);
+    PyObject *r = call_hash(h, s_update, d_update, arg);
     if (r == NULL)
         return -1;
     Py_DECREF(r);
@@ -1003,6 +1018,16 @@ speedups_exec(PyObject *module)
     empty_mid = PyObject_GetAttrString(modes, "_EMPTY_MID");
     Py_DECREF(modes);
     if (sha256_new == NULL || empty_mid == NULL)
+        return -1;
+    PyObject *sample = PyObject_CallNoArgs(sha256_new);
+    if (sample == NULL)
+        return -1;
+    hash_type = Py_NewRef((PyObject *)Py_TYPE(sample));
+    Py_DECREF(sample);
+    d_update = PyObject_GetAttr(hash_type, s_update);
+    d_digest = PyObject_GetAttr(hash_type, s_digest);
+    d_copy = PyObject_GetAttr(hash_type, s_copy);
+    if (d_update == NULL || d_digest == NULL || d_copy == NULL)
         return -1;
     if (!PyBytes_Check(empty_mid)) {
         PyErr_SetString(PyExc_TypeError, "_modes._EMPTY_MID must be bytes");
