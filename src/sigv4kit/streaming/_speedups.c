@@ -31,6 +31,8 @@ typedef struct {
     char is_signed;
     char fast;
     char small_seen;
+    unsigned long owner;  /* the thread inside feed_pieces or a loop, while depth > 0 */
+    Py_ssize_t depth;
     PyObject *held;       /* list: a signed chunk's pieces, held until it checks out */
     PyObject *prev;       /* bytes: the previous signature (hex) */
     PyObject *chunk_sig;  /* bytes: the current chunk's received signature (hex) */
@@ -314,6 +316,31 @@ check_state(Core *self)
     return 0;
 }
 
+/* One decoder serves one body from one thread at a time.  The C paths hold
+ * pointers into the decoder's state while hashlib and zlib let go of the
+ * GIL, so a second thread is refused with an error instead of racing them
+ * (the same thread may come back in, through the Python state machine). */
+static int
+enter(Core *self)
+{
+    unsigned long me = PyThread_get_thread_ident();
+    if (self->depth > 0 && self->owner != me) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this ChunkDecoder is being fed by another thread; a decoder takes one "
+                        "body, from one thread at a time");
+        return -1;
+    }
+    self->owner = me;
+    self->depth++;
+    return 0;
+}
+
+static inline void
+leave(Core *self)
+{
+    self->depth--;
+}
+
 /* -- the whole-chunk loops ------------------------------------------------ */
 
 typedef struct {
@@ -349,7 +376,7 @@ whole_chunks(Core *self, Args *a)
 {
     if (check_state(self) < 0)
         return -1;
-    PyObject *loop = self->loop;
+    PyObject *loop = self->loop;  /* checked by check_state; immutable */
     PyObject *inner = PyTuple_GET_ITEM(loop, 2), *outer = PyTuple_GET_ITEM(loop, 3);
     Py_ssize_t limit, small, max_chunks, room;
     if (clamped(loop, 4, &limit) < 0 || clamped(loop, 5, &small) < 0 ||
@@ -679,7 +706,10 @@ loop_method(Core *self, PyObject *const *args, Py_ssize_t nargs,
     Args a;
     if (parse_args(args, nargs, &a) < 0)
         return NULL;
+    if (enter(self) < 0)
+        return NULL;
     Py_ssize_t pos = loop(self, &a);
+    leave(self);
     return pos < 0 ? NULL : PyLong_FromSsize_t(pos);
 }
 
@@ -729,8 +759,20 @@ PyDoc_STRVAR(feed_pieces_doc,
 "signed chunk's data is released, all at once, when its signature\n"
 "has checked out.");
 
+static PyObject *core_feed_pieces_(Core *self, PyObject *data);
+
 static PyObject *
 core_feed_pieces(Core *self, PyObject *data)
+{
+    if (enter(self) < 0)
+        return NULL;
+    PyObject *out = core_feed_pieces_(self, data);
+    leave(self);
+    return out;
+}
+
+static PyObject *
+core_feed_pieces_(Core *self, PyObject *data)
 {
     if (PyBytes_CheckExact(data)) {
         Py_ssize_t n = PyBytes_GET_SIZE(data);
