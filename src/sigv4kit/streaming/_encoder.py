@@ -287,10 +287,11 @@ class ChunkEncoder:
         # The chunk's running SHA-256 (``upd``: its update, or ``len``, a
         # no-op, when unsigned), fed each piece as it comes: cheaper than
         # hashing the held pieces when the chunk is full.
+        fresh = sha().copy  # a new SHA-256 state: copying an empty one is cheaper
         h: Any = None
         upd: Any = len
         if signed:
-            h = sha()
+            h = fresh()
             upd = h.update
             any(map(upd, self._held))  # what send_parts held (update() returns None)
         if self._finished:
@@ -319,7 +320,7 @@ class ChunkEncoder:
                         else:
                             upd(piece)
                             digest = h.hexdigest()
-                            h = sha()
+                            h = fresh()
                             upd = h.update
                         if inner is not None:
                             i = inner.copy()
@@ -369,7 +370,7 @@ class ChunkEncoder:
                     held.append(part)
                     if signed:
                         digest = h.hexdigest()
-                        h = sha()
+                        h = fresh()
                         upd = h.update
                         if inner is not None:
                             i = inner.copy()
