@@ -28,6 +28,9 @@ echo "== pip install -e .[test,docs] ${req_args[*]}"
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e ".[test,docs]" "${req_args[@]}"
 .venv/bin/python -c "import sigv4kit" # fail early if the install did not work
+# The install builds the chunk decoder's C accelerator where it can and goes on without it
+# where it cannot; here it must have been built (tests/test_streaming_speedups.py checks).
+export SIGV4KIT_REQUIRE_SPEEDUPS=1
 
 # npm packages used by interop tests (tests/deps/npm/<area>/package.json).
 for d in tests/deps/npm/*/; do

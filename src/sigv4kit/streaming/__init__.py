@@ -66,7 +66,7 @@ from ..modes import (
     STREAMING_UNSIGNED_PAYLOAD_TRAILER,
 )
 from ._body import AwsChunkedBody, StreamingPlan, prepare_streaming
-from ._decoder import ChunkDecoder
+from ._decoder import ACCELERATED, ChunkDecoder
 from ._encoder import ChunkEncoder
 from ._modes import (
     DEFAULT_CHUNK_SIZE,
@@ -97,6 +97,7 @@ from ._receive import aiter_decoded, decoder_from_headers, iter_decoded
 from ._trailers import canonical_trailers as canonical_trailers
 
 __all__ = [
+    "ACCELERATED",
     "DEFAULT_CHUNK_SIZE",
     "MIN_CHUNK_SIZE",
     "STREAMING_ECDSA_PAYLOAD",

@@ -9,9 +9,10 @@ detected.
 from __future__ import annotations
 
 import hmac
+import os
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from ..canonical import EMPTY_SHA256
 from ..checksums import Checksum, fold, settle
@@ -26,6 +27,7 @@ from ..errors import (
     SigningError,
     TooManyChunksError,
 )
+from ._decoder_core import _HEADER, PyDecoderCore, _expected_header
 from ._modes import (
     _CHUNK_SIG,
     _CRLF,
@@ -45,7 +47,6 @@ from ._modes import (
 )
 from ._trailers import TrailerReader, canonical_trailers, check_checksum, trailer_checksum
 
-_HEADER = 0
 _DATA = 1
 _DATA_CRLF = 2
 _FINAL_CRLF = 3
@@ -67,12 +68,6 @@ _SIG_V4_RE = re.compile(rb"[0-9a-f]{64}")
 _HEAD_V4_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15});chunk-signature=([0-9a-f]{64})\r\n")
 _HEAD_UNSIGNED_RE = re.compile(rb"(0|[1-9a-f][0-9a-f]{0,15})\r\n")
 _SIG_V4A_RE = re.compile(rb"[0-9a-f]{2,144}\**")
-# Lowercase hex digits map to "0", CR and LF to themselves, every other byte
-# to NUL: a signature and its CRLF are valid when they translate to _SIG_OK
-# (cheaper than a regex or a delete).
-_SIG_MAP = bytes(48 if c in b"0123456789abcdef" else c if c in b"\r\n" else 0 for c in range(256))
-_SIG_OK = b"0" * 64 + _CRLF
-_compare = hmac.compare_digest  # constant-time
 _Step = Callable[[bytes | memoryview, int], int]
 
 
@@ -96,7 +91,31 @@ def _need_signing_args(
         raise SigningError("pass sign= (SigV4) or verify= (SigV4a) to check chunk signatures")
 
 
-class ChunkDecoder:
+def _core() -> type[PyDecoderCore]:
+    """The hot paths' home: the C accelerator when it was built (and
+    ``SIGV4KIT_PURE_PYTHON`` is unset), else their pure-Python twin."""
+    if os.environ.get("SIGV4KIT_PURE_PYTHON"):
+        return PyDecoderCore
+    try:
+        from ._speedups import DecoderCore
+    except ImportError:
+        return PyDecoderCore
+    return cast("type[PyDecoderCore]", DecoderCore)
+
+
+_Core = _core()
+ACCELERATED = _Core is not PyDecoderCore
+"""Whether :class:`ChunkDecoder` runs its hot paths in C (``_speedups``)."""
+
+
+# The rules below read and write the core's state; the checker sees it there.
+if TYPE_CHECKING:
+    _Base = PyDecoderCore
+else:
+    _Base = object
+
+
+class _Framing(_Base):
     """Turns an aws-chunked body back into payload bytes, verifying it.
 
     :meth:`feed` takes bytes as they arrive and returns the payload bytes
@@ -229,46 +248,9 @@ class ChunkDecoder:
             return parts[0]
         return b"".join(parts)
 
-    def feed_pieces(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
-        """Consume received bytes; return the payload now verified, as pieces.
-
-        The pieces are the received ``bytes`` objects themselves, or
-        ``memoryview`` slices of them where a piece also holds framing:
-        nothing is joined or copied (``bytearray`` and ``memoryview`` input
-        is copied once on entry, since its owner may reuse the buffer).  A
-        signed chunk's data is released, all at once, when its signature
-        has checked out.
-        """
-        n = len(data)
-        rem = self._remaining  # non-zero: inside chunk data, no error
-        if 0 < n < rem and type(data) is bytes:
-            # The common case: all chunk data, the chunk goes on (limits were
-            # checked at its header), no state machine step.  A signed piece is
-            # held, an unsigned one checksummed and released.
-            self._remaining = rem - n
-            if self.signed:
-                self._held.append(data)
-                return []
-            ck = self._ck
-            if ck is not None:
-                self._ckv = ck(data, self._ckv)
-            return [data]
+    def _feed_rest(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
+        # feed_pieces (the core's) past its fast paths: the state machine.
         out: list[bytes | memoryview] = []
-        if rem and self._fast and type(data) is bytes:
-            # A piece that ends the chunk (and perhaps more) takes the hot
-            # loop, which leaves anything else to the general path.
-            mv = memoryview(data)
-            try:
-                if self.signed:
-                    pos = _whole_chunks(self, data, mv, 0, out)
-                else:
-                    pos = _whole_unsigned_chunks(self, data, mv, 0, out)
-                if pos < n:
-                    self._feed(data, mv, pos, out)
-            except SignatureError as exc:
-                self._fail(exc)
-                raise
-            return out
         if self._error is not None:
             raise self._error
         if type(data) is not bytes:
@@ -309,9 +291,9 @@ class ChunkDecoder:
                 if self._fast and data.startswith(_CRLF, pos + rem):
                     # This piece ends the chunk (and perhaps more): the hot loop.
                     if self.signed:
-                        pos = _whole_chunks(self, data, mv, pos, out)
+                        pos = self._whole_chunks(data, mv, pos, out)
                     else:
-                        pos = _whole_unsigned_chunks(self, data, mv, pos, out)
+                        pos = self._whole_unsigned_chunks(data, mv, pos, out)
                     continue
                 take = min(rem, n - pos)
                 piece = data if take == n else mv[pos : pos + take]
@@ -500,10 +482,10 @@ def _line_too_long(state: int, limit: int) -> SignatureError:
 
 
 def _loop_setup(
-    self: ChunkDecoder, sign: SignFn | None, verify: VerifyFn | None
+    self: _Framing, sign: SignFn | None, verify: VerifyFn | None
 ) -> tuple[re.Pattern[bytes] | None, bool, tuple[Any, ...]]:
     """``(header regex, fast, loop invariants)``: whole chunks within a piece
-    take the inline loop (:func:`_whole_chunks`, which unpacks the
+    take the inline loop (``_whole_chunks``, which unpacks the
     invariants in one step) when headers can be matched in place and the
     HMAC can run from its pad states (or nothing is signed)."""
     head_re = None
@@ -521,202 +503,6 @@ def _loop_setup(
         fast,
         (*loop, self.max_chunk_size, self.min_chunk_size or 1, self.max_chunks, room),
     )
-
-
-def _expected_header(size: int, signed: bool) -> bytes:
-    """The framing between a chunk of ``size`` and the next one of the same
-    size, up to that one's signature: one comparison checks the CRLF after
-    the data and the whole next header (unsigned) or all of it but the
-    signature, whose 64 hex digits and CRLF one ``translate`` checks."""
-    return b"\r\n%x;chunk-signature=" % size if signed else b"\r\n%x\r\n" % size
-
-
-def _hand_back(dec: ChunkDecoder, m: re.Match[bytes] | None, pos: int, signed: bool) -> int:
-    """The fast loops give the piece back to the state machine at a chunk header:
-    a matched header starts its chunk (limits, errors named), else lines from ``pos``."""
-    dec._remaining = 0
-    dec._state = _HEADER
-    if m is None:
-        return pos
-    dec._start_chunk(m.group(1), m.group(2).decode() if signed else "")
-    return m.end()
-
-
-def _whole_chunks(
-    self: ChunkDecoder, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
-) -> int:
-    """Take the chunks that end (CRLF and next header included) in ``data``,
-    then the start of the next one's data; return where the rest starts.
-
-    The hot loop of signed chunks (SigV4 with an
-    :class:`~sigv4kit.keys.HmacKey`; unsigned ones have their own), one
-    function on purpose: the work besides each chunk's SHA-256 decides
-    how close decoding gets to hashlib, so state lives in locals, the HMAC
-    runs from its pad states, and the framing up to the next chunk's data
-    is checked with two comparisons when that chunk has the same size.
-    Each chunk is checked before its framing: a chunk whose signature or
-    CRLF is wrong is left (not consumed, nothing released) to the general
-    path, which names the error."""
-    _, match, inner, outer, limit, small, max_chunks, room = self._loop
-    m: re.Match[bytes] | None
-    ck, ckv, expect = self._ck, self._ckv, self._expect
-    rem, out_end, chunks = self._remaining, self._out_end, self.chunks
-    prev, received = self._prev, self._chunk_sig
-    held, chunk_size = self._held, self._chunk_size
-    elen = len(expect) if expect is not None else 0  # None never compares equal
-    n = len(data)
-    last = n - 2  # where the last chunk end with its CRLF in this piece may be
-    end = pos + rem
-    while end <= last:
-        piece = mv[pos:end]
-        if held:
-            # The chunk's earlier pieces, then this one: hashed now (one
-            # piece before, at large pieces: the start of the chunk's data).
-            if len(held) == 1:
-                h = _sha256(held[0])
-            else:
-                h = _sha256()
-                any(map(h.update, held))  # all of them: update() returns None
-            h.update(piece)
-        else:
-            h = _sha256(piece)
-        digest = h.hexdigest()
-        i = inner.copy()
-        i.update(prev + _EMPTY_MID + digest.encode())
-        o = outer.copy()
-        o.update(i.digest())
-        if not _compare(o.hexdigest().encode(), received):
-            if not data.startswith(_CRLF, end):
-                break  # longer than declared: the general path says so first
-            self._prev, self._ckv = prev, ckv
-            self._check_chunk_signature(chunk_size, digest, received.decode())  # raises
-        # The CRLF after the data, and with it the next header if it has
-        # the same size (every client uses one chunk size).
-        hdr = end + elen
-        same = data[end:hdr] == expect
-        if not same and not data.startswith(_CRLF, end):
-            break  # nothing released: the general path names the error
-        if ck is not None:
-            if held:
-                for p in held:
-                    ckv = ck(p, ckv)
-            ckv = ck(piece, ckv)
-        prev = received
-        if held:
-            out.extend(held)
-            held.clear()
-        out.append(piece)
-        if same:
-            # Its limits hold; then the signature's 64 lowercase hex digits
-            # and the CRLF (a bad one goes to the regular expression, which
-            # leaves it to the line-by-line path to name).
-            pos = hdr + 66
-            tail = data[hdr:pos]
-            if (
-                tail.translate(_SIG_MAP) == _SIG_OK
-                and chunks < max_chunks
-                and out_end + chunk_size <= room
-            ):
-                received = tail[:64]
-                chunks += 1
-                out_end += chunk_size
-                end = pos + chunk_size
-                continue
-        pos = end + 2
-        m = match(data, pos)
-        size = int(m.group(1), 16) if m is not None else 0
-        if (
-            m is None
-            or not small <= size <= limit
-            or chunks >= max_chunks
-            or out_end + size > room
-            or self._small_seen
-        ):
-            # No whole header, a limit, the last chunk or an error: see _hand_back.
-            self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
-            return _hand_back(self, m, pos, True)
-        chunks += 1
-        chunk_size = size
-        out_end += size
-        expect = _expected_header(size, True)
-        elen = len(expect)
-        received = m.group(2)
-        pos = m.end()
-        end = pos + size
-    if pos < n < end:
-        # The start of the next chunk's data, the rest of this piece: held.
-        held.append(mv[pos:])
-        pos = n
-    rem = end - pos
-    self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
-    self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
-    self._chunk_sig = received
-    return pos
-
-
-def _whole_unsigned_chunks(
-    self: ChunkDecoder, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
-) -> int:
-    """:func:`_whole_chunks` for unsigned chunks (``STREAMING-UNSIGNED-PAYLOAD-
-    TRAILER``), whose reference is a CRC at twice SHA-256's speed, so each
-    operation per chunk counts double: no signature, nothing held, the data
-    released as it is checksummed, and one comparison checks the CRLF
-    after it and the whole next header when it has the same size."""
-    _, match, _, _, limit, small, max_chunks, room = self._loop
-    m: re.Match[bytes] | None
-    ck, ckv, expect = self._ck, self._ckv, self._expect
-    rem, out_end, chunks, chunk_size = self._remaining, self._out_end, self.chunks, self._chunk_size
-    elen = len(expect) if expect is not None else 0  # None never compares equal
-    n = len(data)
-    last = n - 2  # where the last chunk end with its CRLF in this piece may be
-    end = pos + rem
-    while end <= last:
-        hdr = end + elen
-        same = data[end:hdr] == expect
-        if not same and not data.startswith(_CRLF, end):
-            break  # longer than declared: the general path names it
-        piece = mv[pos:end]
-        if ck is not None:
-            ckv = ck(piece, ckv)
-        out.append(piece)
-        if same and chunks < max_chunks and out_end + chunk_size <= room:
-            # The same size again: its limits hold.
-            chunks += 1
-            out_end += chunk_size
-            pos = hdr
-            end = hdr + chunk_size
-            continue
-        pos = end + 2
-        m = match(data, pos)
-        size = int(m.group(1), 16) if m is not None else 0
-        if (
-            m is None
-            or not small <= size <= limit
-            or chunks >= max_chunks
-            or out_end + size > room
-            or self._small_seen
-        ):
-            # No whole header, a limit, the last chunk or an error: see _hand_back.
-            self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
-            return _hand_back(self, m, pos, False)
-        chunks += 1
-        chunk_size = size
-        out_end += size
-        expect = _expected_header(size, False)
-        elen = len(expect)
-        pos = m.end()
-        end = pos + size
-    if pos < n < end:
-        # The start of the next chunk's data, the rest of this piece.
-        piece = mv[pos:]
-        if ck is not None:
-            ckv = ck(piece, ckv)
-        out.append(piece)
-        pos = n
-    rem = end - pos
-    self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
-    self._remaining, self._chunk_size, self._expect = rem, chunk_size, expect
-    return pos
 
 
 def _parse_header(line: bytes, signed: bool, sig_re: re.Pattern[bytes]) -> tuple[bytes, str]:
@@ -742,3 +528,12 @@ def _parse_header(line: bytes, signed: bool, sig_re: re.Pattern[bytes]) -> tuple
     if not _SIZE_RE.fullmatch(size_hex):
         raise IncompleteBody(f"chunk size {size_hex[:40]!r} is not a lowercase hexadecimal number")
     return size_hex, sig
+
+
+class ChunkDecoder(_Framing, _Core):  # type: ignore[misc,valid-type]
+    __doc__ = _Framing.__doc__
+
+
+class PureChunkDecoder(_Framing, PyDecoderCore):
+    """:class:`ChunkDecoder` on the pure-Python hot paths, whatever was built:
+    the reference the accelerator is tested against."""
