@@ -214,11 +214,12 @@ class AwsChunkedBody:
     def pieces(self) -> Iterator[bytes | memoryview]:
         """The encoded body as bytes-like pieces, copying no payload data.
 
-        Each chunk comes as two pieces: its framing (``bytes``: the previous
-        chunk's CRLF, the size and the signature) and its data, which is the
-        caller's own object or a ``memoryview`` slice of it (a body given
-        as ``bytes``, a file's ``read()`` results, an iterable's ``bytes``
-        blocks; ``bytearray`` and ``memoryview`` blocks of an iterable are
+        Each chunk comes as its framing (``bytes``: the previous chunk's
+        CRLF, the size and the signature), then its data: the caller's own
+        objects or ``memoryview`` slices of them (a body given as
+        ``bytes`` is sliced; a file's ``read()`` results and an iterable's
+        ``bytes`` blocks go out as they are, one piece or several per
+        chunk; ``bytearray`` and ``memoryview`` blocks of an iterable are
         copied once, since their producer may reuse them).  Concatenated,
         the pieces are the body; write each one out (``socket.sendall``,
         ``transport.write``, ``file.write`` all take memoryviews) or hold
@@ -230,11 +231,14 @@ class AwsChunkedBody:
         """
         enc = self._encoder()
         source, check = self._plan._source.data(enc.chunk_size)
-        # chain() steps the encoder's generator from C: no extra frame per piece.
-        return chain(enc.encode_pieces(source, check=check), self._finish(enc))
+        # One chain over the encoder's chunks (a list each: framing, data)
+        # and then the finishing pieces: every piece comes from C, with one
+        # generator step per chunk and no frame of ours between.
+        return chain.from_iterable(chain(enc._encode_chunks(source, check), self._finish(enc)))
 
-    def _finish(self, enc: ChunkEncoder) -> Iterator[bytes | memoryview]:
-        yield from enc.finish_parts(self._plan.trailers)
+    def _finish(self, enc: ChunkEncoder) -> Iterator[list[bytes | memoryview]]:
+        # Run when the chunks are done (the encoder's state is final then).
+        yield enc.finish_parts(self._plan.trailers)
 
     async def apieces(self) -> AsyncIterator[bytes | memoryview]:
         """:meth:`pieces` for ``async for`` (an async iterable body, or any other)."""
