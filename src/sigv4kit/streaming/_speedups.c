@@ -45,6 +45,7 @@ typedef struct {
 
 /* Set at module init. */
 static PyObject *sha256_new;      /* hashlib.sha256 */
+static PyObject *empty_sha256;    /* a SHA-256 of nothing, copied for each chunk */
 static PyObject *hash_type;       /* the type of its objects, and its methods: */
 static PyObject *d_update, *d_digest, *d_copy;
 static PyObject *zlib_crc32;      /* zlib.crc32: run here directly, with no call per piece */
@@ -398,24 +399,17 @@ whole_chunks(Core *self, Args *a)
         piece = PySequence_GetSlice(a->mv, pos, end);
         if (piece == NULL)
             goto error;
-        /* The chunk's earlier pieces, then this one. */
+        /* The chunk's earlier pieces, then this one, into a copy of an empty
+         * SHA-256 state (cheaper than hashlib's constructor). */
         Py_ssize_t nheld = PyList_GET_SIZE(held);
-        if (nheld == 0) {
-            h = PyObject_CallOneArg(sha256_new, piece);
-            if (h == NULL)
+        h = call0(empty_sha256, s_copy);
+        if (h == NULL)
+            goto error;
+        for (Py_ssize_t i = 0; i < nheld; i++)
+            if (update(h, PyList_GET_ITEM(held, i)) < 0)
                 goto error;
-        }
-        else {
-            h = nheld == 1 ? PyObject_CallOneArg(sha256_new, PyList_GET_ITEM(held, 0))
-                           : PyObject_CallNoArgs(sha256_new);
-            if (h == NULL)
-                goto error;
-            for (Py_ssize_t i = nheld == 1 ? 1 : 0; i < nheld; i++)
-                if (update(h, PyList_GET_ITEM(held, i)) < 0)
-                    goto error;
-            if (update(h, piece) < 0)
-                goto error;
-        }
+        if (update(h, piece) < 0)
+            goto error;
         /* The string to sign's tail: prev + EMPTY_MID + the chunk's digest. */
         Py_ssize_t plen = PyBytes_GET_SIZE(prev);
         sts = PyBytes_FromStringAndSize(NULL, plen + emid_len + 64);
@@ -1065,7 +1059,7 @@ speedups_exec(PyObject *module)
     if (sample == NULL)
         return -1;
     hash_type = Py_NewRef((PyObject *)Py_TYPE(sample));
-    Py_DECREF(sample);
+    empty_sha256 = sample;
     d_update = PyObject_GetAttr(hash_type, s_update);
     d_digest = PyObject_GetAttr(hash_type, s_digest);
     d_copy = PyObject_GetAttr(hash_type, s_copy);
