@@ -15,6 +15,7 @@ import os
 import random
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -277,3 +278,42 @@ def test_the_decoder_suites_pass_in_pure_python() -> None:
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+
+
+@accelerated
+def test_c_refuses_a_second_thread_while_one_is_inside() -> None:
+    """hashlib and zlib let go of the GIL inside the C loops: a second thread
+    feeding the same decoder then gets a clear error, not a race."""
+    data = random.Random(3).randbytes(100_000)
+    signed = _sign(data, "streaming-unsigned-trailer", 65536, "sha256")
+    body = b"".join(signed.body)
+    dec = _make(ChunkDecoder, signed, len(data))
+    seen: list[BaseException] = []
+    started: list[bool] = []
+    real = dec._ck
+
+    def step(piece: Any, state: int) -> int:
+        if started or not piece:
+            return int(real(piece, state))
+        started.append(True)
+
+        def other() -> None:
+            try:
+                dec.feed_pieces(b"x")
+            except BaseException as exc:
+                seen.append(exc)
+            else:
+                seen.append(AssertionError("the second thread was let in"))
+
+        t = threading.Thread(target=other)
+        t.start()
+        t.join()
+        return int(real(piece, state))
+
+    dec._ck = step
+    dec.feed_pieces(body[:70_000])
+    assert seen and isinstance(seen[0], RuntimeError)
+    assert "another thread" in str(seen[0])
+    dec._ck = real
+    # the first thread's own calls go on: the state was not touched by the second
+    assert dec.chunks == 2

@@ -31,6 +31,8 @@ typedef struct {
     char is_signed;
     char fast;
     char small_seen;
+    unsigned long owner;  /* the thread inside feed_pieces or a loop, while depth > 0 */
+    Py_ssize_t depth;
     PyObject *held;       /* list: a signed chunk's pieces, held until it checks out */
     PyObject *prev;       /* bytes: the previous signature (hex) */
     PyObject *chunk_sig;  /* bytes: the current chunk's received signature (hex) */
@@ -43,6 +45,8 @@ typedef struct {
 
 /* Set at module init. */
 static PyObject *sha256_new;      /* hashlib.sha256 */
+static PyObject *hash_type;       /* the type of its objects, and its methods: */
+static PyObject *d_update, *d_digest, *d_copy;
 static PyObject *zlib_crc32;      /* zlib.crc32: run here directly, with no call per piece */
 static PyObject *empty_mid;       /* _modes._EMPTY_MID: b"\n" + SHA-256("") + b"\n" */
 static PyObject *signature_error;  /* sigv4kit.errors.SignatureError */
@@ -200,17 +204,30 @@ piece_bytes(PyObject *piece, const char **buf, Py_ssize_t *len)
     return -1;
 }
 
+/* A method of a hashlib object: through the method descriptor looked up once
+ * when the object is hashlib's SHA-256 type (no lookup per call), else by
+ * name. */
+static PyObject *
+call_hash(PyObject *h, PyObject *name, PyObject *descr, PyObject *arg)
+{
+    if ((PyObject *)Py_TYPE(h) == hash_type) {
+        PyObject *args[2] = {h, arg};
+        return PyObject_Vectorcall(descr, args, arg ? 2 : 1, NULL);
+    }
+    return arg ? PyObject_CallMethodOneArg(h, name, arg) : PyObject_CallMethodNoArgs(h, name);
+}
+
 static PyObject *
 call0(PyObject *obj, PyObject *name)
 {
-    return PyObject_CallMethodNoArgs(obj, name);
+    return call_hash(obj, name, name == s_copy ? d_copy : d_digest, NULL);
 }
 
 /* obj.update(arg), the result dropped. */
 static int
 update(PyObject *h, PyObject *arg)
 {
-    PyObject *r = PyObject_CallMethodOneArg(h, s_update, arg);
+    PyObject *r = call_hash(h, s_update, d_update, arg);
     if (r == NULL)
         return -1;
     Py_DECREF(r);
@@ -299,6 +316,31 @@ check_state(Core *self)
     return 0;
 }
 
+/* One decoder serves one body from one thread at a time.  The C paths hold
+ * pointers into the decoder's state while hashlib and zlib let go of the
+ * GIL, so a second thread is refused with an error instead of racing them
+ * (the same thread may come back in, through the Python state machine). */
+static int
+enter(Core *self)
+{
+    unsigned long me = PyThread_get_thread_ident();
+    if (self->depth > 0 && self->owner != me) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "this ChunkDecoder is being fed by another thread; a decoder takes one "
+                        "body, from one thread at a time");
+        return -1;
+    }
+    self->owner = me;
+    self->depth++;
+    return 0;
+}
+
+static inline void
+leave(Core *self)
+{
+    self->depth--;
+}
+
 /* -- the whole-chunk loops ------------------------------------------------ */
 
 typedef struct {
@@ -334,7 +376,7 @@ whole_chunks(Core *self, Args *a)
 {
     if (check_state(self) < 0)
         return -1;
-    PyObject *loop = self->loop;
+    PyObject *loop = self->loop;  /* checked by check_state; immutable */
     PyObject *inner = PyTuple_GET_ITEM(loop, 2), *outer = PyTuple_GET_ITEM(loop, 3);
     Py_ssize_t limit, small, max_chunks, room;
     if (clamped(loop, 4, &limit) < 0 || clamped(loop, 5, &small) < 0 ||
@@ -664,7 +706,10 @@ loop_method(Core *self, PyObject *const *args, Py_ssize_t nargs,
     Args a;
     if (parse_args(args, nargs, &a) < 0)
         return NULL;
+    if (enter(self) < 0)
+        return NULL;
     Py_ssize_t pos = loop(self, &a);
+    leave(self);
     return pos < 0 ? NULL : PyLong_FromSsize_t(pos);
 }
 
@@ -714,8 +759,20 @@ PyDoc_STRVAR(feed_pieces_doc,
 "signed chunk's data is released, all at once, when its signature\n"
 "has checked out.");
 
+static PyObject *core_feed_pieces_(Core *self, PyObject *data);
+
 static PyObject *
 core_feed_pieces(Core *self, PyObject *data)
+{
+    if (enter(self) < 0)
+        return NULL;
+    PyObject *out = core_feed_pieces_(self, data);
+    leave(self);
+    return out;
+}
+
+static PyObject *
+core_feed_pieces_(Core *self, PyObject *data)
 {
     if (PyBytes_CheckExact(data)) {
         Py_ssize_t n = PyBytes_GET_SIZE(data);
@@ -1003,6 +1060,16 @@ speedups_exec(PyObject *module)
     empty_mid = PyObject_GetAttrString(modes, "_EMPTY_MID");
     Py_DECREF(modes);
     if (sha256_new == NULL || empty_mid == NULL)
+        return -1;
+    PyObject *sample = PyObject_CallNoArgs(sha256_new);
+    if (sample == NULL)
+        return -1;
+    hash_type = Py_NewRef((PyObject *)Py_TYPE(sample));
+    Py_DECREF(sample);
+    d_update = PyObject_GetAttr(hash_type, s_update);
+    d_digest = PyObject_GetAttr(hash_type, s_digest);
+    d_copy = PyObject_GetAttr(hash_type, s_copy);
+    if (d_update == NULL || d_digest == NULL || d_copy == NULL)
         return -1;
     if (!PyBytes_Check(empty_mid)) {
         PyErr_SetString(PyExc_TypeError, "_modes._EMPTY_MID must be bytes");
