@@ -410,9 +410,8 @@ class ChunkEncoder:
                     else:
                         frame = head
                     head = full_head
-                    base += cs
                     pos += cs
-                    yield frame, part
+                    yield frame, part  # (``base`` catches up after the loop)
                 filled = n - pos
                 if filled:
                     part = mv[pos:]
