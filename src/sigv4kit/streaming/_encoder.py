@@ -390,14 +390,9 @@ class ChunkEncoder:
                     room, short = cs, 0
                     yield chunk
                     pos = real
-                # Whole chunks inside the piece go out as views of it; a
-                # piece of bytes that is exactly one chunk goes out itself
-                # (bytes[0:len] is the same object).
-                mv = (
-                    piece
-                    if type(piece) is memoryview or (n == cs and not pos and type(piece) is bytes)
-                    else memoryview(piece)
-                )
+                # Whole chunks inside the piece go out as views of it (a
+                # piece that is exactly one chunk took the short way).
+                mv = piece if type(piece) is memoryview else memoryview(piece)
                 while n - pos >= cs:
                     part = mv[pos : pos + cs]
                     if signed:
@@ -415,12 +410,11 @@ class ChunkEncoder:
                     else:
                         frame = head
                     head = full_head
-                    base += cs
                     pos += cs
-                    yield frame, part
+                    yield frame, part  # (``base`` catches up after the loop)
                 filled = n - pos
                 if filled:
-                    part = mv[pos:]  # a view: a whole piece of bytes left nothing
+                    part = mv[pos:]
                     upd(part)
                     held.append(part)
                 total += n
