@@ -103,19 +103,17 @@ def _core() -> type[PyDecoderCore]:
     return cast("type[PyDecoderCore]", DecoderCore)
 
 
-_Core = _core()
+# The class below runs on the C core when it was built; the checker (and the
+# documentation) see the pure one, whose members and methods it has.
+if TYPE_CHECKING:
+    _Core = PyDecoderCore
+else:
+    _Core = _core()
 ACCELERATED = _Core is not PyDecoderCore
 """Whether :class:`ChunkDecoder` runs its hot paths in C (``_speedups``)."""
 
 
-# The rules below read and write the core's state; the checker sees it there.
-if TYPE_CHECKING:
-    _Base = PyDecoderCore
-else:
-    _Base = object
-
-
-class _Framing(_Base):
+class ChunkDecoder(_Core):
     """Turns an aws-chunked body back into payload bytes, verifying it.
 
     :meth:`feed` takes bytes as they arrive and returns the payload bytes
@@ -247,6 +245,20 @@ class _Framing(_Base):
         if len(parts) == 1 and type(parts[0]) is bytes:
             return parts[0]
         return b"".join(parts)
+
+    if TYPE_CHECKING:  # the core's method (C or _decoder_core.py), documented here
+
+        def feed_pieces(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
+            """Consume received bytes; return the payload now verified, as pieces.
+
+            The pieces are the received ``bytes`` objects themselves, or
+            ``memoryview`` slices of them where a piece also holds framing:
+            nothing is joined or copied (``bytearray`` and ``memoryview``
+            input is copied once on entry, since its owner may reuse the
+            buffer).  A signed chunk's data is released, all at once, when
+            its signature has checked out.
+            """
+            ...
 
     def _feed_rest(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
         # feed_pieces (the core's) past its fast paths: the state machine.
@@ -482,7 +494,7 @@ def _line_too_long(state: int, limit: int) -> SignatureError:
 
 
 def _loop_setup(
-    self: _Framing, sign: SignFn | None, verify: VerifyFn | None
+    self: ChunkDecoder, sign: SignFn | None, verify: VerifyFn | None
 ) -> tuple[re.Pattern[bytes] | None, bool, tuple[Any, ...]]:
     """``(header regex, fast, loop invariants)``: whole chunks within a piece
     take the inline loop (``_whole_chunks``, which unpacks the
@@ -530,10 +542,13 @@ def _parse_header(line: bytes, signed: bool, sig_re: re.Pattern[bytes]) -> tuple
     return size_hex, sig
 
 
-class ChunkDecoder(_Framing, _Core):  # type: ignore[misc,valid-type]
-    __doc__ = _Framing.__doc__
+def _on_core(cls: type[ChunkDecoder], core: type[PyDecoderCore], name: str) -> type[ChunkDecoder]:
+    """``cls`` with the same rules over another core (the methods are shared)."""
+    namespace = {k: v for k, v in vars(cls).items() if k not in ("__dict__", "__weakref__")}
+    namespace["__qualname__"] = name
+    return cast("type[ChunkDecoder]", type(name, (core,), namespace))
 
 
-class PureChunkDecoder(_Framing, PyDecoderCore):
-    """:class:`ChunkDecoder` on the pure-Python hot paths, whatever was built:
-    the reference the accelerator is tested against."""
+PureChunkDecoder = _on_core(ChunkDecoder, PyDecoderCore, "PureChunkDecoder")
+""":class:`ChunkDecoder` on the pure-Python hot paths, whatever was built: the
+reference the accelerator is tested against."""
