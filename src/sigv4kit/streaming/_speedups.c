@@ -368,6 +368,45 @@ parse_args(PyObject *const *args, Py_ssize_t nargs, Args *a)
     return 0;
 }
 
+/* The loops' invariants from _loop, clamped (see clamped()). */
+typedef struct {
+    Py_ssize_t limit, small, max_chunks, room;
+} Limits;
+
+static int
+load_limits(Core *self, Limits *lim)
+{
+    if (check_state(self) < 0)
+        return -1;
+    PyObject *loop = self->loop;
+    if (clamped(loop, 4, &lim->limit) < 0 || clamped(loop, 5, &lim->small) < 0 ||
+        clamped(loop, 6, &lim->max_chunks) < 0 || clamped(loop, 7, &lim->room) < 0)
+        return -1;
+    return 0;
+}
+
+/* Whether the framing after a chunk's data at buf[end:] is the expected
+ * header of a same-sized next chunk (one comparison), and where it ends. */
+static inline int
+same_framing(const char *buf, Py_ssize_t n, Py_ssize_t end, PyObject *expect, Py_ssize_t *hdr)
+{
+    Py_ssize_t elen = expect == Py_None ? 0 : PyBytes_GET_SIZE(expect);
+    *hdr = end + elen;
+    return expect != Py_None && *hdr <= n &&
+           memcmp(buf + end, PyBytes_AS_STRING(expect), (size_t)elen) == 0;
+}
+
+/* Whether a matched header (mend > 0) starts a chunk the loop may take on:
+ * within the limits, not the last one, no short chunk seen before. */
+static inline int
+takes_on(const Limits *lim, Py_ssize_t mend, unsigned long long size, Py_ssize_t chunks,
+         Py_ssize_t out_end, char small_seen)
+{
+    return mend != 0 && size >= (unsigned long long)lim->small &&
+           size <= (unsigned long long)lim->limit && chunks < lim->max_chunks &&
+           out_end + (Py_ssize_t)size <= lim->room && !small_seen;
+}
+
 PyDoc_STRVAR(whole_chunks_doc,
 "_whole_chunks(data, mv, pos, out)\n--\n\n"
 "Take the signed chunks that end in ``data``; see PyDecoderCore._whole_chunks.");
@@ -375,14 +414,10 @@ PyDoc_STRVAR(whole_chunks_doc,
 static Py_ssize_t
 whole_chunks(Core *self, Args *a)
 {
-    if (check_state(self) < 0)
+    Limits lim;
+    if (load_limits(self, &lim) < 0)
         return -1;
-    PyObject *loop = self->loop;  /* checked by check_state; immutable */
-    PyObject *inner = PyTuple_GET_ITEM(loop, 2), *outer = PyTuple_GET_ITEM(loop, 3);
-    Py_ssize_t limit, small, max_chunks, room;
-    if (clamped(loop, 4, &limit) < 0 || clamped(loop, 5, &small) < 0 ||
-        clamped(loop, 6, &max_chunks) < 0 || clamped(loop, 7, &room) < 0)
-        return -1;
+    PyObject *inner = PyTuple_GET_ITEM(self->loop, 2), *outer = PyTuple_GET_ITEM(self->loop, 3);
     const char *buf = a->buf;
     Py_ssize_t n = a->n, pos = a->pos;
     PyObject *ck = self->ck, *held = self->held;
@@ -473,10 +508,8 @@ whole_chunks(Core *self, Args *a)
         Py_CLEAR(sts);
         /* The CRLF after the data, and with it the next header if it has the
          * same size. */
-        Py_ssize_t elen = expect == Py_None ? 0 : PyBytes_GET_SIZE(expect);
-        Py_ssize_t hdr = end + elen;
-        int same = expect != Py_None && hdr <= n &&
-                   memcmp(buf + end, PyBytes_AS_STRING(expect), (size_t)elen) == 0;
+        Py_ssize_t hdr;
+        int same = same_framing(buf, n, end, expect, &hdr);
         if (!same && !crlf_at(buf, n, end)) {
             Py_CLEAR(piece);
             break; /* nothing released: the general path names the error */
@@ -523,7 +556,7 @@ whole_chunks(Core *self, Args *a)
             int ok = pos <= n && buf[pos - 2] == '\r' && buf[pos - 1] == '\n';
             for (Py_ssize_t i = hdr; ok && i < hdr + 64; i++)
                 ok = is_lower_hex((unsigned char)buf[i]);
-            if (ok && chunks < max_chunks && out_end + chunk_size <= room) {
+            if (ok && chunks < lim.max_chunks && out_end + chunk_size <= lim.room) {
                 PyObject *sig = PyBytes_FromStringAndSize(buf + hdr, 64);
                 if (sig == NULL)
                     goto error;
@@ -538,8 +571,7 @@ whole_chunks(Core *self, Args *a)
         Py_ssize_t digits = 0, sig_at = 0;
         unsigned long long size = 0;
         Py_ssize_t mend = match_signed(buf, n, pos, &digits, &sig_at, &size);
-        if (mend == 0 || size < (unsigned long long)small || size > (unsigned long long)limit ||
-            chunks >= max_chunks || out_end + (Py_ssize_t)size > room || self->small_seen) {
+        if (!takes_on(&lim, mend, size, chunks, out_end, self->small_seen)) {
             /* No whole header, a limit, the last chunk or an error. */
             self->out_end = out_end;
             self->chunks = chunks;
@@ -602,12 +634,8 @@ PyDoc_STRVAR(whole_unsigned_chunks_doc,
 static Py_ssize_t
 whole_unsigned_chunks(Core *self, Args *a)
 {
-    if (check_state(self) < 0)
-        return -1;
-    PyObject *loop = self->loop;
-    Py_ssize_t limit, small, max_chunks, room;
-    if (clamped(loop, 4, &limit) < 0 || clamped(loop, 5, &small) < 0 ||
-        clamped(loop, 6, &max_chunks) < 0 || clamped(loop, 7, &room) < 0)
+    Limits lim;
+    if (load_limits(self, &lim) < 0)
         return -1;
     const char *buf = a->buf;
     Py_ssize_t n = a->n, pos = a->pos;
@@ -619,10 +647,8 @@ whole_unsigned_chunks(Core *self, Args *a)
     Py_ssize_t last = n - 2;
     Py_ssize_t end = pos + self->remaining;
     while (end <= last) {
-        Py_ssize_t elen = expect == Py_None ? 0 : PyBytes_GET_SIZE(expect);
-        Py_ssize_t hdr = end + elen;
-        int same = expect != Py_None && hdr <= n &&
-                   memcmp(buf + end, PyBytes_AS_STRING(expect), (size_t)elen) == 0;
+        Py_ssize_t hdr;
+        int same = same_framing(buf, n, end, expect, &hdr);
         if (!same && !crlf_at(buf, n, end))
             break; /* longer than declared: the general path names it */
         piece = PySequence_GetSlice(a->mv, pos, end);
@@ -634,7 +660,7 @@ whole_unsigned_chunks(Core *self, Args *a)
         Py_CLEAR(piece);
         if (appended < 0)
             goto error;
-        if (same && chunks < max_chunks && out_end + chunk_size <= room) {
+        if (same && chunks < lim.max_chunks && out_end + chunk_size <= lim.room) {
             chunks += 1;
             out_end += chunk_size;
             pos = hdr;
@@ -645,8 +671,7 @@ whole_unsigned_chunks(Core *self, Args *a)
         Py_ssize_t digits = 0;
         unsigned long long size = 0;
         Py_ssize_t mend = match_unsigned(buf, n, pos, &digits, &size);
-        if (mend == 0 || size < (unsigned long long)small || size > (unsigned long long)limit ||
-            chunks >= max_chunks || out_end + (Py_ssize_t)size > room || self->small_seen) {
+        if (!takes_on(&lim, mend, size, chunks, out_end, self->small_seen)) {
             self->out_end = out_end;
             self->chunks = chunks;
             Py_SETREF(self->ckv, Py_NewRef(ckv));
