@@ -14,7 +14,7 @@ from ..canonical import header_pairs
 from ..checksums import CHECKSUM_HEADERS, b64_length
 from ..config import ALGORITHM_V4
 from ..errors import SigningError
-from ._encoder import ChunkEncoder, _as_bytes
+from ._encoder import ChunkEncoder, _as_bytes, _encode_chunks
 from ._modes import (
     _LITERALS,
     DEFAULT_CHUNK_SIZE,
@@ -234,7 +234,7 @@ class AwsChunkedBody:
         # One chain over the encoder's chunks (a list each: framing, data)
         # and then the finishing pieces: every piece comes from C, with one
         # generator step per chunk and no frame of ours between.
-        return chain.from_iterable(chain(enc._encode_chunks(source, check), self._finish(enc)))
+        return chain.from_iterable(chain(_encode_chunks(enc, source, check), self._finish(enc)))
 
     def _finish(self, enc: ChunkEncoder) -> Iterator[list[bytes | memoryview]]:
         # Run when the chunks are done (the encoder's state is final then).

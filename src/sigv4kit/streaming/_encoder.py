@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..canonical import EMPTY_SHA256
 from ..checksums import Checksum, new_checksum
@@ -33,6 +33,9 @@ from ._modes import (
     _sig_field,
 )
 from ._trailers import _check_trailer, canonical_trailers
+
+if TYPE_CHECKING:
+    from hashlib import _Hash
 
 
 class ChunkEncoder:
@@ -233,204 +236,7 @@ class ChunkEncoder:
         """
         # One generator step per chunk, not one per piece: chain flattens
         # the chunks' lists (framing, then data) from C.
-        return chain.from_iterable(self._encode_chunks(source, check))
-
-    def _encode_chunks(
-        self, source: Iterable[bytes | memoryview], check: bool
-    ) -> Iterator[Sequence[bytes | memoryview]]:
-        """:meth:`encode_pieces`, a sequence per chunk: its framing, then its data."""
-        # The signer's hot loop, long on purpose.  Its cost beside each
-        # chunk's SHA-256 (~37 us per 64 KiB) decides how close streaming
-        # gets to hashlib, and every bytecode between two hashes counts
-        # (measured: a few dozen per chunk cost ~1 % of throughput).  So:
-        # state lives in locals (written back at the end); a chunk is
-        # signed without a Python call (the HMAC from its pad states, when
-        # ``sign`` is an HmacKey's); a piece that does not fill the chunk
-        # is hashed into the chunk's running SHA-256 and held, after one
-        # comparison; a piece that fills it exactly (a file's read, the
-        # last of a chunk's blocks) takes a short way; only pieces across a
-        # chunk's end, and the declared length's end, take the general way.
-        cs = self.chunk_size
-        signed = self.signed
-        sign = self._sign
-        prefix = self._payload_prefix
-        mid = _EMPTY_MID
-        width = self._width
-        pads = _hmac_pads(sign, prefix) if signed and width == 64 else None
-        inner: Any = None
-        outer: Any = None
-        if pads is not None:
-            inner, outer = pads
-        checksum = self._checksum.update if self._checksum is not None else None
-        sha = _sha256
-        crlf = _CRLF
-        full_head = self._full_head
-        declared = self.decoded_length if self.decoded_length is not None else 1 << 62
-        prev = self._prev.encode()  # the chain as bytes: what the strings to sign take
-        pad = _V4A_PAD.encode()
-        # The chunk being filled: its framing's place (filled when the
-        # chunk is complete, then handed out as it is), then its data.
-        held: list[bytes | memoryview] = [b"", *self._held]
-        # A chunk's framing up to its signature, the previous chunk's CRLF in front.
-        head = full_head if self._crlf_owed else full_head[2:]
-        # ``base``: the data before the current chunk.  ``room``: what the
-        # chunk still takes, or less when the declared length ends inside
-        # it (then a piece shorter than ``room`` cannot pass that length
-        # either).  ``short``: the difference, nonzero only in that last
-        # chunk; both shrink by each piece held, so it stays put.
-        base = self.bytes_in - self._filled
-        room = cs - self._filled
-        if declared - self.bytes_in < room:
-            room = declared - self.bytes_in
-        short = cs - self._filled - room
-        last_base = declared - cs  # a chunk starting after this one ends past the declared length
-        # The chunk's running SHA-256 (``upd``: its update, or ``len``, a
-        # no-op, when unsigned), fed each piece as it comes: cheaper than
-        # hashing the held pieces when the chunk is full.
-        fresh = sha().copy  # a new SHA-256 state: copying an empty one is cheaper
-        h: Any = None
-        upd: Any = len
-        if signed:
-            h = fresh()
-            upd = h.update
-            any(map(upd, self._held))  # what send_parts held (update() returns None)
-        if self._finished:
-            raise SigningError("the encoder is finished; create a new one for another body")
-        try:
-            for piece in source:
-                if type(piece) is not bytes and check:
-                    piece = _as_bytes(piece)
-                n = len(piece)
-                if n < room:
-                    upd(piece)
-                    if checksum is not None:
-                        checksum(piece)
-                    held.append(piece)
-                    room -= n
-                    continue
-                if n == room and not short:
-                    # The piece fills the chunk exactly (within the declared length).
-                    if checksum is not None:
-                        checksum(piece)
-                    if signed:
-                        if n == cs:
-                            # Nothing held (a file's read): the chunk is this
-                            # piece, hashed at once (``h`` stays unused).
-                            digest = sha(piece).hexdigest()
-                        else:
-                            upd(piece)
-                            digest = h.hexdigest()
-                            h = fresh()
-                            upd = h.update
-                        if inner is not None:
-                            i = inner.copy()
-                            i.update(prev + mid + digest.encode())
-                            o = outer.copy()
-                            o.update(i.digest())
-                            prev = o.hexdigest().encode()
-                            held[0] = head + prev + crlf
-                        else:
-                            prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
-                            held[0] = (
-                                head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
-                            )
-                    else:
-                        held[0] = head
-                    held.append(piece)
-                    head = full_head
-                    chunk = held
-                    held = [b""]
-                    base += cs
-                    room = cs
-                    if base > last_base:
-                        room = declared - base
-                        short = cs - room
-                    yield chunk
-                    continue
-                # The general way: a piece across the chunk's end, or one
-                # reaching (or passing) the declared length.
-                real = room + short  # what the chunk takes
-                total = base + cs - real  # the data before this piece
-                if total + n > declared:
-                    raise self._too_long()
-                if checksum is not None:
-                    checksum(piece)
-                if n < real:
-                    # The body's last piece (n == declared - total): held.
-                    upd(piece)
-                    held.append(piece)
-                    room = 0
-                    short = real - n
-                    continue
-                pos = 0
-                if real < cs:
-                    # This piece completes the chunk held so far.
-                    part: bytes | memoryview = piece if n == real else memoryview(piece)[:real]
-                    upd(part)
-                    held.append(part)
-                    if signed:
-                        digest = h.hexdigest()
-                        h = fresh()
-                        upd = h.update
-                        if inner is not None:
-                            i = inner.copy()
-                            i.update(prev + mid + digest.encode())
-                            o = outer.copy()
-                            o.update(i.digest())
-                            prev = o.hexdigest().encode()
-                        else:
-                            prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
-                        held[0] = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
-                    else:
-                        held[0] = head
-                    head = full_head
-                    chunk = held
-                    held = [b""]
-                    base += cs
-                    room, short = cs, 0
-                    yield chunk
-                    pos = real
-                # Whole chunks inside the piece go out as views of it (a
-                # piece that is exactly one chunk took the short way).
-                mv = piece if type(piece) is memoryview else memoryview(piece)
-                while n - pos >= cs:
-                    part = mv[pos : pos + cs]
-                    if signed:
-                        if inner is not None:
-                            i = inner.copy()
-                            i.update(prev + mid + sha(part).hexdigest().encode())
-                            o = outer.copy()
-                            o.update(i.digest())
-                            prev = o.hexdigest().encode()
-                            frame = head + prev + crlf
-                        else:
-                            digest = sha(part).hexdigest()
-                            prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
-                            frame = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
-                    else:
-                        frame = head
-                    head = full_head
-                    pos += cs
-                    yield frame, part  # (``base`` catches up after the loop)
-                filled = n - pos
-                if filled:
-                    part = mv[pos:]
-                    upd(part)
-                    held.append(part)
-                total += n
-                base = total - filled
-                room = cs - filled
-                short = 0
-                if declared - total < room:
-                    room = declared - total
-                    short = cs - filled - room
-        finally:
-            filled = cs - room - short
-            self.bytes_in = base + filled
-            self._prev = prev.decode()
-            self._held = held[1:]
-            self._filled = filled
-            self._crlf_owed = head is full_head
+        return chain.from_iterable(_encode_chunks(self, source, check))
 
     def finish(self, trailers: Iterable[tuple[str, str]] = ()) -> bytes:
         """Frame the remaining data, the final chunk and the trailer section.
@@ -482,6 +288,202 @@ class ChunkEncoder:
         tail.append(_CRLF)
         out.append(b"".join(tail))
         return out
+
+
+def _encode_chunks(
+    self: ChunkEncoder, source: Iterable[bytes | memoryview], check: bool
+) -> Iterator[Sequence[bytes | memoryview]]:
+    """:meth:`ChunkEncoder.encode_pieces`, a sequence per chunk: its framing,
+    then its data (a module function: the class holds the rules, this the
+    hot loop)."""
+    # The signer's hot loop, long on purpose.  Its cost beside each
+    # chunk's SHA-256 (~37 us per 64 KiB) decides how close streaming
+    # gets to hashlib, and every bytecode between two hashes counts
+    # (measured: a few dozen per chunk cost ~1 % of throughput).  So:
+    # state lives in locals (written back at the end); a chunk is
+    # signed without a Python call (the HMAC from its pad states, when
+    # ``sign`` is an HmacKey's); a piece that does not fill the chunk
+    # is hashed into the chunk's running SHA-256 and held, after one
+    # comparison; a piece that fills it exactly (a file's read, the
+    # last of a chunk's blocks) takes a short way; only pieces across a
+    # chunk's end, and the declared length's end, take the general way.
+    cs = self.chunk_size
+    signed = self.signed
+    sign = self._sign
+    prefix = self._payload_prefix
+    mid = _EMPTY_MID
+    width = self._width
+    pads = _hmac_pads(sign, prefix) if signed and width == 64 else None
+    inner: Any = None
+    outer: Any = None
+    if pads is not None:
+        inner, outer = pads
+    checksum = self._checksum.update if self._checksum is not None else None
+    sha = _sha256
+    crlf = _CRLF
+    full_head = self._full_head
+    declared = self.decoded_length if self.decoded_length is not None else 1 << 62
+    prev = self._prev.encode()  # the chain as bytes: what the strings to sign take
+    pad = _V4A_PAD.encode()
+    # The chunk being filled: its framing's place (filled when the
+    # chunk is complete, then handed out as it is), then its data.
+    held: list[bytes | memoryview] = [b"", *self._held]
+    # A chunk's framing up to its signature, the previous chunk's CRLF in front.
+    head = full_head if self._crlf_owed else full_head[2:]
+    # ``base``: the data before the current chunk.  ``room``: what the
+    # chunk still takes, or less when the declared length ends inside
+    # it (then a piece shorter than ``room`` cannot pass that length
+    # either).  ``short``: the difference, nonzero only in that last
+    # chunk; both shrink by each piece held, so it stays put.
+    base = self.bytes_in - self._filled
+    room = cs - self._filled
+    if declared - self.bytes_in < room:
+        room = declared - self.bytes_in
+    short = cs - self._filled - room
+    last_base = declared - cs  # a chunk starting after this one ends past the declared length
+    # The chunk's running SHA-256 (``upd``: its update, or ``len``, a
+    # no-op, when unsigned), fed each piece as it comes: cheaper than
+    # hashing the held pieces when the chunk is full.
+    fresh = sha().copy  # a new SHA-256 state: copying an empty one is cheaper
+    h: Any = None
+    upd: Any = len
+    if signed:
+        h = fresh()
+        upd = h.update
+        any(map(upd, self._held))  # what send_parts held (update() returns None)
+    if self._finished:
+        raise SigningError("the encoder is finished; create a new one for another body")
+    try:
+        for piece in source:
+            if type(piece) is not bytes and check:
+                piece = _as_bytes(piece)
+            n = len(piece)
+            if n < room:
+                upd(piece)
+                if checksum is not None:
+                    checksum(piece)
+                held.append(piece)
+                room -= n
+                continue
+            if n == room and not short:
+                # The piece fills the chunk exactly (within the declared length).
+                if checksum is not None:
+                    checksum(piece)
+                if signed:
+                    if n == cs:
+                        # Nothing held (a file's read): the chunk is this
+                        # piece, hashed at once (``h`` stays unused).
+                        digest = sha(piece).hexdigest()
+                    else:
+                        upd(piece)
+                        digest = h.hexdigest()
+                        h = fresh()
+                        upd = h.update
+                    if inner is not None:
+                        prev = _hmac_hex(inner, outer, prev + mid + digest.encode())
+                        held[0] = head + prev + crlf
+                    else:
+                        prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
+                        held[0] = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
+                else:
+                    held[0] = head
+                held.append(piece)
+                head = full_head
+                chunk = held
+                held = [b""]
+                base += cs
+                room = cs
+                if base > last_base:
+                    room = declared - base
+                    short = cs - room
+                yield chunk
+                continue
+            # The general way: a piece across the chunk's end, or one
+            # reaching (or passing) the declared length.
+            real = room + short  # what the chunk takes
+            total = base + cs - real  # the data before this piece
+            if total + n > declared:
+                raise self._too_long()
+            if checksum is not None:
+                checksum(piece)
+            if n < real:
+                # The body's last piece (n == declared - total): held.
+                upd(piece)
+                held.append(piece)
+                room = 0
+                short = real - n
+                continue
+            pos = 0
+            if real < cs:
+                # This piece completes the chunk held so far.
+                part: bytes | memoryview = piece if n == real else memoryview(piece)[:real]
+                upd(part)
+                held.append(part)
+                if signed:
+                    digest = h.hexdigest()
+                    h = fresh()
+                    upd = h.update
+                    if inner is not None:
+                        prev = _hmac_hex(inner, outer, prev + mid + digest.encode())
+                    else:
+                        prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
+                    held[0] = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
+                else:
+                    held[0] = head
+                head = full_head
+                chunk = held
+                held = [b""]
+                base += cs
+                room, short = cs, 0
+                yield chunk
+                pos = real
+            # Whole chunks inside the piece go out as views of it (a
+            # piece that is exactly one chunk took the short way).
+            mv = piece if type(piece) is memoryview else memoryview(piece)
+            while n - pos >= cs:
+                part = mv[pos : pos + cs]
+                if signed:
+                    if inner is not None:
+                        prev = _hmac_hex(inner, outer, prev + mid + sha(part).hexdigest().encode())
+                        frame = head + prev + crlf
+                    else:
+                        digest = sha(part).hexdigest()
+                        prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
+                        frame = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
+                else:
+                    frame = head
+                head = full_head
+                pos += cs
+                yield frame, part  # (``base`` catches up after the loop)
+            filled = n - pos
+            if filled:
+                part = mv[pos:]
+                upd(part)
+                held.append(part)
+            total += n
+            base = total - filled
+            room = cs - filled
+            short = 0
+            if declared - total < room:
+                room = declared - total
+                short = cs - filled - room
+    finally:
+        filled = cs - room - short
+        self.bytes_in = base + filled
+        self._prev = prev.decode()
+        self._held = held[1:]
+        self._filled = filled
+        self._crlf_owed = head is full_head
+
+
+def _hmac_hex(inner: _Hash, outer: _Hash, message: bytes) -> bytes:
+    """HMAC-SHA256 of ``message`` as hex bytes, from the key's pad states
+    (``inner`` with the string-to-sign prefix already absorbed)."""
+    i = inner.copy()
+    i.update(message)
+    o = outer.copy()
+    o.update(i.digest())
+    return o.hexdigest().encode()
 
 
 def _as_bytes(piece: object) -> bytes | memoryview:
