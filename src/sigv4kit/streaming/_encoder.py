@@ -301,7 +301,7 @@ def _encode_chunks(
     # gets to hashlib, and every bytecode between two hashes counts
     # (measured: a few dozen per chunk cost ~1 % of throughput).  So:
     # state lives in locals (written back at the end); a chunk is
-    # signed without a Python call (the HMAC from its pad states, when
+    # signed by one call, _chained (the HMAC from its pad states, when
     # ``sign`` is an HmacKey's); a piece that does not fill the chunk
     # is hashed into the chunk's running SHA-256 and held, after one
     # comparison; a piece that fills it exactly (a file's read, the
@@ -311,13 +311,8 @@ def _encode_chunks(
     signed = self.signed
     sign = self._sign
     prefix = self._payload_prefix
-    mid = _EMPTY_MID
     width = self._width
     pads = _hmac_pads(sign, prefix) if signed and width == 64 else None
-    inner: Any = None
-    outer: Any = None
-    if pads is not None:
-        inner, outer = pads
     checksum = self._checksum.update if self._checksum is not None else None
     sha = _sha256
     crlf = _CRLF
@@ -379,12 +374,8 @@ def _encode_chunks(
                         digest = h.hexdigest()
                         h = fresh()
                         upd = h.update
-                    if inner is not None:
-                        prev = _hmac_hex(inner, outer, prev + mid + digest.encode())
-                        held[0] = head + prev + crlf
-                    else:
-                        prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
-                        held[0] = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
+                    prev = _chained(pads, sign, prefix, prev, digest.encode())
+                    held[0] = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
                 else:
                     held[0] = head
                 held.append(piece)
@@ -423,10 +414,7 @@ def _encode_chunks(
                     digest = h.hexdigest()
                     h = fresh()
                     upd = h.update
-                    if inner is not None:
-                        prev = _hmac_hex(inner, outer, prev + mid + digest.encode())
-                    else:
-                        prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
+                    prev = _chained(pads, sign, prefix, prev, digest.encode())
                     held[0] = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
                 else:
                     held[0] = head
@@ -443,13 +431,8 @@ def _encode_chunks(
             while n - pos >= cs:
                 part = mv[pos : pos + cs]
                 if signed:
-                    if inner is not None:
-                        prev = _hmac_hex(inner, outer, prev + mid + sha(part).hexdigest().encode())
-                        frame = head + prev + crlf
-                    else:
-                        digest = sha(part).hexdigest()
-                        prev = sign(prefix + prev + mid + digest.encode()).encode()  # type: ignore[misc]
-                        frame = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
+                    prev = _chained(pads, sign, prefix, prev, sha(part).hexdigest().encode())
+                    frame = head + (prev if width == 64 else prev.ljust(width, pad)) + crlf
                 else:
                     frame = head
                 head = full_head
@@ -476,9 +459,17 @@ def _encode_chunks(
         self._crlf_owed = head is full_head
 
 
-def _hmac_hex(inner: _Hash, outer: _Hash, message: bytes) -> bytes:
-    """HMAC-SHA256 of ``message`` as hex bytes, from the key's pad states
-    (``inner`` with the string-to-sign prefix already absorbed)."""
+def _chained(
+    pads: tuple[_Hash, _Hash] | None, sign: SignFn | None, prefix: bytes, prev: bytes, digest: bytes
+) -> bytes:
+    """The signature (hex bytes) of the chunk after ``prev`` whose data
+    hashes to ``digest`` (hex bytes): HMAC-SHA256 from the key's pad states
+    (``inner`` with the string-to-sign ``prefix`` already absorbed) when
+    there are any, else ``sign`` over the whole string to sign."""
+    message = prev + _EMPTY_MID + digest
+    if pads is None:
+        return sign(prefix + message).encode()  # type: ignore[misc]
+    inner, outer = pads
     i = inner.copy()
     i.update(message)
     o = outer.copy()
