@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import re
+from collections.abc import Callable
 from typing import Any
 
 from ..errors import SignatureError
@@ -46,6 +47,20 @@ def _hand_back(dec: Any, m: re.Match[bytes] | None, pos: int, signed: bool) -> i
         return pos
     dec._start_chunk(m.group(1), m.group(2).decode() if signed else "")
     return m.end()
+
+
+def _next_size(dec: Any, m: re.Match[bytes] | None, chunks: int, out_end: int) -> int:
+    """The size of the chunk a matched header starts, when the loop may take
+    it on: within the limits, not the last chunk, no short chunk before it.
+    Else -1, and the loop hands back (see :func:`_hand_back`).  The C twin
+    is ``takes_on`` in ``_speedups.c``."""
+    if m is None or dec._small_seen:
+        return -1
+    _, _, _, _, limit, small, max_chunks, room = dec._loop
+    size = int(m.group(1), 16)
+    if not small <= size <= limit or chunks >= max_chunks or out_end + size > room:
+        return -1
+    return size
 
 
 class PyDecoderCore:
@@ -91,15 +106,7 @@ class PyDecoderCore:
     _loop: tuple[Any, ...]
 
     def feed_pieces(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
-        """Consume received bytes; return the payload now verified, as pieces.
-
-        The pieces are the received ``bytes`` objects themselves, or
-        ``memoryview`` slices of them where a piece also holds framing:
-        nothing is joined or copied (``bytearray`` and ``memoryview`` input
-        is copied once on entry, since its owner may reuse the buffer).  A
-        signed chunk's data is released, all at once, when its signature
-        has checked out.
-        """
+        """See :meth:`ChunkDecoder.feed_pieces <sigv4kit.streaming.ChunkDecoder.feed_pieces>`."""
         n = len(data)
         rem = self._remaining  # non-zero: inside chunk data, no error
         if 0 < n < rem and type(data) is bytes:
@@ -132,22 +139,13 @@ class PyDecoderCore:
             return out
         return self._feed_rest(data)
 
-    # The state machine's side (ChunkDecoder in _decoder.py), which the hot
-    # paths call for everything else.
-    def _feed_rest(self, data: bytes | bytearray | memoryview) -> list[bytes | memoryview]:
-        raise NotImplementedError
-
-    def _feed(self, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]) -> None:
-        raise NotImplementedError
-
-    def _fail(self, exc: SignatureError) -> SignatureError:
-        raise NotImplementedError
-
-    def _start_chunk(self, size_hex: bytes, sig: str) -> None:
-        raise NotImplementedError
-
-    def _check_chunk_signature(self, size: int, digest: str, received: str) -> None:
-        raise NotImplementedError
+    # The state machine's side, which the hot paths call for everything
+    # else: methods of ChunkDecoder (_decoder.py), declared for the checker.
+    _feed_rest: Callable[[bytes | bytearray | memoryview], list[bytes | memoryview]]
+    _feed: Callable[[bytes, memoryview, int, list[bytes | memoryview]], None]
+    _fail: Callable[[SignatureError], SignatureError]
+    _start_chunk: Callable[[bytes, str], None]
+    _check_chunk_signature: Callable[[int, str, str], None]
 
     def _whole_chunks(
         self, data: bytes, mv: memoryview, pos: int, out: list[bytes | memoryview]
@@ -164,8 +162,7 @@ class PyDecoderCore:
         Each chunk is checked before its framing: a chunk whose signature or
         CRLF is wrong is left (not consumed, nothing released) to the general
         path, which names the error."""
-        _, match, inner, outer, limit, small, max_chunks, room = self._loop
-        m: re.Match[bytes] | None
+        _, match, inner, outer, _, _, max_chunks, room = self._loop
         ck, ckv, expect = self._ck, self._ckv, self._expect
         rem, out_end, chunks = self._remaining, self._out_end, self.chunks
         prev, received = self._prev, self._chunk_sig
@@ -231,14 +228,8 @@ class PyDecoderCore:
                     continue
             pos = end + 2
             m = match(data, pos)
-            size = int(m.group(1), 16) if m is not None else 0
-            if (
-                m is None
-                or not small <= size <= limit
-                or chunks >= max_chunks
-                or out_end + size > room
-                or self._small_seen
-            ):
+            size = _next_size(self, m, chunks, out_end)
+            if size < 0:
                 # No whole header, a limit, the last chunk or an error: see _hand_back.
                 self._out_end, self.chunks, self._prev, self._ckv = out_end, chunks, prev, ckv
                 return _hand_back(self, m, pos, True)
@@ -268,8 +259,7 @@ class PyDecoderCore:
         operation per chunk counts double: no signature, nothing held, the data
         released as it is checksummed, and one comparison checks the CRLF
         after it and the whole next header when it has the same size."""
-        _, match, _, _, limit, small, max_chunks, room = self._loop
-        m: re.Match[bytes] | None
+        _, match, _, _, _, _, max_chunks, room = self._loop
         ck, ckv, expect = self._ck, self._ckv, self._expect
         rem, out_end, chunks, chunk_size = (
             self._remaining,
@@ -299,14 +289,8 @@ class PyDecoderCore:
                 continue
             pos = end + 2
             m = match(data, pos)
-            size = int(m.group(1), 16) if m is not None else 0
-            if (
-                m is None
-                or not small <= size <= limit
-                or chunks >= max_chunks
-                or out_end + size > room
-                or self._small_seen
-            ):
+            size = _next_size(self, m, chunks, out_end)
+            if size < 0:
                 # No whole header, a limit, the last chunk or an error: see _hand_back.
                 self._out_end, self.chunks, self._ckv = out_end, chunks, ckv
                 return _hand_back(self, m, pos, False)
