@@ -44,7 +44,6 @@ typedef struct {
 } Core;
 
 /* Set at module init. */
-static PyObject *sha256_new;      /* hashlib.sha256 */
 static PyObject *empty_sha256;    /* a SHA-256 of nothing, copied for each chunk */
 static PyObject *hash_type;       /* the type of its objects, and its methods: */
 static PyObject *d_update, *d_digest, *d_copy;
@@ -97,6 +96,18 @@ parse_size(const char *buf, Py_ssize_t n, Py_ssize_t pos, unsigned long long *si
     return i;
 }
 
+/* Whether buf[at:at + 66] is a signature's 64 lowercase hex digits and CRLF. */
+static inline int
+signature_line(const char *buf, Py_ssize_t n, Py_ssize_t at)
+{
+    if (at + 66 > n || buf[at + 64] != '\r' || buf[at + 65] != '\n')
+        return 0;
+    for (Py_ssize_t i = 0; i < 64; i++)
+        if (!is_lower_hex((unsigned char)buf[at + i]))
+            return 0;
+    return 1;
+}
+
 /* Match a whole signed header line at pos (what _HEAD_V4_RE.match does):
  * returns its end (0 if none); *digits and *sig_at locate its parts. */
 static Py_ssize_t
@@ -110,10 +121,7 @@ match_signed(const char *buf, Py_ssize_t n, Py_ssize_t pos, Py_ssize_t *digits,
     if (at + CHUNK_SIG_LEN + 64 + 2 > n || memcmp(buf + at, CHUNK_SIG, CHUNK_SIG_LEN) != 0)
         return 0;
     at += CHUNK_SIG_LEN;
-    for (Py_ssize_t i = 0; i < 64; i++)
-        if (!is_lower_hex((unsigned char)buf[at + i]))
-            return 0;
-    if (buf[at + 64] != '\r' || buf[at + 65] != '\n')
+    if (!signature_line(buf, n, at))
         return 0;
     *digits = d;
     *sig_at = at;
@@ -219,9 +227,15 @@ call_hash(PyObject *h, PyObject *name, PyObject *descr, PyObject *arg)
 }
 
 static PyObject *
-call0(PyObject *obj, PyObject *name)
+hash_copy(PyObject *h)
 {
-    return call_hash(obj, name, name == s_copy ? d_copy : d_digest, NULL);
+    return call_hash(h, s_copy, d_copy, NULL);
+}
+
+static PyObject *
+hash_digest(PyObject *h)
+{
+    return call_hash(h, s_digest, d_digest, NULL);
 }
 
 /* obj.update(arg), the result dropped. */
@@ -248,7 +262,7 @@ hexify(const unsigned char *raw, Py_ssize_t len, char *out)
 static int
 hexdigest_into(PyObject *h, char *out)
 {
-    PyObject *d = call0(h, s_digest);
+    PyObject *d = hash_digest(h);
     if (d == NULL)
         return -1;
     if (!PyBytes_Check(d) || PyBytes_GET_SIZE(d) != 32) {
@@ -437,7 +451,7 @@ whole_chunks(Core *self, Args *a)
         /* The chunk's earlier pieces, then this one, into a copy of an empty
          * SHA-256 state (cheaper than hashlib's constructor). */
         Py_ssize_t nheld = PyList_GET_SIZE(held);
-        h = call0(empty_sha256, s_copy);
+        h = hash_copy(empty_sha256);
         if (h == NULL)
             goto error;
         for (Py_ssize_t i = 0; i < nheld; i++)
@@ -458,14 +472,14 @@ whole_chunks(Core *self, Args *a)
             goto error;
         Py_CLEAR(h);
         /* HMAC from the pad states: outer(inner(prefix + sts)). */
-        hh = call0(inner, s_copy);
+        hh = hash_copy(inner);
         if (hh == NULL || update(hh, sts) < 0)
             goto error;
-        d = call0(hh, s_digest);
+        d = hash_digest(hh);
         Py_CLEAR(hh);
         if (d == NULL)
             goto error;
-        hh = call0(outer, s_copy);
+        hh = hash_copy(outer);
         if (hh == NULL || update(hh, d) < 0)
             goto error;
         Py_CLEAR(d);
@@ -553,10 +567,7 @@ whole_chunks(Core *self, Args *a)
             /* Its limits hold; then the signature's 64 lowercase hex digits
              * and the CRLF. */
             pos = hdr + 66;
-            int ok = pos <= n && buf[pos - 2] == '\r' && buf[pos - 1] == '\n';
-            for (Py_ssize_t i = hdr; ok && i < hdr + 64; i++)
-                ok = is_lower_hex((unsigned char)buf[i]);
-            if (ok && chunks < lim.max_chunks && out_end + chunk_size <= lim.room) {
+            if (signature_line(buf, n, hdr) && chunks < lim.max_chunks && out_end + chunk_size <= lim.room) {
                 PyObject *sig = PyBytes_FromStringAndSize(buf + hdr, 64);
                 if (sig == NULL)
                     goto error;
@@ -1075,12 +1086,15 @@ speedups_exec(PyObject *module)
         Py_DECREF(modes);
         return -1;
     }
-    sha256_new = PyObject_GetAttrString(modes, "_sha256");
+    PyObject *sha256_new = PyObject_GetAttrString(modes, "_sha256");  /* hashlib.sha256 */
     empty_mid = PyObject_GetAttrString(modes, "_EMPTY_MID");
     Py_DECREF(modes);
-    if (sha256_new == NULL || empty_mid == NULL)
+    if (sha256_new == NULL || empty_mid == NULL) {
+        Py_XDECREF(sha256_new);
         return -1;
+    }
     PyObject *sample = PyObject_CallNoArgs(sha256_new);
+    Py_DECREF(sha256_new);
     if (sample == NULL)
         return -1;
     hash_type = Py_NewRef((PyObject *)Py_TYPE(sample));
